@@ -1,0 +1,100 @@
+"""The answer chain: preprocess -> retrieve -> build prompt -> generate -> validate -> remember.
+
+Every path ends in an `Answer`: a grounded answer, an extractive quote, or a refusal that
+says why. An answer that failed validation is never returned.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import replace
+
+from bot.deps import Deps
+from bot.errors import LLMUnavailable
+from bot.models import Answer, Turn
+from bot.preprocess import normalise, standalone_query
+from bot.prompt import build_prompt
+from guards.output import GuardResult
+from knowledge.models import Passage
+
+PROMPT_BUDGET_TOKENS = 3000
+MAX_REASKS = 1
+"""Re-asks with the validator's feedback before falling back to an extractive answer."""
+CLOSEST_SOURCES_ON_REFUSAL = 3
+EXTRACTIVE_NOTE = "(No language model is configured, so this is the best-matching passage, quoted as written.)"
+FALLBACK_NOTE = "(The language model's answer could not be verified, so this is the best-matching passage, quoted.)"
+NO_ANSWER = "I could not find this in the knowledge base. The closest sources are listed below."
+EMPTY_QUESTION = "Ask me a question about the company's manuals and FAQs."
+
+
+class Agent:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    def answer(self, question: str, thread_id: str | None = None) -> Answer:
+        started = time.perf_counter()
+        text = normalise(question)
+        if not text:
+            return Answer(EMPTY_QUESTION, "extractive", refused=True, reason="no_answer")
+        history = self.deps.memory.recent(thread_id) if thread_id else []
+        answer = self._answer(text, history)
+        answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+        if thread_id:
+            self.deps.memory.remember(thread_id, Turn(
+                question=text, answer=answer.text, source_ids=[p.id for p in answer.sources],
+                mode=answer.mode, refused=answer.refused,
+            ))
+        return answer
+
+    def _answer(self, question: str, history: list[Turn]) -> Answer:
+        settings = self.deps.settings
+        passages = self.deps.retriever.retrieve(standalone_query(question, history), settings.top_k)
+        relevant = [p for p in passages if p.score >= settings.min_relevance]
+        if not relevant:
+            return refusal(passages)
+        if self.deps.chat is None:
+            return extractive(relevant[0], EXTRACTIVE_NOTE)
+        return self._generate(question, relevant, history)
+
+    def _generate(self, question: str, passages: list[Passage], history: list[Turn]) -> Answer:
+        prompt = build_prompt(question, passages, history, PROMPT_BUDGET_TOKENS)
+        messages = list(prompt.messages)
+        notes: list[str] = []
+        for attempt in range(MAX_REASKS + 1):
+            try:
+                completion = self.deps.chat.complete(messages)
+            except LLMUnavailable as error:
+                notes.append(str(error))
+                break
+            result = self.deps.guard.check(completion.text, len(prompt.passages))
+            if result.passed:
+                return grounded(result, prompt.passages, notes)
+            notes.append(f"draft {attempt + 1} rejected: {'; '.join(result.problems)}")
+            messages += [
+                {"role": "assistant", "content": completion.text},
+                {"role": "user", "content": "Your reply was rejected: " + " ".join(result.problems)
+                 + " Reply again with one JSON object that follows the rules."},
+            ]
+        return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes)
+
+
+def refusal(passages: list[Passage]) -> Answer:
+    return Answer(NO_ANSWER, "extractive", sources=passages[:CLOSEST_SOURCES_ON_REFUSAL],
+                  refused=True, reason="no_answer", confidence=0.0)
+
+
+def extractive(best: Passage, note: str) -> Answer:
+    quote = best.quote.strip()
+    return Answer(f"\u201c{quote}\u201d [1]\n\n{note}", "extractive", sources=[best], confidence=best.score)
+
+
+def grounded(result: GuardResult, shown: list[Passage], notes: list[str]) -> Answer:
+    """The validated LLM answer, with its citations renumbered to the sources listed."""
+    value = result.value
+    cited = list(dict.fromkeys(value.sources))
+    if value.confidence == 0:
+        return replace(refusal([shown[n - 1] for n in cited]), mode="llm", notes=notes)
+    new_number = {old: new for new, old in enumerate(cited, start=1)}
+    text = re.sub(r"\[(\d+)\]", lambda m: f"[{new_number.get(int(m.group(1)), m.group(1))}]", value.answer)
+    return Answer(text, "llm", sources=[shown[n - 1] for n in cited], confidence=value.confidence, notes=notes)

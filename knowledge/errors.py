@@ -1,0 +1,28 @@
+"""Errors of the knowledge layer. Messages say what to do; the CLI and Slack edges show them.
+
+KnowledgeError
+ ├── SettingsError        a setting has a value the program cannot use
+ ├── StoreLocked          another process holds the embedded Qdrant store
+ ├── StoreUnavailable     the Qdrant server cannot be reached
+ └── EmptyKnowledgeBase   nothing has been ingested yet
+"""
+
+
+class KnowledgeError(Exception):
+    """Base of every error raised by `knowledge`."""
+
+
+class SettingsError(KnowledgeError, ValueError):
+    """A setting has a value the program cannot use."""
+
+
+class StoreLocked(KnowledgeError):
+    """The embedded store is open in another process (qdrant local mode allows one)."""
+
+
+class StoreUnavailable(KnowledgeError):
+    """The Qdrant server at QDRANT_URL did not answer."""
+
+
+class EmptyKnowledgeBase(KnowledgeError):
+    """The collection the bot reads does not exist or holds no points."""

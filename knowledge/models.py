@@ -1,0 +1,76 @@
+"""Data that crosses package boundaries: what ingest stores and what retrieval returns."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Kind = Literal["faq", "doc"]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One indexed unit: an FAQ row or a section of a document, small enough to embed whole."""
+
+    id: str
+    """Stable point id (uuid5 of doc_id and position), so re-ingesting overwrites."""
+    doc_id: str
+    """The document this chunk belongs to: a file, or one row of an FAQ table."""
+    text: str
+    """This chunk's part of the document, as written (what is quoted)."""
+    title: str
+    source: str
+    """What users see as the source: a link when the document has one, else its path."""
+    kind: Kind = "doc"
+    position: int = 0
+    content_hash: str = ""
+    """Hash of the whole document's content, to skip unchanged documents."""
+    section: str = ""
+    """Heading path inside the document, "" for the top."""
+    question: str = ""
+    """For FAQ rows: the question as written in the table."""
+    answer: str = ""
+    """For FAQ rows: the answer as written in the table."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def heading(self) -> str:
+        """What the text is about: the FAQ question, or the title and section path."""
+        if self.kind == "faq":
+            return self.question
+        return " > ".join(part for part in (self.title, self.section) if part)
+
+    @property
+    def embedding_text(self) -> str:
+        """What is embedded and searched: a bare paragraph lacks its heading's context."""
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
+
+    def payload(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["id"]
+        return data
+
+    @classmethod
+    def from_payload(cls, point_id: str, payload: dict[str, Any]) -> Chunk:
+        known = {k: payload[k] for k in cls.__dataclass_fields__ if k in payload and k != "id"}
+        return cls(id=str(point_id), **known)
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved chunk with how well it matches the question."""
+
+    chunk: Chunk
+    score: float
+    """Cosine similarity between the question and the chunk (0..1 for MiniLM)."""
+    rank: int
+    """1-based position in the fused ranking."""
+
+    @property
+    def id(self) -> str:
+        return self.chunk.id
+
+    @property
+    def quote(self) -> str:
+        """What to quote when answering from this passage alone: a whole FAQ answer, or the chunk."""
+        return self.chunk.answer or self.chunk.text

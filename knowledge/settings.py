@@ -1,0 +1,93 @@
+"""Every setting the project reads from the environment, read in this one place.
+
+It lives in `knowledge`, the bottom layer, so that `ingest`, `guards` and `bot` can all
+take their settings from here without importing each other. Values come from the
+process environment, then from a `.env` file in the working directory (the environment
+wins). Code below the edges never reads `os.environ`; it is handed a `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from knowledge.errors import SettingsError
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".data")
+    """Where embedded state lives (the Qdrant store)."""
+    qdrant_path: Path = Path(".data/qdrant")
+    """Embedded Qdrant store directory; used when `qdrant_url` is empty."""
+    qdrant_url: str = ""
+    """A Qdrant server (or cluster) to use instead of the embedded store."""
+    qdrant_api_key: str = ""
+    qdrant_collection: str = "kb"
+    """The alias the bot reads; each (re)build is a collection behind it."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "kb:"
+    """Prefix of every Redis key, so several deployments (or test runs) share one Redis."""
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 60.0
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = ""
+    slack_admin_users: frozenset[str] = field(default_factory=frozenset)
+    top_k: int = 5
+    """How many passages the answer is built from."""
+    min_relevance: float = 0.35
+    """Cosine similarity below which the best passage is judged not to answer the question."""
+    memory_turns: int = 10
+    memory_ttl_s: int = 7 * 24 * 3600
+
+    @property
+    def llm_enabled(self) -> bool:
+        """An LLM is used when either a key or a base URL is configured."""
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
+        values = dict(dotenv_values(env_file)) if env_file and Path(env_file).is_file() else {}
+        values.update(os.environ if environ is None else environ)
+        get = lambda name, default="": (values.get(name) or default).strip()  # noqa: E731
+        data_dir = Path(get("DATA_DIR", ".data"))
+        return cls(
+            data_dir=data_dir,
+            qdrant_path=Path(get("QDRANT_PATH", str(data_dir / "qdrant"))),
+            qdrant_url=get("QDRANT_URL"),
+            qdrant_api_key=get("QDRANT_API_KEY"),
+            qdrant_collection=get("QDRANT_COLLECTION", "kb"),
+            redis_url=get("REDIS_URL", cls.redis_url),
+            redis_prefix=get("REDIS_PREFIX", cls.redis_prefix),
+            openai_api_key=get("OPENAI_API_KEY"),
+            openai_base_url=get("OPENAI_BASE_URL"),
+            llm_model=get("LLM_MODEL", cls.llm_model),
+            llm_timeout_s=_number(get, "LLM_TIMEOUT_S", cls.llm_timeout_s, float),
+            slack_bot_token=get("SLACK_BOT_TOKEN"),
+            slack_signing_secret=get("SLACK_SIGNING_SECRET"),
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_api_url=get("SLACK_API_URL"),
+            slack_admin_users=frozenset(u.strip() for u in get("SLACK_ADMIN_USERS").split(",") if u.strip()),
+            top_k=_number(get, "RETRIEVAL_TOP_K", cls.top_k, int),
+            min_relevance=_number(get, "MIN_RELEVANCE", cls.min_relevance, float),
+            memory_turns=_number(get, "MEMORY_TURNS", cls.memory_turns, int),
+            memory_ttl_s=_number(get, "MEMORY_TTL_S", cls.memory_ttl_s, int),
+        )
+
+
+def _number(get, name: str, default, kind):
+    raw = get(name)
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind.__name__}; fix it in the environment or .env") from None

@@ -1,0 +1,190 @@
+"""All Qdrant access lives here, so the engine behind it can change in one place.
+
+Embedded (qdrant-client local mode, a directory on disk) by default, or a Qdrant server
+when QDRANT_URL is set; the same calls work on both. The bot reads an alias
+(QDRANT_COLLECTION); each build of the index is a collection behind it, so a rebuild can
+be swapped in atomically.
+
+Points carry two named vectors: "dense" (MiniLM, cosine) and "sparse" (BM25 term weights,
+with Qdrant's IDF modifier). A search asks for both and fuses them with reciprocal rank
+fusion inside Qdrant's query API.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+
+from qdrant_client import QdrantClient
+from qdrant_client import models as qm
+from qdrant_client.http.exceptions import ResponseHandlingException
+
+from knowledge.errors import EmptyKnowledgeBase, StoreLocked, StoreUnavailable
+from knowledge.models import Chunk, Passage
+from knowledge.settings import Settings
+from knowledge.sparse import SparseVector
+
+DENSE = "dense"
+SPARSE = "sparse"
+PREFETCH_FACTOR = 4
+"""Each side of the hybrid search fetches this many times the final limit before fusion."""
+
+
+def open_client(settings: Settings) -> QdrantClient:
+    """The one place a Qdrant client is built."""
+    if settings.qdrant_url:
+        client = QdrantClient(url=settings.qdrant_url, api_key=settings.qdrant_api_key or None, timeout=10)
+        try:
+            client.get_collections()
+        except (ResponseHandlingException, OSError) as error:
+            raise StoreUnavailable(
+                f"No Qdrant server answered at QDRANT_URL={settings.qdrant_url} ({error}). "
+                "Start it, fix QDRANT_URL, or unset it to use the embedded store."
+            ) from None
+        return client
+    settings.qdrant_path.mkdir(parents=True, exist_ok=True)
+    try:
+        return QdrantClient(path=str(settings.qdrant_path))
+    except RuntimeError as error:
+        if "already accessed" not in str(error):
+            raise
+        raise StoreLocked(
+            f"The embedded Qdrant store at {settings.qdrant_path} is open in another process "
+            "(a running bot?). Stop that process, use the bot's admin `reindex` command, "
+            "or run a Qdrant server and set QDRANT_URL."
+        ) from None
+
+
+class Store:
+    def __init__(self, client: QdrantClient, alias: str) -> None:
+        self.client = client
+        self.alias = alias
+
+    @classmethod
+    def open(cls, settings: Settings) -> Store:
+        return cls(open_client(settings), settings.qdrant_collection)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- collections -------------------------------------------------------------------
+
+    def serving_collection(self) -> str | None:
+        """The collection the alias points at, or None before the first ingest."""
+        for alias in self.client.get_aliases().aliases:
+            if alias.alias_name == self.alias:
+                return alias.collection_name
+        return None
+
+    def create_collection(self, dimension: int) -> str:
+        name = f"{self.alias}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000:06d}"
+        self.client.create_collection(
+            name,
+            vectors_config={DENSE: qm.VectorParams(size=dimension, distance=qm.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
+        )
+        self.client.create_payload_index(name, "doc_id", qm.PayloadSchemaType.KEYWORD)
+        return name
+
+    def point_alias_at(self, collection: str) -> None:
+        """Atomically make the alias serve `collection` (one request: delete + create)."""
+        operations: list[qm.AliasOperations] = []
+        if self.serving_collection() is not None:
+            operations.append(qm.DeleteAliasOperation(delete_alias=qm.DeleteAlias(alias_name=self.alias)))
+        operations.append(
+            qm.CreateAliasOperation(create_alias=qm.CreateAlias(collection_name=collection, alias_name=self.alias))
+        )
+        self.client.update_collection_aliases(change_aliases_operations=operations)
+
+    def ensure_serving_collection(self, dimension: int) -> str:
+        """The serving collection, created (and aliased) on first use."""
+        current = self.serving_collection()
+        if current is not None:
+            return current
+        collection = self.create_collection(dimension)
+        self.point_alias_at(collection)
+        return collection
+
+    # --- writing -----------------------------------------------------------------------
+
+    def upsert(
+        self,
+        collection: str,
+        chunks: Sequence[Chunk],
+        dense: Sequence[Sequence[float]],
+        sparse: Sequence[SparseVector],
+    ) -> None:
+        points = [
+            qm.PointStruct(
+                id=chunk.id,
+                vector={DENSE: list(d), SPARSE: qm.SparseVector(indices=s.indices, values=s.values)},
+                payload=chunk.payload(),
+            )
+            for chunk, d, s in zip(chunks, dense, sparse, strict=True)
+        ]
+        if points:
+            self.client.upsert(collection, points, wait=True)
+
+    def delete_documents(self, collection: str, doc_ids: Iterable[str]) -> None:
+        doc_ids = list(doc_ids)
+        if doc_ids:
+            selector = qm.Filter(must=[qm.FieldCondition(key="doc_id", match=qm.MatchAny(any=doc_ids))])
+            self.client.delete(collection, points_selector=qm.FilterSelector(filter=selector), wait=True)
+
+    def delete_points(self, collection: str, point_ids: Iterable[str]) -> None:
+        point_ids = list(point_ids)
+        if point_ids:
+            self.client.delete(collection, points_selector=qm.PointIdsList(points=point_ids), wait=True)
+
+    # --- reading -----------------------------------------------------------------------
+
+    def count(self) -> int:
+        collection = self.serving_collection()
+        return 0 if collection is None else self.client.count(collection, exact=True).count
+
+    def chunks(self, collection: str | None = None) -> Iterator[Chunk]:
+        """Every chunk of a collection (the serving one by default), without vectors."""
+        collection = collection or self.serving_collection()
+        if collection is None:
+            return
+        offset = None
+        while True:
+            points, offset = self.client.scroll(collection, limit=256, offset=offset, with_payload=True)
+            for point in points:
+                yield Chunk.from_payload(str(point.id), point.payload or {})
+            if offset is None:
+                return
+
+    def search(self, dense: Sequence[float], sparse: SparseVector, limit: int) -> list[Passage]:
+        """Hybrid search: dense and sparse candidates fused by reciprocal rank (RRF).
+
+        Each passage's `score` is its cosine similarity to the question, which, unlike an
+        RRF score, says how relevant it is on an absolute scale.
+        """
+        collection = self.serving_collection()
+        if collection is None:
+            raise EmptyKnowledgeBase(f"No collection {self.alias!r} exists yet.")
+        prefetch = [qm.Prefetch(query=list(dense), using=DENSE, limit=limit * PREFETCH_FACTOR)]
+        if sparse.indices:
+            sparse_query = qm.SparseVector(indices=sparse.indices, values=sparse.values)
+            prefetch.append(qm.Prefetch(query=sparse_query, using=SPARSE, limit=limit * PREFETCH_FACTOR))
+        response = self.client.query_points(
+            collection,
+            prefetch=prefetch,
+            query=qm.FusionQuery(fusion=qm.Fusion.RRF),
+            limit=limit,
+            with_payload=True,
+            with_vectors=[DENSE],
+        )
+        return [
+            Passage(
+                chunk=Chunk.from_payload(str(point.id), point.payload or {}),
+                score=_dot(dense, point.vector[DENSE]),
+                rank=rank,
+            )
+            for rank, point in enumerate(response.points, start=1)
+        ]
+
+
+def _dot(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(sum(x * y for x, y in zip(a, b)))
