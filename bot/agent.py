@@ -13,7 +13,7 @@ from dataclasses import replace
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
 from bot.models import Answer, Turn
-from bot.preprocess import normalise, standalone_query
+from bot.preprocess import follow_up_context, normalise
 from bot.prompt import build_prompt
 from guards.output import GuardResult
 from knowledge.models import Passage
@@ -49,10 +49,14 @@ class Agent:
 
     def _answer(self, question: str, history: list[Turn]) -> Answer:
         settings = self.deps.settings
-        passages = self.deps.retriever.retrieve(standalone_query(question, history), settings.top_k)
+        context = follow_up_context(question, history)
+        passages = self.deps.retriever.retrieve(question, settings.top_k, context=context)
         relevant = [p for p in passages if p.score >= settings.min_relevance]
         if not relevant:
             return refusal(passages)
+        faq = faq_match(passages, settings.faq_match)
+        if faq is not None:
+            return Answer(f"{faq.quote.strip()} [1]", "faq", sources=[faq], confidence=min(1.0, faq.question_score))
         if self.deps.chat is None:
             return extractive(relevant[0], EXTRACTIVE_NOTE)
         return self._generate(question, relevant, history)
@@ -77,6 +81,12 @@ class Agent:
                  + " Reply again with one JSON object that follows the rules."},
             ]
         return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes)
+
+
+def faq_match(passages: list[Passage], threshold: float) -> Passage | None:
+    """The FAQ row whose own question matches the user's closely enough to answer as written."""
+    matches = [p for p in passages if p.question_score is not None and p.question_score >= threshold]
+    return max(matches, key=lambda p: p.question_score, default=None)
 
 
 def refusal(passages: list[Passage]) -> Answer:

@@ -34,8 +34,8 @@ def looks_like_follow_up(question: str) -> bool:
     return bool(_FOLLOW_UP_START.match(question)) or (len(words) <= 6 and bool(_PRONOUN.search(question)))
 
 
-def standalone_query(question: str, history: list[Turn]) -> str:
-    """The text to search with: a follow-up borrows the thread's previous question for context."""
+def follow_up_context(question: str, history: list[Turn]) -> str:
+    """For a follow-up ("and for contractors?"), the thread's previous question; else ""."""
     if history and looks_like_follow_up(question):
-        return f"{history[-1].question} {question}"
-    return question
+        return history[-1].question
+    return ""

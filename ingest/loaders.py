@@ -51,23 +51,35 @@ def supported(path: Path) -> bool:
     return path.suffix.lower() in TEXT_SUFFIXES or path.suffix.lower() in TABLE_SUFFIXES
 
 
-def discover(paths: list[Path]) -> list[Path]:
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    """Resolved, so a file has one identity whatever directory ingest runs from."""
+    display: str
+    """What users see when the file has no link: its path from the folder that was ingested."""
+
+
+def discover(paths: list[Path]) -> list[SourceFile]:
     """Every supported file under `paths`, in a stable order; a missing path is an error."""
-    files: list[Path] = []
+    files: list[SourceFile] = []
     for path in paths:
         if not path.exists():
             raise SourceNotFound(f"{path}: no such file or directory")
-        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        files.extend(p for p in candidates if supported(p) and not _hidden(p, path))
+        root = path.resolve()
+        candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        files.extend(SourceFile(p, p.relative_to(root.parent).as_posix()) for p in candidates
+                     if supported(p) and not _hidden(p, root))
     return files
 
 
-def load(path: Path) -> list[SourceDocument]:
-    suffix = path.suffix.lower()
-    raw = _read_text(path)
+def load(file: SourceFile | Path) -> list[SourceDocument]:
+    if isinstance(file, Path):
+        file = SourceFile(file.resolve(), file.name)
+    suffix = file.path.suffix.lower()
+    raw = _read_text(file.path)
     if suffix in TABLE_SUFFIXES:
-        return list(_faq_rows(path, raw))
-    return [_text_document(path, raw, TEXT_SUFFIXES[suffix])]
+        return list(_faq_rows(file, raw))
+    return [_text_document(file, raw, TEXT_SUFFIXES[suffix])]
 
 
 def _read_text(path: Path) -> str:
@@ -81,11 +93,11 @@ def _read_text(path: Path) -> str:
         raise UnreadableSource(f"not UTF-8 text (byte {error.start}); re-save the file as UTF-8") from None
 
 
-def _text_document(path: Path, text: str, fmt: str) -> SourceDocument:
+def _text_document(file: SourceFile, text: str, fmt: str) -> SourceDocument:
     title = _markdown_title(text) if fmt == "markdown" else ""
     return SourceDocument(
-        doc_id=path.as_posix(), title=title or path.stem.replace("-", " ").replace("_", " ").title(),
-        source=path.as_posix(), kind="doc", format=fmt, text=text,
+        doc_id=file.path.as_posix(), title=title or file.path.stem.replace("-", " ").replace("_", " ").title(),
+        source=file.display, kind="doc", format=fmt, text=text,
     )
 
 
@@ -96,7 +108,7 @@ def _markdown_title(text: str) -> str:
     return ""
 
 
-def _faq_rows(path: Path, raw: str) -> Iterator[SourceDocument]:
+def _faq_rows(file: SourceFile, raw: str) -> Iterator[SourceDocument]:
     try:
         reader = csv.DictReader(io.StringIO(raw))
         header = reader.fieldnames or []
@@ -117,8 +129,8 @@ def _faq_rows(path: Path, raw: str) -> Iterator[SourceDocument]:
         link = (row.get(link_col) or "").strip() if link_col else ""
         metadata = {k: v for k, v in row.items() if k and k not in (question_col, answer_col) and v}
         yield SourceDocument(
-            doc_id=f"{path.as_posix()}#{hashlib.sha256(question.encode()).hexdigest()[:16]}",
-            title=question, source=link or path.as_posix(), kind="faq", format="faq",
+            doc_id=f"{file.path.as_posix()}#{hashlib.sha256(question.encode()).hexdigest()[:16]}",
+            title=question, source=link or file.display, kind="faq", format="faq",
             text=answer, question=question, answer=answer, metadata=metadata,
         )
 

@@ -65,11 +65,11 @@ class Pipeline:
         collection = self.store.ensure_serving_collection(self.embedder.dimension)
         summary = Summary(collection=collection)
         indexed = self._indexed(collection)
-        for path in files:
+        for file in files:
             try:
-                documents = load(path)
+                documents = load(file)
             except UnreadableSource as error:
-                summary.failed.append({"path": path.as_posix(), "reason": str(error)})
+                summary.failed.append({"path": file.path.as_posix(), "reason": str(error)})
                 continue
             self._write(collection, documents, indexed, summary)
         return summary
@@ -104,4 +104,6 @@ class Pipeline:
         texts = [c.embedding_text for c in chunks]
         dense = self.embedder.embed_documents(texts)
         sparse = [self.sparse.encode_document(text) for text in texts]
-        self.store.upsert(collection, chunks, dense, sparse)
+        faq_questions = iter(self.embedder.embed_documents([c.question for c in chunks if c.kind == "faq"]))
+        questions = [next(faq_questions) if c.kind == "faq" else None for c in chunks]
+        self.store.upsert(collection, chunks, dense, sparse, questions)

@@ -65,6 +65,8 @@ class Passage:
     """Cosine similarity between the question and the chunk (0..1 for MiniLM)."""
     rank: int
     """1-based position in the fused ranking."""
+    question_score: float | None = None
+    """For FAQ rows: cosine similarity between the question and the row's own question."""
 
     @property
     def id(self) -> str:

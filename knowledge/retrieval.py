@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 from knowledge.embeddings import Embedder
 from knowledge.errors import EmptyKnowledgeBase
 from knowledge.models import Passage
-from knowledge.sparse import SparseEncoder
+from knowledge.sparse import SparseEncoder, SparseVector
 from knowledge.store import Store
+
+CONTEXT_WEIGHT = 0.4
+"""How much a follow-up's context (the thread's previous question) counts against its own words.
+
+Plain concatenation lets the earlier, longer question dominate: "and for contractors?" after
+"How much is the home-office budget?" found the budget again instead of the contractors rule.
+"""
 
 
 class Retriever:
@@ -15,8 +24,26 @@ class Retriever:
         self.embedder = embedder
         self.sparse = sparse
 
-    def retrieve(self, query: str, limit: int) -> list[Passage]:
-        passages = self.store.search(self.embedder.embed_query(query), self.sparse.encode_query(query), limit)
+    def retrieve(self, query: str, limit: int, context: str = "") -> list[Passage]:
+        """Passages for `query`; `context` (a follow-up's earlier question) is blended in, weaker."""
+        if context:
+            dense = _blend(self.embedder.embed_documents([query, context]), CONTEXT_WEIGHT)
+            sparse = _merge(self.sparse.encode_query(query), self.sparse.encode_query(context), CONTEXT_WEIGHT)
+        else:
+            dense, sparse = self.embedder.embed_query(query), self.sparse.encode_query(query)
+        passages = self.store.search(dense, sparse, limit)
         if not passages and self.store.count() == 0:
             raise EmptyKnowledgeBase(f"The collection {self.store.alias!r} holds no documents.")
         return passages
+
+
+def _blend(vectors: list[list[float]], weight: float) -> list[float]:
+    mixed = [(1 - weight) * a + weight * b for a, b in zip(*vectors)]
+    norm = math.sqrt(sum(x * x for x in mixed)) or 1.0
+    return [x / norm for x in mixed]
+
+
+def _merge(own: SparseVector, context: SparseVector, weight: float) -> SparseVector:
+    weights = {i: v * weight for i, v in zip(context.indices, context.values)}
+    weights.update(zip(own.indices, own.values))
+    return SparseVector(list(weights), list(weights.values()))

@@ -45,6 +45,8 @@ class Settings:
     """How many passages the answer is built from."""
     min_relevance: float = 0.35
     """Cosine similarity below which the best passage is judged not to answer the question."""
+    faq_match: float = 0.85
+    """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is."""
     memory_turns: int = 10
     memory_ttl_s: int = 7 * 24 * 3600
 
@@ -78,6 +80,7 @@ class Settings:
             slack_admin_users=frozenset(u.strip() for u in get("SLACK_ADMIN_USERS").split(",") if u.strip()),
             top_k=_number(get, "RETRIEVAL_TOP_K", cls.top_k, int),
             min_relevance=_number(get, "MIN_RELEVANCE", cls.min_relevance, float),
+            faq_match=_number(get, "FAQ_MATCH", cls.faq_match, float),
             memory_turns=_number(get, "MEMORY_TURNS", cls.memory_turns, int),
             memory_ttl_s=_number(get, "MEMORY_TTL_S", cls.memory_ttl_s, int),
         )

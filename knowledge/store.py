@@ -26,6 +26,8 @@ from knowledge.sparse import SparseVector
 
 DENSE = "dense"
 SPARSE = "sparse"
+QUESTION = "question"
+"""FAQ rows only: the row's question alone, to tell how closely a user's question matches it."""
 PREFETCH_FACTOR = 4
 """Each side of the hybrid search fetches this many times the final limit before fusion."""
 
@@ -56,13 +58,15 @@ def open_client(settings: Settings) -> QdrantClient:
 
 
 class Store:
-    def __init__(self, client: QdrantClient, alias: str) -> None:
+    def __init__(self, client: QdrantClient, alias: str, *, server: bool = False) -> None:
         self.client = client
         self.alias = alias
+        self.server = server
+        """Against a Qdrant server (payload indexes matter there; local mode ignores them)."""
 
     @classmethod
     def open(cls, settings: Settings) -> Store:
-        return cls(open_client(settings), settings.qdrant_collection)
+        return cls(open_client(settings), settings.qdrant_collection, server=bool(settings.qdrant_url))
 
     def close(self) -> None:
         self.client.close()
@@ -80,10 +84,14 @@ class Store:
         name = f"{self.alias}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000:06d}"
         self.client.create_collection(
             name,
-            vectors_config={DENSE: qm.VectorParams(size=dimension, distance=qm.Distance.COSINE)},
+            vectors_config={
+                DENSE: qm.VectorParams(size=dimension, distance=qm.Distance.COSINE),
+                QUESTION: qm.VectorParams(size=dimension, distance=qm.Distance.COSINE),
+            },
             sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
         )
-        self.client.create_payload_index(name, "doc_id", qm.PayloadSchemaType.KEYWORD)
+        if self.server:
+            self.client.create_payload_index(name, "doc_id", qm.PayloadSchemaType.KEYWORD)
         return name
 
     def point_alias_at(self, collection: str) -> None:
@@ -113,14 +121,11 @@ class Store:
         chunks: Sequence[Chunk],
         dense: Sequence[Sequence[float]],
         sparse: Sequence[SparseVector],
+        questions: Sequence[Sequence[float] | None],
     ) -> None:
         points = [
-            qm.PointStruct(
-                id=chunk.id,
-                vector={DENSE: list(d), SPARSE: qm.SparseVector(indices=s.indices, values=s.values)},
-                payload=chunk.payload(),
-            )
-            for chunk, d, s in zip(chunks, dense, sparse, strict=True)
+            qm.PointStruct(id=chunk.id, vector=_vectors(d, s, q), payload=chunk.payload())
+            for chunk, d, s, q in zip(chunks, dense, sparse, questions, strict=True)
         ]
         if points:
             self.client.upsert(collection, points, wait=True)
@@ -174,16 +179,24 @@ class Store:
             query=qm.FusionQuery(fusion=qm.Fusion.RRF),
             limit=limit,
             with_payload=True,
-            with_vectors=[DENSE],
+            with_vectors=[DENSE, QUESTION],
         )
         return [
             Passage(
                 chunk=Chunk.from_payload(str(point.id), point.payload or {}),
                 score=_dot(dense, point.vector[DENSE]),
                 rank=rank,
+                question_score=_dot(dense, point.vector[QUESTION]) if QUESTION in point.vector else None,
             )
             for rank, point in enumerate(response.points, start=1)
         ]
+
+
+def _vectors(dense: Sequence[float], sparse: SparseVector, question: Sequence[float] | None) -> dict:
+    vectors = {DENSE: list(dense), SPARSE: qm.SparseVector(indices=sparse.indices, values=sparse.values)}
+    if question is not None:
+        vectors[QUESTION] = list(question)
+    return vectors
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:

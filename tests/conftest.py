@@ -1,0 +1,127 @@
+"""Real parts everywhere: real Redis (a key prefix per test), real Qdrant local mode in a
+temporary directory, real MiniLM embeddings. Fakes only at our own seams: an
+OpenAI-compatible server and a Slack Web API, both on localhost."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import redis
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from knowledge.settings import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_KB = ROOT / "knowledge" / "sample"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+ISOLATED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "QDRANT_URL", "QDRANT_PATH", "QDRANT_COLLECTION",
+                "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "SLACK_ADMIN_USERS",
+                "REDIS_PREFIX", "DATA_DIR", "MIN_RELEVANCE", "RETRIEVAL_TOP_K")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path):
+    """No developer settings or .env leak into a test; each runs in its own directory."""
+    for name in ISOLATED_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        pytest.exit(f"Tests need a Redis at REDIS_URL={url} ({error}); run them with `python3 bot/bootstrap.py test`.")
+    return url
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def redis_prefix(redis_client):
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    keys = list(redis_client.scan_iter(f"{prefix}*"))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from knowledge.embeddings import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture
+def settings(tmp_path, redis_url, redis_prefix) -> Settings:
+    """Settings for an empty embedded store in this test's directory."""
+    return Settings(data_dir=tmp_path, qdrant_path=tmp_path / "qdrant", redis_url=redis_url, redis_prefix=redis_prefix)
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory, embedder) -> Path:
+    """The sample knowledge base, ingested once per session; tests get a copy."""
+    from ingest.pipeline import Pipeline
+    from knowledge.sparse import SparseEncoder
+    from knowledge.store import Store
+
+    path = tmp_path_factory.mktemp("sample") / "qdrant"
+    store = Store.open(Settings(qdrant_path=path))
+    try:
+        summary = Pipeline(store, embedder, SparseEncoder()).run([SAMPLE_KB])
+    finally:
+        store.close()
+    assert summary.ok and summary.added > 0
+    return path
+
+
+@pytest.fixture
+def kb_settings(settings, sample_store, tmp_path) -> Settings:
+    shutil.copytree(sample_store, tmp_path / "kb")
+    return replace(settings, qdrant_path=tmp_path / "kb")
+
+
+@pytest.fixture
+def make_deps(embedder):
+    from bot.deps import build_deps
+
+    built = []
+
+    def make(settings: Settings):
+        deps = build_deps(settings, embedder=embedder)
+        built.append(deps)
+        return deps
+
+    yield make
+    for deps in built:
+        deps.close()
+
+
+@pytest.fixture
+def fake_openai():
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_slack():
+    from tests.fakes.slack_api import FakeSlack
+
+    with FakeSlack() as server:
+        yield server

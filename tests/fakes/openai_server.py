@@ -1,0 +1,55 @@
+"""An OpenAI-compatible chat completions server on localhost, scripted by the test.
+
+Replies are taken from a queue the test fills (`enqueue`); with an empty queue the server
+answers like a careful model would: it quotes passage [1] of the prompt and cites it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import deque
+from typing import Any
+
+from tests.fakes.http import RecordingServer
+
+
+class FakeOpenAI(RecordingServer):
+    def __init__(self) -> None:
+        self.replies: deque[str | tuple[int, dict[str, Any]]] = deque()
+        super().__init__(self._reply)
+
+    def enqueue(self, *replies: str | tuple[int, dict[str, Any]]) -> None:
+        """Each reply is the assistant's text, or (status, body) for an HTTP error."""
+        self.replies.extend(replies)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def prompts(self) -> list[list[dict[str, str]]]:
+        return [body["messages"] for body in self.calls_to("/chat/completions")]
+
+    def _reply(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if not path.endswith("/chat/completions"):
+            return 404, {"error": {"message": f"no route {path}"}}
+        reply = self.replies.popleft() if self.replies else quote_first_passage(body["messages"])
+        if isinstance(reply, tuple):
+            return reply
+        prompt_words = sum(len(m["content"].split()) for m in body["messages"])
+        return 200, {
+            "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": reply}}],
+            "usage": {"prompt_tokens": prompt_words, "completion_tokens": len(reply.split()),
+                      "total_tokens": prompt_words + len(reply.split())},
+        }
+
+
+def quote_first_passage(messages: list[dict[str, str]]) -> str:
+    user = messages[-1]["content"]
+    match = re.search(r"^\[1\] .*\n(\".*\")$", user, re.MULTILINE)
+    first = json.loads(match.group(1)) if match else ""
+    return json.dumps({"answer": f"{first} [1]", "sources": [1], "confidence": 0.8})

@@ -1,0 +1,29 @@
+"""A Slack Web API on localhost that answers like Slack and records every call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fakes.http import RecordingServer
+
+BOT_USER_ID = "UBOT"
+
+
+class FakeSlack(RecordingServer):
+    def __init__(self) -> None:
+        super().__init__(self._reply)
+        self._ts = 1000
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def _reply(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        method = path.rsplit("/", 1)[-1]
+        if method == "auth.test":
+            return 200, {"ok": True, "user_id": BOT_USER_ID, "bot_id": "BBOT", "team_id": "T1", "user": "kb"}
+        if method == "chat.postMessage":
+            self._ts += 1
+            return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{self._ts}.000100",
+                         "message": {"text": body.get("text", "")}}
+        return 200, {"ok": True}

@@ -1,0 +1,70 @@
+import json
+from dataclasses import replace
+
+import pytest
+
+from bot.agent import Agent
+from bot.preprocess import follow_up_context, normalise
+from bot.models import Turn
+
+
+@pytest.fixture
+def agent(kb_settings, make_deps):
+    return Agent(make_deps(kb_settings))
+
+
+def test_faq_question_asked_in_other_words_gets_the_rows_answer(agent):
+    answer = agent.answer("what's the mileage rate if I use my own car?", "t1")
+    assert (answer.mode, answer.refused) == ("faq", False)
+    assert answer.sources[0].chunk.question == "What is the mileage rate for my own car?"
+    assert answer.text == "0.30 EUR per kilometre. Record the start and end address of each trip in Expenso. [1]"
+    assert 0.85 <= answer.confidence <= 1.0
+
+
+def test_without_a_close_faq_the_best_passage_is_quoted_and_says_so(agent):
+    answer = agent.answer("Who should I tell when my laptop is stolen?", "t1b")
+    assert (answer.mode, answer.refused) == ("extractive", False)
+    assert answer.sources[0].chunk.section == "Lost or stolen devices"
+    assert "within one hour" in answer.text and "No language model is configured" in answer.text
+
+
+def test_unrelated_question_is_refused_with_the_closest_sources(agent):
+    answer = agent.answer("Who won the football world cup in 1954?", "t2")
+    assert answer.refused and answer.reason == "no_answer"
+    assert answer.sources and all(p.score < agent.deps.settings.min_relevance for p in answer.sources)
+
+
+def test_turns_are_remembered_in_redis_per_thread(agent, redis_client, redis_prefix):
+    agent.answer("How do I report a phishing e-mail?", "C1:100.1")
+    agent.answer("How many vacation days do I get?", "C1:100.1")
+    agent.answer("How much is the home-office budget?", "C1:200.2")
+    turns = [json.loads(t) for t in redis_client.lrange(f"{redis_prefix}thread:C1:100.1", 0, -1)]
+    assert [t["question"] for t in turns] == ["How do I report a phishing e-mail?", "How many vacation days do I get?"]
+    assert turns[0]["source_ids"] and 0 < redis_client.ttl(f"{redis_prefix}thread:C1:100.1")
+
+
+def test_memory_is_bounded(kb_settings, make_deps, redis_client, redis_prefix):
+    agent = Agent(make_deps(replace(kb_settings, memory_turns=2)))
+    for question in ("How do I book a business trip?", "Which class can I fly in?", "How much can I spend on a hotel?"):
+        agent.answer(question, "bounded")
+    assert redis_client.llen(f"{redis_prefix}thread:bounded") == 2
+
+
+def test_follow_up_in_a_thread_is_answered_in_context(agent):
+    agent.answer("How much is the home-office budget?", "C9:1.1")
+    answer = agent.answer("and for contractors?", "C9:1.1")
+    assert not answer.refused
+    assert answer.sources[0].chunk.section == "Contractors"
+    assert "do not receive the home-office budget" in answer.text
+
+
+def test_slack_markup_is_stripped_and_follow_ups_borrow_the_previous_question():
+    assert normalise("<@U123> how do I  book <https://x.example/a|travel>? :airplane:") == "how do I book travel?"
+    history = [Turn(question="How much is the home-office budget?", answer="500 EUR")]
+    assert follow_up_context("and for contractors?", history) == "How much is the home-office budget?"
+    assert follow_up_context("How do I book travel?", history) == ""
+
+
+def test_empty_question_gets_help_not_a_search(agent):
+    answer = agent.answer("  <@U123>  ", "t3")
+    assert answer.refused and "Ask me a question" in answer.text

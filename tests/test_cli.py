@@ -1,0 +1,84 @@
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from tests.conftest import ROOT, SAMPLE_KB
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def kb_env(monkeypatch, kb_settings):
+    monkeypatch.setenv("QDRANT_PATH", str(kb_settings.qdrant_path))
+    monkeypatch.setenv("REDIS_URL", kb_settings.redis_url)
+    monkeypatch.setenv("REDIS_PREFIX", kb_settings.redis_prefix)
+    return kb_settings
+
+
+def test_end_to_end_ingest_then_ask_json_cites_the_faq_row(tmp_path, redis_url, redis_prefix):
+    env = dict(os.environ, QDRANT_PATH=str(tmp_path / "qdrant"), REDIS_URL=redis_url, REDIS_PREFIX=redis_prefix)
+    ingest = subprocess.run([BIN / "ingest", SAMPLE_KB], env=env, capture_output=True, text=True, timeout=300)
+    assert ingest.returncode == 0, ingest.stderr
+    assert "failed 0" in ingest.stdout
+    ask = subprocess.run([BIN / "bot", "ask", "--json", "I've lost my laptop, what should I do?"],
+                         env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert ask.returncode == 0, ask.stderr
+    answer = json.loads(ask.stdout)
+    assert set(answer) >= {"id", "answer", "refused", "reason", "mode", "sources", "latency_ms"}
+    assert (answer["mode"], answer["refused"], answer["reason"]) == ("faq", False, None)
+    top = answer["sources"][0]
+    assert top["title"] == "I lost my laptop. What should I do?"
+    assert top["source"] == "https://intranet.fjordlight.example/it/security#lost-devices"
+    assert "within one hour" in answer["answer"] and "within one hour" in top["text"]
+
+
+def test_ask_prints_the_answer_and_numbered_sources(kb_env, capsys):
+    assert cli.main(["ask", "Which password manager should I use?"]) == 0
+    out = capsys.readouterr().out
+    assert "1Password" in out and "Sources:\n  [1] Which password manager should I use?" in out
+
+
+def test_jsonl_answers_every_line_and_reports_bad_ones(kb_env, monkeypatch, capsys):
+    lines = "\n".join([
+        json.dumps({"id": "a", "question": "How much can I spend on a hotel?"}),
+        "this is not json",
+        json.dumps({"id": "c", "question": "How do I book a business trip?", "thread": "T7"}),
+        json.dumps({"id": "d", "question": "and which class can I fly in?", "thread": "T7"}),
+        json.dumps({"id": "e", "text": "no question field"}),
+    ])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert cli.main(["ask", "--jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in records] == ["a", None, "c", "d", "e"]
+    assert "150 EUR" in records[0]["answer"] and records[0]["sources"]
+    assert records[1]["reason"] == "error" and "line 2: not JSON" in records[1]["error"]
+    assert "Economy" in records[3]["answer"]
+    assert records[4]["reason"] == "error"
+
+
+def test_ask_before_ingest_says_the_kb_is_empty_and_how_to_fill_it(monkeypatch, settings, capsys):
+    monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
+    monkeypatch.setenv("REDIS_URL", settings.redis_url)
+    assert cli.main(["ask", "How many vacation days do I get?"]) == 2
+    err = capsys.readouterr().err
+    assert "knowledge base is empty" in err and "ingest" in err and "Traceback" not in err
+
+
+def test_unreachable_redis_names_redis_url_and_how_to_start_one(monkeypatch, settings, capsys):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
+    assert cli.main(["ask", "anything"]) == 2
+    err = capsys.readouterr().err
+    assert "REDIS_URL=redis://127.0.0.1:1/0" in err and "redis-server" in err
+
+
+def test_ask_needs_a_question_or_jsonl(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["ask"])
+    assert exit_info.value.code == 2

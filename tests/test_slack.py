@@ -1,0 +1,73 @@
+"""The Slack edge through bolt's real request handling, with signed requests, against a
+Slack Web API on localhost that records chat.postMessage."""
+
+import json
+import time
+from dataclasses import replace
+
+import pytest
+from slack_bolt.request import BoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.agent import Agent
+from bot.slack import build_web_client, create_app
+
+SECRET = "test-signing-secret"
+
+
+@pytest.fixture
+def app(kb_settings, make_deps, fake_slack):
+    settings = replace(kb_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                       slack_api_url=fake_slack.api_url)
+    deps = make_deps(settings)
+    return create_app(deps, Agent(deps), client=build_web_client(settings.slack_bot_token, settings.slack_api_url))
+
+
+def signed(body: dict, secret: str = SECRET) -> BoltRequest:
+    raw = json.dumps(body)
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=raw)
+    headers = {"content-type": ["application/json"], "x-slack-request-timestamp": [timestamp],
+               "x-slack-signature": [signature]}
+    return BoltRequest(body=raw, headers=headers)
+
+
+def mention(text: str, ts: str = "1700000000.000100", **event) -> dict:
+    return {
+        "token": "x", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
+        "event_id": f"Ev{ts.replace('.', '')}", "event_time": 1700000000, "authorizations": [{"user_id": "UBOT"}],
+        "event": {"type": "app_mention", "user": "U42", "text": text, "ts": ts, "channel": "C1",
+                  "event_ts": ts, **event},
+    }
+
+
+def test_mention_is_answered_in_its_thread_with_numbered_sources(app, fake_slack):
+    response = app.dispatch(signed(mention("<@UBOT> how do I report a phishing email?")))
+    assert response.status == 200
+    [post] = fake_slack.wait_for("chat.postMessage")
+    assert post["channel"] == "C1" and post["thread_ts"] == "1700000000.000100"
+    blocks = post["blocks"]
+    assert "Report phish" in blocks[0]["text"]["text"]
+    sources = blocks[1]["text"]["text"]
+    assert sources.startswith("*Sources*")
+    assert "[1] <https://intranet.fjordlight.example/it/security#phishing|How do I report a phishing e-mail?>" in sources
+    assert blocks[-1]["type"] == "context" and "mode: faq" in blocks[-1]["elements"][0]["text"]
+
+
+def test_mention_inside_a_thread_replies_in_that_thread(app, fake_slack):
+    app.dispatch(signed(mention("<@UBOT> how do I book a business trip?", ts="1700000050.000200",
+                                thread_ts="1700000000.000100")))
+    [post] = fake_slack.wait_for("chat.postMessage")
+    assert post["thread_ts"] == "1700000000.000100"
+
+
+def test_bad_signature_is_rejected_and_nothing_is_posted(app, fake_slack):
+    response = app.dispatch(signed(mention("<@UBOT> hello"), secret="wrong-secret"))
+    assert response.status == 401
+    time.sleep(0.5)
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_url_verification_is_answered(app):
+    response = app.dispatch(signed({"type": "url_verification", "challenge": "abc123", "token": "x"}))
+    assert response.status == 200 and "abc123" in response.body
