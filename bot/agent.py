@@ -9,14 +9,17 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
 from bot.models import Answer, Turn
 from bot.preprocess import follow_up_context, normalise
 from bot.prompt import build_prompt
-from guards.output import GuardResult
 from knowledge.models import Passage
+
+if TYPE_CHECKING:
+    from guards.output import GuardResult
 
 PROMPT_BUDGET_TOKENS = 3000
 MAX_REASKS = 1

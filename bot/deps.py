@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
 
 from bot.llm import ChatModel, build_client
 from bot.memory import ThreadMemory, connect
-from guards.output import OutputGuard
 from knowledge.embeddings import Embedder, configure_llama_index
 from knowledge.retrieval import Retriever
 from knowledge.settings import Settings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
+
+if TYPE_CHECKING:
+    from guards.output import OutputGuard
 
 
 @dataclass
@@ -23,9 +26,10 @@ class Deps:
     retriever: Retriever
     redis: redis.Redis
     memory: ThreadMemory
-    guard: OutputGuard
     chat: ChatModel | None
     """None in extractive mode (no OPENAI_API_KEY or OPENAI_BASE_URL)."""
+    guard: OutputGuard | None
+    """Validates the model's output; None when there is no model (importing guardrails costs ~7 s)."""
 
     def close(self) -> None:
         self.store.close()
@@ -38,13 +42,17 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
     store = Store.open(settings)
     embedder = embedder or Embedder()
     configure_llama_index(embedder)
-    chat = ChatModel(build_client(settings), settings.llm_model) if settings.llm_enabled else None
+    chat = guard = None
+    if settings.llm_enabled:
+        from guards.output import OutputGuard
+
+        chat, guard = ChatModel(build_client(settings), settings.llm_model), OutputGuard()
     return Deps(
         settings=settings,
         store=store,
         retriever=Retriever(store, embedder, SparseEncoder()),
         redis=redis_client,
         memory=ThreadMemory(redis_client, settings.redis_prefix, settings.memory_turns, settings.memory_ttl_s),
-        guard=OutputGuard(),
         chat=chat,
+        guard=guard,
     )

@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.blocks import answer_blocks
 from bot.deps import Deps
@@ -63,7 +65,14 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
                                         ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not value]
     if missing:
         raise BotError(f"Set {' and '.join(missing)} to serve Slack (see the README's Slack setup).")
-    app = create_app(deps, agent)
+    try:
+        app = create_app(deps, agent)
+    except (BoltError, SlackApiError, OSError) as error:
+        # bolt verifies the token with auth.test when the app is built.
+        raise BotError(
+            f"Slack did not accept SLACK_BOT_TOKEN at {settings.slack_api_url or WebClient.BASE_URL} ({error}). "
+            "Check the token, the network, and SLACK_API_URL if you set it."
+        ) from None
     if settings.slack_app_token and not http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

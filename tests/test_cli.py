@@ -82,3 +82,12 @@ def test_ask_needs_a_question_or_jsonl(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["ask"])
     assert exit_info.value.code == 2
+
+
+def test_chat_keeps_the_thread_so_follow_ups_need_no_context(kb_env, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("How much is the home-office budget?\nand for contractors?\n"))
+    assert cli.main(["chat"]) == 0
+    out = capsys.readouterr().out
+    first, second = out.split("> ")[1:3]
+    assert "500 EUR" in first
+    assert "Contractors do not receive the home-office budget" in second

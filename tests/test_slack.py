@@ -71,3 +71,40 @@ def test_bad_signature_is_rejected_and_nothing_is_posted(app, fake_slack):
 def test_url_verification_is_answered(app):
     response = app.dispatch(signed({"type": "url_verification", "challenge": "abc123", "token": "x"}))
     assert response.status == 200 and "abc123" in response.body
+
+
+def test_bot_serve_http_answers_a_signed_mention(kb_settings, fake_slack, tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, QDRANT_PATH=str(kb_settings.qdrant_path), REDIS_URL=kb_settings.redis_url,
+               REDIS_PREFIX=kb_settings.redis_prefix, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
+               SLACK_API_URL=fake_slack.api_url)
+    server = subprocess.Popen([Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(port)],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        request = signed(mention("<@UBOT> which password manager should I use?"))
+        deadline = time.time() + 120
+        while True:
+            try:
+                http_request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/slack/events", data=request.raw_body.encode(),
+                    headers={k: v[0] for k, v in request.headers.items()}, method="POST")
+                with urllib.request.urlopen(http_request, timeout=5) as response:
+                    assert response.status == 200
+                break
+            except (ConnectionError, urllib.error.URLError):
+                assert server.poll() is None and time.time() < deadline, "bot serve did not start"
+                time.sleep(0.5)
+        [post] = fake_slack.wait_for("chat.postMessage", timeout=60)
+        assert "1Password" in post["text"] and post["thread_ts"] == "1700000000.000100"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
