@@ -40,11 +40,35 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
         say(thread_ts=thread_ts, **reply)
 
     @app.event("message")
-    def on_message(event, logger):
-        # Channel messages without a mention are not for us here; app_mention handles mentions.
-        logger.debug("ignored message event subtype=%s", event.get("subtype"))
+    def on_message(event, context, say, logger):
+        thread_ts = conversation_thread(event, context.get("bot_user_id"), deps.memory)
+        if thread_ts is None:
+            logger.debug("ignored message subtype=%s channel_type=%s", event.get("subtype"), event.get("channel_type"))
+            return
+        reply = respond(agent, event.get("text", ""), f"{event['channel']}:{thread_ts}", logger)
+        say(thread_ts=event.get("thread_ts"), **reply)
 
     return app
+
+
+def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | None:
+    """The thread a plain message continues, or None when it is not for us.
+
+    DMs are always for us (a DM outside a thread is one running conversation). In channels,
+    a reply in a thread the bot has answered in is a follow-up that needs no new mention;
+    a message that mentions the bot is left to the app_mention listener, so that it is
+    answered once. Edits, deletions, file shares and bots (ourselves included) are ignored.
+    """
+    if event.get("subtype") or event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
+        return None
+    if bot_user_id and f"<@{bot_user_id}>" in event.get("text", ""):
+        return None
+    if event.get("channel_type") == "im":
+        return event.get("thread_ts") or "dm"
+    thread_ts = event.get("thread_ts")
+    if thread_ts and memory.recent(f"{event['channel']}:{thread_ts}"):
+        return thread_ts
+    return None
 
 
 def respond(agent, text: str, thread_id: str, logger: logging.Logger) -> dict:

@@ -61,6 +61,53 @@ def test_mention_inside_a_thread_replies_in_that_thread(app, fake_slack):
     assert post["thread_ts"] == "1700000000.000100"
 
 
+def message(text: str, ts: str, **event) -> dict:
+    body = mention(text, ts)
+    body["event"] = {"type": "message", "user": "U42", "text": text, "ts": ts, "channel": "C1",
+                     "channel_type": "channel", "event_ts": ts, **event}
+    return body
+
+
+def test_follow_up_in_a_bot_thread_needs_no_mention(app, fake_slack):
+    app.dispatch(signed(mention("<@UBOT> how much is the home office budget?")))
+    fake_slack.wait_for("chat.postMessage")
+    app.dispatch(signed(message("and for contractors?", "1700000100.000300", thread_ts="1700000000.000100")))
+    posts = fake_slack.wait_for("chat.postMessage", count=2)
+    assert posts[1]["thread_ts"] == "1700000000.000100"
+    assert "Contractors do not receive the home-office budget" in posts[1]["text"]
+
+
+def test_direct_messages_are_answered_directly(app, fake_slack):
+    app.dispatch(signed(message("how much can I spend on a hotel?", "1700000200.000100", channel="D1",
+                                channel_type="im")))
+    [post] = fake_slack.wait_for("chat.postMessage")
+    assert post["channel"] == "D1" and "thread_ts" not in post and "150 EUR" in post["text"]
+
+
+@pytest.mark.parametrize("event", [
+    {"thread_ts": "1600000000.000001"},                       # a thread the bot never answered in
+    {},                                                       # plain channel chatter
+    {"subtype": "message_changed"},                           # an edit
+    {"bot_id": "B2", "channel_type": "im"},                   # another bot, even in a DM
+    {"user": "UBOT", "channel_type": "im"},                   # ourselves: never loop
+    {"subtype": "file_share", "channel_type": "im"},
+])
+def test_messages_not_for_the_bot_are_ignored(app, fake_slack, event):
+    response = app.dispatch(signed(message("how much can I spend on a hotel?", "1700000300.000100", **event)))
+    assert response.status == 200
+    time.sleep(1.0)
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_message_that_mentions_the_bot_is_answered_once(app, fake_slack):
+    ts = "1700000400.000100"
+    app.dispatch(signed(mention("<@UBOT> which class can I fly in?", ts)))
+    app.dispatch(signed(message("<@UBOT> which class can I fly in?", ts)))
+    fake_slack.wait_for("chat.postMessage")
+    time.sleep(1.0)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
 def test_bad_signature_is_rejected_and_nothing_is_posted(app, fake_slack):
     response = app.dispatch(signed(mention("<@UBOT> hello"), secret="wrong-secret"))
     assert response.status == 401
