@@ -36,7 +36,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
     @app.event("app_mention")
     def on_mention(event, say, logger):
         thread_ts = event.get("thread_ts") or event["ts"]
-        reply = respond(agent, event.get("text", ""), f"{event['channel']}:{thread_ts}", logger)
+        reply = respond(agent, event.get("text", ""), thread_key(event["channel"], thread_ts), logger)
         say(thread_ts=thread_ts, **reply)
 
     @app.event("message")
@@ -45,10 +45,15 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
         if thread_ts is None:
             logger.debug("ignored message subtype=%s channel_type=%s", event.get("subtype"), event.get("channel_type"))
             return
-        reply = respond(agent, event.get("text", ""), f"{event['channel']}:{thread_ts}", logger)
+        reply = respond(agent, event.get("text", ""), thread_key(event["channel"], thread_ts), logger)
         say(thread_ts=event.get("thread_ts"), **reply)
 
     return app
+
+
+def thread_key(channel: str, thread_ts: str) -> str:
+    """The memory key of a Slack conversation; every listener must agree on it."""
+    return f"{channel}:{thread_ts}"
 
 
 def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | None:
@@ -66,7 +71,7 @@ def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | N
     if event.get("channel_type") == "im":
         return event.get("thread_ts") or "dm"
     thread_ts = event.get("thread_ts")
-    if thread_ts and memory.recent(f"{event['channel']}:{thread_ts}"):
+    if thread_ts and memory.recent(thread_key(event["channel"], thread_ts)):
         return thread_ts
     return None
 

@@ -72,9 +72,7 @@ def discover(paths: list[Path]) -> list[SourceFile]:
     return files
 
 
-def load(file: SourceFile | Path) -> list[SourceDocument]:
-    if isinstance(file, Path):
-        file = SourceFile(file.resolve(), file.name)
+def load(file: SourceFile) -> list[SourceDocument]:
     suffix = file.path.suffix.lower()
     raw = _read_text(file.path)
     if suffix in TABLE_SUFFIXES:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
-from qdrant_client.http.exceptions import ResponseHandlingException
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
 from knowledge.errors import EmptyKnowledgeBase, StoreLocked, StoreUnavailable
 from knowledge.models import Chunk, Passage
@@ -166,21 +166,25 @@ class Store:
         Each passage's `score` is its cosine similarity to the question, which, unlike an
         RRF score, says how relevant it is on an absolute scale.
         """
-        collection = self.serving_collection()
-        if collection is None:
-            raise EmptyKnowledgeBase(f"No collection {self.alias!r} exists yet.")
         prefetch = [qm.Prefetch(query=list(dense), using=DENSE, limit=limit * PREFETCH_FACTOR)]
         if sparse.indices:
             sparse_query = qm.SparseVector(indices=sparse.indices, values=sparse.values)
             prefetch.append(qm.Prefetch(query=sparse_query, using=SPARSE, limit=limit * PREFETCH_FACTOR))
-        response = self.client.query_points(
-            collection,
-            prefetch=prefetch,
-            query=qm.FusionQuery(fusion=qm.Fusion.RRF),
-            limit=limit,
-            with_payload=True,
-            with_vectors=[DENSE, QUESTION],
-        )
+        try:
+            # Through the alias itself: Qdrant resolves it, so a query costs one round-trip,
+            # and a rebuild that moves the alias is seen by the very next query.
+            response = self.client.query_points(
+                self.alias,
+                prefetch=prefetch,
+                query=qm.FusionQuery(fusion=qm.Fusion.RRF),
+                limit=limit,
+                with_payload=True,
+                with_vectors=[DENSE, QUESTION],
+            )
+        except (ValueError, UnexpectedResponse) as error:
+            if not _collection_missing(error):
+                raise
+            raise EmptyKnowledgeBase(f"No collection {self.alias!r} exists yet.") from None
         return [
             Passage(
                 chunk=Chunk.from_payload(str(point.id), point.payload or {}),
@@ -197,6 +201,13 @@ def _vectors(dense: Sequence[float], sparse: SparseVector, question: Sequence[fl
     if question is not None:
         vectors[QUESTION] = list(question)
     return vectors
+
+
+def _collection_missing(error: Exception) -> bool:
+    """How each mode says a collection does not exist: local mode a ValueError, a server a 404."""
+    if isinstance(error, UnexpectedResponse):
+        return error.status_code == 404
+    return "not found" in str(error)
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:

@@ -5,11 +5,16 @@ import pytest
 
 from ingest import cli
 from ingest.chunking import Chunker
-from ingest.loaders import load
+from ingest.loaders import discover, load
 from ingest.pipeline import Pipeline
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.conftest import SAMPLE_KB, SHARED_EVAL
+
+
+def load_file(path):
+    [file] = discover([path])
+    return load(file)
 
 
 @pytest.fixture
@@ -27,7 +32,7 @@ def kb_dir(tmp_path):
 def test_sample_kb_ingests_every_manual_section_and_faq_row(store, embedder, kb_dir):
     summary = Pipeline(store, embedder, SparseEncoder()).run([kb_dir])
     assert summary.failed == []
-    assert summary.added == len(load(kb_dir / "faq.csv")) + len(list((kb_dir / "manuals").glob("*.md")))
+    assert summary.added == len(load_file(kb_dir / "faq.csv")) + len(list((kb_dir / "manuals").glob("*.md")))
     chunks = list(store.chunks())
     assert len(chunks) == summary.chunks_written == store.count()
     assert {c.kind for c in chunks} == {"faq", "doc"}
@@ -64,12 +69,12 @@ def test_broken_files_are_reported_and_the_rest_is_ingested(store, embedder, kb_
     assert set(reasons) == {"no-columns.csv", "latin1.txt"}
     assert "question/answer columns" in reasons["no-columns.csv"]
     assert "UTF-8" in reasons["latin1.txt"]
-    assert summary.added == len(load(kb_dir / "faq.csv")) + 5
+    assert summary.added == len(load_file(kb_dir / "faq.csv")) + 5
 
 
 def test_no_chunk_exceeds_what_the_model_reads(embedder):
     chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
-    documents = load(SHARED_EVAL / "faq" / "covid_faq.csv")
+    documents = load_file(SHARED_EVAL / "faq" / "covid_faq.csv")
     chunks = [c for doc in documents for c in chunker.chunk(doc)]
     longest = max(embedder.count_tokens(c.embedding_text) for c in chunks)
     assert len(chunks) > len(documents), "long answers must be split"
