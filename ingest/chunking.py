@@ -15,7 +15,7 @@ from collections.abc import Callable
 from llama_index.core import Document
 from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
 
-from ingest.loaders import SourceDocument
+from ingest.loaders import PAGE_BREAK, SourceDocument
 from knowledge.models import Chunk
 
 CHUNK_NAMESPACE = uuid.UUID("6f1c9b8e-2f49-4c64-9a55-4a3b3f0f7c11")
@@ -34,14 +34,15 @@ class Chunker:
 
     def chunk(self, doc: SourceDocument) -> list[Chunk]:
         pieces = [(section, text) for section, text in self._sections(doc) if text.strip()]
-        chunks: list[Chunk] = []
-        for section, body in pieces:
-            heading = self._make(doc, 0, section, "").heading
-            for text in self._fit(heading, body):
-                chunks.append(self._make(doc, len(chunks), section, text))
-        return chunks
+        parts = [(section, text) for section, body in pieces
+                 for text in self._fit(self._make(doc, 0, 0, section, "").heading, body)]
+        return [self._make(doc, position, len(parts), section, text)
+                for position, (section, text) in enumerate(parts)]
 
     def _sections(self, doc: SourceDocument) -> list[tuple[str, str]]:
+        if doc.format == "pdf":
+            # A page is the unit a PDF reader can find again: cite it.
+            return [(f"page {n}", page) for n, page in enumerate(doc.text.split(PAGE_BREAK), start=1)]
         if doc.format != "markdown":
             return [("", doc.text)]
         sections = []
@@ -86,10 +87,10 @@ class Chunker:
         return parts
 
     @staticmethod
-    def _make(doc: SourceDocument, position: int, section: str, text: str) -> Chunk:
+    def _make(doc: SourceDocument, position: int, count: int, section: str, text: str) -> Chunk:
         return Chunk(
             id=str(uuid.uuid5(CHUNK_NAMESPACE, f"{doc.doc_id}#{position}")),
-            doc_id=doc.doc_id, text=text, title=doc.title, source=doc.source, kind=doc.kind,
-            position=position, content_hash=doc.content_hash, section=section,
+            doc_id=doc.doc_id, path=doc.path, text=text, title=doc.title, source=doc.source, kind=doc.kind,
+            position=position, doc_chunks=count, content_hash=doc.content_hash, section=section,
             question=doc.question, answer=doc.answer, metadata=doc.metadata,
         )

@@ -1,7 +1,12 @@
-"""`ingest PATH...`: load manuals and FAQ tables into the knowledge base.
+"""`ingest`: load manuals and FAQ tables into the knowledge base.
 
-Exit codes: 0 all documents ingested, 1 some files failed (the rest were ingested),
-2 nothing was done (a path is missing, the store is locked, a setting is wrong).
+    ingest PATH... [--prune] [--rebuild] [--dry-run] [--json]   add and update documents
+    ingest rollback                                              serve the previous build again
+    ingest status                                                what is serving
+
+Exit codes: 0 all documents ingested, 1 some files failed (the rest were ingested; a
+rebuild is abandoned and the old index keeps serving), 2 nothing was done (a path is
+missing, the store is locked, a setting is wrong).
 """
 
 from __future__ import annotations
@@ -9,59 +14,149 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from ingest.errors import IngestError
+from ingest.loaders import TableColumns
 from knowledge.errors import KnowledgeError
 
+COMMANDS = ("rollback", "status")
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ingest", description=__doc__.splitlines()[0])
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ingest", description=__doc__.splitlines()[0],
+                                     epilog="Other commands: `ingest rollback`, `ingest status`.")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                        help="Markdown, text or CSV FAQ files, or directories of them")
+                        help="Markdown, text, HTML, PDF or CSV FAQ files, or directories of them")
+    parser.add_argument("--prune", action="store_true",
+                        help="also delete documents whose files under PATH are gone")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="build a new index from PATH and swap it in when complete (zero downtime)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print what would be added, updated and deleted; write nothing")
+    parser.add_argument("--question-col", help="CSV column holding the question (default: found by name)")
+    parser.add_argument("--answer-col", help="CSV column holding the answer (default: found by name)")
+    parser.add_argument("--link-col", help="CSV column holding the link shown as the source")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.rebuild and (args.prune or args.dry_run):
+        parser.error("--rebuild reads everything afresh: it cannot be combined with --prune or --dry-run")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] in COMMANDS:
+            return command(argv[0], json_output="--json" in argv[1:])
+        return ingest(parse_args(argv))
+    except (IngestError, KnowledgeError) as error:
+        print(f"ingest: {error}", file=sys.stderr)
+        return 2
+
+
+def ingest(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         print(f"ingest: no such file or directory: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
-    try:
-        summary = run(args.paths)
-    except (IngestError, KnowledgeError) as error:
-        print(f"ingest: {error}", file=sys.stderr)
-        return 2
+    columns = TableColumns(args.question_col, args.answer_col, args.link_col)
+    with opened_pipeline(columns) as pipeline:
+        with progress_bar(enabled=not args.json and sys.stderr.isatty()) as progress:
+            if args.rebuild:
+                summary = pipeline.rebuild(args.paths, progress=progress)
+            else:
+                summary = pipeline.run(args.paths, prune=args.prune, dry_run=args.dry_run, progress=progress)
     print(json.dumps(summary.as_dict(), ensure_ascii=False) if args.json else render(summary))
     return 0 if summary.ok else 1
 
 
-def run(paths: list[Path]):
+def command(name: str, json_output: bool) -> int:
+    from knowledge.settings import Settings
+    from knowledge.store import Store
+
+    store = Store.open(Settings.from_env())
+    try:
+        if name == "rollback":
+            target = store.previous_collection()
+            if target is None:
+                print("ingest: nothing to roll back to: no previous build is kept "
+                      "(one is kept after each `ingest --rebuild`)", file=sys.stderr)
+                return 2
+            store.point_alias_at(target)
+        info = store.info()
+    finally:
+        store.close()
+    if info is None:
+        print("ingest: the knowledge base is empty; run `ingest PATH...` first", file=sys.stderr)
+        return 2
+    if json_output:
+        print(json.dumps(vars(info), ensure_ascii=False))
+    else:
+        verb = "now serving" if name == "rollback" else "serving"
+        print(f"{verb} {info.collection} (version {info.version}): {info.documents} documents, "
+              f"{info.chunks} chunks; last ingest {info.last_ingest or 'unknown'}"
+              + (f"; rollback would go to {info.previous}" if info.previous else ""))
+    return 0
+
+
+@contextmanager
+def opened_pipeline(columns: TableColumns):
+    """A pipeline on the configured store; the store is closed however the run ends."""
     from ingest.pipeline import Pipeline
     from knowledge.embeddings import Embedder, configure_llama_index
     from knowledge.settings import Settings
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
 
-    settings = Settings.from_env()
-    store = Store.open(settings)
+    store = Store.open(Settings.from_env())
     try:
         embedder = Embedder()
         configure_llama_index(embedder)
-        return Pipeline(store, embedder, SparseEncoder()).run(paths)
+        yield Pipeline(store, embedder, SparseEncoder(), columns)
     finally:
         store.close()
 
 
+class progress_bar:
+    """A tqdm bar over the chunks being written, on a terminal only."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+
+    def __enter__(self):
+        return self.update if self.enabled else None
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def render(summary) -> str:
-    lines = [
-        f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged}, "
-        f"deleted {summary.deleted}, failed {len(summary.failed)} "
-        f"({summary.chunks_written} chunks written to {summary.collection})"
-    ]
+    if summary.dry_run:
+        lines = [f"dry run: would add {summary.added}, update {summary.updated}, delete {summary.deleted}; "
+                 f"{summary.unchanged} unchanged, {len(summary.failed)} failed; nothing was written"]
+        lines += [f"  {change}: {source}" for change, sources in summary.changes.items() for source in sources]
+    else:
+        lines = [
+            f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged}, "
+            f"deleted {summary.deleted}, failed {len(summary.failed)} "
+            f"({summary.chunks_written} chunks written to {summary.collection} in {summary.seconds:.1f}s)"
+        ]
+        if summary.rebuilt:
+            lines.append(f"rebuilt: {summary.collection} is now serving; `ingest rollback` goes back")
     lines += [f"  failed: {f['path']}: {f['reason']}" for f in summary.failed]
+    if summary.abandoned:
+        lines.append("rebuild abandoned: fix or remove the failed files; the previous index keeps serving")
     return "\n".join(lines)
 
 

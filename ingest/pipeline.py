@@ -1,26 +1,34 @@
-"""The ingest run: discover files, load, chunk, embed, write, and account for every document.
+"""The ingest run: discover files, load, compare with the index, chunk, embed, write.
 
-Incremental by content hash: an unchanged document is skipped before it is embedded; a
-changed one has its new chunks written first and its leftover old chunks deleted after,
-so the bot never sees the document missing.
+Incremental by content hash: an unchanged document is skipped before it is embedded. A
+changed document has its new chunks written first and its leftover old chunks deleted
+after, so the bot never sees it missing. Rows gone from a re-read FAQ table are deleted;
+with `prune`, so are documents whose file is gone.
+
+A rebuild writes everything into a new collection and only then moves the alias the bot
+reads; if anything fails, the new collection is dropped and the old one keeps serving.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunking import Chunker
 from ingest.errors import UnreadableSource
-from ingest.loaders import SourceDocument, discover, load
+from ingest.loaders import SourceDocument, SourceFile, TableColumns, discover, load
 from knowledge.embeddings import Embedder
 from knowledge.models import Chunk
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 
 EMBED_BATCH = 256
+
+Progress = Callable[[int, int], None]
+"""Called with (chunks written so far, chunks to write) after each batch."""
 
 
 @dataclass
@@ -32,6 +40,13 @@ class Summary:
     chunks_written: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     collection: str = ""
+    rebuilt: bool = False
+    abandoned: bool = False
+    """A rebuild that stopped because files failed: the previous index keeps serving."""
+    dry_run: bool = False
+    changes: dict[str, list[str]] = field(default_factory=dict)
+    """Sources per change ("added", "updated", "deleted"): what a dry run would do."""
+    seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -41,7 +56,8 @@ class Summary:
         return {
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
             "deleted": self.deleted, "failed": self.failed, "chunks_written": self.chunks_written,
-            "collection": self.collection,
+            "collection": self.collection, "rebuilt": self.rebuilt, "abandoned": self.abandoned, "dry_run": self.dry_run,
+            "changes": self.changes, "seconds": round(self.seconds, 2),
         }
 
 
@@ -49,56 +65,153 @@ class Summary:
 class Indexed:
     """What the collection already holds of one document."""
 
+    path: str
     content_hash: str
+    """"" when the document's chunks disagree or some are missing (an interrupted write)."""
     chunk_ids: frozenset[str]
 
 
+@dataclass
+class Plan:
+    """What a run will change, worked out before anything is embedded or written."""
+
+    added: list[SourceDocument] = field(default_factory=list)
+    updated: list[SourceDocument] = field(default_factory=list)
+    unchanged: int = 0
+    deleted: dict[str, str] = field(default_factory=dict)
+    """doc_id -> source of documents to delete."""
+    failed: list[dict[str, str]] = field(default_factory=list)
+
+    def summary(self, collection: str) -> Summary:
+        return Summary(
+            added=len(self.added), updated=len(self.updated), unchanged=self.unchanged,
+            deleted=len(self.deleted), failed=self.failed, collection=collection,
+            changes={"added": [d.source for d in self.added], "updated": [d.source for d in self.updated],
+                     "deleted": sorted(self.deleted.values())},
+        )
+
+
 class Pipeline:
-    def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder) -> None:
+    def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder,
+                 columns: TableColumns = TableColumns()) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
+        self.columns = columns
         self.chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
 
-    def run(self, paths: Iterable[Path]) -> Summary:
-        files = discover(list(paths))
-        collection = self.store.ensure_serving_collection(self.embedder.dimension)
-        summary = Summary(collection=collection)
-        indexed = self._indexed(collection)
-        for file in files:
-            try:
-                documents = load(file)
-            except UnreadableSource as error:
-                summary.failed.append({"path": file.path.as_posix(), "reason": str(error)})
-                continue
-            self._write(collection, documents, indexed, summary)
+    def run(self, paths: Iterable[Path], *, prune: bool = False, dry_run: bool = False,
+            progress: Progress | None = None) -> Summary:
+        """Bring the serving collection up to date with `paths`."""
+        started = time.perf_counter()
+        paths = list(paths)
+        files = discover(paths)
+        collection = self.store.serving_collection()
+        indexed = self._indexed(collection) if collection else {}
+        plan = self._plan(files, indexed, roots=paths if prune else [])
+        if dry_run:
+            summary = plan.summary(collection or "(none yet)")
+            summary.dry_run = True
+            return summary
+        if collection is None:
+            collection = self.store.ensure_serving_collection(self.embedder.dimension)
+        summary = plan.summary(collection)
+        summary.chunks_written = self._write(collection, plan, indexed, progress)
+        self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths])
+        summary.seconds = time.perf_counter() - started
         return summary
 
-    def _indexed(self, collection: str) -> dict[str, Indexed]:
-        hashes: dict[str, str] = {}
-        ids: dict[str, set[str]] = defaultdict(set)
-        for chunk in self.store.chunks(collection):
-            hashes[chunk.doc_id] = chunk.content_hash
-            ids[chunk.doc_id].add(chunk.id)
-        return {doc_id: Indexed(hashes[doc_id], frozenset(ids[doc_id])) for doc_id in hashes}
+    def rebuild(self, paths: Iterable[Path], *, progress: Progress | None = None) -> Summary:
+        """Build a fresh collection from `paths` and swap it in; keep the previous one for rollback."""
+        started = time.perf_counter()
+        paths = list(paths)
+        plan = self._plan(discover(paths), {}, roots=[])
+        if plan.failed:
+            summary = plan.summary(self.store.serving_collection() or "")
+            summary.abandoned = True
+            return summary
+        collection = self.store.create_collection(self.embedder.dimension)
+        summary = plan.summary(collection)
+        try:
+            summary.chunks_written = self._write(collection, plan, {}, progress)
+            self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths])
+            self.store.point_alias_at(collection)
+            summary.rebuilt = True
+        finally:
+            # Whatever stopped the build (an error, Ctrl-C), the half-built collection
+            # never serves: the alias still points at the old one.
+            if not summary.rebuilt:
+                self.store.drop_collection(collection)
+        self.store.drop_old_collections(keep=2)
+        summary.seconds = time.perf_counter() - started
+        return summary
 
-    def _write(self, collection: str, documents: list[SourceDocument], indexed: dict[str, Indexed],
-               summary: Summary) -> None:
-        changed = [d for d in documents if indexed.get(d.doc_id, Indexed("", frozenset())).content_hash != d.content_hash]
-        summary.unchanged += len(documents) - len(changed)
-        chunks = [chunk for doc in changed for chunk in self.chunker.chunk(doc)]
+    # --- planning -------------------------------------------------------------------------
+
+    def _indexed(self, collection: str) -> dict[str, Indexed]:
+        paths: dict[str, str] = {}
+        hashes: dict[str, set[str]] = defaultdict(set)
+        ids: dict[str, set[str]] = defaultdict(set)
+        expected: dict[str, int] = {}
+        for chunk in self.store.chunks(collection):
+            paths[chunk.doc_id] = chunk.path
+            hashes[chunk.doc_id].add(chunk.content_hash)
+            ids[chunk.doc_id].add(chunk.id)
+            expected[chunk.doc_id] = chunk.doc_chunks
+        return {
+            doc_id: Indexed(paths[doc_id], _whole(hashes[doc_id], len(ids[doc_id]), expected[doc_id]),
+                            frozenset(ids[doc_id]))
+            for doc_id in paths
+        }
+
+    def _plan(self, files: list[SourceFile], indexed: dict[str, Indexed], roots: list[Path]) -> Plan:
+        plan = Plan()
+        by_path: dict[str, list[str]] = defaultdict(list)
+        for doc_id, known in indexed.items():
+            by_path[known.path].append(doc_id)
+        for file in files:
+            try:
+                documents = load(file, self.columns)
+            except UnreadableSource as error:
+                plan.failed.append({"path": file.path.as_posix(), "reason": str(error)})
+                continue
+            for doc in documents:
+                known = indexed.get(doc.doc_id)
+                if known is None:
+                    plan.added.append(doc)
+                elif known.content_hash != doc.content_hash:
+                    plan.updated.append(doc)
+                else:
+                    plan.unchanged += 1
+            # Rows removed from a table that was read again are gone from the knowledge base too.
+            current = {doc.doc_id for doc in documents}
+            for doc_id in by_path.get(file.path.as_posix(), []):
+                if doc_id not in current:
+                    plan.deleted[doc_id] = file.display
+        seen = {file.path.as_posix() for file in files}
+        for root in roots:
+            root = root.resolve().as_posix()
+            for path, doc_ids in by_path.items():
+                if path and path not in seen and (path == root or path.startswith(root + "/")):
+                    plan.deleted.update({doc_id: path for doc_id in doc_ids})
+        return plan
+
+    # --- writing --------------------------------------------------------------------------
+
+    def _write(self, collection: str, plan: Plan, indexed: dict[str, Indexed],
+               progress: Progress | None) -> int:
+        chunks = [chunk for doc in [*plan.added, *plan.updated] for chunk in self.chunker.chunk(doc)]
         for start in range(0, len(chunks), EMBED_BATCH):
-            self._upsert(collection, chunks[start:start + EMBED_BATCH])
-        summary.chunks_written += len(chunks)
-        fresh_ids = {c.id for c in chunks}
-        stale = [old_id for d in changed if d.doc_id in indexed for old_id in indexed[d.doc_id].chunk_ids - fresh_ids]
-        if stale:
-            self.store.delete_points(collection, stale)
-        for doc in changed:
-            if doc.doc_id in indexed:
-                summary.updated += 1
-            else:
-                summary.added += 1
+            batch = chunks[start:start + EMBED_BATCH]
+            self._upsert(collection, batch)
+            if progress:
+                progress(start + len(batch), len(chunks))
+        # Only now, with every new chunk in place, remove what the new versions did not overwrite.
+        fresh = {c.id for c in chunks}
+        stale = [old for doc in plan.updated for old in indexed[doc.doc_id].chunk_ids - fresh]
+        stale += [old for doc_id in plan.deleted for old in indexed[doc_id].chunk_ids]
+        self.store.delete_points(collection, stale)
+        return len(chunks)
 
     def _upsert(self, collection: str, chunks: list[Chunk]) -> None:
         texts = [c.embedding_text for c in chunks]
@@ -107,3 +220,10 @@ class Pipeline:
         faq_questions = iter(self.embedder.embed_documents([c.question for c in chunks if c.kind == "faq"]))
         questions = [next(faq_questions) if c.kind == "faq" else None for c in chunks]
         self.store.upsert(collection, chunks, dense, sparse, questions)
+
+
+def _whole(hashes: set[str], present: int, expected: int) -> str:
+    """The document's hash if all its chunks are there and agree, else "" (rewrite it)."""
+    if len(hashes) != 1 or present != expected:
+        return ""
+    return next(iter(hashes))

@@ -22,7 +22,11 @@ class Chunk:
     source: str
     """What users see as the source: a link when the document has one, else its path."""
     kind: Kind = "doc"
+    path: str = ""
+    """The file the document came from, to prune documents whose file is gone."""
     position: int = 0
+    doc_chunks: int = 0
+    """How many chunks the document has: a document with fewer indexed was interrupted."""
     content_hash: str = ""
     """Hash of the whole document's content, to skip unchanged documents."""
     section: str = ""

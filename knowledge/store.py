@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
@@ -55,6 +56,21 @@ def open_client(settings: Settings) -> QdrantClient:
             "(a running bot?). Stop that process, use the bot's admin `reindex` command, "
             "or run a Qdrant server and set QDRANT_URL."
         ) from None
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What `status` shows, and what caches key on: the serving collection and its version."""
+
+    collection: str
+    version: str
+    """Changes with every ingest that writes to the serving collection, and with every swap."""
+    chunks: int
+    documents: int
+    last_ingest: str
+    sources: list[str] = field(default_factory=list)
+    previous: str | None = None
+    """The collection `ingest rollback` would go back to."""
 
 
 class Store:
@@ -103,6 +119,54 @@ class Store:
             qm.CreateAliasOperation(create_alias=qm.CreateAlias(collection_name=collection, alias_name=self.alias))
         )
         self.client.update_collection_aliases(change_aliases_operations=operations)
+
+    def builds(self) -> list[str]:
+        """This alias's collections, oldest first (names carry their creation time)."""
+        prefix = f"{self.alias}-"
+        return sorted(c.name for c in self.client.get_collections().collections if c.name.startswith(prefix))
+
+    def previous_collection(self) -> str | None:
+        """The newest build that is not serving: where a rollback goes."""
+        serving = self.serving_collection()
+        older = [name for name in self.builds() if name != serving]
+        return older[-1] if older else None
+
+    def drop_collection(self, collection: str) -> None:
+        self.client.delete_collection(collection)
+
+    def drop_old_collections(self, keep: int) -> list[str]:
+        """Delete all but the serving build and the newest others, `keep` in all."""
+        serving = self.serving_collection()
+        others = [name for name in self.builds() if name != serving]
+        doomed = others[: max(0, len(others) - (keep - 1))]
+        for name in doomed:
+            self.drop_collection(name)
+        return doomed
+
+    def record_ingest(self, collection: str, sources: list[str]) -> None:
+        """Stamp the collection with this ingest: what was read, when, and a new version."""
+        meta = self._metadata(collection)
+        self.client.update_collection(collection, metadata={
+            "sources": sorted(set(meta.get("sources", [])) | set(sources)),
+            "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "revision": int(meta.get("revision", 0)) + 1,
+        })
+
+    def info(self) -> IndexInfo | None:
+        collection = self.serving_collection()
+        if collection is None:
+            return None
+        meta = self._metadata(collection)
+        documents = {chunk.doc_id for chunk in self.chunks(collection)}
+        return IndexInfo(
+            collection=collection, version=f"{collection}.{meta.get('revision', 0)}",
+            chunks=self.client.count(collection, exact=True).count, documents=len(documents),
+            last_ingest=meta.get("last_ingest", ""), sources=list(meta.get("sources", [])),
+            previous=self.previous_collection(),
+        )
+
+    def _metadata(self, collection: str) -> dict:
+        return dict(self.client.get_collection(collection).config.metadata or {})
 
     def ensure_serving_collection(self, dimension: int) -> str:
         """The serving collection, created (and aliased) on first use."""
