@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
 from bot.models import Answer, Turn
-from bot.preprocess import follow_up_context, normalise
+from bot.preprocess import MAX_QUESTION_CHARS, follow_up_context, normalise
 from bot.prompt import build_prompt
 from knowledge.models import Passage
 
@@ -29,25 +30,30 @@ EXTRACTIVE_NOTE = "(No language model is configured, so this is the best-matchin
 FALLBACK_NOTE = "(The language model's answer could not be verified, so this is the best-matching passage, quoted.)"
 NO_ANSWER = "I could not find this in the knowledge base. The closest sources are listed below."
 EMPTY_QUESTION = "Ask me a question about the company's manuals and FAQs."
+TOO_LONG = ("Your message is {length:,} characters long; please ask in under {limit:,} characters "
+            "(quote only the part you are asking about).")
 
 
 class Agent:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def answer(self, question: str, thread_id: str | None = None) -> Answer:
+    def answer(self, question: str, thread_id: str | None = None, user: str = "") -> Answer:
         started = time.perf_counter()
         text = normalise(question)
         if not text:
             return Answer(EMPTY_QUESTION, "extractive", refused=True, reason="no_answer")
+        if len(text) > MAX_QUESTION_CHARS:
+            return Answer(TOO_LONG.format(length=len(text), limit=MAX_QUESTION_CHARS), "extractive",
+                          refused=True, reason="too_long")
         history = self.deps.memory.recent(thread_id) if thread_id else []
         answer = self._answer(text, history)
-        answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000)
+        answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=uuid.uuid4().hex)
         if thread_id:
-            self.deps.memory.remember(thread_id, Turn(
-                question=text, answer=answer.text, source_ids=[p.id for p in answer.sources],
-                mode=answer.mode, refused=answer.refused,
-            ))
+            turn = Turn(question=text, answer=answer.text, source_ids=[p.id for p in answer.sources],
+                        mode=answer.mode, refused=answer.refused, id=answer.turn_id)
+            self.deps.memory.remember(thread_id, turn, user)
+            self.deps.turns.record(thread_id, turn)
         return answer
 
     def _answer(self, question: str, history: list[Turn]) -> Answer:

@@ -1,4 +1,5 @@
-"""Render an Answer as Slack Block Kit: the answer, numbered sources, a context line."""
+"""Render an Answer as Slack Block Kit: the answer, numbered sources, a context line and
+feedback buttons whose value is the turn they rate."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ REASON_TEXT = {
     "no_answer": "No source in the knowledge base answers this.",
     "prompt_injection": "This request was blocked.",
     "off_topic": "This is outside what I can help with.",
+    "too_long": "The message was too long.",
     "error": "Something went wrong on my side.",
 }
 
@@ -38,7 +40,21 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
                  for n, p in enumerate(answer.sources, start=1)]
         blocks.append(_section("\n".join([heading, *lines])))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(answer)}]})
+    if answer.turn_id:
+        blocks.append(feedback_buttons(answer.turn_id))
     return blocks
+
+
+FEEDBACK_ACTIONS = {"feedback_up": "up", "feedback_down": "down"}
+
+
+def feedback_buttons(turn_id: str) -> dict[str, Any]:
+    return {"type": "actions", "block_id": f"feedback:{turn_id}", "elements": [
+        {"type": "button", "action_id": "feedback_up", "value": turn_id,
+         "text": {"type": "plain_text", "text": "\N{THUMBS UP SIGN} Helpful", "emoji": True}},
+        {"type": "button", "action_id": "feedback_down", "value": turn_id,
+         "text": {"type": "plain_text", "text": "\N{THUMBS DOWN SIGN} Not helpful", "emoji": True}},
+    ]}
 
 
 def context_line(answer: Answer) -> str:

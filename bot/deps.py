@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import redis
 
 from bot.llm import ChatModel, build_client
+from bot.gate import Gate
 from bot.memory import ThreadMemory, connect
+from bot.turns import TurnLog
 from knowledge.embeddings import Embedder, configure_llama_index
 from knowledge.retrieval import Retriever
 from knowledge.settings import Settings
@@ -23,9 +25,12 @@ if TYPE_CHECKING:
 class Deps:
     settings: Settings
     store: Store
+    embedder: Embedder
     retriever: Retriever
     redis: redis.Redis
     memory: ThreadMemory
+    turns: TurnLog
+    gate: Gate
     chat: ChatModel | None
     """None in extractive mode (no OPENAI_API_KEY or OPENAI_BASE_URL)."""
     guard: OutputGuard | None
@@ -50,9 +55,12 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
     return Deps(
         settings=settings,
         store=store,
+        embedder=embedder,
         retriever=Retriever(store, embedder, SparseEncoder()),
         redis=redis_client,
         memory=ThreadMemory(redis_client, settings.redis_prefix, settings.memory_turns, settings.memory_ttl_s),
+        turns=TurnLog(redis_client, settings.redis_prefix),
+        gate=Gate(redis_client, settings.redis_prefix, settings.rate_limit_per_minute),
         chat=chat,
         guard=guard,
     )

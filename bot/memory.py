@@ -39,13 +39,27 @@ class ThreadMemory:
         """Oldest first."""
         return [Turn(**json.loads(raw)) for raw in self._redis.lrange(self._key(thread_id), 0, -1)]
 
-    def remember(self, thread_id: str, turn: Turn) -> None:
+    def remember(self, thread_id: str, turn: Turn, user: str = "") -> None:
         key = self._key(thread_id)
         pipe = self._redis.pipeline()
         pipe.rpush(key, json.dumps(asdict(turn), ensure_ascii=False))
         pipe.ltrim(key, -self._max_turns, -1)
         pipe.expire(key, self._ttl_s)
+        if user:
+            # So that `forget` can find every conversation this user took part in.
+            pipe.sadd(self._user_key(user), thread_id)
+            pipe.expire(self._user_key(user), self._ttl_s)
         pipe.execute()
 
     def forget(self, thread_id: str) -> None:
         self._redis.delete(self._key(thread_id))
+
+    def forget_user(self, user: str) -> int:
+        """Forget every conversation `user` asked in; returns how many."""
+        threads = self._redis.smembers(self._user_key(user))
+        keys = [self._key(thread) for thread in threads]
+        self._redis.delete(self._user_key(user), *keys)
+        return len(keys)
+
+    def _user_key(self, user: str) -> str:
+        return f"{self._prefix}user:{user}:threads"

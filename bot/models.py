@@ -8,7 +8,7 @@ from typing import Any, Literal
 from knowledge.models import Passage
 
 Mode = Literal["extractive", "llm", "faq", "cache"]
-Reason = Literal["no_answer", "prompt_injection", "off_topic", "empty_kb", "error"]
+Reason = Literal["no_answer", "prompt_injection", "off_topic", "too_long", "empty_kb", "error"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Answer:
     latency_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
     """Why the chain took the path it took (a fallback, a rejected draft); for logs and evals."""
+    turn_id: str = ""
+    """Identifies this answer for feedback; set once the turn is remembered."""
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
         """The stable JSON shape of `bot ask --json` and `--jsonl`."""
@@ -40,6 +42,7 @@ class Answer:
             ],
             "latency_ms": round(self.latency_ms, 1),
             "notes": self.notes,
+            "turn_id": self.turn_id,
         }
 
 
@@ -52,3 +55,4 @@ class Turn:
     source_ids: list[str] = field(default_factory=list)
     mode: str = ""
     refused: bool = False
+    id: str = ""

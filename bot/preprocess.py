@@ -8,6 +8,7 @@ import unicodedata
 from bot.models import Turn
 
 MAX_QUESTION_CHARS = 4000
+"""Longer questions are refused with a message (reason `too_long`), never silently cut."""
 
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 _SLACK_MENTION = re.compile(r"<[@#!][^>]*>")
@@ -26,7 +27,7 @@ def normalise(text: str) -> str:
     text = _SLACK_MENTION.sub(" ", text)
     text = _EMOJI.sub(" ", text)
     text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return _SPACES.sub(" ", text).strip()[:MAX_QUESTION_CHARS]
+    return _SPACES.sub(" ", text).strip()
 
 
 def looks_like_follow_up(question: str) -> bool:

@@ -1,18 +1,24 @@
 """The Slack edge (slack-bolt). Listeners only adapt: read the event, ask the agent, post.
 
 Every failure inside a listener becomes a polite reply in the thread, never silence.
+Every event is answered at most once (Slack redelivers; see bot/gate.py).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App
+from slack_bolt import App, Assistant
+from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import answer_blocks
+from bot.admin import Commands, Reindexer
+from bot.blocks import FEEDBACK_ACTIONS, answer_blocks
 from bot.deps import Deps
 from bot.errors import BotError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
@@ -21,6 +27,15 @@ log = logging.getLogger(__name__)
 
 EMPTY_KB = "The knowledge base is empty, so I cannot answer yet. An admin can fill it with `ingest`."
 FAILED = "Sorry, something went wrong while answering. Please try again in a moment."
+SLOW_DOWN = "You are asking faster than I can keep up with. Please wait a minute and ask again."
+GREETING = "Hi! Ask me anything about our manuals and FAQs; I answer with numbered sources."
+SEARCHING = "Searching the knowledge base..."
+SUGGESTED_PROMPTS = [
+    {"title": "Vacation", "message": "How many vacation days do I get per year?"},
+    {"title": "Expenses", "message": "How do I submit an expense report?"},
+    {"title": "Security", "message": "How do I report a phishing email?"},
+]
+THANKS = {"up": "Thanks, glad it helped!", "down": "Thanks for telling me; this answer will be reviewed."}
 
 
 def build_web_client(token: str, api_url: str = "") -> WebClient:
@@ -32,23 +47,92 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
     settings = deps.settings
     client = client or build_web_client(settings.slack_bot_token, settings.slack_api_url)
     app = App(client=client, signing_secret=settings.slack_signing_secret)
+    commands = Commands(deps, Reindexer(deps))
+    app.reindexer = commands.reindexer  # so tests and operators can wait for a running reindex
+
+    def answer(body: dict, event: dict, say, thread_ts: str, reply_ts: str | None, logger) -> None:
+        """The one path from a user's message to a posted answer."""
+        if not deps.gate.first_delivery(event_id(body)):
+            logger.info("ignored redelivered event %s", event_id(body))
+            return
+        user = event.get("user", "")
+        if not deps.gate.allow(user):
+            say(thread_ts=reply_ts, text=SLOW_DOWN)
+            return
+        say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), thread_key(event["channel"], thread_ts),
+                                          user, logger))
 
     @app.event("app_mention")
-    def on_mention(event, say, logger):
+    def on_mention(body, event, say, logger):
         thread_ts = event.get("thread_ts") or event["ts"]
-        reply = respond(agent, event.get("text", ""), thread_key(event["channel"], thread_ts), logger)
-        say(thread_ts=thread_ts, **reply)
+        answer(body, event, say, thread_ts, thread_ts, logger)
 
     @app.event("message")
-    def on_message(event, context, say, logger):
+    def on_message(body, event, context, say, logger):
         thread_ts = conversation_thread(event, context.get("bot_user_id"), deps.memory)
         if thread_ts is None:
             logger.debug("ignored message subtype=%s channel_type=%s", event.get("subtype"), event.get("channel_type"))
             return
-        reply = respond(agent, event.get("text", ""), thread_key(event["channel"], thread_ts), logger)
-        say(thread_ts=event.get("thread_ts"), **reply)
+        answer(body, event, say, thread_ts, event.get("thread_ts"), logger)
+
+    assistant = Assistant()
+
+    @assistant.thread_started
+    def on_assistant_start(say, set_suggested_prompts, logger):
+        say(GREETING)
+        try:
+            set_suggested_prompts(prompts=SUGGESTED_PROMPTS)
+        except SlackApiError as error:
+            logger.warning("could not set suggested prompts: %s", error)
+
+    @assistant.user_message
+    def on_assistant_message(body, event, say, set_status, set_title, logger):
+        if event.get("user") == body.get("authorizations", [{}])[0].get("user_id"):
+            return
+        try:
+            set_title(event.get("text", "")[:80] or "Question")
+            set_status(SEARCHING)
+        except SlackApiError as error:  # a plain DM thread is not an Assistant thread
+            logger.debug("no assistant status: %s", error)
+        answer(body, event, say, event["thread_ts"], event["thread_ts"], logger)
+
+    app.use(assistant)
+
+    @app.action("feedback_up")
+    @app.action("feedback_down")
+    def on_feedback(ack, body, action, respond, logger):
+        ack()
+        rating = FEEDBACK_ACTIONS[action["action_id"]]
+        turn = deps.turns.rate(action.get("value", ""), body.get("user", {}).get("id", ""), rating)
+        if turn is None:
+            logger.info("feedback on an expired or unknown turn %s", action.get("value"))
+        respond(text=THANKS[rating], response_type="ephemeral", replace_original=False)
+
+    @app.command(settings.slack_command)
+    def on_command(ack, command, respond):
+        ack()
+
+        def notify(text: str) -> None:
+            try:
+                respond(text=text, response_type="ephemeral")
+            except Exception:  # a progress note that cannot be delivered must not stop the reindex
+                log.exception("could not deliver: %s", text)
+
+        notify(commands.handle(command.get("text", ""), command.get("user_id", ""), notify))
+
+    @app.error
+    def on_error(error, body, logger):
+        # Bolt answers 500 when a listener raises; our listeners catch their own errors, so
+        # this only sees what bolt itself could not handle (a malformed payload).
+        logger.warning("unhandled %s for a %s payload", type(error).__name__, body.get("type") if body else None)
 
     return app
+
+
+def event_id(body: dict) -> str:
+    """Slack's id of the delivery; messages without one are keyed by channel and timestamp."""
+    event = body.get("event", {})
+    return body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
 
 
 def thread_key(channel: str, thread_ts: str) -> str:
@@ -76,16 +160,61 @@ def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | N
     return None
 
 
-def respond(agent, text: str, thread_id: str, logger: logging.Logger) -> dict:
+def respond(agent, text: str, thread_id: str, user: str, logger: logging.Logger) -> dict:
     """The agent's answer as a chat.postMessage payload; errors become a polite reply."""
     try:
-        answer = agent.answer(text, thread_id)
+        answer = agent.answer(text, thread_id, user)
     except EmptyKnowledgeBase:
         return {"text": EMPTY_KB}
     except (BotError, KnowledgeError):
         logger.exception("answering failed")
         return {"text": FAILED}
     return {"text": answer.text, "blocks": answer_blocks(answer)}
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (the stdlib's name)
+        log.debug("http: " + format, *args)
+
+
+def wsgi_app(app: App, deps: Deps):
+    """Slack's events, commands and actions at /slack/events, and /healthz for probes.
+
+    A WSGI app, so a production server (gunicorn, uwsgi) can host it as well as
+    `bot serve --http`.
+    """
+    slack = SlackRequestHandler(app)
+
+    def reply(start_response, status: str, body: dict) -> list[bytes]:
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(body).encode()]
+
+    def application(environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz":
+            return reply(start_response, *health(deps))
+        try:
+            return slack(environ, start_response)
+        except ValueError as error:  # bolt parses the body before it checks anything else
+            log.warning("malformed request body: %s", error)
+            return reply(start_response, "400 Bad Request", {"error": f"the request body is not valid JSON or form data ({error})"})
+
+    return application
+
+
+def health(deps: Deps) -> tuple[str, dict]:
+    """Redis answers and the store opens: 200, else 503 with what failed."""
+    body: dict = {"ok": True}
+    probes = {"redis": deps.redis.ping, "knowledge_base": lambda: deps.store.serving_collection() or "empty"}
+    for name, probe in probes.items():
+        try:
+            body[name] = probe()
+        except Exception as error:  # a probe reports, it does not raise
+            body.update({name: f"{type(error).__name__}: {error}", "ok": False})
+    return ("200 OK" if body["ok"] else "503 Service Unavailable"), body
 
 
 def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
@@ -106,6 +235,12 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         SocketModeHandler(app, settings.slack_app_token).start()
-    else:
-        app.start(port=port)
+        return 0
+    server = make_server("0.0.0.0", port, wsgi_app(app, deps), server_class=_ThreadingWSGIServer,
+                         handler_class=_QuietHandler)
+    log.info("serving Slack events at http://0.0.0.0:%d/slack/events and /healthz", port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
     return 0

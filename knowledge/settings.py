@@ -41,6 +41,12 @@ class Settings:
     slack_app_token: str = ""
     slack_api_url: str = ""
     slack_admin_users: frozenset[str] = field(default_factory=frozenset)
+    slack_command: str = "/kb"
+    """The admin slash command, as declared in the Slack app manifest."""
+    rate_limit_per_minute: int = 10
+    """Questions one Slack user may ask per minute; 0 turns the limit off."""
+    kb_sources: tuple[str, ...] = ()
+    """What the admin `reindex` reads; empty means the paths the last `ingest` read."""
     top_k: int = 5
     """How many passages the answer is built from."""
     min_relevance: float = 0.35
@@ -77,13 +83,20 @@ class Settings:
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=get("SLACK_APP_TOKEN"),
             slack_api_url=get("SLACK_API_URL"),
-            slack_admin_users=frozenset(u.strip() for u in get("SLACK_ADMIN_USERS").split(",") if u.strip()),
+            slack_admin_users=frozenset(_list(get("SLACK_ADMIN_USERS"))),
+            slack_command=get("SLACK_COMMAND", cls.slack_command),
+            rate_limit_per_minute=_number(get, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute, int),
+            kb_sources=tuple(_list(get("KB_SOURCES"))),
             top_k=_number(get, "RETRIEVAL_TOP_K", cls.top_k, int),
             min_relevance=_number(get, "MIN_RELEVANCE", cls.min_relevance, float),
             faq_match=_number(get, "FAQ_MATCH", cls.faq_match, float),
             memory_turns=_number(get, "MEMORY_TURNS", cls.memory_turns, int),
             memory_ttl_s=_number(get, "MEMORY_TTL_S", cls.memory_ttl_s, int),
         )
+
+
+def _list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 def _number(get, name: str, default, kind):

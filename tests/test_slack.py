@@ -4,6 +4,7 @@ Slack Web API on localhost that records chat.postMessage."""
 import json
 import time
 from dataclasses import replace
+from urllib.parse import urlencode
 
 import pytest
 from slack_bolt.request import BoltRequest
@@ -13,23 +14,47 @@ from bot.agent import Agent
 from bot.slack import build_web_client, create_app
 
 SECRET = "test-signing-secret"
+ADMIN = "UADMIN"
 
 
 @pytest.fixture
-def app(kb_settings, make_deps, fake_slack):
-    settings = replace(kb_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
-                       slack_api_url=fake_slack.api_url)
-    deps = make_deps(settings)
-    return create_app(deps, Agent(deps), client=build_web_client(settings.slack_bot_token, settings.slack_api_url))
+def slack_settings(kb_settings, fake_slack):
+    return replace(kb_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+                   slack_api_url=fake_slack.api_url, slack_admin_users=frozenset({ADMIN}))
 
 
-def signed(body: dict, secret: str = SECRET) -> BoltRequest:
-    raw = json.dumps(body)
+@pytest.fixture
+def make_app(make_deps):
+    def make(settings):
+        deps = make_deps(settings)
+        return create_app(deps, Agent(deps), client=build_web_client(settings.slack_bot_token, settings.slack_api_url))
+    return make
+
+
+@pytest.fixture
+def app(make_app, slack_settings):
+    return make_app(slack_settings)
+
+
+def signed_http(raw: str, secret: str = SECRET, content_type: str = "application/json",
+                **headers: str) -> dict[str, list[str]]:
+    """The headers Slack sends with `raw`, signed with `secret`."""
     timestamp = str(int(time.time()))
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=raw)
-    headers = {"content-type": ["application/json"], "x-slack-request-timestamp": [timestamp],
-               "x-slack-signature": [signature]}
-    return BoltRequest(body=raw, headers=headers)
+    return {"content-type": [content_type], "x-slack-request-timestamp": [timestamp],
+            "x-slack-signature": [signature], **{k.replace("_", "-"): [v] for k, v in headers.items()}}
+
+
+def signed(body: dict | str, secret: str = SECRET, content_type: str = "application/json",
+           **headers: str) -> BoltRequest:
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return BoltRequest(body=raw, headers=signed_http(raw, secret, content_type, **headers))
+
+
+def slash(text: str, user: str, fake_slack) -> BoltRequest:
+    form = {"command": "/kb", "text": text, "user_id": user, "channel_id": "C1", "team_id": "T1",
+            "response_url": f"{fake_slack.url}/response/cmd", "trigger_id": "t1", "token": "x"}
+    return signed(urlencode(form), content_type="application/x-www-form-urlencoded")
 
 
 def mention(text: str, ts: str = "1700000000.000100", **event) -> dict:
@@ -51,7 +76,8 @@ def test_mention_is_answered_in_its_thread_with_numbered_sources(app, fake_slack
     sources = blocks[1]["text"]["text"]
     assert sources.startswith("*Sources*")
     assert "[1] <https://intranet.fjordlight.example/it/security#phishing|How do I report a phishing e-mail?>" in sources
-    assert blocks[-1]["type"] == "context" and "mode: faq" in blocks[-1]["elements"][0]["text"]
+    assert blocks[2]["type"] == "context" and "mode: faq" in blocks[2]["elements"][0]["text"]
+    assert [e["action_id"] for e in blocks[3]["elements"]] == ["feedback_up", "feedback_down"]
 
 
 def test_mention_inside_a_thread_replies_in_that_thread(app, fake_slack):
@@ -152,6 +178,160 @@ def test_bot_serve_http_answers_a_signed_mention(kb_settings, fake_slack, tmp_pa
                 time.sleep(0.5)
         [post] = fake_slack.wait_for("chat.postMessage", timeout=60)
         assert "1Password" in post["text"] and post["thread_ts"] == "1700000000.000100"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            health = json.loads(response.read())
+        assert response.status == 200 and health["ok"] and health["knowledge_base"].startswith("kb-")
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_redelivered_event_is_answered_once(app, fake_slack):
+    body = mention("<@UBOT> how many vacation days do I get?", ts="1700000500.000100")
+    assert app.dispatch(signed(body)).status == 200
+    assert app.dispatch(signed(body, x_slack_retry_num="1", x_slack_retry_reason="http_timeout")).status == 200
+    fake_slack.wait_for("chat.postMessage")
+    time.sleep(1.0)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
+def test_answers_carry_feedback_buttons_and_a_click_is_stored_with_its_turn(app, fake_slack, redis_client,
+                                                                          slack_settings):
+    from bot.turns import TurnLog
+
+    app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000600.000100")))
+    [post] = fake_slack.wait_for("chat.postMessage")
+    [buttons] = [b for b in post["blocks"] if b["type"] == "actions"]
+    down = next(e for e in buttons["elements"] if e["action_id"] == "feedback_down")
+    payload = {"type": "block_actions", "user": {"id": "U42"}, "team": {"id": "T1"}, "api_app_id": "A1",
+               "container": {"type": "message", "channel_id": "C1"}, "channel": {"id": "C1"},
+               "trigger_id": "t", "response_url": f"{fake_slack.url}/response/fb",
+               "actions": [{"type": "button", "action_id": "feedback_down", "block_id": buttons["block_id"],
+                            "value": down["value"], "action_ts": "1700000601.0"}]}
+    response = app.dispatch(signed(urlencode({"payload": json.dumps(payload)}),
+                                   content_type="application/x-www-form-urlencoded"))
+    assert response.status == 200
+    [thanks] = fake_slack.wait_for("/response/fb")
+    assert thanks["response_type"] == "ephemeral" and "reviewed" in thanks["text"]
+    turns = TurnLog(redis_client, slack_settings.redis_prefix)
+    assert turns.ratings(down["value"]) == {"U42": "down"}
+    assert turns.get(down["value"])["question"] == "how many vacation days do I get?"
+
+
+def test_users_over_the_rate_limit_are_told_to_wait(make_app, slack_settings, fake_slack):
+    app = make_app(replace(slack_settings, rate_limit_per_minute=1))
+    app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000700.000100")))
+    app.dispatch(signed(mention("<@UBOT> and sick days?", ts="1700000701.000100")))
+    posts = fake_slack.wait_for("chat.postMessage", count=2)
+    assert sorted("wait a minute" in p["text"] for p in posts) == [False, True]
+
+
+def test_kb_status_and_reindex_are_for_admins_only(app, fake_slack):
+    app.dispatch(slash("reindex", "U42", fake_slack))
+    [refusal] = fake_slack.wait_for("/response/cmd")
+    assert "Only admins" in refusal["text"] and refusal["response_type"] == "ephemeral"
+    assert app.reindexer.thread is None
+
+    app.dispatch(slash("status", ADMIN, fake_slack))
+    status = fake_slack.wait_for("/response/cmd", count=2)[1]["text"]
+    assert "*Documents*: 23" in status and "extractive" in status
+
+
+def test_an_admin_reindex_rebuilds_in_the_background_and_reports(app, fake_slack, slack_settings):
+    from knowledge.store import Store
+
+    app.dispatch(slash("reindex", ADMIN, fake_slack))
+    started = fake_slack.wait_for("/response/cmd")[0]["text"]
+    assert started.startswith("Reindex started from") and "knowledge/sample" in started
+    app.reindexer.thread.join(timeout=120)
+    texts = [c["text"] for c in fake_slack.calls_to("/response/cmd")]
+    assert any(t.startswith("Reindex: 50%") for t in texts)
+    assert texts[-1].startswith("Reindex finished: added 23") and "is now serving" in texts[-1]
+    store = app.reindexer.deps.store
+    assert store.previous_collection() is not None and store.count() > 0
+
+
+def test_kb_forget_clears_the_callers_conversations(app, fake_slack, redis_client, slack_settings):
+    from bot.memory import ThreadMemory
+
+    app.dispatch(signed(mention("<@UBOT> how much is the home office budget?", ts="1700000800.000100")))
+    fake_slack.wait_for("chat.postMessage")
+    memory = ThreadMemory(redis_client, slack_settings.redis_prefix, max_turns=10, ttl_s=60)
+    assert memory.recent("C1:1700000800.000100")
+    app.dispatch(slash("forget", "U42", fake_slack))
+    [reply] = fake_slack.wait_for("/response/cmd")
+    assert reply["text"] == "Done: I forgot 1 conversation with you."
+    assert memory.recent("C1:1700000800.000100") == []
+
+
+def test_the_assistant_view_greets_shows_status_and_answers_in_its_thread(app, fake_slack):
+    started = {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "EvA1",
+               "authorizations": [{"user_id": "UBOT"}],
+               "event": {"type": "assistant_thread_started", "event_ts": "1700000900.000001",
+                         "assistant_thread": {"user_id": "U42", "channel_id": "D9", "thread_ts": "1700000900.000100",
+                                              "context": {}}}}
+    assert app.dispatch(signed(started)).status == 200
+    [greeting] = fake_slack.wait_for("chat.postMessage")
+    assert greeting["channel"] == "D9" and greeting["thread_ts"] == "1700000900.000100"
+    [prompts] = fake_slack.wait_for("assistant.threads.setSuggestedPrompts")
+    assert len(prompts["prompts"]) == 3
+
+    question = message("how much can I spend on a hotel?", "1700000901.000100", channel="D9",
+                       channel_type="im", thread_ts="1700000900.000100")
+    question["event_id"] = "EvA2"
+    assert app.dispatch(signed(question)).status == 200
+    posts = fake_slack.wait_for("chat.postMessage", count=2)
+    assert "150 EUR" in posts[1]["text"] and posts[1]["thread_ts"] == "1700000900.000100"
+    [status] = fake_slack.calls_to("assistant.threads.setStatus")[:1]
+    assert status["status"] == "Searching the knowledge base..."
+
+
+def test_malformed_and_oversized_input_never_crashes(app, fake_slack):
+    assert app.dispatch(signed({"type": "event_callback", "event_id": "EvX"})).status in (200, 404)
+    unknown = mention("hi", ts="1700001000.000100")
+    unknown["event"]["type"] = "reaction_added"
+    assert app.dispatch(signed(unknown)).status in (200, 404)
+    huge = mention("<@UBOT> " + "why " * 10_000, ts="1700001001.000100")
+    assert app.dispatch(signed(huge)).status == 200
+    [post] = fake_slack.wait_for("chat.postMessage")
+    assert "characters long; please ask in under 4,000 characters" in post["text"]
+
+
+def test_the_manifest_subscribes_to_everything_the_app_listens_for():
+    import yaml
+
+    from tests.conftest import ROOT
+
+    manifest = yaml.safe_load((ROOT / "bot" / "slack_manifest.yaml").read_text())
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "message.im", "message.channels", "assistant_thread_started"} <= events
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/kb"]
+    assert {"chat:write", "assistant:write", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert manifest["settings"]["interactivity"]["is_enabled"], "feedback buttons need interactivity"
+
+
+def test_the_http_endpoint_rejects_malformed_bodies_and_reports_health(app):
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    from bot.slack import wsgi_app
+
+    application = wsgi_app(app, app.reindexer.deps)
+
+    def call(path: str, raw: str | None = None) -> tuple[str, dict]:
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": "POST" if raw else "GET"}
+        setup_testing_defaults(environ)
+        if raw:
+            headers = signed_http(raw)
+            environ.update({"wsgi.input": io.BytesIO(raw.encode()), "CONTENT_LENGTH": str(len(raw.encode())),
+                            "CONTENT_TYPE": headers["content-type"][0]})
+            environ.update({f"HTTP_{k.upper().replace('-', '_')}": v[0] for k, v in headers.items()})
+        status = []
+        body = b"".join(application(environ, lambda s, headers: status.append(s)))
+        return status[0], json.loads(body or b"{}")
+
+    status, body = call("/slack/events", "this is not json")
+    assert status.startswith("400") and "not valid JSON" in body["error"]
+    status, health = call("/healthz")
+    assert status.startswith("200") and health == {"ok": True, "redis": True,
+                                                   "knowledge_base": app.reindexer.deps.store.serving_collection()}

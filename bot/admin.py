@@ -1,0 +1,122 @@
+"""The slash command (`/kb` by default): `status`, `reindex` and `help` for admins,
+`forget` for everyone. Replies are plain text; the Slack edge sends them ephemerally.
+
+A reindex is the zero-downtime rebuild of `ingest --rebuild`, run in a background thread
+of the serving process (which holds the embedded store), one at a time across workers
+(a Redis lock). Progress and the final summary go to `notify`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+REINDEX_LOCK_TTL_S = 6 * 3600
+"""A crashed worker's lock expires by itself; no rebuild takes this long."""
+PROGRESS_STEPS = (0.25, 0.5, 0.75)
+
+Notify = Callable[[str], None]
+
+
+def help_text(command: str) -> str:
+    return "\n".join([
+        f"`{command} forget`: forget the conversations you had with me (anyone).",
+        f"`{command} status`: what the knowledge base holds and how I answer (admins).",
+        f"`{command} reindex`: rebuild the knowledge base from its sources without downtime (admins).",
+        f"`{command} help`: this message.",
+    ])
+
+
+class Reindexer:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.thread: threading.Thread | None = None
+
+    @property
+    def _lock(self) -> str:
+        return f"{self.deps.settings.redis_prefix}reindex:lock"
+
+    def sources(self) -> list[Path]:
+        configured = self.deps.settings.kb_sources
+        if configured:
+            return [Path(p) for p in configured]
+        info = self.deps.store.info()
+        return [Path(p) for p in info.sources] if info else []
+
+    def start(self, user: str, notify: Notify) -> str:
+        sources = self.sources()
+        missing = [str(p) for p in sources if not p.exists()]
+        if not sources or missing:
+            return (f"I cannot reindex: {'these sources are missing: ' + ', '.join(missing) if missing else 'no sources are known'}. "
+                    "Set KB_SOURCES to the folders to read, or run `ingest PATH...` once.")
+        holder = self.deps.redis.get(self._lock)
+        if holder or not self.deps.redis.set(self._lock, user, nx=True, ex=REINDEX_LOCK_TTL_S):
+            return f"A reindex is already running (started by <@{holder or 'someone'}>); I will not start another."
+        self.thread = threading.Thread(target=self._run, args=(sources, notify), name="reindex", daemon=True)
+        self.thread.start()
+        return f"Reindex started from {', '.join(map(str, sources))}. The current index keeps serving until it is done."
+
+    def _run(self, sources: list[Path], notify: Notify) -> None:
+        from ingest.cli import render
+        from ingest.pipeline import Pipeline
+        from knowledge.sparse import SparseEncoder
+
+        steps = list(PROGRESS_STEPS)
+
+        def progress(done: int, total: int) -> None:
+            while steps and done >= steps[0] * total:
+                notify(f"Reindex: {int(steps.pop(0) * 100)}% ({done} of {total} chunks embedded)")
+
+        try:
+            summary = Pipeline(self.deps.store, self.deps.embedder, SparseEncoder()).rebuild(sources, progress=progress)
+            notify(f"Reindex finished: {render(summary)}")
+            log.info("reindex finished: %s", summary.as_dict())
+        except Exception as error:  # the thread's last word: whatever happened, the admin hears of it
+            log.exception("reindex failed")
+            notify(f"Reindex failed ({type(error).__name__}: {error}); the previous index keeps serving.")
+        finally:
+            self.deps.redis.delete(self._lock)
+
+
+class Commands:
+    def __init__(self, deps: Deps, reindexer: Reindexer) -> None:
+        self.deps = deps
+        self.reindexer = reindexer
+
+    def handle(self, text: str, user: str, notify: Notify) -> str:
+        command = self.deps.settings.slack_command
+        action = (text.split() or ["help"])[0].lower()
+        if action == "forget":
+            count = self.deps.memory.forget_user(user)
+            return f"Done: I forgot {count} conversation{'s' * (count != 1)} with you."
+        if action not in ("status", "reindex"):
+            return help_text(command)
+        if user not in self.deps.settings.slack_admin_users:
+            log.warning("refused %s %s for non-admin %s", command, action, user)
+            return f"Only admins can run `{command} {action}`. Ask one of them, or try `{command} help`."
+        log.info("admin %s ran %s %s", user, command, action)
+        if action == "status":
+            return self.status()
+        return self.reindexer.start(user, notify)
+
+    def status(self) -> str:
+        settings = self.deps.settings
+        mode = f"LLM `{settings.llm_model}`" if settings.llm_enabled else "extractive (no LLM configured)"
+        info = self.deps.store.info()
+        if info is None:
+            return f"The knowledge base is empty; fill it with `ingest PATH...`. Answering: {mode}."
+        lines = [
+            f"*Collection*: `{info.collection}` (version `{info.version}`)",
+            f"*Documents*: {info.documents} · *chunks*: {info.chunks}",
+            f"*Last ingest*: {info.last_ingest or 'unknown'}",
+            f"*Sources*: {', '.join(info.sources) or 'unknown'}",
+            f"*Rollback target*: {info.previous or 'none kept'}",
+            f"*Answering*: {mode}",
+        ]
+        return "\n".join(lines)
