@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
 from bot.models import Answer, Turn
-from bot.preprocess import MAX_QUESTION_CHARS, follow_up_context, normalise
+from bot.preprocess import follow_up_context, normalise
 from bot.prompt import build_prompt
 from knowledge.models import Passage
 
@@ -30,8 +30,6 @@ EXTRACTIVE_NOTE = "(No language model is configured, so this is the best-matchin
 FALLBACK_NOTE = "(The language model's answer could not be verified, so this is the best-matching passage, quoted.)"
 NO_ANSWER = "I could not find this in the knowledge base. The closest sources are listed below."
 EMPTY_QUESTION = "Ask me a question about the company's manuals and FAQs."
-TOO_LONG = ("Your message is {length:,} characters long; please ask in under {limit:,} characters "
-            "(quote only the part you are asking about).")
 
 
 class Agent:
@@ -43,11 +41,14 @@ class Agent:
         text = normalise(question)
         if not text:
             return Answer(EMPTY_QUESTION, "extractive", refused=True, reason="no_answer")
-        if len(text) > MAX_QUESTION_CHARS:
-            return Answer(TOO_LONG.format(length=len(text), limit=MAX_QUESTION_CHARS), "extractive",
-                          refused=True, reason="too_long")
-        history = self.deps.memory.recent(thread_id) if thread_id else []
-        answer = self._answer(text, history)
+        verdict = self.deps.input_guard.check(text)
+        text = verdict.text  # personal data redacted: nothing below sees it
+        if verdict.reason is not None:
+            answer = Answer(verdict.message, "extractive", refused=True, reason=verdict.reason,
+                            notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
+        else:
+            history = self.deps.memory.recent(thread_id) if thread_id else []
+            answer = self._with_disclaimers(self._answer(text, history))
         answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=uuid.uuid4().hex)
         if thread_id:
             turn = Turn(question=text, answer=answer.text, source_ids=[p.id for p in answer.sources],
@@ -59,7 +60,9 @@ class Agent:
     def _answer(self, question: str, history: list[Turn]) -> Answer:
         settings = self.deps.settings
         context = follow_up_context(question, history)
-        passages = self.deps.retriever.retrieve(question, settings.top_k, context=context)
+        retrieved = self.deps.retriever.retrieve(question, settings.top_k, context=context)
+        # Documents are untrusted too: a passage carrying instructions never reaches the answer.
+        passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
         relevant = [p for p in passages if p.score >= settings.min_relevance]
         if not relevant:
             return refusal(passages)
@@ -80,7 +83,7 @@ class Agent:
             except LLMUnavailable as error:
                 notes.append(str(error))
                 break
-            result = self.deps.guard.check(completion.text, len(prompt.passages))
+            result = self.deps.guard.check(completion.text, [p.chunk.text for p in prompt.passages])
             if result.passed:
                 return grounded(result, prompt.passages, notes)
             notes.append(f"draft {attempt + 1} rejected: {'; '.join(result.problems)}")
@@ -90,6 +93,15 @@ class Agent:
                  + " Reply again with one JSON object that follows the rules."},
             ]
         return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes)
+
+
+    def _with_disclaimers(self, answer: Answer) -> Answer:
+        """The business rules' disclaimers for the categories of the sources cited."""
+        if answer.refused:
+            return answer
+        categories = [p.chunk.metadata.get("category", "") for p in answer.sources]
+        missing = [d for d in self.deps.rules.disclaimers_for(categories) if d not in answer.text]
+        return replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
 
 
 def faq_match(passages: list[Passage], threshold: float) -> Passage | None:

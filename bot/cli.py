@@ -10,9 +10,11 @@ import json
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TextIO
 
 from bot.errors import BotError
+from guards.errors import GuardError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
 EMPTY_KB_HELP = "The knowledge base is empty. Fill it with `ingest PATH...` (try: ingest knowledge/sample)."
@@ -28,6 +30,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                      help='read {"id", "question", "thread"} lines from stdin, write one JSON answer per line')
     ask.add_argument("--thread", help="thread id: the turn is remembered and follow-ups use it")
     commands.add_parser("chat", help="interactive chat with memory")
+    evaluate = commands.add_parser("eval", help="measure the bot on public evaluation data")
+    evaluate.add_argument("target", choices=["guards"], help="what to measure")
+    evaluate.add_argument("--data", type=Path, help="the evaluation data folder (default: ../shared/eval)")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     serve = commands.add_parser("serve", help="run the Slack app")
     serve.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
@@ -39,13 +45,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.command == "eval":
+        return evaluate(args)
     from bot.agent import Agent
     from bot.deps import build_deps
     from knowledge.settings import Settings
 
     try:
         deps = build_deps(Settings.from_env())
-    except (BotError, KnowledgeError) as error:
+    except (BotError, KnowledgeError, GuardError) as error:
         print(f"bot: {error}", file=sys.stderr)
         return 2
     try:
@@ -67,6 +75,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         deps.close()
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from bot import evals
+    from knowledge.embeddings import Embedder
+
+    data = args.data or evals.DEFAULT_DATA
+    if not data.is_dir():
+        print(f"bot: no evaluation data at {data}; pass --data DIR", file=sys.stderr)
+        return 2
+    figures = evals.eval_guards(data, Embedder())
+    print(json.dumps(figures, ensure_ascii=False) if args.json else evals.render_guards(figures))
+    return 0
 
 
 def ask_one(agent, question: str, thread_id: str, as_json: bool) -> int:

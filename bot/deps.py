@@ -11,6 +11,8 @@ from bot.llm import ChatModel, build_client
 from bot.gate import Gate
 from bot.memory import ThreadMemory, connect
 from bot.turns import TurnLog
+from guards.input import InputGuard
+from guards.policy import BusinessRules
 from knowledge.embeddings import Embedder, configure_llama_index
 from knowledge.retrieval import Retriever
 from knowledge.settings import Settings
@@ -31,6 +33,8 @@ class Deps:
     memory: ThreadMemory
     turns: TurnLog
     gate: Gate
+    rules: BusinessRules
+    input_guard: InputGuard
     chat: ChatModel | None
     """None in extractive mode (no OPENAI_API_KEY or OPENAI_BASE_URL)."""
     guard: OutputGuard | None
@@ -47,11 +51,12 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
     store = Store.open(settings)
     embedder = embedder or Embedder()
     configure_llama_index(embedder)
+    rules = BusinessRules.load(settings.guard_rules)
     chat = guard = None
     if settings.llm_enabled:
         from guards.output import OutputGuard
 
-        chat, guard = ChatModel(build_client(settings), settings.llm_model), OutputGuard()
+        chat, guard = ChatModel(build_client(settings), settings.llm_model), OutputGuard(rules)
     return Deps(
         settings=settings,
         store=store,
@@ -61,6 +66,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
         memory=ThreadMemory(redis_client, settings.redis_prefix, settings.memory_turns, settings.memory_ttl_s),
         turns=TurnLog(redis_client, settings.redis_prefix),
         gate=Gate(redis_client, settings.redis_prefix, settings.rate_limit_per_minute),
+        rules=rules,
+        input_guard=InputGuard(rules, embedder.embed_documents, embedder.embed_query),
         chat=chat,
         guard=guard,
     )

@@ -7,9 +7,6 @@ import unicodedata
 
 from bot.models import Turn
 
-MAX_QUESTION_CHARS = 4000
-"""Longer questions are refused with a message (reason `too_long`), never silently cut."""
-
 _SLACK_LINK = re.compile(r"<(https?://[^|>]+)(?:\|([^>]+))?>")
 _SLACK_MENTION = re.compile(r"<[@#!][^>]*>")
 _EMOJI = re.compile(r":[a-z0-9_+\-]+:")

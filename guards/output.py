@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from guards._guardrails import new_guard
+from guards.policy import BusinessRules
 from guards.schema import LLMAnswer
 
 
@@ -23,12 +24,14 @@ class GuardResult:
 
 
 class OutputGuard:
-    def __init__(self) -> None:
+    def __init__(self, rules: BusinessRules | None = None) -> None:
         self._guard = new_guard(LLMAnswer)
+        self._rules = rules or BusinessRules()
 
-    def check(self, raw: str, retrieved: int) -> GuardResult:
-        """`raw` is the model's text; `retrieved` how many numbered passages it was shown."""
-        outcome = self._guard.parse(_strip_fences(raw), metadata={"retrieved": list(range(1, retrieved + 1))})
+    def check(self, raw: str, passages: list[str]) -> GuardResult:
+        """`raw` is the model's text; `passages` the texts it was shown, numbered from 1."""
+        metadata = {"retrieved": list(range(1, len(passages) + 1)), "passages": passages, "rules": self._rules}
+        outcome = self._guard.parse(_strip_fences(raw), metadata=metadata)
         problems = [s.failure_reason for s in outcome.validation_summaries or [] if s.failure_reason]
         if outcome.error:
             problems.append(f"Not valid JSON for the answer schema: {outcome.error}")

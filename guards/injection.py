@@ -1,0 +1,156 @@
+"""Prompt-injection and jailbreak detection, in three layers, cheapest first.
+
+1. Patterns: instruction overrides ("ignore previous instructions", in several languages),
+   requests for the system prompt or secrets, fake system markers, jailbreak personas.
+2. Structure: role-play set-ups, encoded payloads (base64, binary, hex), many-shot dialogues,
+   strings to concatenate, a token repeated to exhaust the model.
+3. Meaning: cosine similarity of the question's MiniLM vector to attack styles the team
+   wrote down (guards/data/attacks.txt), for attacks no pattern anticipates.
+
+Retrieved passages are screened with the first two layers only (cheap, and a document is
+not a question): a passage that carries instructions is dropped before the prompt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+ATTACKS_FILE = Path(__file__).parent / "data" / "attacks.txt"
+SIMILARITY_THRESHOLD = 0.62
+"""Cosine similarity to a known attack style above which a question is blocked. Chosen on
+the team's own attack list against the sample knowledge base's questions (`bot eval guards`
+measures it on public data)."""
+
+_OVERRIDE_VERBS = (r"ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect|regardless of|"
+                   r"ignorez|oublie[rz]?|ignora|ignorar|olvida|ignoriere|ignorieren|vergiss|vergessen|"
+                   r"dimentica|negeer|vergeet|zignoruj|игнорир\w*|забудь|αγνοήστε|αγνόησε")
+_INSTRUCTIONS = (r"instructions?|directives?|prompts?|programming|consignes?|instrucciones|instruções|Anweisungen|"
+                 r"istruzioni|instructies|instrukcje|инструкци\w*|οδηγίες")
+# "Can I ignore the travel policy?" is a fair question; "ignore your previous rules" is not.
+_QUALIFIED_RULES = (r"(?:all|any|your|previous|prior|above|earlier|preceding|initial|original|system|these|those)\s+"
+                    r"(?:\w+\s+)?(?:rules?|guidelines?|polic(?:y|ies)|context|constraints?|restrictions?|"
+                    r"orders?|tasks?|reglas|Regeln|regole)|everything|anything")
+_SECRETS = (r"secret|password|passcode|api key|credentials?|private key|confidential|contraseña|mot de passe|"
+            r"passwort|kennwort|senha|parola d'ordine|wachtwoord|hasło|пароль|パスワード|비밀번호|密码|密碼|κωδικός")
+
+PATTERNS: dict[str, str] = {
+    "instruction override": rf"\b(?:{_OVERRIDE_VERBS})\b[^.?!\n]{{0,40}}\b(?:{_INSTRUCTIONS}|{_QUALIFIED_RULES})\b",
+    "new instructions": r"\b(?:new|updated|real|actual|following) (?:instructions?|rules|task|goal|directive)s?\b"
+                        r"|\bfrom now on\b|\binstead,? (?:say|respond|reply|answer|output|print|write)\b",
+    "system prompt request": r"\b(?:system|initial|original|hidden|secret|first) (?:prompt|message|instructions?)\b"
+                             r"|\b(?:repeat|print|show|reveal|output|quote|recite)\b[^.?!\n]{0,30}"
+                             r"\b(?:above|instructions?|prompt|everything you were told|text before)\b",
+    "secret request": rf"\b(?:the|your|its|la|le|el|das|die|der|il|a|o|ta|tu|dein|ihr|votre|seu|sua)\s+(?:{_SECRETS})\b"
+                      r"(?!\s+(?:manager|policy|policies|reset|requirements?|rules?|change|length|expir\w*|"
+                      r"strength|vault|generator|for (?:my|the) (?:wi-?fi|guest)))"
+                      rf"|(?:{_SECRETS})\s*(?:は|는|을|를)",
+    "non-Latin instruction override": r"지시\w*[^.?!\n]{0,10}무시|指示[^。?？\n]{0,10}無視|忽略[^。?？\n]{0,10}(?:指令|指示|说明)"
+                                      r"|निर्देश\w*[^।?\n]{0,20}(?:अनदेखी|नज़रअंदाज़)",
+    "private data request": r"\b(?:the|this|that|other|another) (?:user|customer|client|member)s?'?s?\b"
+                            r"[^.?!\n]{0,40}\b(?:live|living|lives|address|e-?mail|phone|location|balance|city|"
+                            r"birth|salary|password|private|personal|socioeconomic|where)\b"
+                            r"|\byour (?:database|user data|records|logs)\b|\bbank balance of\b",
+    "fake system marker": r"(?im)^\s*(?:system|assistant|admin|root)\s*:|<\|?(?:im_start|system|endoftext)\|?>"
+                          r"|\[/?(?:system|inst|INST)\]|#{2,}\s*(?:instruction|system)|\bBEGIN SYSTEM\b",
+    "mode switch": r"\b(?:developer|dev|debug|admin|god|maintenance|system|sudo|unrestricted|jailbreak|DAN|"
+                   r"override|verification|audit|test|diagnostic)[ -]mode\b|\bmode (?:on|enabled|activated)\b"
+                   r"|\b(?:entering|enter|activate|switch to|enable)\b[^.?!\n]{0,30}\bmode\b",
+    "jailbreak persona": r"\b(?:you are|you're|act as|pretend (?:to be|you are)|roleplay as|role-play as|"
+                         r"imagine you are|behave like|simulate)\b[^.?!\n]{0,50}\b(?:no|without|free of|any|"
+                         r"unrestricted|unfiltered|uncensored|evil|DAN|jailbroken|hacker|terminal|linux)\b"
+                         r"|\bdo anything now\b|\bno (?:content )?(?:filter|restrictions|rules|limits|guidelines)\b",
+    "output hijack": r"\b(?:respond|reply|answer|start (?:your|every) (?:reply|answer)|only say|always say)\b"
+                     r"[^.?!\n]{0,30}\b(?:only|exactly|with the (?:word|phrase))\b\s*['\"]"
+                     r"|\b(?:say|write|print|output)\s+['\"][^'\"]{1,40}['\"]\s*(?:and nothing else|only)\b",
+    "authority claim": r"\b(?:i am|i'm|as)\s+(?:actually\s+)?(?:a|an|the|your)?\s*(?:police|officer|admin|"
+                       r"administrator|developer|creator|owner|ceo|president|god|security|it department|"
+                       r"ai developed|bank|auditor)\b",
+    "hypothetical framing": r"\b(?:hypothetically|in a (?:fictional|hypothetical) (?:world|scenario)|"
+                            r"for a (?:story|novel|movie|game)|let'?s play a game|imagine a world)\b",
+}
+_COMPILED = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in PATTERNS.items()}
+_DECODE_REQUEST = re.compile(r"\b(?:decode|decipher|decrypt|translate|convert)\b[^.?!\n]{0,40}"
+                             r"\b(?:morse|rot-?13|caesar|cipher|binary|base-?64|hex|pig latin|reversed|leetspeak)\b",
+                             re.IGNORECASE)
+_BASE64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
+_BINARY = re.compile(r"(?:[01]{8}\s+){4,}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}\s?){16,}\b")
+_DIALOGUE_TURN = re.compile(r"(?im)^\s*(?:q|a|user|human|assistant|ai|bot)\s*:")
+_ASSIGNMENT = re.compile(r"\b[a-z]\s*=\s*['\"]")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    blocked: bool
+    reason: str = ""
+    """What gave it away (a pattern's name, a structural signal, or the similarity)."""
+
+
+class InjectionDetector:
+    def __init__(self, embed: Callable[[Sequence[str]], list[list[float]]] | None = None,
+                 threshold: float = SIMILARITY_THRESHOLD) -> None:
+        """`embed` turns texts into normalised vectors (knowledge.embeddings.Embedder.embed_documents)."""
+        self._embed = embed
+        self.threshold = threshold
+
+    @cached_property
+    def _attack_vectors(self) -> list[list[float]]:
+        lines = ATTACKS_FILE.read_text(encoding="utf-8").splitlines()
+        return self._embed([line for line in lines if line.strip() and not line.startswith("#")])
+
+    def check(self, text: str, vector: Sequence[float] | None = None) -> Verdict:
+        """A user's question; `vector` is its embedding when the caller already has it."""
+        verdict = self.scan(text)
+        if verdict.blocked or self._embed is None:
+            return verdict
+        similarity = self.similarity(vector if vector is not None else self._embed([text])[0])
+        if similarity >= self.threshold:
+            return Verdict(True, f"close to a known attack ({similarity:.2f})")
+        return Verdict(False)
+
+    def similarity(self, vector: Sequence[float]) -> float:
+        return max(sum(a * b for a, b in zip(vector, attack)) for attack in self._attack_vectors)
+
+    def scan(self, text: str) -> Verdict:
+        """Patterns and structure only: cheap enough for every retrieved passage."""
+        for name, pattern in _COMPILED.items():
+            if pattern.search(text):
+                return Verdict(True, name)
+        signal = structural_signal(text)
+        return Verdict(bool(signal), signal)
+
+
+def structural_signal(text: str) -> str:
+    if _encoded_payload(text) or _DECODE_REQUEST.search(text):
+        return "encoded payload"
+    if len(_DIALOGUE_TURN.findall(text)) >= 4:
+        return "many-shot dialogue"
+    if len(_ASSIGNMENT.findall(text)) >= 2 and re.search(r"\b(?:concatenat|combine|join|\w\s*\+\s*\w)", text, re.I):
+        return "payload splitting"
+    words = _WORD.findall(text.lower())
+    if len(words) >= 30 and max(words.count(w) for w in set(words)) / len(words) > 0.5:
+        return "repeated token"
+    return ""
+
+
+def _encoded_payload(text: str) -> bool:
+    if _BINARY.search(text) or _HEX.search(text):
+        return True
+    for candidate in _BASE64.findall(text):
+        if not (re.search(r"[A-Z]", candidate) and re.search(r"[a-z]", candidate) and re.search(r"\d|[+/=]", candidate)):
+            continue  # a long word or identifier, not base64
+        try:
+            decoded = base64.b64decode(candidate + "=" * (-len(candidate) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        printable = sum(32 <= b < 127 for b in decoded)
+        if decoded and printable / len(decoded) > 0.9:
+            return True
+    return False

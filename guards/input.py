@@ -1,0 +1,62 @@
+"""The input guard: runs on every question before retrieval, memory, cache or the LLM.
+
+Order matters: size first (cheap, and nothing else should read 40,000 characters), then
+redaction (so that nothing later sees personal data), then injection and policy checks on
+the redacted text. Pure Python and one shared embedding: no guardrails import, so it costs
+nothing extra in extractive mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from guards.injection import InjectionDetector
+from guards.pii import Finding, redact
+from guards.policy import BusinessRules
+
+MAX_QUESTION_CHARS = 4000
+"""Longer questions are refused with a message (reason `too_long`), never silently cut."""
+
+TOO_LONG = ("Your message is {length:,} characters long; please ask in under {limit:,} characters "
+            "(quote only the part you are asking about).")
+BLOCKED = ("I can't help with that request: it looks like an attempt to change my instructions or to get at "
+           "information I must not share. Ask me about the company's manuals and FAQs instead.")
+
+
+@dataclass(frozen=True)
+class InputVerdict:
+    text: str
+    """The question with personal data redacted: what every later step sees."""
+    reason: str | None = None
+    """None when the question may go on; else `too_long`, `prompt_injection` or `off_topic`."""
+    message: str = ""
+    """What to tell the user when refused."""
+    detail: str = ""
+    """Why (a pattern's name, a topic): for logs and evals, not for users."""
+    redacted: list[Finding] = field(default_factory=list)
+
+
+class InputGuard:
+    def __init__(self, rules: BusinessRules, embed: Callable[[Sequence[str]], list[list[float]]] | None = None,
+                 embed_query: Callable[[str], Sequence[float]] | None = None) -> None:
+        self.rules = rules
+        self.injection = InjectionDetector(embed)
+        self._embed_query = embed_query
+
+    def check(self, question: str) -> InputVerdict:
+        if len(question) > MAX_QUESTION_CHARS:
+            return InputVerdict("", "too_long", TOO_LONG.format(length=len(question), limit=MAX_QUESTION_CHARS))
+        text, findings = redact(question)
+        vector = self._embed_query(text) if self._embed_query else None
+        verdict = self.injection.check(text, vector)
+        if verdict.blocked:
+            return InputVerdict(text, "prompt_injection", BLOCKED, verdict.reason, findings)
+        refusal = self.rules.refusal_for(text)
+        if refusal is not None:
+            return InputVerdict(text, "off_topic", refusal.message, refusal.topic, findings)
+        return InputVerdict(text, redacted=findings)
+
+    def passage_is_safe(self, text: str) -> bool:
+        """Retrieved text is untrusted too: one that carries instructions is not shown to the model."""
+        return not self.injection.scan(text).blocked

@@ -1,0 +1,153 @@
+"""Find and redact personal data and secrets with patterns and checksums, no model download.
+
+Numbers are only taken for what they claim when their checksum agrees: a card number must
+pass Luhn, an IBAN mod-97, an IPv4 address must have octets <= 255, an SSN a valid area and
+group. Person names are found from context ("my name is", "Dr.", "Sincerely,") and from a
+list of common given names; without a language model this is the weakest detector.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+NAMES_FILE = Path(__file__).parent / "data" / "given_names.txt"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    start: int
+    end: int
+    value: str
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _iban_ok(value: str) -> bool:
+    compact = value.replace(" ", "").upper()
+    rearranged = compact[4:] + compact[:4]
+    number = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(number) % 97 == 1
+
+
+def _ssn_ok(value: str) -> bool:
+    area, group, serial = re.split(r"[- ]", value)
+    return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
+
+
+def _ip_ok(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _card_ok(value: str) -> bool:
+    digits = re.sub(r"\D", "", value)
+    return 12 <= len(digits) <= 19 and _luhn(digits)
+
+
+def _phone_ok(value: str) -> bool:
+    digits = re.sub(r"\D", "", re.split(r"(?i)\s*(?:x|ext\.?)\s*\d", value)[0])
+    if not 7 <= len(digits) <= 15:
+        return False
+    if value.isdigit() and len(value) < 10:
+        return False  # a bare short number is a count or an id more often than a phone
+    return not _looks_like_date(value.strip())
+
+
+def _looks_like_date(value: str) -> bool:
+    """2026-03-01 (maybe with a time after it), 01.03.2026, 3/1/26: not phone numbers."""
+    if re.match(r"(19|20)\d\d[-./]\d\d?[-./]\d\d?\b", value):
+        return True
+    parts = re.fullmatch(r"(\d\d?)[-./](\d\d?)[-./]((?:19|20)?\d\d)", value)
+    return bool(parts) and int(parts[1]) <= 31 and int(parts[2]) <= 31
+
+
+SECRET_PATTERNS = (
+    r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{20,}",                # OpenAI-style keys
+    r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",                  # Slack tokens
+    r"\bxapp-\d-[A-Za-z0-9\-]{10,}",
+    r"\bAKIA[0-9A-Z]{16}\b",                              # AWS access key ids
+    r"\bgh[pousr]_[A-Za-z0-9]{30,}",                      # GitHub tokens
+    r"\bglpat-[A-Za-z0-9_\-]{20,}",                       # GitLab tokens
+    r"\bAIza[0-9A-Za-z_\-]{35}\b",                        # Google API keys
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    r"\beyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}",  # JWTs
+    r"(?i:\b(?:password|passwd|pwd|passcode|api[_ ]?key|secret|token)\s*[:=]\s*\S{6,})",
+)
+
+# (kind, pattern, check): checked in this order; an earlier finding wins an overlap.
+PATTERNS: tuple[tuple[str, str, object], ...] = (
+    ("SECRET", "|".join(f"(?:{p})" for p in SECRET_PATTERNS), None),
+    ("EMAIL", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b", None),
+    ("IBAN", r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b", _iban_ok),
+    ("CREDIT_CARD", r"(?<!\+)\b\d(?:[ \-]?\d){11,18}\b", _card_ok),
+    ("US_SSN", r"\b\d{3}[- ]\d{2}[- ]\d{4}\b", _ssn_ok),
+    ("IP_ADDRESS", r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b", _ip_ok),
+    ("PHONE", r"(?<![\w/])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,11}(?:[ .\-]\d{2,8}){0,4}"
+              r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w/])", _phone_ok),
+    ("PERSON", r"(?:\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Mme|Sr|Sra)\.?\s+|\b(?i:my name is|i am|i'm|name:|"
+               r"called|sincerely,|regards,|signed)\s+)([A-Z][a-z\u00C0-\u024F'\-]+(?:\s+[A-Z]\.?(?=\s))?"
+               r"(?:\s+[A-Z][a-z\u00C0-\u024F'\-]+)?)",
+     None),
+)
+_COMPILED = tuple((kind, re.compile(pattern), check) for kind, pattern, check in PATTERNS)
+
+
+@lru_cache(maxsize=1)
+def _given_names() -> frozenset[str]:
+    return frozenset(line.strip() for line in NAMES_FILE.read_text(encoding="utf-8").splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+_CAPITALISED = re.compile(r"\b([A-Z][a-z\u00C0-\u024F'\-]+)((?:\s+[A-Z]\.?(?=\s))?(?:\s+[A-Z][\w\u00C0-\u024F'\-]+){0,2})")
+
+
+def find(text: str) -> list[Finding]:
+    """Every finding, left to right, without overlaps."""
+    found: list[Finding] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(kind: str, start: int, end: int) -> None:
+        if any(start < e and s < end for s, e in taken):
+            return
+        taken.append((start, end))
+        found.append(Finding(kind, start, end, text[start:end]))
+
+    for kind, pattern, check in _COMPILED:
+        for match in pattern.finditer(text):
+            group = 1 if kind == "PERSON" else 0
+            value = match.group(group)
+            if check is None or check(value):
+                add(kind, match.start(group), match.end(group))
+    names = _given_names()
+    for match in _CAPITALISED.finditer(text):
+        if match.group(1) in names:
+            add("PERSON", match.start(), match.end())
+    return sorted(found, key=lambda f: f.start)
+
+
+def redact(text: str) -> tuple[str, list[Finding]]:
+    """`text` with each finding replaced by its kind in brackets ("[EMAIL]")."""
+    findings = find(text)
+    parts: list[str] = []
+    cursor = 0
+    for finding in findings:
+        parts += [text[cursor:finding.start], f"[{finding.kind}]"]
+        cursor = finding.end
+    parts.append(text[cursor:])
+    return "".join(parts), findings
