@@ -49,7 +49,7 @@ PATTERNS: dict[str, str] = {
     "secret request": rf"\b(?:the|your|its|la|le|el|das|die|der|il|a|o|ta|tu|dein|ihr|votre|seu|sua)\s+(?:{_SECRETS})\b"
                       r"(?!\s+(?:manager|policy|policies|reset|requirements?|rules?|change|length|expir\w*|"
                       r"strength|vault|generator|for (?:my|the) (?:wi-?fi|guest)))"
-                      rf"|(?:{_SECRETS})\s*(?:は|는|을|를)",
+                      rf"|(?:{_SECRETS})\s*(?:は|는|가|이)\s*(?:何|무엇|뭐)",
     "non-Latin instruction override": r"지시\w*[^.?!\n]{0,10}무시|指示[^。?？\n]{0,10}無視|忽略[^。?？\n]{0,10}(?:指令|指示|说明)"
                                       r"|निर्देश\w*[^।?\n]{0,20}(?:अनदेखी|नज़रअंदाज़)",
     "private data request": r"\b(?:the|this|that|other|another) (?:user|customer|client|member)s?'?s?\b"

@@ -33,7 +33,7 @@ def kb_dir(tmp_path):
 def test_sample_kb_ingests_every_manual_section_and_faq_row(store, embedder, kb_dir):
     summary = Pipeline(store, embedder, SparseEncoder()).run([kb_dir])
     assert summary.failed == []
-    assert summary.added == len(load_file(kb_dir / "faq.csv")) + len(list((kb_dir / "manuals").glob("*.md")))
+    assert summary.added == len(load_file(kb_dir / "faq.csv")) + len(list(kb_dir.rglob("*.md")))
     chunks = list(store.chunks())
     assert len(chunks) == summary.chunks_written == store.count()
     assert {c.kind for c in chunks} == {"faq", "doc"}
@@ -70,7 +70,7 @@ def test_broken_files_are_reported_and_the_rest_is_ingested(store, embedder, kb_
     assert set(reasons) == {"no-columns.csv", "latin1.txt"}
     assert "no question column" in reasons["no-columns.csv"] and "--question-col" in reasons["no-columns.csv"]
     assert "UTF-8" in reasons["latin1.txt"]
-    assert summary.added == len(load_file(kb_dir / "faq.csv")) + 5
+    assert summary.added == len(load_file(kb_dir / "faq.csv")) + len(list(kb_dir.rglob("*.md")))
 
 
 def test_html_keeps_headings_as_sections_and_drops_page_chrome(store, embedder, tmp_path):
@@ -147,7 +147,7 @@ def test_prune_deletes_documents_whose_files_are_gone_and_rows_removed_from_a_ta
     assert any(c.doc_id == travel for c in store.chunks())
 
     pruned = pipeline.run([kb_dir], prune=True)
-    assert (pruned.deleted, pruned.unchanged) == (1, len(lines) - 2 + 4)
+    assert (pruned.deleted, pruned.unchanged) == (1, len(lines) - 2 + len(list(kb_dir.rglob("*.md"))))
     assert pruned.changes["deleted"] == [travel]
     assert not any(c.doc_id == travel for c in store.chunks())
     assert store.count() == sum(1 for _ in store.chunks())

@@ -1,0 +1,30 @@
+"""Retrieval on the sample knowledge base, in English and Korean."""
+
+import pytest
+
+from bot.agent import Agent
+from knowledge.sparse import SparseEncoder
+
+
+def test_korean_particles_do_not_hide_the_word():
+    sparse = SparseEncoder()
+    # 휴가를 (vacation + object particle) must share a term with 휴가는 (vacation + topic particle).
+    query = set(sparse.encode_query("휴가를 이월할 수 있나요?").indices)
+    document = set(sparse.encode_document("사용하지 않은 연차 휴가는 최대 5일까지 다음 해로 이월할 수 있으며").indices)
+    assert len(query & document) >= 2
+    assert "휴가" in sparse.korean_morphemes("휴가를") and "를" not in sparse.korean_morphemes("휴가를")
+    # Latin words inside Korean text share ids with the English path.
+    assert set(sparse.encode_query("VPN").indices) <= set(sparse.encode_document("VPN에 연결할 수 없으면").indices)
+
+
+@pytest.mark.parametrize("question, section", [
+    ("휴가를 다음 해로 이월할 수 있나요?", "연차 휴가"),
+    ("VPN이 연결되지 않아요", "VPN 연결"),
+    ("비밀번호를 잊어버렸어요", "비밀번호 재설정"),
+    ("병가를 내려면 진단서가 필요한가요?", "병가"),
+])
+def test_a_korean_question_finds_the_korean_page(kb_settings, make_deps, question, section):
+    answer = Agent(make_deps(kb_settings)).answer(question, "ko")
+    assert not answer.refused, answer
+    assert answer.sources[0].chunk.section == section
+    assert answer.sources[0].chunk.source.startswith("https://intranet.fjordlight.example/ko/")
