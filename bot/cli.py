@@ -30,8 +30,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                      help='read {"id", "question", "thread"} lines from stdin, write one JSON answer per line')
     ask.add_argument("--thread", help="thread id: the turn is remembered and follow-ups use it")
     commands.add_parser("chat", help="interactive chat with memory")
-    evaluate = commands.add_parser("eval", help="measure the bot on public evaluation data")
-    evaluate.add_argument("target", choices=["guards"], help="what to measure")
+    evaluate = commands.add_parser(
+        "eval", help="measure the bot on evaluation data",
+        description="guards: the input guard on ../shared/eval. retrieval: recall@1/5/10, MRR and latency of "
+                    "hybrid, dense and sparse search on --dataset. calibrate: MIN_RELEVANCE and FAQ_MATCH from "
+                    "--dataset. covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.")
+    evaluate.add_argument("target", choices=["guards", "retrieval", "calibrate", "covid-dataset"])
+    evaluate.add_argument("--dataset", type=Path, help='JSON lines {"question": ..., "relevant": [...]}')
+    evaluate.add_argument("--negatives", type=Path,
+                          help="calibrate: questions the knowledge base must refuse, one per line "
+                               "(default: the sample company FAQ's questions and 200 MITRE prompts)")
+    evaluate.add_argument("--half", choices=["all", "calibration", "test"], default="all",
+                          help="covid-dataset: which half of the FAQs (split by FAQ row)")
     evaluate.add_argument("--data", type=Path, help="the evaluation data folder (default: ../shared/eval)")
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     serve = commands.add_parser("serve", help="run the Slack app")
@@ -40,6 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.command == "ask" and bool(args.question) == args.jsonl:
         parser.error("ask takes a question, or --jsonl and questions on stdin")
+    if args.command == "eval" and args.target in ("retrieval", "calibrate") and not args.dataset:
+        parser.error(f"eval {args.target} needs --dataset FILE.jsonl (make one with `bot eval covid-dataset`)")
     return args
 
 
@@ -79,14 +91,58 @@ def main(argv: list[str] | None = None) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     from bot import evals
-    from knowledge.embeddings import Embedder
 
     data = args.data or evals.DEFAULT_DATA
-    if not data.is_dir():
+    if args.target in ("guards", "covid-dataset") and not data.is_dir():
         print(f"bot: no evaluation data at {data}; pass --data DIR", file=sys.stderr)
         return 2
-    figures = evals.eval_guards(data, Embedder())
-    print(json.dumps(figures, ensure_ascii=False) if args.json else evals.render_guards(figures))
+    if args.target == "covid-dataset":
+        for line in evals.covid_dataset(data, args.half):
+            print(json.dumps(line, ensure_ascii=False))
+        return 0
+    from knowledge.embeddings import Embedder
+
+    if args.target == "guards":
+        figures = evals.eval_guards(data, Embedder())
+        print(json.dumps(figures, ensure_ascii=False) if args.json else evals.render_guards(figures))
+        return 0
+    try:
+        dataset = evals.read_dataset(args.dataset)
+        negatives = evals.read_questions(args.negatives) if args.negatives else evals.default_negatives(data)
+    except (OSError, ValueError) as error:
+        print(f"bot: {error}", file=sys.stderr)
+        return 2
+    return evaluate_on_store(args, dataset, negatives)
+
+
+def evaluate_on_store(args: argparse.Namespace, dataset: list[dict], negatives: list[str]) -> int:
+    from bot import evals
+    from knowledge.embeddings import Embedder
+    from knowledge.retrieval import Retriever
+    from knowledge.settings import Settings
+    from knowledge.sparse import SparseEncoder
+    from knowledge.store import Store
+
+    settings = Settings.from_env()
+    try:
+        store = Store.open(settings)
+    except KnowledgeError as error:
+        print(f"bot: {error}", file=sys.stderr)
+        return 2
+    try:
+        retriever = Retriever(store, Embedder(), SparseEncoder())
+        if args.target == "retrieval":
+            figures = evals.eval_retrieval(retriever, dataset)
+            text = evals.render_retrieval(figures)
+        else:
+            figures = evals.calibrate(retriever, dataset, negatives, settings)
+            text = evals.render_calibration(figures)
+    except EmptyKnowledgeBase:
+        print(f"bot: {EMPTY_KB_HELP}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(json.dumps(figures, ensure_ascii=False) if args.json else text)
     return 0
 
 

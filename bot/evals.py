@@ -130,3 +130,154 @@ def render_guards(figures: dict) -> str:
     lines.append(f"input guard latency: p50 {lat['added']['p50_ms']} ms, p95 {lat['added']['p95_ms']} ms added to a turn; "
                  f"p50 {lat['cold_with_embedding']['p50_ms']} ms with its own embedding")
     return "\n".join(lines)
+
+
+# --- retrieval ---------------------------------------------------------------------------
+
+MODES = ("hybrid", "dense", "sparse")
+CUTOFFS = (1, 5, 10)
+
+
+def covid_dataset(data: Path, half: str = "all") -> list[dict]:
+    """The recipe: every positive COVID paraphrase, with the FAQ question it paraphrases as
+    the relevant item. `half` splits by FAQ row (a stable hash), so that thresholds are
+    calibrated on one half of the FAQs and reported on the other."""
+    with (data / "faq" / "covid_paraphrases.csv").open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["similar"] == "1"]
+    lines = [{"question": r["question_2"], "relevant": [r["question_1"]]} for r in rows]
+    if half == "all":
+        return lines
+    keep = 0 if half == "calibration" else 1
+    return [line for line in lines if _stable_half(line["relevant"][0]) == keep]
+
+
+def _stable_half(text: str) -> int:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).digest()[0] % 2
+
+
+def read_dataset(path: Path) -> list[dict]:
+    lines = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if not isinstance(line, dict) or not isinstance(line.get("question"), str) or not line.get("relevant"):
+            raise ValueError(f'{path}:{number}: expected {{"question": "...", "relevant": ["..."]}}')
+        lines.append(line)
+    return lines
+
+
+def read_questions(path: Path) -> list[str]:
+    """One question per line, or JSON lines with a "question"."""
+    questions = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        raw = raw.strip()
+        if raw.startswith("{"):
+            raw = json.loads(raw).get("question", "")
+        if raw:
+            questions.append(raw)
+    return questions
+
+
+def default_negatives(data: Path) -> list[str]:
+    """Questions a COVID FAQ cannot answer: the sample company FAQ's, and borderline coding prompts."""
+    sample = Path(__file__).resolve().parents[1] / "knowledge" / "sample" / "faq.csv"
+    mitre = data / "guards" / "purplellama_mitre_frr_benign.json"
+    coding = [r["mutated_prompt"] for r in _read_json(mitre)][:200] if mitre.is_file() else []
+    return _csv_column(sample, "question") + coding
+
+
+def is_relevant(passage, relevant: list[str]) -> bool:
+    """A relevant item may name a passage by its id, document, source, title or FAQ question."""
+    chunk = passage.chunk
+    return bool({chunk.id, chunk.doc_id, chunk.source, chunk.title, chunk.question} & set(relevant))
+
+
+def eval_retrieval(retriever, dataset: list[dict], modes=MODES) -> dict:
+    figures = {}
+    for mode in modes:
+        retriever.embedder.clear_cache()  # each mode pays for its own query embedding
+        ranks, latencies = [], []
+        for line in dataset:
+            started = time.perf_counter()
+            passages = retriever.retrieve(line["question"], max(CUTOFFS), mode=mode)
+            latencies.append((time.perf_counter() - started) * 1000)
+            ranks.append(next((p.rank for p in passages if is_relevant(p, line["relevant"])), None))
+        figures[mode] = {
+            **{f"recall@{k}": round(sum(r is not None and r <= k for r in ranks) / len(ranks), 3) for k in CUTOFFS},
+            "mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 3),
+            **_percentiles(latencies),
+        }
+    return {"questions": len(dataset), "modes": figures}
+
+
+def render_retrieval(figures: dict) -> str:
+    header = f"{'mode':<8}" + "".join(f"{name:>10}" for name in ("R@1", "R@5", "R@10", "MRR", "p50 ms", "p95 ms"))
+    lines = [f"{figures['questions']} questions", header]
+    for mode, row in figures["modes"].items():
+        values = [row["recall@1"], row["recall@5"], row["recall@10"], row["mrr"], row["p50_ms"], row["p95_ms"]]
+        lines.append(f"{mode:<8}" + "".join(f"{v:>10}" for v in values))
+    return "\n".join(lines)
+
+
+def calibrate(retriever, dataset: list[dict], negatives: list[str], settings) -> dict:
+    """MIN_RELEVANCE: the cosine score of the best passage that best separates questions the
+    knowledge base answers (the dataset) from ones it cannot (`negatives`).
+    FAQ_MATCH: the lowest question-to-question similarity at which the FAQ fast path picks
+    a relevant row at least FAQ_PRECISION of the time.
+    Also reports how the configured thresholds do on this dataset: calibrate on one half,
+    then run this on the other half to see the thresholds hold."""
+    positives = [retriever.retrieve(line["question"], settings.top_k) for line in dataset]
+    negative_scores = [max((p.score for p in retriever.retrieve(q, settings.top_k)), default=0.0) for q in negatives]
+    positive_scores = [max((p.score for p in ps), default=0.0) for ps in positives]
+    candidates = sorted(set(round(s, 2) for s in positive_scores + negative_scores))
+
+    def separation(t: float) -> dict:
+        return {"answered_positives": round(sum(s >= t for s in positive_scores) / len(positive_scores), 3),
+                "refused_negatives": round(sum(s < t for s in negative_scores) / max(1, len(negative_scores)), 3)}
+
+    def balanced_accuracy(t: float) -> float:
+        return sum(separation(t).values()) / 2
+
+    matches = []
+    for line, passages in zip(dataset, positives):
+        best = max((p for p in passages if p.question_score is not None), key=lambda p: p.question_score, default=None)
+        if best is not None:
+            matches.append((best.question_score, is_relevant(best, line["relevant"])))
+
+    def fast_path(t: float) -> dict:
+        return {"faq_fast_path_share": round(sum(s >= t for s, _ in matches) / max(1, len(dataset)), 3),
+                "faq_fast_path_precision": _precision(matches, t)}
+
+    min_relevance = max(candidates, key=lambda t: (balanced_accuracy(t), -t))
+    faq_match = next((t / 100 for t in range(50, 100) if _precision(matches, t / 100) >= FAQ_PRECISION), 1.0)
+    return {
+        "questions": len(dataset), "negatives": len(negatives),
+        "suggested": {"MIN_RELEVANCE": min_relevance, **separation(min_relevance),
+                      "FAQ_MATCH": faq_match, **fast_path(faq_match)},
+        "configured": {"MIN_RELEVANCE": settings.min_relevance, **separation(settings.min_relevance),
+                       "FAQ_MATCH": settings.faq_match, **fast_path(settings.faq_match)},
+    }
+
+
+FAQ_PRECISION = 0.85
+"""Against one gold row per paraphrase. The COVID FAQ holds near-duplicate rows (the same
+question from two agencies); on inspection, the fast path's "wrong" rows at >= 0.85 were
+such twins, which answer the question as well."""
+
+
+def render_calibration(figures: dict) -> str:
+    lines = [f"{figures['questions']} questions, {figures['negatives']} negatives"]
+    for name in ("suggested", "configured"):
+        lines.append(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures[name].items()))
+    return "\n".join(lines)
+
+
+def _precision(matches: list[tuple[float, bool]], threshold: float) -> float:
+    fired = [right for score, right in matches if score >= threshold]
+    return round(sum(fired) / len(fired), 3) if fired else 1.0

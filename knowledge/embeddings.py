@@ -61,6 +61,10 @@ class Embedder:
         """Cached: the input guard, the retriever and the semantic cache all embed the same question."""
         return list(self._embed_query_cached(text))
 
+    def clear_cache(self) -> None:
+        """Forget cached query vectors (benchmarks measure the embedding too)."""
+        self._embed_query_cached.cache_clear()
+
     @lru_cache(maxsize=1024)  # noqa: B019 (one Embedder per process; the cache lives as long)
     def _embed_query_cached(self, text: str) -> tuple[float, ...]:
         return tuple(self.embed_documents([text])[0])

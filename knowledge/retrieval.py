@@ -8,7 +8,7 @@ from knowledge.embeddings import Embedder
 from knowledge.errors import EmptyKnowledgeBase
 from knowledge.models import Passage
 from knowledge.sparse import SparseEncoder, SparseVector
-from knowledge.store import Store
+from knowledge.store import Mode, Store
 
 CONTEXT_WEIGHT = 0.4
 """How much a follow-up's context (the thread's previous question) counts against its own words.
@@ -24,14 +24,16 @@ class Retriever:
         self.embedder = embedder
         self.sparse = sparse
 
-    def retrieve(self, query: str, limit: int, context: str = "") -> list[Passage]:
+    def retrieve(self, query: str, limit: int, context: str = "", mode: Mode = "hybrid") -> list[Passage]:
         """Passages for `query`; `context` (a follow-up's earlier question) is blended in, weaker."""
         if context:
-            dense = _blend(self.embedder.embed_documents([query, context]), CONTEXT_WEIGHT)
+            dense = _blend([self.embedder.embed_query(query), self.embedder.embed_query(context)], CONTEXT_WEIGHT)
             sparse = _merge(self.sparse.encode_query(query), self.sparse.encode_query(context), CONTEXT_WEIGHT)
         else:
             dense, sparse = self.embedder.embed_query(query), self.sparse.encode_query(query)
-        passages = self.store.search(dense, sparse, limit)
+        # A follow-up is not a question an FAQ row could have been written for: matched
+        # against FAQ questions, the blend finds the earlier question's row again.
+        passages = self.store.search(dense, sparse, limit, mode, faq_questions=not context)
         if not passages and self.store.count() == 0:
             raise EmptyKnowledgeBase(f"The collection {self.store.alias!r} holds no documents.")
         return passages

@@ -49,10 +49,12 @@ class Settings:
     """What the admin `reindex` reads; empty means the paths the last `ingest` read."""
     top_k: int = 5
     """How many passages the answer is built from."""
-    min_relevance: float = 0.35
-    """Cosine similarity below which the best passage is judged not to answer the question."""
+    min_relevance: float = 0.38
+    """Cosine similarity below which the best passage is judged not to answer the question.
+    Calibrated with `bot eval calibrate` on half of the COVID FAQ (see the README)."""
     faq_match: float = 0.85
-    """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is."""
+    """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is.
+    Calibrated like MIN_RELEVANCE."""
     guard_rules: Path | None = None
     """The business rules file; None is the one shipped in guards/rules.toml."""
     memory_turns: int = 10

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import lru_cache
 
 import qdrant_edge
 
@@ -40,18 +40,11 @@ class SparseEncoder:
         self._morphemes = qdrant_edge.Bm25(qdrant_edge.Bm25Config(
             avg_len=AVERAGE_CHUNK_WORDS, tokenizer=qdrant_edge.TokenizerType.Whitespace, lowercase=True,
         ))
-        self._kiwi_lock = threading.Lock()
 
-    @cached_property
-    def _kiwi(self):
-        # Loaded on the first Korean text only: it costs about 2 s and most corpora have none.
-        from kiwipiepy import Kiwi
-
-        return Kiwi()
-
-    def korean_morphemes(self, text: str) -> str:
-        with self._kiwi_lock:  # Kiwi is not documented as thread-safe; Slack handlers run in threads
-            tokens = self._kiwi.tokenize(text)
+    @staticmethod
+    def korean_morphemes(text: str) -> str:
+        with _KIWI_LOCK:  # Kiwi is not documented as thread-safe; Slack handlers run in threads
+            tokens = _kiwi().tokenize(text)
         return " ".join(t.form.lower() for t in tokens if t.tag.startswith(KOREAN_CONTENT_TAGS))
 
     def encode_document(self, text: str) -> SparseVector:
@@ -63,6 +56,17 @@ class SparseEncoder:
         if HANGUL.search(text):
             return _vector(self._morphemes.embed_query(self.korean_morphemes(text)))
         return _vector(self._words.embed_query(text))
+
+
+_KIWI_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _kiwi():
+    """Loaded on the first Korean text, once per process: it costs about 2.5 s."""
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
 
 
 def _vector(raw) -> SparseVector:

@@ -32,7 +32,7 @@ def reply(answer: str, sources: list[int], confidence: float = 0.9) -> str:
 def test_llm_answer_is_validated_and_cites_retrieved_sources(agent, fake_openai):
     answer = agent.answer("How many vacation days do full-time staff get?", "llm1")
     assert (answer.mode, answer.refused) == ("llm", False)
-    assert "25 vacation days" in answer.text and answer.text.endswith("[1]")
+    assert "25 vacation days" in answer.text and "[1]" in answer.text
     assert answer.sources and answer.confidence == 0.8
     [messages] = fake_openai.prompts()
     assert messages[0]["role"] == "system" and "Question: How many vacation days" in messages[1]["content"]

@@ -1,0 +1,108 @@
+"""Retrieval latency on a 10,000-chunk collection, next to its floor.
+
+    .venv/bin/python -m tests.benchmarks.retrieval [--points 10000] [--json]
+
+The collection is the COVID FAQ's real chunks (real dense, question and BM25 vectors),
+repeated with small perturbations of their dense vectors until it holds --points points,
+in the embedded engine (Qdrant Edge). The
+questions are the COVID paraphrases, each embedded afresh (no cache). Prints the p50/p95
+of a full `Retriever.retrieve` (query embedding, BM25 encoding, one hybrid RRF query with
+payloads and vectors) and of its floor: one query embedding plus one dense Qdrant query.
+Goal: p50 <= 1.5x the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bot.evals import DEFAULT_DATA, covid_dataset  # noqa: E402
+from ingest.pipeline import Pipeline  # noqa: E402
+from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
+from knowledge.retrieval import Retriever  # noqa: E402
+from knowledge.settings import Settings  # noqa: E402
+from knowledge.sparse import SparseEncoder, SparseVector  # noqa: E402
+from knowledge.store import DENSE, QUESTION, SPARSE, Store  # noqa: E402
+
+NO_TERMS = SparseVector([], [])
+
+
+def grow(store: Store, points: int) -> int:
+    """Copy the collection's points with jittered vectors until it holds `points`."""
+    collection = store.serving_collection()
+    originals = list(store.engine.scroll(collection, with_vectors=True))
+    sparse = {chunk.id: SparseEncoder().encode_document(chunk.embedding_text) for chunk in store.chunks()}
+    rng = random.Random(7)
+    count = len(originals)
+    while count < points:
+        copies = []
+        for point_id, payload, vectors in originals[: points - count]:
+            jittered = {SPARSE: sparse[point_id]}
+            for name in (DENSE, QUESTION):
+                if name in vectors:
+                    noisy = [x + rng.gauss(0, 0.02) for x in vectors[name]]
+                    norm = sum(x * x for x in noisy) ** 0.5
+                    jittered[name] = [x / norm for x in noisy]
+            copies.append((str(uuid.uuid4()), jittered, payload))
+        store.engine.upsert(collection, copies)
+        count += len(copies)
+    return store.engine.count(collection)
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return round(statistics.median(ordered), 2), round(ordered[int(0.95 * (len(ordered) - 1))], 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    embedder = Embedder()
+    configure_llama_index(embedder)
+    sparse = SparseEncoder()
+    questions = [line["question"] for line in covid_dataset(DEFAULT_DATA)]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store.open(Settings(qdrant_path=Path(tmp) / "qdrant"))
+        try:
+            Pipeline(store, embedder, sparse).run([DEFAULT_DATA / "faq" / "covid_faq.csv"])
+            size = grow(store, args.points)
+            retriever = Retriever(store, embedder, sparse)
+            retriever.retrieve("warm-up question", 5)
+            full, floor = [], []
+            for question in questions:
+                embedder.clear_cache()
+                started = time.perf_counter()
+                retriever.retrieve(question, 5)
+                full.append((time.perf_counter() - started) * 1000)
+                embedder.clear_cache()
+                started = time.perf_counter()
+                vector = embedder.embed_query(question + " ")  # a different text: no cache, same cost
+                store.search(vector, NO_TERMS, 5, mode="dense")
+                floor.append((time.perf_counter() - started) * 1000)
+        finally:
+            store.close()
+    figures = {"points": size, "questions": len(questions),
+               "retrieve_p50_ms": percentiles(full)[0], "retrieve_p95_ms": percentiles(full)[1],
+               "floor_p50_ms": percentiles(floor)[0], "floor_p95_ms": percentiles(floor)[1]}
+    figures["p50_ratio_to_floor"] = round(figures["retrieve_p50_ms"] / figures["floor_p50_ms"], 2)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for name, value in figures.items():
+            print(f"{name:>20}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The store on both engines: Qdrant Edge (embedded, the default) and qdrant-client (what
+talks to a Qdrant server; its local mode runs the same calls here, with no server)."""
+
+import pytest
+
+from ingest.pipeline import Pipeline
+from knowledge.errors import EmptyKnowledgeBase, StoreLocked
+from knowledge.retrieval import Retriever
+from knowledge.settings import Settings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import ClientEngine, EdgeEngine, Store
+from tests.conftest import SAMPLE_KB
+
+QUESTIONS = ["How many vacation days do I get?", "hotel limit per night", "phishing e-mail report",
+             "and for contractors?", "VPN이 연결되지 않아요"]
+
+
+def open_store(kind: str, path) -> Store:
+    engine = EdgeEngine(path) if kind == "edge" else ClientEngine.local(path)
+    return Store(engine, "kb")
+
+
+@pytest.fixture(params=["edge", "client"])
+def store(request, tmp_path):
+    store = open_store(request.param, tmp_path / request.param)
+    yield store
+    store.close()
+
+
+def test_an_empty_store_says_so(store, embedder):
+    assert store.serving_collection() is None and store.count() == 0 and store.info() is None
+    with pytest.raises(EmptyKnowledgeBase):
+        Retriever(store, embedder, SparseEncoder()).retrieve("anything", 5)
+
+
+def test_aliases_metadata_and_builds(store):
+    first, second = store.create_collection(384), store.create_collection(384)
+    store.point_alias_at(first)
+    store.record_ingest(first, ["/kb"])
+    store.record_ingest(first, ["/more"])
+    assert store.serving_collection() == first and store.version() == f"{first}.2"
+    store.point_alias_at(second)
+    assert (store.serving_collection(), store.previous_collection()) == (second, first)
+    third = store.create_collection(384)
+    store.point_alias_at(third)
+    assert store.drop_old_collections(keep=2) == [first] and store.builds() == [second, third]
+
+
+def test_both_engines_rank_alike(tmp_path, embedder):
+    rankings = {}
+    for kind in ("edge", "client"):
+        store = open_store(kind, tmp_path / kind)
+        try:
+            Pipeline(store, embedder, SparseEncoder()).run([SAMPLE_KB])
+            retriever = Retriever(store, embedder, SparseEncoder())
+            rankings[kind] = {q: [(p.chunk.doc_id, p.chunk.position) for p in retriever.retrieve(q, 5)]
+                              for q in QUESTIONS}
+            rankings[kind]["dense-only"] = [p.id for p in retriever.retrieve(QUESTIONS[0], 5, mode="dense")]
+        finally:
+            store.close()
+    # Same best passage and same top five; RRF ties may be ordered differently by each engine.
+    for query, edge_ranking in rankings["edge"].items():
+        client_ranking = rankings["client"][query]
+        assert edge_ranking[0] == client_ranking[0] and set(edge_ranking) == set(client_ranking), query
+
+
+def test_the_embedded_store_has_one_owner(tmp_path):
+    holder = Store.open(Settings(qdrant_path=tmp_path))
+    try:
+        with pytest.raises(StoreLocked, match="open in another process"):
+            Store.open(Settings(qdrant_path=tmp_path))
+    finally:
+        holder.close()
+    Store.open(Settings(qdrant_path=tmp_path)).close()  # free again once the holder closes
