@@ -12,6 +12,7 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bot.cache import freeze, thaw
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
 from bot.models import Answer, Turn
@@ -48,13 +49,26 @@ class Agent:
                             notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
         else:
             history = self.deps.memory.recent(thread_id) if thread_id else []
-            answer = self._with_disclaimers(self._answer(text, history))
+            answer = self._cached_or_answered(text, history)
         answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=uuid.uuid4().hex)
         if thread_id:
             turn = Turn(question=text, answer=answer.text, source_ids=[p.id for p in answer.sources],
-                        mode=answer.mode, refused=answer.refused, id=answer.turn_id)
+                        mode=answer.mode, refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key)
             self.deps.memory.remember(thread_id, turn, user)
             self.deps.turns.record(thread_id, turn)
+        return answer
+
+    def _cached_or_answered(self, question: str, history: list[Turn]) -> Answer:
+        """A standalone question may be answered from the cache; a follow-up depends on its thread."""
+        cache = self.deps.cache
+        standalone = not follow_up_context(question, history)
+        if cache is not None and standalone:
+            hit = cache.get(question)
+            if hit is not None:
+                return thaw(hit.answer, hit)
+        answer = self._with_disclaimers(self._answer(question, history))
+        if cache is not None and standalone and not answer.refused:
+            answer = replace(answer, cache_key=cache.put(question, freeze(answer)))
         return answer
 
     def _answer(self, question: str, history: list[Turn]) -> Answer:

@@ -34,8 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "eval", help="measure the bot on evaluation data",
         description="guards: the input guard on ../shared/eval. retrieval: recall@1/5/10, MRR and latency of "
                     "hybrid, dense and sparse search on --dataset. calibrate: MIN_RELEVANCE and FAQ_MATCH from "
-                    "--dataset. covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.")
-    evaluate.add_argument("target", choices=["guards", "retrieval", "calibrate", "covid-dataset"])
+                    "--dataset. covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines. "
+                    "cache: semantic cache hit rate and precision on the COVID paraphrase pairs.")
+    evaluate.add_argument("target", choices=["guards", "retrieval", "calibrate", "covid-dataset", "cache"])
     evaluate.add_argument("--dataset", type=Path, help='JSON lines {"question": ..., "relevant": [...]}')
     evaluate.add_argument("--negatives", type=Path,
                           help="calibrate: questions the knowledge base must refuse, one per line "
@@ -93,7 +94,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from bot import evals
 
     data = args.data or evals.DEFAULT_DATA
-    if args.target in ("guards", "covid-dataset") and not data.is_dir():
+    if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():
         print(f"bot: no evaluation data at {data}; pass --data DIR", file=sys.stderr)
         return 2
     if args.target == "covid-dataset":
@@ -102,9 +103,16 @@ def evaluate(args: argparse.Namespace) -> int:
         return 0
     from knowledge.embeddings import Embedder
 
-    if args.target == "guards":
-        figures = evals.eval_guards(data, Embedder())
-        print(json.dumps(figures, ensure_ascii=False) if args.json else evals.render_guards(figures))
+    if args.target in ("guards", "cache"):
+        if args.target == "guards":
+            figures = evals.eval_guards(data, Embedder())
+            text = evals.render_guards(figures)
+        else:
+            from knowledge.settings import Settings
+
+            figures = evals.eval_cache(data, Embedder(), Settings.from_env().semantic_cache_match)
+            text = json.dumps(figures, indent=2)
+        print(json.dumps(figures, ensure_ascii=False) if args.json else text)
         return 0
     try:
         dataset = evals.read_dataset(args.dataset)

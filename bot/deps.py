@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from bot.llm import ChatModel, build_client
+from bot.cache import AnswerCache
 from bot.gate import Gate
 from bot.memory import ThreadMemory, connect
 from bot.turns import TurnLog
@@ -35,6 +36,8 @@ class Deps:
     gate: Gate
     rules: BusinessRules
     input_guard: InputGuard
+    cache: AnswerCache | None
+    """None when ANSWER_CACHE is off."""
     chat: ChatModel | None
     """None in extractive mode (no OPENAI_API_KEY or OPENAI_BASE_URL)."""
     guard: OutputGuard | None
@@ -68,6 +71,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
         gate=Gate(redis_client, settings.redis_prefix, settings.rate_limit_per_minute),
         rules=rules,
         input_guard=InputGuard(rules, embedder.embed_documents, embedder.embed_query),
+        cache=AnswerCache(redis_client, settings.redis_prefix, embedder.embed_query, settings.semantic_cache_match,
+                          store.version) if settings.answer_cache else None,
         chat=chat,
         guard=guard,
     )

@@ -25,6 +25,8 @@ class Answer:
     """Why the chain took the path it took (a fallback, a rejected draft); for logs and evals."""
     turn_id: str = ""
     """Identifies this answer for feedback; set once the turn is remembered."""
+    cache_key: str = ""
+    """The answer cache entry this answer was stored as or served from (a 👎 evicts it)."""
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
         """The stable JSON shape of `bot ask --json` and `--jsonl`."""
@@ -56,3 +58,4 @@ class Turn:
     mode: str = ""
     refused: bool = False
     id: str = ""
+    cache_key: str = ""

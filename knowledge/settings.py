@@ -55,6 +55,11 @@ class Settings:
     faq_match: float = 0.85
     """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is.
     Calibrated like MIN_RELEVANCE."""
+    answer_cache: bool = True
+    """Reuse answers to questions asked before (exact and semantic), per index version."""
+    semantic_cache_match: float = 0.85
+    """Question-to-question similarity above which a cached answer is reused; calibrated on
+    the COVID paraphrase pairs (`bot eval cache`)."""
     guard_rules: Path | None = None
     """The business rules file; None is the one shipped in guards/rules.toml."""
     memory_turns: int = 10
@@ -94,6 +99,8 @@ class Settings:
             top_k=_number(get, "RETRIEVAL_TOP_K", cls.top_k, int),
             min_relevance=_number(get, "MIN_RELEVANCE", cls.min_relevance, float),
             faq_match=_number(get, "FAQ_MATCH", cls.faq_match, float),
+            answer_cache=get("ANSWER_CACHE", "on").lower() not in ("0", "off", "false", "no"),
+            semantic_cache_match=_number(get, "SEMANTIC_CACHE_MATCH", cls.semantic_cache_match, float),
             guard_rules=Path(get("GUARD_RULES")) if get("GUARD_RULES") else None,
             memory_turns=_number(get, "MEMORY_TURNS", cls.memory_turns, int),
             memory_ttl_s=_number(get, "MEMORY_TTL_S", cls.memory_ttl_s, int),

@@ -225,6 +225,10 @@ def test_answers_carry_feedback_buttons_and_a_click_is_stored_with_its_turn(app,
     turns = TurnLog(redis_client, slack_settings.redis_prefix)
     assert turns.ratings(down["value"]) == {"U42": "down"}
     assert turns.get(down["value"])["question"] == "how many vacation days do I get?"
+    # The 👎 evicted the answer from the cache: asking again computes it afresh.
+    app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000602.000100")))
+    again = fake_slack.wait_for("chat.postMessage", count=2)[1]
+    assert "mode: faq" in json.dumps(again["blocks"])
 
 
 def test_users_over_the_rate_limit_are_told_to_wait(make_app, slack_settings, fake_slack):

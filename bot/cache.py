@@ -1,0 +1,127 @@
+"""Answer cache in Redis: exact, then semantic. Staff ask the same questions again and again.
+
+Entries are scoped by the index version (a re-ingest or rebuild changes it, so no answer
+outlives the documents it cites) and by PROMPT_VERSION (a new prompt changes answers).
+Only answers that passed the guards are stored (the agent stores them); a 👎 evicts one.
+
+- Exact: key = hash of the normalised question (+ scope). One GET.
+- Semantic: every entry's question vector is appended to a Redis list per scope; each
+  process mirrors that list in a NumPy matrix (catching up with LRANGE from where it
+  stopped), so a lookup is one small Redis call plus a matrix product. A hit needs cosine
+  similarity >= SEMANTIC_CACHE_MATCH, calibrated on the COVID paraphrase pairs where wrong
+  hits are counted (`bot eval cache`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import redis
+
+PROMPT_VERSION = "2026-11-22.1"
+"""Bump when the prompt or answer rules change: cached answers of the old prompt stop matching."""
+TTL_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class CacheHit:
+    answer: dict
+    """The cached answer's `Answer.as_dict()` form plus `cache_key`."""
+    kind: str
+    """"exact" or "semantic"."""
+    similarity: float
+
+
+def normalised(question: str) -> str:
+    text = unicodedata.normalize("NFKC", question).casefold()
+    return " ".join(text.replace("?", " ").replace("!", " ").split())
+
+
+class AnswerCache:
+    def __init__(self, client: redis.Redis, prefix: str, embed_query: Callable[[str], Sequence[float]],
+                 threshold: float, version: Callable[[], str]) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._embed = embed_query
+        self.threshold = threshold
+        self._version = version
+        self._mirror: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._lock = threading.Lock()
+
+    def _scope(self) -> str:
+        return f"{self._prefix}cache:{self._version()}:{PROMPT_VERSION}"
+
+    @staticmethod
+    def key_for(question: str) -> str:
+        return hashlib.sha256(normalised(question).encode()).hexdigest()[:32]
+
+    def get(self, question: str) -> CacheHit | None:
+        scope = self._scope()
+        key = self.key_for(question)
+        raw = self._redis.get(f"{scope}:answer:{key}")
+        if raw:
+            return CacheHit(json.loads(raw), "exact", 1.0)
+        vectors, keys = self._catch_up(scope)
+        if not keys:
+            return None
+        scores = vectors @ np.asarray(self._embed(question), dtype=np.float32)
+        best = int(scores.argmax())
+        if scores[best] < self.threshold:
+            return None
+        raw = self._redis.get(f"{scope}:answer:{keys[best]}")
+        return CacheHit(json.loads(raw), "semantic", float(scores[best])) if raw else None
+
+    def put(self, question: str, answer: dict) -> str:
+        scope = self._scope()
+        key = self.key_for(question)
+        vector = np.asarray(self._embed(question), dtype=np.float32)
+        entry = json.dumps({"key": key, "vector": base64.b64encode(vector.tobytes()).decode()})
+        pipe = self._redis.pipeline()
+        pipe.set(f"{scope}:answer:{key}", json.dumps({**answer, "cache_key": key}, ensure_ascii=False), ex=TTL_S)
+        pipe.rpush(f"{scope}:vectors", entry)
+        pipe.expire(f"{scope}:vectors", TTL_S)
+        pipe.execute()
+        return key
+
+    def evict(self, key: str) -> bool:
+        """Drop one answer (a 👎); its vector stays but finds nothing."""
+        return bool(self._redis.delete(f"{self._scope()}:answer:{key}"))
+
+    def _catch_up(self, scope: str) -> tuple[np.ndarray, list[str]]:
+        with self._lock:
+            vectors, keys = self._mirror.get(scope, (np.zeros((0, 0), dtype=np.float32), []))
+            new = self._redis.lrange(f"{scope}:vectors", len(keys), -1)
+            if new:
+                entries = [json.loads(raw) for raw in new]
+                rows = np.stack([np.frombuffer(base64.b64decode(e["vector"]), dtype=np.float32) for e in entries])
+                vectors = rows if not keys else np.vstack([vectors, rows])
+                keys = keys + [e["key"] for e in entries]
+                self._mirror = {scope: (vectors, keys)}  # older scopes are dead: a new version replaced them
+            return vectors, keys
+
+
+def freeze(answer) -> dict:
+    """An Answer as cached: enough to rebuild it, sources and all."""
+    return {
+        "text": answer.text, "mode": answer.mode, "confidence": answer.confidence,
+        "sources": [{"id": p.id, "payload": p.chunk.payload(), "score": p.score, "rank": p.rank,
+                     "question_score": p.question_score} for p in answer.sources],
+    }
+
+
+def thaw(data: dict, hit: CacheHit):
+    from bot.models import Answer
+    from knowledge.models import Chunk, Passage
+
+    sources = [Passage(Chunk.from_payload(s["id"], s["payload"]), s["score"], s["rank"], s["question_score"])
+               for s in data["sources"]]
+    note = f"cache: {hit.kind} hit" + (f" ({hit.similarity:.2f})" if hit.kind == "semantic" else "")
+    return Answer(data["text"], "cache", sources=sources, confidence=data["confidence"],
+                  notes=[note, f"first answered in mode {data['mode']}"], cache_key=data.get("cache_key", ""))
