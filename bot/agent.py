@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from bot.cache import freeze, thaw
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
-from bot.models import Answer, Turn
+from bot.models import Answer, Turn, Usage
 from bot.preprocess import follow_up_context, normalise
-from bot.prompt import build_prompt
+from bot.prompt import build_prompt, build_rewrite, parse_rewrite
+from bot.usage import cost_usd
 from knowledge.models import Passage
 
 if TYPE_CHECKING:
@@ -28,6 +29,8 @@ MAX_REASKS = 1
 """Re-asks with the validator's feedback before falling back to an extractive answer."""
 CLOSEST_SOURCES_ON_REFUSAL = 3
 EXTRACTIVE_NOTE = "(No language model is configured, so this is the best-matching passage, quoted as written.)"
+BUDGET_NOTE = ("(Today's language-model budget for this channel is spent, so this is the best-matching "
+               "passage, quoted.)")
 FALLBACK_NOTE = "(The language model's answer could not be verified, so this is the best-matching passage, quoted.)"
 NO_ANSWER = "I could not find this in the knowledge base. The closest sources are listed below."
 EMPTY_QUESTION = "Ask me a question about the company's manuals and FAQs."
@@ -37,7 +40,8 @@ class Agent:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def answer(self, question: str, thread_id: str | None = None, user: str = "") -> Answer:
+    def answer(self, question: str, thread_id: str | None = None, user: str = "", channel: str = "") -> Answer:
+        """`channel` is where the question was asked (a Slack channel), for its budget and totals."""
         started = time.perf_counter()
         text = normalise(question)
         if not text:
@@ -49,8 +53,9 @@ class Agent:
                             notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
         else:
             history = self.deps.memory.recent(thread_id) if thread_id else []
-            answer = self._cached_or_answered(text, history)
+            answer = self._cached_or_answered(text, history, channel)
         answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=uuid.uuid4().hex)
+        self.deps.usage.record(channel, answer.usage or Usage(answer.mode))
         if thread_id:
             turn = Turn(question=text, answer=answer.text, source_ids=[p.id for p in answer.sources],
                         mode=answer.mode, refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key)
@@ -58,7 +63,7 @@ class Agent:
             self.deps.turns.record(thread_id, turn)
         return answer
 
-    def _cached_or_answered(self, question: str, history: list[Turn]) -> Answer:
+    def _cached_or_answered(self, question: str, history: list[Turn], channel: str) -> Answer:
         """A standalone question may be answered from the cache; a follow-up depends on its thread."""
         cache = self.deps.cache
         standalone = not follow_up_context(question, history)
@@ -66,14 +71,33 @@ class Agent:
             hit = cache.get(question)
             if hit is not None:
                 return thaw(hit.answer, hit)
-        answer = self._with_disclaimers(self._answer(question, history))
+        answer = self._with_disclaimers(self._answer(question, history, channel))
         if cache is not None and standalone and not answer.refused:
             answer = replace(answer, cache_key=cache.put(question, freeze(answer)))
         return answer
 
-    def _answer(self, question: str, history: list[Turn]) -> Answer:
+    def _answer(self, question: str, history: list[Turn], channel: str) -> Answer:
         settings = self.deps.settings
         context = follow_up_context(question, history)
+        rewrite_usage = None
+        if context and self.deps.chat is not None:
+            standalone, rewrite_usage = self._standalone(question, history)
+            if standalone:
+                question, context = standalone, ""
+        answer = self._answer_standalone(question, context, history, channel)
+        return answer if rewrite_usage is None else replace(answer, usage=rewrite_usage + answer.usage)
+
+    def _standalone(self, question: str, history: list[Turn]) -> tuple[str, Usage | None]:
+        """With a model, a follow-up is rewritten into a standalone question; "" if that fails
+        (the search then blends in the thread's previous question instead)."""
+        try:
+            completion = self.deps.chat.complete(build_rewrite(question, history))
+        except LLMUnavailable:
+            return "", None
+        return parse_rewrite(completion.text), self._usage(completion.prompt_tokens, completion.completion_tokens)
+
+    def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str) -> Answer:
+        settings = self.deps.settings
         retrieved = self.deps.retriever.retrieve(question, settings.top_k, context=context)
         # Documents are untrusted too: a passage carrying instructions never reaches the answer.
         passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
@@ -85,28 +109,41 @@ class Agent:
             return Answer(f"{faq.quote.strip()} [1]", "faq", sources=[faq], confidence=min(1.0, faq.question_score))
         if self.deps.chat is None:
             return extractive(relevant[0], EXTRACTIVE_NOTE)
+        budget = settings.channel_daily_budget_usd
+        if budget > 0 and self.deps.usage.spent_today(channel) >= budget:
+            return replace(extractive(relevant[0], BUDGET_NOTE), notes=[f"channel budget of {budget} USD spent"])
         return self._generate(question, relevant, history)
 
     def _generate(self, question: str, passages: list[Passage], history: list[Turn]) -> Answer:
         prompt = build_prompt(question, passages, history, PROMPT_BUDGET_TOKENS)
         messages = list(prompt.messages)
         notes: list[str] = []
+        tokens = [0, 0]  # every attempt is paid for, re-asks included
+        usage = lambda: self._usage(*tokens)  # noqa: E731
         for attempt in range(MAX_REASKS + 1):
             try:
                 completion = self.deps.chat.complete(messages)
             except LLMUnavailable as error:
                 notes.append(str(error))
                 break
+            tokens[0] += completion.prompt_tokens
+            tokens[1] += completion.completion_tokens
             result = self.deps.guard.check(completion.text, [p.chunk.text for p in prompt.passages])
             if result.passed:
-                return grounded(result, prompt.passages, notes)
+                return replace(grounded(result, prompt.passages, notes), usage=usage())
             notes.append(f"draft {attempt + 1} rejected: {'; '.join(result.problems)}")
             messages += [
                 {"role": "assistant", "content": completion.text},
                 {"role": "user", "content": "Your reply was rejected: " + " ".join(result.problems)
                  + " Reply again with one JSON object that follows the rules."},
             ]
-        return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes)
+        return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes, usage=usage())
+
+    def _usage(self, prompt_tokens: int, completion_tokens: int) -> Usage:
+        settings = self.deps.settings
+        return Usage(settings.llm_model, prompt_tokens, completion_tokens,
+                     cost_usd(prompt_tokens, completion_tokens, settings.llm_price_input_per_1k,
+                              settings.llm_price_output_per_1k))
 
 
     def _with_disclaimers(self, answer: Answer) -> Answer:

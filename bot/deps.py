@@ -12,6 +12,7 @@ from bot.cache import AnswerCache
 from bot.gate import Gate
 from bot.memory import ThreadMemory, connect
 from bot.turns import TurnLog
+from bot.usage import UsageLedger
 from guards.input import InputGuard
 from guards.policy import BusinessRules
 from knowledge.embeddings import Embedder, configure_llama_index
@@ -36,6 +37,7 @@ class Deps:
     gate: Gate
     rules: BusinessRules
     input_guard: InputGuard
+    usage: UsageLedger
     cache: AnswerCache | None
     """None when ANSWER_CACHE is off."""
     chat: ChatModel | None
@@ -71,6 +73,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
         gate=Gate(redis_client, settings.redis_prefix, settings.rate_limit_per_minute),
         rules=rules,
         input_guard=InputGuard(rules, embedder.embed_documents, embedder.embed_query),
+        usage=UsageLedger(redis_client, settings.redis_prefix),
         cache=AnswerCache(redis_client, settings.redis_prefix, embedder.embed_query, settings.semantic_cache_match,
                           store.version) if settings.answer_cache else None,
         chat=chat,

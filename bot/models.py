@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from knowledge.models import Passage
 
 Mode = Literal["extractive", "llm", "faq", "cache"]
 Reason = Literal["no_answer", "prompt_injection", "off_topic", "too_long", "empty_kb", "error"]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one answer cost. `tier` is what answered: faq, cache, extractive, or the model."""
+
+    tier: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Usage | None) -> Usage:
+        """Two model calls for one answer (a follow-up's rewrite, then the answer) cost both."""
+        if other is None:
+            return self
+        return Usage(other.tier if other.tier != "extractive" else self.tier,
+                     self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
+                     round(self.cost_usd + other.cost_usd, 6))
 
 
 @dataclass(frozen=True)
@@ -27,6 +45,8 @@ class Answer:
     """Identifies this answer for feedback; set once the turn is remembered."""
     cache_key: str = ""
     """The answer cache entry this answer was stored as or served from (a 👎 evicts it)."""
+    usage: Usage | None = None
+    """None for answers that called no model (their tier is their mode, their cost 0)."""
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
         """The stable JSON shape of `bot ask --json` and `--jsonl`."""
@@ -45,6 +65,7 @@ class Answer:
             "latency_ms": round(self.latency_ms, 1),
             "notes": self.notes,
             "turn_id": self.turn_id,
+            "usage": asdict(self.usage or Usage(self.mode)),
         }
 
 

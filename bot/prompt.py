@@ -83,3 +83,21 @@ def _history_block(history: list[Turn]) -> str:
         return ""
     lines = [f"User: {t.question}\nAssistant: {t.answer}" for t in history]
     return "Conversation so far:\n" + "\n".join(lines)
+
+
+REWRITE_PROMPT = """Rewrite the user's last message as one standalone question that can be understood without the conversation. Keep its language. Reply with the question only, on one line."""
+MAX_REWRITE_CHARS = 300
+
+
+def build_rewrite(question: str, history: list[Turn]) -> list[dict[str, str]]:
+    """Messages asking the model to turn a follow-up ("and for contractors?") into a standalone question."""
+    return [{"role": "system", "content": REWRITE_PROMPT},
+            {"role": "user", "content": f"{_history_block(history[-HISTORY_TURNS:])}\n\nLast message: {question}"}]
+
+
+def parse_rewrite(reply: str) -> str:
+    """The rewritten question, or "" when the reply is not one plausible question."""
+    text = reply.strip().strip('"').strip()
+    if not text or "\n" in text or len(text) > MAX_REWRITE_CHARS or text.startswith(("{", "[")):
+        return ""
+    return text

@@ -59,8 +59,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
         if not deps.gate.allow(user):
             say(thread_ts=reply_ts, text=SLOW_DOWN)
             return
-        say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), thread_key(event["channel"], thread_ts),
-                                          user, logger))
+        say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), event["channel"], thread_ts, user, logger))
 
     @app.event("app_mention")
     def on_mention(body, event, say, logger):
@@ -162,10 +161,10 @@ def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | N
     return None
 
 
-def respond(agent, text: str, thread_id: str, user: str, logger: logging.Logger) -> dict:
+def respond(agent, text: str, channel: str, thread_ts: str, user: str, logger: logging.Logger) -> dict:
     """The agent's answer as a chat.postMessage payload; errors become a polite reply."""
     try:
-        answer = agent.answer(text, thread_id, user)
+        answer = agent.answer(text, thread_key(channel, thread_ts), user, channel)
     except EmptyKnowledgeBase:
         return {"text": EMPTY_KB}
     except (BotError, KnowledgeError):

@@ -36,6 +36,11 @@ class Settings:
     openai_base_url: str = ""
     llm_model: str = "gpt-4o-mini"
     llm_timeout_s: float = 60.0
+    llm_price_input_per_1k: float = 0.00015
+    llm_price_output_per_1k: float = 0.0006
+    """USD per 1,000 tokens, for cost per answer (defaults: gpt-4o-mini's list prices)."""
+    channel_daily_budget_usd: float = 0.0
+    """LLM spend per Slack channel per day; once spent, answers are extractive. 0: no limit."""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
@@ -88,6 +93,9 @@ class Settings:
             openai_base_url=get("OPENAI_BASE_URL"),
             llm_model=get("LLM_MODEL", cls.llm_model),
             llm_timeout_s=_number(get, "LLM_TIMEOUT_S", cls.llm_timeout_s, float),
+            llm_price_input_per_1k=_number(get, "LLM_PRICE_INPUT_PER_1K", cls.llm_price_input_per_1k, float),
+            llm_price_output_per_1k=_number(get, "LLM_PRICE_OUTPUT_PER_1K", cls.llm_price_output_per_1k, float),
+            channel_daily_budget_usd=_number(get, "CHANNEL_DAILY_BUDGET_USD", cls.channel_daily_budget_usd, float),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=get("SLACK_APP_TOKEN"),

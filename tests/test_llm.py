@@ -75,3 +75,35 @@ def test_an_answer_its_sources_do_not_support_is_reasked_and_never_shown(agent, 
     answer = agent.answer("How many vacation days do full-time employees get?", "llm6")
     assert answer.mode == "llm" and "25 vacation days" in answer.text and "40" not in answer.text
     assert "not supported by the passages" in fake_openai.prompts()[1][-1]["content"]
+
+
+def test_every_answer_says_what_it_cost_and_channel_totals_add_up(agent, redis_client):
+    answer = agent.answer("How many vacation days do full-time staff get?", "C5:1.1", channel="C5")
+    usage = answer.as_dict()["usage"]
+    assert usage["tier"] == "test-model" and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    expected = usage["prompt_tokens"] / 1000 * 0.00015 + usage["completion_tokens"] / 1000 * 0.0006
+    assert usage["cost_usd"] == pytest.approx(expected, abs=1e-6)
+    cached = agent.answer("How many vacation days do full-time staff get?", "C5:2.2", channel="C5")
+    assert cached.as_dict()["usage"] == {"tier": "cache", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
+    totals = agent.deps.usage.today("C5")
+    assert totals["answers"] == 2 and totals["tier:cache"] == 1 and totals["cost_usd"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_a_channel_over_its_daily_budget_gets_extractive_answers_and_is_told(llm_settings, make_deps, fake_openai):
+    agent = Agent(make_deps(replace(llm_settings, faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
+    first = agent.answer("How many vacation days do full-time staff get?", "C6:1", channel="C6")
+    second = agent.answer("How much can I spend on a hotel?", "C6:2", channel="C6")
+    elsewhere = agent.answer("How much can I spend on a hotel?", "C7:1", channel="C7")
+    assert (first.mode, second.mode, elsewhere.mode) == ("llm", "extractive", "llm")
+    assert "budget for this channel is spent" in second.text and len(fake_openai.prompts()) == 2
+
+
+def test_with_a_model_a_follow_up_is_rewritten_into_a_standalone_question(agent, fake_openai):
+    agent.answer("How much is the home-office budget?", "llm7")
+    fake_openai.enqueue("Do contractors get the home-office budget?")
+    answer = agent.answer("and for contractors?", "llm7")
+    rewrite, generate = fake_openai.prompts()[1:3]
+    assert "standalone question" in rewrite[0]["content"] and "How much is the home-office budget?" in rewrite[1]["content"]
+    assert "Question: Do contractors get the home-office budget?" in generate[1]["content"]
+    assert "Contractors do not receive the home-office budget" in generate[1]["content"]
+    assert answer.usage.prompt_tokens > sum(len(m["content"].split()) for m in generate)  # both calls are counted

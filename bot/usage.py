@@ -1,0 +1,44 @@
+"""What answers cost: tokens and dollars per answer, totals per day and channel in Redis,
+and the per-channel daily budget that keeps a busy channel from running up the bill."""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+from bot.models import Usage
+
+TOTALS_TTL_S = 90 * 24 * 3600
+
+
+def cost_usd(prompt_tokens: int, completion_tokens: int, price_in_per_1k: float, price_out_per_1k: float) -> float:
+    return round(prompt_tokens / 1000 * price_in_per_1k + completion_tokens / 1000 * price_out_per_1k, 6)
+
+
+class UsageLedger:
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def _key(self, channel: str = "") -> str:
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        return f"{self._prefix}usage:{day}" + (f":{channel}" if channel else "")
+
+    def record(self, channel: str, usage: Usage) -> None:
+        """Add one answer to today's totals, overall and for its channel."""
+        pipe = self._redis.pipeline()
+        for key in (self._key(), self._key(channel or "-")):
+            pipe.hincrby(key, "answers", 1)
+            pipe.hincrby(key, f"tier:{usage.tier}", 1)
+            pipe.hincrby(key, "prompt_tokens", usage.prompt_tokens)
+            pipe.hincrby(key, "completion_tokens", usage.completion_tokens)
+            pipe.hincrbyfloat(key, "cost_usd", usage.cost_usd)
+            pipe.expire(key, TOTALS_TTL_S)
+        pipe.execute()
+
+    def today(self, channel: str = "") -> dict[str, float]:
+        return {k: float(v) for k, v in self._redis.hgetall(self._key(channel)).items()}
+
+    def spent_today(self, channel: str) -> float:
+        return float(self._redis.hget(self._key(channel or "-"), "cost_usd") or 0.0)
