@@ -107,7 +107,8 @@ class Commands:
 
     def status(self) -> str:
         settings = self.deps.settings
-        mode = f"LLM `{settings.llm_model}`" if settings.llm_enabled else "extractive (no LLM configured)"
+        tiers = " → ".join(f"`{t.name}`" for t in settings.tiers)
+        mode = f"LLM cascade {tiers}" if tiers else "extractive (no LLM configured)"
         info = self.deps.store.info()
         if info is None:
             return f"The knowledge base is empty; fill it with `ingest PATH...`. Answering: {mode}."

@@ -6,35 +6,19 @@ says why. An answer that failed validation is never returned.
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
+from bot.answers import BUDGET_NOTE, EMPTY_QUESTION, EXTRACTIVE_NOTE, extractive, refusal
 from bot.cache import freeze, thaw
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
 from bot.models import Answer, Turn, Usage
 from bot.preprocess import follow_up_context, normalise
-from bot.prompt import build_prompt, build_rewrite, parse_rewrite
+from bot.prompt import build_rewrite, parse_rewrite
 from bot.usage import cost_usd
 from knowledge.models import Passage
-
-if TYPE_CHECKING:
-    from guards.output import GuardResult
-
-PROMPT_BUDGET_TOKENS = 3000
-MAX_REASKS = 1
-"""Re-asks with the validator's feedback before falling back to an extractive answer."""
-CLOSEST_SOURCES_ON_REFUSAL = 3
-EXTRACTIVE_NOTE = "(No language model is configured, so this is the best-matching passage, quoted as written.)"
-BUDGET_NOTE = ("(Today's language-model budget for this channel is spent, so this is the best-matching "
-               "passage, quoted.)")
-FALLBACK_NOTE = "(The language model's answer could not be verified, so this is the best-matching passage, quoted.)"
-NO_ANSWER = "I could not find this in the knowledge base. The closest sources are listed below."
-EMPTY_QUESTION = "Ask me a question about the company's manuals and FAQs."
-
 
 class Agent:
     def __init__(self, deps: Deps) -> None:
@@ -77,24 +61,26 @@ class Agent:
         return answer
 
     def _answer(self, question: str, history: list[Turn], channel: str) -> Answer:
-        settings = self.deps.settings
         context = follow_up_context(question, history)
         rewrite_usage = None
-        if context and self.deps.chat is not None:
+        if context and self.deps.cascade is not None:
             standalone, rewrite_usage = self._standalone(question, history)
             if standalone:
                 question, context = standalone, ""
         answer = self._answer_standalone(question, context, history, channel)
-        return answer if rewrite_usage is None else replace(answer, usage=rewrite_usage + answer.usage)
+        return answer if rewrite_usage is None else replace(answer, usage=rewrite_usage + (answer.usage or Usage(answer.mode)))
 
     def _standalone(self, question: str, history: list[Turn]) -> tuple[str, Usage | None]:
         """With a model, a follow-up is rewritten into a standalone question; "" if that fails
         (the search then blends in the thread's previous question instead)."""
+        chat = self.deps.cascade.rewriter
         try:
-            completion = self.deps.chat.complete(build_rewrite(question, history))
+            completion = chat.complete(build_rewrite(question, history))
         except LLMUnavailable:
             return "", None
-        return parse_rewrite(completion.text), self._usage(completion.prompt_tokens, completion.completion_tokens)
+        usage = Usage(chat.tier.name, completion.prompt_tokens, completion.completion_tokens,
+                      cost_usd(chat.tier, completion.prompt_tokens, completion.completion_tokens))
+        return parse_rewrite(completion.text), usage
 
     def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str) -> Answer:
         settings = self.deps.settings
@@ -107,44 +93,17 @@ class Agent:
         faq = faq_match(passages, settings.faq_match)
         if faq is not None:
             return Answer(f"{faq.quote.strip()} [1]", "faq", sources=[faq], confidence=min(1.0, faq.question_score))
-        if self.deps.chat is None:
+        cascade = self.deps.cascade
+        if cascade is None:
             return extractive(relevant[0], EXTRACTIVE_NOTE)
         budget = settings.channel_daily_budget_usd
         if budget > 0 and self.deps.usage.spent_today(channel) >= budget:
-            return replace(extractive(relevant[0], BUDGET_NOTE), notes=[f"channel budget of {budget} USD spent"])
-        return self._generate(question, relevant, history)
-
-    def _generate(self, question: str, passages: list[Passage], history: list[Turn]) -> Answer:
-        prompt = build_prompt(question, passages, history, PROMPT_BUDGET_TOKENS)
-        messages = list(prompt.messages)
-        notes: list[str] = []
-        tokens = [0, 0]  # every attempt is paid for, re-asks included
-        usage = lambda: self._usage(*tokens)  # noqa: E731
-        for attempt in range(MAX_REASKS + 1):
-            try:
-                completion = self.deps.chat.complete(messages)
-            except LLMUnavailable as error:
-                notes.append(str(error))
-                break
-            tokens[0] += completion.prompt_tokens
-            tokens[1] += completion.completion_tokens
-            result = self.deps.guard.check(completion.text, [p.chunk.text for p in prompt.passages])
-            if result.passed:
-                return replace(grounded(result, prompt.passages, notes), usage=usage())
-            notes.append(f"draft {attempt + 1} rejected: {'; '.join(result.problems)}")
-            messages += [
-                {"role": "assistant", "content": completion.text},
-                {"role": "user", "content": "Your reply was rejected: " + " ".join(result.problems)
-                 + " Reply again with one JSON object that follows the rules."},
-            ]
-        return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes, usage=usage())
-
-    def _usage(self, prompt_tokens: int, completion_tokens: int) -> Usage:
-        settings = self.deps.settings
-        return Usage(settings.llm_model, prompt_tokens, completion_tokens,
-                     cost_usd(prompt_tokens, completion_tokens, settings.llm_price_input_per_1k,
-                              settings.llm_price_output_per_1k))
-
+            spent = f"channel budget of {budget} USD spent"
+            if not cascade.has_free_tier:
+                return replace(extractive(relevant[0], BUDGET_NOTE), notes=[spent])
+            answer = cascade.answer(question, relevant, history, free_only=True)
+            return replace(answer, notes=[f"{spent}: free tiers only", *answer.notes])
+        return cascade.answer(question, relevant, history)
 
     def _with_disclaimers(self, answer: Answer) -> Answer:
         """The business rules' disclaimers for the categories of the sources cited."""
@@ -159,24 +118,3 @@ def faq_match(passages: list[Passage], threshold: float) -> Passage | None:
     """The FAQ row whose own question matches the user's closely enough to answer as written."""
     matches = [p for p in passages if p.question_score is not None and p.question_score >= threshold]
     return max(matches, key=lambda p: p.question_score, default=None)
-
-
-def refusal(passages: list[Passage]) -> Answer:
-    return Answer(NO_ANSWER, "extractive", sources=passages[:CLOSEST_SOURCES_ON_REFUSAL],
-                  refused=True, reason="no_answer", confidence=0.0)
-
-
-def extractive(best: Passage, note: str) -> Answer:
-    quote = best.quote.strip()
-    return Answer(f"\u201c{quote}\u201d [1]\n\n{note}", "extractive", sources=[best], confidence=best.score)
-
-
-def grounded(result: GuardResult, shown: list[Passage], notes: list[str]) -> Answer:
-    """The validated LLM answer, with its citations renumbered to the sources listed."""
-    value = result.value
-    cited = list(dict.fromkeys(value.sources))
-    if value.confidence == 0:
-        return replace(refusal([shown[n - 1] for n in cited]), mode="llm", notes=notes)
-    new_number = {old: new for new, old in enumerate(cited, start=1)}
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[{new_number.get(int(m.group(1)), m.group(1))}]", value.answer)
-    return Answer(text, "llm", sources=[shown[n - 1] for n in cited], confidence=value.confidence, notes=notes)

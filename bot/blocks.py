@@ -59,6 +59,8 @@ def feedback_buttons(turn_id: str) -> dict[str, Any]:
 
 def context_line(answer: Answer) -> str:
     parts = [f"mode: {answer.mode}"]
+    if answer.mode == "llm" and answer.usage is not None:
+        parts.append(f"model: {answer.usage.tier}")
     if answer.confidence is not None:
         parts.append(f"confidence: {answer.confidence:.2f}")
     if answer.refused and answer.reason:

@@ -45,6 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                           help="covid-dataset: which half of the FAQs (split by FAQ row)")
     evaluate.add_argument("--data", type=Path, help="the evaluation data folder (default: ../shared/eval)")
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    commands.add_parser("tiers", help="show the model cascade: endpoints, prices, budgets and token counting")
     serve = commands.add_parser("serve", help="run the Slack app")
     serve.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
@@ -60,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "eval":
         return evaluate(args)
+    if args.command == "tiers":
+        return show_tiers()
     from bot.agent import Agent
     from bot.deps import build_deps
     from knowledge.settings import Settings
@@ -88,6 +91,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     finally:
         deps.close()
+
+
+def show_tiers() -> int:
+    from bot.prompt import encoding_note
+    from knowledge.settings import Settings
+
+    try:
+        tiers = Settings.from_env().tiers
+    except KnowledgeError as error:
+        print(f"bot: {error}", file=sys.stderr)
+        return 2
+    print("Always first: the FAQ fast path and the answer cache (free).")
+    if not tiers:
+        print("No model tiers: answers are extractive. Set LLM_TIERS, OPENAI_BASE_URL or OPENAI_API_KEY.")
+    for number, tier in enumerate(tiers, start=1):
+        where = f"local {tier.gguf}" if tier.local else (tier.base_url or "OpenAI")
+        print(f"{number}. {tier.name}: {tier.model} at {where}; USD {tier.price_input_per_1k}/"
+              f"{tier.price_output_per_1k} per 1k tokens in/out; prompt <= {tier.prompt_budget_tokens} tokens, "
+              f"<= {tier.max_passages} passages; escalates below confidence {tier.min_confidence} or when the "
+              f"guards fail after {tier.max_reasks} re-ask(s); tokens: {encoding_note(tier.model)}")
+    return 0
 
 
 def evaluate(args: argparse.Namespace) -> int:

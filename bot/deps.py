@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import redis
 
-from bot.llm import ChatModel, build_client
 from bot.cache import AnswerCache
+from bot.cascade import Cascade
 from bot.gate import Gate
+from bot.llm import build_chat
 from bot.memory import ThreadMemory, connect
 from bot.turns import TurnLog
 from bot.usage import UsageLedger
@@ -20,10 +20,6 @@ from knowledge.retrieval import Retriever
 from knowledge.settings import Settings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
-
-if TYPE_CHECKING:
-    from guards.output import OutputGuard
-
 
 @dataclass
 class Deps:
@@ -40,10 +36,9 @@ class Deps:
     usage: UsageLedger
     cache: AnswerCache | None
     """None when ANSWER_CACHE is off."""
-    chat: ChatModel | None
-    """None in extractive mode (no OPENAI_API_KEY or OPENAI_BASE_URL)."""
-    guard: OutputGuard | None
-    """Validates the model's output; None when there is no model (importing guardrails costs ~7 s)."""
+    cascade: Cascade | None
+    """The model tiers and the output guard that validates them; None in extractive mode (no
+    LLM_TIERS, OPENAI_API_KEY or OPENAI_BASE_URL; importing guardrails costs ~7 s)."""
 
     def close(self) -> None:
         self.store.close()
@@ -57,11 +52,11 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
     embedder = embedder or Embedder()
     configure_llama_index(embedder)
     rules = BusinessRules.load(settings.guard_rules)
-    chat = guard = None
+    cascade = None
     if settings.llm_enabled:
         from guards.output import OutputGuard
 
-        chat, guard = ChatModel(build_client(settings), settings.llm_model), OutputGuard(rules)
+        cascade = Cascade([build_chat(tier) for tier in settings.tiers], OutputGuard(rules))
     return Deps(
         settings=settings,
         store=store,
@@ -76,6 +71,5 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
         usage=UsageLedger(redis_client, settings.redis_prefix),
         cache=AnswerCache(redis_client, settings.redis_prefix, embedder.embed_query, settings.semantic_cache_match,
                           store.version) if settings.answer_cache else None,
-        chat=chat,
-        guard=guard,
+        cascade=cascade,
     )

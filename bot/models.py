@@ -12,21 +12,32 @@ Reason = Literal["no_answer", "prompt_injection", "off_topic", "too_long", "empt
 
 
 @dataclass(frozen=True)
+class Rejection:
+    """A cascade tier whose answer was not taken, and why."""
+
+    tier: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Usage:
-    """What one answer cost. `tier` is what answered: faq, cache, extractive, or the model."""
+    """What one answer cost. `tier` is what answered: faq, cache, extractive, or a cascade tier;
+    `rejected` the cheaper tiers asked first, whose attempts are included in the cost."""
 
     tier: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    rejected: tuple[Rejection, ...] = ()
 
     def __add__(self, other: Usage | None) -> Usage:
-        """Two model calls for one answer (a follow-up's rewrite, then the answer) cost both."""
+        """Two model calls for one answer (a follow-up's rewrite, then the answer) cost both;
+        the second says what answered."""
         if other is None:
             return self
-        return Usage(other.tier if other.tier != "extractive" else self.tier,
-                     self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
-                     round(self.cost_usd + other.cost_usd, 6))
+        return Usage(other.tier, self.prompt_tokens + other.prompt_tokens,
+                     self.completion_tokens + other.completion_tokens, round(self.cost_usd + other.cost_usd, 6),
+                     self.rejected + other.rejected)
 
 
 @dataclass(frozen=True)
@@ -65,7 +76,7 @@ class Answer:
             "latency_ms": round(self.latency_ms, 1),
             "notes": self.notes,
             "turn_id": self.turn_id,
-            "usage": asdict(self.usage or Usage(self.mode)),
+            "usage": asdict(self.usage or Usage(self.mode), dict_factory=_json_dict),
         }
 
 
@@ -80,3 +91,8 @@ class Turn:
     refused: bool = False
     id: str = ""
     cache_key: str = ""
+
+
+def _json_dict(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """asdict keeps tuples; JSON and equality with parsed JSON want lists."""
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in items}

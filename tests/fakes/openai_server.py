@@ -12,12 +12,14 @@ import time
 from collections import deque
 from typing import Any
 
+from bot.prompt import count_tokens
 from tests.fakes.http import RecordingServer
 
 
 class FakeOpenAI(RecordingServer):
     def __init__(self) -> None:
         self.replies: deque[str | tuple[int, dict[str, Any]]] = deque()
+        self.sent: list[dict[str, Any]] = []
         super().__init__(self._reply)
 
     def enqueue(self, *replies: str | tuple[int, dict[str, Any]]) -> None:
@@ -31,21 +33,29 @@ class FakeOpenAI(RecordingServer):
     def prompts(self) -> list[list[dict[str, str]]]:
         return [body["messages"] for body in self.calls_to("/chat/completions")]
 
+    def responses(self) -> list[dict[str, Any]]:
+        """The successful completions sent, in order (their `usage` is what was billed)."""
+        return list(self.sent)
+
     def _reply(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if not path.endswith("/chat/completions"):
             return 404, {"error": {"message": f"no route {path}"}}
         reply = self.replies.popleft() if self.replies else quote_first_passage(body["messages"])
         if isinstance(reply, tuple):
             return reply
-        prompt_words = sum(len(m["content"].split()) for m in body["messages"])
-        return 200, {
+        # Billed like a real server: tokens of the messages (cl100k_base) and of the reply.
+        prompt_tokens = sum(count_tokens(m["content"]) + 4 for m in body["messages"])
+        completion_tokens = count_tokens(reply)
+        response = {
             "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": reply}}],
-            "usage": {"prompt_tokens": prompt_words, "completion_tokens": len(reply.split()),
-                      "total_tokens": prompt_words + len(reply.split())},
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens},
         }
+        self.sent.append(response)
+        return 200, response
 
 
 def quote_first_passage(messages: list[dict[str, str]]) -> str:
