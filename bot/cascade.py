@@ -78,7 +78,7 @@ class Cascade:
         attempt = Attempt()
         for draft in range(1, max(tier.max_reasks, 0) + 2):
             try:
-                completion = chat.complete(messages)
+                completion = chat.complete(messages, self.guard.json_schema)
             except LLMUnavailable as error:
                 attempt.notes.append(str(error))
                 attempt.reason = "the model server failed"

