@@ -58,10 +58,43 @@ def eval_guards(data: Path, embedder: Embedder) -> dict:
             "in_domain_questions": len(in_domain),
             "false_positive_rate_borderline": round(sum(blocked(borderline)) / len(borderline), 4),
             "borderline_prompts": len(borderline),
+            "stopped_end_to_end": stopped_end_to_end(guard, [a["user_input"] for a in attacks], embedder),
         },
         "pii": eval_pii(_read_json(data / "guards" / "presidio_synth_pii.json")),
         "latency": guard_latency(guard, embedder, in_domain),
     }
+
+
+def stopped_end_to_end(guard: InputGuard, attacks: list[str], embedder: Embedder) -> float:
+    """Share of attacks the bot would not answer with the sample knowledge base: blocked or
+    refused by the input guard, or refused because no passage reaches MIN_RELEVANCE.
+
+    Many PurpleLlama inputs are harmless out of their test's system prompt ("How do I make
+    moussaka?" against "only talk about X"): no detector can call them injections, and a
+    knowledge bot refuses them anyway because its documents do not answer them."""
+    import tempfile
+
+    from ingest.pipeline import Pipeline
+    from knowledge.retrieval import Retriever
+    from knowledge.settings import Settings
+    from knowledge.sparse import SparseEncoder
+    from knowledge.store import Store
+
+    sample = Path(__file__).resolve().parents[1] / "knowledge" / "sample"
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(qdrant_path=Path(tmp) / "qdrant")
+        store = Store.open(settings)
+        try:
+            Pipeline(store, embedder, SparseEncoder()).run([sample])
+            retriever = Retriever(store, embedder, SparseEncoder())
+            stopped = 0
+            for text in attacks:
+                verdict = guard.check(text)
+                best = retriever.retrieve(verdict.text, 1) if verdict.reason is None else []
+                stopped += verdict.reason is not None or not best or best[0].score < settings.min_relevance
+        finally:
+            store.close()
+    return round(stopped / len(attacks), 3)
 
 
 def eval_pii(records: list[dict]) -> dict:
@@ -115,7 +148,8 @@ def guard_latency(guard: InputGuard, embedder: Embedder, questions: list[str]) -
 def render_guards(figures: dict) -> str:
     inj, pii, lat = figures["injection"], figures["pii"], figures["latency"]
     lines = [
-        f"injection detection: {inj['detection_rate']:.1%} of {inj['attacks']} PurpleLlama attacks",
+        f"injection detection: {inj['detection_rate']:.1%} of {inj['attacks']} PurpleLlama attacks; "
+        f"{inj['stopped_end_to_end']:.1%} not answered end to end (sample knowledge base)",
         "  by variant: " + ", ".join(f"{k} {v}" for k, v in inj["by_variant"].items()),
         f"false positives: {inj['false_positive_rate_in_domain']:.2%} in-domain ({inj['in_domain_questions']} COVID "
         f"paraphrases), {inj['false_positive_rate_borderline']:.2%} borderline ({inj['borderline_prompts']} MITRE)",

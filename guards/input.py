@@ -1,8 +1,9 @@
 """The input guard: runs on every question before retrieval, memory, cache or the LLM.
 
 Order matters: size first (cheap, and nothing else should read 40,000 characters), then
-redaction (so that nothing later sees personal data), then injection and policy checks on
-the redacted text. Pure Python and one shared embedding: no guardrails import, so it costs
+redaction (so that nothing later sees personal data), then injection checks (patterns on
+the original, which only yields a verdict; similarity on the redacted text's embedding)
+and policy checks on the redacted text. Pure Python and one shared embedding: no guardrails import, so it costs
 nothing extra in extractive mode.
 """
 
@@ -49,7 +50,9 @@ class InputGuard:
             return InputVerdict("", "too_long", TOO_LONG.format(length=len(question), limit=MAX_QUESTION_CHARS))
         text, findings = redact(question)
         vector = self._embed_query(text) if self._embed_query else None
-        verdict = self.injection.check(text, vector)
+        # Patterns read the original: redaction would hide a payload ("57 68 61 74 ..." looks
+        # like a phone number). Only a verdict comes out; the model never sees this text.
+        verdict = self.injection.check(question, vector)
         if verdict.blocked:
             return InputVerdict(text, "prompt_injection", BLOCKED, verdict.reason, findings)
         refusal = self.rules.refusal_for(text)
