@@ -91,3 +91,17 @@ def test_chat_keeps_the_thread_so_follow_ups_need_no_context(kb_env, monkeypatch
     first, second = out.split("> ")[1:3]
     assert "500 EUR" in first
     assert "Contractors do not receive the home-office budget" in second
+
+
+def test_tiers_shows_the_cascade_and_a_bad_tiers_file_is_a_clear_error(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("LLM_TIERS", str(ROOT / "bot" / "tiers.toml"))
+    assert cli.main(["tiers"]) == 0
+    out = capsys.readouterr().out
+    assert "FAQ fast path and the answer cache" in out
+    assert "1. local: SmolLM2-135M-Instruct" in out and "3. strong: gpt-4o at OpenAI" in out
+    assert "cl100k_base approximates o200k_base" in out
+    broken = tmp_path / "tiers.toml"
+    broken.write_text("[[tier]]\nname = 'cheap'\n")
+    monkeypatch.setenv("LLM_TIERS", str(broken))
+    assert cli.main(["tiers"]) == 2
+    assert "tier 1 needs a name and a model" in capsys.readouterr().err
