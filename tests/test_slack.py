@@ -195,6 +195,33 @@ def test_bot_serve_http_answers_a_signed_mention(kb_settings, fake_slack, tmp_pa
         server.wait(timeout=10)
 
 
+def test_bot_serve_in_socket_mode_acks_and_answers_an_event(kb_settings, fake_slack):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.fakes.socket_mode import FakeSocketMode
+
+    with FakeSocketMode() as socket_mode:
+        fake_slack.socket_url = socket_mode.url
+        env = dict(os.environ, QDRANT_PATH=str(kb_settings.qdrant_path), REDIS_URL=kb_settings.redis_url,
+                   REDIS_PREFIX=kb_settings.redis_prefix, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
+                   SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake_slack.api_url)
+        server = subprocess.Popen([Path(sys.executable).parent / "bot", "serve"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            socket_mode.deliver("env-1", mention("<@UBOT> which password manager should I use?"))
+            assert socket_mode.wait_for_ack("env-1", timeout=120) == {"envelope_id": "env-1"}
+            [post] = fake_slack.wait_for("chat.postMessage", timeout=60)
+            assert "1Password" in post["text"] and post["thread_ts"] == "1700000000.000100"
+            assert fake_slack.calls_to("apps.connections.open")  # the app token opened the socket
+            assert server.poll() is None
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
 def test_a_redelivered_event_is_answered_once(app, fake_slack):
     body = mention("<@UBOT> how many vacation days do I get?", ts="1700000500.000100")
     assert app.dispatch(signed(body)).status == 200

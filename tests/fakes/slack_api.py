@@ -13,6 +13,8 @@ class FakeSlack(RecordingServer):
     def __init__(self) -> None:
         super().__init__(self._reply)
         self._ts = 1000
+        self.socket_url = ""
+        """What apps.connections.open hands out: a Socket Mode server's address."""
 
     @property
     def api_url(self) -> str:
@@ -22,6 +24,8 @@ class FakeSlack(RecordingServer):
         method = path.rsplit("/", 1)[-1]
         if method == "auth.test":
             return 200, {"ok": True, "user_id": BOT_USER_ID, "bot_id": "BBOT", "team_id": "T1", "user": "kb"}
+        if method == "apps.connections.open":
+            return 200, {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "no_socket"}
         if method == "chat.postMessage":
             self._ts += 1
             return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{self._ts}.000100",
