@@ -73,7 +73,8 @@ class Agent:
     def _answer(self, question: str, history: list[Turn], channel: str) -> Answer:
         context = follow_up_context(question, history)
         rewrite_usage = None
-        if context and self.deps.cascade is not None:
+        # A rewrite is a paid call: not once the channel's budget is spent (the search then blends).
+        if context and self.deps.cascade is not None and not self._budget_spent(channel):
             standalone, rewrite_usage = self._standalone(question, history)
             if standalone:
                 question, context = standalone, ""
@@ -106,14 +107,17 @@ class Agent:
         cascade = self.deps.cascade
         if cascade is None:
             return extractive(relevant[0], EXTRACTIVE_NOTE)
-        budget = settings.channel_daily_budget_usd
-        if budget > 0 and self.deps.usage.spent_today(channel) >= budget:
-            spent = f"channel budget of {budget} USD spent"
+        if self._budget_spent(channel):
+            spent = f"channel budget of {settings.channel_daily_budget_usd} USD spent"
             if not cascade.has_free_tier:
                 return replace(extractive(relevant[0], BUDGET_NOTE), notes=[spent])
             answer = cascade.answer(question, relevant, history, free_only=True)
             return replace(answer, notes=[f"{spent}: free tiers only", *answer.notes])
         return cascade.answer(question, relevant, history)
+
+    def _budget_spent(self, channel: str) -> bool:
+        budget = self.deps.settings.channel_daily_budget_usd
+        return budget > 0 and self.deps.usage.spent_today(channel) >= budget
 
     def _with_disclaimers(self, answer: Answer) -> Answer:
         """The business rules' disclaimers for the categories of the sources cited."""

@@ -104,15 +104,15 @@ def eval_pii(records: list[dict]) -> dict:
     for record in records:
         text = record["full_text"]
         findings = find(text)
-        gold = [(PII_TYPES[s["entity_type"]], s["start_position"], s["end_position"], s["entity_value"])
+        gold = [(PII_TYPES[s["entity_type"]], s["start_position"], s["end_position"])
                 for s in record["spans"] if s["entity_type"] in PII_TYPES]
-        for kind, start, end, value in gold:
+        for kind, start, end in gold:
             hit = any(f.kind == kind and f.start < end and start < f.end for f in findings)
             (found_right if hit else missed)[kind] += 1
             if not any(f.start <= start and end <= f.end for f in findings):
                 survived[kind] += 1
         for f in findings:
-            if not any(kind == f.kind and f.start < end and start < f.end for kind, start, end, _ in gold):
+            if not any(kind == f.kind and f.start < end and start < f.end for kind, start, end in gold):
                 found_wrong[f.kind] += 1
         if not record["spans"]:
             clean += 1

@@ -108,3 +108,11 @@ def test_with_a_model_a_follow_up_is_rewritten_into_a_standalone_question(agent,
     assert "Question: Do contractors get the home-office budget?" in generate[1]["content"]
     assert "Contractors do not receive the home-office budget" in generate[1]["content"]
     assert answer.usage.prompt_tokens > sum(len(m["content"].split()) for m in generate)  # both calls are counted
+
+
+def test_a_spent_budget_also_stops_follow_up_rewrites(llm_settings, make_deps, fake_openai):
+    agent = Agent(make_deps(replace(llm_settings, faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
+    agent.answer("How much is the home-office budget?", "C8:1", channel="C8")
+    follow_up = agent.answer("and for contractors?", "C8:1", channel="C8")
+    assert len(fake_openai.prompts()) == 1  # no rewrite, no answer: both would be paid for
+    assert follow_up.mode == "extractive" and "Contractors do not receive" in follow_up.text

@@ -278,8 +278,6 @@ def test_kb_status_and_reindex_are_for_admins_only(app, fake_slack):
 
 
 def test_an_admin_reindex_rebuilds_in_the_background_and_reports(app, fake_slack, slack_settings):
-    from knowledge.store import Store
-
     app.dispatch(slash("reindex", ADMIN, fake_slack))
     started = fake_slack.wait_for("/response/cmd")[0]["text"]
     assert started.startswith("Reindex started from") and "knowledge/sample" in started
