@@ -1,7 +1,9 @@
 """Answer cache in Redis: exact, then semantic. Staff ask the same questions again and again.
 
 Entries are scoped by the index version (a re-ingest or rebuild changes it, so no answer
-outlives the documents it cites) and by PROMPT_VERSION (a new prompt changes answers).
+outlives the documents it cites), by PROMPT_VERSION (a new prompt changes answers), and by
+what else shapes an answer in this deployment: the business rules file and the model tiers
+(`answer_scope`).
 Only answers that passed the guards are stored (the agent stores them); a 👎 evicts one.
 
 - Exact: key = hash of the normalised question (+ scope). One GET.
@@ -46,17 +48,19 @@ def normalised(question: str) -> str:
 
 class AnswerCache:
     def __init__(self, client: redis.Redis, prefix: str, embed_query: Callable[[str], Sequence[float]],
-                 threshold: float, version: Callable[[], str]) -> None:
+                 threshold: float, version: Callable[[], str], scope: str = "") -> None:
+        """`version` is the index version, asked per lookup; `scope` is fixed for the process."""
         self._redis = client
         self._prefix = prefix
         self._embed = embed_query
         self.threshold = threshold
         self._version = version
+        self._fixed_scope = scope
         self._mirror: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._lock = threading.Lock()
 
     def _scope(self) -> str:
-        return f"{self._prefix}cache:{self._version()}:{PROMPT_VERSION}"
+        return f"{self._prefix}cache:{self._version()}:{PROMPT_VERSION}:{self._fixed_scope}"
 
     @staticmethod
     def key_for(question: str) -> str:
@@ -105,6 +109,12 @@ class AnswerCache:
                 keys = keys + [e["key"] for e in entries]
                 self._mirror = {scope: (vectors, keys)}  # older scopes are dead: a new version replaced them
             return vectors, keys
+
+
+def answer_scope(rules_fingerprint: str, models: Sequence[str]) -> str:
+    """What, besides the index and the prompt, decides an answer: the business rules (refusals,
+    banned phrases, disclaimers) and the models that may write it."""
+    return hashlib.sha256("|".join([rules_fingerprint, *models]).encode()).hexdigest()[:12]
 
 
 def freeze(answer) -> dict:

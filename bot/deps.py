@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import redis
 
-from bot.cache import AnswerCache
+from bot.cache import AnswerCache, answer_scope
 from bot.cascade import Cascade
 from bot.gate import Gate
 from bot.llm import build_chat
@@ -70,6 +70,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
         input_guard=InputGuard(rules, embedder.embed_documents, embedder.embed_query),
         usage=UsageLedger(redis_client, settings.redis_prefix),
         cache=AnswerCache(redis_client, settings.redis_prefix, embedder.embed_query, settings.semantic_cache_match,
-                          store.version) if settings.answer_cache else None,
+                          store.version, answer_scope(rules.fingerprint, [t.model for t in settings.tiers]))
+        if settings.answer_cache else None,
         cascade=cascade,
     )

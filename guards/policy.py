@@ -3,6 +3,7 @@ phrases and promises its answers must not contain, disclaimers some sources requ
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from collections.abc import Iterable
@@ -33,12 +34,15 @@ class BusinessRules:
     banned_phrases: tuple[str, ...] = ()
     forbidden_promises: tuple[re.Pattern[str], ...] = ()
     disclaimers: tuple[Disclaimer, ...] = ()
+    fingerprint: str = ""
+    """A hash of the file: answers made under other rules are not reused (the answer cache)."""
 
     @classmethod
     def load(cls, path: Path | None = None) -> BusinessRules:
         path = path or DEFAULT_RULES
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
         except OSError as error:
             raise RulesError(f"cannot read the business rules file {path}: {error.strerror}") from None
         except tomllib.TOMLDecodeError as error:
@@ -51,6 +55,7 @@ class BusinessRules:
                 banned_phrases=tuple(p.lower() for p in output.get("banned_phrases", [])),
                 forbidden_promises=_compile(output.get("forbidden_promises", []), path),
                 disclaimers=tuple(Disclaimer(d["category"], d["text"]) for d in output.get("disclaimers", [])),
+                fingerprint=hashlib.sha256(text.encode()).hexdigest()[:12],
             )
         except KeyError as error:
             raise RulesError(f"the business rules file {path} misses the key {error} in an entry") from None

@@ -66,3 +66,23 @@ def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss
     same_need = agent.answer("What is the budget for a home office?", "c12")
     assert other.mode != "cache" and "25 vacation days" in other.text
     assert same_need.mode == "cache" and same_need.notes[0].startswith("cache: semantic hit")
+
+
+def test_answers_made_under_other_business_rules_or_models_are_not_reused(redis_client, redis_prefix, embedder,
+                                                                          tmp_path):
+    from bot.cache import answer_scope
+    from guards.policy import DEFAULT_RULES, BusinessRules
+
+    edited = tmp_path / "rules.toml"
+    edited.write_text(DEFAULT_RULES.read_text() + '\n[[output.disclaimers]]\ncategory = "IT"\ntext = "Ask IT."\n')
+    shipped, changed = BusinessRules.load(), BusinessRules.load(edited)
+    scopes = {answer_scope(shipped.fingerprint, []), answer_scope(changed.fingerprint, []),
+              answer_scope(shipped.fingerprint, ["gpt-4o-mini"]), answer_scope(shipped.fingerprint, ["gpt-4o"])}
+    assert len(scopes) == 4 and answer_scope(BusinessRules.load().fingerprint, []) in scopes
+
+    def cache(scope: str) -> AnswerCache:
+        return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda: "v1", scope)
+
+    cache(answer_scope(shipped.fingerprint, [])).put("Where do I park my bike?", {"text": "In the cellar."})
+    assert cache(answer_scope(shipped.fingerprint, [])).get("Where do I park my bike?") is not None
+    assert cache(answer_scope(changed.fingerprint, [])).get("Where do I park my bike?") is None
