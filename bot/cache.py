@@ -1,9 +1,10 @@
 """Answer cache in Redis: exact, then semantic. Staff ask the same questions again and again.
 
-Entries are scoped by the index version (a re-ingest or rebuild changes it, so no answer
-outlives the documents it cites), by PROMPT_VERSION (a new prompt changes answers), and by
-what else shapes an answer in this deployment: the business rules file and the model tiers
-(`answer_scope`).
+Entries are scoped by PROMPT_VERSION (a new prompt changes answers) and by what else shapes an
+answer in this deployment: the business rules file, the model tiers and the embedding model
+(`answer_scope`). A reindex retires only what it touched: each entry records the content hash
+of every document it cites, and a hit whose cited documents were changed or deleted since
+(by an ingest, a rebuild or a rollback) is dropped, not served. One point lookup by id.
 Only answers that passed the guards are stored (the agent stores them); a 👎 evicts one.
 
 - Exact: key = hash of the normalised question (+ scope). One GET.
@@ -48,19 +49,20 @@ def normalised(question: str) -> str:
 
 class AnswerCache:
     def __init__(self, client: redis.Redis, prefix: str, embed_query: Callable[[str], Sequence[float]],
-                 threshold: float, version: Callable[[], str], scope: str = "") -> None:
-        """`version` is the index version, asked per lookup; `scope` is fixed for the process."""
+                 threshold: float, current_hashes: Callable[[list[str]], dict[str, str]],
+                 scope: str = "") -> None:
+        """`current_hashes` maps chunk ids to the content hash the index holds now (absent: gone)."""
         self._redis = client
         self._prefix = prefix
         self._embed = embed_query
         self.threshold = threshold
-        self._version = version
+        self._current_hashes = current_hashes
         self._fixed_scope = scope
         self._mirror: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._lock = threading.Lock()
 
     def _scope(self) -> str:
-        return f"{self._prefix}cache:{self._version()}:{PROMPT_VERSION}:{self._fixed_scope}"
+        return f"{self._prefix}cache:{PROMPT_VERSION}:{self._fixed_scope}"
 
     @staticmethod
     def key_for(question: str) -> str:
@@ -69,9 +71,9 @@ class AnswerCache:
     def get(self, question: str) -> CacheHit | None:
         scope = self._scope()
         key = self.key_for(question)
-        raw = self._redis.get(f"{scope}:answer:{key}")
-        if raw:
-            return CacheHit(json.loads(raw), "exact", 1.0)
+        answer = self._current(scope, key)
+        if answer is not None:
+            return CacheHit(answer, "exact", 1.0)
         vectors, keys = self._catch_up(scope)
         if not keys:
             return None
@@ -79,8 +81,21 @@ class AnswerCache:
         best = int(scores.argmax())
         if scores[best] < self.threshold:
             return None
-        raw = self._redis.get(f"{scope}:answer:{keys[best]}")
-        return CacheHit(json.loads(raw), "semantic", float(scores[best])) if raw else None
+        answer = self._current(scope, keys[best])
+        return CacheHit(answer, "semantic", float(scores[best])) if answer is not None else None
+
+    def _current(self, scope: str, key: str) -> dict | None:
+        """The entry under `key`, unless a document it cites has changed since: then it is deleted."""
+        raw = self._redis.get(f"{scope}:answer:{key}")
+        if not raw:
+            return None
+        answer = json.loads(raw)
+        cited = cited_hashes(answer)
+        now = self._current_hashes(list(cited)) if cited else {}
+        if any(now.get(chunk_id) != content_hash for chunk_id, content_hash in cited.items()):
+            self._redis.delete(f"{scope}:answer:{key}")
+            return None
+        return answer
 
     def put(self, question: str, answer: dict) -> str:
         scope = self._scope()
@@ -111,10 +126,16 @@ class AnswerCache:
             return vectors, keys
 
 
-def answer_scope(rules_fingerprint: str, models: Sequence[str]) -> str:
-    """What, besides the index and the prompt, decides an answer: the business rules (refusals,
-    banned phrases, disclaimers) and the models that may write it."""
-    return hashlib.sha256("|".join([rules_fingerprint, *models]).encode()).hexdigest()[:12]
+def answer_scope(rules_fingerprint: str, models: Sequence[str], embedding_model: str) -> str:
+    """What, besides the cited documents and the prompt, decides an answer: the business rules
+    (refusals, banned phrases, disclaimers), the models that may write it, and the embedding
+    model (which retrieved the sources and whose vectors the semantic cache compares)."""
+    return hashlib.sha256("|".join([rules_fingerprint, *models, embedding_model]).encode()).hexdigest()[:12]
+
+
+def cited_hashes(answer: dict) -> dict[str, str]:
+    """Chunk id -> the content hash of its document, for every source a cached answer cites."""
+    return {source["id"]: source["payload"].get("content_hash", "") for source in answer.get("sources", [])}
 
 
 def freeze(answer) -> dict:

@@ -15,7 +15,7 @@ from bot.turns import TurnLog
 from bot.usage import UsageLedger
 from guards.input import InputGuard
 from guards.policy import BusinessRules
-from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.embeddings import MODEL_NAME, Embedder, configure_llama_index
 from knowledge.retrieval import Retriever
 from knowledge.settings import Settings
 from knowledge.sparse import SparseEncoder
@@ -70,7 +70,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
         input_guard=InputGuard(rules, embedder.embed_documents, embedder.embed_query),
         usage=UsageLedger(redis_client, settings.redis_prefix),
         cache=AnswerCache(redis_client, settings.redis_prefix, embedder.embed_query, settings.semantic_cache_match,
-                          store.version, answer_scope(rules.fingerprint, [t.model for t in settings.tiers]))
+                          store.content_hashes,
+                          answer_scope(rules.fingerprint, [t.model for t in settings.tiers], MODEL_NAME))
         if settings.answer_cache else None,
         cascade=cascade,
     )

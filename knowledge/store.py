@@ -68,6 +68,7 @@ class Engine(Protocol):
     def upsert(self, name: str, points: list[tuple[str, Vectors, dict]]) -> None: ...
     def delete(self, name: str, point_ids: list[str]) -> None: ...
     def scroll(self, name: str, with_vectors: bool = False) -> Iterator[tuple[str, dict, Vectors]]: ...
+    def retrieve(self, name: str, point_ids: list[str]) -> dict[str, dict]: ...
     def count(self, name: str) -> int: ...
     def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int) -> list[Hit]: ...
     def close(self) -> None: ...
@@ -179,6 +180,11 @@ class EdgeEngine:
                 yield str(record.id), dict(record.payload or {}), _plain_vectors(record.vector)
             if offset is None:
                 return
+
+    def retrieve(self, name: str, point_ids: list[str]) -> dict[str, dict]:
+        """Point id -> payload, for the ids that exist."""
+        return {str(r.id): dict(r.payload or {})
+                for r in self._shard(name).retrieve(point_ids, with_payload=True, with_vector=False)}
 
     def count(self, name: str) -> int:
         return self._shard(name).count(self._q.CountRequest(exact=True))
@@ -297,6 +303,10 @@ class ClientEngine:
             if offset is None:
                 return
 
+    def retrieve(self, name: str, point_ids: list[str]) -> dict[str, dict]:
+        points = self.client.retrieve(name, point_ids, with_payload=True, with_vectors=False)
+        return {str(p.id): dict(p.payload or {}) for p in points}
+
     def count(self, name: str) -> int:
         return self.client.count(name, exact=True).count
 
@@ -339,7 +349,7 @@ def open_engine(settings: Settings) -> Engine:
 
 @dataclass(frozen=True)
 class IndexInfo:
-    """What `status` shows, and what caches key on: the serving collection and its version."""
+    """What `status` shows: the serving collection, its version and contents."""
 
     collection: str
     version: str
@@ -469,6 +479,13 @@ class Store:
     def count(self) -> int:
         collection = self.serving_collection()
         return 0 if collection is None else self.engine.count(collection)
+
+    def content_hashes(self, chunk_ids: list[str]) -> dict[str, str]:
+        """Chunk id -> its document's content hash, for the chunks the serving collection holds."""
+        if not chunk_ids or self.serving_collection() is None:
+            return {}
+        return {point_id: payload.get("content_hash", "")
+                for point_id, payload in self.engine.retrieve(self.alias, chunk_ids).items()}
 
     def chunks(self, collection: str | None = None) -> Iterator[Chunk]:
         """Every chunk of a collection (the serving one by default), without vectors."""

@@ -23,28 +23,43 @@ def test_a_paraphrase_hits_and_a_different_question_does_not(kb_settings, make_d
     assert other.mode != "cache"
 
 
-def test_refusals_follow_ups_and_other_index_versions_are_not_served(kb_settings, make_deps, embedder):
-    from ingest.pipeline import Pipeline
-    from knowledge.sparse import SparseEncoder
-
-    deps = make_deps(kb_settings)
-    agent = Agent(deps)
+def test_refusals_and_follow_ups_are_not_served(kb_settings, make_deps):
+    agent = Agent(make_deps(kb_settings))
     assert agent.answer("Who won the football world cup in 1954?", "c6").refused
     assert agent.answer("Who won the football world cup in 1954?", "c6b").mode != "cache"
     agent.answer("How much is the home-office budget?", "c7")
     assert agent.answer("and for contractors?", "c7").mode != "cache"
     assert agent.answer("How much is the home-office budget?", "c8").mode == "cache"
-    # Any ingest that changes the index changes its version: cached answers stop matching.
+
+
+def test_a_reindex_retires_only_answers_citing_changed_documents(kb_settings, make_deps, embedder):
+    from ingest.pipeline import Pipeline
+    from knowledge.sparse import SparseEncoder
+
+    deps = make_deps(kb_settings)
+    agent, pipeline = Agent(deps), Pipeline(deps.store, embedder, SparseEncoder())
     extra = kb_settings.data_dir / "extra"
     extra.mkdir()
-    (extra / "canteen.md").write_text("# Canteen\n\nThe canteen opens at 11:30.\n")
-    Pipeline(deps.store, embedder, SparseEncoder()).run([extra])
-    assert agent.answer("How much is the home-office budget?", "c9").mode != "cache"
+    canteen = extra / "canteen.md"
+    canteen.write_text("# Canteen\n\nThe canteen opens at 11:30 on weekdays.\n")
+    pipeline.run([extra])
+    assert "11:30" in agent.answer("When does the canteen open?", "c9").text
+    agent.answer("How much is the home-office budget?", "c10")
+
+    (extra / "parking.md").write_text("# Parking\n\nBikes go in the cellar.\n")
+    pipeline.run([extra])  # the canteen page is unchanged: its answer stays
+    assert agent.answer("When does the canteen open?", "c11").mode == "cache"
+
+    canteen.write_text("# Canteen\n\nThe canteen opens at 12:00 on weekdays.\n")
+    pipeline.run([extra])
+    fresh = agent.answer("When does the canteen open?", "c12")
+    assert fresh.mode != "cache" and "12:00" in fresh.text
+    assert agent.answer("How much is the home-office budget?", "c13").mode == "cache"
 
 
 def test_another_worker_sees_entries_and_an_evicted_answer_is_gone(redis_client, redis_prefix, embedder):
     def cache() -> AnswerCache:
-        return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda: "v1")
+        return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {})
 
     writer, reader = cache(), cache()
     assert reader.get("Where do I park my bike?") is None
@@ -76,13 +91,14 @@ def test_answers_made_under_other_business_rules_or_models_are_not_reused(redis_
     edited = tmp_path / "rules.toml"
     edited.write_text(DEFAULT_RULES.read_text() + '\n[[output.disclaimers]]\ncategory = "IT"\ntext = "Ask IT."\n')
     shipped, changed = BusinessRules.load(), BusinessRules.load(edited)
-    scopes = {answer_scope(shipped.fingerprint, []), answer_scope(changed.fingerprint, []),
-              answer_scope(shipped.fingerprint, ["gpt-4o-mini"]), answer_scope(shipped.fingerprint, ["gpt-4o"])}
-    assert len(scopes) == 4 and answer_scope(BusinessRules.load().fingerprint, []) in scopes
+    scopes = {answer_scope(shipped.fingerprint, [], "m"), answer_scope(changed.fingerprint, [], "m"),
+              answer_scope(shipped.fingerprint, ["gpt-4o-mini"], "m"), answer_scope(shipped.fingerprint, ["gpt-4o"], "m"),
+              answer_scope(shipped.fingerprint, [], "another-embedding-model")}
+    assert len(scopes) == 5 and answer_scope(BusinessRules.load().fingerprint, [], "m") in scopes
 
     def cache(scope: str) -> AnswerCache:
-        return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda: "v1", scope)
+        return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {}, scope)
 
-    cache(answer_scope(shipped.fingerprint, [])).put("Where do I park my bike?", {"text": "In the cellar."})
-    assert cache(answer_scope(shipped.fingerprint, [])).get("Where do I park my bike?") is not None
-    assert cache(answer_scope(changed.fingerprint, [])).get("Where do I park my bike?") is None
+    cache(answer_scope(shipped.fingerprint, [], "m")).put("Where do I park my bike?", {"text": "In the cellar."})
+    assert cache(answer_scope(shipped.fingerprint, [], "m")).get("Where do I park my bike?") is not None
+    assert cache(answer_scope(changed.fingerprint, [], "m")).get("Where do I park my bike?") is None

@@ -56,6 +56,10 @@ def test_both_engines_rank_alike(tmp_path, embedder):
             rankings[kind] = {q: [(p.chunk.doc_id, p.chunk.position) for p in retriever.retrieve(q, 5)]
                               for q in QUESTIONS}
             rankings[kind]["dense-only"] = [p.id for p in retriever.retrieve(QUESTIONS[0], 5, mode="dense")]
+            # What the answer cache checks a hit against: the content hashes of the chunks it cites.
+            best = retriever.retrieve(QUESTIONS[0], 1)[0]
+            assert store.content_hashes([best.id, "00000000-0000-0000-0000-000000000000"]) == {
+                best.id: best.chunk.content_hash}
         finally:
             store.close()
     # Same best passage and same top five; RRF ties may be ordered differently by each engine.
