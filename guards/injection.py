@@ -1,7 +1,8 @@
 """Prompt-injection and jailbreak detection, in three layers, cheapest first.
 
 1. Patterns: instruction overrides ("ignore previous instructions", in several languages),
-   requests for the system prompt or secrets, fake system markers, jailbreak personas.
+   requests for the system prompt or secrets, fake system markers, jailbreak personas,
+   orders relayed through pasted text, and pressure (bribes, invented agreements).
 2. Structure: role-play set-ups, encoded payloads (base64, binary, hex), many-shot dialogues,
    strings to concatenate, a token repeated to exhaust the model.
 3. Meaning: cosine similarity of the question's MiniLM vector to attack styles the team
@@ -29,9 +30,10 @@ measures it on public data)."""
 
 _OVERRIDE_VERBS = (r"ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect|regardless of|"
                    r"ignorez|oublie[rz]?|ignora|ignorar|olvida|ignoriere|ignorieren|vergiss|vergessen|"
-                   r"dimentica|negeer|vergeet|zignoruj|игнорир\w*|забудь|αγνοήστε|αγνόησε")
+                   r"dimentica|negeer|vergeet|zignoruj|игнорир\w*|забудь|αγνοήστε|αγνόησε|abaikan|"
+                   r"تجاهل|تجاهلي|تجاهلوا")
 _INSTRUCTIONS = (r"instructions?|directives?|prompts?|programming|consignes?|instrucciones|instruções|Anweisungen|"
-                 r"istruzioni|instructies|instrukcje|инструкци\w*|οδηγίες")
+                 r"istruzioni|instructies|instrukcje|инструкци\w*|οδηγίες|instruksi|التعليمات|الأوامر")
 # "Can I ignore the travel policy?" is a fair question; "ignore your previous rules" is not.
 _QUALIFIED_RULES = (r"(?:all|any|your|previous|prior|above|earlier|preceding|initial|original|system|these|those)\s+"
                     r"(?:\w+\s+)?(?:rules?|guidelines?|polic(?:y|ies)|context|constraints?|restrictions?|"
@@ -45,7 +47,12 @@ PATTERNS: dict[str, str] = {
     # or a pasted document), "Forget about that, can you ... instead?"
     "context override": r"\b(?:ignore|disregard|forget(?: about)?)\s+(?:the above|all (?:of )?that|that|this)\s*[,.;:]"
                         r"|\b(?:ignore|disregard|forget(?: about)?)\s+(?:the|this|that|all|my|your)\s+(?:\w+\s+){0,2}?"
-                        r"and\s+(?:instead\s+)?(?:say|state|write|respond|reply|output|print|tell|give|repeat|answer|claim)\b",
+                        r"and\s+(?:instead\s+)?(?:say|state|write|respond|reply|output|print|tell|give|repeat|answer|claim)\b"
+                        # the same in French, Spanish, Portuguese, German, Italian: "Ignorez la fonction et indiquez ..."
+                        r"|\b(?:ignorez|ignore|ignora|ignoriere|ignorieren|ignorate)\s+(?:\w+\s+){1,3}?(?:et|y|e|und)\s+"
+                        r"(?:dites|dis|indiquez|indique|écrivez|répondez|di|diga|indica|escribe|responde|dica|escreva|"
+                        r"sag|sage|sagen|schreib|antworte|scrivi|rispondi)\b"
+                        r"|無視して[^。\n]{0,60}(?:述べ|言って|書いて|答えて)",
     "new instructions": r"\b(?:new|updated|real|actual|following) (?:instructions?|rules|task|goal|directive)s?\b"
                         r"|\bfrom now on\b|\binstead,? (?:say|respond|reply|answer|output|print|write)\b",
     "system prompt request": r"\b(?:system|initial|original|hidden|secret|first) (?:prompt|message|instructions?)\b"
@@ -57,6 +64,15 @@ PATTERNS: dict[str, str] = {
                       rf"|(?:{_SECRETS})\s*(?:は|는|가|이)\s*(?:何|무엇|뭐)"
                       rf"|\b(?:our|system|admin|root)\s+(?:{_SECRETS})s?\b|\b(?:{_SECRETS})s? (?:for|of) (?:our|the) system\b"
                       r"|(?:너의|당신의|네)\s*비밀번호|パスワード(?:が必要|を教え)|(?:你的|您的)密码",
+    # Orders relayed through pasted text ("you have been instructed to ...") and pressure
+    # that trades on the assistant's own rules: bribes, invented agreements, "I know you
+    # said not to ..., but".
+    "relayed order": r"\byou (?:have been|were|are being|are hereby) (?:instructed|ordered|commanded)\b"
+                     r"|\bse te ha (?:instruido|ordenado)\b|\bon vous a (?:ordonné|demandé de)\b|\bdu wurdest angewiesen\b",
+    "manipulation": r"\bi(?:'ll| will| would) (?:donate|pay you|tip you|give you|send you)\b[^.?!\n]{0,50}\bif you\b"
+                    r"|\byou (?:already |have )?agreed\b[^.?!\n]{0,40}\b(?:earlier|before|last|previously|yesterday)\b"
+                    r"|\bi know (?:that )?you (?:said|were told) not to\b"
+                    r"|\bi know (?:that )?you(?:'re| are)(?: not|n'?t) (?:supposed|allowed) to\b",
     "non-Latin instruction override": r"지시\w*[^.?!\n]{0,10}무시|指示[^。?？\n]{0,10}無視|忽略[^。?？\n]{0,10}(?:指令|指示|说明)"
                                       r"|निर्देश\w*[^।?\n]{0,20}(?:अनदेखी|नज़रअंदाज़)",
     # Personal data of someone named: "Paul's birth date", "where does Jane Smith live?". A
@@ -71,7 +87,8 @@ PATTERNS: dict[str, str] = {
                             r"birth|salary|password|private|personal|socioeconomic|where)\b"
                             r"|\byour (?:database|user data|records|logs)\b|\bbank balance of\b",
     "fake system marker": r"(?im)^\s*(?:system|assistant|admin|root)\s*:|<\|?(?:im_start|system|endoftext)\|?>"
-                          r"|\[/?(?:system|inst|INST)\]|#{2,}\s*(?:instruction|system)|\bBEGIN SYSTEM\b",
+                          r"|\[/?(?:system|inst|INST)\]|#{2,}\s*(?:instruction|system)|\bBEGIN SYSTEM\b"
+                          r"|(?-i:\b[A-Z]{3,}(?: [A-Z]{3,}){0,3} OVERRIDE\b)",  # "DEVELOPER TRAINING DATA OVERRIDE:"
     "mode switch": r"\b(?:developer|dev|debug|admin|god|maintenance|system|sudo|unrestricted|jailbreak|DAN|"
                    r"override|verification|audit|test|diagnostic)[ -]mode\b|\bmode (?:on|enabled|activated)\b"
                    r"|\b(?:entering|enter|activate|switch to|enable)\b[^.?!\n]{0,30}\bmode\b",
@@ -91,6 +108,7 @@ PATTERNS: dict[str, str] = {
                           r"|\binterlace\b|\bat a character level\b|\b(?:in|into|using|with)\s+(?:pig latin|base-?64|"
                           r"rot-?13|morse(?: code)?|hex(?:adecimal)?|leetspeak)\b|base-?64\s*(?:로|で)",
     "hypothetical framing": r"\b(?:hypothetically|in a (?:fictional|hypothetical) (?:world|scenario)|"
+                            r"for a hypothetical (?:discussion|conversation|debate)|"
                             r"for a (?:story|novel|movie|game)|let'?s play a game|imagine a world)\b",
 }
 _COMPILED = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in PATTERNS.items()}
