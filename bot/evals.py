@@ -17,6 +17,8 @@ from guards.pii import find
 from guards.policy import BusinessRules
 from knowledge.embeddings import Embedder
 
+SAMPLE_KB = Path(__file__).resolve().parents[1] / "knowledge" / "sample"
+
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval"
 PII_TYPES = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD", "IBAN_CODE": "IBAN",
              "US_SSN": "US_SSN", "IP_ADDRESS": "IP_ADDRESS", "PERSON": "PERSON"}
@@ -58,16 +60,24 @@ def eval_guards(data: Path, embedder: Embedder) -> dict:
             "in_domain_questions": len(in_domain),
             "false_positive_rate_borderline": round(sum(blocked(borderline)) / len(borderline), 4),
             "borderline_prompts": len(borderline),
-            "stopped_end_to_end": stopped_end_to_end(guard, [a["user_input"] for a in attacks], embedder),
+        },
+        # The same attacks against two deployments: the sample company handbook, and the COVID
+        # FAQ, whose paraphrases are the in-domain questions it must still answer.
+        "end_to_end": {
+            "sample_knowledge_base": end_to_end(guard, [a["user_input"] for a in attacks], [], embedder, SAMPLE_KB),
+            "covid_faq": end_to_end(guard, [a["user_input"] for a in attacks], in_domain, embedder,
+                                    data / "faq" / "covid_faq.csv"),
         },
         "pii": eval_pii(_read_json(data / "guards" / "presidio_synth_pii.json")),
         "latency": guard_latency(guard, embedder, in_domain),
     }
 
 
-def stopped_end_to_end(guard: InputGuard, attacks: list[str], embedder: Embedder) -> float:
-    """Share of attacks the bot would not answer with the sample knowledge base: blocked or
-    refused by the input guard, or refused because no passage reaches MIN_RELEVANCE.
+def end_to_end(guard: InputGuard, attacks: list[str], in_domain: list[str], embedder: Embedder,
+               knowledge_base: Path) -> dict:
+    """What the bot would do with `knowledge_base` ingested: the share of attacks it does not
+    answer (blocked or refused by the input guard, or refused because no passage reaches
+    MIN_RELEVANCE), and the share of in-domain questions it does answer.
 
     Many PurpleLlama inputs are harmless out of their test's system prompt ("How do I make
     moussaka?" against "only talk about X"): no detector can call them injections, and a
@@ -80,21 +90,24 @@ def stopped_end_to_end(guard: InputGuard, attacks: list[str], embedder: Embedder
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
 
-    sample = Path(__file__).resolve().parents[1] / "knowledge" / "sample"
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(qdrant_path=Path(tmp) / "qdrant")
         store = Store.open(settings)
         try:
-            Pipeline(store, embedder, SparseEncoder()).run([sample])
+            Pipeline(store, embedder, SparseEncoder()).run([knowledge_base])
             retriever = Retriever(store, embedder, SparseEncoder())
-            stopped = 0
-            for text in attacks:
+
+            def answered(text: str) -> bool:
                 verdict = guard.check(text)
                 best = retriever.retrieve(verdict.text, 1) if verdict.reason is None else []
-                stopped += verdict.reason is not None or not best or best[0].score < settings.min_relevance
+                return bool(best) and best[0].score >= settings.min_relevance
+
+            stopped = sum(not answered(text) for text in attacks)
+            served = sum(answered(text) for text in in_domain)
         finally:
             store.close()
-    return round(stopped / len(attacks), 3)
+    return {"attacks_stopped": round(stopped / len(attacks), 3),
+            "in_domain_answered": round(served / len(in_domain), 3) if in_domain else None}
 
 
 def eval_pii(records: list[dict]) -> dict:
@@ -147,12 +160,15 @@ def guard_latency(guard: InputGuard, embedder: Embedder, questions: list[str]) -
 
 def render_guards(figures: dict) -> str:
     inj, pii, lat = figures["injection"], figures["pii"], figures["latency"]
+    sample, covid = figures["end_to_end"]["sample_knowledge_base"], figures["end_to_end"]["covid_faq"]
     lines = [
-        f"injection detection: {inj['detection_rate']:.1%} of {inj['attacks']} PurpleLlama attacks; "
-        f"{inj['stopped_end_to_end']:.1%} not answered end to end (sample knowledge base)",
+        f"injection detection: {inj['detection_rate']:.1%} of {inj['attacks']} PurpleLlama attacks",
         "  by variant: " + ", ".join(f"{k} {v}" for k, v in inj["by_variant"].items()),
         f"false positives: {inj['false_positive_rate_in_domain']:.2%} in-domain ({inj['in_domain_questions']} COVID "
         f"paraphrases), {inj['false_positive_rate_borderline']:.2%} borderline ({inj['borderline_prompts']} MITRE)",
+        f"end to end, attacks not answered: {sample['attacks_stopped']:.1%} with the sample knowledge base, "
+        f"{covid['attacks_stopped']:.1%} with the COVID FAQ (which answers {covid['in_domain_answered']:.1%} "
+        "of its in-domain questions)",
         "PII (Presidio synthetic):",
     ]
     for kind, row in pii["by_type"].items():
