@@ -53,22 +53,29 @@ class Agent:
         standalone = not follow_up_context(question, history)
         if cache is not None and standalone:
             hit = cache.get(question)
-            if hit is not None and self._same_sources(question, hit):
+            if hit is not None and self._still_best(question, hit):
                 return thaw(hit.answer, hit)
         answer = self._with_disclaimers(self._answer(question, history, channel))
         if cache is not None and standalone and not answer.refused:
-            answer = replace(answer, cache_key=cache.put(question, freeze(answer)))
+            answer = replace(answer, cache_key=cache.put(question, self._cache_entry(question, answer)))
         return answer
 
-    def _same_sources(self, question: str, hit: CacheHit) -> bool:
-        """A semantic hit is reused only when this question's own best passage is one the cached
-        answer cites: two questions can be worded alike and still ask different things
-        ("Who is likely to develop symptoms?" and "Who is likely to develop severe symptoms?").
-        Cheap: the question's embedding is already cached, the Qdrant query takes ~1 ms."""
-        if hit.kind == "exact":
+    def _cache_entry(self, question: str, answer: Answer) -> dict:
+        best = self.deps.retriever.retrieve(question, 1)  # ~1 ms: the embedding is already made
+        return {**freeze(answer), "index_version": self.deps.store.version(), "best": best[0].id if best else ""}
+
+    def _still_best(self, question: str, hit: CacheHit) -> bool:
+        """A hit is reused only when this question's own best passage is the one the cached
+        question had, or one the cached answer cites. Always checked for a semantic hit: two
+        questions can be worded alike and still ask different things ("Who is likely to develop
+        symptoms?" and "...severe symptoms?"). Checked for an exact hit once the index has
+        changed since it was cached: a document added since may answer it better. (Changed or
+        deleted sources the cache itself checks.) Cheap: one ~1 ms Qdrant query."""
+        if hit.kind == "exact" and hit.answer.get("index_version") == self.deps.store.version():
             return True
         best = self.deps.retriever.retrieve(question, 1)
-        return bool(best) and best[0].id in {source["id"] for source in hit.answer["sources"]}
+        known = {source["id"] for source in hit.answer["sources"]} | {hit.answer.get("best", "")}
+        return bool(best) and best[0].id in known
 
     def _answer(self, question: str, history: list[Turn], channel: str) -> Answer:
         context = follow_up_context(question, history)

@@ -34,6 +34,10 @@ LINK_COLUMNS = ("link", "url", "source_url", "href")
 LINK_KEYS = ("link", "url", "source", "canonical")
 """Front-matter keys whose value is the page's address, shown to users as the source."""
 PAGE_BREAK = "\f"
+INDEX_FORMAT = 2
+"""Part of every document's content hash. Bump it when what is stored per chunk changes
+(2: a heading vector for every chunk, not only FAQ rows): the next ingest then re-embeds
+every document instead of skipping it as unchanged."""
 """Separates PDF pages in a document's text; the chunker makes each page a section."""
 
 
@@ -65,8 +69,8 @@ class SourceDocument:
 
     @property
     def content_hash(self) -> str:
-        material = json.dumps([self.title, self.source, self.text, self.question, self.answer, self.metadata],
-                              sort_keys=True, ensure_ascii=False)
+        material = json.dumps([INDEX_FORMAT, self.title, self.source, self.text, self.question, self.answer,
+                               self.metadata], sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 

@@ -217,9 +217,11 @@ class Pipeline:
         texts = [c.embedding_text for c in chunks]
         dense = self.embedder.embed_documents(texts)
         sparse = [self.sparse.encode_document(text) for text in texts]
-        faq_questions = iter(self.embedder.embed_documents([c.question for c in chunks if c.kind == "faq"]))
-        questions = [next(faq_questions) if c.kind == "faq" else None for c in chunks]
-        self.store.upsert(collection, chunks, dense, sparse, questions)
+        # What each chunk is about (an FAQ row's question, a section's title and headings),
+        # matched against the question as a side of its own. Chunks of one section share it.
+        unique = list(dict.fromkeys(c.heading for c in chunks if c.heading))
+        vectors = dict(zip(unique, self.embedder.embed_documents(unique)))
+        self.store.upsert(collection, chunks, dense, sparse, [vectors.get(c.heading) for c in chunks])
 
 
 def _whole(hashes: set[str], present: int, expected: int) -> str:

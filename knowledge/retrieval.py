@@ -31,9 +31,9 @@ class Retriever:
             sparse = _merge(self.sparse.encode_query(query), self.sparse.encode_query(context), CONTEXT_WEIGHT)
         else:
             dense, sparse = self.embedder.embed_query(query), self.sparse.encode_query(query)
-        # A follow-up is not a question an FAQ row could have been written for: matched
-        # against FAQ questions, the blend finds the earlier question's row again.
-        passages = self.store.search(dense, sparse, limit, mode, faq_questions=not context)
+        # A follow-up is not a question a heading could have been written for: matched
+        # against headings, the blend finds the earlier question's row again.
+        passages = self.store.search(dense, sparse, limit, mode, headings=not context)
         if not passages and self.store.count() == 0:
             raise EmptyKnowledgeBase(f"The collection {self.store.alias!r} holds no documents.")
         return passages

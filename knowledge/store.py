@@ -11,8 +11,9 @@ Two engines with one small interface:
 
 The bot reads an alias (QDRANT_COLLECTION); each build of the index is a collection behind
 it, so a rebuild can be swapped in atomically. Points carry named vectors: "dense" (MiniLM,
-cosine), "question" (FAQ rows: the row's question alone) and "sparse" (BM25 term weights
-with Qdrant's IDF modifier). A search fuses them with reciprocal rank fusion in the engine.
+cosine), "question" (the chunk's heading: an FAQ row's question, a section's title and
+headings) and "sparse" (BM25 term weights with Qdrant's IDF modifier). A search fuses them
+with reciprocal rank fusion in the engine.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ from knowledge.sparse import SparseVector
 DENSE = "dense"
 SPARSE = "sparse"
 QUESTION = "question"
-"""FAQ rows only: the row's question alone, to tell how closely a user's question matches it."""
+"""What a chunk is about, alone: an FAQ row's question, or a section's title and headings.
+(It keeps the name it had when only FAQ rows carried it: collections are created with it.)"""
 Mode = Literal["hybrid", "dense", "sparse"]
 PREFETCH_FACTOR = 4
 """Each side of the hybrid search fetches this many times the final limit before fusion."""
@@ -496,12 +498,12 @@ class Store:
             yield Chunk.from_payload(point_id, payload)
 
     def search(self, dense: Sequence[float], sparse: SparseVector, limit: int, mode: Mode = "hybrid",
-               faq_questions: bool = True) -> list[Passage]:
-        """Hybrid search: candidates by meaning (the chunk's text, and an FAQ row's own
-        question) and by keywords (BM25), fused by reciprocal rank inside the engine.
-        `mode` "dense" or "sparse" asks one side alone (for `bot eval retrieval`).
-        `faq_questions` False leaves out the FAQ-question side: only FAQ rows have that vector,
-        so it is a vote no manual section can get, which suits a standalone question only.
+               headings: bool = True) -> list[Passage]:
+        """Hybrid search: candidates by meaning (the chunk's text, and its heading alone: an
+        FAQ row's question, a section's title and headings) and by keywords (BM25), fused by
+        reciprocal rank inside the engine. `mode` "dense" or "sparse" asks one side alone (for
+        `bot eval retrieval`). `headings` False leaves out the heading side, which suits a
+        standalone question only.
 
         Each passage's `score` is its cosine similarity to the question, which, unlike an
         RRF score, says how relevant it is on an absolute scale.
@@ -509,7 +511,7 @@ class Store:
         sides: list[tuple[str, Any]] = []
         if mode in ("hybrid", "dense"):
             sides.append((DENSE, list(dense)))
-        if mode == "hybrid" and faq_questions:
+        if mode == "hybrid" and headings:
             sides.append((QUESTION, list(dense)))
         if mode in ("hybrid", "sparse") and sparse.indices:
             sides.append((SPARSE, sparse))
@@ -524,7 +526,8 @@ class Store:
                 chunk=Chunk.from_payload(hit.id, hit.payload),
                 score=_dot(dense, hit.vectors[DENSE]),
                 rank=rank,
-                question_score=_dot(dense, hit.vectors[QUESTION]) if QUESTION in hit.vectors else None,
+                question_score=_dot(dense, hit.vectors[QUESTION])
+                if QUESTION in hit.vectors and hit.payload.get("kind") == "faq" else None,
             )
             for rank, hit in enumerate(hits, start=1)
         ]

@@ -57,6 +57,24 @@ def test_a_reindex_retires_only_answers_citing_changed_documents(kb_settings, ma
     assert agent.answer("How much is the home-office budget?", "c13").mode == "cache"
 
 
+def test_an_answer_a_new_document_would_change_is_not_served(kb_settings, make_deps, embedder):
+    from ingest.pipeline import Pipeline
+    from knowledge.sparse import SparseEncoder
+
+    deps = make_deps(kb_settings)
+    agent, pipeline = Agent(deps), Pipeline(deps.store, embedder, SparseEncoder())
+    first = agent.answer("How do I book a meeting room?", "c14")
+    assert agent.answer("How do I book a meeting room?", "c15").mode == "cache"
+    rooms = kb_settings.data_dir / "rooms"
+    rooms.mkdir()
+    (rooms / "meeting-rooms.md").write_text(
+        "# Booking a meeting room\n\nBook a meeting room in the Roomly app: pick the room, the time and "
+        "the number of people. Meeting rooms are booked for at most two hours.\n")
+    pipeline.run([rooms])
+    again = agent.answer("How do I book a meeting room?", "c16")
+    assert again.mode != "cache" and "Roomly" in again.text and again.text != first.text
+
+
 def test_another_worker_sees_entries_and_an_evicted_answer_is_gone(redis_client, redis_prefix, embedder):
     def cache() -> AnswerCache:
         return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {})
@@ -76,9 +94,9 @@ def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss
 
     # Threshold 0: every cached question is "close"; only the check on sources stands between.
     agent = Agent(make_deps(replace(kb_settings, semantic_cache_match=0.0)))
-    agent.answer("How much is the home-office budget?", "c10")
+    agent.answer("How much can I spend on a hotel?", "c10")
     other = agent.answer("How many vacation days do I get per year?", "c11")
-    same_need = agent.answer("What is the budget for a home office?", "c12")
+    same_need = agent.answer("What is the most I may spend on a hotel?", "c12")
     assert other.mode != "cache" and "25 vacation days" in other.text
     assert same_need.mode == "cache" and same_need.notes[0].startswith("cache: semantic hit")
 

@@ -28,3 +28,19 @@ def test_a_korean_question_finds_the_korean_page(kb_settings, make_deps, questio
     assert not answer.refused, answer
     assert answer.sources[0].chunk.section == section
     assert answer.sources[0].chunk.source.startswith("https://intranet.fjordlight.example/ko/")
+
+
+def test_a_manual_section_that_matches_outranks_an_faq_row_that_matches_less(kb_settings, make_deps, embedder):
+    """Every chunk has a heading vector, not only FAQ rows: otherwise an FAQ row gets a vote
+    that no manual section can, and "How do I book a business trip?" beat the meeting-room page."""
+    from ingest.pipeline import Pipeline
+
+    deps = make_deps(kb_settings)
+    rooms = kb_settings.data_dir / "rooms"
+    rooms.mkdir()
+    (rooms / "meeting-rooms.md").write_text(
+        "# Booking a meeting room\n\nBook a meeting room in the Roomly app: pick the room, the time and "
+        "the number of people. Meeting rooms are booked for at most two hours.\n")
+    Pipeline(deps.store, embedder, SparseEncoder()).run([rooms])
+    best = deps.retriever.retrieve("How do I book a meeting room?", 3)[0]
+    assert best.chunk.title == "Booking a meeting room" and best.question_score is None
