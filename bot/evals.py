@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -69,7 +70,8 @@ def eval_guards(data: Path, embedder: Embedder) -> dict:
                                     data / "faq" / "covid_faq.csv"),
         },
         "pii": eval_pii(_read_json(data / "guards" / "presidio_synth_pii.json")),
-        "latency": guard_latency(guard, embedder, in_domain),
+        "latency": {**guard_latency(guard, embedder, in_domain),
+                    "output": output_guard_latency(_csv_column(data / "faq" / "covid_faq.csv", "answer"))},
     }
 
 
@@ -158,6 +160,27 @@ def guard_latency(guard: InputGuard, embedder: Embedder, questions: list[str]) -
     return {"added": _percentiles(added), "cold_with_embedding": _percentiles(cold)}
 
 
+def output_guard_latency(passages: list[str]) -> dict:
+    """What validating an LLM answer costs (guardrails schema, citations, grounding, PII and
+    secrets, business rules): an answer that quotes the first sentences of its one passage."""
+    from guards.output import OutputGuard
+
+    guard = OutputGuard()
+    passages = passages[:200]
+    replies = [json.dumps({"answer": " ".join(re.split(r"(?<=[.!?])\s+", p.strip())[:2]) + " [1]",
+                           "sources": [1], "confidence": 0.9}) for p in passages]
+    samples, passed, caught = [], 0, 0
+    for i, (passage, reply) in enumerate(zip(passages, replies)):
+        started = time.perf_counter()
+        passed += guard.check(reply, [passage]).passed
+        samples.append((time.perf_counter() - started) * 1000)
+        # The same reply checked against another row's passage: an answer its source does not say.
+        caught += not guard.check(reply, [passages[i - 1]]).passed
+    # A faithful quote that fails is a validator rejecting a good answer.
+    return {**_percentiles(samples), "faithful_answers_passed": round(passed / len(passages), 3),
+            "unfaithful_answers_caught": round(caught / len(passages), 3)}
+
+
 def render_guards(figures: dict) -> str:
     inj, pii, lat = figures["injection"], figures["pii"], figures["latency"]
     sample, covid = figures["end_to_end"]["sample_knowledge_base"], figures["end_to_end"]["covid_faq"]
@@ -179,6 +202,10 @@ def render_guards(figures: dict) -> str:
     lines.append(f"  clean records flagged: {pii['false_positive_rate_clean_records']:.1%} of {pii['clean_records']}")
     lines.append(f"input guard latency: p50 {lat['added']['p50_ms']} ms, p95 {lat['added']['p95_ms']} ms added to a turn; "
                  f"p50 {lat['cold_with_embedding']['p50_ms']} ms with its own embedding")
+    lines.append(f"output guard latency (guardrails schema and validators, per LLM answer): p50 "
+                 f"{lat['output']['p50_ms']} ms, p95 {lat['output']['p95_ms']} ms; faithful answers passed "
+                 f"{lat['output']['faithful_answers_passed']:.1%}, answers citing a passage that does not say "
+                 f"them caught {lat['output']['unfaithful_answers_caught']:.1%}")
     return "\n".join(lines)
 
 

@@ -116,3 +116,16 @@ def test_guardrails_telemetry_is_off_and_nothing_leaves_the_machine():
     assert ours == {"attempts": [], "enabled": False}
     control = run_probe("control")
     assert control["enabled"] and control["attempts"], "the probe must see guardrails' telemetry when it is on"
+
+
+def test_the_output_guard_eval_passes_faithful_quotes_and_catches_misattributed_ones():
+    import csv
+
+    from bot.evals import output_guard_latency
+    from tests.conftest import SAMPLE_KB
+
+    with (SAMPLE_KB / "faq.csv").open(newline="", encoding="utf-8") as handle:
+        answers = [row["answer"] for row in csv.DictReader(handle)]
+    figures = output_guard_latency(answers)
+    assert figures["faithful_answers_passed"] == 1.0
+    assert figures["unfaithful_answers_caught"] >= 0.9 and figures["p50_ms"] > 0
