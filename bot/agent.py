@@ -114,6 +114,7 @@ class Agent:
         cascade = self.deps.cascade
         if cascade is None:
             return extractive(relevant[0], EXTRACTIVE_NOTE)
+        relevant = carrying(relevant, settings.passage_margin)
         if self._budget_spent(channel):
             spent = f"channel budget of {settings.channel_daily_budget_usd} USD spent"
             if not cascade.has_free_tier:
@@ -133,6 +134,13 @@ class Agent:
         categories = [p.chunk.metadata.get("category", "") for p in answer.sources]
         missing = [d for d in self.deps.rules.disclaimers_for(categories) if d not in answer.text]
         return replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
+
+
+def carrying(passages: list[Passage], margin: float) -> list[Passage]:
+    """The passages close enough to the best one to carry the answer: every further passage a
+    model reads costs tokens, and a weak one invites it to wander."""
+    best = max((p.score for p in passages), default=0.0)
+    return [p for p in passages if p.score >= best - margin]
 
 
 def faq_match(passages: list[Passage], threshold: float) -> Passage | None:

@@ -307,6 +307,8 @@ def calibrate(retriever, dataset: list[dict], negatives: list[str], settings) ->
     knowledge base answers (the dataset) from ones it cannot (`negatives`).
     FAQ_MATCH: the lowest question-to-question similarity at which the FAQ fast path picks
     a relevant row at least FAQ_PRECISION of the time.
+    PASSAGE_MARGIN: the smallest margin below the best passage's score that keeps the relevant
+    passage (when retrieved above MIN_RELEVANCE) in the prompt PASSAGE_KEPT of the time.
     Also reports how the configured thresholds do on this dataset: calibrate on one half,
     then run this on the other half to see the thresholds hold."""
     positives = [retriever.retrieve(line["question"], settings.top_k) for line in dataset]
@@ -331,17 +333,33 @@ def calibrate(retriever, dataset: list[dict], negatives: list[str], settings) ->
         return {"faq_fast_path_share": round(sum(s >= t for s, _ in matches) / max(1, len(dataset)), 3),
                 "faq_fast_path_precision": _precision(matches, t)}
 
+    # PASSAGE_MARGIN: how far below the best passage's score the one that answers may lie.
+    shown = [[p for p in ps if p.score >= settings.min_relevance] for ps in positives]
+    gaps = [max(p.score for p in ps) - max(p.score for p in ps if is_relevant(p, line["relevant"]))
+            for line, ps in zip(dataset, shown) if any(is_relevant(p, line["relevant"]) for p in ps)]
+
+    def margin(m: float) -> dict:
+        kept = [sum(p.score >= max(q.score for q in ps) - m for p in ps) for ps in shown if ps]
+        return {"answer_passage_kept": round(sum(g <= m for g in gaps) / max(1, len(gaps)), 3),
+                "passages_kept_mean": round(statistics.mean(kept), 2) if kept else 0.0,
+                "passages_relevant_mean": round(statistics.mean(len(ps) for ps in shown if ps), 2) if kept else 0.0}
+
     min_relevance = max(candidates, key=lambda t: (balanced_accuracy(t), -t))
     faq_match = next((t / 100 for t in range(50, 100) if _precision(matches, t / 100) >= FAQ_PRECISION), 1.0)
+    passage_margin = next((m / 100 for m in range(0, 100) if margin(m / 100)["answer_passage_kept"] >= PASSAGE_KEPT), 1.0)
     return {
         "questions": len(dataset), "negatives": len(negatives),
         "suggested": {"MIN_RELEVANCE": min_relevance, **separation(min_relevance),
-                      "FAQ_MATCH": faq_match, **fast_path(faq_match)},
+                      "FAQ_MATCH": faq_match, **fast_path(faq_match),
+                      "PASSAGE_MARGIN": passage_margin, **margin(passage_margin)},
         "configured": {"MIN_RELEVANCE": settings.min_relevance, **separation(settings.min_relevance),
-                       "FAQ_MATCH": settings.faq_match, **fast_path(settings.faq_match)},
+                       "FAQ_MATCH": settings.faq_match, **fast_path(settings.faq_match),
+                       "PASSAGE_MARGIN": settings.passage_margin, **margin(settings.passage_margin)},
     }
 
 
+PASSAGE_KEPT = 0.98
+"""Share of questions whose answering passage PASSAGE_MARGIN must keep in the prompt."""
 FAQ_PRECISION = 0.85
 """Against one gold row per paraphrase. The COVID FAQ holds near-duplicate rows (the same
 question from two agencies); on inspection, the fast path's "wrong" rows at >= 0.85 were

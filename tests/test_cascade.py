@@ -100,6 +100,20 @@ def test_each_tier_gets_a_prompt_fitted_to_its_own_budget(agent, fake_openai):
     assert "\n[2] " in strong[1]["content"]
 
 
+def test_a_model_is_shown_only_the_passages_close_to_the_best(kb_settings, tiers, make_deps, fake_openai):
+    deps = make_deps(replace(kb_settings, llm_tiers=tiers[1:], faq_match=2.0, answer_cache=False))
+
+    def strong_prompt(margin: float) -> str:
+        deps.settings = replace(deps.settings, passage_margin=margin)
+        fake_openai.enqueue(reply(GOOD, [1]))
+        Agent(deps).answer(QUESTION)
+        return fake_openai.prompts()[-1][1]["content"]
+
+    assert "\n[2] " in strong_prompt(1.0)  # every passage above MIN_RELEVANCE
+    narrow = strong_prompt(0.0)
+    assert "[1] " in narrow and "\n[2] " not in narrow
+
+
 def test_a_spent_channel_budget_leaves_only_the_free_tiers(kb_settings, tiers, make_deps, fake_openai):
     free = replace(tiers[0], name="free", price_input_per_1k=0.0, price_output_per_1k=0.0)
     settings = replace(kb_settings, llm_tiers=(free, tiers[1]), faq_match=2.0, answer_cache=False,
