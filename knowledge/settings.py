@@ -98,10 +98,10 @@ class Settings:
     faq_match: float = 0.85
     """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is.
     Calibrated like MIN_RELEVANCE."""
-    passage_margin: float = 0.14
+    passage_margin: float = 0.18
     """A model is shown only the passages within this much cosine similarity of the best one:
-    the fewest that carry the answer. Calibrated like MIN_RELEVANCE (it keeps the passage that
-    answers in 98% of cases, and one passage in five fewer)."""
+    the fewest that carry the answer. Calibrated like MIN_RELEVANCE: the smallest margin that
+    kept every answering passage of the calibration half."""
     answer_cache: bool = True
     """Reuse answers to questions asked before (exact and semantic)."""
     semantic_cache_match: float = 0.85
