@@ -272,9 +272,12 @@ def test_kb_status_and_reindex_are_for_admins_only(app, fake_slack):
     assert "Only admins" in refusal["text"] and refusal["response_type"] == "ephemeral"
     assert app.reindexer.thread is None
 
+    app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000650.000100")))
+    fake_slack.wait_for("chat.postMessage")
     app.dispatch(slash("status", ADMIN, fake_slack))
     status = fake_slack.wait_for("/response/cmd", count=2)[1]["text"]
     assert f"*Documents*: {sample_documents()}" in status and "extractive" in status
+    assert "*Today*: 1 answer · $0.00 · faq 100%" in status
 
 
 def test_an_admin_reindex_rebuilds_in_the_background_and_reports(app, fake_slack, slack_settings):
