@@ -8,9 +8,10 @@ of every document it cites, and a hit whose cited documents were changed or dele
 Only answers that passed the guards are stored (the agent stores them); a 👎 evicts one.
 
 - Exact: key = hash of the normalised question (+ scope). One GET.
-- Semantic: every entry's question vector is appended to a Redis list per scope; each
-  process mirrors that list in a NumPy matrix (catching up with LRANGE from where it
-  stopped), so a lookup is one small Redis call plus a matrix product. A hit needs cosine
+- Semantic: every entry's question vector is appended to a Redis list per scope (a new list
+  after MAX_VECTORS); each process mirrors that list in a NumPy matrix (catching up with
+  LRANGE from where it stopped), so a lookup is two small Redis calls plus a matrix
+  product. A hit needs cosine
   similarity >= SEMANTIC_CACHE_MATCH, calibrated on the COVID paraphrase pairs where wrong
   hits are counted (`bot eval cache`).
 """
@@ -31,6 +32,10 @@ import redis
 PROMPT_VERSION = "2026-11-22.1"
 """Bump when the prompt or answer rules change: cached answers of the old prompt stop matching."""
 TTL_S = 7 * 24 * 3600
+MAX_VECTORS = 20_000
+"""Question vectors per list (~40 MB in Redis, a 30 MB matrix per worker, ~3 ms a lookup).
+A full list is retired for a new one, so the semantic cache never grows without bound; its
+answers stay reachable by exact match until they expire."""
 
 
 @dataclass(frozen=True)
@@ -102,27 +107,36 @@ class AnswerCache:
         key = self.key_for(question)
         vector = np.asarray(self._embed(question), dtype=np.float32)
         entry = json.dumps({"key": key, "vector": base64.b64encode(vector.tobytes()).decode()})
+        vectors = self._vectors_key(scope)
         pipe = self._redis.pipeline()
         pipe.set(f"{scope}:answer:{key}", json.dumps({**answer, "cache_key": key}, ensure_ascii=False), ex=TTL_S)
-        pipe.rpush(f"{scope}:vectors", entry)
-        pipe.expire(f"{scope}:vectors", TTL_S)
-        pipe.execute()
+        pipe.rpush(vectors, entry)
+        pipe.expire(vectors, TTL_S)
+        length = pipe.execute()[1]
+        if length >= MAX_VECTORS:
+            # Start a new list: the full one expires untouched, taking its vectors (and those of
+            # answers that expired or were evicted meanwhile) with it.
+            self._redis.incr(f"{scope}:generation")
         return key
 
     def evict(self, key: str) -> bool:
         """Drop one answer (a 👎); its vector stays but finds nothing."""
         return bool(self._redis.delete(f"{self._scope()}:answer:{key}"))
 
+    def _vectors_key(self, scope: str) -> str:
+        return f"{scope}:vectors:{int(self._redis.get(f'{scope}:generation') or 0)}"
+
     def _catch_up(self, scope: str) -> tuple[np.ndarray, list[str]]:
+        vectors_key = self._vectors_key(scope)
         with self._lock:
-            vectors, keys = self._mirror.get(scope, (np.zeros((0, 0), dtype=np.float32), []))
-            new = self._redis.lrange(f"{scope}:vectors", len(keys), -1)
+            vectors, keys = self._mirror.get(vectors_key, (np.zeros((0, 0), dtype=np.float32), []))
+            new = self._redis.lrange(vectors_key, len(keys), -1)
             if new:
                 entries = [json.loads(raw) for raw in new]
                 rows = np.stack([np.frombuffer(base64.b64decode(e["vector"]), dtype=np.float32) for e in entries])
                 vectors = rows if not keys else np.vstack([vectors, rows])
                 keys = keys + [e["key"] for e in entries]
-                self._mirror = {scope: (vectors, keys)}  # older scopes are dead: a new version replaced them
+                self._mirror = {vectors_key: (vectors, keys)}  # older lists are done: a new one replaced them
             return vectors, keys
 
 

@@ -120,3 +120,17 @@ def test_answers_made_under_other_business_rules_or_models_are_not_reused(redis_
     cache(answer_scope(shipped.fingerprint, [], "m")).put("Where do I park my bike?", {"text": "In the cellar."})
     assert cache(answer_scope(shipped.fingerprint, [], "m")).get("Where do I park my bike?") is not None
     assert cache(answer_scope(changed.fingerprint, [], "m")).get("Where do I park my bike?") is None
+
+
+def test_a_full_vector_list_is_retired_for_a_new_one(redis_client, redis_prefix, embedder, monkeypatch):
+    import bot.cache
+
+    monkeypatch.setattr(bot.cache, "MAX_VECTORS", 2)
+    cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {})
+    for question in ("Where do I park my bike?", "When does the canteen open?", "Who cleans the kitchen?"):
+        cache.put(question, {"text": "Ask the office manager.", "sources": []})
+    lists = sorted(k for k in redis_client.keys(f"{redis_prefix}*vectors*"))
+    assert [redis_client.llen(k) for k in lists] == [2, 1]
+    assert cache.get("Where can I park my bicycle?") is None  # its vector went with the old list
+    assert cache.get("Where do I park my bike?").kind == "exact"  # its answer did not
+    assert cache.get("Who does the cleaning of the kitchen?").kind == "semantic"
