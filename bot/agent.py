@@ -57,12 +57,11 @@ class Agent:
                 return thaw(hit.answer, hit)
         answer = self._with_disclaimers(self._answer(question, history, channel))
         if cache is not None and standalone and not answer.refused:
-            answer = replace(answer, cache_key=cache.put(question, self._cache_entry(question, answer)))
+            answer = replace(answer, cache_key=cache.put(question, self._cache_entry(answer)))
         return answer
 
-    def _cache_entry(self, question: str, answer: Answer) -> dict:
-        best = self.deps.retriever.retrieve(question, 1)  # ~1 ms: the embedding is already made
-        return {**freeze(answer), "index_version": self.deps.store.version(), "best": best[0].id if best else ""}
+    def _cache_entry(self, answer: Answer) -> dict:
+        return {**freeze(answer), "index_version": self.deps.store.version(), "best": answer.best_passage}
 
     def _still_best(self, question: str, hit: CacheHit) -> bool:
         """A hit is reused only when this question's own best passage is the one the cached
@@ -101,8 +100,12 @@ class Agent:
         return parse_rewrite(completion.text), usage
 
     def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str) -> Answer:
+        retrieved = self.deps.retriever.retrieve(question, self.deps.settings.top_k, context=context)
+        answer = self._answer_from(question, retrieved, history, channel)
+        return replace(answer, best_passage=retrieved[0].id if retrieved else "")
+
+    def _answer_from(self, question: str, retrieved: list[Passage], history: list[Turn], channel: str) -> Answer:
         settings = self.deps.settings
-        retrieved = self.deps.retriever.retrieve(question, settings.top_k, context=context)
         # Documents are untrusted too: a passage carrying instructions never reaches the answer.
         passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
         relevant = [p for p in passages if p.score >= settings.min_relevance]

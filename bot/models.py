@@ -56,6 +56,9 @@ class Answer:
     """Identifies this answer for feedback; set once the turn is remembered."""
     cache_key: str = ""
     """The answer cache entry this answer was stored as or served from (a 👎 evicts it)."""
+    best_passage: str = ""
+    """The id of the passage retrieval ranked first for the question (the answer cache
+    re-checks its hits against it)."""
     usage: Usage | None = None
     """None for answers that called no model (their tier is their mode, their cost 0)."""
 
