@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.deps import Deps
+from bot.usage import describe
 
 log = logging.getLogger(__name__)
 
@@ -119,17 +120,7 @@ class Commands:
             f"*Sources*: {', '.join(info.sources) or 'unknown'}",
             f"*Rollback target*: {info.previous or 'none kept'}",
             f"*Answering*: {mode}",
-            f"*Today*: {today_line(self.deps.usage.today())}",
+            f"*Today*: {describe(self.deps.usage.today())}",
         ]
         return "\n".join(lines)
 
-
-def today_line(totals: dict[str, float]) -> str:
-    """Today's answers, what they cost, and who answered them (the cache, the FAQ path, a tier)."""
-    answers = int(totals.get("answers", 0))
-    if not answers:
-        return "no answers yet"
-    shares = sorted(((value, key.removeprefix("tier:")) for key, value in totals.items() if key.startswith("tier:")),
-                    reverse=True)
-    by_tier = ", ".join(f"{name} {value / answers:.0%}" for value, name in shares)
-    return f"{answers} answer{'s' * (answers != 1)} · ${totals.get('cost_usd', 0.0):.2f} · {by_tier}"

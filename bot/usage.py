@@ -45,3 +45,15 @@ class UsageLedger:
 
     def spent_today(self, channel: str) -> float:
         return float(self._redis.hget(self._key(channel or "-"), "cost_usd") or 0.0)
+
+
+def describe(totals: dict[str, float]) -> str:
+    """A day's totals in a line: answers, what they cost, and who answered them (the cache,
+    the FAQ path, a tier)."""
+    answers = int(totals.get("answers", 0))
+    if not answers:
+        return "no answers yet"
+    shares = sorted(((value, key.removeprefix("tier:")) for key, value in totals.items() if key.startswith("tier:")),
+                    reverse=True)
+    by_tier = ", ".join(f"{name} {value / answers:.0%}" for value, name in shares)
+    return f"{answers} answer{'s' * (answers != 1)} · ${totals.get('cost_usd', 0.0):.2f} · {by_tier}"
