@@ -4,11 +4,12 @@ talks to a Qdrant server; its local mode runs the same calls here, with no serve
 import pytest
 
 from ingest.pipeline import Pipeline
+from knowledge.engines import ClientEngine, EdgeEngine
 from knowledge.errors import EmptyKnowledgeBase, StoreLocked
 from knowledge.retrieval import Retriever
 from knowledge.settings import Settings
 from knowledge.sparse import SparseEncoder
-from knowledge.store import ClientEngine, EdgeEngine, Store
+from knowledge.store import Store
 from tests.conftest import SAMPLE_KB
 
 QUESTIONS = ["How many vacation days do I get?", "hotel limit per night", "phishing e-mail report",

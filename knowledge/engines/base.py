@@ -1,0 +1,56 @@
+"""What the Store needs from a Qdrant engine, and the names both engines share.
+
+Points carry named vectors: "dense" (MiniLM, cosine), "question" (the chunk's heading: an
+FAQ row's question, a section's title and headings) and "sparse" (BM25 term weights with
+Qdrant's IDF modifier). A search fuses them with reciprocal rank fusion in the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+DENSE = "dense"
+SPARSE = "sparse"
+QUESTION = "question"
+"""What a chunk is about, alone: an FAQ row's question, or a section's title and headings.
+(It keeps the name it had when only FAQ rows carried it: collections are created with it.)"""
+RRF_K = 2
+"""Reciprocal rank fusion's k, as qdrant-client's local mode uses; a server's default is 60.
+Set explicitly so both engines rank alike (k=2 also scored best on the calibration half)."""
+SCROLL_PAGE = 512
+
+Vectors = dict[str, Any]
+"""Vector name -> a list of floats (dense) or a SparseVector."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    payload: dict[str, Any]
+    vectors: dict[str, list[float]]
+
+
+class Engine(Protocol):
+    """What the Store needs from a Qdrant engine; `name` may be a collection or an alias."""
+
+    def collections(self) -> list[str]: ...
+    def create(self, name: str, dimension: int) -> None: ...
+    def drop(self, name: str) -> None: ...
+    def alias_target(self, alias: str) -> str | None: ...
+    def set_alias(self, alias: str, collection: str) -> None: ...
+    def metadata(self, name: str) -> dict: ...
+    def set_metadata(self, name: str, metadata: dict) -> None: ...
+    def upsert(self, name: str, points: list[tuple[str, Vectors, dict]]) -> None: ...
+    def delete(self, name: str, point_ids: list[str]) -> None: ...
+    def scroll(self, name: str, with_vectors: bool = False) -> Iterator[tuple[str, dict, Vectors]]: ...
+    def retrieve(self, name: str, point_ids: list[str]) -> dict[str, dict]: ...
+    def count(self, name: str) -> int: ...
+    def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int) -> list[Hit]: ...
+    def close(self) -> None: ...
+
+
+def plain_vectors(vectors: Any) -> Vectors:
+    """An engine's dense vectors as plain lists (sparse ones are not needed back)."""
+    return {name: list(v) for name, v in (vectors or {}).items() if isinstance(v, (list, tuple))}

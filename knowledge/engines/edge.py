@@ -1,0 +1,149 @@
+"""Qdrant Edge (`qdrant-edge-py`), Qdrant's in-process engine: the default, embedded engine.
+
+Measured here on 10,000 points, a hybrid query took 0.5 ms with it against 29 ms (200 ms with
+the IDF modifier) in qdrant-client's local mode, and upserts 40x faster.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from knowledge.engines.base import DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Hit, Vectors, plain_vectors
+from knowledge.errors import EmptyKnowledgeBase, StoreLocked
+from knowledge.sparse import SparseVector
+
+
+class EdgeEngine:
+    """Collections are Edge shards in `root/collections/NAME`; aliases and metadata are small
+    JSON files replaced atomically. One process owns the directory (an flock on `root/.lock`)."""
+
+    def __init__(self, root: Path) -> None:
+        import qdrant_edge
+
+        self._q = qdrant_edge
+        self.root = root
+        (root / "collections").mkdir(parents=True, exist_ok=True)
+        self._lock = open(root / ".lock", "w")  # noqa: SIM115 (held for the engine's life)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise StoreLocked(
+                f"The embedded Qdrant store at {root} is open in another process (a running bot?). "
+                "Stop that process, use the bot's admin `reindex` command, or run a Qdrant server and set QDRANT_URL."
+            ) from None
+        self._shards: dict[str, Any] = {}
+        self._aliases: dict[str, str] = self._read_json(root / "aliases.json")
+        """Read once: no other process can change them while we hold the lock."""
+
+    def _dir(self, name: str) -> Path:
+        return self.root / "collections" / name
+
+    def _shard(self, name: str):
+        name = self.alias_target(name) or name
+        if name not in self._shards:
+            if not self._dir(name).is_dir():
+                raise EmptyKnowledgeBase(f"No collection {name!r} exists yet.")
+            self._shards[name] = self._q.EdgeShard.load(str(self._dir(name)))
+        return self._shards[name]
+
+    def collections(self) -> list[str]:
+        return sorted(p.name for p in (self.root / "collections").iterdir() if p.is_dir())
+
+    def create(self, name: str, dimension: int) -> None:
+        q = self._q
+        config = q.EdgeConfig(
+            vectors={DENSE: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine),
+                     QUESTION: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine)},
+            sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
+        )
+        self._dir(name).mkdir(parents=True)
+        self._shards[name] = q.EdgeShard.create(str(self._dir(name)), config)
+
+    def drop(self, name: str) -> None:
+        shard = self._shards.pop(name, None)
+        if shard is not None:
+            shard.close()
+        shutil.rmtree(self._dir(name), ignore_errors=True)
+
+    @staticmethod
+    def _read_json(path: Path) -> dict:
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    @staticmethod
+    def _write_json(path: Path, data: dict) -> None:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, ensure_ascii=False))
+        os.replace(temporary, path)  # atomic: a reader sees the old file or the new one
+
+    def alias_target(self, alias: str) -> str | None:
+        return self._aliases.get(alias)
+
+    def set_alias(self, alias: str, collection: str) -> None:
+        aliases = {**self._aliases, alias: collection}
+        self._write_json(self.root / "aliases.json", aliases)
+        self._aliases = aliases
+
+    def metadata(self, name: str) -> dict:
+        return self._read_json(self._dir(name) / "kb-metadata.json")
+
+    def set_metadata(self, name: str, metadata: dict) -> None:
+        self._write_json(self._dir(name) / "kb-metadata.json", metadata)
+
+    def upsert(self, name: str, points: list[tuple[str, Vectors, dict]]) -> None:
+        q = self._q
+        edge_points = [q.Point(point_id, {k: self._vector(v) for k, v in vectors.items()}, payload)
+                       for point_id, vectors, payload in points]
+        shard = self._shard(name)
+        shard.update(q.UpdateOperation.upsert_points(edge_points))
+        shard.flush()
+
+    def _vector(self, value: Any):
+        if isinstance(value, SparseVector):
+            return self._q.SparseVector(indices=value.indices, values=value.values)
+        return list(value)
+
+    def delete(self, name: str, point_ids: list[str]) -> None:
+        shard = self._shard(name)
+        shard.update(self._q.UpdateOperation.delete_points(point_ids))
+        shard.flush()
+
+    def scroll(self, name: str, with_vectors: bool = False) -> Iterator[tuple[str, dict, Vectors]]:
+        shard, offset = self._shard(name), None
+        while True:
+            records, offset = shard.scroll(self._q.ScrollRequest(
+                offset=offset, limit=SCROLL_PAGE, with_payload=True, with_vector=with_vectors))
+            for record in records:
+                yield str(record.id), dict(record.payload or {}), plain_vectors(record.vector)
+            if offset is None:
+                return
+
+    def retrieve(self, name: str, point_ids: list[str]) -> dict[str, dict]:
+        """Point id -> payload, for the ids that exist."""
+        return {str(r.id): dict(r.payload or {})
+                for r in self._shard(name).retrieve(point_ids, with_payload=True, with_vector=False)}
+
+    def count(self, name: str) -> int:
+        return self._shard(name).count(self._q.CountRequest(exact=True))
+
+    def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int) -> list[Hit]:
+        q = self._q
+        nearest = [q.Query.Nearest(self._vector(vector), using=using) for using, vector in sides]
+        if len(nearest) == 1:
+            request = q.QueryRequest(limit=limit, query=nearest[0], with_payload=True, with_vector=[DENSE, QUESTION])
+        else:
+            request = q.QueryRequest(limit=limit, prefetches=[q.Prefetch(limit=candidates, query=n) for n in nearest],
+                                     query=q.Fusion.Rrf(k=RRF_K), with_payload=True, with_vector=[DENSE, QUESTION])
+        return [Hit(str(p.id), dict(p.payload or {}), plain_vectors(p.vector)) for p in self._shard(name).query(request)]
+
+    def close(self) -> None:
+        for shard in self._shards.values():
+            shard.close()
+        self._shards.clear()
+        self._lock.close()
