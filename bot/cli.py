@@ -115,32 +115,35 @@ def show_tiers() -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from bot import evals
+    from bot.evals import data as eval_data
 
-    data = args.data or evals.DEFAULT_DATA
+    data = args.data or eval_data.DEFAULT_DATA
     if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():
         print(f"bot: no evaluation data at {data}; pass --data DIR", file=sys.stderr)
         return 2
     if args.target == "covid-dataset":
-        for line in evals.covid_dataset(data, args.half):
+        for line in eval_data.covid_dataset(data, args.half):
             print(json.dumps(line, ensure_ascii=False))
         return 0
     from knowledge.embeddings import Embedder
 
     if args.target in ("guards", "cache"):
         if args.target == "guards":
-            figures = evals.eval_guards(data, Embedder())
-            text = evals.render_guards(figures)
+            from bot.evals.guards import eval_guards, render_guards
+
+            figures = eval_guards(data, Embedder())
+            text = render_guards(figures)
         else:
+            from bot.evals.cache import eval_cache
             from knowledge.settings import Settings
 
-            figures = evals.eval_cache(data, Embedder(), Settings.from_env().semantic_cache_match)
+            figures = eval_cache(data, Embedder(), Settings.from_env().semantic_cache_match)
             text = json.dumps(figures, indent=2)
         print(json.dumps(figures, ensure_ascii=False) if args.json else text)
         return 0
     try:
-        dataset = evals.read_dataset(args.dataset)
-        negatives = evals.read_questions(args.negatives) if args.negatives else evals.default_negatives(data)
+        dataset = eval_data.read_dataset(args.dataset)
+        negatives = eval_data.read_questions(args.negatives) if args.negatives else eval_data.default_negatives(data)
     except (OSError, ValueError) as error:
         print(f"bot: {error}", file=sys.stderr)
         return 2
@@ -148,7 +151,8 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def evaluate_on_store(args: argparse.Namespace, dataset: list[dict], negatives: list[str]) -> int:
-    from bot import evals
+    from bot.evals.calibrate import calibrate, render_calibration
+    from bot.evals.retrieval import eval_retrieval, render_retrieval
     from knowledge.embeddings import Embedder
     from knowledge.retrieval import Retriever
     from knowledge.settings import Settings
@@ -164,11 +168,11 @@ def evaluate_on_store(args: argparse.Namespace, dataset: list[dict], negatives: 
     try:
         retriever = Retriever(store, Embedder(), SparseEncoder())
         if args.target == "retrieval":
-            figures = evals.eval_retrieval(retriever, dataset)
-            text = evals.render_retrieval(figures)
+            figures = eval_retrieval(retriever, dataset)
+            text = render_retrieval(figures)
         else:
-            figures = evals.calibrate(retriever, dataset, negatives, settings)
-            text = evals.render_calibration(figures)
+            figures = calibrate(retriever, dataset, negatives, settings)
+            text = render_calibration(figures)
     except EmptyKnowledgeBase:
         print(f"bot: {EMPTY_KB_HELP}", file=sys.stderr)
         return 2

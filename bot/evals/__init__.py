@@ -1,0 +1,13 @@
+"""`bot eval ...`: measure the parts on public data (../shared/eval), print figures.
+
+One module per evaluation: `guards`, `retrieval`, `calibrate`, `cache`; `data` reads the data.
+What is tuned on that data, and how the figures stay honest: the thresholds (MIN_RELEVANCE,
+FAQ_MATCH, PASSAGE_MARGIN, SEMANTIC_CACHE_MATCH) are chosen on the calibration half of the
+COVID FAQ (split by FAQ row) and reported on the test half; the injection signals in
+`guards/injection.py` were written after reading the PurpleLlama set's misses, so its
+detection rate is optimistic. See the README for the last figures.
+"""
+
+from bot.evals.data import DEFAULT_DATA, SAMPLE_KB, covid_dataset
+
+__all__ = ["DEFAULT_DATA", "SAMPLE_KB", "covid_dataset"]

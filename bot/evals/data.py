@@ -1,0 +1,80 @@
+"""The evaluation data's readers, shared by every `bot eval` (all read from ../shared/eval,
+never copied into the repository), and the COVID dataset recipe with its two halves."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import statistics
+from pathlib import Path
+
+SAMPLE_KB = Path(__file__).resolve().parents[2] / "knowledge" / "sample"
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "eval"
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def csv_column(path: Path, column: str) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return [row[column] for row in csv.DictReader(handle)]
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    return {"p50_ms": round(statistics.median(ordered), 2), "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2)}
+
+
+def covid_dataset(data: Path, half: str = "all") -> list[dict]:
+    """The recipe: every positive COVID paraphrase, with the FAQ question it paraphrases as
+    the relevant item. `half` splits by FAQ row (a stable hash), so that thresholds are
+    calibrated on one half of the FAQs and reported on the other."""
+    with (data / "faq" / "covid_paraphrases.csv").open(newline="", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["similar"] == "1"]
+    lines = [{"question": r["question_2"], "relevant": [r["question_1"]]} for r in rows]
+    if half == "all":
+        return lines
+    keep = 0 if half == "calibration" else 1
+    return [line for line in lines if stable_half(line["relevant"][0]) == keep]
+
+
+def stable_half(text: str) -> int:
+    """0 (calibration) or 1 (test) for an FAQ question, the same on every run."""
+    return hashlib.sha256(text.encode()).digest()[0] % 2
+
+
+def read_dataset(path: Path) -> list[dict]:
+    lines = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if not isinstance(line, dict) or not isinstance(line.get("question"), str) or not line.get("relevant"):
+            raise ValueError(f'{path}:{number}: expected {{"question": "...", "relevant": ["..."]}}')
+        lines.append(line)
+    return lines
+
+
+def read_questions(path: Path) -> list[str]:
+    """One question per line, or JSON lines with a "question"."""
+    questions = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        raw = raw.strip()
+        if raw.startswith("{"):
+            raw = json.loads(raw).get("question", "")
+        if raw:
+            questions.append(raw)
+    return questions
+
+
+def default_negatives(data: Path) -> list[str]:
+    """Questions a COVID FAQ cannot answer: the sample company FAQ's, and borderline coding prompts."""
+    sample = SAMPLE_KB / "faq.csv"
+    mitre = data / "guards" / "purplellama_mitre_frr_benign.json"
+    coding = [r["mutated_prompt"] for r in read_json(mitre)][:200] if mitre.is_file() else []
+    return csv_column(sample, "question") + coding
