@@ -18,6 +18,7 @@ from bot.models import Answer, Turn, Usage
 from bot.preprocess import follow_up_context, normalise
 from bot.prompt import build_rewrite, parse_rewrite
 from bot.usage import cost_usd
+from bot.variants import PromptText
 from knowledge.models import Passage
 
 class Agent:
@@ -27,9 +28,13 @@ class Agent:
     def answer(self, question: str, thread_id: str | None = None, user: str = "", channel: str = "") -> Answer:
         """`channel` is where the question was asked (a Slack channel), for its budget and totals."""
         started = time.perf_counter()
+        turn_id = uuid.uuid4().hex
+        # Sticky per thread, so a conversation keeps one voice; a question without a thread is its own.
+        prompt = self.deps.variants.pick(thread_id or turn_id)
         text = normalise(question)
         if not text:
-            return Answer(EMPTY_QUESTION, "extractive", refused=True, reason="no_answer")
+            return Answer(EMPTY_QUESTION, "extractive", refused=True, reason="no_answer", variant=prompt.name,
+                          prompt_version=prompt.version)
         verdict = self.deps.input_guard.check(text)
         text = verdict.text  # personal data redacted: nothing below sees it
         if verdict.reason is not None:
@@ -37,27 +42,29 @@ class Agent:
                             notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
         else:
             history = self.deps.memory.recent(thread_id) if thread_id else []
-            answer = self._cached_or_answered(text, history, channel)
-        answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=uuid.uuid4().hex)
-        self.deps.usage.record(channel, answer.usage or Usage(answer.mode))
+            answer = self._cached_or_answered(text, history, channel, prompt)
+        answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
+                         variant=prompt.name, prompt_version=prompt.version)
+        self.deps.usage.record(channel, answer.usage or Usage(answer.mode), answer.variant)
         if thread_id:
             turn = Turn(question=text, answer=answer.text, source_ids=[p.id for p in answer.sources],
-                        mode=answer.mode, refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key)
+                        mode=answer.mode, refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
+                        variant=answer.variant, prompt_version=answer.prompt_version)
             self.deps.memory.remember(thread_id, turn, user)
             self.deps.turns.record(thread_id, turn)
         return answer
 
-    def _cached_or_answered(self, question: str, history: list[Turn], channel: str) -> Answer:
+    def _cached_or_answered(self, question: str, history: list[Turn], channel: str, prompt: PromptText) -> Answer:
         """A standalone question may be answered from the cache; a follow-up depends on its thread."""
         cache = self.deps.cache
         standalone = not follow_up_context(question, history)
         if cache is not None and standalone:
-            hit = cache.get(question)
+            hit = cache.get(question, prompt.version)
             if hit is not None and self._still_best(question, hit):
                 return thaw(hit.answer, hit)
-        answer = self._with_disclaimers(self._answer(question, history, channel))
+        answer = self._with_disclaimers(self._answer(question, history, channel, prompt))
         if cache is not None and standalone and not answer.refused:
-            answer = replace(answer, cache_key=cache.put(question, self._cache_entry(answer)))
+            answer = replace(answer, cache_key=cache.put(question, self._cache_entry(answer), prompt.version))
         return answer
 
     def _cache_entry(self, answer: Answer) -> dict:
@@ -76,7 +83,7 @@ class Agent:
         known = {source["id"] for source in hit.answer["sources"]} | {hit.answer.get("best", "")}
         return bool(best) and best[0].id in known
 
-    def _answer(self, question: str, history: list[Turn], channel: str) -> Answer:
+    def _answer(self, question: str, history: list[Turn], channel: str, prompt: PromptText) -> Answer:
         context = follow_up_context(question, history)
         rewrite_usage = None
         # A rewrite is a paid call: not once the channel's budget is spent (the search then blends).
@@ -84,7 +91,7 @@ class Agent:
             standalone, rewrite_usage = self._standalone(question, history)
             if standalone:
                 question, context = standalone, ""
-        answer = self._answer_standalone(question, context, history, channel)
+        answer = self._answer_standalone(question, context, history, channel, prompt)
         return answer if rewrite_usage is None else replace(answer, usage=rewrite_usage + (answer.usage or Usage(answer.mode)))
 
     def _standalone(self, question: str, history: list[Turn]) -> tuple[str, Usage | None]:
@@ -92,19 +99,21 @@ class Agent:
         (the search then blends in the thread's previous question instead)."""
         chat = self.deps.cascade.rewriter
         try:
-            completion = chat.complete(build_rewrite(question, history))
+            completion = chat.complete(build_rewrite(self.deps.variants.rewrite.text, question, history))
         except LLMUnavailable:
             return "", None
         usage = Usage(chat.tier.name, completion.prompt_tokens, completion.completion_tokens,
                       cost_usd(chat.tier, completion.prompt_tokens, completion.completion_tokens))
         return parse_rewrite(completion.text), usage
 
-    def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str) -> Answer:
+    def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str,
+                           prompt: PromptText) -> Answer:
         retrieved = self.deps.retriever.retrieve(question, self.deps.settings.top_k, context=context)
-        answer = self._answer_from(question, retrieved, history, channel)
+        answer = self._answer_from(question, retrieved, history, channel, prompt)
         return replace(answer, best_passage=retrieved[0].id if retrieved else "")
 
-    def _answer_from(self, question: str, retrieved: list[Passage], history: list[Turn], channel: str) -> Answer:
+    def _answer_from(self, question: str, retrieved: list[Passage], history: list[Turn], channel: str,
+                     prompt: PromptText) -> Answer:
         settings = self.deps.settings
         # Documents are untrusted too: a passage carrying instructions never reaches the answer.
         passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
@@ -122,9 +131,9 @@ class Agent:
             spent = f"channel budget of {settings.channel_daily_budget_usd} USD spent"
             if not cascade.has_free_tier:
                 return replace(extractive(relevant[0], BUDGET_NOTE), notes=[spent])
-            answer = cascade.answer(question, relevant, history, free_only=True)
+            answer = cascade.answer(prompt.text, question, relevant, history, free_only=True)
             return replace(answer, notes=[f"{spent}: free tiers only", *answer.notes])
-        return cascade.answer(question, relevant, history)
+        return cascade.answer(prompt.text, question, relevant, history)
 
     def _budget_spent(self, channel: str) -> bool:
         budget = self.deps.settings.channel_daily_budget_usd

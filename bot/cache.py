@@ -1,7 +1,7 @@
 """Answer cache in Redis: exact, then semantic. Staff ask the same questions again and again.
 
-Entries are scoped by PROMPT_VERSION (a new prompt changes answers) and by what else shapes an
-answer in this deployment: the business rules file, the model tiers and the embedding model
+Entries are scoped by the answer prompt's version (bot/variants.py: a new prompt, or another
+A/B variant, changes answers) and by what else shapes an answer in this deployment: the business rules file, the model tiers and the embedding model
 (`answer_scope`). A reindex retires only what it touched: each entry records the content hash
 of every document it cites, and a hit whose cited documents were changed or deleted since
 (by an ingest, a rebuild or a rollback) is dropped, not served. One point lookup by id.
@@ -29,8 +29,6 @@ from dataclasses import dataclass
 import numpy as np
 import redis
 
-PROMPT_VERSION = "2026-11-22.1"
-"""Bump when the prompt or answer rules change: cached answers of the old prompt stop matching."""
 TTL_S = 7 * 24 * 3600
 MAX_VECTORS = 20_000
 """Question vectors per list (~40 MB in Redis, a 30 MB matrix per worker, ~3 ms a lookup).
@@ -66,15 +64,16 @@ class AnswerCache:
         self._mirror: dict[str, tuple[np.ndarray, list[str]]] = {}
         self._lock = threading.Lock()
 
-    def _scope(self) -> str:
-        return f"{self._prefix}cache:{PROMPT_VERSION}:{self._fixed_scope}"
+    def _scope(self, prompt_version: str) -> str:
+        return f"{self._prefix}cache:{prompt_version}:{self._fixed_scope}"
 
     @staticmethod
     def key_for(question: str) -> str:
         return hashlib.sha256(normalised(question).encode()).hexdigest()[:32]
 
-    def get(self, question: str) -> CacheHit | None:
-        scope = self._scope()
+    def get(self, question: str, prompt_version: str) -> CacheHit | None:
+        """`prompt_version`: the answer prompt's (`PromptText.version`); other prompts' answers never match."""
+        scope = self._scope(prompt_version)
         key = self.key_for(question)
         answer = self._current(scope, key)
         if answer is not None:
@@ -102,8 +101,8 @@ class AnswerCache:
             return None
         return answer
 
-    def put(self, question: str, answer: dict) -> str:
-        scope = self._scope()
+    def put(self, question: str, answer: dict, prompt_version: str) -> str:
+        scope = self._scope(prompt_version)
         key = self.key_for(question)
         vector = np.asarray(self._embed(question), dtype=np.float32)
         entry = json.dumps({"key": key, "vector": base64.b64encode(vector.tobytes()).decode()})
@@ -119,9 +118,9 @@ class AnswerCache:
             self._redis.incr(f"{scope}:generation")
         return key
 
-    def evict(self, key: str) -> bool:
+    def evict(self, key: str, prompt_version: str) -> bool:
         """Drop one answer (a 👎); its vector stays but finds nothing."""
-        return bool(self._redis.delete(f"{self._scope()}:answer:{key}"))
+        return bool(self._redis.delete(f"{self._scope(prompt_version)}:answer:{key}"))
 
     def _vectors_key(self, scope: str) -> str:
         return f"{scope}:vectors:{int(self._redis.get(f'{scope}:generation') or 0)}"

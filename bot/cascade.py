@@ -52,14 +52,16 @@ class Cascade:
     def has_free_tier(self) -> bool:
         return any(chat.tier.free for chat in self.chats)
 
-    def answer(self, question: str, passages: list[Passage], history: list[Turn], free_only: bool = False) -> Answer:
-        """`passages` are relevant ones, best first; `free_only` when the channel's budget is spent."""
+    def answer(self, instructions: str, question: str, passages: list[Passage], history: list[Turn],
+               free_only: bool = False) -> Answer:
+        """`instructions`: the thread's answer prompt; `passages` are relevant ones, best first;
+        `free_only` when the channel's budget is spent."""
         chats = [c for c in self.chats if c.tier.free] if free_only else self.chats
         rejected: list[Rejection] = []
         notes: list[str] = []
         tokens, cost = [0, 0], 0.0  # every attempt is paid for, re-asks and rejected tiers included
         for position, chat in enumerate(chats):
-            attempt = self._ask(chat, question, passages, history, last=position == len(chats) - 1)
+            attempt = self._ask(chat, instructions, question, passages, history, last=position == len(chats) - 1)
             notes += attempt.notes
             tokens = [tokens[0] + attempt.prompt_tokens, tokens[1] + attempt.completion_tokens]
             cost += cost_usd(chat.tier, attempt.prompt_tokens, attempt.completion_tokens)
@@ -71,9 +73,10 @@ class Cascade:
         usage = Usage("extractive", *tokens, round(cost, 6), tuple(rejected))
         return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes, usage=usage)
 
-    def _ask(self, chat: Chat, question: str, passages: list[Passage], history: list[Turn], last: bool) -> Attempt:
+    def _ask(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
+             last: bool) -> Attempt:
         tier = chat.tier
-        prompt = build_prompt(question, passages[: tier.max_passages], history, tier.prompt_budget_tokens)
+        prompt = build_prompt(instructions, question, passages[: tier.max_passages], history, tier.prompt_budget_tokens)
         messages = list(prompt.messages)
         attempt = Attempt()
         for draft in range(1, max(tier.max_reasks, 0) + 2):

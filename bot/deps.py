@@ -13,6 +13,7 @@ from bot.llm import build_chat
 from bot.memory import ThreadMemory, connect
 from bot.turns import TurnLog
 from bot.usage import UsageLedger
+from bot.variants import Variants
 from guards.input import InputGuard
 from guards.policy import BusinessRules
 from knowledge.embeddings import MODEL_NAME, Embedder, configure_llama_index
@@ -34,6 +35,8 @@ class Deps:
     rules: BusinessRules
     input_guard: InputGuard
     usage: UsageLedger
+    variants: Variants
+    """The answer prompts in play (PROMPT_VARIANTS) and the follow-up rewrite prompt."""
     cache: AnswerCache | None
     """None when ANSWER_CACHE is off."""
     cascade: Cascade | None
@@ -52,6 +55,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
     embedder = embedder or Embedder()
     configure_llama_index(embedder)
     rules = BusinessRules.load(settings.guard_rules)
+    variants = Variants.load(settings.prompt_variants)
     cascade = None
     if settings.llm_enabled:
         from guards.output import OutputGuard
@@ -69,6 +73,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
         rules=rules,
         input_guard=InputGuard(rules, embedder.embed_documents, embedder.embed_query),
         usage=UsageLedger(redis_client, settings.redis_prefix),
+        variants=variants,
         cache=AnswerCache(redis_client, settings.redis_prefix, embedder.embed_query, settings.semantic_cache_match,
                           store.content_hashes,
                           answer_scope(rules.fingerprint, [t.model for t in settings.tiers], MODEL_NAME))

@@ -2,7 +2,8 @@
 
 BotError
  ├── RedisUnavailable   the memory store cannot be reached
- └── LLMUnavailable     the configured model server failed
+ ├── LLMUnavailable     the configured model server failed
+ └── PromptError        PROMPT_VARIANTS names a prompt that is not there
 """
 
 
@@ -15,4 +16,8 @@ class RedisUnavailable(BotError):
 
 
 class LLMUnavailable(BotError):
+    pass
+
+
+class PromptError(BotError):
     pass

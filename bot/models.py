@@ -61,6 +61,11 @@ class Answer:
     re-checks its hits against it)."""
     usage: Usage | None = None
     """None for answers that called no model (their tier is their mode, their cost 0)."""
+    variant: str = ""
+    """The answer prompt the thread was given (PROMPT_VARIANTS), e.g. `answer-v1`; recorded
+    even when no model was asked (it is the prompt that would have been used)."""
+    prompt_version: str = ""
+    """That prompt's version id, e.g. `answer-v1@78d93035` (name and content hash)."""
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
         """The stable JSON shape of `bot ask --json` and `--jsonl`."""
@@ -80,6 +85,8 @@ class Answer:
             "notes": self.notes,
             "turn_id": self.turn_id,
             "usage": asdict(self.usage or Usage(self.mode), dict_factory=_json_dict),
+            "variant": self.variant,
+            "prompt_version": self.prompt_version,
         }
 
 
@@ -94,6 +101,8 @@ class Turn:
     refused: bool = False
     id: str = ""
     cache_key: str = ""
+    variant: str = ""
+    prompt_version: str = ""
 
 
 def _json_dict(items: list[tuple[str, Any]]) -> dict[str, Any]:

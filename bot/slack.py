@@ -106,7 +106,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
         if turn is None:
             logger.info("feedback on an expired or unknown turn %s", action.get("value"))
         elif rating == "down" and turn.get("cache_key") and deps.cache is not None:
-            deps.cache.evict(turn["cache_key"])  # a bad answer is not served again
+            deps.cache.evict(turn["cache_key"], turn.get("prompt_version", ""))  # a bad answer is not served again
         respond(text=THANKS[rating], response_type="ephemeral", replace_original=False)
 
     @app.command(settings.slack_command)

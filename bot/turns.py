@@ -1,8 +1,8 @@
 """Answered turns and the feedback on them, in Redis.
 
-Each answer gets a turn id; the turn (question, answer, mode, sources) is kept for
-TURN_TTL_S so a 👍/👎 click can be stored next to what it rates, and feedback analytics
-can read both later.
+Each answer gets a turn id; the turn (question, answer, mode, sources, the prompt variant and
+its version) is kept for TURN_TTL_S so a 👍/👎 click can be stored next to what it rates, and
+feedback analytics can read both later.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ class TurnLog:
         turn = self.get(turn_id)
         key = f"{self._prefix}feedback:{turn_id}"
         entry = {"turn": turn_id, "user": user, "rating": rating, "at": time.time(),
-                 "question": turn and turn["question"], "mode": turn and turn["mode"]}
+                 "question": turn and turn["question"], "mode": turn and turn["mode"],
+                 "variant": turn and turn.get("variant", ""), "prompt_version": turn and turn.get("prompt_version", "")}
         pipe = self._redis.pipeline()
         pipe.hset(key, user, rating)
         pipe.expire(key, TURN_TTL_S)

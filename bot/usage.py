@@ -26,8 +26,9 @@ class UsageLedger:
         day = time.strftime("%Y-%m-%d", time.gmtime())
         return f"{self._prefix}usage:{day}" + (f":{channel}" if channel else "")
 
-    def record(self, channel: str, usage: Usage) -> None:
-        """Add one answer to today's totals, overall and for its channel."""
+    def record(self, channel: str, usage: Usage, variant: str = "") -> None:
+        """Add one answer to today's totals, overall and for its channel; `variant` is the
+        answer prompt its thread was given (answers and cost per variant, for the A/B comparison)."""
         pipe = self._redis.pipeline()
         for key in (self._key(), self._key(channel or "-")):
             pipe.hincrby(key, "answers", 1)
@@ -37,6 +38,9 @@ class UsageLedger:
             pipe.hincrby(key, "prompt_tokens", usage.prompt_tokens)
             pipe.hincrby(key, "completion_tokens", usage.completion_tokens)
             pipe.hincrbyfloat(key, "cost_usd", usage.cost_usd)
+            if variant:
+                pipe.hincrby(key, f"variant:{variant}", 1)
+                pipe.hincrbyfloat(key, f"variant_cost_usd:{variant}", usage.cost_usd)
             pipe.expire(key, TOTALS_TTL_S)
         pipe.execute()
 

@@ -111,6 +111,8 @@ class Settings:
     """The business rules file; None is the one shipped in guards/rules.toml."""
     memory_turns: int = 10
     memory_ttl_s: int = 7 * 24 * 3600
+    prompt_variants: tuple[tuple[str, int], ...] = (("answer-v1", 100),)
+    """Answer prompts (files in bot/prompts/) and their shares of the threads: the A/B split."""
 
     @property
     def llm_enabled(self) -> bool:
@@ -166,6 +168,7 @@ class Settings:
             guard_rules=Path(get("GUARD_RULES")) if get("GUARD_RULES") else None,
             memory_turns=_number(get, "MEMORY_TURNS", cls.memory_turns, int),
             memory_ttl_s=_number(get, "MEMORY_TTL_S", cls.memory_ttl_s, int),
+            prompt_variants=_shares(get("PROMPT_VARIANTS")) or cls.prompt_variants,
         )
 
 
@@ -202,6 +205,18 @@ def load_tiers(path: Path, environ: Mapping[str, str]) -> tuple[Tier, ...]:
 
 def _list(raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def _shares(raw: str) -> tuple[tuple[str, int], ...]:
+    """`answer-v1:90,answer-v2:10` -> ((answer-v1, 90), (answer-v2, 10)); a name alone has share 1."""
+    shares = []
+    for item in _list(raw):
+        name, _, weight = item.partition(":")
+        if not name.strip() or not (weight.strip() or "1").isdigit():
+            raise SettingsError(f"PROMPT_VARIANTS={raw!r}: {item!r} is not NAME:SHARE with a whole number; "
+                                "e.g. PROMPT_VARIANTS=answer-v1:90,answer-v2:10")
+        shares.append((name.strip(), int(weight.strip() or "1")))
+    return tuple(shares)
 
 
 def _number(get, name: str, default, kind):

@@ -3,6 +3,8 @@
 from bot.agent import Agent
 from bot.cache import AnswerCache
 
+V = "answer-v1@test"
+
 
 def test_a_repeated_question_is_answered_from_the_cache(kb_settings, make_deps):
     agent = Agent(make_deps(kb_settings))
@@ -80,13 +82,14 @@ def test_another_worker_sees_entries_and_an_evicted_answer_is_gone(redis_client,
         return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {})
 
     writer, reader = cache(), cache()
-    assert reader.get("Where do I park my bike?") is None
+    assert reader.get("Where do I park my bike?", V) is None
     key = writer.put("Where do I park my bike?", {"text": "In the cellar.", "mode": "faq", "sources": [],
-                                                    "confidence": 1.0})
-    hit = reader.get("Where can I park my bicycle?")
+                                                    "confidence": 1.0}, V)
+    hit = reader.get("Where can I park my bicycle?", V)
     assert hit is not None and hit.kind == "semantic" and hit.answer["text"] == "In the cellar."
-    assert reader.evict(key)
-    assert writer.get("Where do I park my bike?") is None
+    assert not reader.evict(key, "answer-v2@test")  # another prompt's entry
+    assert reader.evict(key, V)
+    assert writer.get("Where do I park my bike?", V) is None
 
 
 def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss(kb_settings, make_deps):
@@ -117,9 +120,9 @@ def test_answers_made_under_other_business_rules_or_models_are_not_reused(redis_
     def cache(scope: str) -> AnswerCache:
         return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {}, scope)
 
-    cache(answer_scope(shipped.fingerprint, [], "m")).put("Where do I park my bike?", {"text": "In the cellar."})
-    assert cache(answer_scope(shipped.fingerprint, [], "m")).get("Where do I park my bike?") is not None
-    assert cache(answer_scope(changed.fingerprint, [], "m")).get("Where do I park my bike?") is None
+    cache(answer_scope(shipped.fingerprint, [], "m")).put("Where do I park my bike?", {"text": "In the cellar."}, V)
+    assert cache(answer_scope(shipped.fingerprint, [], "m")).get("Where do I park my bike?", V) is not None
+    assert cache(answer_scope(changed.fingerprint, [], "m")).get("Where do I park my bike?", V) is None
 
 
 def test_a_full_vector_list_is_retired_for_a_new_one(redis_client, redis_prefix, embedder, monkeypatch):
@@ -128,9 +131,9 @@ def test_a_full_vector_list_is_retired_for_a_new_one(redis_client, redis_prefix,
     monkeypatch.setattr(bot.cache, "MAX_VECTORS", 2)
     cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {})
     for question in ("Where do I park my bike?", "When does the canteen open?", "Who cleans the kitchen?"):
-        cache.put(question, {"text": "Ask the office manager.", "sources": []})
+        cache.put(question, {"text": "Ask the office manager.", "sources": []}, V)
     lists = sorted(k for k in redis_client.keys(f"{redis_prefix}*vectors*"))
     assert [redis_client.llen(k) for k in lists] == [2, 1]
-    assert cache.get("Where can I park my bicycle?") is None  # its vector went with the old list
-    assert cache.get("Where do I park my bike?").kind == "exact"  # its answer did not
-    assert cache.get("Who does the cleaning of the kitchen?").kind == "semantic"
+    assert cache.get("Where can I park my bicycle?", V) is None  # its vector went with the old list
+    assert cache.get("Where do I park my bike?", V).kind == "exact"  # its answer did not
+    assert cache.get("Who does the cleaning of the kitchen?", V).kind == "semantic"
