@@ -17,6 +17,7 @@ from bot.errors import LLMUnavailable
 from bot.models import Answer, Turn, Usage
 from bot.preprocess import follow_up_context, normalise
 from bot.prompt import build_rewrite, parse_rewrite
+from bot.turns import TurnRecord
 from bot.usage import cost_usd
 from bot.variants import PromptText
 from knowledge.models import Passage
@@ -46,12 +47,13 @@ class Agent:
         answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
                          variant=prompt.name, prompt_version=prompt.version)
         self.deps.usage.record(channel, answer.usage or Usage(answer.mode), answer.variant)
+        # Every answer is recorded (without who asked) for feedback, `bot report` and evals.
+        self.deps.turns.record(TurnRecord.of(answer, text, channel, thread_id or ""))
         if thread_id:
             turn = Turn(question=text, answer=answer.text, source_ids=[p.id for p in answer.sources],
                         mode=answer.mode, refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
                         variant=answer.variant, prompt_version=answer.prompt_version)
             self.deps.memory.remember(thread_id, turn, user)
-            self.deps.turns.record(thread_id, turn)
         return answer
 
     def _cached_or_answered(self, question: str, history: list[Turn], channel: str, prompt: PromptText) -> Answer:

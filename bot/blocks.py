@@ -57,6 +57,42 @@ def feedback_buttons(turn_id: str) -> dict[str, Any]:
     ]}
 
 
+FEEDBACK_MODAL = "feedback_reason"
+"""The callback id of the modal a 👎 opens."""
+FEEDBACK_STORED = ("Thanks: your \N{THUMBS DOWN SIGN} is stored with this answer, and the answer is not reused "
+                   "from the answer cache. The bot's admins see every \N{THUMBS DOWN SIGN}, and the reason you give, "
+                   "in its feedback report.")
+REASON_HINTS = {
+    "wrong": "It says something that is not true.",
+    "outdated": "It was true once; the rules have changed.",
+    "incomplete": "It leaves out part of the answer.",
+    "other": "Say what below.",
+}
+MAX_COMMENT_CHARS = 1000
+
+
+def feedback_modal(turn_id: str, reasons: dict[str, str]) -> dict[str, Any]:
+    """Asks what was wrong with an answer rated 👎; `reasons` maps values to labels."""
+    options = [{"value": value, "text": {"type": "plain_text", "text": label},
+                "description": {"type": "plain_text", "text": REASON_HINTS.get(value, label)}}
+               for value, label in reasons.items()]
+    return {
+        "type": "modal", "callback_id": FEEDBACK_MODAL, "private_metadata": turn_id,
+        "title": {"type": "plain_text", "text": "Not helpful"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Skip"},
+        "blocks": [
+            _section(FEEDBACK_STORED),
+            {"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "What was wrong?"},
+             "element": {"type": "radio_buttons", "action_id": "reason", "options": options}},
+            {"type": "input", "block_id": "comment", "optional": True,
+             "label": {"type": "plain_text", "text": "What should it have said? (optional)"},
+             "element": {"type": "plain_text_input", "action_id": "comment", "multiline": True,
+                         "max_length": MAX_COMMENT_CHARS}},
+        ],
+    }
+
+
 def context_line(answer: Answer) -> str:
     parts = [f"mode: {answer.mode}"]
     if answer.mode == "llm" and answer.usage is not None:

@@ -34,6 +34,7 @@ class Attempt:
     reason: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    guard_failures: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -60,18 +61,20 @@ class Cascade:
         rejected: list[Rejection] = []
         notes: list[str] = []
         tokens, cost = [0, 0], 0.0  # every attempt is paid for, re-asks and rejected tiers included
+        guard_failures = 0
         for position, chat in enumerate(chats):
             attempt = self._ask(chat, instructions, question, passages, history, last=position == len(chats) - 1)
             notes += attempt.notes
             tokens = [tokens[0] + attempt.prompt_tokens, tokens[1] + attempt.completion_tokens]
             cost += cost_usd(chat.tier, attempt.prompt_tokens, attempt.completion_tokens)
+            guard_failures += attempt.guard_failures
             if attempt.answer is not None:
                 usage = Usage(chat.tier.name, *tokens, round(cost, 6), tuple(rejected))
-                return replace(attempt.answer, notes=notes, usage=usage)
+                return replace(attempt.answer, notes=notes, usage=usage, guard_failures=guard_failures)
             rejected.append(Rejection(chat.tier.name, attempt.reason))
             notes.append(f"tier {chat.tier.name} rejected: {attempt.reason}")
         usage = Usage("extractive", *tokens, round(cost, 6), tuple(rejected))
-        return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes, usage=usage)
+        return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes, usage=usage, guard_failures=guard_failures)
 
     def _ask(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
              last: bool) -> Attempt:
@@ -94,6 +97,7 @@ class Cascade:
                 if not attempt.reason:
                     attempt.answer = grounded(result, prompt.passages)
                 return attempt
+            attempt.guard_failures += 1
             attempt.notes.append(f"tier {tier.name} draft {draft} rejected: {'; '.join(result.problems)}")
             messages += [
                 {"role": "assistant", "content": completion.text},

@@ -66,6 +66,8 @@ class Answer:
     even when no model was asked (it is the prompt that would have been used)."""
     prompt_version: str = ""
     """That prompt's version id, e.g. `answer-v1@78d93035` (name and content hash)."""
+    guard_failures: int = 0
+    """Model drafts the output guards rejected on the way to this answer (re-asked or escalated)."""
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
         """The stable JSON shape of `bot ask --json` and `--jsonl`."""

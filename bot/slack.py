@@ -18,9 +18,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.admin import Commands, Reindexer
-from bot.blocks import FEEDBACK_ACTIONS, answer_blocks
+from bot.blocks import answer_blocks
 from bot.deps import Deps
 from bot.errors import BotError
+from bot.feedback import register_feedback
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ SUGGESTED_PROMPTS = [
     {"title": "Expenses", "message": "How do I submit an expense report?"},
     {"title": "Security", "message": "How do I report a phishing email?"},
 ]
-THANKS = {"up": "Thanks, glad it helped!", "down": "Thanks for telling me; this answer will be reviewed."}
 
 
 def build_web_client(token: str, api_url: str = "") -> WebClient:
@@ -97,17 +97,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
 
     app.use(assistant)
 
-    @app.action("feedback_up")
-    @app.action("feedback_down")
-    def on_feedback(ack, body, action, respond, logger):
-        ack()
-        rating = FEEDBACK_ACTIONS[action["action_id"]]
-        turn = deps.turns.rate(action.get("value", ""), body.get("user", {}).get("id", ""), rating)
-        if turn is None:
-            logger.info("feedback on an expired or unknown turn %s", action.get("value"))
-        elif rating == "down" and turn.get("cache_key") and deps.cache is not None:
-            deps.cache.evict(turn["cache_key"], turn.get("prompt_version", ""))  # a bad answer is not served again
-        respond(text=THANKS[rating], response_type="ephemeral", replace_original=False)
+    register_feedback(app, deps)
 
     @app.command(settings.slack_command)
     def on_command(ack, command, respond):

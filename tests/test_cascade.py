@@ -64,6 +64,7 @@ def test_an_ungrounded_cheap_answer_escalates_and_both_attempts_are_paid_for(age
                 + strong["prompt_tokens"] * 0.01 + strong["completion_tokens"] * 0.03) / 1000
     assert answer.usage.cost_usd == pytest.approx(expected, abs=1e-6)
     assert answer.usage.prompt_tokens == cheap["prompt_tokens"] + strong["prompt_tokens"]
+    assert answer.guard_failures == 1
 
 
 def test_a_valid_but_unsure_cheap_answer_escalates(agent, fake_openai):
@@ -90,6 +91,9 @@ def test_when_every_tier_fails_the_best_passage_is_quoted_and_every_rejection_is
     as_json = answer.as_dict()["usage"]
     assert [r["tier"] for r in as_json["rejected"]] == ["cheap", "strong"]
     assert agent.deps.usage.today()["rejected:strong"] == 1
+    # Three drafts failed the guards (cheap's one, strong's first and its re-ask); the report sees them.
+    record = agent.deps.turns.get(answer.turn_id)
+    assert (record.guard_failures, record.tier, record.cost_usd) == (3, "extractive", answer.usage.cost_usd)
 
 
 def test_each_tier_gets_a_prompt_fitted_to_its_own_budget(agent, fake_openai):

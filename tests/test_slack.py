@@ -231,31 +231,101 @@ def test_a_redelivered_event_is_answered_once(app, fake_slack):
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
+def interaction(payload: dict, fake_slack) -> BoltRequest:
+    payload = {"user": {"id": "U42"}, "team": {"id": "T1"}, "api_app_id": "A1", **payload}
+    return signed(urlencode({"payload": json.dumps(payload)}), content_type="application/x-www-form-urlencoded")
+
+
+def click(app, fake_slack, post: dict, action_id: str, trigger_id: str = "trigger-1"):
+    [buttons] = [b for b in post["blocks"] if b["type"] == "actions"]
+    button = next(e for e in buttons["elements"] if e["action_id"] == action_id)
+    payload = {"type": "block_actions", "container": {"type": "message", "channel_id": "C1"},
+               "channel": {"id": "C1"}, "trigger_id": trigger_id, "response_url": f"{fake_slack.url}/response/fb",
+               "actions": [{"type": "button", "action_id": action_id, "block_id": buttons["block_id"],
+                            "value": button["value"], "action_ts": "1700000601.0"}]}
+    response = app.dispatch(interaction(payload, fake_slack))
+    assert response.status == 200
+    return button["value"]
+
+
+def submit_reason(app, fake_slack, view: dict, reason: str | None, comment: str | None):
+    """The user presses Send in the modal `view` (as views.open received it)."""
+    values = {"reason": {"reason": {"type": "radio_buttons",
+                                    "selected_option": {"value": reason} if reason else None}},
+              "comment": {"comment": {"type": "plain_text_input", "value": comment}}}
+    payload = {"type": "view_submission", "trigger_id": "trigger-2",
+               "view": {**view, "id": "V1", "state": {"values": values}}}
+    response = app.dispatch(interaction(payload, fake_slack))
+    assert response.status == 200
+    return json.loads(response.body) if response.body else {}
+
+
 def test_answers_carry_feedback_buttons_and_a_click_is_stored_with_its_turn(app, fake_slack, redis_client,
                                                                           slack_settings):
     from bot.turns import TurnLog
 
     app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000600.000100")))
     [post] = fake_slack.wait_for("chat.postMessage")
-    [buttons] = [b for b in post["blocks"] if b["type"] == "actions"]
-    down = next(e for e in buttons["elements"] if e["action_id"] == "feedback_down")
-    payload = {"type": "block_actions", "user": {"id": "U42"}, "team": {"id": "T1"}, "api_app_id": "A1",
-               "container": {"type": "message", "channel_id": "C1"}, "channel": {"id": "C1"},
-               "trigger_id": "t", "response_url": f"{fake_slack.url}/response/fb",
-               "actions": [{"type": "button", "action_id": "feedback_down", "block_id": buttons["block_id"],
-                            "value": down["value"], "action_ts": "1700000601.0"}]}
-    response = app.dispatch(signed(urlencode({"payload": json.dumps(payload)}),
-                                   content_type="application/x-www-form-urlencoded"))
-    assert response.status == 200
+    turn_id = click(app, fake_slack, post, "feedback_up")
     [thanks] = fake_slack.wait_for("/response/fb")
-    assert thanks["response_type"] == "ephemeral" and "reviewed" in thanks["text"]
+    assert thanks["response_type"] == "ephemeral" and thanks["text"] == "Thanks, glad it helped!"
+    assert fake_slack.calls_to("views.open") == []
     turns = TurnLog(redis_client, slack_settings.redis_prefix)
-    assert turns.ratings(down["value"]) == {"U42": "down"}
-    assert turns.get(down["value"])["question"] == "how many vacation days do I get?"
-    # The 👎 evicted the answer from the cache: asking again computes it afresh.
+    assert [f.rating for f in turns.feedback(turn_id)] == ["up"]
+    turn = turns.get(turn_id)
+    assert (turn.question, turn.channel, turn.mode) == ("how many vacation days do I get?", "C1", "faq")
+    # The same user changing their mind replaces the rating; the 👎 evicts the cached answer.
+    assert click(app, fake_slack, post, "feedback_down") == turn_id
+    assert [f.rating for f in turns.feedback(turn_id)] == ["down"]
     app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000602.000100")))
     again = fake_slack.wait_for("chat.postMessage", count=2)[1]
     assert "mode: faq" in json.dumps(again["blocks"])
+
+
+def test_a_thumbs_down_opens_a_modal_whose_reason_is_stored_next_to_the_rating(app, fake_slack, redis_client,
+                                                                               slack_settings):
+    from bot.turns import TurnLog
+
+    app.dispatch(signed(mention("<@UBOT> how much can I spend on a hotel?", ts="1700000610.000100")))
+    [post] = fake_slack.wait_for("chat.postMessage")
+    turn_id = click(app, fake_slack, post, "feedback_down")
+    [opened] = fake_slack.wait_for("views.open")
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    assert opened["trigger_id"] == "trigger-1" and view["private_metadata"] == turn_id
+    assert "reviewed" not in json.dumps(view) and "feedback report" in view["blocks"][0]["text"]["text"]
+    options = [o["value"] for o in view["blocks"][1]["element"]["options"]]
+    assert options == ["wrong", "outdated", "incomplete", "other"]
+    assert fake_slack.calls_to("/response/fb") == []  # the modal is the reply
+    turns = TurnLog(redis_client, slack_settings.redis_prefix)
+    assert [(f.rating, f.reason) for f in turns.feedback(turn_id)] == [("down", "")]
+
+    # "other" needs words; nothing is stored until the user fixes it.
+    reply = submit_reason(app, fake_slack, view, "other", "  ")
+    assert reply == {"response_action": "errors", "errors": {"comment": "Say what was wrong, or pick another reason."}}
+    assert [f.reason for f in turns.feedback(turn_id)] == [""]
+    assert submit_reason(app, fake_slack, view, None, "")["errors"] == {"reason": "Pick what was wrong with the answer."}
+
+    assert submit_reason(app, fake_slack, view, "outdated", "The limit is 180 EUR since May, ask jane.doe@example.com") == {}
+    [stored] = turns.feedback(turn_id)
+    assert (stored.rating, stored.reason) == ("down", "outdated")
+    assert stored.comment == "The limit is 180 EUR since May, ask [EMAIL]"
+    # A second 👎 from the same user keeps the reason they gave.
+    click(app, fake_slack, post, "feedback_down", trigger_id="trigger-3")
+    assert [(f.rating, f.reason) for f in turns.feedback(turn_id)] == [("down", "outdated")]
+
+
+def test_when_the_modal_cannot_open_the_thumbs_down_is_still_stored_and_acknowledged(app, fake_slack, redis_client,
+                                                                                     slack_settings):
+    from bot.turns import TurnLog
+
+    fake_slack.errors["views.open"] = "expired_trigger_id"
+    app.dispatch(signed(mention("<@UBOT> which class can I fly in?", ts="1700000620.000100")))
+    [post] = fake_slack.wait_for("chat.postMessage")
+    turn_id = click(app, fake_slack, post, "feedback_down")
+    [thanks] = fake_slack.wait_for("/response/fb")
+    assert thanks["response_type"] == "ephemeral" and "feedback report" in thanks["text"]
+    assert "reviewed" not in thanks["text"]
+    assert [f.rating for f in TurnLog(redis_client, slack_settings.redis_prefix).feedback(turn_id)] == ["down"]
 
 
 def test_users_over_the_rate_limit_are_told_to_wait(make_app, slack_settings, fake_slack):

@@ -15,6 +15,8 @@ class FakeSlack(RecordingServer):
         self._ts = 1000
         self.socket_url = ""
         """What apps.connections.open hands out: a Socket Mode server's address."""
+        self.errors: dict[str, str] = {}
+        """Methods that fail, with Slack's error code (`{"views.open": "expired_trigger_id"}`)."""
 
     @property
     def api_url(self) -> str:
@@ -22,6 +24,8 @@ class FakeSlack(RecordingServer):
 
     def _reply(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         method = path.rsplit("/", 1)[-1]
+        if method in self.errors:
+            return 200, {"ok": False, "error": self.errors[method]}
         if method == "auth.test":
             return 200, {"ok": True, "user_id": BOT_USER_ID, "bot_id": "BBOT", "team_id": "T1", "user": "kb"}
         if method == "apps.connections.open":
