@@ -87,13 +87,13 @@ class Agent:
 
     def _answer(self, question: str, history: list[Turn], channel: str, prompt: PromptText) -> Answer:
         context = follow_up_context(question, history)
-        rewrite_usage = None
+        rewrite_usage, searched = None, f"{question} (after: {context})" if context else ""
         # A rewrite is a paid call: not once the channel's budget is spent (the search then blends).
         if context and self.deps.cascade is not None and not self._budget_spent(channel):
             standalone, rewrite_usage = self._standalone(question, history)
             if standalone:
-                question, context = standalone, ""
-        answer = self._answer_standalone(question, context, history, channel, prompt)
+                question, context, searched = standalone, "", standalone
+        answer = replace(self._answer_standalone(question, context, history, channel, prompt), searched=searched)
         return answer if rewrite_usage is None else replace(answer, usage=rewrite_usage + (answer.usage or Usage(answer.mode)))
 
     def _standalone(self, question: str, history: list[Turn]) -> tuple[str, Usage | None]:

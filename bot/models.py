@@ -66,6 +66,9 @@ class Answer:
     even when no model was asked (it is the prompt that would have been used)."""
     prompt_version: str = ""
     """That prompt's version id, e.g. `answer-v1@78d93035` (name and content hash)."""
+    searched: str = ""
+    """A follow-up as the chain searched it: rewritten as a standalone question, or with the
+    thread's previous question it was blended with; "" for a standalone question."""
     guard_failures: int = 0
     """Model drafts the output guards rejected on the way to this answer (re-asked or escalated)."""
 

@@ -48,6 +48,8 @@ class TurnRecord:
     """As the chain saw it: personal data already redacted."""
     answer: str
     mode: str
+    searched: str = ""
+    """A follow-up as it was searched (rewritten, or with the previous question); else ""."""
     refused: bool = False
     reason: str | None = None
     tier: str = ""
@@ -74,8 +76,8 @@ class TurnRecord:
     def of(cls, answer: Answer, question: str, channel: str = "", thread: str = "") -> TurnRecord:
         usage = answer.usage
         return cls(
-            id=answer.turn_id, question=question, answer=answer.text, mode=answer.mode, refused=answer.refused,
-            reason=answer.reason, tier=usage.tier if usage else answer.mode,
+            id=answer.turn_id, question=question, answer=answer.text, mode=answer.mode, searched=answer.searched,
+            refused=answer.refused, reason=answer.reason, tier=usage.tier if usage else answer.mode,
             cost_usd=usage.cost_usd if usage else 0.0, latency_ms=round(answer.latency_ms, 1),
             cache=cache_kind(answer.notes) if answer.mode == "cache" else "",
             guard_failures=answer.guard_failures,
@@ -180,7 +182,7 @@ class TurnLog:
         for turn_id in ids:
             pipe.hgetall(f"{self._prefix}feedback:{turn_id}")
         return {turn_id: [Feedback(**json.loads(raw)) for raw in values.values()]
-                for turn_id, values in zip(ids, pipe.execute()) if values}
+                for turn_id, values in zip(ids, pipe.execute(), strict=True) if values}
 
     def rated_turns(self, days: list[str]) -> list[RatedTurn]:
         """The rated turns of these days still kept, oldest first, with their feedback."""

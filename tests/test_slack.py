@@ -260,17 +260,24 @@ def submit_reason(app, fake_slack, view: dict, reason: str | None, comment: str 
     return json.loads(response.body) if response.body else {}
 
 
-def test_answers_carry_feedback_buttons_and_a_click_is_stored_with_its_turn(app, fake_slack, redis_client,
-                                                                          slack_settings):
+@pytest.fixture
+def turns(redis_client, slack_settings):
     from bot.turns import TurnLog
 
-    app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000600.000100")))
-    [post] = fake_slack.wait_for("chat.postMessage")
+    return TurnLog(redis_client, slack_settings.redis_prefix)
+
+
+def first_answer(app, fake_slack, question: str, ts: str) -> dict:
+    app.dispatch(signed(mention(f"<@UBOT> {question}", ts=ts)))
+    return fake_slack.wait_for("chat.postMessage")[0]
+
+
+def test_answers_carry_feedback_buttons_and_a_click_is_stored_with_its_turn(app, fake_slack, turns):
+    post = first_answer(app, fake_slack, "how many vacation days do I get?", "1700000600.000100")
     turn_id = click(app, fake_slack, post, "feedback_up")
     [thanks] = fake_slack.wait_for("/response/fb")
     assert thanks["response_type"] == "ephemeral" and thanks["text"] == "Thanks, glad it helped!"
     assert fake_slack.calls_to("views.open") == []
-    turns = TurnLog(redis_client, slack_settings.redis_prefix)
     assert [f.rating for f in turns.feedback(turn_id)] == ["up"]
     turn = turns.get(turn_id)
     assert (turn.question, turn.channel, turn.mode) == ("how many vacation days do I get?", "C1", "faq")
@@ -282,12 +289,8 @@ def test_answers_carry_feedback_buttons_and_a_click_is_stored_with_its_turn(app,
     assert "mode: faq" in json.dumps(again["blocks"])
 
 
-def test_a_thumbs_down_opens_a_modal_whose_reason_is_stored_next_to_the_rating(app, fake_slack, redis_client,
-                                                                               slack_settings):
-    from bot.turns import TurnLog
-
-    app.dispatch(signed(mention("<@UBOT> how much can I spend on a hotel?", ts="1700000610.000100")))
-    [post] = fake_slack.wait_for("chat.postMessage")
+def test_a_thumbs_down_opens_a_modal_whose_reason_is_stored_next_to_the_rating(app, fake_slack, turns):
+    post = first_answer(app, fake_slack, "how much can I spend on a hotel?", "1700000610.000100")
     turn_id = click(app, fake_slack, post, "feedback_down")
     [opened] = fake_slack.wait_for("views.open")
     view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
@@ -296,7 +299,6 @@ def test_a_thumbs_down_opens_a_modal_whose_reason_is_stored_next_to_the_rating(a
     options = [o["value"] for o in view["blocks"][1]["element"]["options"]]
     assert options == ["wrong", "outdated", "incomplete", "other"]
     assert fake_slack.calls_to("/response/fb") == []  # the modal is the reply
-    turns = TurnLog(redis_client, slack_settings.redis_prefix)
     assert [(f.rating, f.reason) for f in turns.feedback(turn_id)] == [("down", "")]
 
     # "other" needs words; nothing is stored until the user fixes it.
@@ -314,18 +316,14 @@ def test_a_thumbs_down_opens_a_modal_whose_reason_is_stored_next_to_the_rating(a
     assert [(f.rating, f.reason) for f in turns.feedback(turn_id)] == [("down", "outdated")]
 
 
-def test_when_the_modal_cannot_open_the_thumbs_down_is_still_stored_and_acknowledged(app, fake_slack, redis_client,
-                                                                                     slack_settings):
-    from bot.turns import TurnLog
-
+def test_when_the_modal_cannot_open_the_thumbs_down_is_still_stored_and_acknowledged(app, fake_slack, turns):
     fake_slack.errors["views.open"] = "expired_trigger_id"
-    app.dispatch(signed(mention("<@UBOT> which class can I fly in?", ts="1700000620.000100")))
-    [post] = fake_slack.wait_for("chat.postMessage")
+    post = first_answer(app, fake_slack, "which class can I fly in?", "1700000620.000100")
     turn_id = click(app, fake_slack, post, "feedback_down")
     [thanks] = fake_slack.wait_for("/response/fb")
     assert thanks["response_type"] == "ephemeral" and "feedback report" in thanks["text"]
     assert "reviewed" not in thanks["text"]
-    assert [f.rating for f in TurnLog(redis_client, slack_settings.redis_prefix).feedback(turn_id)] == ["down"]
+    assert [f.rating for f in turns.feedback(turn_id)] == ["down"]
 
 
 def test_users_over_the_rate_limit_are_told_to_wait(make_app, slack_settings, fake_slack):

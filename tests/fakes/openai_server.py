@@ -59,7 +59,9 @@ class FakeOpenAI(RecordingServer):
 
 
 def quote_first_passage(messages: list[dict[str, str]]) -> str:
-    user = messages[-1]["content"]
+    # After a re-ask the passages are further up: a careful model quotes them again.
+    user = next((m["content"] for m in reversed(messages) if m["role"] == "user" and "[1] " in m["content"]),
+                messages[-1]["content"])
     match = re.search(r"^\[1\] .*\n(\".*\")$", user, re.MULTILINE)
     first = json.loads(match.group(1)) if match else ""
     return json.dumps({"answer": f"{first} [1]", "sources": [1], "confidence": 0.8})
