@@ -1,5 +1,5 @@
-"""The slash command (`/kb` by default): `status`, `reindex` and `help` for admins,
-`forget` for everyone. Replies are plain text; the Slack edge sends them ephemerally.
+"""The slash command (`/kb` by default): `status`, `reindex` and `report` for admins,
+`forget` and `help` for everyone. Replies are plain text; the Slack edge sends them ephemerally.
 
 A reindex is the zero-downtime rebuild of `ingest --rebuild`, run in a background thread
 of the serving process (which holds the embedded store), one at a time across workers
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.deps import Deps
+from bot.turns import TURN_TTL_S
 from bot.usage import describe
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 REINDEX_LOCK_TTL_S = 6 * 3600
 """A crashed worker's lock expires by itself; no rebuild takes this long."""
 PROGRESS_STEPS = (0.25, 0.5, 0.75)
+DEFAULT_REPORT_DAYS = 7
+MAX_REPORT_DAYS = TURN_TTL_S // 86400
+"""Answers are kept no longer."""
 
 Notify = Callable[[str], None]
 
@@ -30,6 +34,8 @@ def help_text(command: str) -> str:
         f"`{command} forget`: forget the conversations you had with me (anyone).",
         f"`{command} status`: what the knowledge base holds and how I answer (admins).",
         f"`{command} reindex`: rebuild the knowledge base from its sources without downtime (admins).",
+        f"`{command} report [days]`: answers, feedback, costs, prompt variants and the questions nobody answered, "
+        f"over the last {DEFAULT_REPORT_DAYS} days or the number given (admins).",
         f"`{command} help`: this message.",
     ])
 
@@ -96,7 +102,7 @@ class Commands:
         if action == "forget":
             count = self.deps.memory.forget_user(user)
             return f"Done: I forgot {count} conversation{'s' * (count != 1)} with you."
-        if action not in ("status", "reindex"):
+        if action not in ("status", "reindex", "report"):
             return help_text(command)
         if user not in self.deps.settings.slack_admin_users:
             log.warning("refused %s %s for non-admin %s", command, action, user)
@@ -104,7 +110,20 @@ class Commands:
         log.info("admin %s ran %s %s", user, command, action)
         if action == "status":
             return self.status()
+        if action == "report":
+            return self.report(text.split()[1:])
         return self.reindexer.start(user, notify)
+
+    def report(self, args: list[str]) -> str:
+        days = args[0] if args else str(DEFAULT_REPORT_DAYS)
+        if not days.isdigit() or not 1 <= int(days) <= MAX_REPORT_DAYS:
+            command = self.deps.settings.slack_command
+            return f"`{command} report` takes a number of days from 1 to {MAX_REPORT_DAYS}, e.g. `{command} report 30`."
+        from bot.report import build
+        from bot.report_text import render_slack
+
+        report = build(self.deps.turns, int(days), self.deps.embedder.embed_documents)
+        return render_slack(report, self.deps.settings.slack_command)
 
     def status(self) -> str:
         settings = self.deps.settings

@@ -348,6 +348,19 @@ def test_kb_status_and_reindex_are_for_admins_only(app, fake_slack):
     assert "*Today*: 1 answer · $0.00 · faq 100%" in status
 
 
+def test_kb_report_is_for_admins_and_names_what_nobody_answered(app, fake_slack):
+    app.dispatch(slash("report", "U42", fake_slack))
+    assert "Only admins" in fake_slack.wait_for("/response/cmd")[0]["text"]
+    first_answer(app, fake_slack, "is there parking for employees?", "1700000660.000100")
+    app.dispatch(slash("report", ADMIN, fake_slack))
+    report = fake_slack.wait_for("/response/cmd", count=2)[1]["text"]
+    assert report.startswith("*Last 7 days*")
+    assert "*Answers*: 1 · refused 100% (no_answer 1)" in report
+    assert "1. 1x “is there parking for employees?”" in report
+    app.dispatch(slash("report forty", ADMIN, fake_slack))
+    assert "takes a number of days from 1 to 30" in fake_slack.wait_for("/response/cmd", count=3)[2]["text"]
+
+
 def test_an_admin_reindex_rebuilds_in_the_background_and_reports(app, fake_slack, slack_settings):
     app.dispatch(slash("reindex", ADMIN, fake_slack))
     started = fake_slack.wait_for("/response/cmd")[0]["text"]
