@@ -91,7 +91,7 @@ def test_turns_usage_and_feedback_record_the_variant(kb_settings, make_deps, red
     deps = make_deps(replace(kb_settings, prompt_variants=(("answer-v2", 1),)))
     answer = Agent(deps).answer("How many vacation days do I get?", "C7:1.1", channel="C7")
     turns = TurnLog(redis_client, redis_prefix)
-    assert (turns.get(answer.turn_id)["variant"], turns.get(answer.turn_id)["prompt_version"]) == (
+    assert (turns.get(answer.turn_id).variant, turns.get(answer.turn_id).prompt_version) == (
         "answer-v2", load_prompt("answer-v2").version)
     turns.rate(answer.turn_id, "U1", "down")
     [entry] = [json.loads(raw) for raw in redis_client.lrange(f"{redis_prefix}feedback:log", 0, -1)]

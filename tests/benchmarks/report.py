@@ -10,15 +10,14 @@ and writes the reports. The traffic: questions the sample handbook answers, in u
 needs it does not cover, each asked in several wordings (training budget, parking, pets,
 payroll, ...), some more often than others; a few attacks and off-topic asks; repeats, so the
 cache serves some. The model is the OpenAI-compatible stand-in on localhost (it quotes the
-first passage), billed at gpt-4o-mini's prices; a fifth of the threads get prompt variant
-answer-v2. About a third of the answers are rated; the hotel limit plays an outdated manual
+first passage), billed at gpt-4o-mini's prices; PROMPT_VARIANTS gives a fifth of the threads
+answer-v2 (the stand-in answers both alike, so the ratings below make the difference). About a third of the answers are rated; the hotel limit plays an outdated manual
 (most of its ratings are 👎 "outdated"). Seeded: two runs give the same traffic.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -107,8 +106,7 @@ def traffic(days: int, per_day: int, rng: random.Random) -> list[tuple[int, str,
 
 
 class Redated(TurnLog):
-    """Records each answer on the replayed day it belongs to, in the variant its thread drew
-    (a stand-in for PROMPT_VARIANTS until the answer carries one)."""
+    """Records each answer on the replayed day it belongs to, and times the recording."""
 
     def __init__(self, log: TurnLog, start: float) -> None:
         super().__init__(log._redis, log._prefix)
@@ -116,10 +114,8 @@ class Redated(TurnLog):
 
     def record(self, turn: TurnRecord) -> None:
         at = self.start + self.day * 86400 + 8 * 3600 + int(turn.id[:6], 16) % (9 * 3600)
-        variant = turn.variant or ("answer-v2" if int(hashlib.sha256(turn.thread.encode()).hexdigest(), 16) % 5 == 0
-                                   else "answer-v1")
         began = time.perf_counter()
-        super().record(replace(turn, at=at, variant=variant))
+        super().record(replace(turn, at=at))
         self.timings.append((time.perf_counter() - began) * 1000)
 
 
@@ -162,6 +158,7 @@ def main() -> None:
         ingest_sample(Path(tmp) / "qdrant", embedder)
         tier = Tier("mini", "gpt-4o-mini", model.base_url, price_input_per_1k=0.00015, price_output_per_1k=0.0006)
         settings = replace(Settings.from_env(), qdrant_path=Path(tmp) / "qdrant", llm_tiers=(tier,),
+                           prompt_variants=(("answer-v1", 80), ("answer-v2", 20)),
                            redis_prefix=f"bench-report:{uuid.uuid4().hex[:8]}:")
         deps = build_deps(settings, embedder=embedder)
         log = Redated(deps.turns, time.time() - (args.days - 1) * 86400)
