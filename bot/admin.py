@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.deps import Deps
 from bot.turns import TURN_TTL_S
+from bot.errors import TraceNotFound
 from bot.usage import describe
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ PROGRESS_STEPS = (0.25, 0.5, 0.75)
 DEFAULT_REPORT_DAYS = 7
 MAX_REPORT_DAYS = TURN_TTL_S // 86400
 """Answers are kept no longer."""
+MAX_WHY_CHARS = 3500
+"""Slack cuts longer messages; a trace of a turn with re-asks can run past it."""
 
 Notify = Callable[[str], None]
 
@@ -36,6 +39,7 @@ def help_text(command: str) -> str:
         f"`{command} reindex`: rebuild the knowledge base from its sources without downtime (admins).",
         f"`{command} report [days]`: answers, feedback, costs, prompt variants and the questions nobody answered, "
         f"over the last {DEFAULT_REPORT_DAYS} days or the number given (admins).",
+        f"`{command} why TURN_ID`: how an answer was made, step by step (admins; the id is in its context line).",
         f"`{command} help`: this message.",
     ])
 
@@ -82,6 +86,7 @@ class Reindexer:
 
         try:
             summary = Pipeline(self.deps.store, self.deps.embedder, SparseEncoder()).rebuild(sources, progress=progress)
+            self.deps.telemetry.ingested(summary.chunks_written)
             notify(f"Reindex finished: {render(summary)}")
             log.info("reindex finished: %s", summary.as_dict())
         except Exception as error:  # the thread's last word: whatever happened, the admin hears of it
@@ -98,11 +103,12 @@ class Commands:
 
     def handle(self, text: str, user: str, notify: Notify) -> str:
         command = self.deps.settings.slack_command
-        action = (text.split() or ["help"])[0].lower()
+        action, *args = text.split() or ["help"]
+        action = action.lower()
         if action == "forget":
             count = self.deps.memory.forget_user(user)
             return f"Done: I forgot {count} conversation{'s' * (count != 1)} with you."
-        if action not in ("status", "reindex", "report"):
+        if action not in ("status", "reindex", "report", "why"):
             return help_text(command)
         if user not in self.deps.settings.slack_admin_users:
             log.warning("refused %s %s for non-admin %s", command, action, user)
@@ -111,7 +117,9 @@ class Commands:
         if action == "status":
             return self.status()
         if action == "report":
-            return self.report(text.split()[1:])
+            return self.report(args)
+        if action == "why":
+            return self.why(args[0] if args else "")
         return self.reindexer.start(user, notify)
 
     def report(self, args: list[str]) -> str:
@@ -124,6 +132,20 @@ class Commands:
 
         report = build(self.deps.turns, int(days), self.deps.embedder.embed_documents)
         return render_slack(report, self.deps.settings.slack_command)
+
+    def why(self, turn: str) -> str:
+        """A turn's trace, as `bot trace` draws it, in a code block."""
+        from bot.traceview import TraceStore, render
+
+        if not turn:
+            return f"Which answer? `{self.deps.settings.slack_command} why TURN_ID` (the id is in the answer's context line)."
+        try:
+            drawn = render(TraceStore(self.deps.redis, self.deps.settings.redis_prefix).spans(turn))
+        except TraceNotFound as error:
+            return str(error)
+        if len(drawn) > MAX_WHY_CHARS:
+            drawn = drawn[:MAX_WHY_CHARS] + "\n… (cut; `bot trace` shows it whole)"
+        return f"```\n{drawn}\n```"
 
     def status(self) -> str:
         settings = self.deps.settings

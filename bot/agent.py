@@ -18,8 +18,10 @@ from bot.models import Answer, Turn, Usage
 from bot.preprocess import follow_up_context, normalise
 from bot.prompt import build_rewrite, parse_rewrite
 from bot.turns import TurnRecord
+from bot.telemetry import clean, turn_id_of
 from bot.usage import cost_usd
 from bot.variants import PromptText
+from guards.input import InputVerdict
 from knowledge.models import Passage
 
 class Agent:
@@ -29,40 +31,67 @@ class Agent:
     def answer(self, question: str, thread_id: str | None = None, user: str = "", channel: str = "") -> Answer:
         """`channel` is where the question was asked (a Slack channel), for its budget and totals."""
         started = time.perf_counter()
-        turn_id = uuid.uuid4().hex
-        # Sticky per thread, so a conversation keeps one voice; a question without a thread is its own.
-        prompt = self.deps.variants.pick(thread_id or turn_id)
-        text = normalise(question)
-        if not text:
-            return Answer(EMPTY_QUESTION, "extractive", refused=True, reason="no_answer", variant=prompt.name,
-                          prompt_version=prompt.version)
-        verdict = self.deps.input_guard.check(text)
-        text = verdict.text  # personal data redacted: nothing below sees it
+        telemetry = self.deps.telemetry
+        with telemetry.turn(**{"kb.thread": thread_id or "", "kb.channel": channel}) as span:
+            # The turn's id is its trace's, so `bot trace TURN_ID` finds it; without traces, a random one.
+            turn_id = turn_id_of(span) or uuid.uuid4().hex
+            # Sticky per thread, so a conversation keeps one voice; a question without a thread is its own.
+            prompt = self.deps.variants.pick(thread_id or turn_id)
+            with telemetry.stage("preprocess"):
+                text = normalise(question)
+            if not text:
+                answer = Answer(EMPTY_QUESTION, "extractive", refused=True, reason="no_answer", variant=prompt.name,
+                                prompt_version=prompt.version)
+                telemetry.answered(span, answer)
+                return answer
+            verdict = self._checked(text)
+            text = verdict.text  # personal data redacted: nothing below sees it
+            if verdict.reason is not None:
+                answer = Answer(verdict.message, "extractive", refused=True, reason=verdict.reason,
+                                notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
+            else:
+                history = self.deps.memory.recent(thread_id) if thread_id else []
+                answer = self._cached_or_answered(text, history, channel, prompt)
+            answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
+                             variant=prompt.name, prompt_version=prompt.version)
+            telemetry.answered(span, answer)
+            self.deps.usage.record(channel, answer.usage or Usage(answer.mode), answer.variant)
+            with telemetry.stage("remember"):
+                self._remember(thread_id, text, answer, user, channel)
+        return answer
+
+    def _checked(self, text: str) -> InputVerdict:
+        telemetry = self.deps.telemetry
+        with telemetry.stage("guard.input", latency="guard") as span:
+            verdict = self.deps.input_guard.check(text)
+            span.set_attributes(clean({"kb.guard.verdict": verdict.reason or "pass", "kb.guard.detail": verdict.detail,
+                                       "kb.guard.redacted": sorted({f.kind for f in verdict.redacted}),
+                                       "kb.question": verdict.text}))
         if verdict.reason is not None:
-            answer = Answer(verdict.message, "extractive", refused=True, reason=verdict.reason,
-                            notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
-        else:
-            history = self.deps.memory.recent(thread_id) if thread_id else []
-            answer = self._cached_or_answered(text, history, channel, prompt)
-        answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
-                         variant=prompt.name, prompt_version=prompt.version)
-        self.deps.usage.record(channel, answer.usage or Usage(answer.mode), answer.variant)
+            telemetry.guard_block(verdict.reason)
+        return verdict
+
+    def _remember(self, thread_id: str | None, question: str, answer: Answer, user: str, channel: str) -> None:
         # Every answer is recorded (without who asked) for feedback, `bot report` and evals.
-        self.deps.turns.record(TurnRecord.of(answer, text, channel, thread_id or ""))
+        self.deps.turns.record(TurnRecord.of(answer, question, channel, thread_id or ""))
         if thread_id:
-            turn = Turn(question=text, answer=answer.text, source_ids=[p.id for p in answer.sources],
+            turn = Turn(question=question, answer=answer.text, source_ids=[p.id for p in answer.sources],
                         mode=answer.mode, refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
                         variant=answer.variant, prompt_version=answer.prompt_version)
             self.deps.memory.remember(thread_id, turn, user)
-        return answer
 
     def _cached_or_answered(self, question: str, history: list[Turn], channel: str, prompt: PromptText) -> Answer:
         """A standalone question may be answered from the cache; a follow-up depends on its thread."""
         cache = self.deps.cache
         standalone = not follow_up_context(question, history)
         if cache is not None and standalone:
-            hit = cache.get(question, prompt.version)
-            if hit is not None and self._still_best(question, hit):
+            with self.deps.telemetry.stage("cache") as span:
+                hit = cache.get(question, prompt.version)
+                fresh = hit is not None and self._still_best(question, hit)
+                span.set_attributes(clean({"kb.cache.result": hit.kind if fresh else "stale" if hit else "miss",
+                                           "kb.cache.similarity": hit.similarity if hit else None}))
+            if fresh:
+                self.deps.telemetry.cache_hit(hit.kind)
                 return thaw(hit.answer, hit)
         answer = self._with_disclaimers(self._answer(question, history, channel, prompt))
         if cache is not None and standalone and not answer.refused:
@@ -99,18 +128,25 @@ class Agent:
     def _standalone(self, question: str, history: list[Turn]) -> tuple[str, Usage | None]:
         """With a model, a follow-up is rewritten into a standalone question; "" if that fails
         (the search then blends in the thread's previous question instead)."""
-        chat = self.deps.cascade.rewriter
+        chat, telemetry = self.deps.cascade.rewriter, self.deps.telemetry
+        instructions = self.deps.variants.rewrite
         try:
-            completion = chat.complete(build_rewrite(self.deps.variants.rewrite.text, question, history))
+            with telemetry.model_call(chat.tier, "rewrite", **{"kb.prompt.version": instructions.version}) as span:
+                completion = chat.complete(build_rewrite(instructions.text, question, history))
+                cost = cost_usd(chat.tier, completion.prompt_tokens, completion.completion_tokens)
+                telemetry.completed(span, chat.tier, completion, cost)
+                standalone = parse_rewrite(completion.text)
+                span.set_attribute("kb.rewrite", standalone)
         except LLMUnavailable:
             return "", None
-        usage = Usage(chat.tier.name, completion.prompt_tokens, completion.completion_tokens,
-                      cost_usd(chat.tier, completion.prompt_tokens, completion.completion_tokens))
-        return parse_rewrite(completion.text), usage
+        return standalone, Usage(chat.tier.name, completion.prompt_tokens, completion.completion_tokens, cost)
 
     def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str,
                            prompt: PromptText) -> Answer:
-        retrieved = self.deps.retriever.retrieve(question, self.deps.settings.top_k, context=context)
+        with self.deps.telemetry.stage("retrieve", latency="retrieve", **{"kb.retrieve.blended": bool(context)}) as span:
+            retrieved = self.deps.retriever.retrieve(question, self.deps.settings.top_k, context=context)
+            span.set_attributes({"kb.passages.ids": [p.id for p in retrieved],
+                                 "kb.passages.scores": [round(p.score, 4) for p in retrieved]})
         answer = self._answer_from(question, retrieved, history, channel, prompt)
         return replace(answer, best_passage=retrieved[0].id if retrieved else "")
 
@@ -119,6 +155,8 @@ class Agent:
         settings = self.deps.settings
         # Documents are untrusted too: a passage carrying instructions never reaches the answer.
         passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
+        for _ in range(len(retrieved) - len(passages)):
+            self.deps.telemetry.guard_block("unsafe_passage")
         relevant = [p for p in passages if p.score >= settings.min_relevance]
         if not relevant:
             return refusal(passages)

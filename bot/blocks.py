@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.models import Answer
+from bot.traceview import SHORT_ID
 
 MAX_SECTION_CHARS = 2900
 """Slack rejects section text over 3000 characters."""
@@ -101,6 +102,9 @@ def context_line(answer: Answer) -> str:
         parts.append(f"confidence: {answer.confidence:.2f}")
     if answer.refused and answer.reason:
         parts.append(REASON_TEXT.get(answer.reason, answer.reason))
+    if answer.turn_id:
+        # An id, not a link: an admin can ask `/kb why` about it; nothing private leaves the thread.
+        parts.append(f"turn {answer.turn_id[:SHORT_ID]}")
     return " · ".join(parts)
 
 

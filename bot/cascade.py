@@ -17,6 +17,7 @@ from bot.errors import LLMUnavailable
 from bot.llm import Chat
 from bot.models import Answer, Rejection, Turn, Usage
 from bot.prompt import build_prompt
+from bot.telemetry import Telemetry, clean
 from bot.usage import cost_usd
 from knowledge.models import Passage
 
@@ -39,9 +40,10 @@ class Attempt:
 
 
 class Cascade:
-    def __init__(self, chats: list[Chat], guard: OutputGuard) -> None:
+    def __init__(self, chats: list[Chat], guard: OutputGuard, telemetry: Telemetry | None = None) -> None:
         self.chats = chats
         self.guard = guard
+        self.telemetry = telemetry or Telemetry()
 
     @property
     def rewriter(self) -> Chat:
@@ -79,19 +81,35 @@ class Cascade:
     def _ask(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
              last: bool) -> Attempt:
         tier = chat.tier
+        with self.telemetry.stage(f"tier {tier.name}", **{"kb.tier": tier.name}) as span:
+            attempt = self._drafts(chat, instructions, question, passages, history, last)
+            span.set_attributes(clean({"kb.tier.accepted": attempt.answer is not None, "kb.tier.rejected": attempt.reason,
+                                       "gen_ai.usage.input_tokens": attempt.prompt_tokens,
+                                       "gen_ai.usage.output_tokens": attempt.completion_tokens}))
+        return attempt
+
+    def _drafts(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
+                last: bool) -> Attempt:
+        """The tier's first answer, and its re-asks with the validators' feedback."""
+        tier, telemetry = chat.tier, self.telemetry
         prompt = build_prompt(instructions, question, passages[: tier.max_passages], history, tier.prompt_budget_tokens)
         messages = list(prompt.messages)
         attempt = Attempt()
         for draft in range(1, max(tier.max_reasks, 0) + 2):
             try:
-                completion = chat.complete(messages, self.guard.json_schema)
+                with telemetry.model_call(tier, "answer", **{"kb.draft": draft}) as span:
+                    completion = chat.complete(messages, self.guard.json_schema)
+                    telemetry.completed(span, tier, completion,
+                                        cost_usd(tier, completion.prompt_tokens, completion.completion_tokens))
             except LLMUnavailable as error:
                 attempt.notes.append(str(error))
                 attempt.reason = "the model server failed"
                 return attempt
             attempt.prompt_tokens += completion.prompt_tokens
             attempt.completion_tokens += completion.completion_tokens
-            result = self.guard.check(completion.text, [p.chunk.text for p in prompt.passages])
+            with telemetry.stage("validate", latency="validate", **{"kb.draft": draft}) as span:
+                result = self.guard.check(completion.text, [p.chunk.text for p in prompt.passages])
+                span.set_attributes(clean({"kb.guard.passed": result.passed, "kb.guard.problems": result.problems}))
             if result.passed:
                 attempt.reason = shortfall(result, tier.min_confidence, last)
                 if not attempt.reason:

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     from knowledge.settings import Settings
 
     try:
-        deps = build_deps(Settings.from_env())
+        deps = build_deps(Settings.from_env(), metrics=args.command == "serve")
     except (BotError, KnowledgeError, GuardError) as error:
         print(f"bot: {error}", file=sys.stderr)
         return 2

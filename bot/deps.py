@@ -11,6 +11,8 @@ from bot.cascade import Cascade
 from bot.gate import Gate
 from bot.llm import build_chat
 from bot.memory import ThreadMemory, connect
+from bot.telemetry import Telemetry
+from bot.tracing import build_tracer_provider
 from bot.turns import TurnLog
 from bot.usage import UsageLedger
 from bot.variants import Variants
@@ -37,6 +39,8 @@ class Deps:
     usage: UsageLedger
     variants: Variants
     """The answer prompts in play (PROMPT_VARIANTS) and the follow-up rewrite prompt."""
+    telemetry: Telemetry
+    """Traces of every turn; metrics too when built for a serving edge (`build_deps(metrics=True)`)."""
     cache: AnswerCache | None
     """None when ANSWER_CACHE is off."""
     cascade: Cascade | None
@@ -44,23 +48,26 @@ class Deps:
     LLM_TIERS, OPENAI_API_KEY or OPENAI_BASE_URL; importing guardrails costs ~7 s)."""
 
     def close(self) -> None:
+        self.telemetry.close()  # exports the last spans, while Redis is still open
         self.store.close()
         self.redis.close()
 
 
-def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
-    """Check the cheap, fallible connections (Redis, Qdrant) before loading the model."""
+def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bool = False) -> Deps:
+    """Check the cheap, fallible connections (Redis, Qdrant) before loading the model. `metrics`
+    for the serving edges, which expose them (prometheus-client is not even imported otherwise)."""
     redis_client = connect(settings.redis_url)
     store = Store.open(settings)
     embedder = embedder or Embedder()
     configure_llama_index(embedder)
     rules = BusinessRules.load(settings.guard_rules)
     variants = Variants.load(settings.prompt_variants)
+    telemetry = Telemetry(build_tracer_provider(settings, redis_client), build_metrics(settings) if metrics else None)
     cascade = None
     if settings.llm_enabled:
         from guards.output import OutputGuard
 
-        cascade = Cascade([build_chat(tier) for tier in settings.tiers], OutputGuard(rules))
+        cascade = Cascade([build_chat(tier) for tier in settings.tiers], OutputGuard(rules), telemetry)
     return Deps(
         settings=settings,
         store=store,
@@ -74,9 +81,16 @@ def build_deps(settings: Settings, embedder: Embedder | None = None) -> Deps:
         input_guard=InputGuard(rules, embedder.embed_documents, embedder.embed_query),
         usage=UsageLedger(redis_client, settings.redis_prefix),
         variants=variants,
+        telemetry=telemetry,
         cache=AnswerCache(redis_client, settings.redis_prefix, embedder.embed_query, settings.semantic_cache_match,
                           store.content_hashes,
                           answer_scope(rules.fingerprint, [t.model for t in settings.tiers], MODEL_NAME))
         if settings.answer_cache else None,
         cascade=cascade,
     )
+
+
+def build_metrics(settings: Settings):
+    from bot.metrics import Metrics
+
+    return Metrics(settings.prometheus_multiproc_dir)

@@ -3,7 +3,8 @@
 BotError
  ├── RedisUnavailable   the memory store cannot be reached
  ├── LLMUnavailable     the configured model server failed
- └── PromptError        PROMPT_VARIANTS names a prompt that is not there
+ ├── PromptError        PROMPT_VARIANTS names a prompt that is not there
+ └── TraceNotFound      `bot trace` / `/kb why` got an id no kept trace has
 """
 
 
@@ -20,4 +21,8 @@ class LLMUnavailable(BotError):
 
 
 class PromptError(BotError):
+    pass
+
+
+class TraceNotFound(BotError):
     pass

@@ -30,6 +30,7 @@ def register_feedback(app: App, deps: Deps) -> None:
         rating = FEEDBACK_ACTIONS[action["action_id"]]
         turn_id = action.get("value", "")
         turn = deps.turns.rate(turn_id, body.get("user", {}).get("id", ""), rating)
+        deps.telemetry.feedback(rating, turn.variant if turn else "")
         if turn is None:
             logger.info("feedback on an expired or unknown turn %s", turn_id)
         elif rating == "down" and turn.cache_key and deps.cache is not None:

@@ -156,9 +156,11 @@ def respond(agent, text: str, channel: str, thread_ts: str, user: str, logger: l
     try:
         answer = agent.answer(text, thread_key(channel, thread_ts), user, channel)
     except EmptyKnowledgeBase:
+        agent.deps.telemetry.failed("empty_kb")
         return {"text": EMPTY_KB}
     except (BotError, KnowledgeError):
         logger.exception("answering failed")
+        agent.deps.telemetry.failed("error")
         return {"text": FAILED}
     return {"text": answer.text, "blocks": answer_blocks(answer)}
 
@@ -173,12 +175,20 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def wsgi_app(app: App, deps: Deps):
-    """Slack's events, commands and actions at /slack/events, and /healthz for probes.
+    """Slack's events, commands and actions at /slack/events, /healthz for probes, and
+    /metrics for Prometheus.
 
     A WSGI app, so a production server (gunicorn, uwsgi) can host it as well as
-    `bot serve --http`.
+    `bot serve --http` (`wsgi_from_env` builds it from the environment).
     """
     slack = SlackRequestHandler(app)
+
+    def metrics(start_response) -> list[bytes]:
+        if deps.telemetry.metrics is None:
+            return reply(start_response, "404 Not Found", {"error": "metrics are off in this process"})
+        body, content_type = deps.telemetry.metrics.render(deps.store)
+        start_response("200 OK", [("Content-Type", content_type)])
+        return [body]
 
     def reply(start_response, status: str, body: dict) -> list[bytes]:
         start_response(status, [("Content-Type", "application/json")])
@@ -187,6 +197,8 @@ def wsgi_app(app: App, deps: Deps):
     def application(environ, start_response):
         if environ.get("PATH_INFO") == "/healthz":
             return reply(start_response, *health(deps))
+        if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD", "GET") == "GET":
+            return metrics(start_response)
         try:
             return slack(environ, start_response)
         except ValueError as error:  # bolt parses the body before it checks anything else
@@ -194,6 +206,18 @@ def wsgi_app(app: App, deps: Deps):
             return reply(start_response, "400 Bad Request", {"error": f"the request body is not valid JSON or form data ({error})"})
 
     return application
+
+
+def wsgi_from_env():
+    """The WSGI app for a server that imports it, built from the environment: e.g.
+    `gunicorn -w 4 'bot.slack:wsgi_from_env()'`. Each worker builds its own clients; with
+    PROMETHEUS_MULTIPROC_DIR set, a scrape of any worker counts them all."""
+    from bot.agent import Agent
+    from bot.deps import build_deps
+    from knowledge.settings import Settings
+
+    deps = build_deps(Settings.from_env(), metrics=True)
+    return wsgi_app(create_app(deps, Agent(deps)), deps)
 
 
 def health(deps: Deps) -> tuple[str, dict]:
@@ -225,11 +249,16 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
     if settings.slack_app_token and not http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        if deps.telemetry.metrics is not None and settings.metrics_port:
+            from bot.metrics import start_server
+
+            start_server(deps.telemetry.metrics, settings.metrics_port, deps.store)
+            log.info("serving metrics at http://0.0.0.0:%d/metrics", settings.metrics_port)
         SocketModeHandler(app, settings.slack_app_token).start()
         return 0
     server = make_server("0.0.0.0", port, wsgi_app(app, deps), server_class=_ThreadingWSGIServer,
                          handler_class=_QuietHandler)
-    log.info("serving Slack events at http://0.0.0.0:%d/slack/events and /healthz", port)
+    log.info("serving Slack events at http://0.0.0.0:%d/slack/events, /healthz and /metrics", port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -113,11 +113,31 @@ class Settings:
     memory_ttl_s: int = 7 * 24 * 3600
     prompt_variants: tuple[tuple[str, int], ...] = (("answer-v1", 100),)
     """Answer prompts (files in bot/prompts/) and their shares of the threads: the A/B split."""
+    metrics_port: int = 9464
+    """Where `bot serve` in Socket Mode serves /metrics (HTTP mode serves it on its own port); 0: off."""
+    prometheus_multiproc_dir: Path | None = None
+    """prometheus-client's multiprocess mode: every worker process counts into this directory."""
+    trace_keep: int = 10_000
+    """Turns whose traces Redis keeps for `bot trace` and `/kb why` (the newest); 0: none."""
+    trace_retention_s: int = 3 * 24 * 3600
+    otel_exporter_otlp_endpoint: str = ""
+    """An OTLP/HTTP collector's base URL (the standard variable): traces go to {it}/v1/traces."""
+    otel_exporter_otlp_traces_endpoint: str = ""
+    """The standard traces-only override: the full URL, used as is."""
+    otel_service_name: str = "kb-assistant"
 
     @property
     def llm_enabled(self) -> bool:
         """An LLM is used when a tiers file, a key or a base URL is configured."""
         return bool(self.tiers)
+
+    @property
+    def otlp_traces_endpoint(self) -> str:
+        """Where OTLP traces go, as the OpenTelemetry specification composes it; "" for nowhere."""
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        base = self.otel_exporter_otlp_endpoint
+        return f"{base.rstrip('/')}/v1/traces" if base else ""
 
     @property
     def tiers(self) -> tuple[Tier, ...]:
@@ -169,6 +189,13 @@ class Settings:
             memory_turns=_number(get, "MEMORY_TURNS", cls.memory_turns, int),
             memory_ttl_s=_number(get, "MEMORY_TTL_S", cls.memory_ttl_s, int),
             prompt_variants=_shares(get("PROMPT_VARIANTS")) or cls.prompt_variants,
+            metrics_port=_number(get, "METRICS_PORT", cls.metrics_port, int),
+            prometheus_multiproc_dir=Path(get("PROMETHEUS_MULTIPROC_DIR")) if get("PROMETHEUS_MULTIPROC_DIR") else None,
+            trace_keep=_number(get, "TRACE_KEEP", cls.trace_keep, int),
+            trace_retention_s=_number(get, "TRACE_RETENTION_S", cls.trace_retention_s, int),
+            otel_exporter_otlp_endpoint=get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            otel_exporter_otlp_traces_endpoint=get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+            otel_service_name=get("OTEL_SERVICE_NAME", cls.otel_service_name),
         )
 
 

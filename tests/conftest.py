@@ -25,7 +25,9 @@ ISOLATED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "QDRANT_URL", 
                 "REDIS_PREFIX", "DATA_DIR", "MIN_RELEVANCE", "RETRIEVAL_TOP_K", "SLACK_COMMAND",
                 "RATE_LIMIT_PER_MINUTE", "KB_SOURCES", "FAQ_MATCH", "GUARD_RULES",
                 "ANSWER_CACHE", "SEMANTIC_CACHE_MATCH", "LLM_PRICE_INPUT_PER_1K", "LLM_PRICE_OUTPUT_PER_1K",
-                "CHANNEL_DAILY_BUDGET_USD", "LLM_TIERS", "PROMPT_VARIANTS")
+                "CHANNEL_DAILY_BUDGET_USD", "LLM_TIERS", "PROMPT_VARIANTS", "METRICS_PORT",
+                "PROMETHEUS_MULTIPROC_DIR", "TRACE_KEEP", "TRACE_RETENTION_S", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME")
 
 
 @pytest.fixture(autouse=True)
@@ -104,8 +106,8 @@ def make_deps(embedder):
 
     built = []
 
-    def make(settings: Settings):
-        deps = build_deps(settings, embedder=embedder)
+    def make(settings: Settings, metrics: bool = False):
+        deps = build_deps(settings, embedder=embedder, metrics=metrics)
         built.append(deps)
         return deps
 

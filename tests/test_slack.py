@@ -26,7 +26,7 @@ def slack_settings(kb_settings, fake_slack):
 @pytest.fixture
 def make_app(make_deps):
     def make(settings):
-        deps = make_deps(settings)
+        deps = make_deps(settings, metrics=True)  # as `bot serve` builds them
         return create_app(deps, Agent(deps), client=build_web_client(settings.slack_bot_token, settings.slack_api_url))
     return make
 
@@ -155,17 +155,33 @@ def test_url_verification_is_answered(app):
     assert response.status == 200 and "abc123" in response.body
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scrape(port: int) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
+        return response.read().decode()
+
+
+ONE_FAQ_ANSWER = 'kb_answers_total{mode="faq",reason="",refused="false",variant="answer-v1"} 1.0'
+
+
 def test_bot_serve_http_answers_a_signed_mention(kb_settings, fake_slack, tmp_path):
     import os
-    import socket
     import subprocess
     import sys
     import urllib.request
     from pathlib import Path
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = dict(os.environ, QDRANT_PATH=str(kb_settings.qdrant_path), REDIS_URL=kb_settings.redis_url,
                REDIS_PREFIX=kb_settings.redis_prefix, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
                SLACK_API_URL=fake_slack.api_url)
@@ -190,6 +206,7 @@ def test_bot_serve_http_answers_a_signed_mention(kb_settings, fake_slack, tmp_pa
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
             health = json.loads(response.read())
         assert response.status == 200 and health["ok"] and health["knowledge_base"].startswith("kb-")
+        assert ONE_FAQ_ANSWER in scrape(port)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -203,11 +220,12 @@ def test_bot_serve_in_socket_mode_acks_and_answers_an_event(kb_settings, fake_sl
 
     from tests.fakes.socket_mode import FakeSocketMode
 
+    metrics_port = free_port()
     with FakeSocketMode() as socket_mode:
         fake_slack.socket_url = socket_mode.url
         env = dict(os.environ, QDRANT_PATH=str(kb_settings.qdrant_path), REDIS_URL=kb_settings.redis_url,
                    REDIS_PREFIX=kb_settings.redis_prefix, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
-                   SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake_slack.api_url)
+                   SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake_slack.api_url, METRICS_PORT=str(metrics_port))
         server = subprocess.Popen([Path(sys.executable).parent / "bot", "serve"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -217,6 +235,7 @@ def test_bot_serve_in_socket_mode_acks_and_answers_an_event(kb_settings, fake_sl
             assert "1Password" in post["text"] and post["thread_ts"] == "1700000000.000100"
             assert fake_slack.calls_to("apps.connections.open")  # the app token opened the socket
             assert server.poll() is None
+            assert ONE_FAQ_ANSWER in scrape(metrics_port)
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -371,6 +390,9 @@ def test_an_admin_reindex_rebuilds_in_the_background_and_reports(app, fake_slack
     assert texts[-1].startswith(f"Reindex finished: added {sample_documents()}") and "is now serving" in texts[-1]
     store = app.reindexer.deps.store
     assert store.previous_collection() is not None and store.count() > 0
+    exposition = app.reindexer.deps.telemetry.metrics.render(store)[0].decode()
+    assert f"kb_ingest_chunks_total {float(store.count())}" in exposition
+    assert f"kb_index_documents {float(sample_documents())}" in exposition
 
 
 def test_kb_forget_clears_the_callers_conversations(app, fake_slack, redis_client, slack_settings):
@@ -432,28 +454,83 @@ def test_the_manifest_subscribes_to_everything_the_app_listens_for():
     assert manifest["settings"]["interactivity"]["is_enabled"], "feedback buttons need interactivity"
 
 
-def test_the_http_endpoint_rejects_malformed_bodies_and_reports_health(app):
+def wsgi_call(application, path: str, raw: str | None = None) -> tuple[str, bytes]:
+    """A GET of `path`, or a signed POST of `raw`, straight into a WSGI app."""
     import io
     from wsgiref.util import setup_testing_defaults
 
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": "POST" if raw else "GET"}
+    setup_testing_defaults(environ)
+    if raw:
+        headers = signed_http(raw)
+        environ.update({"wsgi.input": io.BytesIO(raw.encode()), "CONTENT_LENGTH": str(len(raw.encode())),
+                        "CONTENT_TYPE": headers["content-type"][0]})
+        environ.update({f"HTTP_{k.upper().replace('-', '_')}": v[0] for k, v in headers.items()})
+    status = []
+    body = b"".join(application(environ, lambda s, headers: status.append(s)))
+    return status[0], body
+
+
+def test_the_http_endpoint_rejects_malformed_bodies_and_reports_health(app):
     from bot.slack import wsgi_app
 
     application = wsgi_app(app, app.reindexer.deps)
 
     def call(path: str, raw: str | None = None) -> tuple[str, dict]:
-        environ = {"PATH_INFO": path, "REQUEST_METHOD": "POST" if raw else "GET"}
-        setup_testing_defaults(environ)
-        if raw:
-            headers = signed_http(raw)
-            environ.update({"wsgi.input": io.BytesIO(raw.encode()), "CONTENT_LENGTH": str(len(raw.encode())),
-                            "CONTENT_TYPE": headers["content-type"][0]})
-            environ.update({f"HTTP_{k.upper().replace('-', '_')}": v[0] for k, v in headers.items()})
-        status = []
-        body = b"".join(application(environ, lambda s, headers: status.append(s)))
-        return status[0], json.loads(body or b"{}")
+        status, body = wsgi_call(application, path, raw)
+        return status, json.loads(body or b"{}")
 
     status, body = call("/slack/events", "this is not json")
     assert status.startswith("400") and "not valid JSON" in body["error"]
     status, health = call("/healthz")
     assert status.startswith("200") and health == {"ok": True, "redis": True,
                                                    "knowledge_base": app.reindexer.deps.store.serving_collection()}
+
+
+def test_metrics_on_the_http_server_agree_with_what_was_answered_and_rated(app, fake_slack):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from bot.slack import wsgi_app
+
+    app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000900.000100")))
+    app.dispatch(signed(mention("<@UBOT> who won the football world cup in 1954?", ts="1700000901.000100")))
+    posts = fake_slack.wait_for("chat.postMessage", count=2)
+    answered = next(p for p in posts if "mode: faq" in json.dumps(p["blocks"]))
+    click(app, fake_slack, answered, "feedback_down")
+    fake_slack.wait_for("views.open")  # the listener counted the 👎 before it opened the modal
+    status, body = wsgi_call(wsgi_app(app, app.reindexer.deps), "/metrics")
+    assert status == "200 OK"
+    answers = {tuple(sorted(s.labels.items())): s.value for family in text_string_to_metric_families(body.decode())
+               for s in family.samples if s.name == "kb_answers_total"}
+    assert answers == {(("mode", "extractive"), ("reason", "no_answer"), ("refused", "true"), ("variant", "answer-v1")): 1,
+                       (("mode", "faq"), ("reason", ""), ("refused", "false"), ("variant", "answer-v1")): 1}
+    assert 'kb_feedback_total{rating="down",variant="answer-v1"} 1.0' in body.decode()
+
+
+def test_kb_why_shows_an_admin_how_an_answer_was_made(app, fake_slack):
+    app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000950.000100")))
+    [post] = fake_slack.wait_for("chat.postMessage")
+    context = next(b for b in post["blocks"] if b["type"] == "context")["elements"][0]["text"]
+    short = context.rsplit("turn ", 1)[1]
+    assert len(short) == 8 and "http" not in context
+    app.reindexer.deps.telemetry.flush()
+    app.dispatch(slash(f"why {short}", "U42", fake_slack))
+    app.dispatch(slash(f"why {short}", ADMIN, fake_slack))
+    refused, why = [c["text"] for c in fake_slack.wait_for("/response/cmd", count=2)]
+    assert "Only admins" in refused
+    assert why.startswith("```\nturn ") and "├─ retrieve" in why and "kb.prompt.variant = answer-v1" in why
+
+
+def test_a_wsgi_server_builds_the_app_from_the_environment(slack_settings, fake_slack, monkeypatch):
+    from bot.slack import wsgi_from_env
+
+    for name, value in {"QDRANT_PATH": str(slack_settings.qdrant_path), "REDIS_URL": slack_settings.redis_url,
+                        "REDIS_PREFIX": slack_settings.redis_prefix, "SLACK_BOT_TOKEN": "xoxb-test",
+                        "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_settings.slack_api_url}.items():
+        monkeypatch.setenv(name, value)
+    application = wsgi_from_env()  # what `gunicorn 'bot.slack:wsgi_from_env()'` calls in each worker
+    raw = json.dumps(mention("<@UBOT> how many vacation days do I get?", ts="1700000990.000100"))
+    assert wsgi_call(application, "/slack/events", raw)[0].startswith("200")
+    fake_slack.wait_for("chat.postMessage")
+    status, body = wsgi_call(application, "/metrics")
+    assert status == "200 OK" and ONE_FAQ_ANSWER in body.decode()

@@ -12,7 +12,29 @@ from urllib.parse import parse_qs
 Handler = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
-class RecordingServer:
+class LocalServer:
+    """A ThreadingHTTPServer on a free localhost port, serving from a thread while entered."""
+
+    def __init__(self, handler_class: type[BaseHTTPRequestHandler]) -> None:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+class RecordingServer(LocalServer):
     """Routes POST bodies (JSON or form-encoded) to `handle(path, body)` and records each call."""
 
     def __init__(self, handle: Handler) -> None:
@@ -39,21 +61,7 @@ class RecordingServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> RecordingServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        super().__init__(_Handler)
 
     def calls_to(self, path_suffix: str) -> list[dict[str, Any]]:
         return [body for path, body in list(self.calls) if path.endswith(path_suffix)]
