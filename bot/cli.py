@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     evaluate.add_argument("--data", type=Path, help="the evaluation data folder (default: ../shared/eval)")
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     commands.add_parser("tiers", help="show the model cascade: endpoints, prices, budgets and token counting")
+    trace = commands.add_parser("trace", help="how one answer was made: its trace, step by step")
+    trace.add_argument("turn", help="the turn id (turn_id in `ask --json`, or its first 6+ characters)")
+    trace.add_argument("--json", action="store_true", help='print {"turn_id", "spans": [...]} nested')
     serve = commands.add_parser("serve", help="run the Slack app")
     serve.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
@@ -63,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return evaluate(args)
     if args.command == "tiers":
         return show_tiers()
+    if args.command == "trace":
+        return show_trace(args.turn, args.json)
     from bot.agent import Agent
     from bot.deps import build_deps
     from knowledge.settings import Settings
@@ -111,6 +116,24 @@ def show_tiers() -> int:
               f"{tier.price_output_per_1k} per 1k tokens in/out; prompt <= {tier.prompt_budget_tokens} tokens, "
               f"<= {tier.max_passages} passages; escalates below confidence {tier.min_confidence} or when the "
               f"guards fail after {tier.max_reasks} re-ask(s); tokens: {encoding_note(tier.model)}")
+    return 0
+
+
+def show_trace(turn: str, as_json: bool) -> int:
+    """Reads Redis only: no model is loaded to explain an answer."""
+    from bot.memory import connect
+    from bot.traceview import TraceStore, render, tree
+    from knowledge.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+        traces = TraceStore(connect(settings.redis_url), settings.redis_prefix)
+        turn_id = traces.resolve(turn)
+        spans = traces.spans(turn_id)
+    except (BotError, KnowledgeError) as error:
+        print(f"bot: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({"turn_id": turn_id, "spans": tree(spans)}, ensure_ascii=False) if as_json else render(spans))
     return 0
 
 

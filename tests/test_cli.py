@@ -105,3 +105,19 @@ def test_tiers_shows_the_cascade_and_a_bad_tiers_file_is_a_clear_error(monkeypat
     monkeypatch.setenv("LLM_TIERS", str(broken))
     assert cli.main(["tiers"]) == 2
     assert "tier 1 needs a name and a model" in capsys.readouterr().err
+
+
+def test_bot_trace_explains_an_answer_given_by_bot_ask(kb_env, capsys):
+    assert cli.main(["ask", "--json", "How much can I spend on a hotel?"]) == 0
+    turn_id = json.loads(capsys.readouterr().out)["turn_id"]  # `ask` exported its spans as it closed
+    assert cli.main(["trace", turn_id[:8]]) == 0
+    drawn = capsys.readouterr().out
+    assert drawn.startswith("turn ") and "├─ retrieve" in drawn and f"kb.turn.id = {turn_id}" in drawn
+    assert cli.main(["trace", turn_id, "--json"]) == 0
+    traced = json.loads(capsys.readouterr().out)
+    [root] = traced["spans"]
+    assert traced["turn_id"] == turn_id and root["attributes"]["kb.mode"] == "faq"
+    assert [child["name"] for child in root["children"]] == ["preprocess", "guard.input", "cache", "retrieve",
+                                                               "remember"]
+    assert cli.main(["trace", "0123456789"]) == 2
+    assert "No trace of turn 0123456789" in capsys.readouterr().err

@@ -493,8 +493,10 @@ def test_metrics_on_the_http_server_agree_with_what_was_answered_and_rated(app, 
     from bot.slack import wsgi_app
 
     app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000900.000100")))
+    fake_slack.wait_for("chat.postMessage")  # one at a time: this test counts, it does not race
     app.dispatch(signed(mention("<@UBOT> who won the football world cup in 1954?", ts="1700000901.000100")))
     posts = fake_slack.wait_for("chat.postMessage", count=2)
+    assert len(posts) == 2
     answered = next(p for p in posts if "mode: faq" in json.dumps(p["blocks"]))
     click(app, fake_slack, answered, "feedback_down")
     fake_slack.wait_for("views.open")  # the listener counted the 👎 before it opened the modal
