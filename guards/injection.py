@@ -2,11 +2,14 @@
 
 1. Patterns: instruction overrides ("ignore previous instructions", in several languages),
    requests for the system prompt or secrets, fake system markers, jailbreak personas,
-   orders relayed through pasted text, and pressure (bribes, invented agreements).
+   orders relayed through pasted text, and pressure (bribes, invented agreements). Korean
+   has its own patterns under the same names (guards/injection_ko.py).
 2. Structure: role-play set-ups, encoded payloads (base64, binary, hex), many-shot dialogues,
    strings to concatenate, a token repeated to exhaust the model.
 3. Meaning: cosine similarity of the question's MiniLM vector to attack styles the team
-   wrote down (guards/data/attacks.txt), for attacks no pattern anticipates.
+   wrote down (guards/data/attacks.txt), for attacks no pattern anticipates. MiniLM was
+   trained on English only, so a question that is mostly Hangul skips this layer: its vector
+   says nothing about its meaning (`bot eval guards` shows what that costs).
 
 Retrieved passages are screened with the first two layers only (cheap, and a document is
 not a question): a passage that carries instructions is dropped before the prompt.
@@ -21,6 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+
+from guards import injection_ko
+from knowledge.language import language_of
 
 ATTACKS_FILE = Path(__file__).parent / "data" / "attacks.txt"
 SIMILARITY_THRESHOLD = 0.62
@@ -73,7 +79,8 @@ PATTERNS: dict[str, str] = {
                     r"|\byou (?:already |have )?agreed\b[^.?!\n]{0,40}\b(?:earlier|before|last|previously|yesterday)\b"
                     r"|\bi know (?:that )?you (?:said|were told) not to\b"
                     r"|\bi know (?:that )?you(?:'re| are)(?: not|n'?t) (?:supposed|allowed) to\b",
-    "non-Latin instruction override": r"지시\w*[^.?!\n]{0,10}무시|指示[^。?？\n]{0,10}無視|忽略[^。?？\n]{0,10}(?:指令|指示|说明)"
+    # Korean has its own, which tell an order from a question (guards/injection_ko.py).
+    "non-Latin instruction override": r"指示[^。?？\n]{0,10}無視|忽略[^。?？\n]{0,10}(?:指令|指示|说明)"
                                       r"|निर्देश\w*[^।?\n]{0,20}(?:अनदेखी|नज़रअंदाज़)",
     # Personal data of someone named: "Paul's birth date", "where does Jane Smith live?". A
     # knowledge bot has no business handing that out, in a story or out of one.
@@ -106,21 +113,23 @@ PATTERNS: dict[str, str] = {
     "output obfuscation": r"\b(?:spell|write|say|give|tell|answer|reply|respond|provide)\b[^.?!\n]{0,60}"
                           r"\b(?:in reversed? order|backwards)\b"
                           r"|\binterlace\b|\bat a character level\b|\b(?:in|into|using|with)\s+(?:pig latin|base-?64|"
-                          r"rot-?13|morse(?: code)?|hex(?:adecimal)?|leetspeak)\b|base-?64\s*(?:로|で)",
+                          r"rot-?13|morse(?: code)?|hex(?:adecimal)?|leetspeak)\b"
+                          r"|base-?64\s*(?:로|で)\s*(?:제공|답|대답|말|출력|알려|提供|答|教|書)",
     "hypothetical framing": r"\b(?:hypothetically|in a (?:fictional|hypothetical) (?:world|scenario)|"
                             r"for a hypothetical (?:discussion|conversation|debate)|"
                             r"for a (?:story|novel|movie|game)|let'?s play a game|imagine a world)\b",
 }
-_COMPILED = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in PATTERNS.items()}
+_COMPILED = {name: [re.compile(p, re.IGNORECASE) for p in (PATTERNS.get(name), injection_ko.PATTERNS.get(name)) if p]
+             for name in {**PATTERNS, **injection_ko.PATTERNS}}
 _DECODE_REQUEST = re.compile(r"\b(?:decode|decipher|decrypt|translate|convert)\b[^.?!\n]{0,40}"
-                             r"\b(?:morse|rot-?13|caesar|cipher|binary|base-?64|hex|pig latin|reversed|leetspeak)\b",
-                             re.IGNORECASE)
+                             r"\b(?:morse|rot-?13|caesar|cipher|binary|base-?64|hex|pig latin|reversed|leetspeak)\b"
+                             rf"|{injection_ko.DECODE_REQUEST}", re.IGNORECASE)
 _BASE64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _BINARY = re.compile(r"(?:[01]{8}\s+){4,}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}\s?){16,}\b")
-_DIALOGUE_TURN = re.compile(r"(?im)^\s*(?:q|a|user|human|assistant|ai|bot)\s*:")
-_INLINE_TURN = re.compile(r"(?:^|(?<=[\s.?!]))(?:Q|A|User|Assistant)\s*:\s")
-_PARTS = re.compile(r"\bpart 1\b[^\n]{0,80}\bpart 2\b", re.IGNORECASE)
+_DIALOGUE_TURN = re.compile(rf"(?im)^\s*(?:q|a|user|human|assistant|ai|bot|{injection_ko.DIALOGUE_TURN})\s*:")
+_INLINE_TURN = re.compile(rf"(?:^|(?<=[\s.?!]))(?:Q|A|User|Assistant|{injection_ko.DIALOGUE_TURN})\s*:\s")
+_PARTS = re.compile(rf"\bpart 1\b[^\n]{{0,80}}\bpart 2\b|{injection_ko.PARTS}", re.IGNORECASE)
 _ASSIGNMENT = re.compile(r"\b[a-z]\s*=\s*['\"]")
 _WORD = re.compile(r"\w+")
 
@@ -147,7 +156,7 @@ class InjectionDetector:
     def check(self, text: str, vector: Sequence[float] | None = None) -> Verdict:
         """A user's question; `vector` is its embedding when the caller already has it."""
         verdict = self.scan(text)
-        if verdict.blocked or self._embed is None:
+        if verdict.blocked or self._embed is None or language_of(text) != "en":
             return verdict
         similarity = self.similarity(vector if vector is not None else self._embed([text])[0])
         if similarity >= self.threshold:
@@ -159,8 +168,8 @@ class InjectionDetector:
 
     def scan(self, text: str) -> Verdict:
         """Patterns and structure only: cheap enough for every retrieved passage."""
-        for name, pattern in _COMPILED.items():
-            if pattern.search(text):
+        for name, patterns in _COMPILED.items():
+            if any(pattern.search(text) for pattern in patterns):
                 return Verdict(True, name)
         signal = structural_signal(text)
         return Verdict(bool(signal), signal)

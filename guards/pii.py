@@ -2,8 +2,12 @@
 
 Numbers are only taken for what they claim when their checksum agrees: a card number must
 pass Luhn, an IBAN mod-97, an IPv4 address must have octets <= 255, an SSN a valid area and
-group. Person names are found from context ("my name is", "Dr.", "Sincerely,") and from a
-list of common given names; without a language model this is the weakest detector.
+group. Korean resident registration and business registration numbers are checked by
+python-stdnum (`stdnum.kr.rrn`, `stdnum.kr.brn`), Korean phone numbers (010-..., 02-...,
++82 ...) by phonenumbers' matcher for region KR, and a Korean street address is taken when it
+reads like one: province or city, district, road and building number. Person names are found
+from context ("my name is", "Dr.", "Sincerely,") and from a list of common given names; without
+a language model this is the weakest detector.
 """
 
 from __future__ import annotations
@@ -13,6 +17,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+import phonenumbers
+from stdnum.kr import brn, rrn
+
+from knowledge.language import HANGUL
 
 NAMES_FILE = Path(__file__).parent / "data" / "given_names.txt"
 
@@ -77,6 +86,36 @@ def _looks_like_date(value: str) -> bool:
     return bool(parts) and int(parts[1]) <= 31 and int(parts[2]) <= 31
 
 
+def _brn_ok(value: str) -> bool:
+    """stdnum checks a business registration number's form and parts, not its check digit (the
+    National Tax Service's weights 1,3,7,1,3,7,1,3,5), so an order number like 123-45-67890
+    would pass; the check digit is checked here."""
+    digits = re.sub(r"\D", "", value)
+    if not brn.is_valid(digits):
+        return False
+    total = sum(w * int(d) for w, d in zip((1, 3, 7, 1, 3, 7, 1, 3, 5), digits)) + int(digits[8]) * 5 // 10
+    return (10 - total % 10) % 10 == int(digits[9])
+
+
+def _korean_phones(text: str) -> list[tuple[int, int]]:
+    """Spans of Korean phone numbers, and in Korean text of international ones (+1 ...);
+    only looked for where they can be."""
+    korean = bool(HANGUL.search(text))
+    if not (korean or "+82" in text or _KOREAN_NUMBER.search(text)):
+        return []
+    return [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, "KR", leniency=phonenumbers.Leniency.VALID)
+            if m.number.country_code == 82 or (korean and m.raw_string.startswith("+"))]
+
+
+_KOREAN_NUMBER = re.compile(r"(?<!\d)0(?:1[016-9]|2|[3-6]\d|70)[ .\-]?\d{3,4}[ .\-]?\d{4}(?!\d)")
+_PROVINCE = (r"(?:서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주|"
+             r"충청[남북]|전라[남북]|경상[남북])(?:특별시|광역시|특별자치시|특별자치도|도|시)?")
+KOREAN_ADDRESS = (rf"(?:{_PROVINCE}\s+(?:[가-힣]{{1,5}}[시군구]\s+){{1,2}}|(?:[가-힣]{{2,4}}[시군]\s+)?[가-힣]{{2,4}}구\s+)"
+                  r"(?:[가-힣]{1,5}[읍면동]\s+)?[가-힣\d]{1,12}(?:로|길)\s*(?:\d+(?:번)?길\s*)?\d+(?:-\d+)?"
+                  r"(?:\s*,?\s*\d+층|\s*,?\s*\d+동\s*\d+호|\s*,?\s*\d+호)?")
+"""Province or city, district, road (로, 길) and building number: "서울특별시 강남구 테헤란로 123"."""
+
+
 SECRET_PATTERNS = (
     r"\bsk-(?:proj-)?[A-Za-z0-9_\-]{20,}",                # OpenAI-style keys
     r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",                  # Slack tokens
@@ -94,6 +133,9 @@ SECRET_PATTERNS = (
 PATTERNS: tuple[tuple[str, str, object], ...] = (
     ("SECRET", "|".join(f"(?:{p})" for p in SECRET_PATTERNS), None),
     ("EMAIL", r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b", None),
+    ("ADDRESS", KOREAN_ADDRESS, None),
+    ("KR_RRN", r"(?<![\d-])\d{6}(?: ?- ?| )?[1-8]\d{6}(?![\d-])", rrn.is_valid),
+    ("KR_BRN", r"(?<![\d-])\d{3}-\d{2}-\d{5}(?![\d-])", _brn_ok),
     ("IBAN", r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b", _iban_ok),
     ("CREDIT_CARD", r"(?<!\+)\b\d(?:[ \-]?\d){11,18}\b", _card_ok),
     ("US_SSN", r"\b\d{3}[- ]\d{2}[- ]\d{4}\b", _ssn_ok),
@@ -129,6 +171,11 @@ def find(text: str) -> list[Finding]:
         found.append(Finding(kind, start, end, text[start:end]))
 
     for kind, pattern, check in _COMPILED:
+        if kind == "PHONE":  # phonenumbers knows Korean numbering better than the generic pattern
+            for start, end in _korean_phones(text):
+                add("PHONE", start, end)
+            if HANGUL.search(text):
+                continue  # in Korean text, order and receipt numbers (240315-1234567) outnumber foreign phones
         for match in pattern.finditer(text):
             group = 1 if kind == "PERSON" else 0
             value = match.group(group)

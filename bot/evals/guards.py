@@ -1,6 +1,6 @@
 """`bot eval guards`: the input guard against PurpleLlama's attacks and borderline prompts, both
-guards end to end on two knowledge bases, PII redaction on Presidio's synthetic records, and
-what each guard adds to a turn."""
+guards end to end on two knowledge bases, PII redaction on Presidio's synthetic records, what
+each guard adds to a turn, and the same checks in Korean on the project's own set (guards_ko.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from bot.evals.data import SAMPLE_KB, csv_column, percentiles, read_json
+from bot.evals.guards_ko import eval_korean, render_korean
 from guards.input import InputGuard
 from guards.pii import find
 from guards.policy import BusinessRules
@@ -54,6 +55,7 @@ def eval_guards(data: Path, embedder: Embedder) -> dict:
         "pii": eval_pii(read_json(data / "guards" / "presidio_synth_pii.json")),
         "latency": {**guard_latency(guard, embedder, in_domain),
                     "output": output_guard_latency(csv_column(data / "faq" / "covid_faq.csv", "answer"))},
+        "korean": eval_korean(guard),
     }
 
 
@@ -188,4 +190,4 @@ def render_guards(figures: dict) -> str:
                  f"{lat['output']['p50_ms']} ms, p95 {lat['output']['p95_ms']} ms; faithful answers passed "
                  f"{lat['output']['faithful_answers_passed']:.1%}, answers citing a passage that does not say "
                  f"them caught {lat['output']['unfaithful_answers_caught']:.1%}")
-    return "\n".join(lines)
+    return "\n".join(lines + render_korean(figures["korean"]))
