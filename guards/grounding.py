@@ -3,11 +3,20 @@
 A lexical check, cheap and explainable: a sentence is supported when most of its content
 words, and every number in it, occur in the passages. It catches the typical hallucination
 of a retrieval bot (an invented amount, a date, a rule from elsewhere) without a second model.
+
+Korean glues particles and endings to its words (휴가는, 휴가를; 신청하려면, 신청할), so
+a faithful paraphrase shares few whole words with its passage. Text with Hangul is compared
+by its content morphemes instead, cut by kiwipiepy as the keyword search cuts it
+(knowledge.sparse); the light verbs and bound nouns every sentence has (하, 되, 있, 것, 수)
+do not count as content.
 """
 
 from __future__ import annotations
 
 import re
+
+from knowledge.language import HANGUL
+from knowledge.sparse import SparseEncoder
 
 SUPPORT = 0.6
 """Share of a sentence's content words that must occur in the passages."""
@@ -23,6 +32,7 @@ were be been being to of in on at by for with from as into about over under per 
 must do does did done have has had you your yours we our us i me my he she his her not no yes so such also only just
 any all each every some more most other which who whom whose what when where why how here up out off very
 """.split())
+KOREAN_STOPWORDS = frozenset("하 되 있 않 것 수 등 때 중 및 더 또 그 이 저 좀 잘 안 못 같 위 경우 관련 대하".split())
 
 
 def _stem(word: str) -> str:
@@ -30,6 +40,9 @@ def _stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
+    if HANGUL.search(text):
+        return {m for m in SparseEncoder.korean_morphemes(text).split()
+                if not m.isdigit() and m not in KOREAN_STOPWORDS and m not in STOPWORDS}
     return {_stem(w) for w in (m.lower() for m in _WORD.findall(text)) if len(w) > 2 and w not in STOPWORDS}
 
 

@@ -129,3 +129,26 @@ def test_the_output_guard_eval_passes_faithful_quotes_and_catches_misattributed_
     figures = output_guard_latency(answers)
     assert figures["faithful_answers_passed"] == 1.0
     assert figures["unfaithful_answers_caught"] >= 0.9 and figures["p50_ms"] > 0
+
+
+KOREAN_PASSAGES = ["정규직 직원은 매년 25일의 연차 휴가를 받습니다. 사용하지 않은 연차 휴가는 최대 5일까지 다음 해로 "
+                   "이월할 수 있으며, 이월된 휴가는 3월 말까지 사용해야 합니다."]
+
+
+@pytest.mark.parametrize("answer", [
+    "정규직이면 연차 휴가가 매년 25일 주어집니다 [1].",                     # other particles and endings
+    "안 쓴 연차는 다음 해로 5일까지 이월되고, 이월한 휴가는 3월 말 전에 써야 해요 [1].",
+])
+def test_a_faithful_korean_answer_in_other_words_passes(guard, answer):
+    result = guard.check(reply(answer), KOREAN_PASSAGES)
+    assert result.passed, result.problems
+
+
+@pytest.mark.parametrize("answer", [
+    "정규직 직원은 매년 30일의 연차 휴가를 받습니다 [1].",                    # an invented number
+    "남은 연차는 모두 현금으로 보상받을 수 있습니다 [1].",                    # a rule from elsewhere
+    "재택근무는 승인 없이 매일 할 수 있으며 근무 시간도 자유입니다 [1].",
+])
+def test_an_unsupported_korean_answer_fails(guard, answer):
+    result = guard.check(reply(answer), KOREAN_PASSAGES)
+    assert not result.passed and "not supported by the passages" in " ".join(result.problems)
