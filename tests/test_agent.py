@@ -100,3 +100,21 @@ def test_passages_that_carry_instructions_are_never_shown(kb_settings, make_deps
     Pipeline(deps.store, embedder, SparseEncoder()).run([poisoned.parent])
     answer = Agent(deps).answer("Where are the parking spaces in the garage?", "g4")
     assert all("Ignore all previous" not in p.chunk.text for p in answer.sources)
+
+
+@pytest.mark.parametrize("question", ["그럼 계약직은?", "그건 언제까지야?", "인턴은요?", "그러면 병가는 며칠이에요?"])
+def test_korean_follow_ups_borrow_the_previous_question(question):
+    history = [Turn(question="연차 휴가는 며칠인가요?", answer="25일입니다.")]
+    assert follow_up_context(question, history) == "연차 휴가는 며칠인가요?"
+
+
+@pytest.mark.parametrize("question", ["휴가 신청은 어떻게 하나요?", "그룹웨어 비밀번호를 바꾸려면?",
+                                      "출장비 정산 기한은 언제까지인가요?"])
+def test_standalone_korean_questions_are_not_follow_ups(question):
+    assert follow_up_context(question, [Turn(question="연차 휴가는 며칠인가요?", answer="25일입니다.")]) == ""
+
+
+def test_a_korean_follow_up_is_searched_with_the_threads_previous_question(agent):
+    agent.answer("병가를 쓰려면 진단서가 필요한가요?", "C9:2.1")
+    answer = agent.answer("그럼 연차는?", "C9:2.1")
+    assert answer.searched == "그럼 연차는? (after: 병가를 쓰려면 진단서가 필요한가요?)"
