@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from bot import i18n
 from bot.deps import Deps
 from bot.turns import TURN_TTL_S
 from bot.errors import TraceNotFound
@@ -32,16 +33,12 @@ MAX_WHY_CHARS = 3500
 Notify = Callable[[str], None]
 
 
-def help_text(command: str) -> str:
-    return "\n".join([
-        f"`{command} forget`: forget the conversations you had with me (anyone).",
-        f"`{command} status`: what the knowledge base holds and how I answer (admins).",
-        f"`{command} reindex`: rebuild the knowledge base from its sources without downtime (admins).",
-        f"`{command} report [days]`: answers, feedback, costs, prompt variants and the questions nobody answered, "
-        f"over the last {DEFAULT_REPORT_DAYS} days or the number given (admins).",
-        f"`{command} why TURN_ID`: how an answer was made, step by step (admins; the id is in its context line).",
-        f"`{command} help`: this message.",
-    ])
+HELP_IN_KOREAN = ("도움말", "help ko")
+"""`/kb 도움말` (or `/kb help ko`) answers in Korean; a slash command carries no question to tell by."""
+
+
+def help_text(command: str, language: str = "en") -> str:
+    return i18n.text(language, "command.help", command=command, days=DEFAULT_REPORT_DAYS)
 
 
 class Reindexer:
@@ -105,14 +102,15 @@ class Commands:
         command = self.deps.settings.slack_command
         action, *args = text.split() or ["help"]
         action = action.lower()
+        language = "ko" if " ".join(text.split()).lower() in HELP_IN_KOREAN else i18n.language_of(text)
         if action == "forget":
             count = self.deps.memory.forget_user(user)
-            return f"Done: I forgot {count} conversation{'s' * (count != 1)} with you."
+            return i18n.text(language, "command.forgot_one" if count == 1 else "command.forgot_other", count=count)
         if action not in ("status", "reindex", "report", "why"):
-            return help_text(command)
+            return help_text(command, language)
         if user not in self.deps.settings.slack_admin_users:
             log.warning("refused %s %s for non-admin %s", command, action, user)
-            return f"Only admins can run `{command} {action}`. Ask one of them, or try `{command} help`."
+            return i18n.text(language, "command.admins_only", command=command, action=action)
         log.info("admin %s ran %s %s", user, command, action)
         if action == "status":
             return self.status()

@@ -10,10 +10,11 @@ import time
 import uuid
 from dataclasses import replace
 
-from bot.answers import BUDGET_NOTE, EMPTY_QUESTION, EXTRACTIVE_NOTE, extractive, refusal
+from bot.answers import extractive, refusal
 from bot.cache import CacheHit, freeze, thaw
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
+from bot.i18n import language_of, text as message
 from bot.models import Answer, Turn, Usage
 from bot.preprocess import follow_up_context, normalise
 from bot.prompt import build_rewrite, parse_rewrite
@@ -21,7 +22,7 @@ from bot.turns import TurnRecord
 from bot.telemetry import clean, turn_id_of
 from bot.usage import cost_usd
 from bot.variants import PromptText
-from guards.input import InputVerdict
+from guards.input import MAX_QUESTION_CHARS, InputVerdict
 from knowledge.models import Passage
 
 class Agent:
@@ -39,21 +40,25 @@ class Agent:
             prompt = self.deps.variants.pick(thread_id or turn_id)
             with telemetry.stage("preprocess"):
                 text = normalise(question)
+                language = language_of(text)  # every word the bot adds is in the question's language
             if not text:
-                answer = Answer(EMPTY_QUESTION, "extractive", refused=True, reason="no_answer", variant=prompt.name,
-                                prompt_version=prompt.version)
+                answer = Answer(message(language, "answer.empty_question"), "extractive", refused=True,
+                                reason="no_answer", variant=prompt.name, prompt_version=prompt.version)
                 telemetry.answered(span, answer)
                 return answer
             verdict = self._checked(text)
-            text = verdict.text  # personal data redacted: nothing below sees it
             if verdict.reason is not None:
-                answer = Answer(verdict.message, "extractive", refused=True, reason=verdict.reason,
+                answer = Answer(verdict.message or message(language, f"refusal.{verdict.reason}", length=len(text),
+                                                           limit=MAX_QUESTION_CHARS),
+                                "extractive", refused=True, reason=verdict.reason,
                                 notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
             else:
                 history = self.deps.memory.recent(thread_id) if thread_id else []
-                answer = self._cached_or_answered(text, history, channel, prompt)
+                # personal data redacted: nothing below sees it
+                answer = self._cached_or_answered(verdict.text, history, channel, prompt, language)
+            text = verdict.text
             answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
-                             variant=prompt.name, prompt_version=prompt.version)
+                             variant=prompt.name, prompt_version=prompt.version, language=language)
             telemetry.answered(span, answer)
             self.deps.usage.record(channel, answer.usage or Usage(answer.mode), answer.variant)
             with telemetry.stage("remember"):
@@ -80,7 +85,8 @@ class Agent:
                         variant=answer.variant, prompt_version=answer.prompt_version)
             self.deps.memory.remember(thread_id, turn, user)
 
-    def _cached_or_answered(self, question: str, history: list[Turn], channel: str, prompt: PromptText) -> Answer:
+    def _cached_or_answered(self, question: str, history: list[Turn], channel: str, prompt: PromptText,
+                            language: str) -> Answer:
         """A standalone question may be answered from the cache; a follow-up depends on its thread."""
         cache = self.deps.cache
         standalone = not follow_up_context(question, history)
@@ -93,7 +99,7 @@ class Agent:
             if fresh:
                 self.deps.telemetry.cache_hit(hit.kind)
                 return thaw(hit.answer, hit)
-        answer = self._with_disclaimers(self._answer(question, history, channel, prompt))
+        answer = self._with_disclaimers(self._answer(question, history, channel, prompt, language), language)
         if cache is not None and standalone and not answer.refused:
             answer = replace(answer, cache_key=cache.put(question, self._cache_entry(answer), prompt.version))
         return answer
@@ -114,7 +120,7 @@ class Agent:
         known = {source["id"] for source in hit.answer["sources"]} | {hit.answer.get("best", "")}
         return bool(best) and best[0].id in known
 
-    def _answer(self, question: str, history: list[Turn], channel: str, prompt: PromptText) -> Answer:
+    def _answer(self, question: str, history: list[Turn], channel: str, prompt: PromptText, language: str) -> Answer:
         context = follow_up_context(question, history)
         rewrite_usage, searched = None, f"{question} (after: {context})" if context else ""
         # A rewrite is a paid call: not once the channel's budget is spent (the search then blends).
@@ -122,7 +128,8 @@ class Agent:
             standalone, rewrite_usage = self._standalone(question, history)
             if standalone:
                 question, context, searched = standalone, "", standalone
-        answer = replace(self._answer_standalone(question, context, history, channel, prompt), searched=searched)
+        answer = replace(self._answer_standalone(question, context, history, channel, prompt, language),
+                         searched=searched)
         return answer if rewrite_usage is None else replace(answer, usage=rewrite_usage + (answer.usage or Usage(answer.mode)))
 
     def _standalone(self, question: str, history: list[Turn]) -> tuple[str, Usage | None]:
@@ -142,16 +149,16 @@ class Agent:
         return standalone, Usage(chat.tier.name, completion.prompt_tokens, completion.completion_tokens, cost)
 
     def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str,
-                           prompt: PromptText) -> Answer:
+                           prompt: PromptText, language: str) -> Answer:
         with self.deps.telemetry.stage("retrieve", latency="retrieve", **{"kb.retrieve.blended": bool(context)}) as span:
             retrieved = self.deps.retriever.retrieve(question, self.deps.settings.top_k, context=context)
             span.set_attributes({"kb.passages.ids": [p.id for p in retrieved],
                                  "kb.passages.scores": [round(p.score, 4) for p in retrieved]})
-        answer = self._answer_from(question, retrieved, history, channel, prompt)
+        answer = self._answer_from(question, retrieved, history, channel, prompt, language)
         return replace(answer, best_passage=retrieved[0].id if retrieved else "")
 
     def _answer_from(self, question: str, retrieved: list[Passage], history: list[Turn], channel: str,
-                     prompt: PromptText) -> Answer:
+                     prompt: PromptText, language: str) -> Answer:
         settings = self.deps.settings
         # Documents are untrusted too: a passage carrying instructions never reaches the answer.
         passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
@@ -159,32 +166,32 @@ class Agent:
             self.deps.telemetry.guard_block("unsafe_passage")
         relevant = [p for p in passages if p.score >= settings.min_relevance]
         if not relevant:
-            return refusal(passages)
+            return refusal(passages, language)
         faq = faq_match(passages, settings.faq_match)
         if faq is not None:
             return Answer(f"{faq.quote.strip()} [1]", "faq", sources=[faq], confidence=min(1.0, faq.question_score))
         cascade = self.deps.cascade
         if cascade is None:
-            return extractive(relevant[0], EXTRACTIVE_NOTE)
+            return extractive(relevant[0], "extractive_note", language)
         relevant = carrying(relevant, settings.passage_margin)
         if self._budget_spent(channel):
             spent = f"channel budget of {settings.channel_daily_budget_usd} USD spent"
             if not cascade.has_free_tier:
-                return replace(extractive(relevant[0], BUDGET_NOTE), notes=[spent])
-            answer = cascade.answer(prompt.text, question, relevant, history, free_only=True)
+                return replace(extractive(relevant[0], "budget_note", language), notes=[spent])
+            answer = cascade.answer(prompt.text, question, relevant, history, free_only=True, language=language)
             return replace(answer, notes=[f"{spent}: free tiers only", *answer.notes])
-        return cascade.answer(prompt.text, question, relevant, history)
+        return cascade.answer(prompt.text, question, relevant, history, language=language)
 
     def _budget_spent(self, channel: str) -> bool:
         budget = self.deps.settings.channel_daily_budget_usd
         return budget > 0 and self.deps.usage.spent_today(channel) >= budget
 
-    def _with_disclaimers(self, answer: Answer) -> Answer:
+    def _with_disclaimers(self, answer: Answer, language: str) -> Answer:
         """The business rules' disclaimers for the categories of the sources cited."""
         if answer.refused:
             return answer
         categories = [p.chunk.metadata.get("category", "") for p in answer.sources]
-        missing = [d for d in self.deps.rules.disclaimers_for(categories) if d not in answer.text]
+        missing = [d for d in self.deps.rules.disclaimers_for(categories, language) if d not in answer.text]
         return replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
 
 

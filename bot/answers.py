@@ -1,5 +1,6 @@
 """The answers the chain can end in, besides a cache hit: a validated model answer, a quote of
-the best passage, or a refusal that shows the closest sources. Their wording lives here."""
+the best passage, or a refusal that shows the closest sources. Their wording is in the
+catalogues (bot/messages/), in the language of the question."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bot.i18n import text
 from bot.models import Answer
 from knowledge.models import Passage
 
@@ -14,30 +16,26 @@ if TYPE_CHECKING:
     from guards.output import GuardResult
 
 CLOSEST_SOURCES_ON_REFUSAL = 3
-EXTRACTIVE_NOTE = "(No language model is configured, so this is the best-matching passage, quoted as written.)"
-BUDGET_NOTE = ("(Today's language-model budget for this channel is spent, so this is the best-matching "
-               "passage, quoted.)")
-FALLBACK_NOTE = "(The language model's answer could not be verified, so this is the best-matching passage, quoted.)"
-NO_ANSWER = "I could not find this in the knowledge base. The closest sources are listed below."
-EMPTY_QUESTION = "Ask me a question about the company's manuals and FAQs."
 
 
-def refusal(passages: list[Passage]) -> Answer:
-    return Answer(NO_ANSWER, "extractive", sources=passages[:CLOSEST_SOURCES_ON_REFUSAL],
-                  refused=True, reason="no_answer", confidence=0.0)
+def refusal(passages: list[Passage], language: str = "en") -> Answer:
+    return Answer(text(language, "answer.no_answer"), "extractive", sources=passages[:CLOSEST_SOURCES_ON_REFUSAL],
+                  refused=True, reason="no_answer", confidence=0.0, language=language)
 
 
-def extractive(best: Passage, note: str) -> Answer:
+def extractive(best: Passage, note: str, language: str = "en") -> Answer:
+    """`note` names the catalogue's note saying why a passage is quoted ("extractive_note", ...)."""
     quote = best.quote.strip()
-    return Answer(f"\u201c{quote}\u201d [1]\n\n{note}", "extractive", sources=[best], confidence=best.score)
+    return Answer(f"\u201c{quote}\u201d [1]\n\n{text(language, f'answer.{note}')}", "extractive", sources=[best],
+                  confidence=best.score, language=language)
 
 
-def grounded(result: GuardResult, shown: list[Passage]) -> Answer:
+def grounded(result: GuardResult, shown: list[Passage], language: str = "en") -> Answer:
     """The validated model answer, with its citations renumbered to the sources listed."""
     value = result.value
     cited = list(dict.fromkeys(value.sources))
     if value.confidence == 0:
-        return replace(refusal([shown[n - 1] for n in cited]), mode="llm")
+        return replace(refusal([shown[n - 1] for n in cited], language), mode="llm")
     new_number = {old: new for new, old in enumerate(cited, start=1)}
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[{new_number.get(int(m.group(1)), m.group(1))}]", value.answer)
-    return Answer(text, "llm", sources=[shown[n - 1] for n in cited], confidence=value.confidence)
+    answer = re.sub(r"\[(\d+)\]", lambda m: f"[{new_number.get(int(m.group(1)), m.group(1))}]", value.answer)
+    return Answer(answer, "llm", sources=[shown[n - 1] for n in cited], confidence=value.confidence, language=language)

@@ -1,23 +1,18 @@
 """Render an Answer as Slack Block Kit: the answer, numbered sources, a context line and
-feedback buttons whose value is the turn they rate."""
+feedback buttons whose value is the turn they rate, labelled in the answer's language."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from bot.i18n import text
 from bot.models import Answer
 from bot.traceview import SHORT_ID
 
 MAX_SECTION_CHARS = 2900
 """Slack rejects section text over 3000 characters."""
 
-REASON_TEXT = {
-    "no_answer": "No source in the knowledge base answers this.",
-    "prompt_injection": "This request was blocked.",
-    "off_topic": "This is outside what I can help with.",
-    "too_long": "The message was too long.",
-    "error": "Something went wrong on my side.",
-}
 
 
 def to_mrkdwn(text: str) -> str:
@@ -36,58 +31,51 @@ def source_line(number: int, title: str, section: str, source: str) -> str:
 def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [_section(to_mrkdwn(answer.text))]
     if answer.sources:
-        heading = "*Closest sources*" if answer.refused else "*Sources*"
+        heading = f"*{text(answer.language, 'sources.closest' if answer.refused else 'sources.heading')}*"
         lines = [source_line(n, p.chunk.title, p.chunk.section, p.chunk.source)
                  for n, p in enumerate(answer.sources, start=1)]
         blocks.append(_section("\n".join([heading, *lines])))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(answer)}]})
     if answer.turn_id:
-        blocks.append(feedback_buttons(answer.turn_id))
+        blocks.append(feedback_buttons(answer.turn_id, answer.language))
     return blocks
 
 
 FEEDBACK_ACTIONS = {"feedback_up": "up", "feedback_down": "down"}
 
 
-def feedback_buttons(turn_id: str) -> dict[str, Any]:
+def feedback_buttons(turn_id: str, language: str = "en") -> dict[str, Any]:
     return {"type": "actions", "block_id": f"feedback:{turn_id}", "elements": [
         {"type": "button", "action_id": "feedback_up", "value": turn_id,
-         "text": {"type": "plain_text", "text": "\N{THUMBS UP SIGN} Helpful", "emoji": True}},
+         "text": {"type": "plain_text", "text": f"\N{THUMBS UP SIGN} {text(language, 'feedback.helpful')}", "emoji": True}},
         {"type": "button", "action_id": "feedback_down", "value": turn_id,
-         "text": {"type": "plain_text", "text": "\N{THUMBS DOWN SIGN} Not helpful", "emoji": True}},
+         "text": {"type": "plain_text", "text": f"\N{THUMBS DOWN SIGN} {text(language, 'feedback.not_helpful')}",
+                  "emoji": True}},
     ]}
 
 
 FEEDBACK_MODAL = "feedback_reason"
 """The callback id of the modal a 👎 opens."""
-FEEDBACK_STORED = ("Thanks: your \N{THUMBS DOWN SIGN} is stored with this answer, and the answer is not reused "
-                   "from the answer cache. The bot's admins see every \N{THUMBS DOWN SIGN}, and the reason you give, "
-                   "in its feedback report.")
-REASON_HINTS = {
-    "wrong": "It says something that is not true.",
-    "outdated": "It was true once; the rules have changed.",
-    "incomplete": "It leaves out part of the answer.",
-    "other": "Say what below.",
-}
 MAX_COMMENT_CHARS = 1000
 
 
-def feedback_modal(turn_id: str, reasons: dict[str, str]) -> dict[str, Any]:
-    """Asks what was wrong with an answer rated 👎; `reasons` maps values to labels."""
-    options = [{"value": value, "text": {"type": "plain_text", "text": label},
-                "description": {"type": "plain_text", "text": REASON_HINTS.get(value, label)}}
-               for value, label in reasons.items()]
+def feedback_modal(turn_id: str, reasons: Iterable[str], language: str = "en") -> dict[str, Any]:
+    """Asks what was wrong with an answer rated 👎; `reasons` are the values it may be."""
+    options = [{"value": value, "text": {"type": "plain_text", "text": text(language, f"feedback.reason.{value}")},
+                "description": {"type": "plain_text", "text": text(language, f"feedback.hint.{value}")}}
+               for value in reasons]
     return {
         "type": "modal", "callback_id": FEEDBACK_MODAL, "private_metadata": turn_id,
-        "title": {"type": "plain_text", "text": "Not helpful"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Skip"},
+        "title": {"type": "plain_text", "text": text(language, "feedback.not_helpful")},
+        "submit": {"type": "plain_text", "text": text(language, "feedback.send")},
+        "close": {"type": "plain_text", "text": text(language, "feedback.skip")},
         "blocks": [
-            _section(FEEDBACK_STORED),
-            {"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "What was wrong?"},
+            _section(text(language, "feedback.stored")),
+            {"type": "input", "block_id": "reason",
+             "label": {"type": "plain_text", "text": text(language, "feedback.what_was_wrong")},
              "element": {"type": "radio_buttons", "action_id": "reason", "options": options}},
             {"type": "input", "block_id": "comment", "optional": True,
-             "label": {"type": "plain_text", "text": "What should it have said? (optional)"},
+             "label": {"type": "plain_text", "text": text(language, "feedback.what_should_it_say")},
              "element": {"type": "plain_text_input", "action_id": "comment", "multiline": True,
                          "max_length": MAX_COMMENT_CHARS}},
         ],
@@ -95,16 +83,17 @@ def feedback_modal(turn_id: str, reasons: dict[str, str]) -> dict[str, Any]:
 
 
 def context_line(answer: Answer) -> str:
-    parts = [f"mode: {answer.mode}"]
+    language = answer.language
+    parts = [text(language, "context.mode", mode=answer.mode)]
     if answer.mode == "llm" and answer.usage is not None:
-        parts.append(f"model: {answer.usage.tier}")
+        parts.append(text(language, "context.model", tier=answer.usage.tier))
     if answer.confidence is not None:
-        parts.append(f"confidence: {answer.confidence:.2f}")
+        parts.append(text(language, "context.confidence", confidence=answer.confidence))
     if answer.refused and answer.reason:
-        parts.append(REASON_TEXT.get(answer.reason, answer.reason))
+        parts.append(text(language, f"reason.{answer.reason}"))
     if answer.turn_id:
         # An id, not a link: an admin can ask `/kb why` about it; nothing private leaves the thread.
-        parts.append(f"turn {answer.turn_id[:SHORT_ID]}")
+        parts.append(text(language, "context.turn", turn=answer.turn_id[:SHORT_ID]))
     return " · ".join(parts)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from bot.answers import FALLBACK_NOTE, extractive, grounded
+from bot.answers import extractive, grounded
 from bot.errors import LLMUnavailable
 from bot.llm import Chat
 from bot.models import Answer, Rejection, Turn, Usage
@@ -56,16 +56,17 @@ class Cascade:
         return any(chat.tier.free for chat in self.chats)
 
     def answer(self, instructions: str, question: str, passages: list[Passage], history: list[Turn],
-               free_only: bool = False) -> Answer:
+               free_only: bool = False, language: str = "en") -> Answer:
         """`instructions`: the thread's answer prompt; `passages` are relevant ones, best first;
-        `free_only` when the channel's budget is spent."""
+        `free_only` when the channel's budget is spent; `language` the question's."""
         chats = [c for c in self.chats if c.tier.free] if free_only else self.chats
         rejected: list[Rejection] = []
         notes: list[str] = []
         tokens, cost = [0, 0], 0.0  # every attempt is paid for, re-asks and rejected tiers included
         guard_failures = 0
         for position, chat in enumerate(chats):
-            attempt = self._ask(chat, instructions, question, passages, history, last=position == len(chats) - 1)
+            attempt = self._ask(chat, instructions, question, passages, history, last=position == len(chats) - 1,
+                                language=language)
             notes += attempt.notes
             tokens = [tokens[0] + attempt.prompt_tokens, tokens[1] + attempt.completion_tokens]
             cost += cost_usd(chat.tier, attempt.prompt_tokens, attempt.completion_tokens)
@@ -76,20 +77,21 @@ class Cascade:
             rejected.append(Rejection(chat.tier.name, attempt.reason))
             notes.append(f"tier {chat.tier.name} rejected: {attempt.reason}")
         usage = Usage("extractive", *tokens, round(cost, 6), tuple(rejected))
-        return replace(extractive(passages[0], FALLBACK_NOTE), notes=notes, usage=usage, guard_failures=guard_failures)
+        return replace(extractive(passages[0], "fallback_note", language), notes=notes, usage=usage,
+                       guard_failures=guard_failures)
 
     def _ask(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
-             last: bool) -> Attempt:
+             last: bool, language: str) -> Attempt:
         tier = chat.tier
         with self.telemetry.stage(f"tier {tier.name}", **{"kb.tier": tier.name}) as span:
-            attempt = self._drafts(chat, instructions, question, passages, history, last)
+            attempt = self._drafts(chat, instructions, question, passages, history, last, language)
             span.set_attributes(clean({"kb.tier.accepted": attempt.answer is not None, "kb.tier.rejected": attempt.reason,
                                        "gen_ai.usage.input_tokens": attempt.prompt_tokens,
                                        "gen_ai.usage.output_tokens": attempt.completion_tokens}))
         return attempt
 
     def _drafts(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
-                last: bool) -> Attempt:
+                last: bool, language: str) -> Attempt:
         """The tier's first answer, and its re-asks with the validators' feedback."""
         tier, telemetry = chat.tier, self.telemetry
         prompt = build_prompt(instructions, question, passages[: tier.max_passages], history, tier.prompt_budget_tokens)
@@ -113,7 +115,7 @@ class Cascade:
             if result.passed:
                 attempt.reason = shortfall(result, tier.min_confidence, last)
                 if not attempt.reason:
-                    attempt.answer = grounded(result, prompt.passages)
+                    attempt.answer = grounded(result, prompt.passages, language)
                 return attempt
             attempt.guard_failures += 1
             attempt.notes.append(f"tier {tier.name} draft {draft} rejected: {'; '.join(result.problems)}")

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+from bot import i18n
 from bot.errors import BotError
 from guards.errors import GuardError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
@@ -260,7 +261,7 @@ def render(answer) -> str:
     lines = [answer.text]
     if answer.sources:
         lines.append("")
-        lines.append("Sources:" if not answer.refused else "Closest sources:")
+        lines.append(i18n.text(answer.language, "sources.closest" if answer.refused else "sources.heading") + ":")
         for number, passage in enumerate(answer.sources, start=1):
             section = f" > {passage.chunk.section}" if passage.chunk.section else ""
             lines.append(f"  [{number}] {passage.chunk.title}{section} - {passage.chunk.source}")

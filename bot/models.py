@@ -71,6 +71,8 @@ class Answer:
     thread's previous question it was blended with; "" for a standalone question."""
     guard_failures: int = 0
     """Model drafts the output guards rejected on the way to this answer (re-asked or escalated)."""
+    language: str = "en"
+    """The language of the question, which the answer's own words (refusals, notes, labels) are in."""
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
         """The stable JSON shape of `bot ask --json` and `--jsonl`."""
@@ -92,6 +94,7 @@ class Answer:
             "usage": asdict(self.usage or Usage(self.mode), dict_factory=_json_dict),
             "variant": self.variant,
             "prompt_version": self.prompt_version,
+            "language": self.language,
         }
 
 

@@ -22,15 +22,11 @@ from bot.blocks import answer_blocks
 from bot.deps import Deps
 from bot.errors import BotError
 from bot.feedback import register_feedback
+from bot import i18n
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
 log = logging.getLogger(__name__)
 
-EMPTY_KB = "The knowledge base is empty, so I cannot answer yet. An admin can fill it with `ingest`."
-FAILED = "Sorry, something went wrong while answering. Please try again in a moment."
-SLOW_DOWN = "You are asking faster than I can keep up with. Please wait a minute and ask again."
-GREETING = "Hi! Ask me anything about our manuals and FAQs; I answer with numbered sources."
-SEARCHING = "Searching the knowledge base..."
 SUGGESTED_PROMPTS = [
     {"title": "Vacation", "message": "How many vacation days do I get per year?"},
     {"title": "Expenses", "message": "How do I submit an expense report?"},
@@ -57,7 +53,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
             return
         user = event.get("user", "")
         if not deps.gate.allow(user):
-            say(thread_ts=reply_ts, text=SLOW_DOWN)
+            say(thread_ts=reply_ts, text=i18n.text(i18n.language_of(event.get("text", "")), "slack.slow_down"))
             return
         say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), event["channel"], thread_ts, user, logger))
 
@@ -78,7 +74,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
 
     @assistant.thread_started
     def on_assistant_start(say, set_suggested_prompts, logger):
-        say(GREETING)
+        say(i18n.text("en", "slack.greeting"))  # nothing asked yet to tell the language by
         try:
             set_suggested_prompts(prompts=SUGGESTED_PROMPTS)
         except SlackApiError as error:
@@ -90,7 +86,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
             return
         try:
             set_title(event.get("text", "")[:80] or "Question")
-            set_status(SEARCHING)
+            set_status(i18n.text(i18n.language_of(event.get("text", "")), "slack.searching"))
         except SlackApiError as error:  # a plain DM thread is not an Assistant thread
             logger.debug("no assistant status: %s", error)
         answer(body, event, say, event["thread_ts"], event["thread_ts"], logger)
@@ -152,16 +148,17 @@ def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | N
 
 
 def respond(agent, text: str, channel: str, thread_ts: str, user: str, logger: logging.Logger) -> dict:
-    """The agent's answer as a chat.postMessage payload; errors become a polite reply."""
+    """The agent's answer as a chat.postMessage payload; errors become a polite reply in the
+    language of the question."""
     try:
         answer = agent.answer(text, thread_key(channel, thread_ts), user, channel)
     except EmptyKnowledgeBase:
         agent.deps.telemetry.failed("empty_kb")
-        return {"text": EMPTY_KB}
+        return {"text": i18n.text(i18n.language_of(text), "slack.empty_kb")}
     except (BotError, KnowledgeError):
         logger.exception("answering failed")
         agent.deps.telemetry.failed("error")
-        return {"text": FAILED}
+        return {"text": i18n.text(i18n.language_of(text), "slack.failed")}
     return {"text": answer.text, "blocks": answer_blocks(answer)}
 
 

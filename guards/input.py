@@ -15,14 +15,11 @@ from dataclasses import dataclass, field
 from guards.injection import InjectionDetector
 from guards.pii import Finding, redact
 from guards.policy import BusinessRules
+from knowledge.language import language_of
 
 MAX_QUESTION_CHARS = 4000
 """Longer questions are refused with a message (reason `too_long`), never silently cut."""
 
-TOO_LONG = ("Your message is {length:,} characters long; please ask in under {limit:,} characters "
-            "(quote only the part you are asking about).")
-BLOCKED = ("I can't help with that request: it looks like an attempt to change my instructions or to get at "
-           "information I must not share. Ask me about the company's manuals and FAQs instead.")
 
 
 @dataclass(frozen=True)
@@ -32,7 +29,8 @@ class InputVerdict:
     reason: str | None = None
     """None when the question may go on; else `too_long`, `prompt_injection` or `off_topic`."""
     message: str = ""
-    """What to tell the user when refused."""
+    """For `off_topic`, the business rules' message, in the question's language when the rules
+    have one. The other refusals are worded by whoever shows them (the bot's catalogues)."""
     detail: str = ""
     """Why (a pattern's name, a topic): for logs and evals, not for users."""
     redacted: list[Finding] = field(default_factory=list)
@@ -47,17 +45,17 @@ class InputGuard:
 
     def check(self, question: str) -> InputVerdict:
         if len(question) > MAX_QUESTION_CHARS:
-            return InputVerdict("", "too_long", TOO_LONG.format(length=len(question), limit=MAX_QUESTION_CHARS))
+            return InputVerdict("", "too_long", detail=f"{len(question):,} characters")
         text, findings = redact(question)
         vector = self._embed_query(text) if self._embed_query else None
         # Patterns read the original: redaction would hide a payload ("57 68 61 74 ..." looks
         # like a phone number). Only a verdict comes out; the model never sees this text.
         verdict = self.injection.check(question, vector)
         if verdict.blocked:
-            return InputVerdict(text, "prompt_injection", BLOCKED, verdict.reason, findings)
+            return InputVerdict(text, "prompt_injection", "", verdict.reason, findings)
         refusal = self.rules.refusal_for(text)
         if refusal is not None:
-            return InputVerdict(text, "off_topic", refusal.message, refusal.topic, findings)
+            return InputVerdict(text, "off_topic", refusal.message_in(language_of(question)), refusal.topic, findings)
         return InputVerdict(text, redacted=findings)
 
     def passage_is_safe(self, text: str) -> bool:

@@ -7,7 +7,7 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from guards.errors import RulesError
@@ -20,12 +20,22 @@ class Refusal:
     topic: str
     message: str
     patterns: tuple[re.Pattern[str], ...]
+    translations: dict[str, str] = field(default_factory=dict)
+    """The message in other languages, from `message_ko = "..."` and the like."""
+
+    def message_in(self, language: str) -> str:
+        return self.translations.get(language, self.message)
 
 
 @dataclass(frozen=True)
 class Disclaimer:
     category: str
     text: str
+    translations: dict[str, str] = field(default_factory=dict)
+    """From `text_ko = "..."` and the like."""
+
+    def text_in(self, language: str) -> str:
+        return self.translations.get(language, self.text)
 
 
 @dataclass(frozen=True)
@@ -50,11 +60,12 @@ class BusinessRules:
         output = data.get("output", {})
         try:
             return cls(
-                refusals=tuple(Refusal(r["topic"], r["message"], _compile(r.get("patterns", []), path))
-                               for r in data.get("refuse", [])),
+                refusals=tuple(Refusal(r["topic"], r["message"], _compile(r.get("patterns", []), path),
+                                       _translations(r, "message_")) for r in data.get("refuse", [])),
                 banned_phrases=tuple(p.lower() for p in output.get("banned_phrases", [])),
                 forbidden_promises=_compile(output.get("forbidden_promises", []), path),
-                disclaimers=tuple(Disclaimer(d["category"], d["text"]) for d in output.get("disclaimers", [])),
+                disclaimers=tuple(Disclaimer(d["category"], d["text"], _translations(d, "text_"))
+                                  for d in output.get("disclaimers", [])),
                 fingerprint=hashlib.sha256(text.encode()).hexdigest()[:12],
             )
         except KeyError as error:
@@ -72,9 +83,13 @@ class BusinessRules:
                      "the passages say." for p in self.forbidden_promises if (m := p.search(answer))]
         return problems
 
-    def disclaimers_for(self, categories: Iterable[str]) -> list[str]:
+    def disclaimers_for(self, categories: Iterable[str], language: str = "en") -> list[str]:
         wanted = {c.strip().lower() for c in categories if c}
-        return [d.text for d in self.disclaimers if d.category.lower() in wanted]
+        return [d.text_in(language) for d in self.disclaimers if d.category.lower() in wanted]
+
+
+def _translations(entry: dict, prefix: str) -> dict[str, str]:
+    return {key.removeprefix(prefix): value for key, value in entry.items() if key.startswith(prefix)}
 
 
 def _compile(patterns: list[str], path: Path) -> tuple[re.Pattern[str], ...]:
