@@ -155,6 +155,7 @@ def render(summary) -> str:
         if summary.rebuilt:
             lines.append(f"rebuilt: {summary.collection} is now serving; `ingest rollback` goes back")
     lines += [f"  failed: {f['path']}: {f['reason']}" for f in summary.failed]
+    lines += [f"  note: {note}" for note in summary.notes]
     if summary.abandoned:
         lines.append("rebuild abandoned: fix or remove the failed files; the previous index keeps serving")
     return "\n".join(lines)

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,6 +231,7 @@ def _faq_rows(file: SourceFile, raw: str, columns: TableColumns) -> Iterator[Sou
     answer_col = _column(header, columns.answer, ANSWER_COLUMNS, "--answer-col")
     link_col = _column(header, columns.link, LINK_COLUMNS, "--link-col", required=False)
     rows = list(_rows(reader))
+    occurrences: Counter[str] = Counter()
     for row in rows:
         question = (row.get(question_col) or "").strip()
         answer = (row.get(answer_col) or "").strip()
@@ -237,8 +239,12 @@ def _faq_rows(file: SourceFile, raw: str, columns: TableColumns) -> Iterator[Sou
             continue
         link = (row.get(link_col) or "").strip() if link_col else ""
         metadata = {k: v for k, v in row.items() if k and k not in (question_col, answer_col) and v}
+        # The same question asked twice (two agencies' answers to it) keeps both rows: the
+        # second gets its own id, numbered in file order so re-runs find the same ids.
+        occurrences[question] += 1
+        repeat = f"-{occurrences[question]}" if occurrences[question] > 1 else ""
         yield SourceDocument(
-            doc_id=f"{file.path.as_posix()}#{hashlib.sha256(question.encode()).hexdigest()[:16]}",
+            doc_id=f"{file.path.as_posix()}#{hashlib.sha256(question.encode()).hexdigest()[:16]}{repeat}",
             path=file.path.as_posix(), title=question, source=link or file.display, kind="faq", format="faq",
             text=answer, question=question, answer=answer, metadata=metadata,
         )

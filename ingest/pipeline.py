@@ -12,7 +12,7 @@ reads; if anything fails, the new collection is dropped and the old one keeps se
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +46,8 @@ class Summary:
     dry_run: bool = False
     changes: dict[str, list[str]] = field(default_factory=dict)
     """Sources per change ("added", "updated", "deleted"): what a dry run would do."""
+    notes: list[str] = field(default_factory=list)
+    """What was ingested but deserves a look (an FAQ question asked in several rows)."""
     seconds: float = 0.0
 
     @property
@@ -57,7 +59,7 @@ class Summary:
             "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
             "deleted": self.deleted, "failed": self.failed, "chunks_written": self.chunks_written,
             "collection": self.collection, "rebuilt": self.rebuilt, "abandoned": self.abandoned, "dry_run": self.dry_run,
-            "changes": self.changes, "seconds": round(self.seconds, 2),
+            "changes": self.changes, "notes": self.notes, "seconds": round(self.seconds, 2),
         }
 
 
@@ -81,6 +83,7 @@ class Plan:
     deleted: dict[str, str] = field(default_factory=dict)
     """doc_id -> source of documents to delete."""
     failed: list[dict[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self, collection: str) -> Summary:
         return Summary(
@@ -88,6 +91,7 @@ class Plan:
             deleted=len(self.deleted), failed=self.failed, collection=collection,
             changes={"added": [d.source for d in self.added], "updated": [d.source for d in self.updated],
                      "deleted": sorted(self.deleted.values())},
+            notes=self.notes,
         )
 
 
@@ -175,6 +179,7 @@ class Pipeline:
             except UnreadableSource as error:
                 plan.failed.append({"path": file.path.as_posix(), "reason": str(error)})
                 continue
+            plan.notes += _repeated_questions(file, documents)
             for doc in documents:
                 known = indexed.get(doc.doc_id)
                 if known is None:
@@ -229,3 +234,10 @@ def _whole(hashes: set[str], present: int, expected: int) -> str:
     if len(hashes) != 1 or present != expected:
         return ""
     return next(iter(hashes))
+
+
+def _repeated_questions(file: SourceFile, documents: list[SourceDocument]) -> list[str]:
+    """Rows of one table asking the same question: all are kept, and the owner should know."""
+    counts = Counter(doc.question for doc in documents if doc.kind == "faq")
+    return [f"{file.display}: {count} rows ask {question!r}; each is kept as its own answer"
+            for question, count in counts.items() if count > 1]

@@ -261,3 +261,21 @@ def test_cli_status_and_rollback(monkeypatch, settings, kb_dir, capsys):
     assert status["documents"] > 0 and status["previous"] and status["sources"] == [str(kb_dir.resolve())]
     assert cli.main(["rollback"]) == 0
     assert f"now serving {status['previous']}" in capsys.readouterr().out
+
+
+def test_a_question_asked_in_two_rows_keeps_both_answers_and_reruns_change_nothing(store, embedder, tmp_path):
+    table = tmp_path / "faq.csv"
+    table.write_text(
+        "question,answer\n"
+        "Can I wear a mask at work?,The WHO says masks help in crowded rooms.\n"
+        "How long is quarantine?,Five days.\n"
+        "Can I wear a mask at work?,The CDC says a mask is optional in the office.\n"
+    )
+    pipeline = Pipeline(store, embedder, SparseEncoder())
+    first = pipeline.run([table])
+    assert first.added == 3 and first.ok
+    assert first.notes == [f"{table.name}: 2 rows ask 'Can I wear a mask at work?'; each is kept as its own answer"]
+    texts = {c.text for c in store.chunks()}
+    assert {"The WHO says masks help in crowded rooms.", "The CDC says a mask is optional in the office."} <= texts
+    again = pipeline.run([table])
+    assert (again.added, again.updated, again.unchanged, again.deleted) == (0, 0, 3, 0)
