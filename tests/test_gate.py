@@ -1,0 +1,33 @@
+"""The gate in front of the agent: each event answered once, each user limited per 60 s."""
+
+from bot.gate import Gate
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_an_event_passes_the_gate_once_whichever_worker_asks(redis_client, redis_prefix):
+    workers = [Gate(redis_client, redis_prefix, per_minute=5) for _ in range(2)]
+    assert [gate.first_delivery("Ev1") for gate in workers] == [True, False]
+    assert workers[1].first_delivery("Ev2")
+
+
+def test_the_limit_holds_across_a_minute_boundary(redis_client, redis_prefix):
+    clock = Clock(1_000_059.0)  # one second before a clock minute ends
+    gate = Gate(redis_client, redis_prefix, per_minute=3, clock=clock)
+    assert [gate.allow("U1") for _ in range(3)] == [True, True, True]
+    clock.now += 2  # a new clock minute, but the three questions are two seconds old
+    assert not gate.allow("U1")
+    assert gate.allow("U2"), "another user has their own window"
+    clock.now += 59  # the first three have left the window; the refused one never counted
+    assert [gate.allow("U1") for _ in range(4)] == [True, True, True, False]
+
+
+def test_no_limit_when_it_is_zero(redis_client, redis_prefix):
+    gate = Gate(redis_client, redis_prefix, per_minute=0)
+    assert all(gate.allow("U1") for _ in range(50))
