@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from bot.answers import extractive, refusal
 from bot.cache import CacheHit, freeze, thaw
+from bot.degrade import skipped, start_turn, without_redis
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
 from bot.i18n import language_of, text as message
@@ -33,6 +34,7 @@ class Agent:
         """`channel` is where the question was asked (a Slack channel), for its budget and totals."""
         started = time.perf_counter()
         telemetry = self.deps.telemetry
+        start_turn()
         with telemetry.turn(**{"kb.thread": thread_id or "", "kb.channel": channel}) as span:
             # The turn's id is its trace's, so `bot trace TURN_ID` finds it; without traces, a random one.
             turn_id = turn_id_of(span) or uuid.uuid4().hex
@@ -53,17 +55,18 @@ class Agent:
                                 "extractive", refused=True, reason=verdict.reason,
                                 notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
             else:
-                history = self.deps.memory.recent(thread_id) if thread_id else []
+                history = without_redis("memory", lambda: self.deps.memory.recent(thread_id), []) if thread_id else []
                 # personal data redacted: nothing below sees it
                 answer = self._cached_or_answered(verdict.text, history, channel, prompt, language)
             text = verdict.text
             answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
                              variant=prompt.name, prompt_version=prompt.version, language=language)
             telemetry.answered(span, answer)
-            self.deps.usage.record(channel, answer.usage or Usage(answer.mode), answer.variant)
+            without_redis("usage", lambda: self.deps.usage.record(channel, answer.usage or Usage(answer.mode),
+                                                                  answer.variant), None)
             with telemetry.stage("remember"):
                 self._remember(thread_id, text, answer, user, channel)
-        return answer
+        return replace(answer, notes=[*answer.notes, *skipped()]) if skipped() else answer
 
     def _checked(self, text: str) -> InputVerdict:
         telemetry = self.deps.telemetry
@@ -78,12 +81,13 @@ class Agent:
 
     def _remember(self, thread_id: str | None, question: str, answer: Answer, user: str, channel: str) -> None:
         # Every answer is recorded (without who asked) for feedback, `bot report` and evals.
-        self.deps.turns.record(TurnRecord.of(answer, question, channel, thread_id or ""))
+        without_redis("record", lambda: self.deps.turns.record(TurnRecord.of(answer, question, channel, thread_id or "")),
+                      None)
         if thread_id:
             turn = Turn(question=question, answer=answer.text, source_ids=[p.id for p in answer.sources],
                         mode=answer.mode, refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
                         variant=answer.variant, prompt_version=answer.prompt_version)
-            self.deps.memory.remember(thread_id, turn, user)
+            without_redis("memory", lambda: self.deps.memory.remember(thread_id, turn, user), None)
 
     def _cached_or_answered(self, question: str, history: list[Turn], channel: str, prompt: PromptText,
                             language: str) -> Answer:
@@ -92,7 +96,7 @@ class Agent:
         standalone = not follow_up_context(question, history)
         if cache is not None and standalone:
             with self.deps.telemetry.stage("cache") as span:
-                hit = cache.get(question, prompt.version)
+                hit = without_redis("cache", lambda: cache.get(question, prompt.version), None)
                 fresh = hit is not None and self._still_best(question, hit)
                 span.set_attributes(clean({"kb.cache.result": hit.kind if fresh else "stale" if hit else "miss",
                                            "kb.cache.similarity": hit.similarity if hit else None}))
@@ -101,7 +105,8 @@ class Agent:
                 return thaw(hit.answer, hit)
         answer = self._with_disclaimers(self._answer(question, history, channel, prompt, language), language)
         if cache is not None and standalone and not answer.refused:
-            answer = replace(answer, cache_key=cache.put(question, self._cache_entry(answer), prompt.version))
+            key = without_redis("cache", lambda: cache.put(question, self._cache_entry(answer), prompt.version), "")
+            answer = replace(answer, cache_key=key)
         return answer
 
     def _cache_entry(self, answer: Answer) -> dict:
@@ -146,7 +151,13 @@ class Agent:
                 span.set_attribute("kb.rewrite", standalone)
         except LLMUnavailable:
             return "", None
-        return standalone, Usage(chat.tier.name, completion.prompt_tokens, completion.completion_tokens, cost)
+        usage = Usage(chat.tier.name, completion.prompt_tokens, completion.completion_tokens, cost)
+        # The rewrite is model output, searched and shown as the question: it passes the same
+        # guard as anything a user types. A rewrite the guard stops is dropped (the search blends).
+        verdict = self._checked(standalone) if standalone else None
+        if verdict is None or verdict.reason is not None:
+            return "", usage
+        return verdict.text, usage
 
     def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str,
                            prompt: PromptText, language: str) -> Answer:
@@ -184,7 +195,7 @@ class Agent:
 
     def _budget_spent(self, channel: str) -> bool:
         budget = self.deps.settings.channel_daily_budget_usd
-        return budget > 0 and self.deps.usage.spent_today(channel) >= budget
+        return budget > 0 and without_redis("usage", lambda: self.deps.usage.spent_today(channel), 0.0) >= budget
 
     def _with_disclaimers(self, answer: Answer, language: str) -> Answer:
         """The business rules' disclaimers for the categories of the sources cited."""

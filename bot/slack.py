@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -19,11 +20,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.admin import Commands, Reindexer
 from bot.blocks import answer_blocks
+from bot.degrade import without_redis
 from bot.deps import Deps
 from bot.errors import BotError
 from bot.feedback import register_feedback
 from bot import i18n
-from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
+from knowledge.errors import EmptyKnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +41,33 @@ def build_web_client(token: str, api_url: str = "") -> WebClient:
     return WebClient(token=token, base_url=api_url or WebClient.BASE_URL)
 
 
-def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
+def create_app(deps: Deps, agent, client: WebClient | None = None, process_before_response: bool = False) -> App:
+    """`process_before_response` answers before Slack's request is acknowledged (for hosts that
+    stop working after the response, and for tests): a reply that could not be posted then
+    becomes an error response, and Slack retries the event."""
     settings = deps.settings
     client = client or build_web_client(settings.slack_bot_token, settings.slack_api_url)
-    app = App(client=client, signing_secret=settings.slack_signing_secret)
+    app = App(client=client, signing_secret=settings.slack_signing_secret,
+              process_before_response=process_before_response)
     commands = Commands(deps, Reindexer(deps))
     app.reindexer = commands.reindexer  # so tests and operators can wait for a running reindex
 
     def answer(body: dict, event: dict, say, thread_ts: str, reply_ts: str | None, logger) -> None:
         """The one path from a user's message to a posted answer."""
-        if not deps.gate.first_delivery(event_id(body)):
-            logger.info("ignored redelivered event %s", event_id(body))
+        claim = event_id(body)
+        if not deps.gate.first_delivery(claim):
+            logger.info("ignored redelivered event %s", claim)
             return
         user = event.get("user", "")
-        if not deps.gate.allow(user):
-            say(thread_ts=reply_ts, text=i18n.text(i18n.language_of(event.get("text", "")), "slack.slow_down"))
-            return
-        say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), event["channel"], thread_ts, user, logger))
+        try:
+            if deps.gate.allow(user):
+                say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), event["channel"], thread_ts, user, logger))
+            else:
+                say(thread_ts=reply_ts, text=i18n.text(i18n.language_of(event.get("text", "")), "slack.slow_down"))
+        except Exception:
+            # Nothing was posted (respond() itself never raises): Slack's retry may try again.
+            deps.gate.release(claim)
+            raise
 
     @app.event("app_mention")
     def on_mention(body, event, say, logger):
@@ -105,7 +117,13 @@ def create_app(deps: Deps, agent, client: WebClient | None = None) -> App:
             except Exception:  # a progress note that cannot be delivered must not stop the reindex
                 log.exception("could not deliver: %s", text)
 
-        notify(commands.handle(command.get("text", ""), command.get("user_id", ""), notify))
+        try:
+            reply = commands.handle(command.get("text", ""), command.get("user_id", ""), notify)
+        except Exception:  # an admin is told too, with the id the log has
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("command %r failed (error id %s)", command.get("text", ""), error_id)
+            reply = i18n.text(i18n.language_of(command.get("text", "")), "slack.failed", error_id=error_id)
+        notify(reply)
 
     @app.error
     def on_error(error, body, logger):
@@ -142,7 +160,8 @@ def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | N
     if event.get("channel_type") == "im":
         return event.get("thread_ts") or "dm"
     thread_ts = event.get("thread_ts")
-    if thread_ts and memory.recent(thread_key(event["channel"], thread_ts)):
+    # Without Redis a reply in a thread cannot be told from chatter: only mentions are answered.
+    if thread_ts and without_redis("memory", lambda: memory.recent(thread_key(event["channel"], thread_ts)), []):
         return thread_ts
     return None
 
@@ -155,10 +174,11 @@ def respond(agent, text: str, channel: str, thread_ts: str, user: str, logger: l
     except EmptyKnowledgeBase:
         agent.deps.telemetry.failed("empty_kb")
         return {"text": i18n.text(i18n.language_of(text), "slack.empty_kb")}
-    except (BotError, KnowledgeError):
-        logger.exception("answering failed")
+    except Exception:  # whatever broke, the user is told, and the log says what with the same id
+        error_id = uuid.uuid4().hex[:8]
+        logger.exception("answering failed (error id %s)", error_id)
         agent.deps.telemetry.failed("error")
-        return {"text": i18n.text(i18n.language_of(text), "slack.failed")}
+        return {"text": i18n.text(i18n.language_of(text), "slack.failed", error_id=error_id)}
     return {"text": answer.text, "blocks": answer_blocks(answer)}
 
 

@@ -1,0 +1,51 @@
+"""Answering without Redis: memory, the answer cache, usage totals and turn records are kept
+there, and none of them is needed to answer a question.
+
+When a Redis call fails, that part is skipped for this turn: the log says why, and the
+answer's notes say what the user goes without. redis-py reconnects on the next call, so
+everything resumes by itself once Redis is back; nothing needs a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import TypeVar
+
+import redis
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+WITHOUT = {
+    "memory": "thread memory unavailable (Redis): earlier turns of this thread were not used",
+    "cache": "answer cache unavailable (Redis): answered afresh",
+    "usage": "usage totals unavailable (Redis): this answer's cost is not in today's totals or budget",
+    "record": "turn record unavailable (Redis): feedback on this answer cannot be stored",
+}
+
+_skipped: ContextVar[list[str] | None] = ContextVar("skipped", default=None)
+"""What the current turn went without; a ContextVar, so concurrent turns (threads) keep apart."""
+
+
+def start_turn() -> None:
+    _skipped.set([])
+
+
+def skipped() -> list[str]:
+    """The notes for what this turn went without, in the order it happened, each once."""
+    return list(dict.fromkeys(_skipped.get() or []))
+
+
+def without_redis(part: str, call: Callable[[], T], fallback: T) -> T:
+    """`call()`, or `fallback` when Redis fails; `part` is a key of WITHOUT."""
+    try:
+        return call()
+    except redis.RedisError as error:
+        log.warning("%s: %s", WITHOUT[part], error)
+        notes = _skipped.get()
+        if notes is not None:
+            notes.append(WITHOUT[part])
+        return fallback
