@@ -159,7 +159,13 @@ class Commands:
             f"*Sources*: {', '.join(info.sources) or 'unknown'}",
             f"*Rollback target*: {info.previous or 'none kept'}",
             f"*Answering*: {mode}",
+            *circuits(self.deps),
             f"*Today*: {describe(self.deps.usage.today())}",
         ]
         return "\n".join(lines)
 
+
+def circuits(deps) -> list[str]:
+    """Each remote tier's circuit, so an admin sees which endpoint is being skipped."""
+    chats = deps.cascade.chats if deps.cascade is not None else []
+    return [f"*Tier `{chat.tier.name}`*: {chat.breaker.state().describe()}" for chat in chats if hasattr(chat, "breaker")]

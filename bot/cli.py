@@ -104,7 +104,8 @@ def show_tiers() -> int:
     from knowledge.settings import Settings
 
     try:
-        tiers = Settings.from_env().tiers
+        settings = Settings.from_env()
+        tiers = settings.tiers
     except KnowledgeError as error:
         print(f"bot: {error}", file=sys.stderr)
         return 2
@@ -117,7 +118,26 @@ def show_tiers() -> int:
               f"{tier.price_output_per_1k} per 1k tokens in/out; prompt <= {tier.prompt_budget_tokens} tokens, "
               f"<= {tier.max_passages} passages; escalates below confidence {tier.min_confidence} or when the "
               f"guards fail after {tier.max_reasks} re-ask(s); tokens: {encoding_note(tier.model)}")
+        if not tier.local:
+            print(f"   {circuit_of(tier, settings)}")
     return 0
+
+
+def circuit_of(tier, settings) -> str:
+    """The tier's circuit as every worker sees it (it is kept in Redis)."""
+    from bot.deps import breaker_for
+    from bot.memory import connect
+
+    retries = f"{tier.max_retries} retries honouring Retry-After, then"
+    try:
+        client = connect(settings.redis_url)
+    except BotError:
+        return f"{retries} circuit state unknown: Redis at {settings.redis_url} is unreachable"
+    try:
+        state = breaker_for(tier, client, settings.redis_prefix).state().describe()
+    finally:
+        client.close()
+    return f"{retries} {state} (opens after {tier.breaker_failures} failures for {tier.breaker_cooldown_s:.0f}s)"
 
 
 def show_trace(turn: str, as_json: bool) -> int:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import redis
 
+from bot.breaker import CircuitBreaker
 from bot.cache import AnswerCache, answer_scope
 from bot.cascade import Cascade
 from bot.gate import Gate
@@ -20,7 +21,7 @@ from guards.input import InputGuard
 from guards.policy import BusinessRules
 from knowledge.embeddings import MODEL_NAME, Embedder, configure_llama_index
 from knowledge.retrieval import Retriever
-from knowledge.settings import Settings
+from knowledge.settings import Settings, Tier
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 
@@ -67,7 +68,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
     if settings.llm_enabled:
         from guards.output import OutputGuard
 
-        cascade = Cascade([build_chat(tier) for tier in settings.tiers], OutputGuard(rules), telemetry)
+        chats = [build_chat(tier, breaker_for(tier, redis_client, settings.redis_prefix)) for tier in settings.tiers]
+        cascade = Cascade(chats, OutputGuard(rules), telemetry)
     return Deps(
         settings=settings,
         store=store,
@@ -88,6 +90,10 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
         if settings.answer_cache else None,
         cascade=cascade,
     )
+
+
+def breaker_for(tier: Tier, client: redis.Redis, prefix: str) -> CircuitBreaker:
+    return CircuitBreaker(client, prefix, tier.name, tier.breaker_failures, tier.breaker_cooldown_s)
 
 
 def build_metrics(settings: Settings):

@@ -14,6 +14,7 @@ from typing import Protocol
 
 import openai
 
+from bot.breaker import CircuitBreaker
 from bot.errors import LLMUnavailable
 from knowledge.settings import Tier
 
@@ -40,32 +41,37 @@ class Chat(Protocol):
         ...
 
 
-def build_chat(tier: Tier) -> Chat:
-    """The one place chat clients are built."""
-    return LocalChat(tier) if tier.local else RemoteChat(tier)
+def build_chat(tier: Tier, breaker: CircuitBreaker | None = None) -> Chat:
+    """The one place chat clients are built; `breaker` guards a remote endpoint."""
+    return LocalChat(tier) if tier.local else RemoteChat(tier, breaker)
 
 
 class RemoteChat:
-    def __init__(self, tier: Tier) -> None:
+    def __init__(self, tier: Tier, breaker: CircuitBreaker | None = None) -> None:
         self.tier = tier
+        self.breaker = breaker or CircuitBreaker(None, "", tier.name, 0, 0)
         self._client = openai.OpenAI(
             # Local servers (llama.cpp, vLLM, Ollama) need no key, but the client insists on one.
             api_key=tier.api_key or "not-needed",
             base_url=tier.base_url or None,
             timeout=tier.timeout_s,
-            max_retries=1,
+            max_retries=tier.max_retries,
         )
 
     def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
         # The schema is not sent: not every OpenAI-compatible server supports structured
         # outputs, and strong models follow the prompt's format; the guards check it anyway.
+        if not self.breaker.allow():
+            raise LLMUnavailable(f"Tier {self.tier.name} skipped: {self.breaker.state().describe()}.")
         try:
             response = self._client.chat.completions.create(
                 model=self.tier.model, messages=messages, temperature=0, max_tokens=self.tier.max_tokens
             )
         except openai.OpenAIError as error:
+            self.breaker.failed()
             raise LLMUnavailable(f"The model server of tier {self.tier.name} failed "
                                  f"({type(error).__name__}: {error}).") from error
+        self.breaker.succeeded()
         usage = response.usage
         return Completion(
             text=response.choices[0].message.content or "",

@@ -42,6 +42,13 @@ class Tier:
     """Re-asks with the validators' feedback before the next tier is tried."""
     max_tokens: int = 512
     timeout_s: float = 60.0
+    max_retries: int = 2
+    """Retries of a failed call (connection error, 408, 429, 5xx), with exponential backoff that
+    honours the server's Retry-After (the openai client's own), before the next tier is asked."""
+    breaker_failures: int = 3
+    """Failed calls in a row that open the tier's circuit (0: never): it is then skipped..."""
+    breaker_cooldown_s: float = 30.0
+    """...for this long, after which one call probes it again."""
 
     @property
     def local(self) -> bool:

@@ -159,3 +159,60 @@ def test_a_bad_tiers_file_says_what_to_fix(tmp_path, text, problem):
 def test_a_missing_local_model_file_is_a_clear_error():
     with pytest.raises(LLMUnavailable, match="does not exist; fix `gguf`"):
         build_chat(Tier("local", "m", gguf=str(Path("/nowhere/model.gguf"))))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_circuit_opens_after_failures_in_a_row_and_lets_one_probe_through_later(redis_client, redis_prefix):
+    from bot.breaker import CircuitBreaker
+
+    clock = Clock()
+    workers = [CircuitBreaker(redis_client, redis_prefix, "cheap", failures=3, cooldown_s=30, clock=clock)
+               for _ in range(2)]
+    first, second = workers
+    first.failed(), first.failed()
+    first.succeeded()  # in a row: a success in between starts the count again
+    first.failed(), second.failed()
+    assert first.allow() and first.state().state == "closed"
+    second.failed()
+    assert (first.allow(), second.allow()) == (False, False)  # one worker's failures spare the other
+    assert first.state().describe() == "circuit open after 3 failures in a row; next probe in 30s"
+    clock.now += 31
+    assert [first.allow(), second.allow()] == [True, False]  # half-open: exactly one probe
+    first.failed()  # the probe failed: open again for a whole cooldown
+    assert not second.allow() and second.state().retry_in_s == 30
+    clock.now += 31
+    assert second.allow()
+    second.succeeded()
+    assert first.allow() and first.state().describe() == "circuit closed"
+
+
+def test_a_dead_tier_stops_costing_time_once_its_circuit_is_open(kb_settings, tiers, make_deps, fake_openai):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: connection refused, like a dead endpoint
+        probe.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    dead = replace(tiers[0], name="dead", base_url=dead_url, max_retries=0, breaker_failures=2)
+    agent = Agent(make_deps(replace(kb_settings, llm_tiers=(dead, tiers[1]), faq_match=2.0, answer_cache=False)))
+    answers = [agent.answer(QUESTION) for _ in range(3)]
+    assert all(a.usage.tier == "strong" and "25 vacation days" in a.text for a in answers)
+    assert all(any("model server of tier dead failed" in n for n in a.notes) for a in answers[:2])
+    assert any("Tier dead skipped: circuit open after 2 failures in a row" in n for n in answers[2].notes)
+    from bot.admin import circuits
+
+    assert circuits(agent.deps)[0].startswith("*Tier `dead`*: circuit open after 2 failures")  # in /kb status
+    assert circuits(agent.deps)[1] == "*Tier `strong`*: circuit closed"
+
+
+def test_a_rate_limited_call_is_retried_before_the_next_tier_is_asked(agent, fake_openai):
+    fake_openai.enqueue((429, {"error": {"message": "slow down", "type": "rate_limit"}}), reply(GOOD, [1]))
+    answer = agent.answer(QUESTION)
+    assert models_called(fake_openai) == ["small-model", "small-model"]
+    assert answer.usage.tier == "cheap" and answer.usage.rejected == ()
