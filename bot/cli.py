@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import TextIO
 
 from bot import i18n
+from bot.cli_ops import EMPTY_KB_HELP
 from bot.errors import BotError
 from guards.errors import GuardError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
-
-EMPTY_KB_HELP = "The knowledge base is empty. Fill it with `ingest PATH...` (try: ingest knowledge/sample)."
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,9 +35,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="guards: the input guard on ../shared/eval. retrieval: recall@1/5/10, MRR and latency of "
                     "hybrid, dense and sparse search on --dataset. calibrate: MIN_RELEVANCE and FAQ_MATCH from "
                     "--dataset. covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines. "
-                    "cache: semantic cache hit rate and precision on the COVID paraphrase pairs.")
-    evaluate.add_argument("target", choices=["guards", "retrieval", "calibrate", "covid-dataset", "cache"])
-    evaluate.add_argument("--dataset", type=Path, help='JSON lines {"question": ..., "relevant": [...]}')
+                    "cache: semantic cache hit rate and precision on the COVID paraphrase pairs. export-feedback: "
+                    "each rated answer as a case. answers: the whole chain over --dataset cases, scored. compare: "
+                    "--baseline and --candidate over them; exits 1 when the candidate regresses.")
+    evaluate.add_argument("target", choices=["guards", "retrieval", "calibrate", "covid-dataset", "cache",
+                                             "export-feedback", "answers", "compare"])
+    evaluate.add_argument("--dataset", type=Path, help='JSON lines {"question": ..., "relevant": [...]}; answers '
+                          'and compare: {"question", "expected_sources"?, "should_refuse"?}')
     evaluate.add_argument("--negatives", type=Path,
                           help="calibrate: questions the knowledge base must refuse, one per line "
                                "(default: the sample company FAQ's questions and 200 MITRE prompts)")
@@ -46,10 +49,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                           help="covid-dataset: which half of the FAQs (split by FAQ row)")
     evaluate.add_argument("--data", type=Path, help="the evaluation data folder (default: ../shared/eval)")
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    evaluate.add_argument("--rating", choices=["up", "down"], help="export-feedback: only answers rated so")
+    evaluate.add_argument("--days", type=int, default=30, help="export-feedback: the last N days (default 30)")
+    evaluate.add_argument("--variant", help="answers: the prompt (name in bot/prompts or a .txt path; "
+                                            "default: PROMPT_VARIANTS' largest share)")
+    evaluate.add_argument("--baseline", help="compare: the prompt to compare against")
+    evaluate.add_argument("--candidate", help="compare: the prompt that must not regress")
+    evaluate.add_argument("--tolerance", type=float, default=0.05,
+                          help="compare: how much lower a rate may be (default 0.05; cost per answer: 25%%)")
     commands.add_parser("tiers", help="show the model cascade: endpoints, prices, budgets and token counting")
     trace = commands.add_parser("trace", help="how one answer was made: its trace, step by step")
     trace.add_argument("turn", help="the turn id (turn_id in `ask --json`, or its first 6+ characters)")
     trace.add_argument("--json", action="store_true", help='print {"turn_id", "spans": [...]} nested')
+    report = commands.add_parser("report", help="answers, feedback, cost, variants and unanswered questions")
+    report.add_argument("--days", type=int, default=7, help="the last N days, today included (default 7)")
+    report.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    report.add_argument("--html", type=Path, metavar="FILE", help="also write it as a page with charts")
     serve = commands.add_parser("serve", help="run the Slack app")
     serve.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
@@ -58,6 +73,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("ask takes a question, or --jsonl and questions on stdin")
     if args.command == "eval" and args.target in ("retrieval", "calibrate") and not args.dataset:
         parser.error(f"eval {args.target} needs --dataset FILE.jsonl (make one with `bot eval covid-dataset`)")
+    if args.command == "eval" and args.target in ("answers", "compare") and not args.dataset:
+        parser.error(f"eval {args.target} needs --dataset FILE.jsonl of cases (`bot eval export-feedback` makes some)")
+    if args.command == "eval" and args.target == "compare" and not (args.baseline and args.candidate):
+        parser.error("eval compare needs --baseline PROMPT and --candidate PROMPT (e.g. answer-v1 and answer-v2)")
     return args
 
 
@@ -68,7 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "tiers":
         return show_tiers()
     if args.command == "trace":
+        from bot.cli_ops import show_trace
+
         return show_trace(args.turn, args.json)
+    if args.command == "report":
+        from bot.cli_ops import report
+
+        return report(args.days, args.json, args.html)
     from bot.agent import Agent
     from bot.deps import build_deps
     from knowledge.settings import Settings
@@ -140,27 +165,16 @@ def circuit_of(tier, settings) -> str:
     return f"{retries} {state} (opens after {tier.breaker_failures} failures for {tier.breaker_cooldown_s:.0f}s)"
 
 
-def show_trace(turn: str, as_json: bool) -> int:
-    """Reads Redis only: no model is loaded to explain an answer."""
-    from bot.memory import connect
-    from bot.traceview import TraceStore, render, tree
-    from knowledge.settings import Settings
-
-    try:
-        settings = Settings.from_env()
-        traces = TraceStore(connect(settings.redis_url), settings.redis_prefix)
-        turn_id = traces.resolve(turn)
-        spans = traces.spans(turn_id)
-    except (BotError, KnowledgeError) as error:
-        print(f"bot: {error}", file=sys.stderr)
-        return 2
-    print(json.dumps({"turn_id": turn_id, "spans": tree(spans)}, ensure_ascii=False) if as_json else render(spans))
-    return 0
-
-
 def evaluate(args: argparse.Namespace) -> int:
+    from bot import cli_ops
     from bot.evals import data as eval_data
 
+    if args.target == "export-feedback":
+        return cli_ops.export_feedback(args.rating, args.days)
+    if args.target in ("answers", "compare"):
+        compared = args.target == "compare"
+        return cli_ops.answers(args.dataset, [args.baseline, args.candidate] if compared else [args.variant],
+                               args.json, args.tolerance if compared else None)
     data = args.data or eval_data.DEFAULT_DATA
     if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():
         print(f"bot: no evaluation data at {data}; pass --data DIR", file=sys.stderr)

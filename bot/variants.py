@@ -74,3 +74,15 @@ class Variants:
                 return prompt
             point -= weight
         raise AssertionError("unreachable: point < total weight")
+
+
+def prompt_named(spec: str) -> PromptText:
+    """A prompt by name (`answer-v2`, from bot/prompts/) or by path (`drafts/answer-v3.txt`), so
+    a draft can be evaluated before it is added."""
+    path = Path(spec)
+    if path.suffix == ".txt" or len(path.parts) > 1:
+        if not path.is_file():
+            raise PromptError(f"There is no prompt file {spec}; give a prompt's name ({', '.join(available())}) "
+                              "or the path of a .txt file.")
+        return load_prompt(path.stem, path.parent)
+    return load_prompt(spec)

@@ -133,3 +133,17 @@ def test_variants_are_compared_against_the_one_that_answered_most(redis_client, 
     assert (v2["answers"], v2["up"], v2["down"], v2["cost_per_answer_usd"]) == (10, 5, 5, 0.001)
     [verdict] = report["comparison"]
     assert (verdict["baseline"], verdict["candidate"], verdict["significant"]) == ("answer-v1", "answer-v2", True)
+
+
+def test_bot_report_prints_it_writes_the_page_and_checks_the_days(agent, traffic, monkeypatch, capsys, tmp_path):
+    from bot import cli
+
+    monkeypatch.setenv("REDIS_URL", agent.deps.settings.redis_url)
+    monkeypatch.setenv("REDIS_PREFIX", agent.deps.settings.redis_prefix)
+    page = tmp_path / "report.html"
+    assert cli.main(["report", "--html", str(page)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Report ") and "Answers   9 · refused 78%" in captured.out
+    assert f"wrote {page}" in captured.err and page.read_text().count("<svg") == 3
+    assert cli.main(["report", "--days", "31"]) == 2
+    assert "--days takes 1 to 30" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """An OpenAI-compatible chat completions server on localhost, scripted by the test.
 
 Replies are taken from a queue the test fills (`enqueue`); with an empty queue the server
-answers like a careful model would: it quotes passage [1] of the prompt and cites it.
+answers with `model(messages)`, by default like a careful model would: it quotes passage [1]
+of the prompt and cites it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from bot.prompt import count_tokens
@@ -20,6 +22,8 @@ class FakeOpenAI(RecordingServer):
     def __init__(self) -> None:
         self.replies: deque[str | tuple[int, dict[str, Any]]] = deque()
         self.sent: list[dict[str, Any]] = []
+        self.model: Callable[[list[dict[str, str]]], str] = quote_first_passage
+        """How the server answers when nothing is queued (a test may give it a model of its own)."""
         super().__init__(self._reply)
 
     def enqueue(self, *replies: str | tuple[int, dict[str, Any]]) -> None:
@@ -40,7 +44,7 @@ class FakeOpenAI(RecordingServer):
     def _reply(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if not path.endswith("/chat/completions"):
             return 404, {"error": {"message": f"no route {path}"}}
-        reply = self.replies.popleft() if self.replies else quote_first_passage(body["messages"])
+        reply = self.replies.popleft() if self.replies else self.model(body["messages"])
         if isinstance(reply, tuple):
             return reply
         # Billed like a real server: tokens of the messages (cl100k_base) and of the reply.

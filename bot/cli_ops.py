@@ -1,0 +1,124 @@
+"""The operations commands of `bot` (bot/cli.py parses them): `trace`, `report`, and `eval
+export-feedback`, `eval answers` and `eval compare`. Like cli.py, an edge: it loads what a
+command needs, prints, and turns errors into messages and exit codes (0 ok, 1 the candidate
+regresses, 2 a set-up problem or bad input).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from bot.errors import BotError
+from bot.turns import TURN_TTL_S
+from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
+
+KEPT_DAYS = TURN_TTL_S // 86400
+EMPTY_KB_HELP = "The knowledge base is empty. Fill it with `ingest PATH...` (try: ingest knowledge/sample)."
+
+
+def fail(message: object) -> int:
+    print(f"bot: {message}", file=sys.stderr)
+    return 2
+
+
+def show_trace(turn: str, as_json: bool) -> int:
+    """Reads Redis only: no model is loaded to explain an answer."""
+    from bot.memory import connect
+    from bot.traceview import TraceStore, render, tree
+    from knowledge.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+        traces = TraceStore(connect(settings.redis_url), settings.redis_prefix)
+        turn_id = traces.resolve(turn)
+        spans = traces.spans(turn_id)
+    except (BotError, KnowledgeError) as error:
+        return fail(error)
+    print(json.dumps({"turn_id": turn_id, "spans": tree(spans)}, ensure_ascii=False) if as_json else render(spans))
+    return 0
+
+
+def turn_log():
+    """Reads Redis only: reports and exports load no model and leave the store to `bot serve`."""
+    from bot.memory import connect
+    from bot.turns import TurnLog
+    from knowledge.settings import Settings
+
+    settings = Settings.from_env()
+    return TurnLog(connect(settings.redis_url), settings.redis_prefix)
+
+
+def report(days: int, as_json: bool, html: Path | None) -> int:
+    from bot.report import build
+    from bot.report_html import render_html
+    from bot.report_text import render_text
+
+    if not 1 <= days <= KEPT_DAYS:
+        return fail(f"--days takes 1 to {KEPT_DAYS} (answers are kept {KEPT_DAYS} days)")
+    try:
+        built = build(turn_log(), days, embed_documents)
+    except (BotError, KnowledgeError) as error:
+        return fail(error)
+    if html is not None:
+        try:
+            html.write_text(render_html(built), encoding="utf-8")
+        except OSError as error:
+            return fail(f"cannot write {html}: {error.strerror}")
+        print(f"bot: wrote {html}", file=sys.stderr)
+    print(json.dumps(built, ensure_ascii=False) if as_json else render_text(built))
+    return 0
+
+
+def embed_documents(texts):
+    """The embedding model is loaded only when there are unanswered questions to group."""
+    from knowledge.embeddings import Embedder
+
+    return Embedder().embed_documents(texts)
+
+
+def export_feedback(rating: str | None, days: int) -> int:
+    from bot.evals.feedback import cases
+    from bot.turns import last_days
+
+    if not 1 <= days <= KEPT_DAYS:
+        return fail(f"--days takes 1 to {KEPT_DAYS} (answers are kept {KEPT_DAYS} days)")
+    try:
+        rated = turn_log().rated_turns(last_days(days))
+    except (BotError, KnowledgeError) as error:
+        return fail(error)
+    for case in cases(rated, rating):
+        print(json.dumps(case, ensure_ascii=False))
+    return 0
+
+
+def answers(dataset: Path, variants: list[str | None], as_json: bool, tolerance: float | None = None) -> int:
+    """`eval answers` with one variant (None: the one with the largest share of PROMPT_VARIANTS),
+    `eval compare` with two (baseline, candidate)."""
+    from bot.evals import answers as evals
+    from bot.evals import compare
+    from bot.variants import prompt_named
+    from knowledge.settings import Settings
+
+    try:
+        cases = evals.read_cases(dataset)
+        settings = Settings.from_env()
+        main = max(settings.prompt_variants, key=lambda share: share[1])[0]
+        prompts = [prompt_named(name or main) for name in variants]
+        runs = evals.evaluate(settings, prompts, cases)
+    except OSError as error:
+        return fail(f"cannot read {dataset}: {error.strerror}")
+    except ValueError as error:
+        return fail(error)
+    except EmptyKnowledgeBase:
+        return fail(EMPTY_KB_HELP)
+    except (BotError, KnowledgeError) as error:
+        return fail(error)
+    if tolerance is None:
+        [result] = runs
+        print(json.dumps(result, ensure_ascii=False) if as_json else evals.render(result))
+        return 0
+    comparison = compare.compare(*runs, tolerance=tolerance)
+    print(json.dumps(comparison, ensure_ascii=False) if as_json else compare.render(comparison))
+    return 0 if comparison["passed"] else 1
