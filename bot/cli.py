@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from bot import i18n
+from bot import cli_ops, i18n
 from bot.cli_ops import EMPTY_KB_HELP
 from bot.errors import BotError
 from guards.errors import GuardError
@@ -87,13 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "tiers":
         return show_tiers()
     if args.command == "trace":
-        from bot.cli_ops import show_trace
-
-        return show_trace(args.turn, args.json)
+        return cli_ops.show_trace(args.turn, args.json)
     if args.command == "report":
-        from bot.cli_ops import report
-
-        return report(args.days, args.json, args.html)
+        return cli_ops.report(args.days, args.json, args.html)
     from bot.agent import Agent
     from bot.deps import build_deps
     from knowledge.settings import Settings
@@ -166,15 +162,10 @@ def circuit_of(tier, settings) -> str:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    from bot import cli_ops
     from bot.evals import data as eval_data
 
-    if args.target == "export-feedback":
-        return cli_ops.export_feedback(args.rating, args.days)
-    if args.target in ("answers", "compare"):
-        compared = args.target == "compare"
-        return cli_ops.answers(args.dataset, [args.baseline, args.candidate] if compared else [args.variant],
-                               args.json, args.tolerance if compared else None)
+    if args.target in ("export-feedback", "answers", "compare"):
+        return cli_ops.evaluate(args)
     data = args.data or eval_data.DEFAULT_DATA
     if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():
         print(f"bot: no evaluation data at {data}; pass --data DIR", file=sys.stderr)

@@ -78,6 +78,15 @@ def embed_documents(texts):
     return Embedder().embed_documents(texts)
 
 
+def evaluate(args) -> int:
+    """`eval export-feedback`, `eval answers` and `eval compare`, as parsed by bot/cli.py."""
+    if args.target == "export-feedback":
+        return export_feedback(args.rating, args.days)
+    compared = args.target == "compare"
+    return answers(args.dataset, [args.baseline, args.candidate] if compared else [args.variant], args.json,
+                   args.tolerance if compared else None)
+
+
 def export_feedback(rating: str | None, days: int) -> int:
     from bot.evals.feedback import cases
     from bot.turns import last_days
