@@ -73,6 +73,7 @@ def evaluate(settings: Settings, prompts: list[PromptText], cases: list[dict], e
         runs = []
         for prompt in prompts:
             deps.variants = Variants([(prompt, 1)], deps.variants.rewrite)
+            deps.embedder.clear_cache()  # each run embeds its questions afresh, or the first pays for all
             runs.append(run(agent, prompt, cases))
         return runs
     finally:
