@@ -126,12 +126,22 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
         notify(reply)
 
     @app.error
-    def on_error(error, body, logger):
-        # Bolt answers 500 when a listener raises; our listeners catch their own errors, so
-        # this only sees what bolt itself could not handle (a malformed payload).
-        logger.warning("unhandled %s for a %s payload", type(error).__name__, body.get("type") if body else None)
+    def on_error(error, body, response, logger):
+        # Our listeners answer their own failures, so what reaches here is a payload bolt or a
+        # listener could not read (a field missing or of the wrong type): a bad request, which
+        # Slack must not retry. A reply that could not be posted stays a 500, so Slack retries it.
+        kind = body.get("type") if isinstance(body, dict) else None
+        logger.warning("unhandled %s for a %s payload: %s", type(error).__name__, kind, error)
+        if response is not None and isinstance(error, MALFORMED):
+            response.status = 400
+            response.headers = {"content-type": ["application/json"]}
+            response.body = json.dumps({"error": f"malformed Slack payload ({type(error).__name__}: {error})"})
 
     return app
+
+
+MALFORMED = (ValueError, AttributeError, TypeError, KeyError, IndexError)
+"""What reading a payload of the wrong shape raises (bolt trusts the shape as it parses)."""
 
 
 def event_id(body: dict) -> str:
@@ -218,9 +228,15 @@ def wsgi_app(app: App, deps: Deps):
             return metrics(start_response)
         try:
             return slack(environ, start_response)
-        except ValueError as error:  # bolt parses the body before it checks anything else
-            log.warning("malformed request body: %s", error)
-            return reply(start_response, "400 Bad Request", {"error": f"the request body is not valid JSON or form data ({error})"})
+        except UnicodeDecodeError:
+            return reply(start_response, "400 Bad Request", {"error": "the request body is not UTF-8 text"})
+        except MALFORMED as error:
+            # bolt parses the body before it checks the signature, and trusts its shape while it
+            # does ("authorizations" as a string raises AttributeError): any of these is a bad request.
+            log.warning("malformed request body: %s: %s", type(error).__name__, error)
+            what = "valid JSON or form data" if isinstance(error, ValueError) else "a Slack payload"
+            return reply(start_response, "400 Bad Request",
+                         {"error": f"the request body is not {what} ({type(error).__name__}: {error})"})
 
     return application
 

@@ -147,10 +147,22 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not match:
         return {}, text
     try:
-        front = yaml.safe_load(match.group(1))
+        front = yaml.load(match.group(1), Loader=_FrontMatterLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:
         raise UnreadableSource(f"front matter is not valid YAML: {str(error).splitlines()[0]}") from None
     return (front, text[match.end():]) if isinstance(front, dict) else ({}, text)
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: a page's front matter never needs them, and nested aliases
+    (a "billion laughs") expand exponentially once the values are turned into text."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, f"aliases (*{event.anchor}) are not allowed in front matter",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
@@ -263,6 +275,9 @@ def _rows(reader: csv.DictReader) -> Iterator[dict[str, str]]:
     try:
         yield from reader
     except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise UnreadableSource(f"CSV line {reader.line_num}: a cell is longer than {csv.field_size_limit():,} "
+                                   "characters; split it into several rows or a document") from None
         raise UnreadableSource(f"CSV line {reader.line_num}: {error}") from None
 
 
