@@ -48,7 +48,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
     settings = deps.settings
     client = client or build_web_client(settings.slack_bot_token, settings.slack_api_url)
     app = App(client=client, signing_secret=settings.slack_signing_secret,
-              process_before_response=process_before_response)
+              process_before_response=process_before_response or settings.slack_process_before_response)
     commands = Commands(deps, Reindexer(deps))
     app.reindexer = commands.reindexer  # so tests and operators can wait for a running reindex
 

@@ -92,6 +92,10 @@ class Settings:
     slack_api_url: str = ""
     slack_admin_users: frozenset[str] = field(default_factory=frozenset)
     slack_command: str = "/kb"
+    slack_process_before_response: bool = False
+    """Answer before the HTTP response (bolt's mode for hosts that freeze a process once it has
+    responded, e.g. AWS Lambda): a reply that cannot be posted then fails the request, and
+    Slack retries it. Off, events are acknowledged at once and answered after."""
     """The admin slash command, as declared in the Slack app manifest."""
     rate_limit_per_minute: int = 10
     """Questions one Slack user may ask per minute; 0 turns the limit off."""
@@ -184,6 +188,7 @@ class Settings:
             slack_api_url=get("SLACK_API_URL"),
             slack_admin_users=frozenset(_list(get("SLACK_ADMIN_USERS"))),
             slack_command=get("SLACK_COMMAND", cls.slack_command),
+            slack_process_before_response=get("SLACK_PROCESS_BEFORE_RESPONSE", "off").lower() in ("1", "on", "true", "yes"),
             rate_limit_per_minute=_number(get, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute, int),
             kb_sources=tuple(_list(get("KB_SOURCES"))),
             top_k=_number(get, "RETRIEVAL_TOP_K", cls.top_k, int),
