@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             return ask_one(agent, args.question, args.thread or f"cli:{uuid.uuid4()}", args.json)
         if args.command == "chat":
             return chat(agent, sys.stdin, sys.stdout)
-        from bot.slack import serve
+        from bot.serving import serve
 
         return serve(deps, agent, http=args.http, port=args.port)
     except EmptyKnowledgeBase:

@@ -9,20 +9,18 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, Assistant
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.admin import Commands, Reindexer
+from bot.admission import Admission
 from bot.blocks import answer_blocks
 from bot.degrade import without_redis
 from bot.deps import Deps
-from bot.errors import BotError
 from bot.feedback import register_feedback
 from bot import i18n
 from knowledge.errors import EmptyKnowledgeBase
@@ -47,8 +45,12 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
     becomes an error response, and Slack retries the event."""
     settings = deps.settings
     client = client or build_web_client(settings.slack_bot_token, settings.slack_api_url)
-    app = App(client=client, signing_secret=settings.slack_signing_secret,
+    admission = Admission(max(1, settings.answer_workers), max(0, settings.answer_queue))
+    # Enough listener threads for every admitted question plus a few to say "busy" at once.
+    executor = ThreadPoolExecutor(max_workers=admission.capacity + 4, thread_name_prefix="kb-answer")
+    app = App(client=client, signing_secret=settings.slack_signing_secret, listener_executor=executor,
               process_before_response=process_before_response or settings.slack_process_before_response)
+    app.admission = admission  # so the load benchmark and operators can see it
     commands = Commands(deps, Reindexer(deps))
     app.reindexer = commands.reindexer  # so tests and operators can wait for a running reindex
 
@@ -59,11 +61,16 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
             logger.info("ignored redelivered event %s", claim)
             return
         user = event.get("user", "")
+        language = i18n.language_of(event.get("text", ""))
         try:
-            if deps.gate.allow(user):
-                say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), event["channel"], thread_ts, user, logger))
-            else:
-                say(thread_ts=reply_ts, text=i18n.text(i18n.language_of(event.get("text", "")), "slack.slow_down"))
+            if not deps.gate.allow(user):
+                say(thread_ts=reply_ts, text=i18n.text(language, "slack.slow_down"))
+                return
+            with admission.slot() as admitted:
+                if admitted:
+                    say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), event["channel"], thread_ts, user, logger))
+                else:
+                    say(thread_ts=reply_ts, text=i18n.text(language, "slack.busy"))
         except Exception:
             # Nothing was posted (respond() itself never raises): Slack's retry may try again.
             deps.gate.release(claim)
@@ -192,15 +199,6 @@ def respond(agent, text: str, channel: str, thread_ts: str, user: str, logger: l
     return {"text": answer.text, "blocks": answer_blocks(answer)}
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the stdlib's name)
-        log.debug("http: " + format, *args)
-
-
 def wsgi_app(app: App, deps: Deps):
     """Slack's events, commands and actions at /slack/events, /healthz for probes, and
     /metrics for Prometheus.
@@ -263,37 +261,3 @@ def health(deps: Deps) -> tuple[str, dict]:
         except Exception as error:  # a probe reports, it does not raise
             body.update({name: f"{type(error).__name__}: {error}", "ok": False})
     return ("200 OK" if body["ok"] else "503 Service Unavailable"), body
-
-
-def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
-    settings = deps.settings
-    missing = [name for name, value in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
-                                        ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not value]
-    if missing:
-        raise BotError(f"Set {' and '.join(missing)} to serve Slack (see the README's Slack setup).")
-    try:
-        app = create_app(deps, agent)
-    except (BoltError, SlackApiError, OSError) as error:
-        # bolt verifies the token with auth.test when the app is built.
-        raise BotError(
-            f"Slack did not accept SLACK_BOT_TOKEN at {settings.slack_api_url or WebClient.BASE_URL} ({error}). "
-            "Check the token, the network, and SLACK_API_URL if you set it."
-        ) from None
-    if settings.slack_app_token and not http:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        if deps.telemetry.metrics is not None and settings.metrics_port:
-            from bot.metrics import start_server
-
-            start_server(deps.telemetry.metrics, settings.metrics_port, deps.store)
-            log.info("serving metrics at http://0.0.0.0:%d/metrics", settings.metrics_port)
-        SocketModeHandler(app, settings.slack_app_token).start()
-        return 0
-    server = make_server("0.0.0.0", port, wsgi_app(app, deps), server_class=_ThreadingWSGIServer,
-                         handler_class=_QuietHandler)
-    log.info("serving Slack events at http://0.0.0.0:%d/slack/events, /healthz and /metrics", port)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0

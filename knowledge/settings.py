@@ -98,6 +98,10 @@ class Settings:
     Slack retries it. Off, events are acknowledged at once and answered after."""
     """The admin slash command, as declared in the Slack app manifest."""
     rate_limit_per_minute: int = 10
+    answer_workers: int = 4
+    """Questions one process answers at once (bot/admission.py)..."""
+    answer_queue: int = 32
+    """...and how many more may wait; beyond that the asker is told the bot is busy."""
     """Questions one Slack user may ask per minute; 0 turns the limit off."""
     kb_sources: tuple[str, ...] = ()
     """What the admin `reindex` reads; empty means the paths the last `ingest` read."""
@@ -190,6 +194,8 @@ class Settings:
             slack_command=get("SLACK_COMMAND", cls.slack_command),
             slack_process_before_response=get("SLACK_PROCESS_BEFORE_RESPONSE", "off").lower() in ("1", "on", "true", "yes"),
             rate_limit_per_minute=_number(get, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute, int),
+            answer_workers=_number(get, "ANSWER_WORKERS", cls.answer_workers, int),
+            answer_queue=_number(get, "ANSWER_QUEUE", cls.answer_queue, int),
             kb_sources=tuple(_list(get("KB_SOURCES"))),
             top_k=_number(get, "RETRIEVAL_TOP_K", cls.top_k, int),
             min_relevance=_number(get, "MIN_RELEVANCE", cls.min_relevance, float),

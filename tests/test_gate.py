@@ -31,3 +31,36 @@ def test_the_limit_holds_across_a_minute_boundary(redis_client, redis_prefix):
 def test_no_limit_when_it_is_zero(redis_client, redis_prefix):
     gate = Gate(redis_client, redis_prefix, per_minute=0)
     assert all(gate.allow("U1") for _ in range(50))
+
+
+def test_admission_lets_workers_answer_queues_a_few_and_turns_the_rest_away_at_once():
+    import threading
+    import time
+
+    from bot.admission import Admission
+
+    admission = Admission(workers=1, queue=1)
+    release, outcomes = threading.Event(), []
+
+    def ask() -> None:
+        with admission.slot() as admitted:
+            outcomes.append(admitted)
+            if admitted:
+                release.wait(timeout=30)
+
+    first = threading.Thread(target=ask)
+    first.start()
+    second = threading.Thread(target=ask)  # waits for the one worker
+    second.start()
+    deadline = time.monotonic() + 30
+    while admission.admitted < 2:  # waiting on a condition, not for a length of time
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    with admission.slot() as third:  # the queue is full: told at once, not queued
+        assert third is False
+    release.set()
+    first.join(timeout=30), second.join(timeout=30)
+    assert outcomes == [True, True]  # the waiting one answered once the worker was free
+    assert admission.admitted == 0
+    with admission.slot() as again:
+        assert again

@@ -1,0 +1,43 @@
+"""How many questions one process answers at once, and how many may wait.
+
+Answering is CPU-bound (embedding, retrieval, guards) or waits on a model; past a few at a time
+each answer only gets slower. So at most `workers` answer at once, up to `queue` more wait for
+a turn, and beyond that a question is told at once that the bot is busy, instead of joining a
+queue that grows without limit while Slack's users wait for nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class Admission:
+    def __init__(self, workers: int, queue: int) -> None:
+        self.capacity = workers + queue
+        self._admitted = threading.BoundedSemaphore(self.capacity)
+        self._working = threading.BoundedSemaphore(workers)
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @property
+    def admitted(self) -> int:
+        """Questions answering or waiting now."""
+        return self._count
+
+    @contextmanager
+    def slot(self) -> Iterator[bool]:
+        """Yields True once it is this question's turn, or False at once when the queue is full."""
+        if not self._admitted.acquire(blocking=False):
+            yield False
+            return
+        with self._lock:
+            self._count += 1
+        try:
+            with self._working:
+                yield True
+        finally:
+            with self._lock:
+                self._count -= 1
+            self._admitted.release()

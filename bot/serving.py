@@ -1,0 +1,60 @@
+"""`bot serve`: Slack in Socket Mode, or the WSGI app (bot/slack.py) on a threaded HTTP server."""
+
+from __future__ import annotations
+
+import logging
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt.error import BoltError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.deps import Deps
+from bot.errors import BotError
+from bot.slack import create_app, wsgi_app
+
+log = logging.getLogger(__name__)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (the stdlib's name)
+        log.debug("http: " + format, *args)
+
+
+def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
+    settings = deps.settings
+    missing = [name for name, value in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
+                                        ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not value]
+    if missing:
+        raise BotError(f"Set {' and '.join(missing)} to serve Slack (see the README's Slack setup).")
+    try:
+        app = create_app(deps, agent)
+    except (BoltError, SlackApiError, OSError) as error:
+        # bolt verifies the token with auth.test when the app is built.
+        raise BotError(
+            f"Slack did not accept SLACK_BOT_TOKEN at {settings.slack_api_url or WebClient.BASE_URL} ({error}). "
+            "Check the token, the network, and SLACK_API_URL if you set it."
+        ) from None
+    if settings.slack_app_token and not http:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        if deps.telemetry.metrics is not None and settings.metrics_port:
+            from bot.metrics import start_server
+
+            start_server(deps.telemetry.metrics, settings.metrics_port, deps.store)
+            log.info("serving metrics at http://0.0.0.0:%d/metrics", settings.metrics_port)
+        SocketModeHandler(app, settings.slack_app_token).start()
+        return 0
+    server = make_server("0.0.0.0", port, wsgi_app(app, deps), server_class=_ThreadingWSGIServer,
+                         handler_class=_QuietHandler)
+    log.info("serving Slack events at http://0.0.0.0:%d/slack/events, /healthz and /metrics", port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
