@@ -4,6 +4,7 @@ KnowledgeError
  ├── SettingsError        a setting has a value the program cannot use
  ├── StoreLocked          another process holds the embedded Qdrant store
  ├── StoreUnavailable     the Qdrant server cannot be reached
+ ├── StoreCorrupt         a file of the embedded store cannot be read
  └── EmptyKnowledgeBase   nothing has been ingested yet
 """
 
@@ -22,6 +23,10 @@ class StoreLocked(KnowledgeError):
 
 class StoreUnavailable(KnowledgeError):
     """The Qdrant server at QDRANT_URL did not answer."""
+
+
+class StoreCorrupt(KnowledgeError):
+    """A file of the embedded store was damaged outside the program (ours are replaced atomically)."""
 
 
 class EmptyKnowledgeBase(KnowledgeError):

@@ -121,3 +121,27 @@ def test_bot_trace_explains_an_answer_given_by_bot_ask(kb_env, capsys):
                                                                "remember"]
     assert cli.main(["trace", "0123456789"]) == 2
     assert "No trace of turn 0123456789" in capsys.readouterr().err
+
+
+def test_a_damaged_index_says_what_to_do_and_rollback_serves_the_previous_build(kb_env, capsys):
+    from ingest import cli as ingest_cli
+
+    assert ingest_cli.main(["--rebuild", str(SAMPLE_KB)]) == 0  # a second build; the first is kept for rollback
+    capsys.readouterr()
+    serving = json.loads((kb_env.qdrant_path / "aliases.json").read_text())["kb"]
+    for segment_file in (kb_env.qdrant_path / "collections" / serving / "segments").rglob("*"):
+        if segment_file.is_file():
+            segment_file.write_bytes(b"\xff" * 64)  # a disk that lost the segment's contents
+    assert cli.main(["ask", "How much can I spend on a hotel?"]) == 2
+    err = capsys.readouterr().err
+    assert f"The collection {serving}" in err and "cannot be read" in err and "`ingest rollback`" in err
+    assert ingest_cli.main(["rollback"]) == 0
+    assert cli.main(["ask", "How much can I spend on a hotel?"]) == 0
+    assert "150 EUR" in capsys.readouterr().out
+
+
+def test_a_damaged_alias_file_is_a_clear_error_not_a_traceback(kb_env, capsys):
+    (kb_env.qdrant_path / "aliases.json").write_text('{"kb": ')
+    assert cli.main(["ask", "How much can I spend on a hotel?"]) == 2
+    err = capsys.readouterr().err
+    assert "aliases.json cannot be read" in err and "ingest --rebuild" in err

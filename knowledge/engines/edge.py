@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.engines.base import DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Hit, Vectors, plain_vectors
-from knowledge.errors import EmptyKnowledgeBase, StoreLocked
+from knowledge.errors import EmptyKnowledgeBase, StoreCorrupt, StoreLocked
 from knowledge.sparse import SparseVector
 
 
@@ -50,7 +50,14 @@ class EdgeEngine:
         if name not in self._shards:
             if not self._dir(name).is_dir():
                 raise EmptyKnowledgeBase(f"No collection {name!r} exists yet.")
-            self._shards[name] = self._q.EdgeShard.load(str(self._dir(name)))
+            try:
+                self._shards[name] = self._q.EdgeShard.load(str(self._dir(name)))
+            except Exception as error:  # qdrant_edge raises a bare Exception for a damaged shard
+                others = [c for c in self.collections() if c != name]
+                hint = (f"`ingest rollback` serves the previous build ({others[-1]})" if others
+                        else "`ingest --rebuild PATH...` builds it again")
+                raise StoreCorrupt(f"The collection {name} at {self._dir(name)} cannot be read ({error}). "
+                                   f"{hint}; nothing else was changed.") from None
         return self._shards[name]
 
     def collections(self) -> list[str]:
@@ -74,7 +81,18 @@ class EdgeEngine:
 
     @staticmethod
     def _read_json(path: Path) -> dict:
-        return json.loads(path.read_text()) if path.exists() else {}
+        if not path.exists():
+            return {}
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise StoreCorrupt(f"{path} cannot be read ({error}). It is written whole or not at all, so it was "
+                               "changed by hand or by the disk: restore it from a backup, or delete it and run "
+                               "`ingest --rebuild PATH...`.") from None
+        if not isinstance(data, dict):
+            raise StoreCorrupt(f"{path} holds {type(data).__name__}, not an object; restore it or delete it and "
+                               "run `ingest --rebuild PATH...`.")
+        return data
 
     @staticmethod
     def _write_json(path: Path, data: dict) -> None:
