@@ -37,9 +37,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "--dataset. covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines. "
                     "cache: semantic cache hit rate and precision on the COVID paraphrase pairs. export-feedback: "
                     "each rated answer as a case. answers: the whole chain over --dataset cases, scored. compare: "
-                    "--baseline and --candidate over them; exits 1 when the candidate regresses.")
+                    "--baseline and --candidate over them; exits 1 when the candidate regresses. gaps: how the "
+                    "report groups unanswered questions, on labelled wordings.")
     evaluate.add_argument("target", choices=["guards", "retrieval", "calibrate", "covid-dataset", "cache",
-                                             "export-feedback", "answers", "compare"])
+                                             "export-feedback", "answers", "compare", "gaps"])
     evaluate.add_argument("--dataset", type=Path, help='JSON lines {"question": ..., "relevant": [...]}; answers '
                           'and compare: {"question", "expected_sources"?, "should_refuse"?}')
     evaluate.add_argument("--negatives", type=Path,
@@ -164,7 +165,7 @@ def circuit_of(tier, settings) -> str:
 def evaluate(args: argparse.Namespace) -> int:
     from bot.evals import data as eval_data
 
-    if args.target in ("export-feedback", "answers", "compare"):
+    if args.target in ("export-feedback", "answers", "compare", "gaps"):
         return cli_ops.evaluate(args)
     data = args.data or eval_data.DEFAULT_DATA
     if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():

@@ -79,9 +79,11 @@ def embed_documents(texts):
 
 
 def evaluate(args) -> int:
-    """`eval export-feedback`, `eval answers` and `eval compare`, as parsed by bot/cli.py."""
+    """`eval export-feedback`, `answers`, `compare` and `gaps`, as parsed by bot/cli.py."""
     if args.target == "export-feedback":
         return export_feedback(args.rating, args.days)
+    if args.target == "gaps":
+        return gap_grouping(args.dataset, args.json)
     compared = args.target == "compare"
     return answers(args.dataset, [args.baseline, args.candidate] if compared else [args.variant], args.json,
                    args.tolerance if compared else None)
@@ -131,3 +133,17 @@ def answers(dataset: Path, variants: list[str | None], as_json: bool, tolerance:
     comparison = compare.compare(*runs, tolerance=tolerance)
     print(json.dumps(comparison, ensure_ascii=False) if as_json else compare.render(comparison))
     return 0 if comparison["passed"] else 1
+
+
+def gap_grouping(dataset: Path | None, as_json: bool) -> int:
+    from bot.evals.gaps import DEFAULT_DATASET, eval_gaps, read_needs, render_gaps
+
+    try:
+        pairs = read_needs(dataset or DEFAULT_DATASET)
+    except OSError as error:
+        return fail(f"cannot read {dataset or DEFAULT_DATASET}: {error.strerror}")
+    except ValueError as error:
+        return fail(error)
+    figures = eval_gaps(pairs, embed_documents)
+    print(json.dumps(figures, ensure_ascii=False) if as_json else render_gaps(figures))
+    return 0

@@ -147,3 +147,19 @@ def test_bot_report_prints_it_writes_the_page_and_checks_the_days(agent, traffic
     assert f"wrote {page}" in captured.err and page.read_text().count("<svg") == 3
     assert cli.main(["report", "--days", "31"]) == 2
     assert "--days takes 1 to 30" in capsys.readouterr().err
+
+
+def test_the_gap_grouping_is_measured_on_labelled_needs(embedder, tmp_path, capsys):
+    from bot import cli
+    from bot.evals.gaps import DEFAULT_DATASET, eval_gaps, read_needs
+    from bot.gaps import GAP_MATCH
+
+    figures = eval_gaps(read_needs(DEFAULT_DATASET), embedder.embed_documents, thresholds=(0.3, GAP_MATCH, 0.8))
+    loose, configured, strict = figures["thresholds"]
+    assert (figures["questions"], figures["needs"]) == (47, 12)
+    assert configured["mixed"] == 0 and configured["ari"] > 0.5  # no group hides one need behind another
+    assert loose["mixed"] > 0 and strict["split"] == 1.0 and strict["ari"] < configured["ari"]
+    broken = tmp_path / "needs.jsonl"
+    broken.write_text('{"question": "Is there parking?", "need": "parking"}\n')
+    assert cli.main(["eval", "gaps", "--dataset", str(broken)]) == 2
+    assert "at least two different needs" in capsys.readouterr().err
