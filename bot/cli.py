@@ -41,13 +41,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "report groups unanswered questions, on labelled wordings.")
     evaluate.add_argument("target", choices=["guards", "retrieval", "calibrate", "covid-dataset", "cache",
                                              "export-feedback", "answers", "compare", "gaps"])
-    evaluate.add_argument("--dataset", type=Path, help='JSON lines {"question": ..., "relevant": [...]}; answers '
-                          'and compare: {"question", "expected_sources"?, "should_refuse"?}')
-    evaluate.add_argument("--negatives", type=Path,
-                          help="calibrate: questions the knowledge base must refuse, one per line "
-                               "(default: the sample company FAQ's questions and 200 MITRE prompts)")
+    evaluate.add_argument("--dataset", type=Path, action="append",
+                          help='JSON lines {"question": ..., "relevant": [...], "half"?: ...}, may be repeated '
+                               '(retrieval and calibrate report each language of the questions); answers '
+                               'and compare: {"question", "expected_sources"?, "should_refuse"?}')
+    evaluate.add_argument("--negatives", type=Path, action="append",
+                          help="calibrate: questions the knowledge base must refuse, one per line; may be repeated "
+                               "(default: the sample company FAQ's questions, 200 MITRE prompts and the Korean "
+                               "off-topic questions in knowledge/eval)")
     evaluate.add_argument("--half", choices=["all", "calibration", "test"], default="all",
-                          help="covid-dataset: which half of the FAQs (split by FAQ row)")
+                          help="covid-dataset: which half of the FAQs (split by FAQ row); retrieval, calibrate: "
+                               "keep only the lines of datasets and negatives whose `half` is this one")
     evaluate.add_argument("--data", type=Path, help="the evaluation data folder (default: ../shared/eval)")
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     evaluate.add_argument("--rating", choices=["up", "down"], help="export-feedback: only answers rated so")
@@ -76,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"eval {args.target} needs --dataset FILE.jsonl (make one with `bot eval covid-dataset`)")
     if args.command == "eval" and args.target in ("answers", "compare") and not args.dataset:
         parser.error(f"eval {args.target} needs --dataset FILE.jsonl of cases (`bot eval export-feedback` makes some)")
+    if args.command == "eval" and args.target in ("answers", "compare") and len(args.dataset) > 1:
+        parser.error(f"eval {args.target} takes one --dataset")
     if args.command == "eval" and args.target == "compare" and not (args.baseline and args.candidate):
         parser.error("eval compare needs --baseline PROMPT and --candidate PROMPT (e.g. answer-v1 and answer-v2)")
     return args
@@ -192,8 +198,9 @@ def evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(figures, ensure_ascii=False) if args.json else text)
         return 0
     try:
-        dataset = eval_data.read_dataset(args.dataset)
-        negatives = eval_data.read_questions(args.negatives) if args.negatives else eval_data.default_negatives(data)
+        dataset = [line for path in args.dataset for line in eval_data.read_dataset(path, args.half)]
+        negatives = ([q for path in args.negatives for q in eval_data.read_questions(path, args.half)]
+                     if args.negatives else eval_data.default_negatives(data, args.half))
     except (OSError, ValueError) as error:
         print(f"bot: {error}", file=sys.stderr)
         return 2

@@ -85,7 +85,7 @@ def evaluate(args) -> int:
     if args.target == "gaps":
         return gap_grouping(args.dataset, args.json)
     compared = args.target == "compare"
-    return answers(args.dataset, [args.baseline, args.candidate] if compared else [args.variant], args.json,
+    return answers(args.dataset[0], [args.baseline, args.candidate] if compared else [args.variant], args.json,
                    args.tolerance if compared else None)
 
 

@@ -10,7 +10,11 @@ import statistics
 from pathlib import Path
 
 SAMPLE_KB = Path(__file__).resolve().parents[2] / "knowledge" / "sample"
+KOREAN_EVAL = Path(__file__).resolve().parents[2] / "knowledge" / "eval"
+"""The project's own Korean set over knowledge/sample/ko: `ko.jsonl` (questions with their
+sections) and `ko-off-topic.jsonl` (questions it cannot answer), each line in a `half`."""
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "eval"
+HALVES = ("all", "calibration", "test")
 
 
 def read_json(path: Path):
@@ -45,7 +49,12 @@ def stable_half(text: str) -> int:
     return hashlib.sha256(text.encode()).digest()[0] % 2
 
 
-def read_dataset(path: Path) -> list[dict]:
+def in_half(line: dict, half: str) -> bool:
+    """A line without a `half` field (a file already split, like covid-dataset's) is in every half."""
+    return half == "all" or line.get("half", half) == half
+
+
+def read_dataset(path: Path, half: str = "all") -> list[dict]:
     lines = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not raw.strip():
@@ -56,25 +65,28 @@ def read_dataset(path: Path) -> list[dict]:
             raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
         if not isinstance(line, dict) or not isinstance(line.get("question"), str) or not line.get("relevant"):
             raise ValueError(f'{path}:{number}: expected {{"question": "...", "relevant": ["..."]}}')
-        lines.append(line)
+        if in_half(line, half):
+            lines.append(line)
     return lines
 
 
-def read_questions(path: Path) -> list[str]:
-    """One question per line, or JSON lines with a "question"."""
+def read_questions(path: Path, half: str = "all") -> list[str]:
+    """One question per line, or JSON lines with a "question" (and maybe a "half")."""
     questions = []
     for raw in path.read_text(encoding="utf-8").splitlines():
         raw = raw.strip()
         if raw.startswith("{"):
-            raw = json.loads(raw).get("question", "")
+            line = json.loads(raw)
+            raw = line.get("question", "") if in_half(line, half) else ""
         if raw:
             questions.append(raw)
     return questions
 
 
-def default_negatives(data: Path) -> list[str]:
-    """Questions a COVID FAQ cannot answer: the sample company FAQ's, and borderline coding prompts."""
+def default_negatives(data: Path, half: str = "all") -> list[str]:
+    """Questions a COVID FAQ cannot answer: the sample company FAQ's, and borderline coding
+    prompts; and in Korean, off-topic questions the Korean sample pages cannot answer."""
     sample = SAMPLE_KB / "faq.csv"
     mitre = data / "guards" / "purplellama_mitre_frr_benign.json"
     coding = [r["mutated_prompt"] for r in read_json(mitre)][:200] if mitre.is_file() else []
-    return csv_column(sample, "question") + coding
+    return csv_column(sample, "question") + coding + read_questions(KOREAN_EVAL / "ko-off-topic.jsonl", half)
