@@ -175,7 +175,9 @@ class Agent:
         passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
         for _ in range(len(retrieved) - len(passages)):
             self.deps.telemetry.guard_block("unsafe_passage")
-        relevant = [p for p in passages if p.score >= settings.min_relevance]
+        # Scores are cosine for English and lexical relevance for Korean (as the retriever judged
+        # the words it searched for, which a follow-up's rewrite may have changed): each has its threshold.
+        relevant = [p for p in passages if p.score >= settings.min_relevance_for(language_of(question))]
         if not relevant:
             return refusal(passages, language)
         faq = faq_match(passages, settings.faq_match)

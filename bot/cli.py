@@ -16,6 +16,7 @@ from typing import TextIO
 from bot import cli_ops, i18n
 from bot.cli_ops import EMPTY_KB_HELP
 from bot.errors import BotError
+from bot.evals.data import HALVES
 from guards.errors import GuardError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
@@ -42,16 +43,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     evaluate.add_argument("target", choices=["guards", "retrieval", "calibrate", "covid-dataset", "cache",
                                              "export-feedback", "answers", "compare", "gaps"])
     evaluate.add_argument("--dataset", type=Path, action="append",
-                          help='JSON lines {"question": ..., "relevant": [...], "half"?: ...}, may be repeated '
-                               '(retrieval and calibrate report each language of the questions); answers '
-                               'and compare: {"question", "expected_sources"?, "should_refuse"?}')
+                          help='JSON lines {"question", "relevant": [...], "half"?}, repeatable (figures per language); '
+                               'answers and compare: one file of {"question", "expected_sources"?, "should_refuse"?}')
     evaluate.add_argument("--negatives", type=Path, action="append",
-                          help="calibrate: questions the knowledge base must refuse, one per line; may be repeated "
-                               "(default: the sample company FAQ's questions, 200 MITRE prompts and the Korean "
-                               "off-topic questions in knowledge/eval)")
-    evaluate.add_argument("--half", choices=["all", "calibration", "test"], default="all",
-                          help="covid-dataset: which half of the FAQs (split by FAQ row); retrieval, calibrate: "
-                               "keep only the lines of datasets and negatives whose `half` is this one")
+                          help="calibrate: questions to refuse, one a line, repeatable (default: the sample FAQ's "
+                               "questions, 200 MITRE prompts, the Korean off-topic questions in knowledge/eval)")
+    evaluate.add_argument("--half", choices=HALVES, default="all", help="which half of the COVID FAQs or of the lines")
     evaluate.add_argument("--data", type=Path, help="the evaluation data folder (default: ../shared/eval)")
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     evaluate.add_argument("--rating", choices=["up", "down"], help="export-feedback: only answers rated so")
@@ -80,8 +77,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"eval {args.target} needs --dataset FILE.jsonl (make one with `bot eval covid-dataset`)")
     if args.command == "eval" and args.target in ("answers", "compare") and not args.dataset:
         parser.error(f"eval {args.target} needs --dataset FILE.jsonl of cases (`bot eval export-feedback` makes some)")
-    if args.command == "eval" and args.target in ("answers", "compare") and len(args.dataset) > 1:
-        parser.error(f"eval {args.target} takes one --dataset")
     if args.command == "eval" and args.target == "compare" and not (args.baseline and args.candidate):
         parser.error("eval compare needs --baseline PROMPT and --candidate PROMPT (e.g. answer-v1 and answer-v2)")
     return args
@@ -199,8 +194,8 @@ def evaluate(args: argparse.Namespace) -> int:
         return 0
     try:
         dataset = [line for path in args.dataset for line in eval_data.read_dataset(path, args.half)]
-        negatives = ([q for path in args.negatives for q in eval_data.read_questions(path, args.half)]
-                     if args.negatives else eval_data.default_negatives(data, args.half))
+        negatives = [q for path in args.negatives or [] for q in eval_data.read_questions(path, args.half)]
+        negatives = negatives or eval_data.default_negatives(data, args.half)
     except (OSError, ValueError) as error:
         print(f"bot: {error}", file=sys.stderr)
         return 2

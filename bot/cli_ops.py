@@ -82,8 +82,10 @@ def evaluate(args) -> int:
     """`eval export-feedback`, `answers`, `compare` and `gaps`, as parsed by bot/cli.py."""
     if args.target == "export-feedback":
         return export_feedback(args.rating, args.days)
+    if len(args.dataset or []) > 1:
+        return fail(f"eval {args.target} takes one --dataset")
     if args.target == "gaps":
-        return gap_grouping(args.dataset, args.json)
+        return gap_grouping(args.dataset[0] if args.dataset else None, args.json)
     compared = args.target == "compare"
     return answers(args.dataset[0], [args.baseline, args.candidate] if compared else [args.variant], args.json,
                    args.tolerance if compared else None)

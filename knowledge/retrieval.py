@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from knowledge.embeddings import Embedder
 from knowledge.errors import EmptyKnowledgeBase
+from knowledge.language import language_of
 from knowledge.models import Passage
+from knowledge.relevance import lexical_relevance
 from knowledge.sparse import SparseEncoder, SparseVector
 from knowledge.store import Mode, Store
 
@@ -25,7 +28,11 @@ class Retriever:
         self.sparse = sparse
 
     def retrieve(self, query: str, limit: int, context: str = "", mode: Mode = "hybrid") -> list[Passage]:
-        """Passages for `query`; `context` (a follow-up's earlier question) is blended in, weaker."""
+        """Passages for `query`; `context` (a follow-up's earlier question) is blended in, weaker.
+
+        A question the embedding model cannot read (Korean) is searched lexical side first, and
+        its passages' scores are their lexical relevance instead of a meaningless cosine."""
+        readable = language_of(query) == "en"
         if context:
             dense = _blend([self.embedder.embed_query(query), self.embedder.embed_query(context)], CONTEXT_WEIGHT)
             sparse = _merge(self.sparse.encode_query(query), self.sparse.encode_query(context), CONTEXT_WEIGHT)
@@ -33,10 +40,15 @@ class Retriever:
             dense, sparse = self.embedder.embed_query(query), self.sparse.encode_query(query)
         # A follow-up is not a question a heading could have been written for: matched
         # against headings, the blend finds the earlier question's row again.
-        passages = self.store.search(dense, sparse, limit, mode, headings=not context)
+        passages = self.store.search(dense, sparse, limit, mode, headings=not context, lexical_first=not readable)
         if not passages and self.store.count() == 0:
             raise EmptyKnowledgeBase(f"The collection {self.store.alias!r} holds no documents.")
-        return passages
+        if readable:
+            return passages
+        terms = self.sparse.key_terms(query)
+        # No FAQ fast path either: its question-to-question cosine is as blind as the passage's.
+        return [replace(p, score=lexical_relevance(terms, self.sparse.terms(p.chunk.embedding_text)),
+                        question_score=None) for p in passages]
 
 
 def _blend(vectors: list[list[float]], weight: float) -> list[float]:

@@ -110,6 +110,10 @@ class Settings:
     min_relevance: float = 0.38
     """Cosine similarity below which the best passage is judged not to answer the question.
     Calibrated with `bot eval calibrate` on half of the COVID FAQ (see the README)."""
+    min_relevance_ko: float = 0.5
+    """The same for a Korean question, whose passages are scored by lexical relevance (the
+    share of its content morphemes a passage contains; knowledge/relevance.py). Calibrated on
+    the calibration half of knowledge/eval (see the README)."""
     faq_match: float = 0.85
     """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is.
     Calibrated like MIN_RELEVANCE."""
@@ -140,6 +144,10 @@ class Settings:
     otel_exporter_otlp_traces_endpoint: str = ""
     """The standard traces-only override: the full URL, used as is."""
     otel_service_name: str = "kb-assistant"
+
+    def min_relevance_for(self, language: str) -> float:
+        """The refusal threshold for a question in `language` ("en" or "ko"; knowledge/language.py)."""
+        return self.min_relevance_ko if language == "ko" else self.min_relevance
 
     @property
     def llm_enabled(self) -> bool:
@@ -199,6 +207,7 @@ class Settings:
             kb_sources=tuple(_list(get("KB_SOURCES"))),
             top_k=_number(get, "RETRIEVAL_TOP_K", cls.top_k, int),
             min_relevance=_number(get, "MIN_RELEVANCE", cls.min_relevance, float),
+            min_relevance_ko=_number(get, "MIN_RELEVANCE_KO", cls.min_relevance_ko, float),
             faq_match=_number(get, "FAQ_MATCH", cls.faq_match, float),
             passage_margin=_number(get, "PASSAGE_MARGIN", cls.passage_margin, float),
             answer_cache=get("ANSWER_CACHE", "on").lower() not in ("0", "off", "false", "no"),

@@ -26,6 +26,11 @@ AVERAGE_CHUNK_WORDS = 80.0
 HANGUL = re.compile("[\uac00-\ud7a3]")
 KOREAN_CONTENT_TAGS = ("NN", "VV", "VA", "XR", "SL", "SN", "SH", "MAG")
 """Nouns, verb and adjective stems, roots, Latin words, numbers, Hanja, adverbs (매년, 안)."""
+BOUND_NOUN = "NNB"
+"""것, 수, 때: nouns only in grammar ("할 수 있다"), as empty as a particle."""
+KEY_TAGS = ("NNG", "NNP", "NR", "XR", "SL", "SN", "SH")
+"""What a question is about: its nouns, roots, foreign words and numbers. Its verb stems (하,
+되, 있, 쓰) occur in almost every passage and say little about which one answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +48,19 @@ class SparseEncoder:
 
     @staticmethod
     def korean_morphemes(text: str) -> str:
-        with _KIWI_LOCK:  # Kiwi is not documented as thread-safe; Slack handlers run in threads
-            tokens = _kiwi().tokenize(text)
-        return " ".join(t.form.lower() for t in tokens if t.tag.startswith(KOREAN_CONTENT_TAGS))
+        return " ".join(form for form, tag in _tagged(text) if tag.startswith(KOREAN_CONTENT_TAGS) and tag != BOUND_NOUN)
+
+    @staticmethod
+    def terms(text: str) -> frozenset[str]:
+        """The content morphemes of a text, lowercased (Latin words too): what a passage is
+        matched on by the lexical relevance of a Korean question."""
+        return frozenset(SparseEncoder.korean_morphemes(text).split())
+
+    @staticmethod
+    def key_terms(text: str) -> frozenset[str]:
+        """What a question is about (KEY_TAGS), or all its content morphemes if it has none."""
+        key = frozenset(form for form, tag in _tagged(text) if tag.startswith(KEY_TAGS))
+        return key or SparseEncoder.terms(text)
 
     def encode_document(self, text: str) -> SparseVector:
         if HANGUL.search(text):
@@ -67,6 +82,14 @@ def _kiwi():
     from kiwipiepy import Kiwi
 
     return Kiwi()
+
+
+@lru_cache(maxsize=4096)
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    """(form lowercased, tag) per morpheme. Cached: the same passages come back for many questions."""
+    with _KIWI_LOCK:  # Kiwi is not documented as thread-safe; Slack handlers run in threads
+        tokens = _kiwi().tokenize(text)
+    return tuple((t.form.lower(), t.tag) for t in tokens)
 
 
 def _vector(raw) -> SparseVector:

@@ -37,6 +37,10 @@ __all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine",
 Mode = Literal["hybrid", "dense", "sparse"]
 PREFETCH_FACTOR = 4
 """Each side of the hybrid search fetches this many times the final limit before fusion."""
+UNREAD_DENSE_WEIGHT = 0.2
+"""The dense sides' weight in the fusion, against the lexical side's 1, for a question the
+embedding model cannot read (Korean): their votes are near random, so they only break ties.
+Chosen on the Korean calibration half (knowledge/eval/ko.jsonl; see the README)."""
 
 
 @dataclass(frozen=True)
@@ -188,12 +192,13 @@ class Store:
             yield Chunk.from_payload(point_id, payload)
 
     def search(self, dense: Sequence[float], sparse: SparseVector, limit: int, mode: Mode = "hybrid",
-               headings: bool = True) -> list[Passage]:
+               headings: bool = True, lexical_first: bool = False) -> list[Passage]:
         """Hybrid search: candidates by meaning (the chunk's text, and its heading alone: an
         FAQ row's question, a section's title and headings) and by keywords (BM25), fused by
         reciprocal rank inside the engine. `mode` "dense" or "sparse" asks one side alone (for
         `bot eval retrieval`). `headings` False leaves out the heading side, which suits a
-        standalone question only.
+        standalone question only. `lexical_first` (a question the embedding model cannot
+        read) weighs the dense sides down to UNREAD_DENSE_WEIGHT.
 
         Each passage's `score` is its cosine similarity to the question, which, unlike an
         RRF score, says how relevant it is on an absolute scale.
@@ -210,7 +215,8 @@ class Store:
         if self.serving_collection() is None:
             raise EmptyKnowledgeBase(f"No collection {self.alias!r} exists yet.")
         # Through the alias: a rebuild that moves it is seen by the very next query.
-        hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR)
+        weights = [1.0 if name == SPARSE else UNREAD_DENSE_WEIGHT for name, _ in sides] if lexical_first else None
+        hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR, weights)
         return [
             Passage(
                 chunk=Chunk.from_payload(hit.id, hit.payload),

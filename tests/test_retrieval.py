@@ -44,3 +44,20 @@ def test_a_manual_section_that_matches_outranks_an_faq_row_that_matches_less(kb_
     Pipeline(deps.store, embedder, SparseEncoder()).run([rooms])
     best = deps.retriever.retrieve("How do I book a meeting room?", 3)[0]
     assert best.chunk.title == "Booking a meeting room" and best.question_score is None
+
+
+def test_an_off_topic_korean_question_is_refused(kb_settings, make_deps):
+    """Its passages are judged by the share of its words they contain, not by a cosine that
+    means nothing for Korean."""
+    agent = Agent(make_deps(kb_settings))
+    answer = agent.answer("양자 컴퓨터는 어떤 원리로 작동하나요?", "ko-off")
+    assert answer.refused and answer.reason == "no_answer"
+    assert all(p.score < kb_settings.min_relevance_ko for p in answer.sources)
+    assert not agent.answer("재택근무를 신청하려면 어떻게 하나요?", "ko-on").refused
+
+
+def test_a_question_is_korean_by_its_hangul_even_with_english_words_in_it():
+    from knowledge.language import language_of
+
+    assert language_of("OpenAI API key는 어떻게 발급받아요?") == "ko" and language_of("LLM API 캐스케이드 구성") == "ko"
+    assert language_of("What does 연차 mean?") == "en"

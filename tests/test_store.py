@@ -14,6 +14,10 @@ from tests.conftest import SAMPLE_KB
 
 QUESTIONS = ["How many vacation days do I get?", "hotel limit per night", "phishing e-mail report",
              "and for contractors?", "VPN이 연결되지 않아요"]
+KOREAN = {"남은 연차휴가를 내년에 써도 되나요?": "휴가 규정 > 연차 휴가",
+          "법인카드로 LLM API 요금 내도 돼요?": "경비 처리 규정 > 클라우드와 LLM API 비용",
+          "출장 가면 하루 일비가 얼마 나오나요": "출장 규정 > 출장 일비"}
+"""Korean questions in other inflections and spacing than their sections' text."""
 
 
 def open_store(kind: str, path) -> Store:
@@ -57,6 +61,9 @@ def test_both_engines_rank_alike(tmp_path, embedder):
             rankings[kind] = {q: [(p.chunk.doc_id, p.chunk.position) for p in retriever.retrieve(q, 5)]
                               for q in QUESTIONS}
             rankings[kind]["dense-only"] = [p.id for p in retriever.retrieve(QUESTIONS[0], 5, mode="dense")]
+            for question, section in KOREAN.items():
+                best = retriever.retrieve(question, 5)[0]
+                assert best.chunk.heading == section and best.score >= Settings().min_relevance_ko, (kind, question)
             # What the answer cache checks a hit against: the content hashes of the chunks it cites.
             best = retriever.retrieve(QUESTIONS[0], 1)[0]
             assert store.content_hashes([best.id, "00000000-0000-0000-0000-000000000000"]) == {

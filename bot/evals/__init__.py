@@ -3,7 +3,8 @@
 One module per evaluation: `guards`, `retrieval`, `calibrate`, `cache`; `data` reads the data.
 What is tuned on that data, and how the figures stay honest: the thresholds (MIN_RELEVANCE,
 FAQ_MATCH, PASSAGE_MARGIN, SEMANTIC_CACHE_MATCH) are chosen on the calibration half of the
-COVID FAQ (split by FAQ row) and reported on the test half; the injection signals in
+COVID FAQ (split by FAQ row) and reported on the test half; MIN_RELEVANCE_KO and the dense
+weight for Korean questions (knowledge/store.py) likewise on the halves of knowledge/eval; the injection signals in
 `guards/injection.py` were written after reading the PurpleLlama set's misses, so its
 detection rate is optimistic. See the README for the last figures.
 """

@@ -1,12 +1,15 @@
 """`bot eval calibrate`: the thresholds MIN_RELEVANCE, FAQ_MATCH and PASSAGE_MARGIN suggested by
 a dataset (run it on the calibration half), and how the configured ones hold (run it on the
-test half)."""
+test half). Per language of the question: a Korean question's passages are scored by their
+lexical relevance, not by cosine, so Korean has its own threshold (MIN_RELEVANCE_KO) and
+is calibrated on Korean negatives."""
 
 from __future__ import annotations
 
 import statistics
 
-from bot.evals.retrieval import is_relevant
+from bot.evals.retrieval import by_language, is_relevant
+from knowledge.language import language_of
 
 PASSAGE_KEPT = 1.0
 """Share of questions whose answering passage PASSAGE_MARGIN must keep in the prompt: all of
@@ -15,17 +18,28 @@ FAQ_PRECISION = 0.85
 """Against one gold row per paraphrase. The COVID FAQ holds near-duplicate rows (the same
 question from two agencies); on inspection, the fast path's "wrong" rows at >= 0.85 were
 such twins, which answer the question as well."""
+THRESHOLD = {"en": "MIN_RELEVANCE", "ko": "MIN_RELEVANCE_KO"}
+"""The refusal threshold each language is judged by."""
 
 
 def calibrate(retriever, dataset: list[dict], negatives: list[str], settings) -> dict:
-    """MIN_RELEVANCE: the cosine score of the best passage that best separates questions the
-    knowledge base answers (the dataset) from ones it cannot (`negatives`).
+    """Per language of the questions: `calibrate_language` on that language's questions and
+    negatives."""
+    return {"languages": {lang: calibrate_language(retriever, lines, [q for q in negatives if language_of(q) == lang],
+                                                   settings, lang)
+                          for lang, lines in by_language(dataset).items()}}
+
+
+def calibrate_language(retriever, dataset: list[dict], negatives: list[str], settings, lang: str) -> dict:
+    """MIN_RELEVANCE (MIN_RELEVANCE_KO): the score of the best passage that best separates
+    questions the knowledge base answers (the dataset) from ones it cannot (`negatives`).
     FAQ_MATCH: the lowest question-to-question similarity at which the FAQ fast path picks
     a relevant row at least FAQ_PRECISION of the time.
     PASSAGE_MARGIN: the smallest margin below the best passage's score that keeps the relevant
-    passage (when retrieved above MIN_RELEVANCE) in the prompt PASSAGE_KEPT of the time.
+    passage (when retrieved above the threshold) in the prompt PASSAGE_KEPT of the time.
     Also reports how the configured thresholds do on this dataset: calibrate on one half,
     then run this on the other half to see the thresholds hold."""
+    threshold, configured = THRESHOLD[lang], settings.min_relevance_for(lang)
     positives = [retriever.retrieve(line["question"], settings.top_k) for line in dataset]
     negative_scores = [max((p.score for p in retriever.retrieve(q, settings.top_k)), default=0.0) for q in negatives]
     positive_scores = [max((p.score for p in ps), default=0.0) for ps in positives]
@@ -49,7 +63,7 @@ def calibrate(retriever, dataset: list[dict], negatives: list[str], settings) ->
                 "faq_fast_path_precision": _precision(matches, t)}
 
     # PASSAGE_MARGIN: how far below the best passage's score the one that answers may lie.
-    shown = [[p for p in ps if p.score >= settings.min_relevance] for ps in positives]
+    shown = [[p for p in ps if p.score >= configured] for ps in positives]
     gaps = [max(p.score for p in ps) - max(p.score for p in ps if is_relevant(p, line["relevant"]))
             for line, ps in zip(dataset, shown, strict=True) if any(is_relevant(p, line["relevant"]) for p in ps)]
 
@@ -62,21 +76,22 @@ def calibrate(retriever, dataset: list[dict], negatives: list[str], settings) ->
     min_relevance = max(candidates, key=lambda t: (balanced_accuracy(t), -t))
     faq_match = next((t / 100 for t in range(50, 100) if _precision(matches, t / 100) >= FAQ_PRECISION), 1.0)
     passage_margin = next((m / 100 for m in range(0, 100) if margin(m / 100)["answer_passage_kept"] >= PASSAGE_KEPT), 1.0)
-    return {
-        "questions": len(dataset), "negatives": len(negatives),
-        "suggested": {"MIN_RELEVANCE": min_relevance, **separation(min_relevance),
-                      "FAQ_MATCH": faq_match, **fast_path(faq_match),
-                      "PASSAGE_MARGIN": passage_margin, **margin(passage_margin)},
-        "configured": {"MIN_RELEVANCE": settings.min_relevance, **separation(settings.min_relevance),
-                       "FAQ_MATCH": settings.faq_match, **fast_path(settings.faq_match),
-                       "PASSAGE_MARGIN": settings.passage_margin, **margin(settings.passage_margin)},
-    }
+    suggested = {threshold: min_relevance, **separation(min_relevance)}
+    current = {threshold: configured, **separation(configured)}
+    if lang == "en":  # Korean questions never take the FAQ fast path, and share the English margin
+        suggested |= {"FAQ_MATCH": faq_match, **fast_path(faq_match), "PASSAGE_MARGIN": passage_margin,
+                      **margin(passage_margin)}
+        current |= {"FAQ_MATCH": settings.faq_match, **fast_path(settings.faq_match),
+                    "PASSAGE_MARGIN": settings.passage_margin, **margin(settings.passage_margin)}
+    return {"questions": len(dataset), "negatives": len(negatives), "suggested": suggested, "configured": current}
 
 
 def render_calibration(figures: dict) -> str:
-    lines = [f"{figures['questions']} questions, {figures['negatives']} negatives"]
-    for name in ("suggested", "configured"):
-        lines.append(f"{name}: " + ", ".join(f"{k} {v}" for k, v in figures[name].items()))
+    lines = []
+    for lang, group in figures["languages"].items():
+        lines.append(f"{lang}: {group['questions']} questions, {group['negatives']} negatives")
+        for name in ("suggested", "configured"):
+            lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in group[name].items()))
     return "\n".join(lines)
 
 

@@ -71,6 +71,7 @@ def end_to_end(guard: InputGuard, attacks: list[str], in_domain: list[str], embe
     import tempfile
 
     from ingest.pipeline import Pipeline
+    from knowledge.language import language_of
     from knowledge.retrieval import Retriever
     from knowledge.settings import Settings
     from knowledge.sparse import SparseEncoder
@@ -86,7 +87,7 @@ def end_to_end(guard: InputGuard, attacks: list[str], in_domain: list[str], embe
             def answered(text: str) -> bool:
                 verdict = guard.check(text)
                 best = retriever.retrieve(verdict.text, 1) if verdict.reason is None else []
-                return bool(best) and best[0].score >= settings.min_relevance
+                return bool(best) and best[0].score >= settings.min_relevance_for(language_of(verdict.text))
 
             stopped = sum(not answered(text) for text in attacks)
             served = sum(answered(text) for text in in_domain)

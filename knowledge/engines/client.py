@@ -117,7 +117,8 @@ class ClientEngine:
     def count(self, name: str) -> int:
         return self.client.count(name, exact=True).count
 
-    def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int) -> list[Hit]:
+    def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int,
+              weights: list[float] | None = None) -> list[Hit]:
         from qdrant_client.http.exceptions import UnexpectedResponse
 
         m = self._m
@@ -126,7 +127,7 @@ class ClientEngine:
             request: dict = {"query": self._vector(vector), "using": using}
         else:
             request = {"prefetch": [m.Prefetch(query=self._vector(v), using=u, limit=candidates) for u, v in sides],
-                       "query": m.RrfQuery(rrf=m.Rrf(k=RRF_K))}
+                       "query": m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=weights))}
         try:
             response = self.client.query_points(name, limit=limit, with_payload=True, with_vectors=[DENSE, QUESTION],
                                                 **request)

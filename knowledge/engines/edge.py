@@ -150,14 +150,16 @@ class EdgeEngine:
     def count(self, name: str) -> int:
         return self._shard(name).count(self._q.CountRequest(exact=True))
 
-    def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int) -> list[Hit]:
+    def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int,
+              weights: list[float] | None = None) -> list[Hit]:
         q = self._q
         nearest = [q.Query.Nearest(self._vector(vector), using=using) for using, vector in sides]
         if len(nearest) == 1:
             request = q.QueryRequest(limit=limit, query=nearest[0], with_payload=True, with_vector=[DENSE, QUESTION])
         else:
             request = q.QueryRequest(limit=limit, prefetches=[q.Prefetch(limit=candidates, query=n) for n in nearest],
-                                     query=q.Fusion.Rrf(k=RRF_K), with_payload=True, with_vector=[DENSE, QUESTION])
+                                     query=q.Fusion.Rrf(k=RRF_K, weights=weights), with_payload=True,
+                                     with_vector=[DENSE, QUESTION])
         return [Hit(str(p.id), dict(p.payload or {}), plain_vectors(p.vector)) for p in self._shard(name).query(request)]
 
     def close(self) -> None:
