@@ -16,7 +16,6 @@ from typing import TextIO
 from bot import cli_ops, i18n
 from bot.cli_ops import EMPTY_KB_HELP
 from bot.errors import BotError
-from bot.evals.data import HALVES
 from guards.errors import GuardError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
@@ -48,7 +47,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     evaluate.add_argument("--negatives", type=Path, action="append",
                           help="calibrate: questions to refuse, one a line, repeatable (default: the sample FAQ's "
                                "questions, 200 MITRE prompts, the Korean off-topic questions in knowledge/eval)")
-    evaluate.add_argument("--half", choices=HALVES, default="all", help="which half of the COVID FAQs or of the lines")
+    evaluate.add_argument("--half", choices=["all", "calibration", "test"], default="all",
+                          help="covid-dataset: which half of the FAQs; retrieval, calibrate: lines of that `half`")
     evaluate.add_argument("--data", type=Path, help="the evaluation data folder (default: ../shared/eval)")
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     evaluate.add_argument("--rating", choices=["up", "down"], help="export-feedback: only answers rated so")
@@ -173,8 +173,7 @@ def evaluate(args: argparse.Namespace) -> int:
         print(f"bot: no evaluation data at {data}; pass --data DIR", file=sys.stderr)
         return 2
     if args.target == "covid-dataset":
-        for line in eval_data.covid_dataset(data, args.half):
-            print(json.dumps(line, ensure_ascii=False))
+        print("\n".join(json.dumps(line, ensure_ascii=False) for line in eval_data.covid_dataset(data, args.half)))
         return 0
     from knowledge.embeddings import Embedder
 
@@ -194,8 +193,8 @@ def evaluate(args: argparse.Namespace) -> int:
         return 0
     try:
         dataset = [line for path in args.dataset for line in eval_data.read_dataset(path, args.half)]
-        negatives = [q for path in args.negatives or [] for q in eval_data.read_questions(path, args.half)]
-        negatives = negatives or eval_data.default_negatives(data, args.half)
+        negatives = ([q for path in args.negatives for q in eval_data.read_questions(path, args.half)]
+                     if args.negatives else eval_data.default_negatives(data, args.half))
     except (OSError, ValueError) as error:
         print(f"bot: {error}", file=sys.stderr)
         return 2

@@ -14,7 +14,6 @@ KOREAN_EVAL = Path(__file__).resolve().parents[2] / "knowledge" / "eval"
 """The project's own Korean set over knowledge/sample/ko: `ko.jsonl` (questions with their
 sections) and `ko-off-topic.jsonl` (questions it cannot answer), each line in a `half`."""
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "eval"
-HALVES = ("all", "calibration", "test")
 
 
 def read_json(path: Path):
