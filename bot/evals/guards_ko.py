@@ -6,10 +6,12 @@ guard's grounding on Korean answers."""
 from __future__ import annotations
 
 import json
+import time
 import tomllib
 from collections import defaultdict
 from pathlib import Path
 
+from bot.evals.data import percentiles
 from guards.input import InputGuard
 from guards.pii import find
 
@@ -19,11 +21,19 @@ KOREAN_DOCS = Path(__file__).resolve().parents[2] / "knowledge" / "sample" / "ko
 
 def eval_korean(guard: InputGuard, path: Path = KOREAN_SET) -> dict:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    hits = [guard.check(a["text"]).reason == "prompt_injection" for a in data["attack"]]
+    timings: list[float] = []
+
+    def check(text: str):
+        started = time.perf_counter()
+        verdict = guard.check(text)
+        timings.append((time.perf_counter() - started) * 1000)
+        return verdict
+
+    hits = [check(a["text"]).reason == "prompt_injection" for a in data["attack"]]
     by_kind: dict[str, list[bool]] = defaultdict(list)
     for attack, hit in zip(data["attack"], hits, strict=True):
         by_kind[attack["kind"]].append(hit)
-    flagged = [b["text"] for b in data["benign"] if guard.check(b["text"]).reason == "prompt_injection"]
+    flagged = [b["text"] for b in data["benign"] if check(b["text"]).reason == "prompt_injection"]
     passages = korean_passages()
     unsafe = [p for p in passages if not guard.passage_is_safe(p)]
     return {
@@ -34,6 +44,7 @@ def eval_korean(guard: InputGuard, path: Path = KOREAN_SET) -> dict:
             "false_positive_rate": round(len(flagged) / len(data["benign"]), 3), "look_alikes": len(data["benign"]),
             "flagged": flagged,
             "passages_dropped": len(unsafe), "passages": len(passages),
+            "latency": percentiles(timings),
         },
         "pii": eval_korean_pii(data["pii"]),
         "grounding": eval_korean_grounding(data["grounding"]),
@@ -82,10 +93,16 @@ def eval_korean_grounding(cases: list[dict]) -> dict:
         reply = json.dumps({"answer": f"{answer} [1]", "sources": [1], "confidence": 0.9}, ensure_ascii=False)
         return guard.check(reply, [passage]).passed
 
-    passed = sum(passes(c["faithful"], c["passage"]) for c in cases)
-    caught = sum(not passes(c["unfaithful"], c["passage"]) for c in cases)
+    passes(cases[0]["faithful"], cases[0]["passage"])  # kiwipiepy loads its model on first use (~2.5 s)
+    timings: list[float] = []
+    passed = caught = 0
+    for case in cases:
+        started = time.perf_counter()
+        passed += passes(case["faithful"], case["passage"])
+        timings.append((time.perf_counter() - started) * 1000)
+        caught += not passes(case["unfaithful"], case["passage"])
     return {"cases": len(cases), "faithful_answers_passed": round(passed / len(cases), 3),
-            "unfaithful_answers_caught": round(caught / len(cases), 3)}
+            "unfaithful_answers_caught": round(caught / len(cases), 3), "latency": percentiles(timings)}
 
 
 def render_korean(figures: dict) -> list[str]:
@@ -93,14 +110,16 @@ def render_korean(figures: dict) -> list[str]:
     lines = [
         f"Korean (guards/data/eval_ko.toml): injection detection {inj['detection_rate']:.1%} of {inj['attacks']} attacks; "
         f"false positives {inj['false_positive_rate']:.1%} of {inj['look_alikes']} look-alike questions; "
-        f"{inj['passages_dropped']} of {inj['passages']} Korean sample passages dropped by the screen",
+        f"{inj['passages_dropped']} of {inj['passages']} Korean sample passages dropped by the screen; input guard "
+        f"p50 {inj['latency']['p50_ms']} ms, p95 {inj['latency']['p95_ms']} ms (patterns only, no embedding)",
         "  by kind: " + ", ".join(f"{k} {v}" for k, v in inj["by_kind"].items()),
         *(f"  missed: {text}" for text in inj["missed"]),
         *(f"  flagged look-alike: {text}" for text in inj["flagged"]),
         "  PII: " + ", ".join(f"{kind} recall {'-' if row['recall'] is None else format(row['recall'], '.3f')} "
                               f"surviving {row['values_surviving']}/{row['entities']} false finds {row['false_finds']}"
                               for kind, row in figures["pii"].items()),
-        f"  grounding on Korean answers: faithful passed {grounding['faithful_answers_passed']:.1%}, unsupported "
-        f"caught {grounding['unfaithful_answers_caught']:.1%} ({grounding['cases']} cases)",
+        f"  output guard on Korean answers: faithful in other words passed {grounding['faithful_answers_passed']:.1%}, "
+        f"unsupported caught {grounding['unfaithful_answers_caught']:.1%} ({grounding['cases']} cases); "
+        f"p50 {grounding['latency']['p50_ms']} ms, p95 {grounding['latency']['p95_ms']} ms per answer",
     ]
     return lines
