@@ -55,7 +55,7 @@ def eval_guards(data: Path, embedder: Embedder) -> dict:
         "pii": eval_pii(read_json(data / "guards" / "presidio_synth_pii.json")),
         "latency": {**guard_latency(guard, embedder, in_domain),
                     "output": output_guard_latency(csv_column(data / "faq" / "covid_faq.csv", "answer"))},
-        "korean": eval_korean(guard),
+        "korean": eval_korean(guard, embedder.embed_query),
     }
 
 
