@@ -32,6 +32,9 @@ class OutputGuard:
 
     def check(self, raw: str, passages: list[str]) -> GuardResult:
         """`raw` is the model's text; `passages` the texts it was shown, numbered from 1."""
+        declined = _declined(raw)
+        if declined is not None:
+            return GuardResult(declined)
         metadata = {"retrieved": list(range(1, len(passages) + 1)), "passages": passages, "rules": self._rules}
         outcome = self._guard.parse(_strip_fences(raw), metadata=metadata)
         problems = [s.failure_reason for s in outcome.validation_summaries or [] if s.failure_reason]
@@ -40,6 +43,18 @@ class OutputGuard:
         if outcome.validation_passed and not problems:
             return GuardResult(LLMAnswer.model_validate(outcome.validated_output))
         return GuardResult(None, problems or [_schema_problem(raw)])
+
+
+def _declined(raw: str) -> LLMAnswer | None:
+    """A well-formed reply with confidence 0: the model found no answer, as the prompt asks it to
+    say. Its text is never shown (the cascade makes it a refusal), so it needs no citation and
+    has nothing to be grounded in; checking it would re-ask an honest "not found" until a tier
+    invents something citable."""
+    try:
+        answer = LLMAnswer.model_validate_json(_strip_fences(raw))
+    except ValidationError:
+        return None
+    return answer if answer.confidence == 0 else None
 
 
 def _strip_fences(raw: str) -> str:

@@ -69,6 +69,13 @@ def test_model_saying_it_cannot_answer_becomes_a_refusal(agent, fake_openai):
     assert answer.refused and answer.reason == "no_answer"
 
 
+def test_a_model_that_found_nothing_and_cites_nothing_is_a_refusal_without_a_re_ask(agent, fake_openai):
+    fake_openai.enqueue(json.dumps({"answer": "I could not find this in the passages.", "sources": [], "confidence": 0}))
+    answer = agent.answer("How many vacation days do interns get?", "llm5b")
+    assert answer.refused and answer.reason == "no_answer"
+    assert len(fake_openai.prompts()) == 1
+
+
 def test_an_answer_its_sources_do_not_support_is_reasked_and_never_shown(agent, fake_openai):
     fake_openai.enqueue(reply("Full-time employees get 40 vacation days per year [1].", [1]),
                         reply("Full-time employees get 25 vacation days per year [1].", [1]))
