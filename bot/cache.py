@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import redis
 
+from knowledge.language import language_of
+
 TTL_S = 7 * 24 * 3600
 MAX_VECTORS = 20_000
 """Question vectors per list (~40 MB in Redis, a 30 MB matrix per worker, ~3 ms a lookup).
@@ -43,6 +45,13 @@ class CacheHit:
     kind: str
     """"exact" or "semantic"."""
     similarity: float
+
+
+def reads_meaning(question: str) -> bool:
+    """Whether the embedding model can tell what `question` means. MiniLM reads English: two
+    Korean questions get near-random vectors that may match closely and still ask different
+    things, so a Korean question is only matched by its exact (normalised) wording."""
+    return language_of(question) == "en"
 
 
 def normalised(question: str) -> str:
@@ -78,6 +87,8 @@ class AnswerCache:
         answer = self._current(scope, key)
         if answer is not None:
             return CacheHit(answer, "exact", 1.0)
+        if not reads_meaning(question):
+            return None
         vectors, keys = self._catch_up(scope)
         if not keys:
             return None
@@ -104,11 +115,14 @@ class AnswerCache:
     def put(self, question: str, answer: dict, prompt_version: str) -> str:
         scope = self._scope(prompt_version)
         key = self.key_for(question)
+        pipe = self._redis.pipeline()
+        pipe.set(f"{scope}:answer:{key}", json.dumps({**answer, "cache_key": key}, ensure_ascii=False), ex=TTL_S)
+        if not reads_meaning(question):
+            pipe.execute()  # found again by its exact wording only
+            return key
         vector = np.asarray(self._embed(question), dtype=np.float32)
         entry = json.dumps({"key": key, "vector": base64.b64encode(vector.tobytes()).decode()})
         vectors = self._vectors_key(scope)
-        pipe = self._redis.pipeline()
-        pipe.set(f"{scope}:answer:{key}", json.dumps({**answer, "cache_key": key}, ensure_ascii=False), ex=TTL_S)
         pipe.rpush(vectors, entry)
         pipe.expire(vectors, TTL_S)
         length = pipe.execute()[1]
