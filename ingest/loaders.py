@@ -36,7 +36,7 @@ LINK_KEYS = ("link", "url", "source", "canonical")
 """Front-matter keys whose value is the page's address, shown to users as the source."""
 PAGE_BREAK = "\f"
 """Separates PDF pages in a document's text; the chunker makes each page a section."""
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 """Part of every document's content hash. Bump it when what is stored per chunk changes
 (2: a heading vector for every chunk, not only FAQ rows): the next ingest then re-embeds
 every document instead of skipping it as unchanged."""

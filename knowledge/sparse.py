@@ -48,13 +48,16 @@ class SparseEncoder:
 
     @staticmethod
     def korean_morphemes(text: str) -> str:
-        return " ".join(form for form, tag in _tagged(text) if tag.startswith(KOREAN_CONTENT_TAGS) and tag != BOUND_NOUN)
+        forms = _content(text)
+        # A compound noun's syllable pairs too, so 재택 finds 재택근무 and 근무 finds it as well.
+        pairs = [f[i:i + 2] for f in forms if len(f) >= 3 and HANGUL.fullmatch(f[0]) for i in range(len(f) - 1)]
+        return " ".join(forms + pairs)
 
     @staticmethod
     def terms(text: str) -> frozenset[str]:
         """The content morphemes of a text, lowercased (Latin words too): what a passage is
         matched on by the lexical relevance of a Korean question."""
-        return frozenset(SparseEncoder.korean_morphemes(text).split())
+        return frozenset(_content(text))  # whole morphemes: a syllable pair matched many off-topic nouns
 
     @staticmethod
     def key_terms(text: str) -> frozenset[str]:
@@ -82,6 +85,10 @@ def _kiwi():
     from kiwipiepy import Kiwi
 
     return Kiwi()
+
+
+def _content(text: str) -> list[str]:
+    return [form for form, tag in _tagged(text) if tag.startswith(KOREAN_CONTENT_TAGS) and tag != BOUND_NOUN]
 
 
 @lru_cache(maxsize=4096)
