@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 128
+    """The listen backlog; socketserver's default of 5 reset connections at 16 concurrent requests."""
 
 
 class _QuietHandler(WSGIRequestHandler):

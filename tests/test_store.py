@@ -84,3 +84,25 @@ def test_the_embedded_store_has_one_owner(tmp_path):
     finally:
         holder.close()
     Store.open(Settings(qdrant_path=tmp_path)).close()  # free again once the holder closes
+
+
+def test_the_first_questions_of_a_busy_worker_load_the_index_once(kb_settings, embedder):
+    """Eight threads ask at once in a process that has not read the index yet."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = Store.open(kb_settings)
+    vector = embedder.embed_query("How much can I spend on a hotel?")
+    sparse = SparseEncoder().encode_query("How much can I spend on a hotel?")
+    start = threading.Barrier(8)
+
+    def ask(_):
+        start.wait(timeout=30)
+        return store.search(vector, sparse, 3)
+
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(ask, range(8)))
+        assert all(r and r[0].id == results[0][0].id for r in results)
+    finally:
+        store.close()

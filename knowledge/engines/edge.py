@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ class EdgeEngine:
                 "Stop that process, use the bot's admin `reindex` command, or run a Qdrant server and set QDRANT_URL."
             ) from None
         self._shards: dict[str, Any] = {}
+        self._loading = threading.Lock()
         self._aliases: dict[str, str] = self._read_json(root / "aliases.json")
         """Read once: no other process can change them while we hold the lock."""
 
@@ -47,6 +49,14 @@ class EdgeEngine:
 
     def _shard(self, name: str):
         name = self.alias_target(name) or name
+        if name in self._shards:
+            return self._shards[name]
+        # Loaded once: two threads loading the same shard at once (the first questions of a
+        # busy worker) would both open its WAL, and the second would fail to lock it.
+        with self._loading:
+            return self._loaded(name)
+
+    def _loaded(self, name: str):
         if name not in self._shards:
             if not self._dir(name).is_dir():
                 raise EmptyKnowledgeBase(f"No collection {name!r} exists yet.")

@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         bin_dir = Path(sys.executable).parent
         subprocess.run([bin_dir / "ingest", str(SAMPLE_KB)], env=env, check=True, stdout=subprocess.DEVNULL)
         port = free_port()
+        log = open(f"{data}/serve.log", "w")  # noqa: SIM115 (the server's whole life)
         server = subprocess.Popen([bin_dir / "bot", "serve", "--http", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=log, stderr=subprocess.STDOUT)
         try:
             wait_ready(port, server)
             print(f"{'conc':>5} {'events':>6} {'ack p50':>9} {'ack p99':>9} {'ans/s':>7} {'busy':>5} {'lost':>5} "
@@ -98,9 +99,13 @@ def main(argv: list[str] | None = None) -> int:
                 row["rss_mb"] = round(rss_mb(server.pid))
                 print(f"{row['concurrency']:>5} {row['events']:>6} {row['ack_p50_ms']:>9} {row['ack_p99_ms']:>9} "
                       f"{row['answers_per_s']:>7} {row['busy']:>5} {row['lost']:>5} {row['twice']:>5} {row['rss_mb']:>7}")
+        except Exception:
+            print(Path(f"{data}/serve.log").read_text()[-3000:], file=sys.stderr)  # what the worker said
+            raise
         finally:
             server.terminate()
             server.wait(timeout=30)
+            log.close()
     return 0
 
 
