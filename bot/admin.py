@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import redis
+
 from bot import i18n
 from bot.deps import Deps
 from bot.turns import TURN_TTL_S
@@ -63,8 +65,14 @@ class Reindexer:
         if not sources or missing:
             return (f"I cannot reindex: {'these sources are missing: ' + ', '.join(missing) if missing else 'no sources are known'}. "
                     "Set KB_SOURCES to the folders to read, or run `ingest PATH...` once.")
-        holder = self.deps.redis.get(self._lock)
-        if holder or not self.deps.redis.set(self._lock, user, nx=True, ex=REINDEX_LOCK_TTL_S):
+        try:
+            holder = self.deps.redis.get(self._lock)
+            claimed = not holder and self.deps.redis.set(self._lock, user, nx=True, ex=REINDEX_LOCK_TTL_S)
+        except redis.RedisError as error:  # the lock is what keeps two workers from rebuilding at once
+            log.warning("reindex refused, Redis unavailable: %s", error)
+            return ("I cannot reindex while Redis is unreachable: it is how workers agree that only one "
+                    "rebuilds. The current index keeps serving; ask again once Redis is back.")
+        if not claimed:
             return f"A reindex is already running (started by <@{holder or 'someone'}>); I will not start another."
         self.thread = threading.Thread(target=self._run, args=(sources, notify), name="reindex", daemon=True)
         self.thread.start()
@@ -90,7 +98,10 @@ class Reindexer:
             log.exception("reindex failed")
             notify(f"Reindex failed ({type(error).__name__}: {error}); the previous index keeps serving.")
         finally:
-            self.deps.redis.delete(self._lock)
+            try:
+                self.deps.redis.delete(self._lock)
+            except redis.RedisError as error:  # it expires by itself (REINDEX_LOCK_TTL_S)
+                log.warning("could not release the reindex lock: %s", error)
 
 
 class Commands:

@@ -118,3 +118,14 @@ def test_an_unexpected_failure_is_an_apology_with_the_error_id_in_the_log(kb_set
     error_id = post["text"].rsplit("error id ", 1)[1].rstrip(")")
     assert post["text"].startswith("Sorry, something went wrong") and len(error_id) == 8
     assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_a_reindex_asked_for_while_redis_is_down_is_refused_and_the_index_keeps_serving(outage_settings, make_deps,
+                                                                                         private_redis):
+    from bot.admin import Reindexer
+
+    deps = make_deps(outage_settings)
+    private_redis.stop()
+    reply = Reindexer(deps).start("UADMIN", lambda text: None)
+    assert reply.startswith("I cannot reindex while Redis is unreachable") and "keeps serving" in reply
+    assert "150 EUR" in Agent(deps).answer("How much can I spend on a hotel?").text
