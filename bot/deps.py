@@ -59,7 +59,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
     for the serving edges, which expose them (prometheus-client is not even imported otherwise)."""
     redis_client = connect(settings.redis_url)
     store = Store.open(settings)
-    embedder = embedder or Embedder()
+    embedder = embedder or Embedder(onnx_dir=settings.onnx_dir)
     configure_llama_index(embedder)
     rules = BusinessRules.load(settings.guard_rules)
     variants = Variants.load(settings.prompt_variants)

@@ -65,6 +65,9 @@ class Settings:
     """Where embedded state lives (the Qdrant store)."""
     qdrant_path: Path = Path(".data/qdrant")
     """Embedded Qdrant store directory; used when `qdrant_url` is empty."""
+    query_embedding: str = "onnx"
+    """What embeds questions: "onnx" (the model exported once into $DATA_DIR/onnx and run by
+    onnxruntime; torch if that fails) or "torch". Documents are always embedded on torch."""
     qdrant_url: str = ""
     """A Qdrant server (or cluster) to use instead of the embedded store."""
     qdrant_api_key: str = ""
@@ -150,6 +153,11 @@ class Settings:
         return self.min_relevance_ko if language == "ko" else self.min_relevance
 
     @property
+    def onnx_dir(self) -> Path | None:
+        """Where the ONNX query model is kept; None when questions are embedded on torch."""
+        return self.data_dir / "onnx" if self.query_embedding == "onnx" else None
+
+    @property
     def llm_enabled(self) -> bool:
         """An LLM is used when a tiers file, a key or a base URL is configured."""
         return bool(self.tiers)
@@ -181,6 +189,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             qdrant_path=Path(get("QDRANT_PATH", str(data_dir / "qdrant"))),
+            query_embedding=_choice(get, "QUERY_EMBEDDING", cls.query_embedding, ("onnx", "torch")),
             qdrant_url=get("QDRANT_URL"),
             qdrant_api_key=get("QDRANT_API_KEY"),
             qdrant_collection=get("QDRANT_COLLECTION", "kb"),
@@ -255,6 +264,13 @@ def load_tiers(path: Path, environ: Mapping[str, str]) -> tuple[Tier, ...]:
         values.setdefault("model", values.get("gguf", ""))
         tiers.append(Tier(**values))
     return tuple(tiers)
+
+
+def _choice(get, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = get(name, default).lower()
+    if value not in allowed:
+        raise SettingsError(f"{name}={value!r} is not one of {', '.join(allowed)}; fix it in the environment or .env")
+    return value
 
 
 def _list(raw: str) -> list[str]:

@@ -1,0 +1,100 @@
+"""Questions embedded on ONNX Runtime give torch's vectors, so an index built on torch stays valid."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from knowledge.embeddings import Embedder
+from knowledge.errors import SettingsError
+from knowledge.onnx_query import MIN_COSINE
+from knowledge.retrieval import Retriever
+from knowledge.settings import Settings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+
+QUESTIONS = [
+    "How many days of annual leave do I get?",
+    "My VPN will not connect, what should I do?",
+    "I forgot my password",
+    "Can unused vacation days be carried over to next year?",
+    "What are the symptoms of COVID-19 and how long do they last?",
+    "Is it safe to travel by plane during the pandemic, given that airports are crowded?",
+    "expense report deadline",
+    "휴가를 다음 해로 이월할 수 있나요?",
+    "VPN이 연결되지 않아요",
+    "비밀번호를 잊어버렸어요",
+    "병가를 내려면 진단서가 필요한가요?",
+    "재택근무 신청은 어떻게 하나요? 팀장 승인이 필요한가요?",
+    "코로나19 증상은 무엇인가요?",
+]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("onnx-data")
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(data_dir):
+    return Embedder(onnx_dir=data_dir / "onnx")
+
+
+def test_onnx_query_vectors_are_torchs(onnx_embedder, embedder):
+    assert onnx_embedder.query_backend == "onnx" and embedder.query_backend == "torch"
+    onnx = np.asarray([onnx_embedder.embed_query(q) for q in QUESTIONS])
+    torch = np.asarray(embedder.embed_documents(QUESTIONS))
+    cosines = (onnx * torch).sum(axis=1)
+    assert cosines.min() >= MIN_COSINE, dict(zip(QUESTIONS, cosines.round(6)))
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_torch_built_index_ranks_the_same_with_onnx_questions(onnx_embedder, embedder, kb_settings):
+    store = Store.open(kb_settings)
+    try:
+        on_torch, on_onnx = (Retriever(store, e, SparseEncoder()) for e in (embedder, onnx_embedder))
+        for question in QUESTIONS:
+            expected = {p.id: p for p in on_torch.retrieve(question, 5)}
+            actual = {p.id: p for p in on_onnx.retrieve(question, 5)}
+            # Same passages with the same similarities; equal fused (RRF) ranks may swap places.
+            assert actual.keys() == expected.keys(), question
+            assert [actual[i].score for i in expected] == pytest.approx([p.score for p in expected.values()], abs=1e-4)
+    finally:
+        store.close()
+
+
+def test_the_export_is_reused_and_a_damaged_one_is_made_again(onnx_embedder, data_dir):
+    [model_file] = (data_dir / "onnx").glob("*.onnx")
+    assert not [p for p in model_file.parent.iterdir() if p.name.startswith(".")]  # no temp file left behind
+    exported_at = model_file.stat().st_mtime_ns
+    assert Embedder(onnx_dir=data_dir / "onnx").query_backend == "onnx"
+    assert model_file.stat().st_mtime_ns == exported_at
+
+    damaged = data_dir / "damaged"
+    damaged.mkdir()
+    (damaged / model_file.name).write_bytes(model_file.read_bytes()[:4096])
+    again = Embedder(onnx_dir=damaged)
+    assert again.query_backend == "onnx"
+    assert again.embed_query(QUESTIONS[0]) == pytest.approx(onnx_embedder.embed_query(QUESTIONS[0]), abs=1e-6)
+
+
+def test_serving_embeds_questions_on_onnx_unless_told_torch(kb_settings, data_dir):
+    from bot.deps import build_deps
+
+    deps = build_deps(replace(kb_settings, data_dir=data_dir))
+    try:
+        assert deps.embedder.query_backend == "onnx" and deps.retriever.embedder is deps.embedder
+    finally:
+        deps.close()
+    deps = build_deps(replace(kb_settings, data_dir=data_dir, query_embedding="torch"))
+    try:
+        assert deps.embedder.query_backend == "torch"
+    finally:
+        deps.close()
+
+
+def test_query_embedding_setting():
+    assert Settings.from_env({}, env_file=None).onnx_dir == Settings().data_dir / "onnx"
+    assert Settings.from_env({"QUERY_EMBEDDING": "Torch"}, env_file=None).onnx_dir is None
+    with pytest.raises(SettingsError, match="QUERY_EMBEDDING='gpu' is not one of onnx, torch"):
+        Settings.from_env({"QUERY_EMBEDDING": "gpu"}, env_file=None)
