@@ -66,8 +66,9 @@ class Settings:
     qdrant_path: Path = Path(".data/qdrant")
     """Embedded Qdrant store directory; used when `qdrant_url` is empty."""
     query_embedding: str = "onnx"
-    """What embeds questions: "onnx" (the model exported once into $DATA_DIR/onnx and run by
+    """What embeds questions: "onnx" (the model exported once into `onnx_path` and run by
     onnxruntime; torch if that fails) or "torch". Documents are always embedded on torch."""
+    onnx_path: Path = Path(".data/onnx")
     qdrant_url: str = ""
     """A Qdrant server (or cluster) to use instead of the embedded store."""
     qdrant_api_key: str = ""
@@ -155,7 +156,7 @@ class Settings:
     @property
     def onnx_dir(self) -> Path | None:
         """Where the ONNX query model is kept; None when questions are embedded on torch."""
-        return self.data_dir / "onnx" if self.query_embedding == "onnx" else None
+        return self.onnx_path if self.query_embedding == "onnx" else None
 
     @property
     def llm_enabled(self) -> bool:
@@ -190,6 +191,7 @@ class Settings:
             data_dir=data_dir,
             qdrant_path=Path(get("QDRANT_PATH", str(data_dir / "qdrant"))),
             query_embedding=_choice(get, "QUERY_EMBEDDING", cls.query_embedding, ("onnx", "torch")),
+            onnx_path=Path(get("ONNX_DIR", str(data_dir / "onnx"))),
             qdrant_url=get("QDRANT_URL"),
             qdrant_api_key=get("QDRANT_API_KEY"),
             qdrant_collection=get("QDRANT_COLLECTION", "kb"),

@@ -22,7 +22,8 @@ SAMPLE_KB = ROOT / "knowledge" / "sample"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 ISOLATED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "QDRANT_URL", "QDRANT_PATH", "QDRANT_COLLECTION",
                 "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "SLACK_ADMIN_USERS",
-                "REDIS_PREFIX", "DATA_DIR", "MIN_RELEVANCE", "MIN_RELEVANCE_KO", "RETRIEVAL_TOP_K", "SLACK_COMMAND",
+                "REDIS_PREFIX", "DATA_DIR", "QUERY_EMBEDDING", "MIN_RELEVANCE", "MIN_RELEVANCE_KO", "RETRIEVAL_TOP_K",
+                "SLACK_COMMAND",
                 "RATE_LIMIT_PER_MINUTE", "KB_SOURCES", "FAQ_MATCH", "GUARD_RULES",
                 "ANSWER_CACHE", "SEMANTIC_CACHE_MATCH", "LLM_PRICE_INPUT_PER_1K", "LLM_PRICE_OUTPUT_PER_1K",
                 "CHANNEL_DAILY_BUDGET_USD", "LLM_TIERS", "PROMPT_VARIANTS", "METRICS_PORT",
@@ -30,11 +31,18 @@ ISOLATED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "QDRANT_URL", 
                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME")
 
 
+@pytest.fixture(scope="session")
+def onnx_dir(tmp_path_factory) -> Path:
+    """Where every test and every `bot` it starts keeps the ONNX query model: exported once a session."""
+    return tmp_path_factory.mktemp("onnx")
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path):
+def isolated_env(monkeypatch, tmp_path, onnx_dir):
     """No developer settings or .env leak into a test; each runs in its own directory."""
     for name in ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ONNX_DIR", str(onnx_dir))
     monkeypatch.chdir(tmp_path)
 
 

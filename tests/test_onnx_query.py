@@ -1,6 +1,7 @@
 """Questions embedded on ONNX Runtime give torch's vectors, so an index built on torch stays valid."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,13 +32,8 @@ QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("onnx-data")
-
-
-@pytest.fixture(scope="module")
-def onnx_embedder(data_dir):
-    return Embedder(onnx_dir=data_dir / "onnx")
+def onnx_embedder(onnx_dir):
+    return Embedder(onnx_dir=onnx_dir)
 
 
 def test_onnx_query_vectors_are_torchs(onnx_embedder, embedder):
@@ -63,14 +59,14 @@ def test_a_torch_built_index_ranks_the_same_with_onnx_questions(onnx_embedder, e
         store.close()
 
 
-def test_the_export_is_reused_and_a_damaged_one_is_made_again(onnx_embedder, data_dir):
-    [model_file] = (data_dir / "onnx").glob("*.onnx")
+def test_the_export_is_reused_and_a_damaged_one_is_made_again(onnx_embedder, onnx_dir, tmp_path):
+    [model_file] = onnx_dir.glob("*.onnx")
     assert not [p for p in model_file.parent.iterdir() if p.name.startswith(".")]  # no temp file left behind
     exported_at = model_file.stat().st_mtime_ns
-    assert Embedder(onnx_dir=data_dir / "onnx").query_backend == "onnx"
+    assert Embedder(onnx_dir=onnx_dir).query_backend == "onnx"
     assert model_file.stat().st_mtime_ns == exported_at
 
-    damaged = data_dir / "damaged"
+    damaged = tmp_path / "damaged"
     damaged.mkdir()
     (damaged / model_file.name).write_bytes(model_file.read_bytes()[:4096])
     again = Embedder(onnx_dir=damaged)
@@ -78,15 +74,15 @@ def test_the_export_is_reused_and_a_damaged_one_is_made_again(onnx_embedder, dat
     assert again.embed_query(QUESTIONS[0]) == pytest.approx(onnx_embedder.embed_query(QUESTIONS[0]), abs=1e-6)
 
 
-def test_serving_embeds_questions_on_onnx_unless_told_torch(kb_settings, data_dir):
+def test_serving_embeds_questions_on_onnx_unless_told_torch(kb_settings, onnx_dir):
     from bot.deps import build_deps
 
-    deps = build_deps(replace(kb_settings, data_dir=data_dir))
+    deps = build_deps(replace(kb_settings, onnx_path=onnx_dir))
     try:
         assert deps.embedder.query_backend == "onnx" and deps.retriever.embedder is deps.embedder
     finally:
         deps.close()
-    deps = build_deps(replace(kb_settings, data_dir=data_dir, query_embedding="torch"))
+    deps = build_deps(replace(kb_settings, query_embedding="torch"))
     try:
         assert deps.embedder.query_backend == "torch"
     finally:
@@ -94,7 +90,8 @@ def test_serving_embeds_questions_on_onnx_unless_told_torch(kb_settings, data_di
 
 
 def test_query_embedding_setting():
-    assert Settings.from_env({}, env_file=None).onnx_dir == Settings().data_dir / "onnx"
+    assert Settings.from_env({"DATA_DIR": "/srv/kb"}, env_file=None).onnx_dir == Path("/srv/kb/onnx")
+    assert Settings.from_env({"ONNX_DIR": "/opt/onnx"}, env_file=None).onnx_dir == Path("/opt/onnx")
     assert Settings.from_env({"QUERY_EMBEDDING": "Torch"}, env_file=None).onnx_dir is None
     with pytest.raises(SettingsError, match="QUERY_EMBEDDING='gpu' is not one of onnx, torch"):
         Settings.from_env({"QUERY_EMBEDDING": "gpu"}, env_file=None)
