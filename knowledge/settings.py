@@ -66,8 +66,7 @@ class Settings:
     qdrant_path: Path = Path(".data/qdrant")
     """Embedded Qdrant store directory; used when `qdrant_url` is empty."""
     query_embedding: str = "onnx"
-    """What embeds questions: "onnx" (the model exported once into `onnx_path` and run by
-    onnxruntime; torch if that fails) or "torch". Documents are always embedded on torch."""
+    """What embeds questions: "onnx" (exported once into `onnx_path`; torch if that fails) or "torch"."""
     onnx_path: Path = Path(".data/onnx")
     qdrant_url: str = ""
     """A Qdrant server (or cluster) to use instead of the embedded store."""
@@ -154,8 +153,7 @@ class Settings:
         return self.min_relevance_ko if language == "ko" else self.min_relevance
 
     @property
-    def onnx_dir(self) -> Path | None:
-        """Where the ONNX query model is kept; None when questions are embedded on torch."""
+    def onnx_dir(self) -> Path | None:  # None: questions are embedded on torch
         return self.onnx_path if self.query_embedding == "onnx" else None
 
     @property
