@@ -1,0 +1,118 @@
+"""Query embedding on torch and on ONNX Runtime, and the whole turn on each, without a model.
+
+    python -m tests.benchmarks.embedding [--questions 200] [--json]
+
+The questions are COVID paraphrases from ../shared/eval (read here, never copied), one in ten
+replaced by an FAQ row's own question (the FAQ path). Torch and ONNX take turns question by
+question, so both meet the same machine load; each question is embedded afresh (no cache).
+
+1. Query embedding alone: `Embedder.embed_query` on torch and on onnx (goal: onnx p50 <= 8 ms).
+2. The floor of a turn: one query embedding plus one dense Qdrant query, on onnx.
+3. A whole turn without a model (`Agent.answer`, extractive mode, answer cache off) over the
+   COVID FAQ in Qdrant Edge: input guard, retrieval, the answer, memory, usage, turn records in
+   Redis. Goal: p50 <= 1.5x the floor, p95 <= 2x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from bot.agent import Agent
+from bot.deps import build_deps
+from bot.evals.data import DEFAULT_DATA, covid_dataset, csv_column, percentiles
+from guards.input import InputGuard
+from ingest.pipeline import Pipeline
+from knowledge.embeddings import Embedder
+from knowledge.retrieval import Retriever
+from knowledge.settings import Settings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from tests.benchmarks.retrieval import NO_TERMS
+
+
+def questions(data: Path, count: int) -> list[str]:
+    paraphrases = list(dict.fromkeys(line["question"] for line in covid_dataset(data)))
+    faq = csv_column(data / "faq" / "covid_faq.csv", "question")
+    chosen = paraphrases[: count - count // 10] + faq[: count // 10]
+    random.Random(20).shuffle(chosen)
+    return chosen
+
+
+def timed_ms(call) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def on(deps, embedder: Embedder):
+    """The same clients, with questions embedded by `embedder`."""
+    return replace(deps, embedder=embedder, retriever=Retriever(deps.store, embedder, SparseEncoder()),
+                   input_guard=InputGuard(deps.rules, embedder.embed_documents, embedder.embed_query))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    asked = questions(args.data, args.questions)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        torch = Embedder()
+        started = time.perf_counter()
+        onnx = Embedder(onnx_dir=Path(tmp) / "onnx")
+        export_ms = (time.perf_counter() - started) * 1000
+        if onnx.query_backend != "onnx":
+            raise SystemExit("the ONNX query model could not be made; see the log above")
+
+        embedding = {"torch": [], "onnx": []}
+        for question in asked:
+            for name, embedder in (("torch", torch), ("onnx", onnx)):
+                embedder.clear_cache()
+                embedding[name].append(timed_ms(lambda: embedder.embed_query(question)))
+
+        settings = Settings(data_dir=Path(tmp), qdrant_path=Path(tmp) / "qdrant", answer_cache=False,
+                            rate_limit_per_minute=0, redis_prefix=f"bench:embedding:{time.time_ns()}:")
+        store = Store.open(settings)
+        Pipeline(store, torch, SparseEncoder()).run([args.data / "faq" / "covid_faq.csv"])
+        store.close()
+        deps = build_deps(settings, embedder=onnx)
+        try:
+            agents = {"torch": Agent(on(deps, torch)), "onnx": Agent(deps)}
+            for agent in agents.values():
+                agent.answer("warm-up question", "bench:warm-up")
+            floor, turn = [], {"torch": [], "onnx": []}
+            for number, question in enumerate(asked):
+                onnx.clear_cache()
+                floor.append(timed_ms(lambda: deps.store.search(onnx.embed_query(question), NO_TERMS, 5, mode="dense")))
+                for name, agent in agents.items():
+                    agent.deps.embedder.clear_cache()
+                    turn[name].append(timed_ms(lambda: agent.answer(question, f"bench:{name}:{number}", channel="bench")))
+        finally:
+            keys = list(deps.redis.scan_iter(f"{settings.redis_prefix}*"))
+            if keys:
+                deps.redis.delete(*keys)
+            deps.close()
+
+    figures = {"questions": len(asked), "onnx_export_and_check_ms": round(export_ms),
+               **{f"embed_{name}": percentiles(samples) for name, samples in embedding.items()},
+               "floor_onnx": percentiles(floor),
+               **{f"turn_{name}": percentiles(samples) for name, samples in turn.items()}}
+    figures["turn_onnx_p50_to_floor"] = round(figures["turn_onnx"]["p50_ms"] / figures["floor_onnx"]["p50_ms"], 2)
+    figures["turn_onnx_p95_to_floor"] = round(figures["turn_onnx"]["p95_ms"] / figures["floor_onnx"]["p95_ms"], 2)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        for name, value in figures.items():
+            print(f"{name:>28}: {value}")
+
+
+if __name__ == "__main__":
+    main()
