@@ -154,14 +154,12 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
-    """Safe YAML without aliases: a page's front matter never needs them, and nested aliases
-    (a "billion laughs") expand exponentially once the values are turned into text."""
+    """Safe YAML without aliases: front matter never needs them, and nested ones ("billion laughs") explode."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, f"aliases (*{event.anchor}) are not allowed in front matter",
-                                              event.start_mark)
+            raise yaml.composer.ComposerError(None, None, f"aliases (*{event.anchor}) are not allowed", event.start_mark)
         return super().compose_node(parent, index)
 
 
