@@ -19,12 +19,17 @@ class Admission:
         self._admitted = threading.BoundedSemaphore(self.capacity)
         self._working = threading.BoundedSemaphore(workers)
         self._count = 0
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
 
     @property
     def admitted(self) -> int:
         """Questions answering or waiting now."""
         return self._count
+
+    def wait_for_admitted(self, count: int, timeout: float) -> bool:
+        """Until `count` questions are answering or waiting (for a test or a drain at shutdown)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == count, timeout=timeout)
 
     @contextmanager
     def slot(self) -> Iterator[bool]:
@@ -32,12 +37,14 @@ class Admission:
         if not self._admitted.acquire(blocking=False):
             yield False
             return
-        with self._lock:
+        with self._changed:
             self._count += 1
+            self._changed.notify_all()
         try:
             with self._working:
                 yield True
         finally:
-            with self._lock:
+            with self._changed:
                 self._count -= 1
+                self._changed.notify_all()
             self._admitted.release()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -54,7 +55,8 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
         return 0
     server = make_server("0.0.0.0", port, wsgi_app(app, deps), server_class=_ThreadingWSGIServer,
                          handler_class=_QuietHandler)
-    log.info("serving Slack events at http://0.0.0.0:%d/slack/events, /healthz and /metrics", port)
+    # Said on stderr whatever the logging set-up: an operator (and a supervisor) sees it is up.
+    print(f"serving Slack events at http://0.0.0.0:{port}/slack/events, /healthz and /metrics", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -35,7 +35,6 @@ def test_no_limit_when_it_is_zero(redis_client, redis_prefix):
 
 def test_admission_lets_workers_answer_queues_a_few_and_turns_the_rest_away_at_once():
     import threading
-    import time
 
     from bot.admission import Admission
 
@@ -52,10 +51,7 @@ def test_admission_lets_workers_answer_queues_a_few_and_turns_the_rest_away_at_o
     first.start()
     second = threading.Thread(target=ask)  # waits for the one worker
     second.start()
-    deadline = time.monotonic() + 30
-    while admission.admitted < 2:  # waiting on a condition, not for a length of time
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    assert admission.wait_for_admitted(2, timeout=30)  # the second is admitted and waits
     with admission.slot() as third:  # the queue is full: told at once, not queued
         assert third is False
     release.set()

@@ -7,21 +7,14 @@ case via `bot eval export-feedback` that `bot eval answers` runs."""
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 
 from bot import cli
 from bot.variants import Variants
-from tests.test_slack import SECRET, free_port, mention, scrape, signed_http
+from tests.test_slack import SECRET, free_port, mention, scrape
+from tests.serve import Serve
 from tests.test_telemetry import samples
 
 VARIANTS = (("answer-v1", 50), ("answer-v2", 50))
@@ -34,42 +27,6 @@ DAY = [  # (channel, question): every one a new thread
     ("C2", "how do I report a phishing e-mail?"), ("C1", "Which class can I fly in?"),
     ("C3", "How much can I spend on a hotel?"), ("C2", "How do I connect to the company network from home?"),
 ]
-
-
-class Serve:
-    """`bot serve --http` as a process, and the requests Slack would send it."""
-
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.port = port
-        self.process = subprocess.Popen([Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(port)],
-                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def post(self, raw: str, content_type: str = "application/json", **headers: str) -> int:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/slack/events", data=raw.encode(), method="POST",
-            headers={k: v[0] for k, v in signed_http(raw, SECRET, content_type, **headers).items()})
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status
-
-    def wait_ready(self, timeout_s: float = 180) -> None:
-        deadline = time.time() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5):
-                    return
-            except (ConnectionError, urllib.error.URLError):
-                assert self.process.poll() is None and time.time() < deadline, "bot serve did not start"
-                time.sleep(0.5)  # readiness polling of a starting process, not synchronisation of a result
-
-    def interact(self, payload: dict) -> int:
-        payload = {"user": {"id": "U9"}, "team": {"id": "T1"}, "api_app_id": "A1", **payload}
-        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
-
-    def stop(self) -> None:
-        """SIGINT, as Ctrl-C: the server exits cleanly and its last spans are exported."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            self.process.wait(timeout=60)
 
 
 def click(serve: Serve, post: dict, action_id: str, trigger_id: str, fake_slack) -> str:

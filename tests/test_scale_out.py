@@ -3,41 +3,10 @@ Slack delivers one event to both (a retry that lands on the other worker): it is
 
 import os
 import shutil
-import subprocess
-import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from tests.test_slack import SECRET, free_port, mention, signed_http
-
-
-class Worker:
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen([Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(self.port)],
-                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def wait_ready(self, timeout_s: float = 180) -> None:
-        deadline = time.time() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5):
-                    return
-            except (ConnectionError, urllib.error.URLError):
-                assert self.process.poll() is None and time.time() < deadline, "bot serve did not start"
-                time.sleep(0.5)  # readiness polling of a starting process, not synchronisation of a result
-
-    def deliver(self, raw: str) -> int:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/slack/events", data=raw.encode(), method="POST",
-                                         headers={k: v[0] for k, v in signed_http(raw, SECRET).items()})
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+from tests.serve import Serve
+from tests.test_slack import SECRET, free_port, mention
 
 
 def test_one_event_delivered_to_two_workers_is_answered_once(kb_settings, fake_slack, tmp_path):
@@ -47,11 +16,11 @@ def test_one_event_delivered_to_two_workers_is_answered_once(kb_settings, fake_s
     try:
         for n in range(2):
             store = shutil.copytree(kb_settings.qdrant_path, tmp_path / f"store-{n}")  # Qdrant Edge is one process's
-            workers.append(Worker(dict(
+            workers.append(Serve(dict(
                 os.environ, QDRANT_PATH=str(store), REDIS_URL=kb_settings.redis_url, REDIS_PREFIX=kb_settings.redis_prefix,
                 SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.api_url,
                 # Each worker answers before it responds: when both responses are in, both are done.
-                SLACK_PROCESS_BEFORE_RESPONSE="on")))
+                SLACK_PROCESS_BEFORE_RESPONSE="on"), free_port()))
         for worker in workers:
             worker.wait_ready()
         events = [json.dumps(mention(question, ts=f"17000001{n:02d}.000100"))
@@ -59,7 +28,7 @@ def test_one_event_delivered_to_two_workers_is_answered_once(kb_settings, fake_s
                                                 "<@UBOT> which class can I fly in?",
                                                 "<@UBOT> how do I report a phishing email?"])]
         with ThreadPoolExecutor(max_workers=6) as pool:  # every event to both workers at once
-            statuses = list(pool.map(lambda job: job[0].deliver(job[1]), [(w, e) for e in events for w in workers]))
+            statuses = list(pool.map(lambda job: job[0].post(job[1]), [(w, e) for e in events for w in workers]))
         assert statuses == [200] * 6
         posts = fake_slack.calls_to("chat.postMessage")
         assert sorted(p["thread_ts"] for p in posts) == [f"17000001{n:02d}.000100" for n in range(3)]

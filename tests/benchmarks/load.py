@@ -20,14 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.conftest import SAMPLE_KB
 from tests.fakes.slack_api import FakeSlack
-from tests.test_slack import SECRET, free_port, mention, signed_http
+from tests.serve import Serve
+from tests.test_slack import SECRET, free_port, mention
 
 QUESTIONS = ["How much can I spend on a hotel?", "Which class can I fly in?", "How do I report a phishing e-mail?",
              "How many vacation days do I get?", "How much is the home-office budget?",
@@ -41,23 +41,20 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def deliver(port: int, raw: str) -> float:
+def deliver(serve: Serve, raw: str) -> float:
     """Seconds until the worker acknowledged the event."""
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/slack/events", data=raw.encode(), method="POST",
-                                     headers={k: v[0] for k, v in signed_http(raw, SECRET).items()})
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200, response.status
+    assert serve.post(raw) == 200
     return time.perf_counter() - started
 
 
-def step(port: int, slack: FakeSlack, concurrency: int, count: int, first_ts: int, drain_s: float) -> dict:
+def step(serve: Serve, slack: FakeSlack, concurrency: int, count: int, first_ts: int, drain_s: float) -> dict:
     threads = [f"{first_ts + n}.000100" for n in range(count)]
     events = [json.dumps(mention(f"<@UBOT> {QUESTIONS[n % len(QUESTIONS)]}", ts=ts)) for n, ts in enumerate(threads)]
     before = len(slack.calls_to("chat.postMessage"))
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        acks = sorted(pool.map(lambda raw: deliver(port, raw), events))
+        acks = sorted(pool.map(lambda raw: deliver(serve, raw), events))
     slack.wait_for("chat.postMessage", count=before + count, timeout=drain_s)
     elapsed = time.perf_counter() - started
     posts = [p for p in slack.calls_to("chat.postMessage")[before:] if p.get("thread_ts") in set(threads)]
@@ -86,39 +83,22 @@ def main(argv: list[str] | None = None) -> int:
             env.pop(name, None)
         bin_dir = Path(sys.executable).parent
         subprocess.run([bin_dir / "ingest", str(SAMPLE_KB)], env=env, check=True, stdout=subprocess.DEVNULL)
-        port = free_port()
-        log = open(f"{data}/serve.log", "w")  # noqa: SIM115 (the server's whole life)
-        server = subprocess.Popen([bin_dir / "bot", "serve", "--http", "--port", str(port)], env=env,
-                                  stdout=log, stderr=subprocess.STDOUT)
+        serve = Serve(env, free_port())
         try:
-            wait_ready(port, server)
+            serve.wait_ready()
             print(f"{'conc':>5} {'events':>6} {'ack p50':>9} {'ack p99':>9} {'ans/s':>7} {'busy':>5} {'lost':>5} "
                   f"{'twice':>5} {'RSS MB':>7}")
             for number, concurrency in enumerate(int(c) for c in args.steps.split(",")):
-                row = step(port, slack, concurrency, args.per_step, 1_700_000_000 + number * 10_000, args.drain_s)
-                row["rss_mb"] = round(rss_mb(server.pid))
+                row = step(serve, slack, concurrency, args.per_step, 1_700_000_000 + number * 10_000, args.drain_s)
+                row["rss_mb"] = round(rss_mb(serve.process.pid))
                 print(f"{row['concurrency']:>5} {row['events']:>6} {row['ack_p50_ms']:>9} {row['ack_p99_ms']:>9} "
                       f"{row['answers_per_s']:>7} {row['busy']:>5} {row['lost']:>5} {row['twice']:>5} {row['rss_mb']:>7}")
         except Exception:
-            print(Path(f"{data}/serve.log").read_text()[-3000:], file=sys.stderr)  # what the worker said
+            print("".join(serve.output[-40:]), file=sys.stderr)  # what the worker said
             raise
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
+            serve.stop()
     return 0
-
-
-def wait_ready(port: int, server: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.time() + timeout_s
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5):
-                return
-        except (ConnectionError, urllib.error.URLError):
-            if server.poll() is not None or time.time() > deadline:
-                raise SystemExit("bot serve --http did not start") from None
-            time.sleep(0.5)
 
 
 if __name__ == "__main__":

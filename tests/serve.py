@@ -1,0 +1,58 @@
+"""`bot serve --http` as a process, for the tests and benchmarks that need a real worker."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+from tests.test_slack import SECRET, signed_http
+
+READY = "serving Slack events at"
+
+
+class Serve:
+    """Started with `env`; `wait_ready` returns once the worker says it listens (its own word on
+    stderr, not a guess at how long start-up takes)."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.output: list[str] = []
+        self.process = subprocess.Popen([Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(port)],
+                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self._ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:  # read to the end, so the worker never blocks on a full pipe
+            self.output.append(line)
+            if READY in line:
+                self._ready.set()
+        self._ready.set()  # exited: wait_ready then reports it
+
+    def wait_ready(self, timeout_s: float = 180) -> None:
+        self._ready.wait(timeout=timeout_s)
+        assert self.process.poll() is None and any(READY in line for line in self.output), \
+            "bot serve did not start:\n" + "".join(self.output[-40:])
+
+    def post(self, raw: str, content_type: str = "application/json", **headers: str) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/slack/events", data=raw.encode(), method="POST",
+            headers={k: v[0] for k, v in signed_http(raw, SECRET, content_type, **headers).items()})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+
+    def interact(self, payload: dict) -> int:
+        payload = {"user": {"id": "U9"}, "team": {"id": "T1"}, "api_app_id": "A1", **payload}
+        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    def stop(self) -> None:
+        """SIGINT, as Ctrl-C: the server exits cleanly and its last spans are exported."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            self.process.wait(timeout=60)
