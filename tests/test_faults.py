@@ -54,6 +54,16 @@ def outage_settings(kb_settings, private_redis):
     return replace(kb_settings, redis_url=private_redis.url)
 
 
+def slack_app(make_deps, settings, fake_slack):
+    """The Slack app answering before it responds, so what it posted is known when dispatch returns."""
+    settings = replace(settings, slack_bot_token="xoxb-test", slack_signing_secret="test-signing-secret",
+                       slack_api_url=fake_slack.api_url)
+    deps = make_deps(settings)
+    app = create_app(deps, Agent(deps), client=build_web_client("xoxb-test", fake_slack.api_url),
+                     process_before_response=True)
+    return settings, deps, app
+
+
 def test_redis_stopped_mid_conversation_answers_without_memory_and_recovers(outage_settings, make_deps,
                                                                              private_redis):
     deps = make_deps(outage_settings)
@@ -78,11 +88,7 @@ def test_redis_stopped_mid_conversation_answers_without_memory_and_recovers(outa
 
 def test_a_mention_while_redis_is_down_gets_exactly_one_reply(outage_settings, make_deps, private_redis,
                                                                fake_slack):
-    settings = replace(outage_settings, slack_bot_token="xoxb-test", slack_signing_secret="test-signing-secret",
-                       slack_api_url=fake_slack.api_url)
-    deps = make_deps(settings)
-    app = create_app(deps, Agent(deps), client=build_web_client("xoxb-test", fake_slack.api_url),
-                     process_before_response=True)
+    settings, deps, app = slack_app(make_deps, outage_settings, fake_slack)
     private_redis.stop()
     assert app.dispatch(signed(mention("<@UBOT> how much can I spend on a hotel?"))).status == 200
     [post] = fake_slack.calls_to("chat.postMessage")
@@ -90,11 +96,7 @@ def test_a_mention_while_redis_is_down_gets_exactly_one_reply(outage_settings, m
 
 
 def test_a_reply_slack_refused_releases_the_event_so_its_retry_is_answered_once(kb_settings, make_deps, fake_slack):
-    settings = replace(kb_settings, slack_bot_token="xoxb-test", slack_signing_secret="test-signing-secret",
-                       slack_api_url=fake_slack.api_url)
-    deps = make_deps(settings)
-    app = create_app(deps, Agent(deps), client=build_web_client("xoxb-test", fake_slack.api_url),
-                     process_before_response=True)
+    settings, deps, app = slack_app(make_deps, kb_settings, fake_slack)
     body = mention("<@UBOT> how do I report a phishing email?")
     fake_slack.errors["chat.postMessage"] = "fatal_error"
     assert app.dispatch(signed(body)).status != 200  # Slack will retry this delivery
@@ -106,11 +108,7 @@ def test_a_reply_slack_refused_releases_the_event_so_its_retry_is_answered_once(
 
 def test_an_unexpected_failure_is_an_apology_with_the_error_id_in_the_log(kb_settings, make_deps, fake_slack, caplog,
                                                                          redis_client):
-    settings = replace(kb_settings, slack_bot_token="xoxb-test", slack_signing_secret="test-signing-secret",
-                       slack_api_url=fake_slack.api_url)
-    deps = make_deps(settings)
-    app = create_app(deps, Agent(deps), client=build_web_client("xoxb-test", fake_slack.api_url),
-                     process_before_response=True)
+    settings, deps, app = slack_app(make_deps, kb_settings, fake_slack)
     # A thread's memory that no version of the bot could read (a hand edit, a half-written key).
     redis_client.rpush(f"{settings.redis_prefix}thread:C1:1700000000.000100", "{not json")
     assert app.dispatch(signed(mention("<@UBOT> how do I report a phishing email?"))).status == 200
