@@ -9,10 +9,9 @@ import importlib.util
 import socket
 import subprocess
 import sys
-import time
+import threading
 from dataclasses import replace
 
-import httpx
 import pytest
 
 from bot.agent import Agent
@@ -38,18 +37,23 @@ def llama_server():
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path("smollm2")), "--model_alias", "smollm2",
          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/v1"
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    output: list[str] = []
+    listening = threading.Event()
+
+    def read() -> None:  # to the end, so the server never blocks on a full pipe
+        for line in server.stderr:
+            output.append(line)
+            if "Uvicorn running on" in line:  # uvicorn's own word that it accepts connections
+                listening.set()
+        listening.set()  # exited: the assertion below reports it
+
+    threading.Thread(target=read, daemon=True).start()
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("llama-cpp-python's server did not start within 60 s")
-        yield url
+        listening.wait(timeout=120)
+        assert server.poll() is None and listening.is_set(), \
+            "llama-cpp-python's server did not start:\n" + "".join(output[-20:])
+        yield f"http://127.0.0.1:{port}/v1"
     finally:
         server.terminate()
         server.wait(timeout=30)

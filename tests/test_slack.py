@@ -176,40 +176,24 @@ ONE_FAQ_ANSWER = 'kb_answers_total{mode="faq",reason="",refused="false",variant=
 
 def test_bot_serve_http_answers_a_signed_mention(kb_settings, fake_slack, tmp_path):
     import os
-    import subprocess
-    import sys
     import urllib.request
-    from pathlib import Path
 
-    port = free_port()
-    env = dict(os.environ, QDRANT_PATH=str(kb_settings.qdrant_path), REDIS_URL=kb_settings.redis_url,
-               REDIS_PREFIX=kb_settings.redis_prefix, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
-               SLACK_API_URL=fake_slack.api_url)
-    server = subprocess.Popen([Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(port)],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    from tests.serve import Serve  # it imports this module's signing helpers
+
+    serving = Serve(dict(os.environ, QDRANT_PATH=str(kb_settings.qdrant_path), REDIS_URL=kb_settings.redis_url,
+                         REDIS_PREFIX=kb_settings.redis_prefix, SLACK_BOT_TOKEN="xoxb-test",
+                         SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.api_url), free_port())
     try:
-        request = signed(mention("<@UBOT> which password manager should I use?"))
-        deadline = time.time() + 120
-        while True:
-            try:
-                http_request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/slack/events", data=request.raw_body.encode(),
-                    headers={k: v[0] for k, v in request.headers.items()}, method="POST")
-                with urllib.request.urlopen(http_request, timeout=5) as response:
-                    assert response.status == 200
-                break
-            except (ConnectionError, urllib.error.URLError):
-                assert server.poll() is None and time.time() < deadline, "bot serve did not start"
-                time.sleep(0.5)
+        serving.wait_ready()
+        assert serving.post(json.dumps(mention("<@UBOT> which password manager should I use?"))) == 200
         [post] = fake_slack.wait_for("chat.postMessage", timeout=60)
         assert "1Password" in post["text"] and post["thread_ts"] == "1700000000.000100"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{serving.port}/healthz", timeout=5) as response:
             health = json.loads(response.read())
         assert response.status == 200 and health["ok"] and health["knowledge_base"].startswith("kb-")
-        assert ONE_FAQ_ANSWER in scrape(port)
+        assert ONE_FAQ_ANSWER in scrape(serving.port)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        serving.stop()
 
 
 def test_bot_serve_in_socket_mode_acks_and_answers_an_event(kb_settings, fake_slack):
