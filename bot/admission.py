@@ -21,6 +21,11 @@ class Admission:
         self._count = 0
         self._changed = threading.Condition()
 
+    @classmethod
+    def for_settings(cls, settings) -> Admission:
+        """ANSWER_WORKERS and ANSWER_QUEUE: one per process, shared by every edge it serves."""
+        return cls(max(1, settings.answer_workers), max(0, settings.answer_queue))
+
     @property
     def admitted(self) -> int:
         """Questions answering or waiting now."""

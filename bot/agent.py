@@ -30,8 +30,10 @@ class Agent:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def answer(self, question: str, thread_id: str | None = None, user: str = "", channel: str = "") -> Answer:
-        """`channel` is where the question was asked (a Slack channel), for its budget and totals."""
+    def answer(self, question: str, thread_id: str | None = None, user: str = "", channel: str = "",
+               variant: str | None = None) -> Answer:
+        """`channel` is where the question was asked (a Slack channel), for its budget and totals;
+        `variant` names the answer prompt to use (else the thread's share of PROMPT_VARIANTS)."""
         started = time.perf_counter()
         telemetry = self.deps.telemetry
         start_turn()
@@ -39,7 +41,7 @@ class Agent:
             # The turn's id is its trace's, so `bot trace TURN_ID` finds it; without traces, a random one.
             turn_id = turn_id_of(span) or uuid.uuid4().hex
             # Sticky per thread, so a conversation keeps one voice; a question without a thread is its own.
-            prompt = self.deps.variants.pick(thread_id or turn_id)
+            prompt = self.deps.variants.named(variant) if variant else self.deps.variants.pick(thread_id or turn_id)
             with telemetry.stage("preprocess"):
                 text = normalise(question)
                 language = language_of(text)  # every word the bot adds is in the question's language

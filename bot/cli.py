@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from bot import cli_ops, i18n
+from bot import cli_keys, cli_ops
 from bot.cli_ops import EMPTY_KB_HELP
 from bot.errors import BotError
 from guards.errors import GuardError
@@ -67,7 +67,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     report.add_argument("--days", type=int, default=7, help="the last N days, today included (default 7)")
     report.add_argument("--json", action="store_true", help="print the report as one JSON object")
     report.add_argument("--html", type=Path, metavar="FILE", help="also write it as a page with charts")
-    serve = commands.add_parser("serve", help="run the Slack app")
+    cli_keys.add_parser(commands)
+    serve = commands.add_parser("serve", help="run the Slack app and the HTTP API")
     serve.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
     serve.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     args = parser.parse_args(argv)
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_ops.show_trace(args.turn, args.json)
     if args.command == "report":
         return cli_ops.report(args.days, args.json, args.html)
+    if args.command == "keys":
+        return cli_keys.run(args)
     from bot.agent import Agent
     from bot.deps import build_deps
     from knowledge.settings import Settings
@@ -241,11 +244,11 @@ def ask_one(agent, question: str, thread_id: str, as_json: bool) -> int:
 
 def ask_jsonl(agent, lines: TextIO, out: TextIO) -> int:
     """One JSON answer per input line; a bad line gets an error object, never a crash."""
+    from bot.schema import AskResult
+
     for number, request in enumerate(_requests(lines), start=1):
         if "error" in request:
-            record = {"id": request.get("id"), "answer": "", "refused": True, "reason": "error",
-                      "mode": "extractive", "sources": [], "latency_ms": 0.0,
-                      "error": f"line {number}: {request['error']}"}
+            record = AskResult.unreadable(request.get("id"), f"line {number}: {request['error']}").as_json()
         else:
             thread = request.get("thread") or f"eval:{uuid.uuid4()}"
             record = agent.answer(request["question"], str(thread)).as_dict(request.get("id"))
@@ -285,15 +288,7 @@ def chat(agent, lines: TextIO, out: TextIO) -> int:
 
 
 def render(answer) -> str:
-    lines = [answer.text]
-    if answer.sources:
-        lines.append("")
-        lines.append(i18n.text(answer.language, "sources.closest" if answer.refused else "sources.heading") + ":")
-        for number, passage in enumerate(answer.sources, start=1):
-            section = f" > {passage.chunk.section}" if passage.chunk.section else ""
-            lines.append(f"  [{number}] {passage.chunk.title}{section} - {passage.chunk.source}")
-    return "\n".join(lines)
-
+    return answer.as_text()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,7 +4,8 @@ BotError
  ├── RedisUnavailable   the memory store cannot be reached
  ├── LLMUnavailable     the configured model server failed
  ├── PromptError        PROMPT_VARIANTS names a prompt that is not there
- └── TraceNotFound      `bot trace` / `/kb why` got an id no kept trace has
+ ├── TraceNotFound      `bot trace` / `/kb why` got an id no kept trace has
+ └── ApiKeyError        `bot keys` got a name that is taken, unknown or not a name
 """
 
 
@@ -25,4 +26,8 @@ class PromptError(BotError):
 
 
 class TraceNotFound(BotError):
+    pass
+
+
+class ApiKeyError(BotError):
     pass

@@ -53,9 +53,15 @@ class Gate:
     def allow(self, user: str) -> bool:
         """Count one question for `user`; False once they asked more than the limit in the
         last 60 seconds. A refused question is not counted, so waiting always helps."""
-        if self._per_minute <= 0:
-            return True
-        key, now = f"{self._prefix}rate:{user}", self._clock()
+        return self.wait_s(user) == 0
+
+    def wait_s(self, who: str, limit: int | None = None) -> float:
+        """Count one request for `who` against `limit` a minute (default: the gate's); 0 when it
+        may go ahead, else the seconds until the window has room (it is then not counted)."""
+        limit = self._per_minute if limit is None else limit
+        if limit <= 0:
+            return 0.0
+        key, now = f"{self._prefix}rate:{who}", self._clock()
         member = f"{now:.6f}:{uuid.uuid4().hex[:8]}"
         pipe = self._redis.pipeline()  # MULTI/EXEC: workers asking at once see each other's entries
         pipe.zremrangebyscore(key, 0, now - WINDOW_S)
@@ -63,10 +69,11 @@ class Gate:
         pipe.zcard(key)
         pipe.expire(key, WINDOW_S)
         try:
-            count = pipe.execute()[2]
-            if count > self._per_minute:
+            if pipe.execute()[2] > limit:
                 self._redis.zrem(key, member)
-                return False
+                # Room opens when the entry `limit` places from the newest leaves the window.
+                oldest = self._redis.zrange(key, -limit, -limit, withscores=True)
+                return max(0.001, (oldest[0][1] if oldest else now) + WINDOW_S - now)
         except redis.RedisError as error:  # no limit is better than no answer
-            log.warning("rate limit unavailable, letting %s ask: %s", user, error)
-        return True
+            log.warning("rate limit unavailable, letting %s ask: %s", who, error)
+        return 0.0

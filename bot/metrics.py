@@ -1,6 +1,6 @@
 """Prometheus metrics. Their names and labels are a contract: dashboards and alerts read them.
 
-Several worker processes (gunicorn on `bot.slack.wsgi_app`) report one view through
+Several worker processes (gunicorn on `bot.web:wsgi_from_env()`) report one view through
 prometheus-client's multiprocess mode: with PROMETHEUS_MULTIPROC_DIR set, each process writes
 its values to memory-mapped files in that directory, and a scrape of any worker sums them.
 Without it, the one process keeps them in memory. Only the serving edges build a `Metrics`
@@ -50,6 +50,8 @@ class Metrics:
         self.guard_blocks = Counter("kb_guard_blocks_total", "Questions (and retrieved passages) the input guard "
                                     "stopped, by reason.", ["reason"], registry=registry)
         self.feedback = Counter("kb_feedback_total", "Ratings of answers.", ["rating", "variant"], registry=registry)
+        self.http_requests = Counter("kb_http_requests_total", "Requests to the HTTP API (/v1/...), by route and "
+                                     "status.", ["route", "status"], registry=registry)
         self.ingest_chunks = Counter("kb_ingest_chunks_total", "Chunks written by ingests this service ran "
                                      "(/kb reindex).", registry=registry)
         self.index_documents = Gauge("kb_index_documents", "Documents in the serving index.", registry=registry,

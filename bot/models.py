@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from knowledge.models import Passage
@@ -75,27 +75,22 @@ class Answer:
     """The language of the question, which the answer's own words (refusals, notes, labels) are in."""
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
-        """The stable JSON shape of `bot ask --json` and `--jsonl`."""
-        return {
-            "id": answer_id,
-            "answer": self.text,
-            "refused": self.refused,
-            "reason": self.reason,
-            "mode": self.mode,
-            "confidence": self.confidence,
-            "sources": [
-                {"id": p.id, "title": p.chunk.title, "source": p.chunk.source, "text": p.quote,
-                 "score": round(p.score, 4)}
-                for p in self.sources
-            ],
-            "latency_ms": round(self.latency_ms, 1),
-            "notes": self.notes,
-            "turn_id": self.turn_id,
-            "usage": asdict(self.usage or Usage(self.mode), dict_factory=_json_dict),
-            "variant": self.variant,
-            "prompt_version": self.prompt_version,
-            "language": self.language,
-        }
+        """The JSON of `bot ask --json`, `--jsonl` and `POST /v1/ask` (bot/schema.py)."""
+        from bot.schema import AskResult
+
+        return AskResult.of(self, answer_id).as_json()
+
+    def as_text(self) -> str:
+        """The answer with its numbered sources, as a terminal or a chat client shows it."""
+        from bot.i18n import text
+
+        lines = [self.text]
+        if self.sources:
+            lines += ["", text(self.language, "sources.closest" if self.refused else "sources.heading") + ":"]
+            for number, passage in enumerate(self.sources, start=1):
+                section = f" > {passage.chunk.section}" if passage.chunk.section else ""
+                lines.append(f"  [{number}] {passage.chunk.title}{section} - {passage.chunk.source}")
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -112,7 +107,3 @@ class Turn:
     variant: str = ""
     prompt_version: str = ""
 
-
-def _json_dict(items: list[tuple[str, Any]]) -> dict[str, Any]:
-    """asdict keeps tuples; JSON and equality with parsed JSON want lists."""
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in items}

@@ -1,4 +1,4 @@
-"""`bot serve`: Slack in Socket Mode, or the WSGI app (bot/slack.py) on a threaded HTTP server."""
+"""`bot serve`: Slack in Socket Mode, or the WSGI app (bot/web.py: Slack and the HTTP API) on a threaded HTTP server."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.admission import Admission
 from bot.deps import Deps
 from bot.errors import BotError
-from bot.slack import create_app, wsgi_app
+from bot.slack import create_app
+from bot.web import wsgi_app
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +32,14 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
+    """Slack in Socket Mode (SLACK_APP_TOKEN), else HTTP: Slack's events when Slack is set up,
+    and the HTTP API; `--http` with no Slack settings serves the HTTP API alone."""
     settings = deps.settings
-    missing = [name for name, value in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
-                                        ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not value]
-    if missing:
-        raise BotError(f"Set {' and '.join(missing)} to serve Slack (see the README's Slack setup).")
-    try:
-        app = create_app(deps, agent)
-    except (BoltError, SlackApiError, OSError) as error:
-        # bolt verifies the token with auth.test when the app is built.
-        raise BotError(
-            f"Slack did not accept SLACK_BOT_TOKEN at {settings.slack_api_url or WebClient.BASE_URL} ({error}). "
-            "Check the token, the network, and SLACK_API_URL if you set it."
-        ) from None
-    if settings.slack_app_token and not http:
+    admission = Admission.for_settings(settings)
+    app = None
+    if not http or settings.slack_bot_token or settings.slack_signing_secret:
+        app = slack_app(deps, agent, admission)
+    if app is not None and settings.slack_app_token and not http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
         if deps.telemetry.metrics is not None and settings.metrics_port:
@@ -53,12 +49,30 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
             log.info("serving metrics at http://0.0.0.0:%d/metrics", settings.metrics_port)
         SocketModeHandler(app, settings.slack_app_token).start()
         return 0
-    server = make_server("0.0.0.0", port, wsgi_app(app, deps), server_class=_ThreadingWSGIServer,
+    server = make_server("0.0.0.0", port, wsgi_app(deps, app, agent, admission), server_class=_ThreadingWSGIServer,
                          handler_class=_QuietHandler)
+    routes = ["/slack/events"] * (app is not None) + ["/v1/ask", "/v1/chat/completions", "/healthz", "/metrics"]
     # Said on stderr whatever the logging set-up: an operator (and a supervisor) sees it is up.
-    print(f"serving Slack events at http://0.0.0.0:{port}/slack/events, /healthz and /metrics", file=sys.stderr, flush=True)
+    print(f"listening at http://0.0.0.0:{port}: {', '.join(routes)}", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def slack_app(deps: Deps, agent, admission: Admission):
+    settings = deps.settings
+    missing = [name for name, value in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
+                                        ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not value]
+    if missing:
+        raise BotError(f"Set {' and '.join(missing)} to serve Slack (see the README's Slack setup), or neither "
+                       "with `bot serve --http` to serve the HTTP API alone.")
+    try:
+        return create_app(deps, agent, admission=admission)
+    except (BoltError, SlackApiError, OSError) as error:
+        # bolt verifies the token with auth.test when the app is built.
+        raise BotError(
+            f"Slack did not accept SLACK_BOT_TOKEN at {settings.slack_api_url or WebClient.BASE_URL} ({error}). "
+            "Check the token, the network, and SLACK_API_URL if you set it."
+        ) from None

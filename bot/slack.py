@@ -18,12 +18,12 @@ from slack_sdk.errors import SlackApiError
 
 from bot.admin import Commands, Reindexer
 from bot.admission import Admission
+from bot.asking import Failure, ask
 from bot.blocks import answer_blocks
 from bot.degrade import without_redis
 from bot.deps import Deps
 from bot.feedback import register_feedback
 from bot import i18n
-from knowledge.errors import EmptyKnowledgeBase
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +39,15 @@ def build_web_client(token: str, api_url: str = "") -> WebClient:
     return WebClient(token=token, base_url=api_url or WebClient.BASE_URL)
 
 
-def create_app(deps: Deps, agent, client: WebClient | None = None, process_before_response: bool = False) -> App:
+def create_app(deps: Deps, agent, client: WebClient | None = None, process_before_response: bool = False,
+               admission: Admission | None = None) -> App:
     """`process_before_response` answers before Slack's request is acknowledged (for hosts that
     stop working after the response, and for tests): a reply that could not be posted then
-    becomes an error response, and Slack retries the event."""
+    becomes an error response, and Slack retries the event. `admission` is shared with the HTTP
+    API when both are served (one process, one limit on questions answered at once)."""
     settings = deps.settings
     client = client or build_web_client(settings.slack_bot_token, settings.slack_api_url)
-    admission = Admission(max(1, settings.answer_workers), max(0, settings.answer_queue))
+    admission = admission or Admission.for_settings(settings)
     # Enough listener threads for every admitted question plus a few to say "busy" at once.
     executor = ThreadPoolExecutor(max_workers=admission.capacity + 4, thread_name_prefix="kb-answer")
     app = App(client=client, signing_secret=settings.slack_signing_secret, listener_executor=executor,
@@ -184,80 +186,39 @@ def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | N
 
 
 def respond(agent, text: str, channel: str, thread_ts: str, user: str, logger: logging.Logger) -> dict:
-    """The agent's answer as a chat.postMessage payload; errors become a polite reply in the
+    """The agent's answer as a chat.postMessage payload; a failure becomes a polite reply in the
     language of the question."""
-    try:
-        answer = agent.answer(text, thread_key(channel, thread_ts), user, channel)
-    except EmptyKnowledgeBase:
-        agent.deps.telemetry.failed("empty_kb")
-        return {"text": i18n.text(i18n.language_of(text), "slack.empty_kb")}
-    except Exception:  # whatever broke, the user is told, and the log says what with the same id
-        error_id = uuid.uuid4().hex[:8]
-        logger.exception("answering failed (error id %s)", error_id)
-        agent.deps.telemetry.failed("error")
-        return {"text": i18n.text(i18n.language_of(text), "slack.failed", error_id=error_id)}
+    answer = ask(agent, text, thread_key(channel, thread_ts), user, channel, logger)
+    if isinstance(answer, Failure):
+        return {"text": answer.message}
     return {"text": answer.text, "blocks": answer_blocks(answer)}
 
 
-def wsgi_app(app: App, deps: Deps):
-    """Slack's events, commands and actions at /slack/events, /healthz for probes, and
-    /metrics for Prometheus.
-
-    A WSGI app, so a production server (gunicorn, uwsgi) can host it as well as
-    `bot serve --http` (`wsgi_from_env` builds it from the environment).
-    """
+def slack_wsgi(app: App):
+    """Slack's events, commands and actions as a WSGI app (bot/web.py mounts it at /slack/events)."""
     slack = SlackRequestHandler(app)
 
-    def metrics(start_response) -> list[bytes]:
-        if deps.telemetry.metrics is None:
-            return reply(start_response, "404 Not Found", {"error": "metrics are off in this process"})
-        body, content_type = deps.telemetry.metrics.render(deps.store)
-        start_response("200 OK", [("Content-Type", content_type)])
-        return [body]
-
-    def reply(start_response, status: str, body: dict) -> list[bytes]:
-        start_response(status, [("Content-Type", "application/json")])
+    def reply(start_response, body: dict) -> list[bytes]:
+        start_response("400 Bad Request", [("Content-Type", "application/json")])
         return [json.dumps(body).encode()]
 
     def application(environ, start_response):
-        if environ.get("PATH_INFO") == "/healthz":
-            return reply(start_response, *health(deps))
-        if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD", "GET") == "GET":
-            return metrics(start_response)
         try:
             return slack(environ, start_response)
         except UnicodeDecodeError:
-            return reply(start_response, "400 Bad Request", {"error": "the request body is not UTF-8 text"})
+            return reply(start_response, {"error": "the request body is not UTF-8 text"})
         except MALFORMED as error:
             # bolt parses the body before it checks the signature, and trusts its shape while it
             # does ("authorizations" as a string raises AttributeError): any of these is a bad request.
             log.warning("malformed request body: %s: %s", type(error).__name__, error)
             what = "valid JSON or form data" if isinstance(error, ValueError) else "a Slack payload"
-            return reply(start_response, "400 Bad Request",
-                         {"error": f"the request body is not {what} ({type(error).__name__}: {error})"})
+            return reply(start_response, {"error": f"the request body is not {what} ({type(error).__name__}: {error})"})
 
     return application
 
 
 def wsgi_from_env():
-    """The WSGI app for a server that imports it, built from the environment: e.g.
-    `gunicorn -w 4 'bot.slack:wsgi_from_env()'`. Each worker builds its own clients; with
-    PROMETHEUS_MULTIPROC_DIR set, a scrape of any worker counts them all."""
-    from bot.agent import Agent
-    from bot.deps import build_deps
-    from knowledge.settings import Settings
+    """Kept for deployments that name it here: bot.web.wsgi_from_env serves Slack and the HTTP API."""
+    from bot.web import wsgi_from_env
 
-    deps = build_deps(Settings.from_env(), metrics=True)
-    return wsgi_app(create_app(deps, Agent(deps)), deps)
-
-
-def health(deps: Deps) -> tuple[str, dict]:
-    """Redis answers and the store opens: 200, else 503 with what failed."""
-    body: dict = {"ok": True}
-    probes = {"redis": deps.redis.ping, "knowledge_base": lambda: deps.store.serving_collection() or "empty"}
-    for name, probe in probes.items():
-        try:
-            body[name] = probe()
-        except Exception as error:  # a probe reports, it does not raise
-            body.update({name: f"{type(error).__name__}: {error}", "ok": False})
-    return ("200 OK" if body["ok"] else "503 Service Unavailable"), body
+    return wsgi_from_env()

@@ -102,6 +102,11 @@ class Telemetry:
         if self.metrics is not None:
             self.metrics.answers.labels("none", "true", reason, "").inc()
 
+    def http_request(self, route: str, status: str) -> None:
+        """One request to the HTTP API, by route and status (401s, 429s and 413s included)."""
+        if self.metrics is not None:
+            self.metrics.http_requests.labels(route, status).inc()
+
     def cache_hit(self, kind: str) -> None:
         if self.metrics is not None:
             self.metrics.cache_hits.labels(kind).inc()

@@ -75,6 +75,17 @@ class Variants:
             point -= weight
         raise AssertionError("unreachable: point < total weight")
 
+    def named(self, name: str) -> PromptText:
+        """The variant in play called `name`."""
+        for prompt, _ in self.weighted:
+            if prompt.name == name:
+                return prompt
+        raise PromptError(f"{name!r} is not one of the answer prompts in play ({', '.join(self.names)}).")
+
+    @property
+    def names(self) -> list[str]:
+        return [prompt.name for prompt, _ in self.weighted]
+
 
 def prompt_named(spec: str) -> PromptText:
     """A prompt by name (`answer-v2`, from bot/prompts/) or by path (`drafts/answer-v3.txt`), so

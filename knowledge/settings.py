@@ -1,9 +1,8 @@
 """Every setting the project reads from the environment, read in this one place.
 
-It lives in `knowledge`, the bottom layer, so that `ingest`, `guards` and `bot` can all
-take their settings from here without importing each other. Values come from the
-process environment, then from a `.env` file in the working directory (the environment
-wins). Code below the edges never reads `os.environ`; it is handed a `Settings`.
+It lives in `knowledge`, the bottom layer, so that `ingest`, `guards` and `bot` can all take their settings
+from here without importing each other. Values come from the process environment, then from a `.env` file in
+the working directory (the environment wins). Code below the edges never reads `os.environ`; it gets a `Settings`.
 """
 
 from __future__ import annotations
@@ -95,17 +94,19 @@ class Settings:
     slack_api_url: str = ""
     slack_admin_users: frozenset[str] = field(default_factory=frozenset)
     slack_command: str = "/kb"
+    """The admin slash command, as declared in the Slack app manifest."""
     slack_process_before_response: bool = False
     """Answer before the HTTP response (bolt's mode for hosts that freeze a process once it has
     responded, e.g. AWS Lambda): a reply that cannot be posted then fails the request, and
     Slack retries it. Off, events are acknowledged at once and answered after."""
-    """The admin slash command, as declared in the Slack app manifest."""
     rate_limit_per_minute: int = 10
+    """Questions one Slack user may ask per minute; 0 turns the limit off."""
+    api_rate_limit_per_minute: int = 60  # requests per HTTP API key a minute, unless made with its own; 0: none
+    api_max_request_bytes: int = 65_536  # the largest HTTP API request body taken (413 beyond)
     answer_workers: int = 4
     """Questions one process answers at once (bot/admission.py)..."""
     answer_queue: int = 32
     """...and how many more may wait; beyond that the asker is told the bot is busy."""
-    """Questions one Slack user may ask per minute; 0 turns the limit off."""
     kb_sources: tuple[str, ...] = ()
     """What the admin `reindex` reads; empty means the paths the last `ingest` read."""
     top_k: int = 5
@@ -118,8 +119,7 @@ class Settings:
     share of its content morphemes a passage contains; knowledge/relevance.py). Calibrated on
     the calibration half of knowledge/eval (see the README)."""
     faq_match: float = 0.85
-    """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is.
-    Calibrated like MIN_RELEVANCE."""
+    """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is (calibrated like MIN_RELEVANCE)."""
     passage_margin: float = 0.18
     """A model is shown only the passages within this much cosine similarity of the best one:
     the fewest that carry the answer. Calibrated like MIN_RELEVANCE: the smallest margin that
@@ -164,10 +164,8 @@ class Settings:
     @property
     def otlp_traces_endpoint(self) -> str:
         """Where OTLP traces go, as the OpenTelemetry specification composes it; "" for nowhere."""
-        if self.otel_exporter_otlp_traces_endpoint:
-            return self.otel_exporter_otlp_traces_endpoint
         base = self.otel_exporter_otlp_endpoint
-        return f"{base.rstrip('/')}/v1/traces" if base else ""
+        return self.otel_exporter_otlp_traces_endpoint or (f"{base.rstrip('/')}/v1/traces" if base else "")
 
     @property
     def tiers(self) -> tuple[Tier, ...]:
@@ -211,6 +209,8 @@ class Settings:
             slack_command=get("SLACK_COMMAND", cls.slack_command),
             slack_process_before_response=get("SLACK_PROCESS_BEFORE_RESPONSE", "off").lower() in ("1", "on", "true", "yes"),
             rate_limit_per_minute=_number(get, "RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute, int),
+            api_rate_limit_per_minute=_number(get, "API_RATE_LIMIT_PER_MINUTE", cls.api_rate_limit_per_minute, int),
+            api_max_request_bytes=_number(get, "API_MAX_REQUEST_BYTES", cls.api_max_request_bytes, int),
             answer_workers=_number(get, "ANSWER_WORKERS", cls.answer_workers, int),
             answer_queue=_number(get, "ANSWER_QUEUE", cls.answer_queue, int),
             kb_sources=tuple(_list(get("KB_SOURCES"))),

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from tests.test_slack import SECRET, signed_http
 
-READY = "serving Slack events at"
+READY = "listening at http://"
 
 
 class Serve:

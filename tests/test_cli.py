@@ -5,9 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from bot import cli
+from bot.schema import published_schema
 from tests.conftest import ROOT, SAMPLE_KB
 
 BIN = Path(sys.executable).parent
@@ -30,7 +32,7 @@ def test_end_to_end_ingest_then_ask_json_cites_the_faq_row(tmp_path, redis_url, 
                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout)
-    assert set(answer) >= {"id", "answer", "refused", "reason", "mode", "sources", "latency_ms"}
+    jsonschema.validate(answer, published_schema()["response"])
     assert (answer["mode"], answer["refused"], answer["reason"]) == ("faq", False, None)
     top = answer["sources"][0]
     assert top["title"] == "I lost my laptop. What should I do?"
@@ -60,6 +62,8 @@ def test_jsonl_answers_every_line_and_reports_bad_ones(kb_env, monkeypatch, caps
     assert records[1]["reason"] == "error" and "line 2: not JSON" in records[1]["error"]
     assert "Economy" in records[3]["answer"]
     assert records[4]["reason"] == "error"
+    for record in records:  # every line, answers and errors alike, is what /v1/schema publishes
+        jsonschema.validate(record, published_schema()["response"])
 
 
 def test_ask_before_ingest_says_the_kb_is_empty_and_how_to_fill_it(monkeypatch, settings, capsys):

@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from bot.agent import Agent
-from bot.slack import build_web_client, create_app, health
+from bot.slack import build_web_client, create_app
+from bot.web import health
 from tests.test_slack import mention, signed
 
 

@@ -1,5 +1,7 @@
 """The gate in front of the agent: each event answered once, each user limited per 60 s."""
 
+import pytest
+
 from bot.gate import Gate
 
 
@@ -26,6 +28,19 @@ def test_the_limit_holds_across_a_minute_boundary(redis_client, redis_prefix):
     assert gate.allow("U2"), "another user has their own window"
     clock.now += 59  # the first three have left the window; the refused one never counted
     assert [gate.allow("U1") for _ in range(4)] == [True, True, True, False]
+
+
+def test_a_request_over_the_limit_is_told_when_the_window_has_room(redis_client, redis_prefix):
+    clock = Clock(1_000_000.0)
+    gate = Gate(redis_client, redis_prefix, per_minute=10, clock=clock)
+    assert gate.wait_s("key:ci", limit=2) == 0
+    clock.now += 20
+    assert gate.wait_s("key:ci", limit=2) == 0
+    clock.now += 5
+    assert gate.wait_s("key:ci", limit=2) == pytest.approx(35)  # the first leaves the window at 60 s
+    assert gate.wait_s("key:other", limit=2) == 0, "each key has its own window"
+    clock.now += 35
+    assert gate.wait_s("key:ci", limit=2) == 0
 
 
 def test_no_limit_when_it_is_zero(redis_client, redis_prefix):

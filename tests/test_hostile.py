@@ -135,12 +135,13 @@ def slack_edge(make_deps, slack_settings):
     """The WSGI app `bot serve --http` and gunicorn run, answering before it responds, so a
     listener that crashes shows here as a 500."""
     from bot.agent import Agent
-    from bot.slack import build_web_client, create_app, wsgi_app
+    from bot.slack import build_web_client, create_app
+    from bot.web import wsgi_app
 
     deps = make_deps(slack_settings)
     app = create_app(deps, Agent(deps), client=build_web_client("xoxb-test", slack_settings.slack_api_url),
                      process_before_response=True)
-    return wsgi_app(app, deps)
+    return wsgi_app(deps, app)
 
 
 def post(application, raw: bytes, headers: dict[str, str]) -> tuple[int, bytes]:

@@ -455,9 +455,9 @@ def wsgi_call(application, path: str, raw: str | None = None) -> tuple[str, byte
 
 
 def test_the_http_endpoint_rejects_malformed_bodies_and_reports_health(app):
-    from bot.slack import wsgi_app
+    from bot.web import wsgi_app
 
-    application = wsgi_app(app, app.reindexer.deps)
+    application = wsgi_app(app.reindexer.deps, app)
 
     def call(path: str, raw: str | None = None) -> tuple[str, dict]:
         status, body = wsgi_call(application, path, raw)
@@ -473,7 +473,7 @@ def test_the_http_endpoint_rejects_malformed_bodies_and_reports_health(app):
 def test_metrics_on_the_http_server_agree_with_what_was_answered_and_rated(app, fake_slack):
     from prometheus_client.parser import text_string_to_metric_families
 
-    from bot.slack import wsgi_app
+    from bot.web import wsgi_app
 
     app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000900.000100")))
     fake_slack.wait_for("chat.postMessage")  # one at a time: this test counts, it does not race
@@ -483,7 +483,7 @@ def test_metrics_on_the_http_server_agree_with_what_was_answered_and_rated(app, 
     answered = next(p for p in posts if "mode: faq" in json.dumps(p["blocks"]))
     click(app, fake_slack, answered, "feedback_down")
     fake_slack.wait_for("views.open")  # the listener counted the 👎 before it opened the modal
-    status, body = wsgi_call(wsgi_app(app, app.reindexer.deps), "/metrics")
+    status, body = wsgi_call(wsgi_app(app.reindexer.deps, app), "/metrics")
     assert status == "200 OK"
     answers = {tuple(sorted(s.labels.items())): s.value for family in text_string_to_metric_families(body.decode())
                for s in family.samples if s.name == "kb_answers_total"}
@@ -507,13 +507,13 @@ def test_kb_why_shows_an_admin_how_an_answer_was_made(app, fake_slack):
 
 
 def test_a_wsgi_server_builds_the_app_from_the_environment(slack_settings, fake_slack, monkeypatch):
-    from bot.slack import wsgi_from_env
+    from bot.web import wsgi_from_env
 
     for name, value in {"QDRANT_PATH": str(slack_settings.qdrant_path), "REDIS_URL": slack_settings.redis_url,
                         "REDIS_PREFIX": slack_settings.redis_prefix, "SLACK_BOT_TOKEN": "xoxb-test",
                         "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_settings.slack_api_url}.items():
         monkeypatch.setenv(name, value)
-    application = wsgi_from_env()  # what `gunicorn 'bot.slack:wsgi_from_env()'` calls in each worker
+    application = wsgi_from_env()  # what `gunicorn 'bot.web:wsgi_from_env()'` calls in each worker
     raw = json.dumps(mention("<@UBOT> how many vacation days do I get?", ts="1700000990.000100"))
     assert wsgi_call(application, "/slack/events", raw)[0].startswith("200")
     fake_slack.wait_for("chat.postMessage")

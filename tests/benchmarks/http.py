@@ -1,0 +1,112 @@
+"""What the HTTP API adds to an answer: `POST /v1/ask` against the same questions through
+`bot ask --jsonl`, in one run.
+
+Ingests the sample knowledge base once (extractive mode, answer cache off, so every question is
+answered in full), copies the index (the embedded store is one process's), and starts both
+`bot serve --http` and `bot ask --jsonl`. Questions alternate between the two, one at a time,
+each in a new thread. Per path: the round trip p50/p95 as its client sees it (an HTTP request
+on a new connection, or a line written to the pipe and the answer line read back) and the
+agent's own `latency_ms`; the overhead is the difference of the round-trip p50s.
+
+    python -m tests.benchmarks.http [--rounds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import redis
+
+from bot.keys import ApiKeys
+from tests.benchmarks.load import QUESTIONS
+from tests.conftest import ISOLATED_ENV, SAMPLE_KB
+from tests.serve import Serve
+from tests.test_slack import free_port
+
+
+def over_http(port: int, key: str, question: str, thread: str) -> tuple[float, dict]:
+    body = json.dumps({"question": question, "thread": thread}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/ask", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as response:
+        answer = json.loads(response.read())
+    return time.perf_counter() - started, answer
+
+
+def over_jsonl(process: subprocess.Popen, question: str, thread: str) -> tuple[float, dict]:
+    started = time.perf_counter()
+    process.stdin.write(json.dumps({"id": thread, "question": question, "thread": thread}) + "\n")
+    process.stdin.flush()
+    answer = json.loads(process.stdout.readline())
+    return time.perf_counter() - started, answer
+
+
+def summary(name: str, trips: list[float], agent_ms: list[float]) -> dict:
+    trips_ms = sorted(t * 1000 for t in trips)
+    return {"path": name, "round_trip_p50_ms": round(statistics.median(trips_ms), 2),
+            "round_trip_p95_ms": round(trips_ms[int(len(trips_ms) * 0.95) - 1], 2),
+            "agent_p50_ms": round(statistics.median(agent_ms), 2)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20, help="times each question is asked on each path")
+    args = parser.parse_args(argv)
+    prefix = f"bench-http:{os.getpid()}:"
+    with tempfile.TemporaryDirectory() as data:
+        env = {**{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV}, "HF_HUB_OFFLINE": "1",
+               "DATA_DIR": data, "QDRANT_PATH": f"{data}/qdrant", "REDIS_PREFIX": prefix, "ANSWER_CACHE": "off"}
+        bin_dir = Path(sys.executable).parent
+        subprocess.run([bin_dir / "ingest", str(SAMPLE_KB)], env=env, check=True, stdout=subprocess.DEVNULL)
+        shutil.copytree(f"{data}/qdrant", f"{data}/qdrant-cli")
+        client = redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
+        key = ApiKeys(client, prefix).add("bench", per_minute=0)
+        serve = Serve(env, free_port())
+        cli = subprocess.Popen([bin_dir / "bot", "ask", "--jsonl"], env={**env, "QDRANT_PATH": f"{data}/qdrant-cli"},
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        try:
+            serve.wait_ready()
+            for question in QUESTIONS:  # warm both: first calls load caches
+                over_http(serve.port, key, question, "warm")
+                over_jsonl(cli, question, "warm")
+            http, jsonl = ([], []), ([], [])
+            for number in range(args.rounds * len(QUESTIONS)):
+                question = QUESTIONS[number % len(QUESTIONS)]
+                paths = [(http, lambda t: over_http(serve.port, key, question, t)),
+                         (jsonl, lambda t: over_jsonl(cli, question, t))]
+                for (trips, agent_ms), ask in paths if number % 2 else reversed(paths):
+                    took, answer = ask(f"b{number}")
+                    trips.append(took)
+                    agent_ms.append(answer["latency_ms"])
+            rows = [summary("POST /v1/ask", *http), summary("bot ask --jsonl", *jsonl)]
+        except Exception:
+            print("".join(serve.output[-40:]), file=sys.stderr)
+            raise
+        finally:
+            serve.stop()
+            cli.stdin.close()
+            cli.wait(timeout=60)
+            leftovers = list(client.scan_iter(f"{prefix}*"))
+            if leftovers:
+                client.delete(*leftovers)
+    for row in rows:
+        print(json.dumps(row))
+    overhead = rows[0]["round_trip_p50_ms"] - rows[1]["round_trip_p50_ms"]
+    print(json.dumps({"questions_per_path": args.rounds * len(QUESTIONS), "http_overhead_p50_ms": round(overhead, 2),
+                      "goal_ms": 3, "met": overhead <= 3}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
