@@ -62,12 +62,13 @@ class HttpApi:
         self.keys = keys or ApiKeys(deps.redis, deps.settings.redis_prefix)
         self.routes = {("POST", "/v1/ask"): self.ask, ("GET", "/v1/schema"): self.schema,
                        ("POST", "/v1/chat/completions"): self.chat, ("GET", "/v1/models"): self.models}
+        self.paths = {path for _, path in self.routes}
 
     def __call__(self, environ, start_response):
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
 
         def counted(status: str, headers, exc_info=None):
-            self.deps.telemetry.http_request(path if (method, path) in self.routes else "other", status.split()[0])
+            self.deps.telemetry.http_request(path if path in self.paths else "other", status.split()[0])
             return start_response(status, headers, exc_info)
 
         try:
