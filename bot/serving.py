@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import logging
+import signal
 import sys
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -35,6 +37,8 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
     """Slack in Socket Mode (SLACK_APP_TOKEN), else HTTP: Slack's events when Slack is set up,
     and the HTTP API; `--http` with no Slack settings serves the HTTP API alone."""
     settings = deps.settings
+    # `kill -USR1 PID` prints every thread's stack on stderr: what a stuck worker is waiting for.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     admission = Admission.for_settings(settings)
     app = None
     if not http or settings.slack_bot_token or settings.slack_signing_secret:
@@ -57,7 +61,9 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        pass
+        # Exiting joins the answer threads and flushes the last spans. Should anything hold the exit
+        # past 30 s, print every thread's stack and exit anyway rather than leave a supervisor waiting.
+        faulthandler.dump_traceback_later(30, exit=True)
     return 0
 
 

@@ -26,7 +26,8 @@ class Serve:
         self.process = subprocess.Popen([Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(port)],
                                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self._ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         for line in self.process.stderr:  # read to the end, so the worker never blocks on a full pipe
@@ -52,7 +53,15 @@ class Serve:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def stop(self) -> None:
-        """SIGINT, as Ctrl-C: the server exits cleanly and its last spans are exported."""
+        """SIGINT, as Ctrl-C: the server exits cleanly and its last spans are exported. A worker that
+        does not has printed its threads' stacks (bot/serving.py), shown with the failure."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
-            self.process.wait(timeout=60)
+            try:
+                self.process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self._reader.join(timeout=30)  # to the end of its stderr
+            assert self.process.returncode == 0, \
+                f"bot serve exited {self.process.returncode} after SIGINT:\n" + "".join(self.output[-80:])
