@@ -6,7 +6,8 @@ answered in full), copies the index (the embedded store is one process's), and s
 `bot serve --http` and `bot ask --jsonl`. Questions alternate between the two, one at a time,
 each in a new thread. Per path: the round trip p50/p95 as its client sees it (an HTTP request
 on a new connection, or a line written to the pipe and the answer line read back) and the
-agent's own `latency_ms`; the overhead is the difference of the round-trip p50s.
+agent's own `latency_ms`; the overhead is the difference of the round-trip p50s. Then, in this
+process and without sockets, the WSGI app against `agent.answer` and its JSON: the edge's own cost.
 
     python -m tests.benchmarks.http [--rounds 20]
 """
@@ -14,6 +15,8 @@ agent's own `latency_ms`; the overhead is the difference of the round-trip p50s.
 from __future__ import annotations
 
 import argparse
+import http.client
+import io
 import json
 import os
 import shutil
@@ -22,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import redis
@@ -35,13 +37,53 @@ from tests.test_slack import free_port
 
 
 def over_http(port: int, key: str, question: str, thread: str) -> tuple[float, dict]:
-    body = json.dumps({"question": question, "thread": thread}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/ask", data=body, method="POST",
-                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    """A new connection per request, as curl makes (wsgiref speaks HTTP/1.0: no keep-alive)."""
+    body = json.dumps({"question": question, "thread": thread})
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=60) as response:
-        answer = json.loads(response.read())
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("POST", "/v1/ask", body, {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
     return time.perf_counter() - started, answer
+
+
+def in_process(store: str, key_prefix: str, rounds: int) -> dict:
+    """The edge's own cost, without sockets: the WSGI app called directly against `agent.answer`
+    and the JSON of `bot ask --jsonl`, alternately, in this process."""
+    from bot.agent import Agent
+    from bot.deps import build_deps
+    from bot.web import wsgi_app
+    from knowledge.settings import Settings
+
+    deps = build_deps(Settings.from_env({**os.environ, "QDRANT_PATH": store, "REDIS_PREFIX": key_prefix,
+                                         "ANSWER_CACHE": "off"}), metrics=True)
+    agent, key = Agent(deps), ApiKeys(deps.redis, key_prefix).add("in-process", per_minute=0)
+    application = wsgi_app(deps, None, agent)
+
+    def through_edge(question: str, thread: str) -> float:
+        body = json.dumps({"question": question, "thread": thread}).encode()
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/v1/ask", "CONTENT_LENGTH": str(len(body)),
+                   "wsgi.input": io.BytesIO(body), "HTTP_AUTHORIZATION": f"Bearer {key}"}
+        started = time.perf_counter()
+        b"".join(application(environ, lambda status, headers, exc_info=None: None))
+        return time.perf_counter() - started
+
+    def direct(question: str, thread: str) -> float:
+        started = time.perf_counter()
+        json.dumps(agent.answer(question, thread).as_dict(thread), ensure_ascii=False)
+        return time.perf_counter() - started
+
+    try:
+        edge, plain = [], []
+        for number in range(rounds * len(QUESTIONS)):
+            question = QUESTIONS[number % len(QUESTIONS)]
+            edge.append(through_edge(question, f"e{number}"))
+            plain.append(direct(question, f"d{number}"))
+    finally:
+        deps.close()
+    return {"path": "in process: WSGI app vs agent", "edge_p50_ms": round(statistics.median(edge) * 1000, 2),
+            "agent_p50_ms": round(statistics.median(plain) * 1000, 2),
+            "edge_overhead_p50_ms": round((statistics.median(edge) - statistics.median(plain)) * 1000, 2)}
 
 
 def over_jsonl(process: subprocess.Popen, question: str, thread: str) -> tuple[float, dict]:
@@ -80,16 +122,16 @@ def main(argv: list[str] | None = None) -> int:
             for question in QUESTIONS:  # warm both: first calls load caches
                 over_http(serve.port, key, question, "warm")
                 over_jsonl(cli, question, "warm")
-            http, jsonl = ([], []), ([], [])
+            over_the_wire, jsonl = ([], []), ([], [])
             for number in range(args.rounds * len(QUESTIONS)):
                 question = QUESTIONS[number % len(QUESTIONS)]
-                paths = [(http, lambda t: over_http(serve.port, key, question, t)),
+                paths = [(over_the_wire, lambda t: over_http(serve.port, key, question, t)),
                          (jsonl, lambda t: over_jsonl(cli, question, t))]
                 for (trips, agent_ms), ask in paths if number % 2 else reversed(paths):
                     took, answer = ask(f"b{number}")
                     trips.append(took)
                     agent_ms.append(answer["latency_ms"])
-            rows = [summary("POST /v1/ask", *http), summary("bot ask --jsonl", *jsonl)]
+            rows = [summary("POST /v1/ask", *over_the_wire), summary("bot ask --jsonl", *jsonl)]
         except Exception:
             print("".join(serve.output[-40:]), file=sys.stderr)
             raise
@@ -97,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             serve.stop()
             cli.stdin.close()
             cli.wait(timeout=60)
+        try:
+            rows.append(in_process(f"{data}/qdrant-cli", prefix, args.rounds))  # the CLI has let go of its store
+        finally:
             leftovers = list(client.scan_iter(f"{prefix}*"))
             if leftovers:
                 client.delete(*leftovers)
