@@ -44,7 +44,7 @@ class ApiError(Exception):
 
 
 @dataclass(frozen=True)
-class Asker:
+class Caller:
     """Who a request asks as: its key's user and channel, or those it names for a key bound to none."""
 
     key: ApiKey
@@ -92,9 +92,9 @@ class HttpApi:
     def ask(self, environ, start_response):
         key = self.authenticate(environ)
         request = self.read(environ, AskRequest)
-        asker = self.asker(key, request.user, request.channel)
+        caller = self.caller(key, request.user, request.channel)
         self.limit(key)
-        answer = self.answer(request.question, asker.thread(request.thread) if request.thread else None, asker)
+        answer = self.answer(request.question, caller.thread(request.thread) if request.thread else None, caller)
         return respond(start_response, "200 OK", AskResult.of(answer).as_json())
 
     def models(self, environ, start_response):
@@ -111,10 +111,10 @@ class HttpApi:
         if request.model not in openai_api.model_ids(self.deps.variants):
             raise ApiError("404 Not Found", f"There is no model {request.model!r}; GET /v1/models lists them "
                            f"({', '.join(openai_api.model_ids(self.deps.variants))}).", "model_not_found", param="model")
-        asker = self.asker(key, request.user, None)
+        caller = self.caller(key, request.user, None)
         self.limit(key)
-        thread = asker.thread(request.thread or f"chat:{openai_api.conversation_id(request)}")
-        answer = self.answer(question, thread, asker, variant=request.model)
+        thread = caller.thread(request.thread or f"chat:{openai_api.conversation_id(request)}")
+        answer = self.answer(question, thread, caller, variant=request.model)
         if not request.stream:
             return respond(start_response, "200 OK", openai_api.completion(answer, request.model))
         start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
@@ -161,13 +161,13 @@ class HttpApi:
             raise ApiError("400 Bad Request", f"The body is not a valid request: {problems}.", "invalid_request",
                            param=where or None) from None
 
-    def asker(self, key: ApiKey, user: str | None, channel: str | None) -> Asker:
+    def caller(self, key: ApiKey, user: str | None, channel: str | None) -> Caller:
         """A key acts as its user and channel; only a key bound to neither may name them."""
         for what, bound, named in (("user", key.user, user), ("channel", key.channel, channel)):
             if bound and named and named != bound:
                 raise ApiError("403 Forbidden", f"Key {key.name!r} asks as {what} {bound}; it cannot ask as {named}.",
                                "permission_denied", param=what)
-        return Asker(key, key.user or user or "", key.channel or channel or "")
+        return Caller(key, key.user or user or "", key.channel or channel or "")
 
     def limit(self, key: ApiKey) -> None:
         per_minute = self.deps.settings.api_rate_limit_per_minute if key.per_minute is None else key.per_minute
@@ -177,13 +177,14 @@ class HttpApi:
                            f"again in {math.ceil(wait)} s.", "rate_limit_exceeded", kind="requests",
                            headers=[("Retry-After", str(math.ceil(wait)))])
 
-    def answer(self, question: str, thread: str | None, asker: Asker, variant: str | None = None) -> Answer:
+    def answer(self, question: str, thread: str | None, caller: Caller, variant: str | None = None) -> Answer:
         with self.admission.slot() as admitted:
             if not admitted:
                 raise ApiError("503 Service Unavailable", text(language_of(question), "slack.busy"), "busy",
                                kind="server_error", headers=[("Retry-After", "1")])
-            # TODO(issue 14): pass the asker (user, channel) through its access-control argument once it lands.
-            answer = ask(self.agent, question, thread, asker.user, asker.channel, log, variant=variant)
+            # Issue 14 (access control) turns user and channel into one Asker argument of agent.answer:
+            # bot/asking.py is where it is built from these two.
+            answer = ask(self.agent, question, thread, caller.user, caller.channel, log, variant=variant)
         if isinstance(answer, Failure):
             status = "503 Service Unavailable" if answer.reason == "empty_kb" else "500 Internal Server Error"
             raise ApiError(status, answer.message, answer.reason, kind="server_error")
