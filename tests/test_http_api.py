@@ -222,3 +222,34 @@ def test_bot_keys_prints_a_key_once_and_stores_only_its_hash(api, redis_url, mon
     assert listed["ci"]["channel"] == "C_CI" and key not in json.dumps(listed)
     assert cli.main(["keys", "revoke", "ci"]) == 0
     assert api.call("POST", "/v1/ask", {"question": "hi"}, key=key)[0] == 401
+
+
+def test_the_api_alone_serves_no_slack_and_says_busy_when_no_question_may_wait(make_deps, kb_settings, redis_client):
+    """What `bot serve --http` serves with no Slack settings, in-process."""
+    import io
+
+    from bot.admission import Admission
+    from bot.agent import Agent
+    from bot.web import wsgi_app
+
+    deps = make_deps(kb_settings)
+    admission = Admission(workers=1, queue=0)
+    application = wsgi_app(deps, None, Agent(deps), admission)
+    key = ApiKeys(redis_client, kb_settings.redis_prefix).add("solo")
+
+    def call(path: str, body: dict) -> tuple[str, dict, dict]:
+        raw, seen = json.dumps(body).encode(), []
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "CONTENT_LENGTH": str(len(raw)),
+                   "wsgi.input": io.BytesIO(raw), "HTTP_AUTHORIZATION": f"Bearer {key}"}
+        out = b"".join(application(environ, lambda status, headers, exc_info=None: seen.append((status, headers))))
+        return seen[0][0], dict(seen[0][1]), json.loads(out)
+
+    status, _, body = call("/slack/events", {"type": "url_verification"})
+    assert status.startswith("404") and body["error"].endswith("serves /v1/, /healthz, /metrics")
+    question = {"question": "How much can I spend on a hotel?"}
+    with admission.slot() as admitted:  # the one worker is answering, and no question may wait
+        assert admitted
+        status, headers, body = call("/v1/ask", question)
+    assert status.startswith("503") and headers["Retry-After"] == "1" and body["error"]["code"] == "busy"
+    status, _, body = call("/v1/ask", question)
+    assert status.startswith("200") and "150 EUR" in body["answer"]
