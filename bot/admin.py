@@ -90,7 +90,9 @@ class Reindexer:
                 notify(f"Reindex: {int(steps.pop(0) * 100)}% ({done} of {total} chunks embedded)")
 
         try:
-            summary = Pipeline(self.deps.store, self.deps.embedder, SparseEncoder()).rebuild(sources, progress=progress)
+            tables = self.deps.table_answers.tables if self.deps.table_answers else None
+            summary = Pipeline(self.deps.store, self.deps.embedder, SparseEncoder(),
+                               tables=tables).rebuild(sources, progress=progress)
             self.deps.telemetry.ingested(summary.chunks_written)
             notify(f"Reindex finished: {render(summary)}")
             log.info("reindex finished: %s", summary.as_dict())

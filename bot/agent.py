@@ -18,6 +18,7 @@ from bot.errors import LLMUnavailable
 from bot.i18n import language_of, text as message
 from bot.models import Answer, Turn, Usage
 from bot.preprocess import follow_up_context, normalise
+from bot.tables import tables_for
 from bot.prompt import build_rewrite, parse_rewrite
 from bot.turns import TurnRecord
 from bot.telemetry import clean, turn_id_of
@@ -106,7 +107,8 @@ class Agent:
                 self.deps.telemetry.cache_hit(hit.kind)
                 return thaw(hit.answer, hit)
         answer = self._with_disclaimers(self._answer(question, history, channel, prompt, language), language)
-        if cache is not None and standalone and not answer.refused:
+        # Answers from the tables are not cached: the cache keeps no query results.
+        if cache is not None and standalone and not answer.refused and answer.table is None:
             key = without_redis("cache", lambda: cache.put(question, self._cache_entry(answer), prompt.version), "")
             answer = replace(answer, cache_key=key)
         return answer
@@ -185,6 +187,11 @@ class Agent:
         faq = faq_match(passages, settings.faq_match)
         if faq is not None:
             return Answer(f"{faq.quote.strip()} [1]", "faq", sources=[faq], confidence=min(1.0, faq.question_score))
+        cards = tables_for(relevant, settings.passage_margin)
+        if cards and self.deps.table_answers is not None:
+            # A spent budget leaves the tables to lookups in row passages, like having no model.
+            cascade = None if self._budget_spent(channel) else self.deps.cascade
+            return self.deps.table_answers.answer(cascade, question, relevant, cards, history, prompt.text, language)
         cascade = self.deps.cascade
         if cascade is None:
             return extractive(relevant[0], "extractive_note", language)

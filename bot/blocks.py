@@ -30,6 +30,8 @@ def source_line(number: int, title: str, section: str, source: str) -> str:
 
 def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = [_section(to_mrkdwn(answer.text))]
+    if answer.table is not None:
+        blocks.append(table_section(answer))
     if answer.sources:
         heading = f"*{text(answer.language, 'sources.closest' if answer.refused else 'sources.heading')}*"
         lines = [source_line(n, p.chunk.title, p.chunk.section, p.chunk.source)
@@ -39,6 +41,17 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
     if answer.turn_id:
         blocks.append(feedback_buttons(answer.turn_id, answer.language))
     return blocks
+
+
+SHOWN_ROWS = 15
+
+
+def table_section(answer: Answer) -> dict[str, Any]:
+    """The rows an answer from the tables was phrased from, and the SQL, so a user can check it."""
+    result = answer.table
+    heading = text(answer.language, "answer.table_sql", tables=", ".join(result.tables))
+    rows = result.text_table(SHOWN_ROWS)[: MAX_SECTION_CHARS - len(result.sql) - len(heading) - 40]
+    return _section(f"{to_mrkdwn(heading)}\n```{to_mrkdwn(result.sql)}```\n```{to_mrkdwn(rows)}```")
 
 
 FEEDBACK_ACTIONS = {"feedback_up": "up", "feedback_down": "down"}

@@ -38,9 +38,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     "cache: semantic cache hit rate and precision on the COVID paraphrase pairs. export-feedback: "
                     "each rated answer as a case. answers: the whole chain over --dataset cases, scored. compare: "
                     "--baseline and --candidate over them; exits 1 when the candidate regresses. gaps: how the "
-                    "report groups unanswered questions, on labelled wordings.")
+                    "report groups unanswered questions, on labelled wordings. tables: answers from tables with "
+                    "scripted SQL, and hostile SQL rejected.")
     evaluate.add_argument("target", choices=["guards", "retrieval", "calibrate", "covid-dataset", "cache",
-                                             "export-feedback", "answers", "compare", "gaps"])
+                                             "export-feedback", "answers", "compare", "gaps", "tables"])
     evaluate.add_argument("--dataset", type=Path, action="append",
                           help='JSON lines {"question", "relevant": [...], "half"?}, repeatable (figures per language); '
                                'answers and compare: one file of {"question", "expected_sources"?, "should_refuse"?}')
@@ -169,7 +170,7 @@ def circuit_of(tier, settings) -> str:
 def evaluate(args: argparse.Namespace) -> int:
     from bot.evals import data as eval_data
 
-    if args.target in ("export-feedback", "answers", "compare", "gaps"):
+    if args.target in ("export-feedback", "answers", "compare", "gaps", "tables"):
         return cli_ops.evaluate(args)
     data = args.data or eval_data.DEFAULT_DATA
     if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():

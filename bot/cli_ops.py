@@ -82,6 +82,8 @@ def evaluate(args) -> int:
     """`eval export-feedback`, `answers`, `compare` and `gaps`, as parsed by bot/cli.py."""
     if args.target == "export-feedback":
         return export_feedback(args.rating, args.days)
+    if args.target == "tables":
+        return tables(args.json)
     if len(args.dataset or []) > 1:
         return fail(f"eval {args.target} takes one --dataset")
     if args.target == "gaps":
@@ -89,6 +91,16 @@ def evaluate(args) -> int:
     compared = args.target == "compare"
     return answers(args.dataset[0], [args.baseline, args.candidate] if compared else [args.variant], args.json,
                    args.tolerance if compared else None)
+
+
+def tables(as_json: bool) -> int:
+    from bot.evals.tables import eval_tables, render_tables
+    from knowledge.embeddings import Embedder
+    from knowledge.settings import Settings
+
+    figures = eval_tables(Embedder(), Settings.from_env())
+    print(json.dumps(figures, ensure_ascii=False) if as_json else render_tables(figures))
+    return 0
 
 
 def export_feedback(rating: str | None, days: int) -> int:

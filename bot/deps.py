@@ -16,7 +16,8 @@ from bot.telemetry import Telemetry
 from bot.tracing import build_tracer_provider
 from bot.turns import TurnLog
 from bot.usage import UsageLedger
-from bot.variants import Variants
+from bot.tables import TableAnswers
+from bot.variants import SQL_PROMPT, Variants, load_prompt
 from guards.input import InputGuard
 from guards.policy import BusinessRules
 from knowledge.embeddings import MODEL_NAME, Embedder, configure_llama_index
@@ -24,6 +25,7 @@ from knowledge.retrieval import Retriever
 from knowledge.settings import Settings, Tier
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
+from knowledge.tables import TableStore
 
 @dataclass
 class Deps:
@@ -45,6 +47,8 @@ class Deps:
     cache: AnswerCache | None
     """None when ANSWER_CACHE is off."""
     cascade: Cascade | None
+    table_answers: TableAnswers | None = None
+    """Answers from the tables in $DATA_DIR/tables.duckdb (bot/tables.py)."""
     """The model tiers and the output guard that validates them; None in extractive mode (no
     LLM_TIERS, OPENAI_API_KEY or OPENAI_BASE_URL; importing guardrails costs ~7 s)."""
 
@@ -89,6 +93,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
                           answer_scope(rules.fingerprint, [t.model for t in settings.tiers], MODEL_NAME))
         if settings.answer_cache else None,
         cascade=cascade,
+        table_answers=TableAnswers(TableStore(settings.tables_path), load_prompt(SQL_PROMPT).text, telemetry),
     )
 
 

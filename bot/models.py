@@ -40,6 +40,36 @@ class Usage:
                      self.rejected + other.rejected)
 
 
+SHOWN_TABLE_ROWS = 20
+"""Rows of a table result an answer shows (and a model reads to phrase it); the rest are counted."""
+
+
+@dataclass(frozen=True)
+class TableResult:
+    """What a checked SQL query over the tables returned: shown to the user, with the SQL, to check."""
+
+    sql: str
+    tables: list[str]
+    columns: list[str]
+    rows: list[tuple]
+    truncated: bool = False
+
+    def text_table(self, limit: int) -> str:
+        """The first `limit` rows as an aligned text table (the CLI; Slack, in a code block)."""
+        cells = [self.columns, *([("" if v is None else str(v)) for v in row] for row in self.rows[:limit])]
+        widths = [max(len(str(row[i])) for row in cells) for i in range(len(self.columns))]
+        lines = [" | ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+        lines.insert(1, "-+-".join("-" * w for w in widths))
+        more = len(self.rows) - limit
+        if more > 0 or self.truncated:
+            lines.append(f"... {max(more, 0)} more rows" + (" (and more beyond the row cap)" if self.truncated else ""))
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sql": self.sql, "tables": self.tables, "columns": self.columns, "rows": [list(r) for r in self.rows],
+                "truncated": self.truncated}
+
+
 @dataclass(frozen=True)
 class Answer:
     text: str
@@ -73,6 +103,8 @@ class Answer:
     """Model drafts the output guards rejected on the way to this answer (re-asked or escalated)."""
     language: str = "en"
     """The language of the question, which the answer's own words (refusals, notes, labels) are in."""
+    table: TableResult | None = None
+    """The SQL result an answer from the tables was phrased from (bot/tables.py)."""
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
         """The JSON of `bot ask --json`, `--jsonl` and `POST /v1/ask` (bot/schema.py)."""
@@ -85,6 +117,9 @@ class Answer:
         from bot.i18n import text
 
         lines = [self.text]
+        if self.table is not None:  # an answer from the tables: where from, the SQL, the rows
+            lines += ["", text(self.language, "answer.table_sql", tables=", ".join(self.table.tables)),
+                      f"  {self.table.sql}", "", self.table.text_table(SHOWN_TABLE_ROWS)]
         if self.sources:
             lines += ["", text(self.language, "sources.closest" if self.refused else "sources.heading") + ":"]
             for number, passage in enumerate(self.sources, start=1):

@@ -46,6 +46,16 @@ class Usage(_Model):
     """Each cheaper tier whose answer was not taken, and why."""
 
 
+class TableOut(_Model):
+    sql: str
+    """The checked query that ran (DuckDB dialect), for the user to check."""
+    tables: list[str]
+    columns: list[str]
+    rows: list[list[Any]]
+    """At most 200; `truncated` when more matched."""
+    truncated: bool = False
+
+
 class AskResult(_Model):
     id: Any = None
     """The request's id (`null` for a single `ask`)."""
@@ -70,6 +80,8 @@ class AskResult(_Model):
     """That prompt's version id: name and content hash."""
     language: str = "en"
     """The question's language, which the bot's own words are in."""
+    table: TableOut | None = None
+    """For an answer from the tables: the query's result the answer was phrased from."""
     error: str | None = None
     """Only on a `--jsonl` line that could not be read: what was wrong with it."""
 
@@ -87,6 +99,7 @@ class AskResult(_Model):
                                                            for r in usage.rejected])
             if usage else Usage(tier=answer.mode),
             variant=answer.variant, prompt_version=answer.prompt_version, language=answer.language,
+            table=TableOut(**answer.table.as_dict()) if answer.table else None,
         )
 
     @classmethod

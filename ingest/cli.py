@@ -28,7 +28,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="ingest", description=__doc__.splitlines()[0],
                                      epilog="Other commands: `ingest rollback`, `ingest status`.")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                        help="Markdown, text, HTML, PDF or CSV FAQ files, or directories of them")
+                        help="Markdown, text, HTML, PDF, CSV FAQ files, tables (CSV, TSV, Parquet, Excel), or directories of them")
     parser.add_argument("--prune", action="store_true",
                         help="also delete documents whose files under PATH are gone")
     parser.add_argument("--rebuild", action="store_true",
@@ -75,8 +75,10 @@ def ingest(args: argparse.Namespace) -> int:
 def command(name: str, json_output: bool) -> int:
     from knowledge.settings import Settings
     from knowledge.store import Store
+    from knowledge.tables import TableStore
 
-    store = Store.open(Settings.from_env())
+    settings = Settings.from_env()
+    store = Store.open(settings)
     try:
         if name == "rollback":
             target = store.previous_collection()
@@ -86,18 +88,22 @@ def command(name: str, json_output: bool) -> int:
                 return 2
             store.point_alias_at(target)
         info = store.info()
+        tables = [{"name": t.name, "rows": t.rows, "path": t.path, "sheet": t.sheet}
+                  for t in TableStore(settings.tables_path).tables()]
     finally:
         store.close()
     if info is None:
         print("ingest: the knowledge base is empty; run `ingest PATH...` first", file=sys.stderr)
         return 2
     if json_output:
-        print(json.dumps(vars(info), ensure_ascii=False))
+        print(json.dumps({**vars(info), "tables": tables}, ensure_ascii=False))
     else:
         verb = "now serving" if name == "rollback" else "serving"
         print(f"{verb} {info.collection} (version {info.version}): {info.documents} documents, "
               f"{info.chunks} chunks; last ingest {info.last_ingest or 'unknown'}"
               + (f"; rollback would go to {info.previous}" if info.previous else ""))
+        print("\n".join(f"  table {t['name']}: {t['rows']:,} rows ({t['path']}{', sheet ' + t['sheet'] if t['sheet'] else ''})"
+                        for t in tables) or "  no tables")
     return 0
 
 
@@ -110,11 +116,14 @@ def opened_pipeline(columns: TableColumns):
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
 
-    store = Store.open(Settings.from_env())
+    from knowledge.tables import TableStore
+
+    settings = Settings.from_env()
+    store = Store.open(settings)
     try:
         embedder = Embedder()
         configure_llama_index(embedder)
-        yield Pipeline(store, embedder, SparseEncoder(), columns)
+        yield Pipeline(store, embedder, SparseEncoder(), columns, TableStore(settings.tables_path))
     finally:
         store.close()
 

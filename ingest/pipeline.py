@@ -19,11 +19,14 @@ from pathlib import Path
 
 from ingest.chunking import Chunker
 from ingest.errors import UnreadableSource
+from ingest import tables as table_files
 from ingest.loaders import SourceDocument, SourceFile, TableColumns, discover, load
+from ingest.tables import TableJob
 from knowledge.embeddings import Embedder
 from knowledge.models import Chunk
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
+from knowledge.tables import TableStore
 
 EMBED_BATCH = 256
 
@@ -84,12 +87,18 @@ class Plan:
     """doc_id -> source of documents to delete."""
     failed: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tables: list[TableJob] = field(default_factory=list)
+    """Tables to load (when their file changed) and index; a table counts as one document."""
+    table_documents: list[SourceDocument] = field(default_factory=list)
+    dropped_tables: list[str] = field(default_factory=list)
 
     def summary(self, collection: str) -> Summary:
+        new = [job.file.display for job in self.tables if job.new]
+        changed = [job.file.display for job in self.tables if not job.new]
         return Summary(
-            added=len(self.added), updated=len(self.updated), unchanged=self.unchanged,
+            added=len(self.added) + len(new), updated=len(self.updated) + len(changed), unchanged=self.unchanged,
             deleted=len(self.deleted), failed=self.failed, collection=collection,
-            changes={"added": [d.source for d in self.added], "updated": [d.source for d in self.updated],
+            changes={"added": [d.source for d in self.added] + new, "updated": [d.source for d in self.updated] + changed,
                      "deleted": sorted(self.deleted.values())},
             notes=self.notes,
         )
@@ -97,8 +106,10 @@ class Plan:
 
 class Pipeline:
     def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder,
-                 columns: TableColumns = TableColumns()) -> None:
+                 columns: TableColumns = TableColumns(), tables: TableStore | None = None) -> None:
+        """`tables`: where CSV, Parquet and Excel tables are loaded; without it they are reported as failed."""
         self.store = store
+        self.tables = tables
         self.embedder = embedder
         self.sparse = sparse
         self.columns = columns
@@ -119,6 +130,7 @@ class Pipeline:
             return summary
         if collection is None:
             collection = self.store.ensure_serving_collection(self.embedder.dimension)
+        self._load_tables(plan)
         summary = plan.summary(collection)
         summary.chunks_written = self._write(collection, plan, indexed, progress)
         self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths])
@@ -130,6 +142,7 @@ class Pipeline:
         started = time.perf_counter()
         paths = list(paths)
         plan = self._plan(discover(paths), {}, roots=[])
+        self._load_tables(plan)
         if plan.failed:
             summary = plan.summary(self.store.serving_collection() or "")
             summary.abandoned = True
@@ -173,7 +186,11 @@ class Pipeline:
         by_path: dict[str, list[str]] = defaultdict(list)
         for doc_id, known in indexed.items():
             by_path[known.path].append(doc_id)
+        catalogue = {t.name: t for t in self.tables.tables()} if self.tables else {}
         for file in files:
+            if table_files.is_table(file, self.columns):
+                self._plan_table(plan, file, indexed, by_path, catalogue)
+                continue
             try:
                 documents = load(file, self.columns)
             except UnreadableSource as error:
@@ -199,13 +216,41 @@ class Pipeline:
             for path, doc_ids in by_path.items():
                 if path and path not in seen and (path == root or path.startswith(root + "/")):
                     plan.deleted.update({doc_id: path for doc_id in doc_ids})
+                    plan.dropped_tables += [t.name for t in catalogue.values() if t.path == path]
         return plan
+
+    def _plan_table(self, plan: Plan, file: SourceFile, indexed: dict[str, Indexed], by_path: dict[str, list[str]],
+                    catalogue: dict) -> None:
+        try:
+            if self.tables is None:
+                raise UnreadableSource("tables (CSV without question/answer columns, Parquet, Excel) need "
+                                       "a table store; run `ingest`, which opens $DATA_DIR/tables.duckdb")
+            found = table_files.plan_file(file, {k: v.content_hash for k, v in indexed.items()},
+                                          by_path.get(file.path.as_posix(), []), catalogue)
+        except UnreadableSource as error:
+            plan.failed.append({"path": file.path.as_posix(), "reason": str(error)})
+            return
+        plan.tables += found.jobs
+        plan.unchanged += found.unchanged
+        plan.deleted.update({doc_id: file.display for doc_id in found.deleted})
+        plan.dropped_tables += found.dropped
+
+    def _load_tables(self, plan: Plan) -> None:
+        """Load changed tables into DuckDB and make their passages; a table that fails to
+        load is reported and its previous version keeps serving, passages and all."""
+        for job in list(plan.tables):
+            try:
+                plan.table_documents += table_files.load(self.tables, job)
+            except UnreadableSource as error:
+                plan.failed.append({"path": job.file.path.as_posix(), "reason": str(error)})
+                plan.tables.remove(job)
 
     # --- writing --------------------------------------------------------------------------
 
     def _write(self, collection: str, plan: Plan, indexed: dict[str, Indexed],
                progress: Progress | None) -> int:
-        chunks = [chunk for doc in [*plan.added, *plan.updated] for chunk in self.chunker.chunk(doc)]
+        documents = [*plan.added, *plan.updated, *plan.table_documents]
+        chunks = [chunk for doc in documents for chunk in self.chunker.chunk(doc)]
         for start in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[start:start + EMBED_BATCH]
             self._upsert(collection, batch)
@@ -215,7 +260,12 @@ class Pipeline:
         fresh = {c.id for c in chunks}
         stale = [old for doc in plan.updated for old in indexed[doc.doc_id].chunk_ids - fresh]
         stale += [old for doc_id in plan.deleted for old in indexed[doc_id].chunk_ids]
+        # A table's passages are rewritten whole: rows it no longer has go.
+        stale += [old for doc_id, known in indexed.items() if table_files.of_jobs(doc_id, plan.tables)
+                  for old in known.chunk_ids - fresh]
         self.store.delete_points(collection, stale)
+        if self.tables is not None:
+            self.tables.drop(plan.dropped_tables)
         return len(chunks)
 
     def _upsert(self, collection: str, chunks: list[Chunk]) -> None:

@@ -5,7 +5,9 @@ KnowledgeError
  ├── StoreLocked          another process holds the embedded Qdrant store
  ├── StoreUnavailable     the Qdrant server cannot be reached
  ├── StoreCorrupt         a file of the embedded store cannot be read
- └── EmptyKnowledgeBase   nothing has been ingested yet
+ ├── EmptyKnowledgeBase   nothing has been ingested yet
+ ├── TableError           a file is not a readable table, or a query on the tables failed
+ └── TableUnavailable     the tables database cannot be opened right now
 """
 
 
@@ -31,3 +33,11 @@ class StoreCorrupt(KnowledgeError):
 
 class EmptyKnowledgeBase(KnowledgeError):
     """The collection the bot reads does not exist or holds no points."""
+
+
+class TableError(KnowledgeError):
+    """A file cannot be loaded as a table, or a query on the tables failed (the reason says which)."""
+
+
+class TableUnavailable(KnowledgeError):
+    """The tables database cannot be opened (none ingested yet, or an ingest is writing it)."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["faq", "doc"]
+Kind = Literal["faq", "doc", "table", "row"]
+"""A table card (a table's name, columns and sample rows) and a table's row are passages too."""
 
 
 @dataclass(frozen=True, slots=True)

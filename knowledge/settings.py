@@ -153,6 +153,10 @@ class Settings:
         return self.min_relevance_ko if language == "ko" else self.min_relevance
 
     @property
+    def tables_path(self) -> Path:  # DuckDB: the tables ingest loaded (knowledge/tables.py)
+        return self.data_dir / "tables.duckdb"
+
+    @property
     def onnx_dir(self) -> Path | None:  # None: questions are embedded on torch
         return self.onnx_path if self.query_embedding == "onnx" else None
 

@@ -102,6 +102,25 @@ def sample_store(tmp_path_factory, embedder) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def eval_tables(tmp_path_factory, embedder):
+    """The evaluation tables (knowledge/eval/tables), ingested once per session: (folder, summary);
+    the folder holds `qdrant` and `tables.duckdb`. Tests copy what they change."""
+    from ingest.pipeline import Pipeline
+    from knowledge.sparse import SparseEncoder
+    from knowledge.store import Store
+    from knowledge.tables import TableStore
+
+    folder = tmp_path_factory.mktemp("eval-tables")
+    store = Store.open(Settings(qdrant_path=folder / "qdrant"))
+    try:
+        summary = Pipeline(store, embedder, SparseEncoder(), tables=TableStore(folder / "tables.duckdb")).run(
+            [ROOT / "knowledge" / "eval" / "tables"])
+    finally:
+        store.close()
+    return folder, summary
+
+
 @pytest.fixture
 def kb_settings(settings, sample_store, tmp_path) -> Settings:
     shutil.copytree(sample_store, tmp_path / "kb")

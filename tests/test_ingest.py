@@ -5,7 +5,7 @@ import pytest
 
 from ingest import cli
 from ingest.chunking import Chunker
-from ingest.loaders import discover, load
+from ingest.loaders import TableColumns, discover, load
 from ingest.pipeline import Pipeline
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -63,12 +63,13 @@ def test_rerun_skips_unchanged_and_replaces_changed_documents(store, embedder, k
 
 
 def test_broken_files_are_reported_and_the_rest_is_ingested(store, embedder, kb_dir):
+    # With --question-col, a CSV is an FAQ, never a table: one without that column is an error.
     (kb_dir / "no-columns.csv").write_text("name,email\nAda,ada@example.com\n")
     (kb_dir / "latin1.txt").write_bytes("Caf\xe9 opening hours".encode("latin-1"))
-    summary = Pipeline(store, embedder, SparseEncoder()).run([kb_dir])
+    summary = Pipeline(store, embedder, SparseEncoder(), TableColumns(question="question")).run([kb_dir])
     reasons = {f["path"].rsplit("/", 1)[-1]: f["reason"] for f in summary.failed}
     assert set(reasons) == {"no-columns.csv", "latin1.txt"}
-    assert "no question column" in reasons["no-columns.csv"] and "--question-col" in reasons["no-columns.csv"]
+    assert "no column 'question'" in reasons["no-columns.csv"] and "--question-col" in reasons["no-columns.csv"]
     assert "UTF-8" in reasons["latin1.txt"]
     assert summary.added == len(load_file(kb_dir / "faq.csv")) + len(list(kb_dir.rglob("*.md")))
 
@@ -199,10 +200,10 @@ def test_rebuild_swaps_atomically_keeps_one_previous_build_and_rolls_back(store,
 def test_a_failed_or_interrupted_rebuild_leaves_the_old_index_serving(store, embedder, kb_dir):
     pipeline = Pipeline(store, embedder, SparseEncoder())
     serving = pipeline.run([kb_dir]).collection
-    (kb_dir / "broken.csv").write_text("foo,bar\n1,2\n")
+    (kb_dir / "broken.txt").write_bytes("Caf\xe9".encode("latin-1"))
     abandoned = pipeline.rebuild([kb_dir])
     assert abandoned.abandoned and not abandoned.rebuilt and abandoned.collection == serving
-    (kb_dir / "broken.csv").unlink()
+    (kb_dir / "broken.txt").unlink()
 
     def interrupt(done, total):
         raise KeyboardInterrupt
@@ -233,10 +234,10 @@ def test_cli_missing_path_exits_2_and_names_it(capsys):
 
 def test_cli_json_summary_and_exit_code_1_on_failure(monkeypatch, settings, kb_dir, capsys):
     monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
-    (kb_dir / "broken.csv").write_text("foo,bar\n1,2\n")
+    (kb_dir / "broken.txt").write_bytes("Caf\xe9".encode("latin-1"))
     assert cli.main([str(kb_dir), "--json"]) == 1
     summary = json.loads(capsys.readouterr().out)
-    assert summary["added"] > 0 and [f["path"] for f in summary["failed"]] == [str((kb_dir / "broken.csv").resolve())]
+    assert summary["added"] > 0 and [f["path"] for f in summary["failed"]] == [str((kb_dir / "broken.txt").resolve())]
 
 
 def test_cli_says_when_the_embedded_store_is_busy(monkeypatch, settings, kb_dir, capsys):

@@ -1,0 +1,250 @@
+"""Tables as data: the one module that touches DuckDB ($DATA_DIR/tables.duckdb).
+
+Ingest loads a CSV, TSV, Parquet file or Excel sheet with DuckDB's own readers (typed
+columns, streamed), into a new table that is swapped in for the old one in one transaction:
+a load that fails leaves the previous version serving. A catalogue table, `_kb_tables`,
+says where each table came from, its content hash and its row count.
+
+Questions run SQL that a checker has passed (guards/sql.py) on a connection that is
+read-only, with file and network access off and the configuration locked so SQL cannot turn
+them back on, a memory limit, a timeout (an interrupt from a timer thread) and a row cap.
+The store keeps that connection open (DuckDB takes a file lock for it): an `ingest` in
+another process cannot write the tables while a bot holds them; `/kb reindex` runs inside
+the bot, which closes its reader before it writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from knowledge.errors import TableError, TableUnavailable
+
+CATALOGUE = "_kb_tables"
+STAGING_PREFIX = "_kb_load_"
+SAMPLE_ROWS = 3
+QUERY_TIMEOUT_S = 5.0
+QUERY_MAX_ROWS = 200
+LOCKED_DOWN = {"enable_external_access": False, "lock_configuration": True, "memory_limit": "512MB",
+               "autoload_known_extensions": False, "autoinstall_known_extensions": False}
+"""How every read connection is opened: no files or network, and SQL cannot change that."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A loaded table as the catalogue knows it."""
+
+    name: str
+    path: str
+    sheet: str
+    content_hash: str
+    rows: int
+    columns: list[Column] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+    """More rows matched than the row cap let through."""
+
+
+def table_name(stem: str, sheet: str = "") -> str:
+    """A plain SQL identifier a model can write without quoting: `per-diem rates` -> per_diem_rates."""
+    name = re.sub(r"[^0-9a-z]+", "_", f"{stem}_{sheet}" if sheet else stem, flags=re.I).strip("_").lower()
+    return f"t_{name}" if not name or name[0].isdigit() else name
+
+
+def quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class TableStore:
+    """Loading and reading tables: writes open a connection for as long as they take; reads
+    share one locked-down read-only connection, a cursor each."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+
+    # --- writing (ingest) -------------------------------------------------------------
+
+    def _writer(self) -> duckdb.DuckDBPyConnection:
+        self.close_reader()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = duckdb.connect(str(self.path))
+        except duckdb.Error as error:
+            raise TableUnavailable(f"cannot open {self.path} for writing ({error}); "
+                                   "is another ingest or the bot writing it?") from None
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {CATALOGUE} (name VARCHAR PRIMARY KEY, path VARCHAR, "
+                           "sheet VARCHAR, content_hash VARCHAR, rows BIGINT)")
+        return connection
+
+    def load(self, name: str, file: Path, content_hash: str, sheet: str = "") -> TableInfo:
+        """Load `file` (or its `sheet`) as table `name`, replacing any previous version atomically.
+        Raises TableError with DuckDB's reason when the file cannot be read as a table."""
+        staging = quoted(STAGING_PREFIX + name)
+        with self._writer() as connection, tempfile.TemporaryDirectory(prefix="kb-sheet-") as spill:
+            connection.execute(f"DROP TABLE IF EXISTS {staging}")
+            try:
+                reader = _reader(file, sheet, Path(spill))
+                connection.execute(f"CREATE TABLE {staging} AS SELECT * FROM {reader}")
+                rows = connection.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
+                if rows == 0:
+                    # DuckDB's sniffer skips lines it cannot place: none left means it misread the file.
+                    raise TableError("no rows were read; check that the first line is the header and every "
+                                     "line has as many fields as it (delimiter , ; or tab)")
+            except (duckdb.Error, TableError) as error:
+                connection.execute(f"DROP TABLE IF EXISTS {staging}")
+                raise TableError(_first_line(error)) from None
+            connection.execute("BEGIN TRANSACTION")
+            connection.execute(f"DROP TABLE IF EXISTS {quoted(name)}")
+            connection.execute(f"ALTER TABLE {staging} RENAME TO {quoted(name)}")
+            connection.execute(f"INSERT OR REPLACE INTO {CATALOGUE} VALUES (?, ?, ?, ?, ?)",
+                               [name, file.as_posix(), sheet, content_hash, rows])
+            connection.execute("COMMIT")
+        return self.info(name)
+
+    def drop(self, names: Iterable[str]) -> None:
+        names = list(names)
+        if not names or not self.path.exists():
+            return
+        with self._writer() as connection:
+            connection.execute("BEGIN TRANSACTION")
+            for name in names:
+                connection.execute(f"DROP TABLE IF EXISTS {quoted(name)}")
+                connection.execute(f"DELETE FROM {CATALOGUE} WHERE name = ?", [name])
+            connection.execute("COMMIT")
+
+    # --- reading ----------------------------------------------------------------------
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor on the one read-only connection this store keeps (opening one costs ~10-100 ms;
+        a cursor ~0.1). Locked down for every read, since DuckDB allows one configuration per file
+        and process; a write in this process closes it first (close_reader)."""
+        with self._lock:
+            if self._connection is None:
+                if not self.path.exists():
+                    raise TableUnavailable("no table has been ingested yet")
+                try:
+                    self._connection = duckdb.connect(str(self.path), read_only=True, config=LOCKED_DOWN)
+                except duckdb.Error as error:
+                    raise TableUnavailable(f"the tables cannot be read right now ({_first_line(error)})") from None
+            return self._connection.cursor()
+
+    def close_reader(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def tables(self) -> list[TableInfo]:
+        """Every table with its source and row count (`ingest status`)."""
+        if not self.path.exists():
+            return []
+        with self._cursor() as cursor:
+            found = cursor.execute(f"SELECT name FROM {CATALOGUE} ORDER BY name").fetchall()
+        return [self.info(name) for (name,) in found]
+
+    def info(self, name: str) -> TableInfo:
+        with self._cursor() as cursor:
+            row = cursor.execute(f"SELECT name, path, sheet, content_hash, rows FROM {CATALOGUE} WHERE name = ?",
+                                 [name]).fetchone()
+            if row is None:
+                raise TableUnavailable(f"no table {name!r}")
+            columns = [Column(c[0], c[1]) for c in cursor.execute(f"DESCRIBE {quoted(name)}").fetchall()]
+        return TableInfo(*row, columns=columns)
+
+    def rows(self, name: str, limit: int) -> QueryResult:
+        """The first `limit` rows in file order (table cards' samples, row passages)."""
+        with self._cursor() as cursor:
+            return _fetch(cursor.execute(f"SELECT * FROM {quoted(name)} LIMIT {int(limit) + 1}"), limit)
+
+    def query(self, sql: str, timeout_s: float = QUERY_TIMEOUT_S, max_rows: int = QUERY_MAX_ROWS) -> QueryResult:
+        """Run checked, model-written SQL; a query still running after `timeout_s` is interrupted."""
+        with self._cursor() as cursor:
+            timer = threading.Timer(timeout_s, cursor.interrupt)
+            timer.start()
+            try:
+                return _fetch(cursor.execute(sql), max_rows)
+            except duckdb.InterruptException:
+                raise TableError(f"the query took longer than {timeout_s:g} s; narrow it down") from None
+            except duckdb.Error as error:
+                raise TableError(_first_line(error)) from None
+            finally:
+                timer.cancel()
+
+
+def _fetch(cursor: duckdb.DuckDBPyConnection, limit: int) -> QueryResult:
+    columns = [d[0] for d in cursor.description or []]
+    rows = cursor.fetchmany(limit + 1)
+    return QueryResult(columns, [tuple(r) for r in rows[:limit]], truncated=len(rows) > limit)
+
+
+def _reader(file: Path, sheet: str, spill: Path) -> str:
+    """The DuckDB table function that reads `file`, as SQL; an Excel sheet goes through `spill`."""
+    path = _literal(file)
+    suffix = file.suffix.lower()
+    if suffix == ".parquet":
+        return f"read_parquet({path})"
+    if suffix == ".xlsx":
+        return f"read_csv({_literal(_sheet_as_csv(file, sheet, spill / 'sheet.csv'))}, header = true)"
+    delimiter = ", delim = '\\t'" if suffix == ".tsv" else ""
+    # DuckDB's sniffer finds the delimiter (, ; tab), quoting and each column's type.
+    return f"read_csv({path}, header = true{delimiter})"
+
+
+def _literal(path: Path) -> str:
+    return "'" + path.as_posix().replace("'", "''") + "'"
+
+
+def _sheet_as_csv(file: Path, sheet: str, target: Path) -> Path:
+    """An Excel sheet as a temporary CSV for DuckDB's reader (its excel extension would need a
+    download). openpyxl streams the sheet in read-only mode; DuckDB then types the columns."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(file, read_only=True, data_only=True)
+    except Exception as error:  # noqa: BLE001 (openpyxl raises many kinds for a damaged file)
+        raise TableError(f"not a readable Excel file ({type(error).__name__}: {error})") from None
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        for row in workbook[sheet].iter_rows(values_only=True):
+            if any(value is not None for value in row):
+                writer.writerow(["" if value is None else value for value in row])
+    workbook.close()
+    return target
+
+
+def sheets(file: Path) -> list[str]:
+    """The sheet names of an Excel workbook, in order."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(file, read_only=True)
+    except Exception as error:  # noqa: BLE001
+        raise TableError(f"not a readable Excel file ({type(error).__name__}: {error})") from None
+    names = list(workbook.sheetnames)
+    workbook.close()
+    return names
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,87 @@
+"""Answering from tables: the scripted model on localhost writes SQL (some of it hostile), the
+guards check it, real DuckDB runs it, and the answer shows and cites the result."""
+
+import json
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from bot.agent import Agent
+from bot.blocks import answer_blocks
+from bot.cli import render
+
+PARKING = "Which offices in Germany have parking?"
+
+
+@pytest.fixture
+def table_settings(settings, eval_tables, tmp_path):
+    folder, _ = eval_tables
+    shutil.copytree(folder / "qdrant", tmp_path / "kb")
+    shutil.copy(folder / "tables.duckdb", tmp_path / "tables.duckdb")
+    return replace(settings, qdrant_path=tmp_path / "kb", answer_cache=False)
+
+
+@pytest.fixture
+def agent_with_model(table_settings, make_deps, fake_openai):
+    return Agent(make_deps(replace(table_settings, openai_base_url=fake_openai.base_url)))
+
+
+def sql_reply(sql: str) -> str:
+    return json.dumps({"sql": sql})
+
+
+def test_a_table_question_is_answered_by_checked_sql_and_shows_the_rows(agent_with_model, fake_openai):
+    fake_openai.enqueue(sql_reply("SELECT city FROM offices WHERE country = 'Germany' AND parking ORDER BY city"))
+    answer = agent_with_model.answer(PARKING)
+    assert not answer.refused and answer.mode == "llm"
+    assert answer.table.rows == [("Berlin",), ("Hamburg",)] and answer.table.tables == ["offices"]
+    assert answer.table.sql.endswith("LIMIT 200")
+    assert "Berlin" in answer.text and "Hamburg" in answer.text
+    [source] = answer.sources
+    assert source.chunk.title == "Office locations" and source.chunk.section == "query result"
+    sql_prompt = fake_openai.prompts()[0]
+    assert "one DuckDB SQL query" in sql_prompt[0]["content"] and "Table offices" in sql_prompt[1]["content"]
+    assert answer.as_dict()["table"]["rows"] == [["Berlin"], ["Hamburg"]]
+    slack = json.dumps(answer_blocks(answer))
+    assert answer.table.sql in slack and "Hamburg" in slack
+    assert "ORDER BY city LIMIT 200" in render(answer)
+
+
+def test_hostile_sql_is_rejected_and_re_asked_once_with_the_reason(agent_with_model, fake_openai, tmp_path):
+    stolen = tmp_path / "stolen.csv"
+    fake_openai.enqueue(sql_reply(f"COPY offices TO '{stolen}'"),
+                        sql_reply("SELECT city FROM offices WHERE country = 'Germany' AND parking ORDER BY city"))
+    answer = agent_with_model.answer(PARKING)
+    assert answer.table.rows == [("Berlin",), ("Hamburg",)]
+    assert any("sql draft 1 rejected: only SELECT is allowed, not COPY" in note for note in answer.notes)
+    assert "That query was rejected: only SELECT is allowed" in fake_openai.prompts()[1][-1]["content"]
+    assert not stolen.exists()
+
+
+def test_sql_that_fails_twice_falls_back_to_the_row_passages(agent_with_model, fake_openai):
+    fake_openai.enqueue(sql_reply("SELECT * FROM read_csv('/etc/passwd')"), sql_reply("SELECT salary FROM offices"))
+    answer = agent_with_model.answer(PARKING)
+    assert answer.table is None and "root:" not in answer.text
+    assert any("no column 'salary'" in note for note in answer.notes)
+    assert "answered from row passages" in answer.notes
+    assert all(source.chunk.kind == "row" for source in answer.sources)
+
+
+def test_a_number_not_in_the_result_never_reaches_the_user(agent_with_model, fake_openai):
+    invented = json.dumps({"answer": "The highest per diem in Asia is 75 EUR, in Hong Kong [1].", "sources": [1],
+                           "confidence": 0.9})
+    fake_openai.enqueue(sql_reply("SELECT city, per_diem_eur FROM per_diem_rates WHERE region = 'Asia' "
+                                  "ORDER BY per_diem_eur DESC LIMIT 1"), *[invented] * 4)
+    answer = agent_with_model.answer("What is the highest per diem in Asia?")
+    assert answer.table.rows == [("Hong Kong", 68)]
+    assert "75" not in answer.text and "68" in answer.text and answer.guard_failures >= 1
+
+
+def test_without_a_model_lookups_quote_a_row_and_aggregates_say_they_need_one(table_settings, make_deps):
+    agent = Agent(make_deps(table_settings))
+    lookup = agent.answer("What is the per diem for a business trip to Oslo?")
+    assert lookup.mode == "extractive" and not lookup.refused and "per_diem_eur: 62.5" in lookup.text
+    aggregate = agent.answer("Which office has the most employees?")
+    assert aggregate.refused and "no language model is configured" in aggregate.text
+    assert aggregate.sources[0].chunk.metadata["table"] == "offices"

@@ -1,0 +1,171 @@
+"""Tables as data, ingest side: CSV, TSV, Parquet and Excel sheets become DuckDB tables, found
+by retrieval through table cards (and row passages for small tables). Real DuckDB, Qdrant, MiniLM."""
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest import cli
+from ingest.pipeline import Pipeline
+from knowledge.settings import Settings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from knowledge.tables import TableStore
+
+TABLES = Path(__file__).parent.parent / "knowledge" / "eval" / "tables"
+ROWS = {"offices": 18, "per_diem_rates": 38, "equipment": 120}
+
+
+@pytest.fixture
+def table_dir(tmp_path):
+    """The offices table (18 rows) and a small rota: enough to change, break and prune."""
+    target = tmp_path / "tables"
+    target.mkdir()
+    shutil.copy(TABLES / "offices.csv", target)
+    shutil.copy(TABLES / "offices.yaml", target)
+    (target / "rota.csv").write_text("week,team\n1,Platform\n2,Payments\n3,Search\n")
+    return target
+
+
+@pytest.fixture
+def all_tables(eval_tables):
+    folder, summary = eval_tables
+    store = Store.open(Settings(qdrant_path=folder / "qdrant"))
+    try:
+        chunks = list(store.chunks())
+    finally:
+        store.close()
+    return summary, chunks, TableStore(folder / "tables.duckdb")
+
+
+@pytest.fixture
+def store(settings):
+    store = Store.open(settings)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def tables(settings):
+    return TableStore(settings.tables_path)
+
+
+@pytest.fixture
+def pipeline(store, embedder, tables):
+    return Pipeline(store, embedder, SparseEncoder(), tables=tables)
+
+
+def counts(tables):
+    return {t.name: t.rows for t in tables.tables()}
+
+
+def test_tables_load_typed_with_a_card_and_row_passages(all_tables):
+    summary, chunks, tables = all_tables
+    assert summary.failed == [] and summary.added == 3
+    assert counts(tables) == ROWS
+    types = {c.name: c.type for c in tables.info("offices").columns}
+    assert types["employees"] == "BIGINT" and types["opened"] == "DATE" and types["city"] == "VARCHAR"
+    assert {c.name: c.type for c in tables.info("per_diem_rates").columns}["per_diem_eur"] == "DOUBLE"
+    cards = [c for c in chunks if c.kind == "table"]
+    assert {c.metadata["table"] for c in cards} == set(ROWS)
+    offices = next(c for c in cards if c.metadata["table"] == "offices" and c.position == 0)
+    assert offices.title == "Office locations" and "true when the office has parking" in offices.text
+    assert "employees (BIGINT)" in offices.text and "city: Berlin" in offices.text
+    rows = [c for c in chunks if c.kind == "row"]
+    assert len({c.doc_id for c in rows}) == sum(ROWS.values())
+    oslo = next(c for c in rows if c.title == "Per-diem rates for business travel: Oslo")
+    assert "per_diem_eur: 62.5" in oslo.text and "lodging_eur: 210" in oslo.text
+
+
+def test_reruns_skip_unchanged_tables_and_replace_changed_ones_whole(pipeline, store, tables, table_dir):
+    pipeline.run([table_dir])
+    again = pipeline.run([table_dir])
+    assert (again.added, again.updated, again.unchanged, again.chunks_written) == (0, 0, 2, 0)
+
+    offices = table_dir / "offices.csv"
+    lines = offices.read_text().splitlines()
+    offices.write_text("\n".join([lines[0].replace("employees", "staff"), *lines[1:5]]) + "\n")
+    changed = pipeline.run([table_dir])
+    assert (changed.added, changed.updated, changed.unchanged) == (0, 1, 1)
+    assert counts(tables)["offices"] == 4
+    assert "staff" in {c.name for c in tables.info("offices").columns}
+    office_rows = {c.doc_id for c in store.chunks() if c.kind == "row" and c.metadata["table"] == "offices"}
+    assert len(office_rows) == 4, "rows gone from the file are gone from the index"
+
+
+def test_a_malformed_table_is_reported_and_the_old_version_keeps_serving(pipeline, store, tables, table_dir):
+    pipeline.run([table_dir])
+    points = store.count()
+    (table_dir / "offices.csv").write_bytes(b'city,country\n"Berlin,Germany\n' + bytes(range(256)) * 40)
+    summary = pipeline.run([table_dir])
+    [failure] = summary.failed
+    assert failure["path"].endswith("offices.csv") and "not a readable table" in failure["reason"]
+    assert counts(tables)["offices"] == ROWS["offices"]
+    assert tables.query("SELECT count(*) FROM offices").rows == [(ROWS["offices"],)]
+    assert store.count() == points, "the old table's passages still serve"
+
+
+def test_prune_drops_the_table_and_its_passages(pipeline, store, tables, table_dir):
+    pipeline.run([table_dir])
+    (table_dir / "rota.csv").unlink()
+    summary = pipeline.run([table_dir], prune=True)
+    assert summary.deleted == 1 + 3
+    assert set(counts(tables)) == {"offices"}
+    assert not [c for c in store.chunks() if c.metadata.get("table") == "rota"]
+
+
+def test_parquet_tsv_and_each_excel_sheet_are_tables(pipeline, tables, tmp_path):
+    from openpyxl import Workbook
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "holidays.tsv").write_text("date\tname\n2026-12-25\tChristmas Day\n2026-01-01\tNew Year\n")
+    duckdb.sql(f"COPY (SELECT range AS id, range * 1.5 AS price FROM range(300)) TO '{folder / 'prices.parquet'}'")
+    workbook = Workbook()
+    workbook.active.title = "Rota"
+    workbook.active.append(["week", "engineer"])
+    workbook.active.append([1, "Team A"])
+    workbook.create_sheet("Budget").append(["team", "eur"])
+    workbook["Budget"].append(["Platform", 1200.5])
+    workbook.save(folder / "ops.xlsx")
+    summary = pipeline.run([folder])
+    assert summary.failed == [] and summary.added == 4
+    assert counts(tables) == {"holidays": 2, "prices": 300, "ops_rota": 1, "ops_budget": 1}
+    assert tables.query("SELECT eur FROM ops_budget").rows == [(1200.5,)]
+    assert {c.type for c in tables.info("holidays").columns} == {"DATE", "VARCHAR"}
+
+
+def test_a_large_table_gets_a_card_but_no_row_passages(pipeline, store, tmp_path):
+    path = tmp_path / "big" / "readings.csv"
+    path.parent.mkdir()
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sensor", "value"])
+        writer.writerows([f"s{n}", n] for n in range(500))
+    pipeline.run([path.parent])
+    kinds = [c.kind for c in store.chunks()]
+    assert "table" in kinds and "row" not in kinds
+
+
+def test_a_csv_with_question_and_answer_columns_is_still_an_faq(pipeline, store, tables, tmp_path):
+    path = tmp_path / "faq" / "help.csv"
+    path.parent.mkdir()
+    path.write_text("question,answer\nWhere is the office?,In Oslo.\n")
+    pipeline.run([path.parent])
+    assert [c.kind for c in store.chunks()] == ["faq"] and counts(tables) == {}
+
+
+def test_status_lists_tables_with_row_counts(monkeypatch, settings, table_dir, capsys):
+    monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
+    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
+    assert cli.main([str(table_dir), "--json"]) == 0
+    capsys.readouterr()
+    assert cli.main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert {t["name"]: t["rows"] for t in status["tables"]} == {"offices": 18, "rota": 3}
+    assert cli.main(["status"]) == 0
+    assert "table offices: 18 rows" in capsys.readouterr().out
