@@ -60,8 +60,7 @@ class Tier:
 
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path(".data")
-    """Where embedded state lives (the Qdrant store)."""
+    data_dir: Path = Path(".data")  # embedded state: the Qdrant store, tables.duckdb, the ONNX model
     qdrant_path: Path = Path(".data/qdrant")
     """Embedded Qdrant store directory; used when `qdrant_url` is empty."""
     query_embedding: str = "onnx"
@@ -73,8 +72,7 @@ class Settings:
     qdrant_collection: str = "kb"
     """The alias the bot reads; each (re)build is a collection behind it."""
     redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_prefix: str = "kb:"
-    """Prefix of every Redis key, so several deployments (or test runs) share one Redis."""
+    redis_prefix: str = "kb:"  # of every Redis key, so several deployments (or test runs) share one Redis
     openai_api_key: str = ""
     openai_base_url: str = ""
     llm_model: str = "gpt-4o-mini"
@@ -152,9 +150,7 @@ class Settings:
         """The refusal threshold for a question in `language` ("en" or "ko"; knowledge/language.py)."""
         return self.min_relevance_ko if language == "ko" else self.min_relevance
 
-    @property
-    def tables_path(self) -> Path:  # DuckDB: the tables ingest loaded (knowledge/tables.py)
-        return self.data_dir / "tables.duckdb"
+    tables_path = property(lambda self: self.data_dir / "tables.duckdb")  # the tables ingest loaded (DuckDB)
 
     @property
     def onnx_dir(self) -> Path | None:  # None: questions are embedded on torch
