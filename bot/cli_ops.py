@@ -98,7 +98,8 @@ def tables(as_json: bool) -> int:
     from knowledge.embeddings import Embedder
     from knowledge.settings import Settings
 
-    figures = eval_tables(Embedder(), Settings.from_env())
+    settings = Settings.from_env()
+    figures = eval_tables(Embedder(onnx_dir=settings.onnx_dir), settings)
     print(json.dumps(figures, ensure_ascii=False) if as_json else render_tables(figures))
     return 0
 
