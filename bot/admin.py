@@ -53,7 +53,7 @@ class Reindexer:
         return f"{self.deps.settings.redis_prefix}reindex:lock"
 
     def sources(self) -> list[Path]:
-        configured = self.deps.settings.kb_sources
+        configured = self.deps.settings.ingest.sources
         if configured:
             return [Path(p) for p in configured]
         info = self.deps.store.info()

@@ -166,7 +166,7 @@ class Agent:
     def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str,
                            prompt: PromptText, language: str) -> Answer:
         with self.deps.telemetry.stage("retrieve", latency="retrieve", **{"kb.retrieve.blended": bool(context)}) as span:
-            retrieved = self.deps.retriever.retrieve(question, self.deps.settings.top_k, context=context)
+            retrieved = self.deps.retriever.retrieve(question, self.deps.settings.knowledge.top_k, context=context)
             span.set_attributes({"kb.passages.ids": [p.id for p in retrieved],
                                  "kb.passages.scores": [round(p.score, 4) for p in retrieved]})
         answer = self._answer_from(question, retrieved, history, channel, prompt, language)
@@ -181,13 +181,13 @@ class Agent:
             self.deps.telemetry.guard_block("unsafe_passage")
         # Scores are cosine for English and lexical relevance for Korean (as the retriever judged
         # the words it searched for, which a follow-up's rewrite may have changed): each has its threshold.
-        relevant = [p for p in passages if p.score >= settings.min_relevance_for(language_of(question))]
+        relevant = [p for p in passages if p.score >= settings.knowledge.min_relevance_for(language_of(question))]
         if not relevant:
             return refusal(passages, language)
-        faq = faq_match(passages, settings.faq_match)
+        faq = faq_match(passages, settings.knowledge.faq_match)
         if faq is not None:
             return Answer(f"{faq.quote.strip()} [1]", "faq", sources=[faq], confidence=min(1.0, faq.question_score))
-        cards = tables_for(relevant, settings.passage_margin)
+        cards = tables_for(relevant, settings.knowledge.passage_margin)
         if cards and self.deps.table_answers is not None:
             # A spent budget leaves the tables to lookups in row passages, like having no model.
             cascade = None if self._budget_spent(channel) else self.deps.cascade
@@ -195,7 +195,7 @@ class Agent:
         cascade = self.deps.cascade
         if cascade is None:
             return extractive(relevant[0], "extractive_note", language)
-        relevant = carrying(relevant, settings.passage_margin)
+        relevant = carrying(relevant, settings.knowledge.passage_margin)
         if self._budget_spent(channel):
             spent = f"channel budget of {settings.channel_daily_budget_usd} USD spent"
             if not cascade.has_free_tier:

@@ -98,10 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         return cli_keys.run(args)
     from bot.agent import Agent
     from bot.deps import build_deps
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
 
     try:
-        deps = build_deps(Settings.from_env(), metrics=args.command == "serve")
+        deps = build_deps(load_settings(), metrics=args.command == "serve")
     except (BotError, KnowledgeError, GuardError) as error:
         print(f"bot: {error}", file=sys.stderr)
         return 2
@@ -128,10 +128,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def show_tiers() -> int:
     from bot.prompt import encoding_note
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
 
     try:
-        settings = Settings.from_env()
+        settings = load_settings()
         tiers = settings.tiers
     except KnowledgeError as error:
         print(f"bot: {error}", file=sys.stderr)
@@ -189,9 +189,9 @@ def evaluate(args: argparse.Namespace) -> int:
             text = render_guards(figures)
         else:
             from bot.evals.cache import eval_cache
-            from knowledge.settings import Settings
+            from bot.settings import load_settings
 
-            figures = eval_cache(data, Embedder(), Settings.from_env().semantic_cache_match)
+            figures = eval_cache(data, Embedder(), load_settings().semantic_cache_match)
             text = json.dumps(figures, indent=2)
         print(json.dumps(figures, ensure_ascii=False) if args.json else text)
         return 0
@@ -210,13 +210,13 @@ def evaluate_on_store(args: argparse.Namespace, dataset: list[dict], negatives: 
     from bot.evals.retrieval import eval_retrieval, render_retrieval
     from knowledge.embeddings import Embedder
     from knowledge.retrieval import Retriever
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
 
-    settings = Settings.from_env()
+    settings = load_settings()
     try:
-        store = Store.open(settings)
+        store = Store.open(settings.knowledge)
     except KnowledgeError as error:
         print(f"bot: {error}", file=sys.stderr)
         return 2

@@ -29,10 +29,10 @@ def add_parser(commands) -> None:
 def run(args: argparse.Namespace) -> int:
     from bot.keys import ApiKeys
     from bot.memory import connect
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
 
     try:
-        settings = Settings.from_env()
+        settings = load_settings()
         keys = ApiKeys(connect(settings.redis_url), settings.redis_prefix)
         if args.action == "add":
             secret = keys.add(args.name, args.user, args.channel, args.per_minute)

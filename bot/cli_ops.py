@@ -27,10 +27,10 @@ def show_trace(turn: str, as_json: bool) -> int:
     """Reads Redis only: no model is loaded to explain an answer."""
     from bot.memory import connect
     from bot.traceview import TraceStore, render, tree
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
 
     try:
-        settings = Settings.from_env()
+        settings = load_settings()
         traces = TraceStore(connect(settings.redis_url), settings.redis_prefix)
         turn_id = traces.resolve(turn)
         spans = traces.spans(turn_id)
@@ -44,9 +44,9 @@ def turn_log():
     """Reads Redis only: reports and exports load no model and leave the store to `bot serve`."""
     from bot.memory import connect
     from bot.turns import TurnLog
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
 
-    settings = Settings.from_env()
+    settings = load_settings()
     return TurnLog(connect(settings.redis_url), settings.redis_prefix)
 
 
@@ -96,10 +96,10 @@ def evaluate(args) -> int:
 def tables(as_json: bool) -> int:
     from bot.evals.tables import eval_tables, render_tables
     from knowledge.embeddings import Embedder
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
 
-    settings = Settings.from_env()
-    figures = eval_tables(Embedder(onnx_dir=settings.onnx_dir), settings)
+    settings = load_settings()
+    figures = eval_tables(Embedder(onnx_dir=settings.knowledge.onnx_dir), settings)
     print(json.dumps(figures, ensure_ascii=False) if as_json else render_tables(figures))
     return 0
 
@@ -125,11 +125,11 @@ def answers(dataset: Path, variants: list[str | None], as_json: bool, tolerance:
     from bot.evals import answers as evals
     from bot.evals import compare
     from bot.variants import prompt_named
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
 
     try:
         cases = evals.read_cases(dataset)
-        settings = Settings.from_env()
+        settings = load_settings()
         main = max(settings.prompt_variants, key=lambda share: share[1])[0]
         prompts = [prompt_named(name or main) for name in variants]
         runs = evals.evaluate(settings, prompts, cases)

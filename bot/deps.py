@@ -22,7 +22,8 @@ from guards.input import InputGuard
 from guards.policy import BusinessRules
 from knowledge.embeddings import MODEL_NAME, Embedder, configure_llama_index
 from knowledge.retrieval import Retriever
-from knowledge.settings import Settings, Tier
+from bot.settings import Settings
+from bot.tiers import Tier
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from knowledge.tables import TableStore
@@ -62,10 +63,10 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
     """Check the cheap, fallible connections (Redis, Qdrant) before loading the model. `metrics`
     for the serving edges, which expose them (prometheus-client is not even imported otherwise)."""
     redis_client = connect(settings.redis_url)
-    store = Store.open(settings)
-    embedder = embedder or Embedder(onnx_dir=settings.onnx_dir)
+    store = Store.open(settings.knowledge)
+    embedder = embedder or Embedder(onnx_dir=settings.knowledge.onnx_dir)
     configure_llama_index(embedder)
-    rules = BusinessRules.load(settings.guard_rules)
+    rules = BusinessRules.load(settings.guards.rules)
     variants = Variants.load(settings.prompt_variants)
     telemetry = Telemetry(build_tracer_provider(settings, redis_client), build_metrics(settings) if metrics else None)
     cascade = None
@@ -93,7 +94,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
                           answer_scope(rules.fingerprint, [t.model for t in settings.tiers], MODEL_NAME))
         if settings.answer_cache else None,
         cascade=cascade,
-        table_answers=TableAnswers(TableStore(settings.tables_path), load_prompt(SQL_PROMPT).text, telemetry),
+        table_answers=TableAnswers(TableStore(settings.knowledge.tables_path), load_prompt(SQL_PROMPT).text, telemetry),
     )
 
 

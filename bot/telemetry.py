@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.llm import Completion
     from bot.metrics import Metrics
     from bot.models import Answer
-    from knowledge.settings import Tier
+    from bot.tiers import Tier
 
 Span = trace.Span
 

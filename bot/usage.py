@@ -8,7 +8,7 @@ import time
 import redis
 
 from bot.models import Usage
-from knowledge.settings import Tier
+from bot.tiers import Tier
 
 TOTALS_TTL_S = 90 * 24 * 3600
 

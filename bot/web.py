@@ -80,9 +80,9 @@ def wsgi_from_env():
     from bot.agent import Agent
     from bot.deps import build_deps
     from bot.slack import create_app
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
 
-    deps = build_deps(Settings.from_env(), metrics=True)
+    deps = build_deps(load_settings(), metrics=True)
     agent, admission = Agent(deps), Admission.for_settings(deps.settings)
     slack_app = create_app(deps, agent, admission=admission) if slack_configured(deps.settings) else None
     return wsgi_app(deps, slack_app, agent, admission)

@@ -73,11 +73,11 @@ def ingest(args: argparse.Namespace) -> int:
 
 
 def command(name: str, json_output: bool) -> int:
-    from knowledge.settings import Settings
+    from knowledge.settings import KnowledgeSettings
     from knowledge.store import Store
     from knowledge.tables import TableStore
 
-    settings = Settings.from_env()
+    settings = KnowledgeSettings.from_environment()
     store = Store.open(settings)
     try:
         if name == "rollback":
@@ -112,13 +112,13 @@ def opened_pipeline(columns: TableColumns):
     """A pipeline on the configured store; the store is closed however the run ends."""
     from ingest.pipeline import Pipeline
     from knowledge.embeddings import Embedder, configure_llama_index
-    from knowledge.settings import Settings
+    from knowledge.settings import KnowledgeSettings
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
 
     from knowledge.tables import TableStore
 
-    settings = Settings.from_env()
+    settings = KnowledgeSettings.from_environment()
     store = Store.open(settings)
     try:
         embedder = Embedder()

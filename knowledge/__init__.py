@@ -2,14 +2,14 @@
 
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError, SettingsError, StoreLocked, StoreUnavailable
 from knowledge.models import Chunk, Passage
-from knowledge.settings import Settings
+from knowledge.settings import KnowledgeSettings
 
 __all__ = [
     "Chunk",
     "EmptyKnowledgeBase",
     "KnowledgeError",
     "Passage",
-    "Settings",
+    "KnowledgeSettings",
     "SettingsError",
     "StoreLocked",
     "StoreUnavailable",

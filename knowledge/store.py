@@ -28,7 +28,7 @@ from knowledge.engines import (
 )
 from knowledge.errors import EmptyKnowledgeBase
 from knowledge.models import Chunk, Passage
-from knowledge.settings import Settings
+from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseVector
 
 __all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine", "Engine", "Hit", "IndexInfo", "Mode",
@@ -64,7 +64,7 @@ class Store:
         self.alias = alias
 
     @classmethod
-    def open(cls, settings: Settings) -> Store:
+    def open(cls, settings: KnowledgeSettings) -> Store:
         return cls(open_engine(settings), settings.qdrant_collection)
 
     def close(self) -> None:

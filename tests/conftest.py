@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,17 @@ import redis
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from knowledge.settings import Settings  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from guards.settings import GuardSettings  # noqa: E402
+from ingest.settings import IngestSettings  # noqa: E402
+from knowledge.settings import KnowledgeSettings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_KB = ROOT / "knowledge" / "sample"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
-ISOLATED_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_MODEL", "QDRANT_URL", "QDRANT_PATH", "QDRANT_COLLECTION",
-                "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "SLACK_ADMIN_USERS",
-                "REDIS_PREFIX", "DATA_DIR", "QUERY_EMBEDDING", "MIN_RELEVANCE", "MIN_RELEVANCE_KO", "RETRIEVAL_TOP_K",
-                "SLACK_COMMAND",
-                "RATE_LIMIT_PER_MINUTE", "KB_SOURCES", "FAQ_MATCH", "GUARD_RULES",
-                "ANSWER_CACHE", "SEMANTIC_CACHE_MATCH", "LLM_PRICE_INPUT_PER_1K", "LLM_PRICE_OUTPUT_PER_1K",
-                "CHANNEL_DAILY_BUDGET_USD", "LLM_TIERS", "PROMPT_VARIANTS", "METRICS_PORT",
-                "PROMETHEUS_MULTIPROC_DIR", "TRACE_KEEP", "TRACE_RETENTION_S", "OTEL_EXPORTER_OTLP_ENDPOINT",
-                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SERVICE_NAME")
+# Every variable a settings class reads, except where the tests' Redis is.
+ISOLATED_ENV = sorted({field.validation_alias for part in (Settings, KnowledgeSettings, GuardSettings, IngestSettings)
+                       for field in part.model_fields.values() if isinstance(field.validation_alias, str)} - {"REDIS_URL"})
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +78,8 @@ def embedder():
 @pytest.fixture
 def settings(tmp_path, redis_url, redis_prefix) -> Settings:
     """Settings for an empty embedded store in this test's directory."""
-    return Settings(data_dir=tmp_path, qdrant_path=tmp_path / "qdrant", redis_url=redis_url, redis_prefix=redis_prefix)
+    return Settings(knowledge=KnowledgeSettings(data_dir=tmp_path, qdrant_path=tmp_path / "qdrant"), redis_url=redis_url,
+                    redis_prefix=redis_prefix)
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +90,7 @@ def sample_store(tmp_path_factory, embedder) -> Path:
     from knowledge.store import Store
 
     path = tmp_path_factory.mktemp("sample") / "qdrant"
-    store = Store.open(Settings(qdrant_path=path))
+    store = Store.open(KnowledgeSettings(qdrant_path=path))
     try:
         summary = Pipeline(store, embedder, SparseEncoder()).run([SAMPLE_KB])
     finally:
@@ -124,7 +121,7 @@ def eval_tables(tmp_path_factory, embedder):
 @pytest.fixture
 def kb_settings(settings, sample_store, tmp_path) -> Settings:
     shutil.copytree(sample_store, tmp_path / "kb")
-    return replace(settings, qdrant_path=tmp_path / "kb")
+    return settings.replace(qdrant_path=tmp_path / "kb")
 
 
 @pytest.fixture

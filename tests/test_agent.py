@@ -1,5 +1,4 @@
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -24,14 +23,14 @@ def test_faq_question_asked_in_other_words_gets_the_rows_answer(agent):
 def test_without_a_close_faq_the_best_passage_is_quoted_and_says_so(agent):
     answer = agent.answer("Who should I tell when my laptop is stolen?", "t1b")
     assert (answer.mode, answer.refused) == ("extractive", False)
-    assert (answer.sources[0].question_score or 0.0) < agent.deps.settings.faq_match
+    assert (answer.sources[0].question_score or 0.0) < agent.deps.settings.knowledge.faq_match
     assert "IT Service Desk within one hour" in answer.text and "No language model is configured" in answer.text
 
 
 def test_unrelated_question_is_refused_with_the_closest_sources(agent):
     answer = agent.answer("Who won the football world cup in 1954?", "t2")
     assert answer.refused and answer.reason == "no_answer"
-    assert answer.sources and all(p.score < agent.deps.settings.min_relevance for p in answer.sources)
+    assert answer.sources and all(p.score < agent.deps.settings.knowledge.min_relevance for p in answer.sources)
 
 
 def test_turns_are_remembered_in_redis_per_thread(agent, redis_client, redis_prefix):
@@ -44,7 +43,7 @@ def test_turns_are_remembered_in_redis_per_thread(agent, redis_client, redis_pre
 
 
 def test_memory_is_bounded(kb_settings, make_deps, redis_client, redis_prefix):
-    agent = Agent(make_deps(replace(kb_settings, memory_turns=2)))
+    agent = Agent(make_deps(kb_settings.replace(memory_turns=2)))
     for question in ("How do I book a business trip?", "Which class can I fly in?", "How much can I spend on a hotel?"):
         agent.answer(question, "bounded")
     assert redis_client.llen(f"{redis_prefix}thread:bounded") == 2

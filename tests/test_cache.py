@@ -40,7 +40,7 @@ def test_a_reindex_retires_only_answers_citing_changed_documents(kb_settings, ma
 
     deps = make_deps(kb_settings)
     agent, pipeline = Agent(deps), Pipeline(deps.store, embedder, SparseEncoder())
-    extra = kb_settings.data_dir / "extra"
+    extra = kb_settings.knowledge.data_dir / "extra"
     extra.mkdir()
     canteen = extra / "canteen.md"
     canteen.write_text("# Canteen\n\nThe canteen opens at 11:30 on weekdays.\n")
@@ -67,7 +67,7 @@ def test_an_answer_a_new_document_would_change_is_not_served(kb_settings, make_d
     agent, pipeline = Agent(deps), Pipeline(deps.store, embedder, SparseEncoder())
     first = agent.answer("How do I book a meeting room?", "c14")
     assert agent.answer("How do I book a meeting room?", "c15").mode == "cache"
-    rooms = kb_settings.data_dir / "rooms"
+    rooms = kb_settings.knowledge.data_dir / "rooms"
     rooms.mkdir()
     (rooms / "meeting-rooms.md").write_text(
         "# Booking a meeting room\n\nBook a meeting room in the Roomly app: pick the room, the time and "
@@ -93,10 +93,9 @@ def test_another_worker_sees_entries_and_an_evicted_answer_is_gone(redis_client,
 
 
 def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss(kb_settings, make_deps):
-    from dataclasses import replace
 
     # Threshold 0: every cached question is "close"; only the check on sources stands between.
-    agent = Agent(make_deps(replace(kb_settings, semantic_cache_match=0.0)))
+    agent = Agent(make_deps(kb_settings.replace(semantic_cache_match=0.0)))
     agent.answer("How much can I spend on a hotel?", "c10")
     other = agent.answer("How many vacation days do I get per year?", "c11")
     same_need = agent.answer("What is the most I may spend on a hotel?", "c12")

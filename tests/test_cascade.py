@@ -12,7 +12,8 @@ from bot.agent import Agent
 from bot.errors import LLMUnavailable
 from bot.llm import build_chat
 from knowledge.errors import SettingsError
-from knowledge.settings import Settings, Tier, load_tiers
+from tests.env import settings_from
+from bot.tiers import Tier, load_tiers
 from tests.conftest import ROOT
 
 SHIPPED_TIERS = ROOT / "bot" / "tiers.toml"
@@ -35,7 +36,7 @@ def tiers(fake_openai):
 @pytest.fixture
 def agent(kb_settings, tiers, make_deps):
     # The FAQ fast path and the cache are off here, so that every question reaches the cascade.
-    return Agent(make_deps(replace(kb_settings, llm_tiers=tiers, faq_match=2.0, answer_cache=False)))
+    return Agent(make_deps(kb_settings.replace(llm_tiers=tiers, faq_match=2.0, answer_cache=False)))
 
 
 def models_called(fake_openai) -> list[str]:
@@ -105,10 +106,10 @@ def test_each_tier_gets_a_prompt_fitted_to_its_own_budget(agent, fake_openai):
 
 
 def test_a_model_is_shown_only_the_passages_close_to_the_best(kb_settings, tiers, make_deps, fake_openai):
-    deps = make_deps(replace(kb_settings, llm_tiers=tiers[1:], faq_match=2.0, answer_cache=False))
+    deps = make_deps(kb_settings.replace(llm_tiers=tiers[1:], faq_match=2.0, answer_cache=False))
 
     def strong_prompt(margin: float) -> str:
-        deps.settings = replace(deps.settings, passage_margin=margin)
+        deps.settings = deps.settings.replace(passage_margin=margin)
         fake_openai.enqueue(reply(GOOD, [1]))
         Agent(deps).answer(QUESTION)
         return fake_openai.prompts()[-1][1]["content"]
@@ -120,7 +121,7 @@ def test_a_model_is_shown_only_the_passages_close_to_the_best(kb_settings, tiers
 
 def test_a_spent_channel_budget_leaves_only_the_free_tiers(kb_settings, tiers, make_deps, fake_openai):
     free = replace(tiers[0], name="free", price_input_per_1k=0.0, price_output_per_1k=0.0)
-    settings = replace(kb_settings, llm_tiers=(free, tiers[1]), faq_match=2.0, answer_cache=False,
+    settings = kb_settings.replace(llm_tiers=(free, tiers[1]), faq_match=2.0, answer_cache=False,
                        channel_daily_budget_usd=1e-9)
     agent = Agent(make_deps(settings))
     fake_openai.enqueue(reply(GOOD, [1], 0.1))  # the free tier is unsure: the strong one is paid for
@@ -138,7 +139,7 @@ def test_the_shipped_tiers_file_loads_with_keys_from_the_named_variable():
     assert [t.name for t in tiers] == ["local", "cheap", "strong"]
     assert tiers[0].local and tiers[0].free and tiers[0].api_key == "sk-test"
     assert tiers[2].price_input_per_1k > tiers[1].price_input_per_1k
-    settings = Settings.from_env({"LLM_TIERS": str(SHIPPED_TIERS)}, env_file=None)
+    settings = settings_from({"LLM_TIERS": str(SHIPPED_TIERS)}, env_file=None)
     assert settings.llm_enabled and settings.tiers == tuple(replace(t, api_key="") for t in tiers)
 
 
@@ -153,7 +154,7 @@ def test_a_bad_tiers_file_says_what_to_fix(tmp_path, text, problem):
     path = tmp_path / "tiers.toml"
     path.write_text(text)
     with pytest.raises(SettingsError, match=problem):
-        Settings.from_env({"LLM_TIERS": str(path)}, env_file=None)
+        settings_from({"LLM_TIERS": str(path)}, env_file=None)
 
 
 def test_a_missing_local_model_file_is_a_clear_error():
@@ -200,7 +201,7 @@ def test_a_dead_tier_stops_costing_time_once_its_circuit_is_open(kb_settings, ti
         probe.bind(("127.0.0.1", 0))
         dead_url = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
     dead = replace(tiers[0], name="dead", base_url=dead_url, max_retries=0, breaker_failures=2)
-    agent = Agent(make_deps(replace(kb_settings, llm_tiers=(dead, tiers[1]), faq_match=2.0, answer_cache=False)))
+    agent = Agent(make_deps(kb_settings.replace(llm_tiers=(dead, tiers[1]), faq_match=2.0, answer_cache=False)))
     answers = [agent.answer(QUESTION) for _ in range(3)]
     assert all(a.usage.tier == "strong" and "25 vacation days" in a.text for a in answers)
     assert all(any("model server of tier dead failed" in n for n in a.notes) for a in answers[:2])

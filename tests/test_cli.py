@@ -17,7 +17,7 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture
 def kb_env(monkeypatch, kb_settings):
-    monkeypatch.setenv("QDRANT_PATH", str(kb_settings.qdrant_path))
+    monkeypatch.setenv("QDRANT_PATH", str(kb_settings.knowledge.qdrant_path))
     monkeypatch.setenv("REDIS_URL", kb_settings.redis_url)
     monkeypatch.setenv("REDIS_PREFIX", kb_settings.redis_prefix)
     return kb_settings
@@ -67,7 +67,7 @@ def test_jsonl_answers_every_line_and_reports_bad_ones(kb_env, monkeypatch, caps
 
 
 def test_ask_before_ingest_says_the_kb_is_empty_and_how_to_fill_it(monkeypatch, settings, capsys):
-    monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
+    monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
     assert cli.main(["ask", "How many vacation days do I get?"]) == 2
     err = capsys.readouterr().err
@@ -76,7 +76,7 @@ def test_ask_before_ingest_says_the_kb_is_empty_and_how_to_fill_it(monkeypatch, 
 
 def test_unreachable_redis_names_redis_url_and_how_to_start_one(monkeypatch, settings, capsys):
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
+    monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
     assert cli.main(["ask", "anything"]) == 2
     err = capsys.readouterr().err
     assert "REDIS_URL=redis://127.0.0.1:1/0" in err and "redis-server" in err
@@ -132,8 +132,8 @@ def test_a_damaged_index_says_what_to_do_and_rollback_serves_the_previous_build(
 
     assert ingest_cli.main(["--rebuild", str(SAMPLE_KB)]) == 0  # a second build; the first is kept for rollback
     capsys.readouterr()
-    serving = json.loads((kb_env.qdrant_path / "aliases.json").read_text())["kb"]
-    for segment_file in (kb_env.qdrant_path / "collections" / serving / "segments").rglob("*"):
+    serving = json.loads((kb_env.knowledge.qdrant_path / "aliases.json").read_text())["kb"]
+    for segment_file in (kb_env.knowledge.qdrant_path / "collections" / serving / "segments").rglob("*"):
         if segment_file.is_file():
             segment_file.write_bytes(b"\xff" * 64)  # a disk that lost the segment's contents
     assert cli.main(["ask", "How much can I spend on a hotel?"]) == 2
@@ -145,7 +145,7 @@ def test_a_damaged_index_says_what_to_do_and_rollback_serves_the_previous_build(
 
 
 def test_a_damaged_alias_file_is_a_clear_error_not_a_traceback(kb_env, capsys):
-    (kb_env.qdrant_path / "aliases.json").write_text('{"kb": ')
+    (kb_env.knowledge.qdrant_path / "aliases.json").write_text('{"kb": ')
     assert cli.main(["ask", "How much can I spend on a hotel?"]) == 2
     err = capsys.readouterr().err
     assert "aliases.json cannot be read" in err and "ingest --rebuild" in err

@@ -3,7 +3,6 @@ scored, and the regression gate on the sample knowledge base (tests/data/sample_
 with a stand-in model on localhost that does what its answer prompt says."""
 
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -36,10 +35,10 @@ def obeys_its_prompt(messages: list[dict[str, str]]) -> str:
 @pytest.fixture
 def eval_env(monkeypatch, kb_settings, fake_openai):
     fake_openai.model = obeys_its_prompt
-    for name, value in {"QDRANT_PATH": str(kb_settings.qdrant_path), "REDIS_URL": kb_settings.redis_url,
+    for name, value in {"QDRANT_PATH": str(kb_settings.knowledge.qdrant_path), "REDIS_URL": kb_settings.redis_url,
                         "REDIS_PREFIX": kb_settings.redis_prefix, "OPENAI_BASE_URL": fake_openai.base_url}.items():
         monkeypatch.setenv(name, value)
-    return replace(kb_settings, openai_base_url=fake_openai.base_url)
+    return kb_settings.replace(openai_base_url=fake_openai.base_url)
 
 
 def worse_prompt(tmp_path, name: str, rule: str):

@@ -3,7 +3,6 @@ not take. Each ends in exactly one reply, and everything resumes without a resta
 
 import socket
 import subprocess
-from dataclasses import replace
 
 import pytest
 
@@ -52,12 +51,12 @@ def private_redis(tmp_path):
 
 @pytest.fixture
 def outage_settings(kb_settings, private_redis):
-    return replace(kb_settings, redis_url=private_redis.url)
+    return kb_settings.replace(redis_url=private_redis.url)
 
 
 def slack_app(make_deps, settings, fake_slack):
     """The Slack app answering before it responds, so what it posted is known when dispatch returns."""
-    settings = replace(settings, slack_bot_token="xoxb-test", slack_signing_secret="test-signing-secret",
+    settings = settings.replace(slack_bot_token="xoxb-test", slack_signing_secret="test-signing-secret",
                        slack_api_url=fake_slack.api_url)
     deps = make_deps(settings)
     app = create_app(deps, Agent(deps), client=build_web_client("xoxb-test", fake_slack.api_url),

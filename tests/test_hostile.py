@@ -5,13 +5,13 @@ hostile front matter, and random settings values. Each gets a clean load or a cl
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from ingest.errors import UnreadableSource
 from ingest.loaders import discover, load
 from knowledge.errors import SettingsError
-from knowledge.settings import Settings
+from tests.env import settings_from
 from tests.conftest import SAMPLE_KB
 from tests.fakes.pdf import write_pdf
 from tests.test_slack import make_app, slack_settings  # noqa: F401 (fixtures)
@@ -100,8 +100,9 @@ NUMERIC = ["TOP_K", "MIN_RELEVANCE", "MEMORY_TURNS", "RATE_LIMIT_PER_MINUTE", "C
 @FUZZ
 @given(name=st.sampled_from(NUMERIC), value=st.text(max_size=20))
 def test_a_random_setting_value_is_accepted_or_names_the_variable(name, value):
+    assume("\x00" not in value)  # no process environment can hold one
     try:
-        Settings.from_env({name: value}, env_file=None)
+        settings_from({name: value}, env_file=None)
     except SettingsError as error:
         assert name in str(error)
 

@@ -4,7 +4,6 @@ notes, disclaimers), the Slack context line, feedback and `/kb help`."""
 import json
 import re
 import string
-from dataclasses import replace
 
 import pytest
 
@@ -42,7 +41,7 @@ def test_the_language_is_told_by_the_share_of_hangul(text, language):
 
 def test_a_korean_question_gets_a_korean_refusal_and_context_line(kb_settings, make_deps):
     # Nothing reaches this bar, so the question is refused whatever retrieval finds: the wording is tested here.
-    agent = Agent(make_deps(replace(kb_settings, min_relevance=1.01, min_relevance_ko=1.01)))
+    agent = Agent(make_deps(kb_settings.replace(min_relevance=1.01, min_relevance_ko=1.01)))
     answer = agent.answer("1954년 월드컵 우승팀은 어디야?", "ko-1")
     assert answer.refused and answer.reason == "no_answer" and answer.language == "ko"
     assert answer.text == i18n.text("ko", "answer.no_answer")

@@ -20,7 +20,7 @@ def load_file(path):
 
 @pytest.fixture
 def store(settings):
-    store = Store.open(settings)
+    store = Store.open(settings.knowledge)
     yield store
     store.close()
 
@@ -233,7 +233,7 @@ def test_cli_missing_path_exits_2_and_names_it(capsys):
 
 
 def test_cli_json_summary_and_exit_code_1_on_failure(monkeypatch, settings, kb_dir, capsys):
-    monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
+    monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
     (kb_dir / "broken.txt").write_bytes("Caf\xe9".encode("latin-1"))
     assert cli.main([str(kb_dir), "--json"]) == 1
     summary = json.loads(capsys.readouterr().out)
@@ -241,9 +241,9 @@ def test_cli_json_summary_and_exit_code_1_on_failure(monkeypatch, settings, kb_d
 
 
 def test_cli_says_when_the_embedded_store_is_busy(monkeypatch, settings, kb_dir, capsys):
-    holder = Store.open(settings)
+    holder = Store.open(settings.knowledge)
     try:
-        monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
+        monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
         assert cli.main([str(kb_dir)]) == 2
     finally:
         holder.close()
@@ -251,7 +251,7 @@ def test_cli_says_when_the_embedded_store_is_busy(monkeypatch, settings, kb_dir,
 
 
 def test_cli_status_and_rollback(monkeypatch, settings, kb_dir, capsys):
-    monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
+    monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
     assert cli.main(["rollback"]) == 2
     assert "nothing to roll back" in capsys.readouterr().err
     assert cli.main([str(kb_dir)]) == 0

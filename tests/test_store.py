@@ -7,7 +7,7 @@ from ingest.pipeline import Pipeline
 from knowledge.engines import ClientEngine, EdgeEngine
 from knowledge.errors import EmptyKnowledgeBase, StoreLocked
 from knowledge.retrieval import Retriever
-from knowledge.settings import Settings
+from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.conftest import SAMPLE_KB
@@ -63,7 +63,7 @@ def test_both_engines_rank_alike(tmp_path, embedder):
             rankings[kind]["dense-only"] = [p.id for p in retriever.retrieve(QUESTIONS[0], 5, mode="dense")]
             for question, section in KOREAN.items():
                 best = retriever.retrieve(question, 5)[0]
-                assert best.chunk.heading == section and best.score >= Settings().min_relevance_ko, (kind, question)
+                assert best.chunk.heading == section and best.score >= KnowledgeSettings().min_relevance_ko, (kind, question)
             # What the answer cache checks a hit against: the content hashes of the chunks it cites.
             best = retriever.retrieve(QUESTIONS[0], 1)[0]
             assert store.content_hashes([best.id, "00000000-0000-0000-0000-000000000000"]) == {
@@ -77,13 +77,13 @@ def test_both_engines_rank_alike(tmp_path, embedder):
 
 
 def test_the_embedded_store_has_one_owner(tmp_path):
-    holder = Store.open(Settings(qdrant_path=tmp_path))
+    holder = Store.open(KnowledgeSettings(qdrant_path=tmp_path))
     try:
         with pytest.raises(StoreLocked, match="open in another process"):
-            Store.open(Settings(qdrant_path=tmp_path))
+            Store.open(KnowledgeSettings(qdrant_path=tmp_path))
     finally:
         holder.close()
-    Store.open(Settings(qdrant_path=tmp_path)).close()  # free again once the holder closes
+    Store.open(KnowledgeSettings(qdrant_path=tmp_path)).close()  # free again once the holder closes
 
 
 def test_the_first_questions_of_a_busy_worker_load_the_index_once(kb_settings, embedder):
@@ -91,7 +91,7 @@ def test_the_first_questions_of_a_busy_worker_load_the_index_once(kb_settings, e
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    store = Store.open(kb_settings)
+    store = Store.open(kb_settings.knowledge)
     vector = embedder.embed_query("How much can I spend on a hotel?")
     sparse = SparseEncoder().encode_query("How much can I spend on a hotel?")
     start = threading.Barrier(8)

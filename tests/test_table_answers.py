@@ -19,7 +19,7 @@ def table_settings(settings, eval_tables, tmp_path):
     folder, _ = eval_tables
     shutil.copytree(folder / "qdrant", tmp_path / "kb")
     shutil.copy(folder / "tables.duckdb", tmp_path / "tables.duckdb")
-    return replace(settings, qdrant_path=tmp_path / "kb", answer_cache=False)
+    return settings.replace(qdrant_path=tmp_path / "kb", answer_cache=False)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from ingest import cli
 from ingest.pipeline import Pipeline
-from knowledge.settings import Settings
+from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from knowledge.tables import TableStore
@@ -34,7 +34,7 @@ def table_dir(tmp_path):
 @pytest.fixture
 def all_tables(eval_tables):
     folder, summary = eval_tables
-    store = Store.open(Settings(qdrant_path=folder / "qdrant"))
+    store = Store.open(KnowledgeSettings(qdrant_path=folder / "qdrant"))
     try:
         chunks = list(store.chunks())
     finally:
@@ -44,14 +44,14 @@ def all_tables(eval_tables):
 
 @pytest.fixture
 def store(settings):
-    store = Store.open(settings)
+    store = Store.open(settings.knowledge)
     yield store
     store.close()
 
 
 @pytest.fixture
 def tables(settings):
-    return TableStore(settings.tables_path)
+    return TableStore(settings.knowledge.tables_path)
 
 
 @pytest.fixture
@@ -160,8 +160,8 @@ def test_a_csv_with_question_and_answer_columns_is_still_an_faq(pipeline, store,
 
 
 def test_status_lists_tables_with_row_counts(monkeypatch, settings, table_dir, capsys):
-    monkeypatch.setenv("QDRANT_PATH", str(settings.qdrant_path))
-    monkeypatch.setenv("DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
+    monkeypatch.setenv("DATA_DIR", str(settings.knowledge.data_dir))
     assert cli.main([str(table_dir), "--json"]) == 0
     capsys.readouterr()
     assert cli.main(["status", "--json"]) == 0

@@ -5,7 +5,6 @@ trace is kept in Redis and drawn by `bot trace`, spans reach an OTLP collector o
 import json
 import subprocess
 import sys
-from dataclasses import replace
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,7 +13,7 @@ from bot.agent import Agent
 from bot.deps import build_deps
 from bot.errors import TraceNotFound
 from bot.traceview import TraceStore, render, tree
-from knowledge.settings import Tier
+from bot.tiers import Tier
 from tests.conftest import ROOT
 from tests.fakes.otlp import FakeCollector
 
@@ -65,7 +64,7 @@ def test_a_model_turns_trace_has_a_span_per_step_with_genai_attributes(kb_settin
     url = fake_openai.base_url
     tiers = (Tier("cheap", "small-model", url, max_reasks=0, price_input_per_1k=0.001),
              Tier("strong", "big-model", url, price_input_per_1k=0.01))
-    deps = make_deps(replace(kb_settings, llm_tiers=tiers, faq_match=2.0, answer_cache=False))
+    deps = make_deps(kb_settings.replace(llm_tiers=tiers, faq_match=2.0, answer_cache=False))
     fake_openai.enqueue(json.dumps({"answer": "You get 40 vacation days [1].", "sources": [1], "confidence": 0.9}))
     answer = Agent(deps).answer(QUESTION, "C1:1.1")
     assert answer.usage.tier == "strong"
@@ -102,7 +101,7 @@ def test_an_unknown_or_malformed_turn_id_says_what_to_do(redis_client, redis_pre
 
 
 def test_redis_keeps_only_the_newest_turns(kb_settings, make_deps, redis_client, redis_prefix):
-    deps = make_deps(replace(kb_settings, trace_keep=2))
+    deps = make_deps(kb_settings.replace(trace_keep=2))
     agent = Agent(deps)
     turns = []
     for question in ("How do I book a business trip?", "Which class can I fly in?", "How much can I spend on a hotel?"):
@@ -117,7 +116,7 @@ def test_redis_keeps_only_the_newest_turns(kb_settings, make_deps, redis_client,
 
 def test_spans_reach_an_otlp_collector_and_a_stuck_one_holds_up_no_answer(kb_settings, make_deps):
     with FakeCollector() as collector:
-        deps = make_deps(replace(kb_settings, otel_exporter_otlp_endpoint=collector.endpoint))
+        deps = make_deps(kb_settings.replace(otel_exporter_otlp_endpoint=collector.endpoint))
         agent = Agent(deps)
         first = agent.answer("How much can I spend on a hotel?", "o1")
         assert deps.telemetry.flush()

@@ -2,7 +2,6 @@
 and that the variant is recorded on the answer, the turn, the usage totals and the feedback."""
 
 import json
-from dataclasses import replace
 
 import pytest
 
@@ -11,7 +10,7 @@ from bot.errors import PromptError
 from bot.turns import TurnLog
 from bot.variants import PROMPTS_DIR, Variants, load_prompt
 from knowledge.errors import SettingsError
-from knowledge.settings import Settings
+from tests.env import settings_from
 
 QUESTION = "How many vacation days do full-time employees get?"
 
@@ -44,11 +43,11 @@ def test_variants_split_threads_by_weight_and_every_worker_agrees():
 
 
 def test_bad_variant_settings_say_what_to_fix():
-    assert Settings.from_env({"PROMPT_VARIANTS": "answer-v1:90, answer-v2:10"}, env_file=None).prompt_variants == (
+    assert settings_from({"PROMPT_VARIANTS": "answer-v1:90, answer-v2:10"}, env_file=None).prompt_variants == (
         ("answer-v1", 90), ("answer-v2", 10))
-    assert Settings.from_env({}, env_file=None).prompt_variants == (("answer-v1", 100),)
+    assert settings_from({}, env_file=None).prompt_variants == (("answer-v1", 100),)
     with pytest.raises(SettingsError, match="NAME:SHARE"):
-        Settings.from_env({"PROMPT_VARIANTS": "answer-v1:ninety"}, env_file=None)
+        settings_from({"PROMPT_VARIANTS": "answer-v1:ninety"}, env_file=None)
     with pytest.raises(PromptError, match="answer-v1, answer-v2"):
         Variants.load((("answer-v9", 1),))
     with pytest.raises(PromptError, match="share above 0"):
@@ -58,11 +57,11 @@ def test_bad_variant_settings_say_what_to_fix():
 
 @pytest.fixture
 def ab_settings(kb_settings, fake_openai):
-    from knowledge.settings import Tier
+    from bot.tiers import Tier
 
     tier = Tier("strong", "big-model", fake_openai.base_url)
     # The FAQ path is off so that every answer is written by the model with the thread's prompt.
-    return replace(kb_settings, llm_tiers=(tier,), faq_match=2.0,
+    return kb_settings.replace(llm_tiers=(tier,), faq_match=2.0,
                    prompt_variants=(("answer-v1", 1), ("answer-v2", 1)))
 
 
@@ -77,7 +76,7 @@ def test_each_thread_is_answered_with_its_variants_prompt(ab_settings, make_deps
 
 
 def test_cached_answers_stay_with_their_variant(kb_settings, make_deps, redis_client, redis_prefix):
-    agent = Agent(make_deps(replace(kb_settings, prompt_variants=(("answer-v1", 1), ("answer-v2", 1)))))
+    agent = Agent(make_deps(kb_settings.replace(prompt_variants=(("answer-v1", 1), ("answer-v2", 1)))))
     split = threads_by_variant(agent.deps.variants)
     first = agent.answer("How much can I spend on a hotel?", split["answer-v1"][0])
     other_variant = agent.answer("How much can I spend on a hotel?", split["answer-v2"][0])
@@ -88,7 +87,7 @@ def test_cached_answers_stay_with_their_variant(kb_settings, make_deps, redis_cl
 
 
 def test_turns_usage_and_feedback_record_the_variant(kb_settings, make_deps, redis_client, redis_prefix):
-    deps = make_deps(replace(kb_settings, prompt_variants=(("answer-v2", 1),)))
+    deps = make_deps(kb_settings.replace(prompt_variants=(("answer-v2", 1),)))
     answer = Agent(deps).answer("How many vacation days do I get?", "C7:1.1", channel="C7")
     turns = TurnLog(redis_client, redis_prefix)
     assert (turns.get(answer.turn_id).variant, turns.get(answer.turn_id).prompt_version) == (

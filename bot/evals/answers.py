@@ -18,14 +18,13 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 from bot.evals.data import percentiles
 from bot.evals.retrieval import is_relevant
 from bot.models import Answer
 from bot.variants import PromptText, Variants
-from knowledge.settings import Settings
+from bot.settings import Settings
 
 CASE_FIELDS = '{"question": "...", "expected_sources": ["title, id or link", ...], "should_refuse": false}'
 
@@ -56,8 +55,8 @@ def read_cases(path: Path) -> list[dict]:
 
 def isolated(settings: Settings) -> Settings:
     """The deployment's settings, with the run's own Redis prefix, no answer cache and no traces."""
-    return replace(settings, redis_prefix=f"{settings.redis_prefix}eval:{uuid.uuid4().hex[:12]}:", answer_cache=False,
-                   trace_keep=0, otel_exporter_otlp_endpoint="", otel_exporter_otlp_traces_endpoint="")
+    return settings.replace(redis_prefix=f"{settings.redis_prefix}eval:{uuid.uuid4().hex[:12]}:", answer_cache=False,
+                            trace_keep=0, otel_exporter_otlp_endpoint="", otel_exporter_otlp_traces_endpoint="")
 
 
 def evaluate(settings: Settings, prompts: list[PromptText], cases: list[dict], embedder=None) -> list[dict]:

@@ -39,9 +39,9 @@ def calibrate_language(retriever, dataset: list[dict], negatives: list[str], set
     passage (when retrieved above the threshold) in the prompt PASSAGE_KEPT of the time.
     Also reports how the configured thresholds do on this dataset: calibrate on one half,
     then run this on the other half to see the thresholds hold."""
-    threshold, configured = THRESHOLD[lang], settings.min_relevance_for(lang)
-    positives = [retriever.retrieve(line["question"], settings.top_k) for line in dataset]
-    negative_scores = [max((p.score for p in retriever.retrieve(q, settings.top_k)), default=0.0) for q in negatives]
+    threshold, configured = THRESHOLD[lang], settings.knowledge.min_relevance_for(lang)
+    positives = [retriever.retrieve(line["question"], settings.knowledge.top_k) for line in dataset]
+    negative_scores = [max((p.score for p in retriever.retrieve(q, settings.knowledge.top_k)), default=0.0) for q in negatives]
     positive_scores = [max((p.score for p in ps), default=0.0) for ps in positives]
     candidates = sorted(set(round(s, 2) for s in positive_scores + negative_scores))
 
@@ -81,8 +81,8 @@ def calibrate_language(retriever, dataset: list[dict], negatives: list[str], set
     if lang == "en":  # Korean questions never take the FAQ fast path, and share the English margin
         suggested |= {"FAQ_MATCH": faq_match, **fast_path(faq_match), "PASSAGE_MARGIN": passage_margin,
                       **margin(passage_margin)}
-        current |= {"FAQ_MATCH": settings.faq_match, **fast_path(settings.faq_match),
-                    "PASSAGE_MARGIN": settings.passage_margin, **margin(settings.passage_margin)}
+        current |= {"FAQ_MATCH": settings.knowledge.faq_match, **fast_path(settings.knowledge.faq_match),
+                    "PASSAGE_MARGIN": settings.knowledge.passage_margin, **margin(settings.knowledge.passage_margin)}
     return {"questions": len(dataset), "negatives": len(negatives), "suggested": suggested, "configured": current}
 
 

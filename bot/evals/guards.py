@@ -73,12 +73,12 @@ def end_to_end(guard: InputGuard, attacks: list[str], in_domain: list[str], embe
     from ingest.pipeline import Pipeline
     from knowledge.language import language_of
     from knowledge.retrieval import Retriever
-    from knowledge.settings import Settings
+    from knowledge.settings import KnowledgeSettings
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(qdrant_path=Path(tmp) / "qdrant")
+        settings = KnowledgeSettings(qdrant_path=Path(tmp) / "qdrant")
         store = Store.open(settings)
         try:
             Pipeline(store, embedder, SparseEncoder()).run([knowledge_base])

@@ -26,7 +26,9 @@ from bot.tables import TableAnswers, as_shown, tables_for
 from bot.variants import SQL_PROMPT, load_prompt
 from knowledge.embeddings import Embedder
 from knowledge.retrieval import Retriever
-from knowledge.settings import Settings, Tier
+from bot.settings import Settings
+from bot.tiers import Tier
+from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from knowledge.tables import TableStore
@@ -62,7 +64,7 @@ def eval_tables(embedder: Embedder, settings: Settings | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="kb-eval-tables-") as folder:
         from ingest.pipeline import Pipeline
 
-        store = Store.open(Settings(qdrant_path=Path(folder) / "qdrant"))
+        store = Store.open(KnowledgeSettings(qdrant_path=Path(folder) / "qdrant"))
         tables = TableStore(Path(folder) / "tables.duckdb")
         try:
             summary = Pipeline(store, embedder, SparseEncoder(), tables=tables).run([TABLES])
@@ -101,8 +103,8 @@ def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> d
 
 def _cards(retriever: Retriever, question: str, settings: Settings):
     """The table cards the chain would use: among the relevant passages that carry the answer."""
-    passages = [p for p in retriever.retrieve(question, settings.top_k) if p.score >= settings.min_relevance]
-    return tables_for(passages, settings.passage_margin)
+    passages = [p for p in retriever.retrieve(question, settings.knowledge.top_k) if p.score >= settings.knowledge.min_relevance]
+    return tables_for(passages, settings.knowledge.passage_margin)
 
 
 def tables_of(sql: str, tables: TableStore) -> set[str]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from knowledge.engines.base import DENSE, QUESTION, RRF_K, SPARSE, Engine, Hit, Vectors
 from knowledge.engines.client import ClientEngine
 from knowledge.engines.edge import EdgeEngine
-from knowledge.settings import Settings
+from knowledge.settings import KnowledgeSettings
 
 __all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine", "Engine", "Hit", "Vectors",
            "open_engine"]
 
 
-def open_engine(settings: Settings) -> Engine:
+def open_engine(settings: KnowledgeSettings) -> Engine:
     """The one place an engine is built: a server when QDRANT_URL is set, else Qdrant Edge."""
     if settings.qdrant_url:
         return ClientEngine.connect(settings.qdrant_url, settings.qdrant_api_key)

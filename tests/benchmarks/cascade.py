@@ -32,7 +32,6 @@ import statistics
 import tempfile
 import uuid
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,7 +42,8 @@ from bot.evals import DEFAULT_DATA  # noqa: E402
 from bot.models import Usage  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
-from knowledge.settings import Settings, Tier  # noqa: E402
+from bot.settings import Settings, load_settings  # noqa: E402
+from bot.tiers import Tier  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
@@ -131,9 +131,9 @@ def main() -> None:
     embedder = Embedder()
     configure_llama_index(embedder)
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as server:
-        base = Settings.from_env({"REDIS_URL": os.environ.get("REDIS_URL", Settings.redis_url)}, env_file=None)
-        base = replace(base, qdrant_path=Path(tmp) / "qdrant", redis_prefix=f"bench:{uuid.uuid4().hex[:8]}:")
-        store = Store.open(base)
+        base = load_settings(env_file=None)
+        base = base.replace(qdrant_path=Path(tmp) / "qdrant", redis_prefix=f"bench:{uuid.uuid4().hex[:8]}:")
+        store = Store.open(base.knowledge)
         try:
             Pipeline(store, embedder, SparseEncoder()).run([args.data / "faq" / "covid_faq.csv"])
         finally:
@@ -141,8 +141,8 @@ def main() -> None:
         strong = Tier("strong", "gpt-4o (stand-in)", server.base_url, **GPT_4O)
         local = (LOCAL,) if local_tier_available() and not args.no_local else ()
         runs = {
-            "cascade": replace(base, llm_tiers=(*local, strong)),
-            "always_strongest": replace(base, llm_tiers=(strong,), faq_match=2.0, answer_cache=False,
+            "cascade": base.replace(llm_tiers=(*local, strong)),
+            "always_strongest": base.replace(llm_tiers=(strong,), faq_match=2.0, answer_cache=False,
                                         redis_prefix=base.redis_prefix + "strong:"),
         }
         try:

@@ -30,7 +30,7 @@ from guards.input import InputGuard
 from ingest.pipeline import Pipeline
 from knowledge.embeddings import Embedder
 from knowledge.retrieval import Retriever
-from knowledge.settings import Settings
+from bot.settings import Settings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.benchmarks.retrieval import NO_TERMS
@@ -78,9 +78,9 @@ def main() -> None:
                 embedder.clear_cache()
                 embedding[name].append(timed_ms(lambda: embedder.embed_query(question)))
 
-        settings = Settings(data_dir=Path(tmp), qdrant_path=Path(tmp) / "qdrant", answer_cache=False,
-                            rate_limit_per_minute=0, redis_prefix=f"bench:embedding:{time.time_ns()}:")
-        store = Store.open(settings)
+        settings = Settings().replace(data_dir=Path(tmp), qdrant_path=Path(tmp) / "qdrant", answer_cache=False,
+                                       rate_limit_per_minute=0, redis_prefix=f"bench:embedding:{time.time_ns()}:")
+        store = Store.open(settings.knowledge)
         Pipeline(store, torch, SparseEncoder()).run([args.data / "faq" / "covid_faq.csv"])
         store.close()
         deps = build_deps(settings, embedder=onnx)

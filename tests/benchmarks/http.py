@@ -53,10 +53,10 @@ def in_process(store: str, key_prefix: str, rounds: int) -> dict:
     from bot.agent import Agent
     from bot.deps import build_deps
     from bot.web import wsgi_app
-    from knowledge.settings import Settings
+    from bot.settings import load_settings
 
-    deps = build_deps(Settings.from_env({**os.environ, "QDRANT_PATH": store, "REDIS_PREFIX": key_prefix,
-                                         "ANSWER_CACHE": "off"}), metrics=True)
+    deps = build_deps(load_settings(env_file=None).replace(qdrant_path=Path(store), redis_prefix=key_prefix,
+                                                           answer_cache=False), metrics=True)
     agent, key = Agent(deps), ApiKeys(deps.redis, key_prefix).add("in-process", per_minute=0)
     application = wsgi_app(deps, None, agent)
 

@@ -25,7 +25,7 @@ from ingest.chunking import Chunker  # noqa: E402
 from ingest.loaders import discover, load  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
-from knowledge.settings import Settings  # noqa: E402
+from knowledge.settings import KnowledgeSettings  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 
@@ -65,7 +65,7 @@ def main() -> None:
             embedder.embed_documents(texts[start:start + 256])
         floor_s = time.perf_counter() - started
 
-        store = Store.open(Settings(qdrant_path=Path(tmp) / "qdrant"))
+        store = Store.open(KnowledgeSettings(qdrant_path=Path(tmp) / "qdrant"))
         try:
             pipeline = Pipeline(store, embedder, SparseEncoder())
             first = pipeline.run([corpus])

@@ -37,7 +37,9 @@ from bot.report_html import render_html  # noqa: E402
 from bot.turns import TurnLog, TurnRecord, last_days  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
-from knowledge.settings import Settings, Tier  # noqa: E402
+from bot.settings import load_settings  # noqa: E402
+from knowledge.settings import KnowledgeSettings  # noqa: E402
+from bot.tiers import Tier  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 from tests.conftest import SAMPLE_KB  # noqa: E402
@@ -80,7 +82,7 @@ UNGROUNDED = json.dumps({"answer": "You get 40 days and a bonus of 500 EUR [1]."
 
 
 def ingest_sample(path: Path, embedder: Embedder) -> None:
-    store = Store.open(Settings(qdrant_path=path))
+    store = Store.open(KnowledgeSettings(qdrant_path=path))
     try:
         Pipeline(store, embedder, SparseEncoder()).run([SAMPLE_KB])
     finally:
@@ -157,7 +159,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as model:
         ingest_sample(Path(tmp) / "qdrant", embedder)
         tier = Tier("mini", "gpt-4o-mini", model.base_url, price_input_per_1k=0.00015, price_output_per_1k=0.0006)
-        settings = replace(Settings.from_env(), qdrant_path=Path(tmp) / "qdrant", llm_tiers=(tier,),
+        settings = load_settings().replace(qdrant_path=Path(tmp) / "qdrant", llm_tiers=(tier,),
                            prompt_variants=(("answer-v1", 80), ("answer-v2", 20)),
                            redis_prefix=f"bench-report:{uuid.uuid4().hex[:8]}:")
         deps = build_deps(settings, embedder=embedder)

@@ -29,7 +29,7 @@ from bot.evals import DEFAULT_DATA, covid_dataset  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
 from knowledge.retrieval import Retriever  # noqa: E402
-from knowledge.settings import Settings  # noqa: E402
+from knowledge.settings import KnowledgeSettings  # noqa: E402
 from knowledge.sparse import SparseEncoder, SparseVector  # noqa: E402
 from knowledge.store import DENSE, QUESTION, SPARSE, Store  # noqa: E402
 
@@ -74,7 +74,7 @@ def main() -> None:
     sparse = SparseEncoder()
     questions = [line["question"] for line in covid_dataset(DEFAULT_DATA)]
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(Settings(qdrant_path=Path(tmp) / "qdrant"))
+        store = Store.open(KnowledgeSettings(qdrant_path=Path(tmp) / "qdrant"))
         try:
             Pipeline(store, embedder, sparse).run([DEFAULT_DATA / "faq" / "covid_faq.csv"])
             size = grow(store, args.points)

@@ -31,7 +31,7 @@ from bot.evals.tables import eval_tables  # noqa: E402
 from guards.sql import check_sql  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
-from knowledge.settings import Settings  # noqa: E402
+from knowledge.settings import KnowledgeSettings  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 from knowledge.tables import TableStore  # noqa: E402
@@ -65,7 +65,7 @@ def plain_read_csv(path: Path, database: Path) -> float:
 
 
 def ingest(folder: Path, data: Path, embedder: Embedder) -> tuple[float, TableStore]:
-    store = Store.open(Settings(qdrant_path=data / "qdrant"))
+    store = Store.open(KnowledgeSettings(qdrant_path=data / "qdrant"))
     tables = TableStore(data / "tables.duckdb")
     try:
         started = time.perf_counter()
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--gigabytes", type=float, default=1.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    embedder = Embedder(onnx_dir=Settings.from_env().onnx_dir)  # questions on ONNX, as the bot embeds them
+    embedder = Embedder(onnx_dir=KnowledgeSettings.from_environment().onnx_dir)  # questions on ONNX, as the bot embeds them
     configure_llama_index(embedder)
     embedder.embed_documents(["warm up"])
     with tempfile.TemporaryDirectory(prefix="kb-bench-tables-") as tmp:

@@ -33,7 +33,8 @@ from bot.telemetry import Telemetry
 from bot.tracing import build_tracer_provider, turn_id_of
 from ingest.pipeline import Pipeline
 from knowledge.embeddings import Embedder
-from knowledge.settings import Settings, Tier
+from bot.settings import Settings
+from bot.tiers import Tier
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.conftest import SAMPLE_KB
@@ -109,13 +110,13 @@ def main() -> None:
     args = parser.parse_args()
     embedder = Embedder()
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as model, FakeCollector(delay_s=SLOW_S) as collector:
-        settings = Settings(qdrant_path=Path(tmp) / "qdrant", redis_prefix=f"bench:telemetry:{time.time_ns()}:",
-                            llm_tiers=(Tier("strong", "gpt-4o", model.base_url),), faq_match=2.0, answer_cache=False)
-        store = Store.open(settings)
+        settings = Settings().replace(qdrant_path=Path(tmp) / "qdrant", redis_prefix=f"bench:telemetry:{time.time_ns()}:",
+                                       llm_tiers=(Tier("strong", "gpt-4o", model.base_url),), faq_match=2.0, answer_cache=False)
+        store = Store.open(settings.knowledge)
         Pipeline(store, embedder, SparseEncoder()).run([SAMPLE_KB])
         store.close()
         deps = build_deps(settings, embedder=embedder, metrics=True)
-        slow_provider = build_tracer_provider(replace(settings, otel_exporter_otlp_endpoint=collector.endpoint),
+        slow_provider = build_tracer_provider(settings.replace(otel_exporter_otlp_endpoint=collector.endpoint),
                                               deps.redis)
         off = Agent(with_telemetry(deps, Telemetry()))
         on = Agent(deps)
