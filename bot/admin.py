@@ -52,15 +52,10 @@ class Reindexer:
     def _lock(self) -> str:
         return f"{self.deps.settings.redis_prefix}reindex:lock"
 
-    def sources(self) -> list[Path]:
-        configured = self.deps.settings.ingest.sources
-        if configured:
-            return [Path(p) for p in configured]
-        info = self.deps.store.info()
-        return [Path(p) for p in info.sources] if info else []
-
     def start(self, user: str, notify: Notify) -> str:
-        sources = self.sources()
+        from ingest.reindex import sources_to_reindex  # the pipeline and its loaders, only when asked
+
+        sources = sources_to_reindex(self.deps.settings.ingest, self.deps.store)
         missing = [str(p) for p in sources if not p.exists()]
         if not sources or missing:
             return (f"I cannot reindex: {'these sources are missing: ' + ', '.join(missing) if missing else 'no sources are known'}. "
@@ -79,9 +74,7 @@ class Reindexer:
         return f"Reindex started from {', '.join(map(str, sources))}. The current index keeps serving until it is done."
 
     def _run(self, sources: list[Path], notify: Notify) -> None:
-        from ingest.cli import render
-        from ingest.pipeline import Pipeline
-        from knowledge.sparse import SparseEncoder
+        from ingest.reindex import reindex
 
         steps = list(PROGRESS_STEPS)
 
@@ -91,10 +84,9 @@ class Reindexer:
 
         try:
             tables = self.deps.table_answers.tables if self.deps.table_answers else None
-            summary = Pipeline(self.deps.store, self.deps.embedder, SparseEncoder(),
-                               tables=tables).rebuild(sources, progress=progress)
+            summary = reindex(self.deps.store, self.deps.embedder, sources, progress=progress, tables=tables)
             self.deps.telemetry.ingested(summary.chunks_written)
-            notify(f"Reindex finished: {render(summary)}")
+            notify(f"Reindex finished: {summary.describe()}")
             log.info("reindex finished: %s", summary.as_dict())
         except Exception as error:  # the thread's last word: whatever happened, the admin hears of it
             log.exception("reindex failed")

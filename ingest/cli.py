@@ -65,10 +65,13 @@ def ingest(args: argparse.Namespace) -> int:
     with opened_pipeline(columns) as pipeline:
         with progress_bar(enabled=not args.json and sys.stderr.isatty()) as progress:
             if args.rebuild:
-                summary = pipeline.rebuild(args.paths, progress=progress)
+                from ingest.reindex import reindex
+
+                summary = reindex(pipeline.store, pipeline.embedder, args.paths, progress=progress, columns=columns,
+                                  tables=pipeline.tables)
             else:
                 summary = pipeline.run(args.paths, prune=args.prune, dry_run=args.dry_run, progress=progress)
-    print(json.dumps(summary.as_dict(), ensure_ascii=False) if args.json else render(summary))
+    print(json.dumps(summary.as_dict(), ensure_ascii=False) if args.json else summary.describe())
     return 0 if summary.ok else 1
 
 
@@ -148,26 +151,6 @@ class progress_bar:
     def __exit__(self, *exc) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def render(summary) -> str:
-    if summary.dry_run:
-        lines = [f"dry run: would add {summary.added}, update {summary.updated}, delete {summary.deleted}; "
-                 f"{summary.unchanged} unchanged, {len(summary.failed)} failed; nothing was written"]
-        lines += [f"  {change}: {source}" for change, sources in summary.changes.items() for source in sources]
-    else:
-        lines = [
-            f"added {summary.added}, updated {summary.updated}, unchanged {summary.unchanged}, "
-            f"deleted {summary.deleted}, failed {len(summary.failed)} "
-            f"({summary.chunks_written} chunks written to {summary.collection} in {summary.seconds:.1f}s)"
-        ]
-        if summary.rebuilt:
-            lines.append(f"rebuilt: {summary.collection} is now serving; `ingest rollback` goes back")
-    lines += [f"  failed: {f['path']}: {f['reason']}" for f in summary.failed]
-    lines += [f"  note: {note}" for note in summary.notes]
-    if summary.abandoned:
-        lines.append("rebuild abandoned: fix or remove the failed files; the previous index keeps serving")
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ def eval_tables(tmp_path_factory, embedder):
     from knowledge.tables import TableStore
 
     folder = tmp_path_factory.mktemp("eval-tables")
-    store = Store.open(Settings(qdrant_path=folder / "qdrant"))
+    store = Store.open(KnowledgeSettings(qdrant_path=folder / "qdrant"))
     try:
         summary = Pipeline(store, embedder, SparseEncoder(), tables=TableStore(folder / "tables.duckdb")).run(
             [ROOT / "knowledge" / "eval" / "tables"])

@@ -1,0 +1,30 @@
+"""A reindex: the zero-downtime rebuild of the whole index from its sources. `ingest --rebuild`
+runs it from the command line and the Slack `/kb reindex` in a serving process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from ingest.loaders import TableColumns
+from ingest.pipeline import Pipeline, Progress, Summary
+from ingest.settings import IngestSettings
+from knowledge.embeddings import Embedder
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from knowledge.tables import TableStore
+
+
+def sources_to_reindex(settings: IngestSettings, store: Store) -> list[Path]:
+    """KB_SOURCES, or else the paths the last ingest read (empty when nothing is known)."""
+    if settings.sources:
+        return [Path(p) for p in settings.sources]
+    info = store.info()
+    return [Path(p) for p in info.sources] if info else []
+
+
+def reindex(store: Store, embedder: Embedder, sources: Iterable[Path], *, progress: Progress | None = None,
+            columns: TableColumns = TableColumns(), tables: TableStore | None = None) -> Summary:
+    """Build a new collection from `sources` and swap it in when complete; the previous one keeps
+    serving until then, and is kept for `ingest rollback`."""
+    return Pipeline(store, embedder, SparseEncoder(), columns, tables).rebuild(sources, progress=progress)
