@@ -21,8 +21,8 @@ def to_mrkdwn(text: str) -> str:
     return text.replace("**", "*")
 
 
-def source_line(number: int, title: str, section: str, source: str) -> str:
-    label = to_mrkdwn(f"{title} > {section}" if section else title)
+def source_line(number: int, label: str, source: str) -> str:
+    label = to_mrkdwn(label)
     if source.startswith(("http://", "https://")):
         return f"[{number}] <{source}|{label}>"
     return f"[{number}] {label} ({to_mrkdwn(source)})"
@@ -34,7 +34,7 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
         blocks.append(table_section(answer))
     if answer.sources:
         heading = f"*{text(answer.language, 'sources.closest' if answer.refused else 'sources.heading')}*"
-        lines = [source_line(n, p.chunk.title, p.chunk.section, p.chunk.source)
+        lines = [source_line(n, p.chunk.label, p.chunk.source)
                  for n, p in enumerate(answer.sources, start=1)]
         blocks.append(_section("\n".join([heading, *lines])))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(answer)}]})

@@ -123,8 +123,7 @@ class Answer:
         if self.sources:
             lines += ["", text(self.language, "sources.closest" if self.refused else "sources.heading") + ":"]
             for number, passage in enumerate(self.sources, start=1):
-                section = f" > {passage.chunk.section}" if passage.chunk.section else ""
-                lines.append(f"  [{number}] {passage.chunk.title}{section} - {passage.chunk.source}")
+                lines.append(f"  [{number}] {passage.chunk.label} - {passage.chunk.source}")
         return "\n".join(lines)
 
 

@@ -68,8 +68,7 @@ def build_prompt(instructions: str, question: str, passages: list[Passage], hist
 
 def _passage_block(number: int, passage: Passage) -> str:
     chunk = passage.chunk
-    label = " > ".join(p for p in (chunk.title, chunk.section) if p)
-    return f"[{number}] {label} ({chunk.source})\n{json.dumps(chunk.text, ensure_ascii=False)}"
+    return f"[{number}] {chunk.label} ({chunk.source})\n{json.dumps(chunk.text, ensure_ascii=False)}"
 
 
 def _history_block(history: list[Turn]) -> str:

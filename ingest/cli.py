@@ -1,8 +1,9 @@
-"""`ingest`: load manuals and FAQ tables into the knowledge base.
+"""Load manuals and FAQ tables into the knowledge base.
 
+\b
     ingest PATH... [--prune] [--rebuild] [--dry-run] [--json]   add and update documents
-    ingest rollback                                              serve the previous build again
-    ingest status                                                what is serving
+    ingest rollback [--json]                                     serve the previous build again
+    ingest status [--json]                                       what is serving
 
 Exit codes: 0 all documents ingested, 1 some files failed (the rest were ingested; a
 rebuild is abandoned and the old index keeps serving), 2 nothing was done (a path is
@@ -11,68 +12,89 @@ missing, the store is locked, a setting is wrong).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
+
 from ingest.errors import IngestError
 from ingest.loaders import TableColumns
 from knowledge.errors import KnowledgeError
 
-COMMANDS = ("rollback", "status")
+
+class PathsOrCommand(click.Group):
+    """`ingest PATH...` is `ingest add PATH...`: the first word is a command only when it names one
+    and no such file or folder exists (a folder named `status` is ingested, not taken as `status`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = args[0] if args else ""
+        if first not in ctx.help_option_names and not (first in self.commands and not Path(first).exists()):
+            args = ["add", *args]
+        return super().parse_args(ctx, args)
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ingest", description=__doc__.splitlines()[0],
-                                     epilog="Other commands: `ingest rollback`, `ingest status`.")
-    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
-                        help="Markdown, text, HTML, PDF, CSV FAQ files, tables (CSV, TSV, Parquet, Excel), or directories of them")
-    parser.add_argument("--prune", action="store_true",
-                        help="also delete documents whose files under PATH are gone")
-    parser.add_argument("--rebuild", action="store_true",
-                        help="build a new index from PATH and swap it in when complete (zero downtime)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print what would be added, updated and deleted; write nothing")
-    parser.add_argument("--question-col", help="CSV column holding the question (default: found by name)")
-    parser.add_argument("--answer-col", help="CSV column holding the answer (default: found by name)")
-    parser.add_argument("--link-col", help="CSV column holding the link shown as the source")
-    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    args = parser.parse_args(argv)
-    if args.rebuild and (args.prune or args.dry_run):
-        parser.error("--rebuild reads everything afresh: it cannot be combined with --prune or --dry-run")
-    return args
+@click.group(cls=PathsOrCommand, name="ingest", help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+def commands() -> None:
+    pass
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    """`ingest` (the console script) and what the tests call: the exit code is returned, and a
+    usage error exits with 2 after printing the usage."""
     try:
-        if argv and argv[0] in COMMANDS:
-            return command(argv[0], json_output="--json" in argv[1:])
-        return ingest(parse_args(argv))
+        return commands.main(args=argv, prog_name="ingest", standalone_mode=False) or 0
+    except click.ClickException as error:
+        error.show()
+        raise SystemExit(error.exit_code) from None
     except (IngestError, KnowledgeError) as error:
         print(f"ingest: {error}", file=sys.stderr)
         return 2
 
 
-def ingest(args: argparse.Namespace) -> int:
-    missing = [p for p in args.paths if not p.exists()]
+@commands.command(help="Add and update documents from PATH... (`ingest PATH...` for short).")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATH...")
+@click.option("--prune", is_flag=True, help="also delete documents whose files under PATH are gone")
+@click.option("--rebuild", is_flag=True,
+              help="build a new index from PATH and swap it in when complete (zero downtime)")
+@click.option("--dry-run", is_flag=True, help="print what would be added, updated and deleted; write nothing")
+@click.option("--question-col", help="CSV column holding the question (default: found by name)")
+@click.option("--answer-col", help="CSV column holding the answer (default: found by name)")
+@click.option("--link-col", help="CSV column holding the link shown as the source")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object")
+def add(paths: tuple[Path, ...], prune: bool, rebuild: bool, dry_run: bool, question_col: str | None,
+        answer_col: str | None, link_col: str | None, as_json: bool) -> int:
+    if rebuild and (prune or dry_run):
+        raise click.UsageError("--rebuild reads everything afresh: it cannot be combined with --prune or --dry-run")
+    missing = [p for p in paths if not p.exists()]
     if missing:
         print(f"ingest: no such file or directory: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
-    columns = TableColumns(args.question_col, args.answer_col, args.link_col)
+    columns = TableColumns(question_col, answer_col, link_col)
     with opened_pipeline(columns) as pipeline:
-        with progress_bar(enabled=not args.json and sys.stderr.isatty()) as progress:
-            if args.rebuild:
+        with progress_bar(enabled=not as_json and sys.stderr.isatty()) as progress:
+            if rebuild:
                 from ingest.reindex import reindex
 
-                summary = reindex(pipeline.store, pipeline.embedder, args.paths, progress=progress, columns=columns,
+                summary = reindex(pipeline.store, pipeline.embedder, paths, progress=progress, columns=columns,
                                   tables=pipeline.tables)
             else:
-                summary = pipeline.run(args.paths, prune=args.prune, dry_run=args.dry_run, progress=progress)
-    print(json.dumps(summary.as_dict(), ensure_ascii=False) if args.json else summary.describe())
+                summary = pipeline.run(paths, prune=prune, dry_run=dry_run, progress=progress)
+    print(json.dumps(summary.as_dict(), ensure_ascii=False) if as_json else summary.describe())
     return 0 if summary.ok else 1
+
+
+@commands.command(help="Serve the previous build again (one is kept after each `ingest --rebuild`).")
+@click.option("--json", "as_json", is_flag=True, help="print what is now serving as one JSON object")
+def rollback(as_json: bool) -> int:
+    return command("rollback", as_json)
+
+
+@commands.command(help="What is serving: the collection, its documents and last ingest, the rollback target.")
+@click.option("--json", "as_json", is_flag=True, help="print it as one JSON object")
+def status(as_json: bool) -> int:
+    return command("status", as_json)
 
 
 def command(name: str, json_output: bool) -> int:

@@ -41,8 +41,11 @@ class Chunk:
     @property
     def heading(self) -> str:
         """What the text is about: the FAQ question, or the title and section path."""
-        if self.kind == "faq":
-            return self.question
+        return self.question if self.kind == "faq" else self.label
+
+    @property
+    def label(self) -> str:
+        """How a source is named to people and models: its title and section path ("title > section")."""
         return " > ".join(part for part in (self.title, self.section) if part)
 
     @property

@@ -10,6 +10,7 @@ import pytest
 
 from bot import cli
 from bot.schema import published_schema
+from ingest.cli import commands as ingest_commands
 from tests.conftest import ROOT, SAMPLE_KB
 
 BIN = Path(sys.executable).parent
@@ -149,3 +150,15 @@ def test_a_damaged_alias_file_is_a_clear_error_not_a_traceback(kb_env, capsys):
     assert cli.main(["ask", "How much can I spend on a hotel?"]) == 2
     err = capsys.readouterr().err
     assert "aliases.json cannot be read" in err and "ingest --rebuild" in err
+
+
+@pytest.mark.parametrize("group", [cli.commands, ingest_commands], ids=["bot", "ingest"])
+def test_every_command_and_option_says_what_it_does(group):
+    from click.testing import CliRunner
+
+    commands = list(group.commands.values())
+    undocumented = [f"{command.name} {param.name}" for command in commands for param in command.params
+                    if param.param_type_name == "option" and not param.help]
+    assert commands and undocumented == [] and all(command.help for command in commands)
+    result = CliRunner().invoke(group, [commands[0].name, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output

@@ -280,3 +280,13 @@ def test_a_question_asked_in_two_rows_keeps_both_answers_and_reruns_change_nothi
     assert {"The WHO says masks help in crowded rooms.", "The CDC says a mask is optional in the office."} <= texts
     again = pipeline.run([table])
     assert (again.added, again.updated, again.unchanged, again.deleted) == (0, 0, 3, 0)
+
+
+def test_a_folder_named_like_a_command_is_ingested(monkeypatch, settings, tmp_path, capsys):
+    monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
+    folder = tmp_path / "status"
+    folder.mkdir()
+    (folder / "page.md").write_text("# Page\nBody text about the status page.\n")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 1

@@ -1,0 +1,133 @@
+"""`bot eval TARGET`: measure the bot on evaluation data. The targets that need the store or
+the embedding model run here; the answer-level ones (`export-feedback`, `answers`, `compare`,
+`gaps`) in bot/cli_ops.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import click
+
+from bot import cli_ops
+from bot.cli_ops import EMPTY_KB_HELP
+from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
+
+TARGETS = ("guards", "retrieval", "calibrate", "covid-dataset", "cache", "export-feedback", "answers", "compare",
+           "gaps", "tables")
+FILE = click.Path(path_type=Path)
+
+
+@click.command("eval", help="""Measure the bot on evaluation data.
+
+\b
+guards: the input guard on ../shared/eval.
+retrieval: recall@1/5/10, MRR and latency of hybrid, dense and sparse search on --dataset.
+calibrate: MIN_RELEVANCE and FAQ_MATCH from --dataset.
+covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.
+cache: semantic cache hit rate and precision on the COVID paraphrase pairs.
+export-feedback: each rated answer as a case.
+answers: the whole chain over --dataset cases, scored.
+compare: --baseline and --candidate over them; exits 1 when the candidate regresses.
+gaps: how the report groups unanswered questions, on labelled wordings.
+tables: answers from tables with scripted SQL, and hostile SQL rejected.""")
+@click.argument("target", type=click.Choice(TARGETS), metavar="TARGET")
+@click.option("--dataset", type=FILE, multiple=True,
+              help='JSON lines {"question", "relevant": [...], "half"?}, repeatable (figures per language); '
+                   'answers and compare: one file of {"question", "expected_sources"?, "should_refuse"?}')
+@click.option("--negatives", type=FILE, multiple=True,
+              help="calibrate: questions to refuse, one a line, repeatable (default: the sample FAQ's "
+                   "questions, 200 MITRE prompts, the Korean off-topic questions in knowledge/eval)")
+@click.option("--half", type=click.Choice(["all", "calibration", "test"]), default="all", show_default=True,
+              help="covid-dataset: which half of the FAQs; retrieval, calibrate: lines of that `half`")
+@click.option("--data", type=FILE, help="the evaluation data folder (default: ../shared/eval)")
+@click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON object")
+@click.option("--rating", type=click.Choice(["up", "down"]), help="export-feedback: only answers rated so")
+@click.option("--days", type=int, default=30, show_default=True, help="export-feedback: the last N days")
+@click.option("--variant", help="answers: the prompt (name in bot/prompts or a .txt path; "
+                                "default: PROMPT_VARIANTS' largest share)")
+@click.option("--baseline", help="compare: the prompt to compare against")
+@click.option("--candidate", help="compare: the prompt that must not regress")
+@click.option("--tolerance", type=float, default=0.05, show_default=True,
+              help="compare: how much lower a rate may be (cost per answer: 25%)")
+def eval_command(target: str, as_json: bool, **options) -> int:
+    if target in ("retrieval", "calibrate") and not options["dataset"]:
+        raise click.UsageError(f"eval {target} needs --dataset FILE.jsonl (make one with `bot eval covid-dataset`)")
+    if target in ("answers", "compare") and not options["dataset"]:
+        raise click.UsageError(f"eval {target} needs --dataset FILE.jsonl of cases (`bot eval export-feedback` makes some)")
+    if target == "compare" and not (options["baseline"] and options["candidate"]):
+        raise click.UsageError("eval compare needs --baseline PROMPT and --candidate PROMPT (e.g. answer-v1 and answer-v2)")
+    return evaluate(SimpleNamespace(target=target, json=as_json, **options))
+
+
+def evaluate(args: SimpleNamespace) -> int:
+    from bot.evals import data as eval_data
+
+    if args.target in ("export-feedback", "answers", "compare", "gaps", "tables"):
+        return cli_ops.evaluate(args)
+    data = args.data or eval_data.DEFAULT_DATA
+    if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():
+        print(f"bot: no evaluation data at {data}; pass --data DIR", file=sys.stderr)
+        return 2
+    if args.target == "covid-dataset":
+        print("\n".join(json.dumps(line, ensure_ascii=False) for line in eval_data.covid_dataset(data, args.half)))
+        return 0
+    from knowledge.embeddings import Embedder
+
+    if args.target in ("guards", "cache"):
+        if args.target == "guards":
+            from bot.evals.guards import eval_guards, render_guards
+
+            figures = eval_guards(data, Embedder())
+            text = render_guards(figures)
+        else:
+            from bot.evals.cache import eval_cache
+            from bot.settings import load_settings
+
+            figures = eval_cache(data, Embedder(), load_settings().semantic_cache_match)
+            text = json.dumps(figures, indent=2)
+        print(json.dumps(figures, ensure_ascii=False) if args.json else text)
+        return 0
+    try:
+        dataset = [line for path in args.dataset for line in eval_data.read_dataset(path, args.half)]
+        negatives = ([q for path in args.negatives for q in eval_data.read_questions(path, args.half)]
+                     if args.negatives else eval_data.default_negatives(data, args.half))
+    except (OSError, ValueError) as error:
+        print(f"bot: {error}", file=sys.stderr)
+        return 2
+    return evaluate_on_store(args, dataset, negatives)
+
+
+def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: list[str]) -> int:
+    from bot.evals.calibrate import calibrate, render_calibration
+    from bot.evals.retrieval import eval_retrieval, render_retrieval
+    from bot.settings import load_settings
+    from knowledge.embeddings import Embedder
+    from knowledge.retrieval import Retriever
+    from knowledge.sparse import SparseEncoder
+    from knowledge.store import Store
+
+    settings = load_settings()
+    try:
+        store = Store.open(settings.knowledge)
+    except KnowledgeError as error:
+        print(f"bot: {error}", file=sys.stderr)
+        return 2
+    try:
+        retriever = Retriever(store, Embedder(), SparseEncoder())
+        if args.target == "retrieval":
+            figures = eval_retrieval(retriever, dataset)
+            text = render_retrieval(figures)
+        else:
+            figures = calibrate(retriever, dataset, negatives, settings)
+            text = render_calibration(figures)
+    except EmptyKnowledgeBase:
+        print(f"bot: {EMPTY_KB_HELP}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(json.dumps(figures, ensure_ascii=False) if args.json else text)
+    return 0
