@@ -46,13 +46,10 @@ class ThreadMemory:
         pipe.ltrim(key, -self._max_turns, -1)
         pipe.expire(key, self._ttl_s)
         if user:
-            # So that `forget` can find every conversation this user took part in.
+            # So that `forget_user` (`/kb forget`) can find every conversation this user took part in.
             pipe.sadd(self._user_key(user), thread_id)
             pipe.expire(self._user_key(user), self._ttl_s)
         pipe.execute()
-
-    def forget(self, thread_id: str) -> None:
-        self._redis.delete(self._key(thread_id))
 
     def forget_user(self, user: str) -> int:
         """Forget every conversation `user` asked in; returns how many."""

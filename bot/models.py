@@ -8,7 +8,7 @@ from typing import Any, Literal
 from knowledge.models import Passage
 
 Mode = Literal["extractive", "llm", "faq", "cache"]
-Reason = Literal["no_answer", "prompt_injection", "off_topic", "too_long", "empty_kb", "error"]
+Reason = Literal["no_answer", "prompt_injection", "off_topic", "too_long", "error"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,48 @@
+"""The layout the README draws: imports point down (bot -> ingest -> knowledge, bot -> guards ->
+knowledge; nothing imports bot), read from the source with ast, so a lazy import inside a
+function counts too. And no module over 300 lines."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+ALLOWED = {"knowledge": set(), "guards": {"knowledge"}, "ingest": {"knowledge"},
+           "bot": {"knowledge", "guards", "ingest"}}
+MAX_LINES = 300
+
+
+def modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def our_imports(path: Path) -> set[str]:
+    """The packages of ours that `path` imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found & set(ALLOWED)
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_point_down(package):
+    wrong = {str(path.relative_to(ROOT)): sorted(our_imports(path) - ALLOWED[package] - {package})
+             for path in modules(package)}
+    assert {path: names for path, names in wrong.items() if names} == {}
+
+
+def test_the_checker_sees_a_wrong_import(tmp_path):
+    module = tmp_path / "upward.py"
+    module.write_text("def later():\n    from bot.agent import Agent\n    import ingest.cli\n")
+    assert our_imports(module) == {"bot", "ingest"}
+
+
+def test_no_module_is_over_300_lines():
+    long = {str(path.relative_to(ROOT)): n for package in ALLOWED for path in modules(package)
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
