@@ -1,5 +1,5 @@
-"""The slash command (`/kb` by default): `status`, `reindex` and `report` for admins,
-`forget` and `help` for everyone. Replies are plain text; the Slack edge sends them ephemerally.
+"""The slash command (`/kb` by default): `status`, `reindex`, `report` and `why` for admins,
+`forget` and `help` (`도움말` in Korean) for everyone. Replies are plain text; the Slack edge sends them ephemerally.
 
 A reindex is the zero-downtime rebuild of `ingest --rebuild`, run in a background thread
 of the serving process (which holds the embedded store), one at a time across workers

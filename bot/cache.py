@@ -41,7 +41,7 @@ answers stay reachable by exact match until they expire."""
 @dataclass(frozen=True)
 class CacheHit:
     answer: dict
-    """The cached answer's `Answer.as_dict()` form plus `cache_key`."""
+    """The cached answer as `freeze` stored it (text, mode, confidence, sources) plus `cache_key`."""
     kind: str
     """"exact" or "semantic"."""
     similarity: float

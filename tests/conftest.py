@@ -1,5 +1,5 @@
-"""Real parts everywhere: real Redis (a key prefix per test), real Qdrant local mode in a
-temporary directory, real MiniLM embeddings. Fakes only at our own seams: an
+"""Real parts everywhere: real Redis (a key prefix per test), real embedded Qdrant (Qdrant Edge)
+in a temporary directory, real MiniLM embeddings. Fakes only at our own seams: an
 OpenAI-compatible server and a Slack Web API, both on localhost."""
 
 from __future__ import annotations

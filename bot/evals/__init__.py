@@ -1,6 +1,9 @@
 """`bot eval ...`: measure the parts on public data (../shared/eval), print figures.
 
-One module per evaluation: `guards`, `retrieval`, `calibrate`, `cache`; `data` reads the data.
+One module per evaluation: `guards` (and `guards_ko`, its Korean part), `retrieval`, `calibrate`,
+`cache`, `answers` (the whole chain over cases; `compare` gates one prompt against another),
+`gaps` (how the report groups unanswered questions); `feedback` turns rated answers into cases
+and `data` reads the data.
 What is tuned on that data, and how the figures stay honest: the thresholds (MIN_RELEVANCE,
 FAQ_MATCH, PASSAGE_MARGIN, SEMANTIC_CACHE_MATCH) are chosen on the calibration half of the
 COVID FAQ (split by FAQ row) and reported on the test half; MIN_RELEVANCE_KO and the dense
