@@ -14,6 +14,7 @@ import click
 
 from bot import cli_ops
 from bot.cli_ops import EMPTY_KB_HELP
+from bot.errors import BotError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
 TARGETS = ("guards", "retrieval", "calibrate", "covid-dataset", "cache", "export-feedback", "answers", "compare",
@@ -28,7 +29,7 @@ guards: the input guard on ../shared/eval.
 retrieval: recall@1/5/10, MRR and latency of hybrid, dense and sparse search on --dataset.
 calibrate: MIN_RELEVANCE and FAQ_MATCH from --dataset.
 covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.
-cache: semantic cache hit rate and precision on the COVID paraphrase pairs.
+cache: the answer cache (exact and semantic) on the COVID paraphrase pairs: hit rate, precision.
 export-feedback: each rated answer as a case.
 answers: the whole chain over --dataset cases, scored.
 compare: --baseline and --candidate over them; exits 1 when the candidate regresses.
@@ -85,9 +86,20 @@ def evaluate(args: SimpleNamespace) -> int:
             text = render_guards(figures)
         else:
             from bot.evals.cache import eval_cache
+            from bot.memory import connect
             from bot.settings import load_settings
 
-            figures = eval_cache(data, Embedder(), load_settings().semantic_cache_match)
+            try:  # the cache as the bot runs it: its Redis, its query embedding, its threshold
+                settings = load_settings()
+                client = connect(settings.redis_url)
+            except (BotError, KnowledgeError) as error:
+                print(f"bot: {error}", file=sys.stderr)
+                return 2
+            try:
+                figures = eval_cache(data, Embedder(onnx_dir=settings.knowledge.onnx_dir),
+                                     settings.semantic_cache_match, client, settings.redis_prefix)
+            finally:
+                client.close()
             text = json.dumps(figures, indent=2)
         print(json.dumps(figures, ensure_ascii=False) if args.json else text)
         return 0

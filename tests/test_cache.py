@@ -149,3 +149,22 @@ def test_korean_questions_are_matched_only_by_their_wording(redis_client, redis_
                        "confidence": 1.0}, V)
     assert cache.get(remote, V) is None
     assert cache.get("출장비는  어떻게 정산하나요", V).kind == "exact"
+
+
+def test_eval_cache_measures_the_real_cache(tmp_path, embedder, redis_client, redis_prefix):
+    from bot.evals.cache import eval_cache
+
+    (tmp_path / "faq").mkdir()
+    (tmp_path / "faq" / "covid_paraphrases.csv").write_text(
+        "question_1,question_2,similar\n"
+        "How many vacation days do I get per year?,how many vacation days do I get per year,1\n"
+        "How many vacation days do I get per year?,How many vacation days do I get each year?,1\n"
+        "How many vacation days do I get per year?,How many sick days do I get per year?,0\n"
+        "재택근무는 주 몇 일 가능한가요?,출장비는 어떻게 정산하나요?,0\n", encoding="utf-8")
+    figures = eval_cache(tmp_path, embedder, 0.85, redis_client, redis_prefix)
+    halves = [figures[half] for half in ("calibration", "test")]
+    assert sum(h["pairs"] for h in halves) == 4
+    assert sum(h["exact_hits"] for h in halves) == 1  # the same words, normalised
+    assert sum(h["wrong_hits"] for h in halves) == 0  # nor is the Korean pair matched by meaning
+    assert sum(h["hits"] for h in halves) == 2  # both similar pairs were served the stored answer
+    assert not list(redis_client.scan_iter(f"{redis_prefix}*"))  # its entries are deleted
