@@ -37,6 +37,11 @@ def _shares(raw):
     return tuple(shares)
 
 
+def _questions(raw):
+    """`How do I ...?|What is ...?` -> the questions (they may hold commas, so `|` separates them)."""
+    return tuple(item.strip() for item in raw.split("|") if item.strip()) if isinstance(raw, str) else raw
+
+
 class Settings(EnvSettings):
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
     guards: GuardSettings = Field(default_factory=GuardSettings)
@@ -65,6 +70,9 @@ class Settings(EnvSettings):
     slack_api_url: str = env("SLACK_API_URL", "")
     slack_admin_users: Annotated[frozenset[str], NoDecode, BeforeValidator(comma_list)] = \
         env("SLACK_ADMIN_USERS", frozenset())
+    slack_suggested_prompts: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_questions)] = \
+        env("SLACK_SUGGESTED_PROMPTS", ())
+    """Questions the Slack assistant view suggests, separated by `|`; empty: FAQ questions from the index."""
     slack_command: str = env("SLACK_COMMAND", "/kb")
     """The admin slash command, as declared in the Slack app manifest."""
     slack_process_before_response: bool = env("SLACK_PROCESS_BEFORE_RESPONSE", False)

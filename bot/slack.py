@@ -23,16 +23,11 @@ from bot.blocks import answer_blocks
 from bot.degrade import without_redis
 from bot.deps import Deps
 from bot.feedback import register_feedback
+from bot.suggestions import suggested_prompts
 from bot import i18n
+from knowledge.errors import KnowledgeError
 
 log = logging.getLogger(__name__)
-
-SUGGESTED_PROMPTS = [
-    {"title": "Vacation", "message": "How many vacation days do I get per year?"},
-    {"title": "Expenses", "message": "How do I submit an expense report?"},
-    {"title": "Security", "message": "How do I report a phishing email?"},
-]
-
 
 def build_web_client(token: str, api_url: str = "") -> WebClient:
     """The one place a Slack Web API client is built; SLACK_API_URL points it elsewhere."""
@@ -97,8 +92,10 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
     def on_assistant_start(say, set_suggested_prompts, logger):
         say(i18n.text("en", "slack.greeting"))  # nothing asked yet to tell the language by
         try:
-            set_suggested_prompts(prompts=SUGGESTED_PROMPTS)
-        except SlackApiError as error:
+            prompts = suggested_prompts(settings.slack_suggested_prompts, deps.store)
+            if prompts:
+                set_suggested_prompts(prompts=prompts)
+        except (SlackApiError, KnowledgeError) as error:
             logger.warning("could not set suggested prompts: %s", error)
 
     @assistant.user_message

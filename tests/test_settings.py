@@ -53,3 +53,14 @@ def test_replace_changes_the_part_a_setting_belongs_to():
     assert changed.knowledge.qdrant_path == Path("/kb") and settings.knowledge.faq_match == 0.85
     with pytest.raises(TypeError, match="top_kk"):
         settings.replace(top_kk=3)
+
+
+def test_suggested_prompts_can_be_set_and_may_hold_commas():
+    from bot.suggestions import suggested_prompts
+
+    long = "How do I book a business trip abroad, and who approves it?"
+    settings = settings_from({"SLACK_SUGGESTED_PROMPTS": f"{long}| What is the hotel limit? |"})
+    assert settings.slack_suggested_prompts == (long, "What is the hotel limit?")
+    prompts = suggested_prompts(settings.slack_suggested_prompts, store=None)  # set: the index is not read
+    assert [p["message"] for p in prompts] == [long, "What is the hotel limit?"]
+    assert prompts[0]["title"].endswith("…") and len(prompts[0]["title"]) == 40

@@ -400,7 +400,10 @@ def test_the_assistant_view_greets_shows_status_and_answers_in_its_thread(app, f
     [greeting] = fake_slack.wait_for("chat.postMessage")
     assert greeting["channel"] == "D9" and greeting["thread_ts"] == "1700000900.000100"
     [prompts] = fake_slack.wait_for("assistant.threads.setSuggestedPrompts")
-    assert len(prompts["prompts"]) == 3
+    from tests.conftest import SAMPLE_KB
+
+    faq = (SAMPLE_KB / "faq.csv").read_text(encoding="utf-8")
+    assert len(prompts["prompts"]) == 3 and all(p["message"] in faq for p in prompts["prompts"])  # from the index
 
     question = message("how much can I spend on a hotel?", "1700000901.000100", channel="D9",
                        channel_type="im", thread_ts="1700000900.000100")
