@@ -3,7 +3,6 @@ guards check it, real DuckDB runs it, and the answer shows and cites the result.
 
 import json
 import shutil
-from dataclasses import replace
 
 import pytest
 
@@ -24,7 +23,7 @@ def table_settings(settings, eval_tables, tmp_path):
 
 @pytest.fixture
 def agent_with_model(table_settings, make_deps, fake_openai):
-    return Agent(make_deps(replace(table_settings, openai_base_url=fake_openai.base_url)))
+    return Agent(make_deps(table_settings.replace(openai_base_url=fake_openai.base_url)))
 
 
 def sql_reply(sql: str) -> str:
