@@ -39,6 +39,10 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
     settings = deps.settings
     # `kill -USR1 PID` prints every thread's stack on stderr: what a stuck worker is waiting for.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # SIGTERM (docker stop, systemd, Kubernetes) stops as Ctrl-C does: answers under way finish and the
+    # last spans are exported. Its default would kill at once; and a worker started in the background by
+    # a shell ignores SIGINT, so SIGTERM is the stop that always arrives.
+    signal.signal(signal.SIGTERM, _interrupt)
     admission = Admission.for_settings(settings)
     app = None
     if not http or settings.slack_bot_token or settings.slack_signing_secret:
@@ -65,6 +69,10 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
         # past 30 s, print every thread's stack and exit anyway rather than leave a supervisor waiting.
         faulthandler.dump_traceback_later(30, exit=True)
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def slack_app(deps: Deps, agent, admission: Admission):

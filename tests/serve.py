@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import threading
@@ -53,10 +52,10 @@ class Serve:
         return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     def stop(self) -> None:
-        """SIGINT, as Ctrl-C: the server exits cleanly and its last spans are exported. A worker that
-        does not has printed its threads' stacks (bot/serving.py), shown with the failure."""
+        """SIGTERM, as a supervisor stops it: the server exits cleanly and its last spans are exported.
+        A worker that does not has printed its threads' stacks (bot/serving.py), shown with the failure."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.terminate()
             try:
                 self.process.wait(timeout=90)
             except subprocess.TimeoutExpired:
@@ -64,4 +63,4 @@ class Serve:
                 self.process.wait()
             self._reader.join(timeout=30)  # to the end of its stderr
             assert self.process.returncode == 0, \
-                f"bot serve exited {self.process.returncode} after SIGINT:\n" + "".join(self.output[-80:])
+                f"bot serve exited {self.process.returncode} after SIGTERM:\n" + "".join(self.output[-80:])
