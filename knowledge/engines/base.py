@@ -23,6 +23,9 @@ SCROLL_PAGE = 512
 
 Vectors = dict[str, Any]
 """Vector name -> a list of floats (dense) or a SparseVector."""
+Clauses = list[dict[str, list[str]]]
+"""A payload filter (`Access.clauses()`): every clause must hold; a clause holds when any of its
+fields has any of its values."""
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,29 @@ class Engine(Protocol):
     def retrieve(self, name: str, point_ids: list[str]) -> dict[str, dict]: ...
     def count(self, name: str) -> int: ...
     def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int,
-              weights: list[float] | None = None) -> list[Hit]:
+              weights: list[float] | None = None, clauses: Clauses | None = None) -> list[Hit]:
         """Nearest points to one side, or the sides fused by reciprocal rank, each side's
-        1/(k + rank) multiplied by its weight (None: all 1)."""
+        1/(k + rank) multiplied by its weight (None: all 1). Only points `clauses` allow are
+        candidates: the filter is applied to every side and to the fusion."""
+        ...
+    def ensure_indexes(self, name: str) -> None:
+        """Keyword indexes on the payload fields every query filters on; idempotent."""
         ...
     def close(self) -> None: ...
+
+
+def payload_filter(models: Any, clauses: Clauses | None) -> Any:
+    """`clauses` as a Qdrant Filter, built from either engine's models module (qdrant_edge and
+    qdrant_client.models spell Filter, FieldCondition and MatchValue alike). A clause is a
+    should-match over one MatchValue per allowed value: on the 10,000-point benchmark that cost
+    about half of one MatchAny, and a third of a nested filter; one clause is not nested at all."""
+    if not clauses:
+        return None
+    shoulds = [[models.FieldCondition(key=key, match=models.MatchValue(value=value))
+                for key, values in clause.items() for value in values] for clause in clauses]
+    if len(shoulds) == 1:
+        return models.Filter(should=shoulds[0])
+    return models.Filter(must=[models.Filter(should=should) for should in shoulds])
 
 
 def plain_vectors(vectors: Any) -> Vectors:

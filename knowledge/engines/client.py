@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from knowledge.engines.base import DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Hit, Vectors, plain_vectors
+from knowledge.access import INDEXED_FIELDS
+from knowledge.engines.base import (DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Clauses, Hit, Vectors,
+                                    payload_filter, plain_vectors)
 from knowledge.errors import EmptyKnowledgeBase, StoreLocked, StoreUnavailable
 from knowledge.sparse import SparseVector
 
@@ -63,8 +65,16 @@ class ClientEngine:
                             QUESTION: m.VectorParams(size=dimension, distance=m.Distance.COSINE)},
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
         )
-        if self.server:
-            self.client.create_payload_index(name, "doc_id", m.PayloadSchemaType.KEYWORD)
+        self.ensure_indexes(name)
+
+    def ensure_indexes(self, name: str) -> None:
+        """Keyword indexes on the fields every query filters on (and doc_id)."""
+        if not self.server:
+            return  # local mode has no payload indexes
+        present = set(self.client.get_collection(name).payload_schema or {})
+        for key in ("doc_id", *INDEXED_FIELDS):
+            if key not in present:
+                self.client.create_payload_index(name, key, self._m.PayloadSchemaType.KEYWORD)
 
     def drop(self, name: str) -> None:
         self.client.delete_collection(name)
@@ -118,19 +128,21 @@ class ClientEngine:
         return self.client.count(name, exact=True).count
 
     def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int,
-              weights: list[float] | None = None) -> list[Hit]:
+              weights: list[float] | None = None, clauses: Clauses | None = None) -> list[Hit]:
         from qdrant_client.http.exceptions import UnexpectedResponse
 
         m = self._m
+        only = payload_filter(self._m, clauses)
         if len(sides) == 1:
             [(using, vector)] = sides
             request: dict = {"query": self._vector(vector), "using": using}
         else:
-            request = {"prefetch": [m.Prefetch(query=self._vector(v), using=u, limit=candidates) for u, v in sides],
+            request = {"prefetch": [m.Prefetch(query=self._vector(v), using=u, limit=candidates, filter=only)
+                                    for u, v in sides],
                        "query": m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=weights))}
         try:
-            response = self.client.query_points(name, limit=limit, with_payload=True, with_vectors=[DENSE, QUESTION],
-                                                **request)
+            response = self.client.query_points(name, limit=limit, query_filter=only, with_payload=True,
+                                                with_vectors=[DENSE, QUESTION], **request)
         except (ValueError, UnexpectedResponse) as error:
             # How each mode says a collection does not exist: local mode a ValueError, a server a 404.
             if getattr(error, "status_code", None) == 404 or "not found" in str(error):

@@ -15,7 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from knowledge.engines.base import DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Hit, Vectors, plain_vectors
+from knowledge.access import INDEXED_FIELDS
+from knowledge.engines.base import (DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Clauses, Hit, Vectors,
+                                    payload_filter, plain_vectors)
 from knowledge.errors import EmptyKnowledgeBase, StoreCorrupt, StoreLocked
 from knowledge.sparse import SparseVector
 
@@ -82,6 +84,16 @@ class EdgeEngine:
         )
         self._dir(name).mkdir(parents=True)
         self._shards[name] = q.EdgeShard.create(str(self._dir(name)), config)
+        self.ensure_indexes(name)
+
+    def ensure_indexes(self, name: str) -> None:
+        """Keyword indexes on the fields every query filters on (collections built before them get them too)."""
+        shard = self._shard(name)
+        present = set(shard.info().payload_schema)
+        for key in INDEXED_FIELDS:
+            if key not in present:
+                shard.update(self._q.UpdateOperation.create_field_index(key, self._q.PayloadSchemaType.Keyword))
+        shard.flush()
 
     def drop(self, name: str) -> None:
         shard = self._shards.pop(name, None)
@@ -161,14 +173,17 @@ class EdgeEngine:
         return self._shard(name).count(self._q.CountRequest(exact=True))
 
     def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int,
-              weights: list[float] | None = None) -> list[Hit]:
+              weights: list[float] | None = None, clauses: Clauses | None = None) -> list[Hit]:
         q = self._q
+        only = payload_filter(self._q, clauses)
         nearest = [q.Query.Nearest(self._vector(vector), using=using) for using, vector in sides]
         if len(nearest) == 1:
-            request = q.QueryRequest(limit=limit, query=nearest[0], with_payload=True, with_vector=[DENSE, QUESTION])
+            request = q.QueryRequest(limit=limit, query=nearest[0], filter=only, with_payload=True,
+                                     with_vector=[DENSE, QUESTION])
         else:
-            request = q.QueryRequest(limit=limit, prefetches=[q.Prefetch(limit=candidates, query=n) for n in nearest],
-                                     query=q.Fusion.Rrf(k=RRF_K, weights=weights), with_payload=True,
+            request = q.QueryRequest(limit=limit, prefetches=[q.Prefetch(limit=candidates, query=n, filter=only)
+                                                              for n in nearest],
+                                     query=q.Fusion.Rrf(k=RRF_K, weights=weights), filter=only, with_payload=True,
                                      with_vector=[DENSE, QUESTION])
         return [Hit(str(p.id), dict(p.payload or {}), plain_vectors(p.vector)) for p in self._shard(name).query(request)]
 
