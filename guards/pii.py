@@ -1,10 +1,11 @@
 """Find and redact personal data and secrets with patterns and checksums, no model download.
 
-Numbers are only taken for what they claim when their checksum agrees: a card number must
-pass Luhn, an IBAN mod-97, an IPv4 address must have octets <= 255, an SSN a valid area and
-group. Korean resident registration and business registration numbers are checked by
-python-stdnum (`stdnum.kr.rrn`, `stdnum.kr.brn`), Korean phone numbers (010-..., 02-...,
-+82 ...) by phonenumbers' matcher for region KR, and a Korean street address is taken when it
+Numbers are only taken for what they claim when their checksum agrees, checked by python-stdnum:
+a card number must pass Luhn (`stdnum.luhn`), an IBAN its country's format and mod-97
+(`stdnum.iban`), an SSN a valid area, group and serial (`stdnum.us.ssn`), and so must Korean
+resident registration and business registration numbers (`stdnum.kr.rrn`, `stdnum.kr.brn`);
+an IP address must parse (`ipaddress`). Korean phone numbers (010-..., 02-..., +82 ...) are
+found by phonenumbers' matcher for region KR, and a Korean street address is taken when it
 reads like one: province or city, district, road and building number. Person names are found
 from context ("my name is", "Dr.", "Sincerely,") and from a list of common given names; without
 a language model this is the weakest detector.
@@ -19,7 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import phonenumbers
+from stdnum import iban, luhn
 from stdnum.kr import brn, rrn
+from stdnum.us import ssn
 
 from knowledge.language import HANGUL
 
@@ -34,26 +37,8 @@ class Finding:
     value: str
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _iban_ok(value: str) -> bool:
-    compact = value.replace(" ", "").upper()
-    rearranged = compact[4:] + compact[:4]
-    number = "".join(str(int(ch, 36)) for ch in rearranged)
-    return int(number) % 97 == 1
-
-
 def _ssn_ok(value: str) -> bool:
-    area, group, serial = re.split(r"[- ]", value)
-    return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
+    return ssn.is_valid(re.sub(r"\D", "", value))  # stdnum's compact form keeps spaces
 
 
 def _ip_ok(value: str) -> bool:
@@ -66,7 +51,7 @@ def _ip_ok(value: str) -> bool:
 
 def _card_ok(value: str) -> bool:
     digits = re.sub(r"\D", "", value)
-    return 12 <= len(digits) <= 19 and _luhn(digits)
+    return 12 <= len(digits) <= 19 and luhn.is_valid(digits)
 
 
 def _phone_ok(value: str) -> bool:
@@ -136,7 +121,7 @@ PATTERNS: tuple[tuple[str, str, object], ...] = (
     ("ADDRESS", KOREAN_ADDRESS, None),
     ("KR_RRN", r"(?<![\d-])\d{6}(?: ?- ?| )?[1-8]\d{6}(?![\d-])", rrn.is_valid),
     ("KR_BRN", r"(?<![\d-])\d{3}-\d{2}-\d{5}(?![\d-])", _brn_ok),
-    ("IBAN", r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b", _iban_ok),
+    ("IBAN", r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,3})?\b", iban.is_valid),
     ("CREDIT_CARD", r"(?<!\+)\b\d(?:[ \-]?\d){11,18}\b", _card_ok),
     ("US_SSN", r"\b\d{3}[- ]\d{2}[- ]\d{4}\b", _ssn_ok),
     ("IP_ADDRESS", r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b", _ip_ok),
