@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from nltk.stem.snowball import SnowballStemmer
+
 from knowledge.language import HANGUL
 from knowledge.sparse import SparseEncoder
 
@@ -35,8 +37,8 @@ any all each every some more most other which who whom whose what when where why
 KOREAN_STOPWORDS = frozenset("하 되 있 않 것 수 등 때 중 및 더 또 그 이 저 좀 잘 안 못 같 위 경우 관련 대하".split())
 
 
-def _stem(word: str) -> str:
-    return word[:6]
+_stem = SnowballStemmer("english").stem
+"""vacation, vacations -> vacat; approved, approval -> approv: a paraphrase keeps its stems."""
 
 
 def content_words(text: str) -> set[str]:
