@@ -82,6 +82,16 @@ def settings(tmp_path, redis_url, redis_prefix) -> Settings:
                     redis_prefix=redis_prefix)
 
 
+@pytest.fixture
+def store(settings):
+    """The empty embedded store of `settings`, closed after the test."""
+    from knowledge.store import Store
+
+    store = Store.open(settings.knowledge)
+    yield store
+    store.close()
+
+
 @pytest.fixture(scope="session")
 def sample_store(tmp_path_factory, embedder) -> Path:
     """The sample knowledge base, ingested once per session; tests get a copy."""

@@ -19,13 +19,6 @@ def load_file(path):
 
 
 @pytest.fixture
-def store(settings):
-    store = Store.open(settings.knowledge)
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def kb_dir(tmp_path):
     return shutil.copytree(SAMPLE_KB, tmp_path / "kb")
 

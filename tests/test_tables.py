@@ -43,13 +43,6 @@ def all_tables(eval_tables):
 
 
 @pytest.fixture
-def store(settings):
-    store = Store.open(settings.knowledge)
-    yield store
-    store.close()
-
-
-@pytest.fixture
 def tables(settings):
     return TableStore(settings.knowledge.tables_path)
 
