@@ -1,4 +1,4 @@
-"""The slash command (`/kb` by default): `status`, `reindex`, `report` and `why` for admins,
+"""The slash command (`/kb` by default): `status`, `reindex`, `report`, `why` and `scope` for admins,
 `forget` and `help` (`도움말` in Korean) for everyone. Replies are plain text; the Slack edge sends them ephemerally.
 
 A reindex is the zero-downtime rebuild of `ingest --rebuild`, run in a background thread
@@ -9,6 +9,7 @@ of the serving process (which holds the embedded store), one at a time across wo
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,8 @@ from bot.deps import Deps
 from bot.turns import TURN_TTL_S
 from bot.errors import TraceNotFound
 from bot.usage import describe
+from ingest.cli import per_audience
+from knowledge.access import AccessError, Scope
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ MAX_WHY_CHARS = 3500
 """Slack cuts longer messages; a trace of a turn with re-asks can run past it."""
 
 Notify = Callable[[str], None]
+CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+"""A channel as Slack escapes it in a command's text (`should_escape` in the manifest)."""
 
 
 HELP_IN_KOREAN = ("도움말", "help ko")
@@ -103,7 +108,8 @@ class Commands:
         self.deps = deps
         self.reindexer = reindexer
 
-    def handle(self, text: str, user: str, notify: Notify) -> str:
+    def handle(self, text: str, user: str, notify: Notify, channel: str = "") -> str:
+        """`channel`: where the command was typed (`status` shows its scope)."""
         command = self.deps.settings.slack_command
         action, *args = text.split() or ["help"]
         action = action.lower()
@@ -111,14 +117,16 @@ class Commands:
         if action == "forget":
             count = self.deps.memory.forget_user(user)
             return i18n.text(language, "command.forgot_one" if count == 1 else "command.forgot_other", count=count)
-        if action not in ("status", "reindex", "report", "why"):
+        if action not in ("status", "reindex", "report", "why", "scope"):
             return help_text(command, language)
         if user not in self.deps.settings.slack_admin_users:
             log.warning("refused %s %s for non-admin %s", command, action, user)
             return i18n.text(language, "command.admins_only", command=command, action=action)
         log.info("admin %s ran %s %s", user, command, action)
         if action == "status":
-            return self.status()
+            return self.status(channel)
+        if action == "scope":
+            return self.scope(args, channel)
         if action == "report":
             return self.report(args)
         if action == "why":
@@ -150,7 +158,23 @@ class Commands:
             drawn = drawn[:MAX_WHY_CHARS] + "\n… (cut; `bot trace` shows it whole)"
         return f"```\n{drawn}\n```"
 
-    def status(self) -> str:
+    def scope(self, args: list[str], here: str) -> str:
+        """`scope #channel hr policies handbook/hr/`: that channel answers only from documents
+        tagged hr or policies or under handbook/hr; `scope #channel` alone: from everything."""
+        command = self.deps.settings.slack_command
+        mention = CHANNEL_MENTION.match(args[0]) if args else None
+        channel = mention.group(1) if mention else here
+        try:
+            scope = Scope.parse(args[1:] if mention else args)
+        except AccessError as error:
+            return f"{error}. E.g. `{command} scope #ask-hr hr policies handbook/hr/`."
+        if not channel:
+            return f"Which channel? `{command} scope #channel tag...`"
+        self.deps.access.scopes.set(channel, scope)
+        log.info("scope of %s set to %s", channel, scope.as_dict())
+        return f"<#{channel}> now answers from {self.deps.access.scopes.scope_of(channel).describe()}."
+
+    def status(self, channel: str = "") -> str:
         settings = self.deps.settings
         tiers = " → ".join(f"`{t.name}`" for t in settings.tiers)
         mode = f"LLM cascade {tiers}" if tiers else "extractive (no LLM configured)"
@@ -160,6 +184,9 @@ class Commands:
         lines = [
             f"*Collection*: `{info.collection}` (version `{info.version}`)",
             f"*Documents*: {info.documents} · *chunks*: {info.chunks}",
+            f"*Documents per audience*: {per_audience(info.audiences)}",
+            *([f"*This channel answers from*: {self.deps.access.scopes.scope_of(channel).describe()}"]
+              if channel and not channel.startswith("D") else []),
             f"*Last ingest*: {info.last_ingest or 'unknown'}",
             f"*Sources*: {', '.join(info.sources) or 'unknown'}",
             f"*Rollback target*: {info.previous or 'none kept'}",

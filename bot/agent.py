@@ -25,17 +25,20 @@ from bot.telemetry import clean, turn_id_of
 from bot.usage import cost_usd
 from bot.variants import PromptText
 from guards.input import MAX_QUESTION_CHARS, InputVerdict
+from knowledge.access import EVERYONE, PUBLIC, Access, Asker
 from knowledge.models import Passage
 
 class Agent:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
-    def answer(self, question: str, thread_id: str | None = None, user: str = "", channel: str = "",
+    def answer(self, question: str, thread_id: str | None = None, asker: Asker = PUBLIC,
                variant: str | None = None) -> Answer:
-        """`channel` is where the question was asked (a Slack channel), for its budget and totals;
-        `variant` names the answer prompt to use (else the thread's share of PROMPT_VARIANTS)."""
+        """`asker` is who asks and where (knowledge/access.py): it decides what may be quoted to
+        them, and its channel (a Slack channel) gets the turn's budget and totals; `variant` names
+        the answer prompt to use (else the thread's share of PROMPT_VARIANTS)."""
         started = time.perf_counter()
+        user, channel = asker.user, asker.channel
         telemetry = self.deps.telemetry
         start_turn()
         with telemetry.turn(**{"kb.thread": thread_id or "", "kb.channel": channel}) as span:
@@ -58,9 +61,13 @@ class Agent:
                                 "extractive", refused=True, reason=verdict.reason,
                                 notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
             else:
+                access = self.deps.access.access_for(asker)
                 history = without_redis("memory", lambda: self.deps.memory.recent(thread_id), []) if thread_id else []
+                # A thread's earlier answers are read (by the rewrite and the model) only when this
+                # asker may see what they cited: someone else may have asked them with other rights.
+                history = [turn for turn in history if visible(turn, access)]
                 # personal data redacted: nothing below sees it
-                answer = self._cached_or_answered(verdict.text, history, channel, prompt, language)
+                answer = self._cached_or_answered(verdict.text, history, channel, prompt, language, access)
             text = verdict.text
             answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
                              variant=prompt.name, prompt_version=prompt.version, language=language)
@@ -88,25 +95,26 @@ class Agent:
                       None)
         if thread_id:
             turn = Turn(question=question, answer=answer.text, source_ids=[p.id for p in answer.sources],
-                        mode=answer.mode, refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
+                        audiences=[p.chunk.audience for p in answer.sources], mode=answer.mode,
+                        refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
                         variant=answer.variant, prompt_version=answer.prompt_version)
             without_redis("memory", lambda: self.deps.memory.remember(thread_id, turn, user), None)
 
     def _cached_or_answered(self, question: str, history: list[Turn], channel: str, prompt: PromptText,
-                            language: str) -> Answer:
+                            language: str, access: Access) -> Answer:
         """A standalone question may be answered from the cache; a follow-up depends on its thread."""
         cache = self.deps.cache
         standalone = not follow_up_context(question, history)
         if cache is not None and standalone:
             with self.deps.telemetry.stage("cache") as span:
-                hit = without_redis("cache", lambda: cache.get(question, prompt.version), None)
-                fresh = hit is not None and self._still_best(question, hit)
+                hit = without_redis("cache", lambda: cache.get(question, prompt.version, access), None)
+                fresh = hit is not None and self._still_best(question, hit, access)
                 span.set_attributes(clean({"kb.cache.result": hit.kind if fresh else "stale" if hit else "miss",
                                            "kb.cache.similarity": hit.similarity if hit else None}))
             if fresh:
                 self.deps.telemetry.cache_hit(hit.kind)
                 return thaw(hit.answer, hit)
-        answer = self._with_disclaimers(self._answer(question, history, channel, prompt, language), language)
+        answer = self._with_disclaimers(self._answer(question, history, channel, prompt, language, access), language)
         # Answers from the tables are not cached: the cache keeps no query results.
         if cache is not None and standalone and not answer.refused and answer.table is None:
             key = without_redis("cache", lambda: cache.put(question, self._cache_entry(answer), prompt.version), "")
@@ -116,20 +124,24 @@ class Agent:
     def _cache_entry(self, answer: Answer) -> dict:
         return {**freeze(answer), "index_version": self.deps.store.version(), "best": answer.best_passage}
 
-    def _still_best(self, question: str, hit: CacheHit) -> bool:
+    def _still_best(self, question: str, hit: CacheHit, access: Access) -> bool:
         """A hit is reused only when this question's own best passage is the one the cached
         question had, or one the cached answer cites. Always checked for a semantic hit: two
         questions can be worded alike and still ask different things ("Who is likely to develop
         symptoms?" and "...severe symptoms?"). Checked for an exact hit once the index has
         changed since it was cached: a document added since may answer it better. (Changed or
-        deleted sources the cache itself checks.) Cheap: one ~1 ms Qdrant query."""
-        if hit.kind == "exact" and hit.answer.get("index_version") == self.deps.store.version():
+        deleted sources the cache itself checks.) Also checked for an exact hit when the index
+        holds restricted documents: this asker may see one that answers better than what an
+        asker with other rights was given. Cheap: one ~1 ms Qdrant query."""
+        if (hit.kind == "exact" and hit.answer.get("index_version") == self.deps.store.version()
+                and set(self.deps.store.audiences()) <= {EVERYONE}):
             return True
-        best = self.deps.retriever.retrieve(question, 1)
+        best = self.deps.retriever.retrieve(question, 1, access=access)
         known = {source["id"] for source in hit.answer["sources"]} | {hit.answer.get("best", "")}
         return bool(best) and best[0].id in known
 
-    def _answer(self, question: str, history: list[Turn], channel: str, prompt: PromptText, language: str) -> Answer:
+    def _answer(self, question: str, history: list[Turn], channel: str, prompt: PromptText, language: str,
+                access: Access) -> Answer:
         context = follow_up_context(question, history)
         rewrite_usage, searched = None, f"{question} (after: {context})" if context else ""
         # A rewrite is a paid call: not once the channel's budget is spent (the search then blends).
@@ -137,7 +149,7 @@ class Agent:
             standalone, rewrite_usage = self._standalone(question, history)
             if standalone:
                 question, context, searched = standalone, "", standalone
-        answer = replace(self._answer_standalone(question, context, history, channel, prompt, language),
+        answer = replace(self._answer_standalone(question, context, history, channel, prompt, language, access),
                          searched=searched)
         return answer if rewrite_usage is None else replace(answer, usage=rewrite_usage + (answer.usage or Usage(answer.mode)))
 
@@ -164,9 +176,9 @@ class Agent:
         return verdict.text, usage
 
     def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str,
-                           prompt: PromptText, language: str) -> Answer:
+                           prompt: PromptText, language: str, access: Access) -> Answer:
         with self.deps.telemetry.stage("retrieve", latency="retrieve", **{"kb.retrieve.blended": bool(context)}) as span:
-            retrieved = self.deps.retriever.retrieve(question, self.deps.settings.knowledge.top_k, context=context)
+            retrieved = self.deps.retriever.retrieve(question, self.deps.settings.knowledge.top_k, context=context, access=access)
             span.set_attributes({"kb.passages.ids": [p.id for p in retrieved],
                                  "kb.passages.scores": [round(p.score, 4) for p in retrieved]})
         answer = self._answer_from(question, retrieved, history, channel, prompt, language)
@@ -215,6 +227,12 @@ class Agent:
         categories = [p.chunk.metadata.get("category", "") for p in answer.sources]
         missing = [d for d in self.deps.rules.disclaimers_for(categories, language) if d not in answer.text]
         return replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
+
+
+def visible(turn: Turn, access: Access) -> bool:
+    """Whether `access` may see every source a remembered turn cited."""
+    held = access.audiences
+    return held is None or all(set(audience) & held for audience in turn.audiences)
 
 
 def carrying(passages: list[Passage], margin: float) -> list[Passage]:

@@ -12,6 +12,7 @@ from typing import Literal
 
 from bot import i18n
 from bot.models import Answer
+from knowledge.access import PUBLIC, Asker
 from knowledge.errors import EmptyKnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -26,12 +27,13 @@ class Failure:
     """The id the log has the traceback under ("" for an empty knowledge base)."""
 
 
-def ask(agent, question: str, thread: str | None, user: str = "", channel: str = "",
+def ask(agent, question: str, thread: str | None, asker: Asker = PUBLIC,
         logger: logging.Logger = log, variant: str | None = None) -> Answer | Failure:
-    """`thread` keys the conversation's memory; each edge keeps its own threads apart.
+    """`thread` keys the conversation's memory; each edge keeps its own threads apart. `asker`:
+    who asks and where, which decides what they may be answered from (knowledge/access.py).
     `variant` pins the answer prompt (an OpenAI client's model); None leaves it to the split."""
     try:
-        return agent.answer(question, thread, user, channel, variant=variant)
+        return agent.answer(question, thread, asker, variant=variant)
     except EmptyKnowledgeBase:
         agent.deps.telemetry.failed("empty_kb")
         return Failure("empty_kb", i18n.text(i18n.language_of(question), "slack.empty_kb"))

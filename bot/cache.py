@@ -7,6 +7,12 @@ of every document it cites, and a hit whose cited documents were changed or dele
 (by an ingest, a rebuild or a rollback) is dropped, not served. One point lookup by id.
 Only answers that passed the guards are stored (the agent stores them); a 👎 evicts one.
 
+Access: an entry keeps its sources' payloads, audience and tags included, and is served only
+to an asker whose `Access` allows every one of them (audience and channel scope), exact and
+semantic hits alike. One question may have several answers, one per set of audiences cited
+(`variant`): the answer given in a restricted channel does not replace the public one, nor the
+reverse. Each question's answers are one Redis hash, field = variant.
+
 - Exact: key = hash of the normalised question (+ scope). One GET.
 - Semantic: every entry's question vector is appended to a Redis list per scope (a new list
   after MAX_VECTORS); each process mirrors that list in a NumPy matrix (catching up with
@@ -29,9 +35,12 @@ from dataclasses import dataclass
 import numpy as np
 import redis
 
+from knowledge.access import EVERYONE, Access
 from knowledge.language import language_of
 
 TTL_S = 7 * 24 * 3600
+SEMANTIC_TRIES = 5
+"""Close questions tried, best first, for one an asker may see the answer of."""
 MAX_VECTORS = 20_000
 """Question vectors per list (~40 MB in Redis, a 30 MB matrix per worker, ~3 ms a lookup).
 A full list is retired for a new one, so the semantic cache never grows without bound; its
@@ -80,11 +89,12 @@ class AnswerCache:
     def key_for(question: str) -> str:
         return hashlib.sha256(normalised(question).encode()).hexdigest()[:32]
 
-    def get(self, question: str, prompt_version: str) -> CacheHit | None:
-        """`prompt_version`: the answer prompt's (`PromptText.version`); other prompts' answers never match."""
+    def get(self, question: str, prompt_version: str, access: Access) -> CacheHit | None:
+        """`prompt_version`: the answer prompt's (`PromptText.version`); other prompts' answers never
+        match. `access`: who asks; an answer citing anything they may not see is not theirs."""
         scope = self._scope(prompt_version)
         key = self.key_for(question)
-        answer = self._current(scope, key)
+        answer = self._current(scope, key, access)
         if answer is not None:
             return CacheHit(answer, "exact", 1.0)
         if not reads_meaning(question):
@@ -93,30 +103,38 @@ class AnswerCache:
         if not keys:
             return None
         scores = vectors @ np.asarray(self._embed(question), dtype=np.float32)
-        best = int(scores.argmax())
-        if scores[best] < self.threshold:
-            return None
-        answer = self._current(scope, keys[best])
-        return CacheHit(answer, "semantic", float(scores[best])) if answer is not None else None
+        # The closest question may have been answered for someone else: try the next ones.
+        for best in np.argsort(-scores)[:SEMANTIC_TRIES]:
+            if scores[best] < self.threshold:
+                return None
+            answer = self._current(scope, keys[best], access)
+            if answer is not None:
+                return CacheHit(answer, "semantic", float(scores[best]))
+        return None
 
-    def _current(self, scope: str, key: str) -> dict | None:
-        """The entry under `key`, unless a document it cites has changed since: then it is deleted."""
-        raw = self._redis.get(f"{scope}:answer:{key}")
-        if not raw:
-            return None
-        answer = json.loads(raw)
-        cited = cited_hashes(answer)
-        now = self._current_hashes(list(cited)) if cited else {}
-        if any(now.get(chunk_id) != content_hash for chunk_id, content_hash in cited.items()):
-            self._redis.delete(f"{scope}:answer:{key}")
-            return None
-        return answer
+    def _current(self, scope: str, key: str, access: Access) -> dict | None:
+        """The answer under `key` that `access` may see (the most restricted, that is the one
+        made for rights like theirs), dropping those citing documents changed since."""
+        stored = self._redis.hgetall(f"{scope}:answer:{key}")
+        for variant in sorted(stored, key=len, reverse=True):
+            answer = json.loads(stored[variant])
+            if not all(access.allows(source["payload"]) for source in answer.get("sources", [])):
+                continue
+            cited = cited_hashes(answer)
+            now = self._current_hashes(list(cited)) if cited else {}
+            if any(now.get(chunk_id) != content_hash for chunk_id, content_hash in cited.items()):
+                self._redis.hdel(f"{scope}:answer:{key}", variant)
+                continue
+            return answer
+        return None
 
     def put(self, question: str, answer: dict, prompt_version: str) -> str:
         scope = self._scope(prompt_version)
         key = self.key_for(question)
         pipe = self._redis.pipeline()
-        pipe.set(f"{scope}:answer:{key}", json.dumps({**answer, "cache_key": key}, ensure_ascii=False), ex=TTL_S)
+        pipe.hset(f"{scope}:answer:{key}", variant_of(answer),
+                  json.dumps({**answer, "cache_key": key}, ensure_ascii=False))
+        pipe.expire(f"{scope}:answer:{key}", TTL_S)
         if not reads_meaning(question):
             pipe.execute()  # found again by its exact wording only
             return key
@@ -125,7 +143,7 @@ class AnswerCache:
         vectors = self._vectors_key(scope)
         pipe.rpush(vectors, entry)
         pipe.expire(vectors, TTL_S)
-        length = pipe.execute()[1]
+        length = pipe.execute()[2]
         if length >= MAX_VECTORS:
             # Start a new list: the full one expires untouched, taking its vectors (and those of
             # answers that expired or were evicted meanwhile) with it.
@@ -133,7 +151,7 @@ class AnswerCache:
         return key
 
     def evict(self, key: str, prompt_version: str) -> bool:
-        """Drop one answer (a 👎); its vector stays but finds nothing."""
+        """Drop one question's answers (a 👎); its vector stays but finds nothing."""
         return bool(self._redis.delete(f"{self._scope(prompt_version)}:answer:{key}"))
 
     def _vectors_key(self, scope: str) -> str:
@@ -158,6 +176,12 @@ def answer_scope(rules_fingerprint: str, models: Sequence[str], embedding_model:
     (refusals, banned phrases, disclaimers), the models that may write it, and the embedding
     model (which retrieved the sources and whose vectors the semantic cache compares)."""
     return hashlib.sha256("|".join([rules_fingerprint, *models, embedding_model]).encode()).hexdigest()[:12]
+
+
+def variant_of(answer: dict) -> str:
+    """The audiences an answer's sources are restricted to ("" when everyone may read them all)."""
+    restricted = {tuple(sorted(s["payload"].get("audience", [EVERYONE]))) for s in answer.get("sources", [])}
+    return "|".join(sorted(",".join(a) for a in restricted if a != (EVERYONE,)))
 
 
 def cited_hashes(answer: dict) -> dict[str, str]:

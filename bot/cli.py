@@ -17,9 +17,10 @@ import click
 
 from bot import cli_keys, cli_ops
 from bot.cli_eval import eval_command
-from bot.cli_ops import EMPTY_KB_HELP
+from bot.cli_ops import EMPTY_KB_HELP, asker_of, asker_options
 from bot.errors import BotError
 from guards.errors import GuardError
+from knowledge.access import PUBLIC, Asker
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
 if TYPE_CHECKING:  # the agent and its clients load models: only the commands that answer import them
@@ -50,17 +51,20 @@ def main(argv: list[str] | None = None) -> int:
 @click.option("--jsonl", is_flag=True,
               help='read {"id", "question", "thread"} lines from stdin, write one JSON answer per line')
 @click.option("--thread", help="thread id: the turn is remembered and follow-ups use it")
-def ask(question: str | None, as_json: bool, jsonl: bool, thread: str | None) -> int:
+@asker_options
+def ask(question: str | None, as_json: bool, jsonl: bool, thread: str | None, **who) -> int:
     if bool(question) == jsonl:
         raise click.UsageError("ask takes a question, or --jsonl and questions on stdin")
+    asker = asker_of(**who)
     if jsonl:
-        return with_agent(lambda agent, deps: ask_jsonl(agent, sys.stdin, sys.stdout))
-    return with_agent(lambda agent, deps: ask_one(agent, question, thread or f"cli:{uuid.uuid4()}", as_json))
+        return with_agent(lambda agent, deps: ask_jsonl(agent, sys.stdin, sys.stdout, asker))
+    return with_agent(lambda agent, deps: ask_one(agent, question, thread or f"cli:{uuid.uuid4()}", as_json, asker))
 
 
 @commands.command(help="Interactive chat with memory.")
-def chat() -> int:
-    return with_agent(lambda agent, deps: chat_loop(agent, sys.stdin, sys.stdout))
+@asker_options
+def chat(**who) -> int:
+    return with_agent(lambda agent, deps: chat_loop(agent, sys.stdin, sys.stdout, asker_of(**who)))
 
 
 @commands.command(help="Run the Slack app and the HTTP API: Socket Mode with SLACK_APP_TOKEN, else HTTP on --port.")
@@ -163,13 +167,13 @@ def circuit_of(tier, settings) -> str:
     return f"{retries} {state} (opens after {tier.breaker_failures} failures for {tier.breaker_cooldown_s:.0f}s)"
 
 
-def ask_one(agent, question: str, thread_id: str, as_json: bool) -> int:
-    answer = agent.answer(question, thread_id)
+def ask_one(agent, question: str, thread_id: str, as_json: bool, asker: Asker = PUBLIC) -> int:
+    answer = agent.answer(question, thread_id, asker)
     print(json.dumps(answer.as_dict(), ensure_ascii=False) if as_json else render(answer))
     return 0
 
 
-def ask_jsonl(agent, lines: TextIO, out: TextIO) -> int:
+def ask_jsonl(agent, lines: TextIO, out: TextIO, asker: Asker = PUBLIC) -> int:
     """One JSON answer per input line; a bad line gets an error object, never a crash."""
     from bot.schema import AskResult
 
@@ -178,7 +182,7 @@ def ask_jsonl(agent, lines: TextIO, out: TextIO) -> int:
             record = AskResult.unreadable(request.get("id"), f"line {number}: {request['error']}").as_json()
         else:
             thread = request.get("thread") or f"eval:{uuid.uuid4()}"
-            record = agent.answer(request["question"], str(thread)).as_dict(request.get("id"))
+            record = agent.answer(request["question"], str(thread), asker).as_dict(request.get("id"))
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         out.flush()
     return 0
@@ -200,7 +204,7 @@ def _requests(lines: Iterable[str]) -> Iterator[dict]:
         yield request
 
 
-def chat_loop(agent, lines: TextIO, out: TextIO) -> int:
+def chat_loop(agent, lines: TextIO, out: TextIO, asker: Asker = PUBLIC) -> int:
     thread_id = f"chat:{uuid.uuid4()}"
     out.write("Ask a question (Ctrl-D to quit).\n")
     while True:
@@ -211,7 +215,7 @@ def chat_loop(agent, lines: TextIO, out: TextIO) -> int:
             out.write("\n")
             return 0
         if line.strip():
-            out.write(render(agent.answer(line, thread_id)) + "\n\n")
+            out.write(render(agent.answer(line, thread_id, asker)) + "\n\n")
 
 
 def render(answer) -> str:

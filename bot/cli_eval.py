@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import click
 
 from bot import cli_ops
-from bot.cli_ops import EMPTY_KB_HELP
+from bot.cli_ops import EMPTY_KB_HELP, asker_of, asker_options
 from bot.errors import BotError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
@@ -54,6 +54,7 @@ tables: answers from tables with scripted SQL, and hostile SQL rejected.""")
 @click.option("--candidate", help="compare: the prompt that must not regress")
 @click.option("--tolerance", type=float, default=0.05, show_default=True,
               help="compare: how much lower a rate may be (cost per answer: 25%)")
+@asker_options
 def eval_command(target: str, as_json: bool, **options) -> int:
     if target in ("retrieval", "calibrate") and not options["dataset"]:
         raise click.UsageError(f"eval {target} needs --dataset FILE.jsonl (make one with `bot eval covid-dataset`)")
@@ -117,6 +118,7 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
     from bot.evals.calibrate import calibrate, render_calibration
     from bot.evals.retrieval import eval_retrieval, render_retrieval
     from bot.settings import load_settings
+    from knowledge.access import Access
     from knowledge.embeddings import Embedder
     from knowledge.retrieval import Retriever
     from knowledge.sparse import SparseEncoder
@@ -130,11 +132,12 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
         return 2
     try:
         retriever = Retriever(store, Embedder(), SparseEncoder())
+        access = Access.of(asker_of(args.user, args.channel, args.everything))
         if args.target == "retrieval":
-            figures = eval_retrieval(retriever, dataset)
+            figures = eval_retrieval(retriever, dataset, access)
             text = render_retrieval(figures)
         else:
-            figures = calibrate(retriever, dataset, negatives, settings)
+            figures = calibrate(retriever, dataset, negatives, settings, access)
             text = render_calibration(figures)
     except EmptyKnowledgeBase:
         print(f"bot: {EMPTY_KB_HELP}", file=sys.stderr)

@@ -10,8 +10,11 @@ import json
 import sys
 from pathlib import Path
 
+import click
+
 from bot.errors import BotError
 from bot.turns import TURN_TTL_S
+from knowledge.access import Asker
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
 KEPT_DAYS = TURN_TTL_S // 86400
@@ -21,6 +24,19 @@ EMPTY_KB_HELP = "The knowledge base is empty. Fill it with `ingest PATH...` (try
 def fail(message: object) -> int:
     print(f"bot: {message}", file=sys.stderr)
     return 2
+
+
+def asker_options(command):
+    """`--user`, `--channel` and `--all`: who a command asks as (`bot ask`, `chat`, `eval`)."""
+    command = click.option("--all", "everything", is_flag=True,
+                           help="see every document, whatever its audience (admins); default: `everyone` documents only")(command)
+    command = click.option("--channel", default="", help="ask in this Slack channel id (its documents and scope)")(command)
+    return click.option("--user", default="", help="ask as this Slack user id (sees what they may see)")(command)
+
+
+def asker_of(user: str, channel: str, everything: bool) -> Asker:
+    """With neither --user nor --channel, the command line sees `everyone` documents only."""
+    return Asker(user=user, channel=channel, everything=everything)
 
 
 def show_trace(turn: str, as_json: bool) -> int:

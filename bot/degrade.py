@@ -24,6 +24,8 @@ WITHOUT = {
     "cache": "answer cache unavailable (Redis): answered afresh",
     "usage": "usage totals unavailable (Redis): this answer's cost is not in today's totals or budget",
     "record": "turn record unavailable (Redis): feedback on this answer cannot be stored",
+    "usergroups": "user groups unavailable (Redis): documents for user groups were not searched",
+    "scope": "channel scopes unavailable (Redis): the CHANNEL_SCOPES file's scope was used",
 }
 
 _skipped: ContextVar[list[str] | None] = ContextVar("skipped", default=None)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import redis
 
+from bot.access import AccessPolicy, ChannelScopes, UserGroups, load_scopes, slack_members
 from bot.breaker import CircuitBreaker
 from bot.cache import AnswerCache, answer_scope
 from bot.cascade import Cascade
@@ -43,6 +44,8 @@ class Deps:
     usage: UsageLedger
     variants: Variants
     """The answer prompts in play (PROMPT_VARIANTS) and the follow-up rewrite prompt."""
+    access: AccessPolicy
+    """Who asks -> what they may see (user groups, channel scopes)."""
     telemetry: Telemetry
     """Traces of every turn; metrics too when built for a serving edge (`build_deps(metrics=True)`)."""
     cache: AnswerCache | None
@@ -88,6 +91,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
         input_guard=InputGuard(rules, embedder.embed_documents, embedder.embed_query),
         usage=UsageLedger(redis_client, settings.redis_prefix),
         variants=variants,
+        access=AccessPolicy(store, usergroups_for(settings, redis_client),
+                            ChannelScopes(redis_client, settings.redis_prefix, load_scopes(settings.channel_scopes))),
         telemetry=telemetry,
         cache=AnswerCache(redis_client, settings.redis_prefix, embedder.embed_query, settings.semantic_cache_match,
                           store.content_hashes,
@@ -96,6 +101,16 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
         cascade=cascade,
         table_answers=TableAnswers(TableStore(settings.knowledge.tables_path), load_prompt(SQL_PROMPT).text, telemetry),
     )
+
+
+def usergroups_for(settings: Settings, client: redis.Redis) -> UserGroups | None:
+    """Slack user groups are resolved through the Web API: only with a bot token."""
+    if not settings.slack_bot_token:
+        return None
+    from bot.slack import build_web_client
+
+    web = build_web_client(settings.slack_bot_token, settings.slack_api_url)
+    return UserGroups(client, settings.redis_prefix, slack_members(web), settings.usergroup_ttl_s)
 
 
 def breaker_for(tier: Tier, client: redis.Redis, prefix: str) -> CircuitBreaker:

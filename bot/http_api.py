@@ -26,6 +26,7 @@ from bot.i18n import language_of, text
 from bot.keys import ApiKey, ApiKeys
 from bot.models import Answer
 from bot.schema import AskRequest, AskResult, published_schema
+from knowledge.access import Asker
 
 log = logging.getLogger(__name__)
 
@@ -182,9 +183,9 @@ class HttpApi:
             if not admitted:
                 raise ApiError("503 Service Unavailable", text(language_of(question), "slack.busy"), "busy",
                                kind="server_error", headers=[("Retry-After", "1")])
-            # Issue 14 (access control) turns user and channel into one Asker argument of agent.answer:
-            # bot/asking.py is where it is built from these two.
-            answer = ask(self.agent, question, thread, caller.user, caller.channel, log, variant=variant)
+            # The key's (or the request's) user and channel: what they may see in Slack, they may see here.
+            answer = ask(self.agent, question, thread, Asker(user=caller.user, channel=caller.channel), log,
+                         variant=variant)
         if isinstance(answer, Failure):
             status = "503 Service Unavailable" if answer.reason == "empty_kb" else "500 Internal Server Error"
             raise ApiError(status, answer.message, answer.reason, kind="server_error")

@@ -134,6 +134,8 @@ class Turn:
     question: str
     answer: str
     source_ids: list[str] = field(default_factory=list)
+    audiences: list[list[str]] = field(default_factory=list)
+    """Each cited source's audience: a later asker in the thread reads this turn only if they may see them all."""
     mode: str = ""
     refused: bool = False
     id: str = ""

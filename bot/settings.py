@@ -89,6 +89,10 @@ class Settings(EnvSettings):
     """Questions one process answers at once (bot/admission.py)..."""
     answer_queue: int = env("ANSWER_QUEUE", 32)
     """...and how many more may wait; beyond that the asker is told the bot is busy."""
+    channel_scopes: Path | None = env("CHANNEL_SCOPES", None)
+    """A TOML file of channel scopes (`[channels.C0HR]` with tags and/or prefixes); `/kb scope` overrides it per channel."""
+    usergroup_ttl_s: int = env("USERGROUP_TTL_S", 300)
+    """How long a Slack user group's members are cached; a member who leaves loses access after at most this."""
     answer_cache: bool = env("ANSWER_CACHE", True)
     """Reuse answers to questions asked before (exact and semantic)."""
     semantic_cache_match: float = env("SEMANTIC_CACHE_MATCH", 0.85)

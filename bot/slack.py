@@ -25,6 +25,7 @@ from bot.deps import Deps
 from bot.feedback import register_feedback
 from bot.suggestions import suggested_prompts
 from bot import i18n
+from knowledge.access import Asker
 from knowledge.errors import KnowledgeError
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
                 return
             with admission.slot() as admitted:
                 if admitted:
-                    say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), event["channel"], thread_ts, user, logger))
+                    say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), asker_of(event), thread_ts, logger))
                 else:
                     say(thread_ts=reply_ts, text=i18n.text(language, "slack.busy"))
         except Exception:
@@ -124,7 +125,8 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
                 log.exception("could not deliver: %s", text)
 
         try:
-            reply = commands.handle(command.get("text", ""), command.get("user_id", ""), notify)
+            reply = commands.handle(command.get("text", ""), command.get("user_id", ""), notify,
+                                    command.get("channel_id", ""))
         except Exception:  # an admin is told too, with the id the log has
             error_id = uuid.uuid4().hex[:8]
             log.exception("command %r failed (error id %s)", command.get("text", ""), error_id)
@@ -182,10 +184,18 @@ def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | N
     return None
 
 
-def respond(agent, text: str, channel: str, thread_ts: str, user: str, logger: logging.Logger) -> dict:
+def asker_of(event: dict) -> Asker:
+    """Who asks: in a channel, the user there; in a DM or the Assistant view (DM channels, ids
+    starting with D), the user alone."""
+    channel = event["channel"]
+    direct = event.get("channel_type") == "im" or channel.startswith("D")
+    return Asker(user=event.get("user", ""), channel=channel, direct=direct)
+
+
+def respond(agent, text: str, asker: Asker, thread_ts: str, logger: logging.Logger) -> dict:
     """The agent's answer as a chat.postMessage payload; a failure becomes a polite reply in the
     language of the question."""
-    answer = ask(agent, text, thread_key(channel, thread_ts), user, channel, logger)
+    answer = ask(agent, text, thread_key(asker.channel, thread_ts), asker, logger)
     if isinstance(answer, Failure):
         return {"text": answer.message}
     return {"text": answer.text, "blocks": answer_blocks(answer)}

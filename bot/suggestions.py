@@ -1,6 +1,7 @@
 """What the Slack assistant view suggests asking when a thread starts: the questions in
 SLACK_SUGGESTED_PROMPTS, or else FAQ questions from the index, so that a suggestion is always
-one this knowledge base answers (English ones first: the greeting is English)."""
+one this knowledge base answers (English ones first: the greeting is English). Only FAQ rows
+for everyone are suggested: a restricted question is not shown to whoever opens the view."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def suggested_prompts(configured: Sequence[str], store: Store) -> list[dict[str,
 def faq_questions(store: Store) -> list[str]:
     found: list[str] = []
     for chunk in store.chunks():
-        if chunk.kind == "faq" and chunk.question and chunk.question not in found:
+        if chunk.kind == "faq" and not chunk.restricted and chunk.question and chunk.question not in found:
             found.append(chunk.question)
             if len(found) == CANDIDATES:
                 break

@@ -16,6 +16,7 @@ from llama_index.core import Document
 from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
 
 from ingest.loaders import PAGE_BREAK, SourceDocument
+from knowledge.access import EVERYONE, folders
 from knowledge.models import Chunk
 
 CHUNK_NAMESPACE = uuid.UUID("6f1c9b8e-2f49-4c64-9a55-4a3b3f0f7c11")
@@ -93,4 +94,5 @@ class Chunker:
             doc_id=doc.doc_id, path=doc.path, text=text, title=doc.title, source=doc.source, kind=doc.kind,
             position=position, doc_chunks=count, content_hash=doc.content_hash, section=section,
             question=doc.question, answer=doc.answer, metadata=doc.metadata,
+            audience=list(doc.audience or [EVERYONE]), tags=list(doc.tags), folders=folders(doc.path, doc.source),
         )

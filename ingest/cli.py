@@ -1,7 +1,8 @@
 """Load manuals and FAQ tables into the knowledge base.
 
 \b
-    ingest PATH... [--prune] [--rebuild] [--dry-run] [--json]   add and update documents
+    ingest PATH... [--prune] [--rebuild] [--dry-run] [--audience WHO] [--tag TAG] [--json]
+                                                                 add and update documents
     ingest rollback [--json]                                     serve the previous build again
     ingest status [--json]                                       what is serving
 
@@ -20,7 +21,9 @@ from pathlib import Path
 import click
 
 from ingest.errors import IngestError
+from ingest.frontmatter import Labels
 from ingest.loaders import TableColumns
+from knowledge.access import AccessError
 from knowledge.errors import KnowledgeError
 
 
@@ -62,23 +65,34 @@ def main(argv: list[str] | None = None) -> int:
 @click.option("--question-col", help="CSV column holding the question (default: found by name)")
 @click.option("--answer-col", help="CSV column holding the answer (default: found by name)")
 @click.option("--link-col", help="CSV column holding the link shown as the source")
+@click.option("--audience", "audiences", multiple=True, metavar="WHO",
+              help="who may read the documents under PATH that do not say so themselves: everyone, channel:C..., "
+                   "user:U..., usergroup:S... (repeatable or comma-separated; kept for later runs and reindexes "
+                   "of PATH; default everyone)")
+@click.option("--tag", "tags", multiple=True, metavar="TAG",
+              help="tag every document under PATH (repeatable), for channel scopes")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object")
 def add(paths: tuple[Path, ...], prune: bool, rebuild: bool, dry_run: bool, question_col: str | None,
-        answer_col: str | None, link_col: str | None, as_json: bool) -> int:
+        answer_col: str | None, link_col: str | None, audiences: tuple[str, ...], tags: tuple[str, ...],
+        as_json: bool) -> int:
     if rebuild and (prune or dry_run):
         raise click.UsageError("--rebuild reads everything afresh: it cannot be combined with --prune or --dry-run")
+    try:
+        labels = Labels.given(list(audiences), list(tags))
+    except AccessError as error:
+        raise click.UsageError(str(error)) from None
     missing = [p for p in paths if not p.exists()]
     if missing:
         print(f"ingest: no such file or directory: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
     columns = TableColumns(question_col, answer_col, link_col)
-    with opened_pipeline(columns) as pipeline:
+    with opened_pipeline(columns, labels) as pipeline:
         with progress_bar(enabled=not as_json and sys.stderr.isatty()) as progress:
             if rebuild:
                 from ingest.reindex import reindex
 
                 summary = reindex(pipeline.store, pipeline.embedder, paths, progress=progress, columns=columns,
-                                  tables=pipeline.tables)
+                                  tables=pipeline.tables, labels=labels)
             else:
                 summary = pipeline.run(paths, prune=prune, dry_run=dry_run, progress=progress)
     print(json.dumps(summary.as_dict(), ensure_ascii=False) if as_json else summary.describe())
@@ -129,11 +143,17 @@ def command(name: str, json_output: bool) -> int:
               + (f"; rollback would go to {info.previous}" if info.previous else ""))
         print("\n".join(f"  table {t['name']}: {t['rows']:,} rows ({t['path']}{', sheet ' + t['sheet'] if t['sheet'] else ''})"
                         for t in tables) or "  no tables")
+        print(f"documents per audience: {per_audience(info.audiences)}")
     return 0
 
 
+def per_audience(counts: dict[str, int]) -> str:
+    """`everyone 40, channel:CHR 2`; documents readable by several audiences count in each."""
+    return ", ".join(f"{audience} {count}" for audience, count in counts.items()) or "unknown (run `ingest` again)"
+
+
 @contextmanager
-def opened_pipeline(columns: TableColumns):
+def opened_pipeline(columns: TableColumns, labels: Labels = Labels()):
     """A pipeline on the configured store; the store is closed however the run ends."""
     from ingest.pipeline import Pipeline
     from knowledge.embeddings import Embedder, configure_llama_index
@@ -148,7 +168,7 @@ def opened_pipeline(columns: TableColumns):
     try:
         embedder = Embedder()
         configure_llama_index(embedder)
-        yield Pipeline(store, embedder, SparseEncoder(), columns, TableStore(settings.tables_path))
+        yield Pipeline(store, embedder, SparseEncoder(), columns, TableStore(settings.tables_path), labels)
     finally:
         store.close()
 

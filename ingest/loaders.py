@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ingest.errors import SourceNotFound, UnreadableSource
+from ingest.frontmatter import Labels, front_matter, plain, take_labels
 from knowledge.models import Kind
 
 TEXT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text"}
@@ -36,10 +35,11 @@ LINK_KEYS = ("link", "url", "source", "canonical")
 """Front-matter keys whose value is the page's address, shown to users as the source."""
 PAGE_BREAK = "\f"
 """Separates PDF pages in a document's text; the chunker makes each page a section."""
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 """Part of every document's content hash. Bump it when what is stored per chunk changes
-(2: a heading vector for every chunk, not only FAQ rows): the next ingest then re-embeds
-every document instead of skipping it as unchanged."""
+(2: a heading vector for every chunk, not only FAQ rows; 4: audience, tags and folders, which
+every query filters on): the next ingest then re-embeds every document instead of skipping it
+as unchanged."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,15 @@ class SourceDocument:
     question: str = ""
     answer: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    audience: tuple[str, ...] = ()
+    """Who may read it (knowledge/access.py); empty: the path's default, else everyone."""
+    tags: tuple[str, ...] = ()
 
     @property
     def content_hash(self) -> str:
+        # The labels too: a document whose audience changes is rewritten, and answers citing it retired.
         material = json.dumps([INDEX_FORMAT, self.title, self.source, self.text, self.question, self.answer,
-                               self.metadata], sort_keys=True, ensure_ascii=False)
+                               self.metadata, self.audience, self.tags], sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
@@ -124,49 +128,23 @@ def _read_text(path: Path) -> str:
 
 
 def _document(file: SourceFile, text: str, fmt: str, *, title: str = "", source: str = "",
-              metadata: dict[str, Any] | None = None) -> SourceDocument:
+              metadata: dict[str, Any] | None = None, labels: Labels = Labels()) -> SourceDocument:
     return SourceDocument(
         doc_id=file.path.as_posix(), path=file.path.as_posix(),
         title=title or file.path.stem.replace("-", " ").replace("_", " ").title(),
         source=source or file.display, kind="doc", format=fmt, text=text, metadata=metadata or {},
+        audience=labels.audience, tags=labels.tags,
     )
 
 
 def _text_document(file: SourceFile, text: str, fmt: str) -> SourceDocument:
     if fmt != "markdown":
         return _document(file, text, fmt)
-    front, body = _front_matter(text)
+    front, body = front_matter(text)
+    labels = take_labels(front)
     link = next((str(front.pop(k)) for k in LINK_KEYS if front.get(k)), "")
     title = str(front.pop("title", "") or "") or _markdown_title(body)
-    return _document(file, body, fmt, title=title, source=link, metadata=_plain(front))
-
-
-def _front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """YAML between leading `---` lines (Jekyll, Hugo, Docusaurus, Obsidian all write it)."""
-    match = re.match(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", text, re.DOTALL)
-    if not match:
-        return {}, text
-    try:
-        front = yaml.load(match.group(1), Loader=_FrontMatterLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as error:
-        raise UnreadableSource(f"front matter is not valid YAML: {str(error).splitlines()[0]}") from None
-    return (front, text[match.end():]) if isinstance(front, dict) else ({}, text)
-
-
-class _FrontMatterLoader(yaml.SafeLoader):
-    """Safe YAML without aliases: front matter never needs them, and nested ones ("billion laughs") explode."""
-
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, f"aliases (*{event.anchor}) are not allowed", event.start_mark)
-        return super().compose_node(parent, index)
-
-
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    """Front-matter values as JSON-safe scalars (YAML dates become ISO strings)."""
-    return {str(k): v if isinstance(v, (str, int, float, bool)) else str(v)
-            for k, v in values.items() if v is not None}
+    return _document(file, body, fmt, title=title, source=link, metadata=plain(front), labels=labels)
 
 
 HTML_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg")
@@ -195,7 +173,8 @@ def _html_document(file: SourceFile, raw: str) -> SourceDocument:
     if not text:
         raise UnreadableSource("no text in the HTML body")
     title = _markdown_title(text) or head_title
-    return _document(file, text, "markdown", title=title, source=link.strip())
+    labels = take_labels({tag["name"]: tag.get("content", "") for tag in soup.find_all("meta", attrs={"name": True})})
+    return _document(file, text, "markdown", title=title, source=link.strip(), labels=labels)
 
 
 def _tidy(text: str) -> str:
@@ -249,6 +228,7 @@ def _faq_rows(file: SourceFile, raw: str, columns: TableColumns) -> Iterator[Sou
             continue
         link = (row.get(link_col) or "").strip() if link_col else ""
         metadata = {k: v for k, v in row.items() if k and k not in (question_col, answer_col) and v}
+        labels = take_labels(metadata)
         # The same question asked twice (two agencies' answers to it) keeps both rows: the
         # second gets its own id, numbered in file order so re-runs find the same ids.
         occurrences[question] += 1
@@ -256,7 +236,8 @@ def _faq_rows(file: SourceFile, raw: str, columns: TableColumns) -> Iterator[Sou
         yield SourceDocument(
             doc_id=f"{file.path.as_posix()}#{hashlib.sha256(question.encode()).hexdigest()[:16]}{repeat}",
             path=file.path.as_posix(), title=question, source=link or file.display, kind="faq", format="faq",
-            text=answer, question=question, answer=answer, metadata=metadata,
+            text=answer, question=question, answer=answer, metadata=metadata, audience=labels.audience,
+            tags=labels.tags,
         )
 
 

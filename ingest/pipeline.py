@@ -20,6 +20,7 @@ from pathlib import Path
 from ingest.chunking import Chunker
 from ingest.errors import UnreadableSource
 from ingest import tables as table_files
+from ingest.frontmatter import Labels, PathLabels, labelled
 from ingest.loaders import SourceDocument, SourceFile, TableColumns, discover, load
 from ingest.tables import TableJob
 from ingest.summary import Summary
@@ -75,13 +76,16 @@ class Plan:
 
 class Pipeline:
     def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder,
-                 columns: TableColumns = TableColumns(), tables: TableStore | None = None) -> None:
-        """`tables`: where CSV, Parquet and Excel tables are loaded; without it they are reported as failed."""
+                 columns: TableColumns = TableColumns(), tables: TableStore | None = None,
+                 labels: Labels = Labels()) -> None:
+        """`tables`: where CSV, Parquet and Excel tables are loaded (without it they fail). `labels`: what
+        `ingest --audience/--tag` gives this run's paths; paths given none keep what earlier ingests gave
+        them (recorded in the collection), so a re-run or a reindex never opens a folder to everyone."""
         self.store = store
         self.tables = tables
         self.embedder = embedder
         self.sparse = sparse
-        self.columns = columns
+        self.columns, self.labels = columns, labels
         self.chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
 
     def run(self, paths: Iterable[Path], *, prune: bool = False, dry_run: bool = False,
@@ -90,6 +94,7 @@ class Pipeline:
         started = time.perf_counter()
         paths = list(paths)
         files = discover(paths)
+        self._path_labels = PathLabels(self.store.path_labels(), self.labels, paths)
         collection = self.store.serving_collection()
         indexed = self._indexed(collection) if collection else {}
         plan = self._plan(files, indexed, roots=paths if prune else [])
@@ -102,7 +107,7 @@ class Pipeline:
         self._load_tables(plan)
         summary = plan.summary(collection)
         summary.chunks_written = self._write(collection, plan, indexed, progress)
-        self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths])
+        self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths], self._path_labels.as_dict())
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -110,6 +115,7 @@ class Pipeline:
         """Build a fresh collection from `paths` and swap it in; keep the previous one for rollback."""
         started = time.perf_counter()
         paths = list(paths)
+        self._path_labels = PathLabels(self.store.path_labels(), self.labels, paths)
         plan = self._plan(discover(paths), {}, roots=[])
         self._load_tables(plan)
         if plan.failed:
@@ -120,7 +126,7 @@ class Pipeline:
         summary = plan.summary(collection)
         try:
             summary.chunks_written = self._write(collection, plan, {}, progress)
-            self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths])
+            self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths], self._path_labels.as_dict())
             self.store.point_alias_at(collection)
             summary.rebuilt = True
         finally:
@@ -161,7 +167,7 @@ class Pipeline:
                 self._plan_table(plan, file, indexed, by_path, catalogue)
                 continue
             try:
-                documents = load(file, self.columns)
+                documents = [labelled(doc, self._path_labels.of(file.path)) for doc in load(file, self.columns)]
             except UnreadableSource as error:
                 plan.failed.append({"path": file.path.as_posix(), "reason": str(error)})
                 continue

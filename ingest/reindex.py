@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ingest.frontmatter import Labels
 from ingest.loaders import TableColumns
 from ingest.pipeline import Pipeline, Progress, Summary
 from ingest.settings import IngestSettings
@@ -24,7 +25,9 @@ def sources_to_reindex(settings: IngestSettings, store: Store) -> list[Path]:
 
 
 def reindex(store: Store, embedder: Embedder, sources: Iterable[Path], *, progress: Progress | None = None,
-            columns: TableColumns = TableColumns(), tables: TableStore | None = None) -> Summary:
+            columns: TableColumns = TableColumns(), tables: TableStore | None = None,
+            labels: Labels = Labels()) -> Summary:
     """Build a new collection from `sources` and swap it in when complete; the previous one keeps
-    serving until then, and is kept for `ingest rollback`."""
-    return Pipeline(store, embedder, SparseEncoder(), columns, tables).rebuild(sources, progress=progress)
+    serving until then, and is kept for `ingest rollback`. `labels`: `ingest --rebuild --audience/--tag`;
+    paths given none keep the audience and tags earlier ingests recorded for them."""
+    return Pipeline(store, embedder, SparseEncoder(), columns, tables, labels).rebuild(sources, progress=progress)

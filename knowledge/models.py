@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from knowledge.access import EVERYONE
+
 Kind = Literal["faq", "doc", "table", "row"]
 """A table card (a table's name, columns and sample rows) and a table's row are passages too."""
 
@@ -37,6 +39,15 @@ class Chunk:
     answer: str = ""
     """For FAQ rows: the answer as written in the table."""
     metadata: dict[str, Any] = field(default_factory=dict)
+    audience: list[str] = field(default_factory=lambda: [EVERYONE])
+    """Who may read it (knowledge/access.py); indexed, and filtered on in every query."""
+    tags: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    """Every folder the document lives under, so a channel scoped to a folder is a keyword match."""
+
+    @property
+    def restricted(self) -> bool:
+        return self.audience != [EVERYONE]
 
     @property
     def heading(self) -> str:

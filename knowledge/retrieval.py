@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from knowledge.access import Access
 from knowledge.embeddings import Embedder
 from knowledge.errors import EmptyKnowledgeBase
 from knowledge.language import language_of
@@ -27,8 +28,10 @@ class Retriever:
         self.embedder = embedder
         self.sparse = sparse
 
-    def retrieve(self, query: str, limit: int, context: str = "", mode: Mode = "hybrid") -> list[Passage]:
-        """Passages for `query`; `context` (a follow-up's earlier question) is blended in, weaker.
+    def retrieve(self, query: str, limit: int, context: str = "", mode: Mode = "hybrid", *,
+                 access: Access) -> list[Passage]:
+        """Passages for `query` that `access` may see; `context` (a follow-up's earlier
+        question) is blended in, weaker.
 
         A question the embedding model cannot read (Korean) is searched lexical side first, and
         its passages' scores are their lexical relevance instead of a meaningless cosine."""
@@ -40,7 +43,8 @@ class Retriever:
             dense, sparse = self.embedder.embed_query(query), self.sparse.encode_query(query)
         # A follow-up is not a question a heading could have been written for: matched
         # against headings, the blend finds the earlier question's row again.
-        passages = self.store.search(dense, sparse, limit, mode, headings=not context, lexical_first=not readable)
+        passages = self.store.search(dense, sparse, limit, access=access, mode=mode, headings=not context,
+                                     lexical_first=not readable)
         if not passages and self.store.count() == 0:
             raise EmptyKnowledgeBase(f"The collection {self.store.alias!r} holds no documents.")
         if readable:

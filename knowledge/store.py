@@ -10,10 +10,12 @@ heading's vector and BM25 with reciprocal rank fusion inside the engine.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from knowledge.access import Access
 from knowledge.engines import (
     DENSE,
     QUESTION,
@@ -56,6 +58,8 @@ class IndexInfo:
     sources: list[str] = field(default_factory=list)
     previous: str | None = None
     """The collection `ingest rollback` would go back to."""
+    audiences: dict[str, int] = field(default_factory=dict)
+    """Audience value -> how many documents list it (as of the last ingest)."""
 
 
 class Store:
@@ -118,14 +122,35 @@ class Store:
             self.drop_collection(name)
         return doomed
 
-    def record_ingest(self, collection: str, sources: list[str]) -> None:
-        """Stamp the collection with this ingest: what was read, when, and a new revision."""
+    def record_ingest(self, collection: str, sources: list[str], labels: dict[str, dict] | None = None) -> None:
+        """Stamp the collection with this ingest: what was read, when, a new revision, the
+        audiences and tags given per path (`ingest --audience/--tag`, so that a reindex keeps
+        them), and how many documents each audience has."""
         meta = self.engine.metadata(collection)
+        self.engine.ensure_indexes(collection)
         self.engine.set_metadata(collection, {
+            **meta,
             "sources": sorted(set(meta.get("sources", [])) | set(sources)),
+            "labels": {**meta.get("labels", {}), **(labels or {})},
+            "audiences": self._audience_counts(collection),
             "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "revision": int(meta.get("revision", 0)) + 1,
         })
+
+    def _audience_counts(self, collection: str) -> dict[str, int]:
+        audiences = {chunk.doc_id: chunk.audience for chunk in self.chunks(collection)}
+        counts = Counter(value for values in audiences.values() for value in values)
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    def path_labels(self) -> dict[str, dict]:
+        """Resolved path -> {"audience": [...], "tags": [...]} given for it at ingest."""
+        collection = self.serving_collection()
+        return dict(self.engine.metadata(collection).get("labels", {})) if collection else {}
+
+    def audiences(self) -> dict[str, int]:
+        """Audience value -> documents listing it, in the serving collection (as of its last ingest)."""
+        collection = self.serving_collection()
+        return dict(self.engine.metadata(collection).get("audiences", {})) if collection else {}
 
     def version(self) -> str:
         """Serving collection and revision: changes whenever what the bot reads changes."""
@@ -143,7 +168,7 @@ class Store:
             collection=collection, version=self.version(), chunks=self.engine.count(collection),
             documents=len({chunk.doc_id for chunk in self.chunks(collection)}),
             last_ingest=meta.get("last_ingest", ""), sources=list(meta.get("sources", [])),
-            previous=self.previous_collection(),
+            previous=self.previous_collection(), audiences=dict(meta.get("audiences", {})),
         )
 
     # --- writing -----------------------------------------------------------------------
@@ -191,14 +216,15 @@ class Store:
         for point_id, payload, _ in self.engine.scroll(collection):
             yield Chunk.from_payload(point_id, payload)
 
-    def search(self, dense: Sequence[float], sparse: SparseVector, limit: int, mode: Mode = "hybrid",
-               headings: bool = True, lexical_first: bool = False) -> list[Passage]:
+    def search(self, dense: Sequence[float], sparse: SparseVector, limit: int, *, access: Access,
+               mode: Mode = "hybrid", headings: bool = True, lexical_first: bool = False) -> list[Passage]:
         """Hybrid search: candidates by meaning (the chunk's text, and its heading alone: an
         FAQ row's question, a section's title and headings) and by keywords (BM25), fused by
         reciprocal rank inside the engine. `mode` "dense" or "sparse" asks one side alone (for
         `bot eval retrieval`). `headings` False leaves out the heading side, which suits a
         standalone question only. `lexical_first` (a question the embedding model cannot
-        read) weighs the dense sides down to UNREAD_DENSE_WEIGHT.
+        read) weighs the dense sides down to UNREAD_DENSE_WEIGHT. `access` is who asks: only
+        passages they may see are candidates (one payload filter inside the engine).
 
         Each passage's `score` is its cosine similarity to the question, which, unlike an
         RRF score, says how relevant it is on an absolute scale.
@@ -216,7 +242,7 @@ class Store:
             raise EmptyKnowledgeBase(f"No collection {self.alias!r} exists yet.")
         # Through the alias: a rebuild that moves it is seen by the very next query.
         weights = [1.0 if name == SPARSE else UNREAD_DENSE_WEIGHT for name, _ in sides] if lexical_first else None
-        hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR, weights)
+        hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR, weights, access.clauses())
         return [
             Passage(
                 chunk=Chunk.from_payload(hit.id, hit.payload),

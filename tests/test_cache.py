@@ -2,8 +2,10 @@
 
 from bot.agent import Agent
 from bot.cache import AnswerCache
+from knowledge.access import Access
 
 V = "answer-v1@test"
+PUBLIC = Access()
 
 
 def test_a_repeated_question_is_answered_from_the_cache(kb_settings, make_deps):
@@ -82,14 +84,14 @@ def test_another_worker_sees_entries_and_an_evicted_answer_is_gone(redis_client,
         return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {})
 
     writer, reader = cache(), cache()
-    assert reader.get("Where do I park my bike?", V) is None
+    assert reader.get("Where do I park my bike?", V, PUBLIC) is None
     key = writer.put("Where do I park my bike?", {"text": "In the cellar.", "mode": "faq", "sources": [],
                                                     "confidence": 1.0}, V)
-    hit = reader.get("Where can I park my bicycle?", V)
+    hit = reader.get("Where can I park my bicycle?", V, PUBLIC)
     assert hit is not None and hit.kind == "semantic" and hit.answer["text"] == "In the cellar."
     assert not reader.evict(key, "answer-v2@test")  # another prompt's entry
     assert reader.evict(key, V)
-    assert writer.get("Where do I park my bike?", V) is None
+    assert writer.get("Where do I park my bike?", V, PUBLIC) is None
 
 
 def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss(kb_settings, make_deps):
@@ -120,8 +122,8 @@ def test_answers_made_under_other_business_rules_or_models_are_not_reused(redis_
         return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {}, scope)
 
     cache(answer_scope(shipped.fingerprint, [], "m")).put("Where do I park my bike?", {"text": "In the cellar."}, V)
-    assert cache(answer_scope(shipped.fingerprint, [], "m")).get("Where do I park my bike?", V) is not None
-    assert cache(answer_scope(changed.fingerprint, [], "m")).get("Where do I park my bike?", V) is None
+    assert cache(answer_scope(shipped.fingerprint, [], "m")).get("Where do I park my bike?", V, PUBLIC) is not None
+    assert cache(answer_scope(changed.fingerprint, [], "m")).get("Where do I park my bike?", V, PUBLIC) is None
 
 
 def test_a_full_vector_list_is_retired_for_a_new_one(redis_client, redis_prefix, embedder, monkeypatch):
@@ -133,9 +135,9 @@ def test_a_full_vector_list_is_retired_for_a_new_one(redis_client, redis_prefix,
         cache.put(question, {"text": "Ask the office manager.", "sources": []}, V)
     lists = sorted(k for k in redis_client.keys(f"{redis_prefix}*vectors*"))
     assert [redis_client.llen(k) for k in lists] == [2, 1]
-    assert cache.get("Where can I park my bicycle?", V) is None  # its vector went with the old list
-    assert cache.get("Where do I park my bike?", V).kind == "exact"  # its answer did not
-    assert cache.get("Who does the cleaning of the kitchen?", V).kind == "semantic"
+    assert cache.get("Where can I park my bicycle?", V, PUBLIC) is None  # its vector went with the old list
+    assert cache.get("Where do I park my bike?", V, PUBLIC).kind == "exact"  # its answer did not
+    assert cache.get("Who does the cleaning of the kitchen?", V, PUBLIC).kind == "semantic"
 
 
 def test_korean_questions_are_matched_only_by_their_wording(redis_client, redis_prefix, embedder):
@@ -147,8 +149,8 @@ def test_korean_questions_are_matched_only_by_their_wording(redis_client, redis_
     assert float(np.dot(embedder.embed_query(travel), embedder.embed_query(remote))) > 0.85
     cache.put(travel, {"text": "출장 후 2주 안에 영수증과 함께 청구합니다.", "mode": "faq", "sources": [],
                        "confidence": 1.0}, V)
-    assert cache.get(remote, V) is None
-    assert cache.get("출장비는  어떻게 정산하나요", V).kind == "exact"
+    assert cache.get(remote, V, PUBLIC) is None
+    assert cache.get("출장비는  어떻게 정산하나요", V, PUBLIC).kind == "exact"
 
 
 def test_eval_cache_measures_the_real_cache(tmp_path, embedder, redis_client, redis_prefix):

@@ -11,6 +11,7 @@ import pytest
 from bot.agent import Agent
 from bot.errors import LLMUnavailable
 from bot.llm import build_chat
+from knowledge.access import Asker
 from knowledge.errors import SettingsError
 from tests.env import settings_from
 from bot.tiers import Tier, load_tiers
@@ -125,9 +126,9 @@ def test_a_spent_channel_budget_leaves_only_the_free_tiers(kb_settings, tiers, m
                        channel_daily_budget_usd=1e-9)
     agent = Agent(make_deps(settings))
     fake_openai.enqueue(reply(GOOD, [1], 0.1))  # the free tier is unsure: the strong one is paid for
-    first = agent.answer(QUESTION, channel="C9")
+    first = agent.answer(QUESTION, asker=Asker(channel="C9"))
     fake_openai.enqueue(reply(GOOD, [1], 0.1))
-    second = agent.answer(QUESTION, channel="C9")
+    second = agent.answer(QUESTION, asker=Asker(channel="C9"))
     assert first.usage.tier == "strong"
     assert second.mode == "extractive" and second.usage.rejected[0].tier == "free"
     assert any("free tiers only" in note for note in second.notes)

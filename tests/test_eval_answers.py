@@ -12,6 +12,7 @@ from bot.evals.answers import evaluate, read_cases
 from bot.evals.compare import compare, render
 from bot.evals.feedback import cases
 from bot.variants import PROMPTS_DIR, load_prompt, prompt_named
+from knowledge.access import Asker
 from tests.conftest import ROOT
 from tests.fakes.openai_server import quote_first_passage
 
@@ -89,8 +90,8 @@ def test_bot_eval_compare_exits_1_when_the_candidate_regresses(eval_env, tmp_pat
 
 def test_a_rated_answer_becomes_a_case_that_eval_answers_runs(eval_env, make_deps, tmp_path, capsys):
     agent = Agent(make_deps(eval_env))
-    kept = agent.answer("How many days a week can I work from home?", "C1:1", "U1", "C1")
-    disliked = agent.answer("Can contractors claim the home-office budget?", "C1:2", "U1", "C1")
+    kept = agent.answer("How many days a week can I work from home?", "C1:1", Asker("U1", "C1"))
+    disliked = agent.answer("Can contractors claim the home-office budget?", "C1:2", Asker("U1", "C1"))
     agent.deps.turns.rate(kept.turn_id, "U1", "up")
     agent.deps.turns.rate(disliked.turn_id, "U1", "down")
     agent.deps.turns.explain(disliked.turn_id, "U1", "incomplete", "What about freelancers?")

@@ -9,6 +9,7 @@ import pytest
 from bot.agent import Agent
 from bot.slack import build_web_client, create_app
 from bot.web import health
+from knowledge.access import Asker
 from tests.test_slack import mention, signed
 
 
@@ -72,14 +73,14 @@ def test_redis_stopped_mid_conversation_answers_without_memory_and_recovers(outa
     assert not first.refused and not any("unavailable" in n for n in first.notes)
 
     private_redis.stop()
-    during = agent.answer("How much can I spend on a hotel?", "C1:1", channel="C1")
+    during = agent.answer("How much can I spend on a hotel?", "C1:1", Asker(channel="C1"))
     assert "150 EUR" in during.text
     assert any(n.startswith("thread memory unavailable") for n in during.notes)
     assert any(n.startswith("usage totals unavailable") for n in during.notes)
     assert health(deps)[0].startswith("503")
 
     private_redis.start()  # same port: the clients reconnect by themselves
-    after = agent.answer("Which class can I fly in?", "C1:2", channel="C1")
+    after = agent.answer("Which class can I fly in?", "C1:2", Asker(channel="C1"))
     assert not any("unavailable" in n for n in after.notes)
     assert [t.question for t in deps.memory.recent("C1:2")] == ["Which class can I fly in?"]
     assert deps.usage.today("C1")["answers"] == 1

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bot.agent import Agent
+from knowledge.access import Asker
 
 
 @pytest.fixture
@@ -84,12 +85,12 @@ def test_an_answer_its_sources_do_not_support_is_reasked_and_never_shown(agent, 
 
 
 def test_every_answer_says_what_it_cost_and_channel_totals_add_up(agent, redis_client):
-    answer = agent.answer("How many vacation days do full-time staff get?", "C5:1.1", channel="C5")
+    answer = agent.answer("How many vacation days do full-time staff get?", "C5:1.1", Asker(channel="C5"))
     usage = answer.as_dict()["usage"]
     assert usage["tier"] == "test-model" and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
     expected = usage["prompt_tokens"] / 1000 * 0.00015 + usage["completion_tokens"] / 1000 * 0.0006
     assert usage["cost_usd"] == pytest.approx(expected, abs=1e-6)
-    cached = agent.answer("How many vacation days do full-time staff get?", "C5:2.2", channel="C5")
+    cached = agent.answer("How many vacation days do full-time staff get?", "C5:2.2", Asker(channel="C5"))
     assert cached.as_dict()["usage"] == {"tier": "cache", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
                                          "rejected": []}
     totals = agent.deps.usage.today("C5")
@@ -98,9 +99,9 @@ def test_every_answer_says_what_it_cost_and_channel_totals_add_up(agent, redis_c
 
 def test_a_channel_over_its_daily_budget_gets_extractive_answers_and_is_told(llm_settings, make_deps, fake_openai):
     agent = Agent(make_deps(llm_settings.replace(faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
-    first = agent.answer("How many vacation days do full-time staff get?", "C6:1", channel="C6")
-    second = agent.answer("How much can I spend on a hotel?", "C6:2", channel="C6")
-    elsewhere = agent.answer("How much can I spend on a hotel?", "C7:1", channel="C7")
+    first = agent.answer("How many vacation days do full-time staff get?", "C6:1", Asker(channel="C6"))
+    second = agent.answer("How much can I spend on a hotel?", "C6:2", Asker(channel="C6"))
+    elsewhere = agent.answer("How much can I spend on a hotel?", "C7:1", Asker(channel="C7"))
     assert (first.mode, second.mode, elsewhere.mode) == ("llm", "extractive", "llm")
     assert "budget for this channel is spent" in second.text and len(fake_openai.prompts()) == 2
 
@@ -136,7 +137,7 @@ def test_a_rewrite_is_redacted_like_a_question(agent, fake_openai):
 
 def test_a_spent_budget_also_stops_follow_up_rewrites(llm_settings, make_deps, fake_openai):
     agent = Agent(make_deps(llm_settings.replace(faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
-    agent.answer("How much is the home-office budget?", "C8:1", channel="C8")
-    follow_up = agent.answer("and for contractors?", "C8:1", channel="C8")
+    agent.answer("How much is the home-office budget?", "C8:1", Asker(channel="C8"))
+    follow_up = agent.answer("and for contractors?", "C8:1", Asker(channel="C8"))
     assert len(fake_openai.prompts()) == 1  # no rewrite, no answer: both would be paid for
     assert follow_up.mode == "extractive" and "Contractors do not receive" in follow_up.text

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from knowledge.access import ALL
 from knowledge.embeddings import Embedder
 from knowledge.errors import SettingsError
 from knowledge.onnx_query import MIN_COSINE
@@ -49,8 +50,8 @@ def test_a_torch_built_index_ranks_the_same_with_onnx_questions(onnx_embedder, e
     try:
         on_torch, on_onnx = (Retriever(store, e, SparseEncoder()) for e in (embedder, onnx_embedder))
         for question in QUESTIONS:
-            expected = {p.id: p for p in on_torch.retrieve(question, 5)}
-            actual = {p.id: p for p in on_onnx.retrieve(question, 5)}
+            expected = {p.id: p for p in on_torch.retrieve(question, 5, access=ALL)}
+            actual = {p.id: p for p in on_onnx.retrieve(question, 5, access=ALL)}
             # Same passages with the same similarities; equal fused (RRF) ranks may swap places.
             assert actual.keys() == expected.keys(), question
             assert [actual[i].score for i in expected] == pytest.approx([p.score for p in expected.values()], abs=1e-4)

@@ -4,6 +4,7 @@ talks to a Qdrant server; its local mode runs the same calls here, with no serve
 import pytest
 
 from ingest.pipeline import Pipeline
+from knowledge.access import ALL
 from knowledge.engines import ClientEngine, EdgeEngine
 from knowledge.errors import EmptyKnowledgeBase, StoreLocked
 from knowledge.retrieval import Retriever
@@ -35,7 +36,7 @@ def store(request, tmp_path):
 def test_an_empty_store_says_so(store, embedder):
     assert store.serving_collection() is None and store.count() == 0 and store.info() is None
     with pytest.raises(EmptyKnowledgeBase):
-        Retriever(store, embedder, SparseEncoder()).retrieve("anything", 5)
+        Retriever(store, embedder, SparseEncoder()).retrieve("anything", 5, access=ALL)
 
 
 def test_aliases_metadata_and_builds(store):
@@ -58,14 +59,14 @@ def test_both_engines_rank_alike(tmp_path, embedder):
         try:
             Pipeline(store, embedder, SparseEncoder()).run([SAMPLE_KB])
             retriever = Retriever(store, embedder, SparseEncoder())
-            rankings[kind] = {q: [(p.chunk.doc_id, p.chunk.position) for p in retriever.retrieve(q, 5)]
+            rankings[kind] = {q: [(p.chunk.doc_id, p.chunk.position) for p in retriever.retrieve(q, 5, access=ALL)]
                               for q in QUESTIONS}
-            rankings[kind]["dense-only"] = [p.id for p in retriever.retrieve(QUESTIONS[0], 5, mode="dense")]
+            rankings[kind]["dense-only"] = [p.id for p in retriever.retrieve(QUESTIONS[0], 5, mode="dense", access=ALL)]
             for question, section in KOREAN.items():
-                best = retriever.retrieve(question, 5)[0]
+                best = retriever.retrieve(question, 5, access=ALL)[0]
                 assert best.chunk.heading == section and best.score >= KnowledgeSettings().min_relevance_ko, (kind, question)
             # What the answer cache checks a hit against: the content hashes of the chunks it cites.
-            best = retriever.retrieve(QUESTIONS[0], 1)[0]
+            best = retriever.retrieve(QUESTIONS[0], 1, access=ALL)[0]
             assert store.content_hashes([best.id, "00000000-0000-0000-0000-000000000000"]) == {
                 best.id: best.chunk.content_hash}
         finally:
@@ -98,7 +99,7 @@ def test_the_first_questions_of_a_busy_worker_load_the_index_once(kb_settings, e
 
     def ask(_):
         start.wait(timeout=30)
-        return store.search(vector, sparse, 3)
+        return store.search(vector, sparse, 3, access=ALL)
 
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:

@@ -9,6 +9,7 @@ from bot.agent import Agent
 from bot.errors import PromptError
 from bot.turns import TurnLog
 from bot.variants import PROMPTS_DIR, Variants, load_prompt
+from knowledge.access import Asker
 from knowledge.errors import SettingsError
 from tests.env import settings_from
 
@@ -88,7 +89,7 @@ def test_cached_answers_stay_with_their_variant(kb_settings, make_deps, redis_cl
 
 def test_turns_usage_and_feedback_record_the_variant(kb_settings, make_deps, redis_client, redis_prefix):
     deps = make_deps(kb_settings.replace(prompt_variants=(("answer-v2", 1),)))
-    answer = Agent(deps).answer("How many vacation days do I get?", "C7:1.1", channel="C7")
+    answer = Agent(deps).answer("How many vacation days do I get?", "C7:1.1", Asker(channel="C7"))
     turns = TurnLog(redis_client, redis_prefix)
     assert (turns.get(answer.turn_id).variant, turns.get(answer.turn_id).prompt_version) == (
         "answer-v2", load_prompt("answer-v2").version)

@@ -25,6 +25,7 @@ from bot.evals.retrieval import is_relevant
 from bot.models import Answer
 from bot.variants import PromptText, Variants
 from bot.settings import Settings
+from knowledge.access import Asker
 
 CASE_FIELDS = '{"question": "...", "expected_sources": ["title, id or link", ...], "should_refuse": false}'
 
@@ -83,8 +84,15 @@ def evaluate(settings: Settings, prompts: list[PromptText], cases: list[dict], e
 
 
 def run(agent, prompt: PromptText, cases: list[dict]) -> dict:
-    rows = [score(case, agent.answer(case["question"])) for case in cases]
+    rows = [score(case, agent.answer(case["question"], asker=asker_of(case))) for case in cases]
     return {"variant": prompt.name, "prompt_version": prompt.version, "figures": summarise(rows), "cases": rows}
+
+
+def asker_of(case: dict) -> Asker:
+    """A case is asked where it was (an exported 👎 keeps its channel), with what anyone there may
+    see; a case without a channel sees `everyone` documents only."""
+    channel = case.get("channel") or ""
+    return Asker(channel=channel, direct=channel.startswith("D"))
 
 
 def score(case: dict, answer: Answer) -> dict:

@@ -13,6 +13,7 @@ import redis
 
 from bot.cache import AnswerCache
 from bot.evals.data import stable_half
+from knowledge.access import PUBLIC, Access
 from knowledge.embeddings import Embedder
 
 
@@ -30,7 +31,7 @@ def eval_cache(data: Path, embedder: Embedder, threshold: float, client: redis.R
         for number, row in enumerate(rows):
             version = f"pair{number}"
             cache.put(row["question_1"], {"text": row["question_1"], "sources": []}, version)
-            hit = cache.get(row["question_2"], version)
+            hit = cache.get(row["question_2"], version, Access.of(PUBLIC))
             served.append(hit is not None)
             kinds.append(hit.kind if hit else None)
     finally:

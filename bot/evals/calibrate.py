@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 
 from bot.evals.retrieval import by_language, is_relevant
+from knowledge.access import Access
 from knowledge.language import language_of
 
 PASSAGE_KEPT = 1.0
@@ -22,15 +23,16 @@ THRESHOLD = {"en": "MIN_RELEVANCE", "ko": "MIN_RELEVANCE_KO"}
 """The refusal threshold each language is judged by."""
 
 
-def calibrate(retriever, dataset: list[dict], negatives: list[str], settings) -> dict:
+def calibrate(retriever, dataset: list[dict], negatives: list[str], settings, access: Access) -> dict:
     """Per language of the questions: `calibrate_language` on that language's questions and
     negatives."""
     return {"languages": {lang: calibrate_language(retriever, lines, [q for q in negatives if language_of(q) == lang],
-                                                   settings, lang)
+                                                   settings, lang, access)
                           for lang, lines in by_language(dataset).items()}}
 
 
-def calibrate_language(retriever, dataset: list[dict], negatives: list[str], settings, lang: str) -> dict:
+def calibrate_language(retriever, dataset: list[dict], negatives: list[str], settings, lang: str,
+                       access: Access) -> dict:
     """MIN_RELEVANCE (MIN_RELEVANCE_KO): the score of the best passage that best separates
     questions the knowledge base answers (the dataset) from ones it cannot (`negatives`).
     FAQ_MATCH: the lowest question-to-question similarity at which the FAQ fast path picks
@@ -40,8 +42,8 @@ def calibrate_language(retriever, dataset: list[dict], negatives: list[str], set
     Also reports how the configured thresholds do on this dataset: calibrate on one half,
     then run this on the other half to see the thresholds hold."""
     threshold, configured = THRESHOLD[lang], settings.knowledge.min_relevance_for(lang)
-    positives = [retriever.retrieve(line["question"], settings.knowledge.top_k) for line in dataset]
-    negative_scores = [max((p.score for p in retriever.retrieve(q, settings.knowledge.top_k)), default=0.0) for q in negatives]
+    positives = [retriever.retrieve(line["question"], settings.knowledge.top_k, access=access) for line in dataset]
+    negative_scores = [max((p.score for p in retriever.retrieve(q, settings.knowledge.top_k, access=access)), default=0.0) for q in negatives]
     positive_scores = [max((p.score for p in ps), default=0.0) for ps in positives]
     candidates = sorted(set(round(s, 2) for s in positive_scores + negative_scores))
 

@@ -8,6 +8,7 @@ import time
 from typing import get_args
 
 from bot.evals.data import percentiles
+from knowledge.access import Access
 from knowledge.language import Language, language_of
 
 MODES = ("hybrid", "dense", "sparse")
@@ -29,20 +30,20 @@ def by_language(lines: list[dict]) -> dict[str, list[dict]]:
     return {lang: group for lang, group in groups.items() if group}
 
 
-def eval_retrieval(retriever, dataset: list[dict], modes=MODES) -> dict:
+def eval_retrieval(retriever, dataset: list[dict], access: Access, modes=MODES) -> dict:
     return {"questions": len(dataset),
-            "languages": {lang: {"questions": len(lines), "modes": _modes(retriever, lines, modes)}
+            "languages": {lang: {"questions": len(lines), "modes": _modes(retriever, lines, modes, access)}
                           for lang, lines in by_language(dataset).items()}}
 
 
-def _modes(retriever, dataset: list[dict], modes) -> dict:
+def _modes(retriever, dataset: list[dict], modes, access: Access) -> dict:
     figures = {}
     for mode in modes:
         retriever.embedder.clear_cache()  # each mode pays for its own query embedding
         ranks, latencies = [], []
         for line in dataset:
             started = time.perf_counter()
-            passages = retriever.retrieve(line["question"], max(CUTOFFS), mode=mode)
+            passages = retriever.retrieve(line["question"], max(CUTOFFS), mode=mode, access=access)
             latencies.append((time.perf_counter() - started) * 1000)
             ranks.append(next((p.rank for p in passages if is_relevant(p, line["relevant"])), None))
         figures[mode] = {

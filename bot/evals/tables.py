@@ -24,6 +24,7 @@ from bot.evals.data import percentiles
 from bot.llm import Completion
 from bot.tables import TableAnswers, as_shown, tables_for
 from bot.variants import SQL_PROMPT, load_prompt
+from knowledge.access import PUBLIC, Access
 from knowledge.embeddings import Embedder
 from knowledge.retrieval import Retriever
 from bot.settings import Settings
@@ -103,7 +104,7 @@ def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> d
 
 def _cards(retriever: Retriever, question: str, settings: Settings):
     """The table cards the chain would use: among the relevant passages that carry the answer."""
-    passages = [p for p in retriever.retrieve(question, settings.knowledge.top_k) if p.score >= settings.knowledge.min_relevance]
+    passages = [p for p in retriever.retrieve(question, settings.knowledge.top_k, access=Access.of(PUBLIC)) if p.score >= settings.knowledge.min_relevance]
     return tables_for(passages, settings.knowledge.passage_margin)
 
 

@@ -41,6 +41,7 @@ from bot.deps import build_deps  # noqa: E402
 from bot.evals import DEFAULT_DATA  # noqa: E402
 from bot.models import Usage  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
+from knowledge.access import Asker  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from bot.tiers import Tier  # noqa: E402
@@ -73,7 +74,7 @@ def replay(settings: Settings, embedder: Embedder, stream: list[tuple[str, str]]
         records = []
         gold_of_entry: dict[str, str] = {}  # cache key -> the gold row of the question that filled it
         for question, gold in stream:
-            answer = agent.answer(question, channel="bench")
+            answer = agent.answer(question, asker=Asker(channel="bench"))
             cited = {p.chunk.title for p in answer.sources}
             usage = answer.usage or Usage(answer.mode)
             if answer.mode != "cache" and answer.cache_key:

@@ -28,6 +28,7 @@ from bot.deps import build_deps
 from bot.evals.data import DEFAULT_DATA, covid_dataset, csv_column, percentiles
 from guards.input import InputGuard
 from ingest.pipeline import Pipeline
+from knowledge.access import ALL, Asker
 from knowledge.embeddings import Embedder
 from knowledge.retrieval import Retriever
 from bot.settings import Settings
@@ -91,10 +92,10 @@ def main() -> None:
             floor, turn = [], {"torch": [], "onnx": []}
             for number, question in enumerate(asked):
                 onnx.clear_cache()
-                floor.append(timed_ms(lambda: deps.store.search(onnx.embed_query(question), NO_TERMS, 5, mode="dense")))
+                floor.append(timed_ms(lambda: deps.store.search(onnx.embed_query(question), NO_TERMS, 5, access=ALL, mode="dense")))
                 for name, agent in agents.items():
                     agent.deps.embedder.clear_cache()
-                    turn[name].append(timed_ms(lambda: agent.answer(question, f"bench:{name}:{number}", channel="bench")))
+                    turn[name].append(timed_ms(lambda: agent.answer(question, f"bench:{name}:{number}", asker=Asker(channel="bench"))))
         finally:
             keys = list(deps.redis.scan_iter(f"{settings.redis_prefix}*"))
             if keys:

@@ -21,12 +21,14 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.evals import DEFAULT_DATA, covid_dataset  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
+from knowledge.access import ALL  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
 from knowledge.retrieval import Retriever  # noqa: E402
 from knowledge.settings import KnowledgeSettings  # noqa: E402
@@ -36,8 +38,9 @@ from knowledge.store import DENSE, QUESTION, SPARSE, Store  # noqa: E402
 NO_TERMS = SparseVector([], [])
 
 
-def grow(store: Store, points: int) -> int:
-    """Copy the collection's points with jittered vectors until it holds `points`."""
+def grow(store: Store, points: int, relabel: Callable[[int, dict], dict] | None = None) -> int:
+    """Copy the collection's points with jittered vectors until it holds `points`; `relabel`
+    (copy number, payload) -> the copy's payload."""
     collection = store.serving_collection()
     originals = list(store.engine.scroll(collection, with_vectors=True))
     sparse = {chunk.id: SparseEncoder().encode_document(chunk.embedding_text) for chunk in store.chunks()}
@@ -52,7 +55,7 @@ def grow(store: Store, points: int) -> int:
                     noisy = [x + rng.gauss(0, 0.02) for x in vectors[name]]
                     norm = sum(x * x for x in noisy) ** 0.5
                     jittered[name] = [x / norm for x in noisy]
-            copies.append((str(uuid.uuid4()), jittered, payload))
+            copies.append((str(uuid.uuid4()), jittered, relabel(count + len(copies), payload) if relabel else payload))
         store.engine.upsert(collection, copies)
         count += len(copies)
     return store.engine.count(collection)
@@ -79,17 +82,17 @@ def main() -> None:
             Pipeline(store, embedder, sparse).run([DEFAULT_DATA / "faq" / "covid_faq.csv"])
             size = grow(store, args.points)
             retriever = Retriever(store, embedder, sparse)
-            retriever.retrieve("warm-up question", 5)
+            retriever.retrieve("warm-up question", 5, access=ALL)
             full, floor = [], []
             for question in questions:
                 embedder.clear_cache()
                 started = time.perf_counter()
-                retriever.retrieve(question, 5)
+                retriever.retrieve(question, 5, access=ALL)
                 full.append((time.perf_counter() - started) * 1000)
                 embedder.clear_cache()
                 started = time.perf_counter()
                 vector = embedder.embed_query(question + " ")  # a different text: no cache, same cost
-                store.search(vector, NO_TERMS, 5, mode="dense")
+                store.search(vector, NO_TERMS, 5, access=ALL, mode="dense")
                 floor.append((time.perf_counter() - started) * 1000)
         finally:
             store.close()

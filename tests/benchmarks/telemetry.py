@@ -32,6 +32,7 @@ from bot.models import Answer
 from bot.telemetry import Telemetry
 from bot.tracing import build_tracer_provider, turn_id_of
 from ingest.pipeline import Pipeline
+from knowledge.access import Asker
 from knowledge.embeddings import Embedder
 from bot.settings import Settings
 from bot.tiers import Tier
@@ -60,7 +61,7 @@ def paired(agents: tuple[Agent, Agent], turns: int) -> tuple[list[float], list[f
         timings = {}
         for agent in order:
             started = time.perf_counter()
-            agent.answer(question, f"bench:{id(agent)}:{number}", channel="bench")
+            agent.answer(question, f"bench:{id(agent)}:{number}", asker=Asker(channel="bench"))
             timings[id(agent)] = (time.perf_counter() - started) * 1000
         first.append(timings[id(agents[0])])
         second.append(timings[id(agents[1])])

@@ -17,6 +17,8 @@ class FakeSlack(RecordingServer):
         """What apps.connections.open hands out: a Socket Mode server's address."""
         self.errors: dict[str, str] = {}
         """Methods that fail, with Slack's error code (`{"views.open": "expired_trigger_id"}`)."""
+        self.usergroups: dict[str, list[str]] = {}
+        """User group id -> its members, for usergroups.users.list."""
 
     @property
     def api_url(self) -> str:
@@ -30,6 +32,9 @@ class FakeSlack(RecordingServer):
             return 200, {"ok": True, "user_id": BOT_USER_ID, "bot_id": "BBOT", "team_id": "T1", "user": "kb"}
         if method == "apps.connections.open":
             return 200, {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "no_socket"}
+        if method == "usergroups.users.list":
+            members = self.usergroups.get(body.get("usergroup", ""))
+            return 200, {"ok": True, "users": members} if members is not None else {"ok": False, "error": "no_such_subteam"}
         if method == "chat.postMessage":
             self._ts += 1
             return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{self._ts}.000100",

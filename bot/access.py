@@ -1,0 +1,121 @@
+"""From who asks to what they may see: the asker's Slack user groups (Web API
+`usergroups.users.list`, cached in Redis for USERGROUP_TTL_S) and the channel's scope
+(`/kb scope`, kept in Redis, over the CHANNEL_SCOPES file). The result is one `Access`,
+which every query of the turn filters on inside Qdrant (knowledge/access.py).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tomllib
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import redis
+
+from knowledge.errors import SettingsError
+from bot.degrade import without_redis
+from knowledge.access import Access, AccessError, Asker, Scope
+from knowledge.store import Store
+
+log = logging.getLogger(__name__)
+
+Members = Callable[[str], list[str]]
+"""A user group's id -> its members' user ids (raises when Slack cannot say)."""
+
+
+class UserGroups:
+    """Which of the user groups documents are restricted to a user is in. Each group's members
+    are asked of Slack once per TTL and shared by every worker through Redis, so someone who
+    leaves a group stops seeing its documents within the TTL."""
+
+    def __init__(self, client: redis.Redis, prefix: str, members: Members, ttl_s: int) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._members = members
+        self.ttl_s = ttl_s
+
+    def key(self, group: str) -> str:
+        return f"{self._prefix}usergroup:{group}"
+
+    def members(self, group: str) -> set[str]:
+        cached = self._redis.get(self.key(group))
+        if cached is not None:
+            return set(json.loads(cached))
+        try:
+            members = self._members(group)
+        except Exception as error:  # Slack down or the group gone: fail closed, and ask again next time
+            log.warning("could not list the members of user group %s: %s", group, error)
+            return set()
+        self._redis.set(self.key(group), json.dumps(sorted(members)), ex=self.ttl_s)
+        return set(members)
+
+    def groups_of(self, user: str, groups: list[str]) -> frozenset[str]:
+        return frozenset(group for group in groups if user and user in self.members(group))
+
+
+def slack_members(client) -> Members:
+    """`usergroups.users.list` through a slack_sdk WebClient."""
+    return lambda group: list(client.usergroups_users_list(usergroup=group).get("users", []))
+
+
+class ChannelScopes:
+    """Which part of the knowledge base each channel answers from. `/kb scope` writes Redis
+    (shared by every worker, kept until changed); the CHANNEL_SCOPES file gives the rest."""
+
+    def __init__(self, client: redis.Redis, prefix: str, configured: dict[str, Scope]) -> None:
+        self._redis = client
+        self._key = f"{prefix}channel-scopes"
+        self.configured = configured
+
+    def scope_of(self, channel: str) -> Scope:
+        if not channel:
+            return Scope()
+        raw = self._redis.hget(self._key, channel)
+        return Scope.from_dict(json.loads(raw)) if raw else self.configured.get(channel, Scope())
+
+    def set(self, channel: str, scope: Scope) -> None:
+        """An empty scope clears the channel's: it answers from everything again (or the file's scope)."""
+        if scope:
+            self._redis.hset(self._key, channel, json.dumps(scope.as_dict()))
+        else:
+            self._redis.hdel(self._key, channel)
+
+
+def load_scopes(path: Path | None) -> dict[str, Scope]:
+    """`[channels.C0123ABC]` tables with `tags = [...]` and/or `prefixes = [...]`."""
+    if path is None:
+        return {}
+    where = f"CHANNEL_SCOPES={path}"
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8")).get("channels", {})
+        if not isinstance(tables, dict):
+            raise AccessError("[channels] must be a table of channel ids")
+        return {channel: Scope.from_dict(table) for channel, table in tables.items()}
+    except (OSError, tomllib.TOMLDecodeError, AccessError, AttributeError, TypeError) as error:
+        raise SettingsError(f"{where} cannot be read ({error}); write `[channels.C0123ABC]` tables with "
+                              "`tags = [\"hr\"]` and/or `prefixes = [\"handbook/hr\"]`") from None
+
+
+class AccessPolicy:
+    """The one place an `Asker` becomes an `Access`."""
+
+    def __init__(self, store: Store, usergroups: UserGroups | None, scopes: ChannelScopes) -> None:
+        self.store = store
+        self.usergroups = usergroups
+        self.scopes = scopes
+
+    def access_for(self, asker: Asker) -> Access:
+        """Without Redis, fail closed on user groups (none) and fall back to the file's scopes."""
+        usergroups = self.usergroups
+        if usergroups is not None and asker.user and not asker.everything:
+            restricted_to = [a.split(":", 1)[1] for a in self.store.audiences() if a.startswith("usergroup:")]
+            groups = without_redis("usergroups", lambda: usergroups.groups_of(asker.user, restricted_to), frozenset())
+            asker = replace(asker, usergroups=asker.usergroups | groups)
+        scope = Scope()
+        if asker.channel and not asker.direct:
+            scope = without_redis("scope", lambda: self.scopes.scope_of(asker.channel),
+                                  self.scopes.configured.get(asker.channel, Scope()))
+        return Access.of(asker, scope)
