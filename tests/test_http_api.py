@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import urllib.error
 import urllib.request
 import uuid
@@ -19,7 +18,7 @@ import redis
 
 from bot import cli
 from bot.keys import ApiKeys, digest_of
-from tests.conftest import ISOLATED_ENV
+from tests.conftest import ISOLATED_ENV, copy_store
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
 from tests.serve import Serve
@@ -34,7 +33,7 @@ def api(tmp_path_factory, sample_store, onnx_dir, redis_url):
     """The server, its model and Slack fakes, a Redis client on its prefix, and a key."""
     prefix = f"test:{uuid.uuid4().hex[:12]}:"
     store = tmp_path_factory.mktemp("http") / "kb"
-    shutil.copytree(sample_store, store)
+    copy_store(sample_store, store)
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     with FakeOpenAI() as model, FakeSlack() as slack:
         env = {**{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV},

@@ -2,9 +2,9 @@
 Slack delivers one event to both (a retry that lands on the other worker): it is answered once."""
 
 import os
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+from tests.conftest import copy_store
 from tests.serve import Serve
 from tests.test_slack import SECRET, free_port, mention
 
@@ -15,7 +15,7 @@ def test_one_event_delivered_to_two_workers_is_answered_once(kb_settings, fake_s
     workers = []
     try:
         for n in range(2):
-            store = shutil.copytree(kb_settings.knowledge.qdrant_path, tmp_path / f"store-{n}")  # Qdrant Edge is one process's
+            store = copy_store(kb_settings.knowledge.qdrant_path, tmp_path / f"store-{n}")  # Qdrant Edge is one process's
             workers.append(Serve(dict(
                 os.environ, QDRANT_PATH=str(store), REDIS_URL=kb_settings.redis_url, REDIS_PREFIX=kb_settings.redis_prefix,
                 SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake_slack.api_url,

@@ -9,6 +9,7 @@ import pytest
 from bot.agent import Agent
 from bot.blocks import answer_blocks
 from bot.cli import render
+from tests.conftest import copy_store
 
 PARKING = "Which offices in Germany have parking?"
 
@@ -16,7 +17,7 @@ PARKING = "Which offices in Germany have parking?"
 @pytest.fixture
 def table_settings(settings, eval_tables, tmp_path):
     folder, _ = eval_tables
-    shutil.copytree(folder / "qdrant", tmp_path / "kb")
+    copy_store(folder / "qdrant", tmp_path / "kb")
     shutil.copy(folder / "tables.duckdb", tmp_path / "tables.duckdb")
     return settings.replace(qdrant_path=tmp_path / "kb", answer_cache=False)
 
