@@ -16,7 +16,6 @@ retrieval p50 within 10% of unfiltered.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import tempfile
@@ -33,6 +32,7 @@ from knowledge.retrieval import Retriever  # noqa: E402
 from knowledge.settings import KnowledgeSettings  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
 from knowledge.store import Store  # noqa: E402
+from tests.benchmarks import print_figures  # noqa: E402
 from tests.benchmarks.retrieval import grow, percentiles  # noqa: E402
 
 ASKER = Asker(user="U7", channel="C3", usergroups=frozenset({"S1"}))
@@ -96,11 +96,7 @@ def main() -> None:
         figures[f"{name}_p50_ms"], figures[f"{name}_p95_ms"] = percentiles(samples)
     figures["query_p50_ratio"] = round(figures["filtered_p50_ms"] / figures["unfiltered_p50_ms"], 3)
     figures["retrieve_p50_ratio"] = round(figures["retrieve_filtered_p50_ms"] / figures["retrieve_unfiltered_p50_ms"], 3)
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        for name, value in figures.items():
-            print(f"{name:>20}: {value}")
+    print_figures(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ question, so both meet the same machine load; each question is embedded afresh (
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import tempfile
 import time
@@ -34,6 +33,7 @@ from knowledge.retrieval import Retriever
 from bot.settings import Settings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
+from tests.benchmarks import print_figures
 from tests.benchmarks.retrieval import NO_TERMS
 
 
@@ -108,11 +108,7 @@ def main() -> None:
                **{f"turn_{name}": percentiles(samples) for name, samples in turn.items()}}
     figures["turn_onnx_p50_to_floor"] = round(figures["turn_onnx"]["p50_ms"] / figures["floor_onnx"]["p50_ms"], 2)
     figures["turn_onnx_p95_to_floor"] = round(figures["turn_onnx"]["p95_ms"] / figures["floor_onnx"]["p95_ms"], 2)
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        for name, value in figures.items():
-            print(f"{name:>28}: {value}")
+    print_figures(figures, args.json)
 
 
 if __name__ == "__main__":

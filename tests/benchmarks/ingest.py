@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import tempfile
 import time
@@ -28,6 +27,7 @@ from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
 from knowledge.settings import KnowledgeSettings  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
 from knowledge.store import Store  # noqa: E402
+from tests.benchmarks import print_figures  # noqa: E402
 
 COVID_FAQ = Path(__file__).resolve().parents[3] / "shared" / "eval" / "faq" / "covid_faq.csv"
 
@@ -81,11 +81,7 @@ def main() -> None:
         "rerun_speedup": round(first.seconds / second.seconds, 1),
     }
     assert second.unchanged == first.added and second.chunks_written == 0
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        for name, value in figures.items():
-            print(f"{name:>26}: {value}")
+    print_figures(figures, args.json)
 
 
 if __name__ == "__main__":

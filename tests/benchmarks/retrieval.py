@@ -14,7 +14,6 @@ Goal: p50 <= 1.5x the floor.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import statistics
@@ -34,6 +33,7 @@ from knowledge.retrieval import Retriever  # noqa: E402
 from knowledge.settings import KnowledgeSettings  # noqa: E402
 from knowledge.sparse import SparseEncoder, SparseVector  # noqa: E402
 from knowledge.store import DENSE, QUESTION, SPARSE, Store  # noqa: E402
+from tests.benchmarks import print_figures  # noqa: E402
 
 NO_TERMS = SparseVector([], [])
 
@@ -100,11 +100,7 @@ def main() -> None:
                "retrieve_p50_ms": percentiles(full)[0], "retrieve_p95_ms": percentiles(full)[1],
                "floor_p50_ms": percentiles(floor)[0], "floor_p95_ms": percentiles(floor)[1]}
     figures["p50_ratio_to_floor"] = round(figures["retrieve_p50_ms"] / figures["floor_p50_ms"], 2)
-    if args.json:
-        print(json.dumps(figures))
-    else:
-        for name, value in figures.items():
-            print(f"{name:>20}: {value}")
+    print_figures(figures, args.json)
 
 
 if __name__ == "__main__":
