@@ -181,11 +181,11 @@ class Agent:
             retrieved = self.deps.retriever.retrieve(question, self.deps.settings.knowledge.top_k, context=context, access=access)
             span.set_attributes({"kb.passages.ids": [p.id for p in retrieved],
                                  "kb.passages.scores": [round(p.score, 4) for p in retrieved]})
-        answer = self._answer_from(question, retrieved, history, channel, prompt, language)
+        answer = self._answer_from(question, retrieved, history, channel, prompt, language, access)
         return replace(answer, best_passage=retrieved[0].id if retrieved else "")
 
     def _answer_from(self, question: str, retrieved: list[Passage], history: list[Turn], channel: str,
-                     prompt: PromptText, language: str) -> Answer:
+                     prompt: PromptText, language: str, access: Access) -> Answer:
         settings = self.deps.settings
         # Documents are untrusted too: a passage carrying instructions never reaches the answer.
         passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
@@ -203,7 +203,8 @@ class Agent:
         if cards and self.deps.table_answers is not None:
             # A spent budget leaves the tables to lookups in row passages, like having no model.
             cascade = None if self._budget_spent(channel) else self.deps.cascade
-            return self.deps.table_answers.answer(cascade, question, relevant, cards, history, prompt.text, language)
+            return self.deps.table_answers.answer(cascade, question, relevant, cards, history, prompt.text, language,
+                                                  access)
         cascade = self.deps.cascade
         if cascade is None:
             return extractive(relevant[0], "extractive_note", language)
@@ -231,8 +232,7 @@ class Agent:
 
 def visible(turn: Turn, access: Access) -> bool:
     """Whether `access` may see every source a remembered turn cited."""
-    held = access.audiences
-    return held is None or all(set(audience) & held for audience in turn.audiences)
+    return all(access.may_read(audience) for audience in turn.audiences)
 
 
 def carrying(passages: list[Passage], margin: float) -> list[Passage]:

@@ -6,6 +6,10 @@ asked for one query (a JSON object `{"sql": ...}`) over those tables. The query 
 either fails, the model is asked once more with the reason. The result, as a small text
 table with the SQL under it, becomes the one passage the answer is phrased from, so the
 output guards hold every number in the answer to the result.
+
+The tables a query may read are those whose passages the asker's retrieval returned (Qdrant
+filtered them by audience and scope), less any the catalogue says the asker may not read (a
+card indexed before its table was restricted): the SQL check rejects every other name.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from bot.telemetry import Telemetry
 from bot.usage import cost_usd
 from guards.errors import UnsafeSQL
 from guards.sql import check_sql
+from knowledge.access import EVERYONE, Access
 from knowledge.errors import TableError, TableUnavailable
 from knowledge.models import Chunk, Passage
 from knowledge.tables import QUERY_MAX_ROWS, TableStore
@@ -85,7 +90,7 @@ class TableAnswers:
         self.max_rows = max_rows
 
     def answer(self, cascade: Cascade | None, question: str, relevant: list[Passage], cards: list[Passage],
-               history: list[Turn], instructions: str, language: str) -> Answer:
+               history: list[Turn], instructions: str, language: str, access: Access) -> Answer:
         """The answer from the tables: a checked query's result phrased by the cascade; without a
         model (`cascade` None), a row passage for a lookup, else an honest "needs a model"."""
         rows = [p for p in relevant if p.chunk.kind != "table"]
@@ -94,7 +99,7 @@ class TableAnswers:
             if rows and not is_aggregate(question):
                 return extractive(rows[0], "extractive_note", language)
             return _declined("answer.table_needs_model", title, cards, language)
-        attempt = self.query(cascade.rewriter, question, cards)
+        attempt = self.query(cascade.rewriter, question, cards, access)
         if attempt.result is None:
             fallback = (cascade.answer(instructions, question, rows, history, language=language) if rows
                         else _declined("answer.table_query_failed", title, cards, language))
@@ -105,12 +110,19 @@ class TableAnswers:
         return replace(answer, table=attempt.result, notes=[*attempt.notes, *answer.notes],
                        usage=attempt.usage + (answer.usage or Usage(answer.mode)))
 
-    def query(self, chat: Chat, question: str, cards: list[Passage]) -> SQLAttempt:
-        """Ask `chat` for SQL over the cards' tables, check and run it; one re-ask on failure."""
+    def query(self, chat: Chat, question: str, cards: list[Passage], access: Access) -> SQLAttempt:
+        """Ask `chat` for SQL over the cards' tables that `access` may read, check and run it;
+        one re-ask on failure."""
         try:
             schemas = {card.chunk.metadata["table"]: self.tables.info(card.chunk.metadata["table"]) for card in cards}
         except TableUnavailable as error:
             return SQLAttempt(None, Usage(chat.tier.name), [f"tables: {error}"])
+        readable = [card for card in cards if access.may_read(schemas[card.chunk.metadata["table"]].audience)]
+        if len(readable) < len(cards):
+            schemas = {card.chunk.metadata["table"]: schemas[card.chunk.metadata["table"]] for card in readable}
+            if not readable:
+                return SQLAttempt(None, Usage(chat.tier.name), ["tables: none of them may be read here"])
+            cards = readable
         columns = {name: {c.name for c in info.columns} for name, info in schemas.items()}
         messages = [{"role": "system", "content": self.instructions},
                     {"role": "user", "content": "\n\n".join([*map(_schema, cards, schemas.values()),
@@ -152,11 +164,21 @@ def result_passage(result: TableResult, cards: list[Passage], question: str) -> 
     card = next((c for c in cards if c.chunk.metadata.get("table") in result.tables), cards[0])
     text = "\n".join([f"Question: {question}", f"Result of the query on {', '.join(result.tables)}:",
                       result.text_table(SHOWN_TABLE_ROWS), f"SQL: {result.sql}"])
-    chunk = Chunk(id=f"sql-{hashlib.sha256(result.sql.encode()).hexdigest()[:16]}", doc_id=re.sub(r"#row\d+$", "", card.chunk.doc_id),
-                  path=card.chunk.path, text=text, title=card.chunk.metadata.get("title", card.chunk.title),
-                  source=card.chunk.source, kind="table",
-                  section="query result", content_hash=card.chunk.content_hash, metadata=dict(card.chunk.metadata))
+    # The card's labels come along, so the cache, thread memory and reports treat the result
+    # like the table; over several tables, only who may read all of them may read it.
+    shown = [c.chunk for c in cards if c.chunk.metadata.get("table") in result.tables] or [card.chunk]
+    chunk = replace(card.chunk, id=f"sql-{hashlib.sha256(result.sql.encode()).hexdigest()[:16]}",
+                    doc_id=re.sub(r"#row\d+$", "", card.chunk.doc_id), text=text,
+                    title=card.chunk.metadata.get("title", card.chunk.title), kind="table", section="query result",
+                    question="", answer="", metadata=dict(card.chunk.metadata), audience=audience_of_all(shown),
+                    tags=sorted({tag for c in shown for tag in c.tags}))
     return replace(card, chunk=chunk, rank=1, question_score=None)
+
+
+def audience_of_all(chunks: list[Chunk]) -> list[str]:
+    """Who may read every one of `chunks` (an empty list: nobody but an admin's --all)."""
+    restricted = [set(chunk.audience) for chunk in chunks if chunk.restricted]
+    return sorted(set.intersection(*restricted)) if restricted else [EVERYONE]
 
 
 def _schema(card: Passage, info) -> str:

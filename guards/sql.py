@@ -29,6 +29,8 @@ DENIED_FUNCTIONS = re.compile(
     r"system|shell|file|write|copy|attach|detach|checkpoint|export|import|set_|enable_|disable_)", re.I)
 """Function names (matched at the start) that touch files, the network, settings or the catalogue."""
 ALLOWED_STATEMENTS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
+WITH_KEY = "with_" if "with_" in exp.Select.arg_types else "with"
+"""Where sqlglot keeps a query's WITH clause (renamed in newer versions)."""
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # it warns when it parses LOAD as a command: we reject those
 
 
@@ -72,15 +74,32 @@ def _check_functions(tree: exp.Expression) -> None:
 
 
 def _check_tables(tree: exp.Expression, allowed: dict[str, set[str]]) -> None:
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
             raise UnsafeSQL("table functions and file paths are not allowed: query the tables by name")
         if table.args.get("db") or table.args.get("catalog"):
             raise UnsafeSQL(f"write the table name alone, not {table.sql(dialect='duckdb')}")
         name = table.name.lower()
-        if name not in allowed and name not in ctes:
+        if name not in allowed and name not in _ctes_seen_from(table):
             raise UnsafeSQL(f"no table {table.name!r} here; use one of: {', '.join(sorted(allowed))}")
+
+
+def _ctes_seen_from(table: exp.Table) -> set[str]:
+    """The WITH names a table reference can mean. Inside a CTE's own body (or an earlier
+    CTE's), its name is the database's table, not the CTE: `WITH secret AS (SELECT * FROM
+    secret) ...` reads a table that was not retrieved, so there it does not count."""
+    names: set[str] = set()
+    node = table
+    while node.parent is not None:
+        parent = node.parent
+        if isinstance(parent, exp.With) and isinstance(node, exp.CTE):
+            ctes = list(parent.expressions)
+            seen = ctes.index(node) + (1 if parent.args.get("recursive") else 0)
+            names |= {cte.alias_or_name.lower() for cte in ctes[:seen]}
+        elif not isinstance(node, exp.With) and isinstance(parent.args.get(WITH_KEY), exp.With):
+            names |= {cte.alias_or_name.lower() for cte in parent.args[WITH_KEY].expressions}
+        node = parent
+    return names
 
 
 def _check_columns(tree: exp.Expression, allowed: dict[str, set[str]]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import click
 from ingest.errors import IngestError
 from ingest.frontmatter import Labels
 from ingest.loaders import TableColumns
-from knowledge.access import AccessError
+from knowledge.access import EVERYONE, AccessError
 from knowledge.errors import KnowledgeError
 
 
@@ -127,24 +128,33 @@ def command(name: str, json_output: bool) -> int:
                 return 2
             store.point_alias_at(target)
         info = store.info()
-        tables = [{"name": t.name, "rows": t.rows, "path": t.path, "sheet": t.sheet}
-                  for t in TableStore(settings.tables_path).tables()]
+        tables = [{"name": t.name, "rows": t.rows, "path": t.path, "sheet": t.sheet, "audience": list(t.audience),
+                   "tags": list(t.tags)} for t in TableStore(settings.tables_path).tables()]
     finally:
         store.close()
     if info is None:
         print("ingest: the knowledge base is empty; run `ingest PATH...` first", file=sys.stderr)
         return 2
     if json_output:
-        print(json.dumps({**vars(info), "tables": tables}, ensure_ascii=False))
+        print(json.dumps({**vars(info), "tables": tables, "tables_per_audience": tables_per_audience(tables)},
+                         ensure_ascii=False))
     else:
         verb = "now serving" if name == "rollback" else "serving"
         print(f"{verb} {info.collection} (version {info.version}): {info.documents} documents, "
               f"{info.chunks} chunks; last ingest {info.last_ingest or 'unknown'}"
               + (f"; rollback would go to {info.previous}" if info.previous else ""))
         print("\n".join(f"  table {t['name']}: {t['rows']:,} rows ({t['path']}{', sheet ' + t['sheet'] if t['sheet'] else ''})"
+                        + ("" if t["audience"] == [EVERYONE] else f" for {', '.join(t['audience'])}")
                         for t in tables) or "  no tables")
         print(f"documents per audience: {per_audience(info.audiences)}")
+        if tables:
+            print(f"tables per audience: {per_audience(tables_per_audience(tables))}")
     return 0
+
+
+def tables_per_audience(tables: list[dict]) -> dict[str, int]:
+    counts = Counter(audience for table in tables for audience in table["audience"])
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def per_audience(counts: dict[str, int]) -> str:

@@ -201,7 +201,8 @@ class Pipeline:
                 raise UnreadableSource("tables (CSV without question/answer columns, Parquet, Excel) need "
                                        "a table store; run `ingest`, which opens $DATA_DIR/tables.duckdb")
             found = table_files.plan_file(file, {k: v.content_hash for k, v in indexed.items()},
-                                          by_path.get(file.path.as_posix(), []), catalogue)
+                                          by_path.get(file.path.as_posix(), []), catalogue,
+                                          self._path_labels.of(file.path))
         except UnreadableSource as error:
             plan.failed.append({"path": file.path.as_posix(), "reason": str(error)})
             return

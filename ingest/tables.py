@@ -6,7 +6,12 @@ Each table gets a "table card" passage: its name, columns and types with their d
 (from a sidecar `NAME.yaml`, else the header alone) and a few sample rows, so a question
 finds the table like any document. A small table also gets a passage per row, so lookups
 work without a model. Every passage of a table carries the table's content hash: the file's
-bytes, its sidecar and TABLE_FORMAT.
+bytes, its sidecar, its labels and TABLE_FORMAT.
+
+A table has one audience and its tags, as a document does: the sidecar's `audience:` and
+`tags:`, else what `ingest --audience/--tag` gave its path (tags add up). Its card, its rows
+and its catalogue entry all carry them. Rows cannot have audiences of their own: SQL reads
+the whole table, so a table with an `audience` column is refused with what to do instead.
 """
 
 from __future__ import annotations
@@ -19,15 +24,16 @@ from typing import Any
 import yaml
 
 from ingest.errors import UnreadableSource
+from ingest.frontmatter import Labels, labelled, take_labels
 from ingest.loaders import QUESTION_COLUMNS, ANSWER_COLUMNS, SourceDocument, SourceFile, TableColumns
 from knowledge.errors import TableError, TableUnavailable
-from knowledge.tables import SAMPLE_ROWS, QueryResult, TableInfo, TableStore, sheets, table_name
+from knowledge.tables import SAMPLE_ROWS, Column, QueryResult, TableInfo, TableStore, sheets, table_name
 
 DATA_SUFFIXES = {".parquet", ".xlsx"}
 """Always tables; .csv and .tsv are tables unless they are FAQs."""
 ROW_PASSAGES_UP_TO = 200
 """Tables with at most this many rows also index each row as a passage."""
-TABLE_FORMAT = 1
+TABLE_FORMAT = 2
 """Part of every table's content hash: bump it when what is stored per table changes."""
 HEADER_BYTES = 65536
 
@@ -44,6 +50,8 @@ class TableJob:
     reload: bool
     """The file changed since DuckDB loaded it (else only its passages are rewritten)."""
     new: bool
+    labels: Labels = Labels()
+    """Who may read the table and its tags (empty audience: everyone)."""
 
 
 def is_table(file: SourceFile, columns: TableColumns) -> bool:
@@ -73,11 +81,13 @@ class FilePlan:
     """Tables of those sheets."""
 
 
-def plan_file(file: SourceFile, indexed: dict[str, str], path_doc_ids: list[str], catalogue: dict[str, TableInfo]) -> FilePlan:
+def plan_file(file: SourceFile, indexed: dict[str, str], path_doc_ids: list[str], catalogue: dict[str, TableInfo],
+              path_labels: Labels = Labels()) -> FilePlan:
     """What to do with one table file. `indexed`: doc_id -> content hash ("" when incomplete);
-    `path_doc_ids`: what the index holds of this file. A table is unchanged when DuckDB holds
-    this content and its card is indexed whole."""
-    sheets, digest = entries(file), content_hash(file)
+    `path_doc_ids`: what the index holds of this file; `path_labels`: what `ingest --audience/--tag`
+    gave its path. A table is unchanged when DuckDB holds this content and its card is indexed whole."""
+    labels = table_labels(file, path_labels)
+    sheets, digest = entries(file), content_hash(file, labels)
     taken = {name: info.path for name, info in catalogue.items()}
     plan, cards = FilePlan(), []
     for sheet in sheets:
@@ -87,7 +97,8 @@ def plan_file(file: SourceFile, indexed: dict[str, str], path_doc_ids: list[str]
         if current and indexed.get(card):
             plan.unchanged += 1
         else:
-            plan.jobs.append(TableJob(file, name, sheet, digest, card, reload=not current, new=card not in indexed))
+            plan.jobs.append(TableJob(file, name, sheet, digest, card, reload=not current, new=card not in indexed,
+                                      labels=labels))
         cards.append(card)
     plan.deleted = [doc_id for doc_id in path_doc_ids if not any(_belongs(doc_id, card) for card in cards)]
     plan.dropped = [t.name for t in catalogue.values() if t.path == file.path.as_posix() and t.sheet not in sheets]
@@ -98,7 +109,8 @@ def load(tables: TableStore, job: TableJob) -> list[SourceDocument]:
     """Load the table if its file changed, and make its passages."""
     try:
         if job.reload:
-            tables.load(job.name, job.file.path, job.content_hash, job.sheet)
+            tables.load(job.name, job.file.path, job.content_hash, job.sheet, job.labels.audience, job.labels.tags,
+                        check=_no_row_audiences)
         return documents(tables, job)
     except (TableError, TableUnavailable) as error:
         where = f" (sheet {job.sheet})" if job.sheet else ""
@@ -128,8 +140,21 @@ def entries(file: SourceFile) -> list[str]:
         raise UnreadableSource(str(error)) from None
 
 
-def content_hash(file: SourceFile) -> str:
-    digest = hashlib.sha256(f"{TABLE_FORMAT}\n".encode())
+def table_labels(file: SourceFile, path_labels: Labels) -> Labels:
+    """The sidecar's `audience:` and `tags:` (checked), over what the path was given."""
+    own = take_labels(dict(_sidecar(file.path)))
+    return labelled(own, path_labels)
+
+
+def _no_row_audiences(columns: list[Column]) -> None:
+    if any(column.name.strip().lower() == "audience" for column in columns):
+        raise TableError("a table's rows cannot have audiences of their own (SQL reads the whole table): give the "
+                         "table one with `audience:` in its NAME.yaml or `ingest --audience`, split the file by "
+                         "audience, or rename the column")
+
+
+def content_hash(file: SourceFile, labels: Labels = Labels()) -> str:
+    digest = hashlib.sha256(f"{TABLE_FORMAT}\n{labels.as_dict()}\n".encode())
     try:
         with file.path.open("rb") as handle:
             while block := handle.read(1 << 20):
@@ -162,12 +187,14 @@ def documents(tables: TableStore, job: TableJob) -> list[SourceDocument]:
     metadata = {"table": job.name, "rows": info.rows, "title": title}
     card = SourceDocument(
         doc_id=job.card_id, path=job.file.path.as_posix(), title=title, source=job.file.display, kind="table",
-        format="text", text=card_text(info, title, sidecar, sample), metadata=metadata)
+        format="text", text=card_text(info, title, sidecar, sample), metadata=metadata,
+        audience=job.labels.audience, tags=job.labels.tags)
     if info.rows > ROW_PASSAGES_UP_TO:
         return [card]
     rows = [SourceDocument(
         doc_id=f"{job.card_id}#row{n}", path=card.path, title=f"{title}: {_cell(row[0])}", source=card.source,
-        kind="row", format="text", text=row_text(sample.columns, row), metadata={**metadata, "row": n})
+        kind="row", format="text", text=row_text(sample.columns, row), metadata={**metadata, "row": n},
+        audience=job.labels.audience, tags=job.labels.tags)
         for n, row in enumerate(sample.rows, start=1)]
     return [card, *rows]
 

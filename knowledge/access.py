@@ -148,6 +148,11 @@ class Access:
         clauses = [{AUDIENCE: sorted(self.audiences)}] if self.audiences is not None else []
         return clauses + ([self.scope.clause()] if self.scope else [])
 
+    def may_read(self, audience: Iterable[str]) -> bool:
+        """Whether the asker holds one of `audience` (the scope aside: what a channel answers
+        from is not a secrecy boundary)."""
+        return self.audiences is None or bool(set(audience) & self.audiences)
+
     def allows(self, payload: Mapping[str, Any]) -> bool:
         """The filter's judgement of one stored payload, for copies kept outside Qdrant."""
         return all(any(set(_listed(payload.get(key))) & set(values) for key, values in clause.items())

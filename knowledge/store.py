@@ -138,7 +138,8 @@ class Store:
         })
 
     def _audience_counts(self, collection: str) -> dict[str, int]:
-        audiences = {chunk.doc_id: chunk.audience for chunk in self.chunks(collection)}
+        # A table counts once, by its card: its row passages share its audience.
+        audiences = {chunk.doc_id: chunk.audience for chunk in self.chunks(collection) if chunk.kind != "row"}
         counts = Counter(value for values in audiences.values() for value in values)
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 

@@ -3,7 +3,8 @@
 Ingest loads a CSV, TSV, Parquet file or Excel sheet with DuckDB's own readers (typed
 columns, streamed), into a new table that is swapped in for the old one in one transaction:
 a load that fails leaves the previous version serving. A catalogue table, `_kb_tables`,
-says where each table came from, its content hash and its row count.
+says where each table came from, its content hash, its row count and who may read it (the
+audience and tags its passages carry in Qdrant, checked again before any SQL runs on it).
 
 Questions run SQL that a checker has passed (guards/sql.py) on a connection that is
 read-only, with file and network access off and the configuration locked so SQL cannot turn
@@ -19,13 +20,14 @@ import csv
 import re
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from knowledge.access import AUDIENCE, EVERYONE, TAGS
 from knowledge.errors import TableError, TableUnavailable
 
 CATALOGUE = "_kb_tables"
@@ -33,6 +35,7 @@ STAGING_PREFIX = "_kb_load_"
 SAMPLE_ROWS = 3
 QUERY_TIMEOUT_S = 5.0
 QUERY_MAX_ROWS = 200
+CATALOGUE_LABELS = (AUDIENCE, TAGS)
 LOCKED_DOWN = {"enable_external_access": False, "lock_configuration": True, "memory_limit": "512MB",
                "autoload_known_extensions": False, "autoinstall_known_extensions": False}
 """How every read connection is opened: no files or network, and SQL cannot change that."""
@@ -54,6 +57,12 @@ class TableInfo:
     content_hash: str
     rows: int
     columns: list[Column] = field(default_factory=list)
+    audience: tuple[str, ...] = (EVERYONE,)
+    tags: tuple[str, ...] = ()
+
+    def labels(self) -> dict[str, list[str]]:
+        """The table's access labels as a passage's payload holds them (knowledge/access.py)."""
+        return {AUDIENCE: list(self.audience), TAGS: list(self.tags)}
 
 
 @dataclass(frozen=True)
@@ -95,11 +104,16 @@ class TableStore:
                                    "is another ingest or the bot writing it?") from None
         connection.execute(f"CREATE TABLE IF NOT EXISTS {CATALOGUE} (name VARCHAR PRIMARY KEY, path VARCHAR, "
                            "sheet VARCHAR, content_hash VARCHAR, rows BIGINT)")
+        # Catalogues written before tables had audiences gain the columns (NULL: everyone, as their passages say).
+        for label in CATALOGUE_LABELS:
+            connection.execute(f"ALTER TABLE {CATALOGUE} ADD COLUMN IF NOT EXISTS {label} VARCHAR[]")
         return connection
 
-    def load(self, name: str, file: Path, content_hash: str, sheet: str = "") -> TableInfo:
-        """Load `file` (or its `sheet`) as table `name`, replacing any previous version atomically.
-        Raises TableError with DuckDB's reason when the file cannot be read as a table."""
+    def load(self, name: str, file: Path, content_hash: str, sheet: str = "", audience: Iterable[str] = (EVERYONE,),
+             tags: Iterable[str] = (), check: Callable[[list[Column]], None] | None = None) -> TableInfo:
+        """Load `file` (or its `sheet`) as table `name`, readable by `audience`, replacing any
+        previous version atomically. Raises TableError with DuckDB's reason when the file cannot
+        be read as a table, or `check`'s when it refuses the columns read."""
         staging = quoted(STAGING_PREFIX + name)
         with self._writer() as connection, tempfile.TemporaryDirectory(prefix="kb-sheet-") as spill:
             connection.execute(f"DROP TABLE IF EXISTS {staging}")
@@ -111,14 +125,17 @@ class TableStore:
                     # DuckDB's sniffer skips lines it cannot place: none left means it misread the file.
                     raise TableError("no rows were read; check that the first line is the header and every "
                                      "line has as many fields as it (delimiter , ; or tab)")
+                if check is not None:
+                    check([Column(c[0], c[1]) for c in connection.execute(f"DESCRIBE {staging}").fetchall()])
             except (duckdb.Error, TableError) as error:
                 connection.execute(f"DROP TABLE IF EXISTS {staging}")
                 raise TableError(_first_line(error)) from None
             connection.execute("BEGIN TRANSACTION")
             connection.execute(f"DROP TABLE IF EXISTS {quoted(name)}")
             connection.execute(f"ALTER TABLE {staging} RENAME TO {quoted(name)}")
-            connection.execute(f"INSERT OR REPLACE INTO {CATALOGUE} VALUES (?, ?, ?, ?, ?)",
-                               [name, file.as_posix(), sheet, content_hash, rows])
+            connection.execute(f"INSERT OR REPLACE INTO {CATALOGUE} (name, path, sheet, content_hash, rows, "
+                               f"{', '.join(CATALOGUE_LABELS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               [name, file.as_posix(), sheet, content_hash, rows, list(audience) or [EVERYONE], list(tags)])
             connection.execute("COMMIT")
         return self.info(name)
 
@@ -165,12 +182,16 @@ class TableStore:
 
     def info(self, name: str) -> TableInfo:
         with self._cursor() as cursor:
-            row = cursor.execute(f"SELECT name, path, sheet, content_hash, rows FROM {CATALOGUE} WHERE name = ?",
-                                 [name]).fetchone()
+            # SELECT *: a catalogue from before audiences (read-only here, so not migrated) has no such columns.
+            found = cursor.execute(f"SELECT * FROM {CATALOGUE} WHERE name = ?", [name])
+            row = found.fetchone()
             if row is None:
                 raise TableUnavailable(f"no table {name!r}")
+            fields = dict(zip((d[0] for d in found.description), row))
             columns = [Column(c[0], c[1]) for c in cursor.execute(f"DESCRIBE {quoted(name)}").fetchall()]
-        return TableInfo(*row, columns=columns)
+        return TableInfo(fields["name"], fields["path"], fields["sheet"], fields["content_hash"], fields["rows"],
+                         columns=columns, audience=tuple(fields.get(AUDIENCE) or [EVERYONE]),
+                         tags=tuple(fields.get(TAGS) or []))
 
     def rows(self, name: str, limit: int) -> QueryResult:
         """The first `limit` rows in file order (table cards' samples, row passages)."""

@@ -24,6 +24,9 @@ HOSTILE = {
     "getenv": "SELECT getenv('OPENAI_API_KEY')",
     "catalogue": "SELECT * FROM duckdb_tables()",
     "table not retrieved": "SELECT * FROM equipment",
+    # Inside a CTE's own body its name is the database's table (DuckDB reads it): not the CTE.
+    "table not retrieved behind a CTE of its name": "WITH equipment AS (SELECT * FROM equipment) SELECT * FROM equipment",
+    "a later CTE's name": "WITH a AS (SELECT * FROM equipment), equipment AS (SELECT city FROM offices) SELECT * FROM a",
     "column of no table": "SELECT salary FROM offices",
     "column of another table": "SELECT o.per_diem_eur FROM offices o",
     "schema-qualified": "SELECT * FROM main._kb_tables",
@@ -47,6 +50,8 @@ def test_a_plain_select_passes_with_a_limit_added_or_capped():
     joined = ("WITH big AS (SELECT o.city, r.per_diem_eur AS rate FROM offices o JOIN rates r ON o.city = r.city) "
               "SELECT city, rate FROM big ORDER BY rate DESC")
     assert check_sql(joined, COLUMNS, 10).endswith("LIMIT 10")
+    counting = "WITH RECURSIVE n AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT i FROM n"
+    assert check_sql(counting, COLUMNS, 10).endswith("LIMIT 10")
 
 
 @pytest.fixture(scope="module")

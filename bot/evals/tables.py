@@ -34,6 +34,9 @@ from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from knowledge.tables import TableStore
 
+PUBLIC_ACCESS = Access.of(PUBLIC)
+"""The evaluation asks as nobody in particular: its tables are everyone's."""
+
 TABLES = Path(__file__).resolve().parents[2] / "knowledge" / "eval" / "tables"
 HOSTILE = [
     "COPY offices TO '/tmp/kb-stolen.csv'", "ATTACH '/tmp/kb-other.duckdb' AS other",
@@ -83,7 +86,7 @@ def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> d
         started = time.perf_counter()
         cards = _cards(retriever, case["question"], settings)
         retrieved = time.perf_counter()
-        attempt = answers.query(ScriptedChat(case["sql"]), case["question"], cards) if cards else None
+        attempt = answers.query(ScriptedChat(case["sql"]), case["question"], cards, PUBLIC_ACCESS) if cards else None
         latencies.append((time.perf_counter() - started) * 1000)
         table_latencies.append((time.perf_counter() - retrieved) * 1000)
         expected = tables.query(case["sql"])
@@ -93,7 +96,7 @@ def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> d
         else:
             misses.append({"question": case["question"], "notes": attempt.notes if attempt else ["no table card"]})
     cards = _cards(retriever, HOSTILE_QUESTION, settings)
-    rejected = [answers.query(ScriptedChat(sql), HOSTILE_QUESTION, cards).result is None for sql in HOSTILE]
+    rejected = [answers.query(ScriptedChat(sql), HOSTILE_QUESTION, cards, PUBLIC_ACCESS).result is None for sql in HOSTILE]
     return {
         "questions": len(cases), "correct": correct, "correct_share": round(correct / len(cases), 3),
         "tables_retrieved_share": round(found / len(cases), 3),
@@ -104,7 +107,7 @@ def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> d
 
 def _cards(retriever: Retriever, question: str, settings: Settings):
     """The table cards the chain would use: among the relevant passages that carry the answer."""
-    passages = [p for p in retriever.retrieve(question, settings.knowledge.top_k, access=Access.of(PUBLIC)) if p.score >= settings.knowledge.min_relevance]
+    passages = [p for p in retriever.retrieve(question, settings.knowledge.top_k, access=PUBLIC_ACCESS) if p.score >= settings.knowledge.min_relevance]
     return tables_for(passages, settings.knowledge.passage_margin)
 
 
