@@ -40,10 +40,13 @@ class UserGroups:
     def key(self, group: str) -> str:
         return f"{self._prefix}usergroup:{group}"
 
-    def members(self, group: str) -> set[str]:
-        cached = self._redis.get(self.key(group))
-        if cached is not None:
-            return set(json.loads(cached))
+    def _members_of(self, groups: list[str]) -> dict[str, set[str]]:
+        """Every group's members: the cached ones in one round trip (MGET), the rest from Slack."""
+        cached = self._redis.mget([self.key(group) for group in groups]) if groups else []
+        return {group: set(json.loads(raw)) if raw is not None else self._asked(group)
+                for group, raw in zip(groups, cached, strict=True)}
+
+    def _asked(self, group: str) -> set[str]:
         try:
             members = self._members(group)
         except Exception as error:  # Slack down or the group gone: fail closed, and ask again next time
@@ -53,7 +56,9 @@ class UserGroups:
         return set(members)
 
     def groups_of(self, user: str, groups: list[str]) -> frozenset[str]:
-        return frozenset(group for group in groups if user and user in self.members(group))
+        if not user:
+            return frozenset()
+        return frozenset(group for group, members in self._members_of(groups).items() if user in members)
 
 
 def slack_members(client) -> Members:

@@ -61,8 +61,12 @@ class Agent:
                                 "extractive", refused=True, reason=verdict.reason,
                                 notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
             else:
-                access = self.deps.access.access_for(asker)
-                history = without_redis("memory", lambda: self.deps.memory.recent(thread_id), []) if thread_id else []
+                with telemetry.stage("access"):
+                    access = self.deps.access.access_for(asker)
+                history = []
+                if thread_id:
+                    with telemetry.stage("memory"):
+                        history = without_redis("memory", lambda: self.deps.memory.recent(thread_id), [])
                 # A thread's earlier answers are read (by the rewrite and the model) only when this
                 # asker may see what they cited: someone else may have asked them with other rights.
                 history = [turn for turn in history if visible(turn, access)]
@@ -72,8 +76,9 @@ class Agent:
             answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
                              variant=prompt.name, prompt_version=prompt.version, language=language)
             telemetry.answered(span, answer)
-            without_redis("usage", lambda: self.deps.usage.record(channel, answer.usage or Usage(answer.mode),
-                                                                  answer.variant), None)
+            with telemetry.stage("usage"):
+                without_redis("usage", lambda: self.deps.usage.record(channel, answer.usage or Usage(answer.mode),
+                                                                      answer.variant), None)
             with telemetry.stage("remember"):
                 self._remember(thread_id, text, answer, user, channel)
         return replace(answer, notes=[*answer.notes, *skipped()]) if skipped() else answer
@@ -188,7 +193,8 @@ class Agent:
                      prompt: PromptText, language: str, access: Access) -> Answer:
         settings = self.deps.settings
         # Documents are untrusted too: a passage carrying instructions never reaches the answer.
-        passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
+        with self.deps.telemetry.stage("screen"):
+            passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
         for _ in range(len(retrieved) - len(passages)):
             self.deps.telemetry.guard_block("unsafe_passage")
         # Scores are cosine for English and lexical relevance for Korean (as the retriever judged

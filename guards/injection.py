@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from guards import injection_ko
 from knowledge.language import language_of
 
@@ -149,9 +151,10 @@ class InjectionDetector:
         self.threshold = threshold
 
     @cached_property
-    def _attack_vectors(self) -> list[list[float]]:
+    def _attack_vectors(self) -> np.ndarray:
         lines = ATTACKS_FILE.read_text(encoding="utf-8").splitlines()
-        return self._embed([line for line in lines if line.strip() and not line.startswith("#")])
+        return np.asarray(self._embed([line for line in lines if line.strip() and not line.startswith("#")]),
+                          dtype=np.float64)
 
     def check(self, text: str, vector: Sequence[float] | None = None) -> Verdict:
         """A user's question; `vector` is its embedding when the caller already has it."""
@@ -164,9 +167,11 @@ class InjectionDetector:
         return Verdict(False)
 
     def similarity(self, vector: Sequence[float]) -> float:
-        return max(sum(a * b for a, b in zip(vector, attack)) for attack in self._attack_vectors)
+        # One matrix product: in plain Python the 45 dot products took a turn about a millisecond.
+        return float((self._attack_vectors @ np.asarray(vector, dtype=np.float64)).max())
 
-    def scan(self, text: str) -> Verdict:
+    @staticmethod
+    def scan(text: str) -> Verdict:
         """Patterns and structure only: cheap enough for every retrieved passage."""
         for name, patterns in _COMPILED.items():
             if any(pattern.search(text) for pattern in patterns):

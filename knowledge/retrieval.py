@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 
 from knowledge.access import Access
@@ -22,11 +24,20 @@ Plain concatenation lets the earlier, longer question dominate: "and for contrac
 """
 
 
+Stage = Callable[[str], AbstractContextManager]
+"""Times one step of a retrieval by name (the bot passes its telemetry's `stage`: a span each)."""
+
+
+def no_stage(name: str) -> AbstractContextManager:
+    return nullcontext()
+
+
 class Retriever:
-    def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder) -> None:
+    def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder, stage: Stage = no_stage) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
+        self._stage = stage
 
     def retrieve(self, query: str, limit: int, context: str = "", mode: Mode = "hybrid", *,
                  access: Access) -> list[Passage]:
@@ -36,23 +47,26 @@ class Retriever:
         A question the embedding model cannot read (Korean) is searched lexical side first, and
         its passages' scores are their lexical relevance instead of a meaningless cosine."""
         readable = language_of(query) == "en"
-        if context:
-            dense = _blend([self.embedder.embed_query(query), self.embedder.embed_query(context)], CONTEXT_WEIGHT)
-            sparse = _merge(self.sparse.encode_query(query), self.sparse.encode_query(context), CONTEXT_WEIGHT)
-        else:
-            dense, sparse = self.embedder.embed_query(query), self.sparse.encode_query(query)
+        with self._stage("embed"):
+            dense = (_blend([self.embedder.embed_query(query), self.embedder.embed_query(context)], CONTEXT_WEIGHT)
+                     if context else self.embedder.embed_query(query))
+        with self._stage("sparse"):
+            sparse = (_merge(self.sparse.encode_query(query), self.sparse.encode_query(context), CONTEXT_WEIGHT)
+                      if context else self.sparse.encode_query(query))
         # A follow-up is not a question a heading could have been written for: matched
         # against headings, the blend finds the earlier question's row again.
-        passages = self.store.search(dense, sparse, limit, access=access, mode=mode, headings=not context,
-                                     lexical_first=not readable)
+        with self._stage("search"):
+            passages = self.store.search(dense, sparse, limit, access=access, mode=mode, headings=not context,
+                                         lexical_first=not readable)
         if not passages and self.store.count() == 0:
             raise EmptyKnowledgeBase(f"The collection {self.store.alias!r} holds no documents.")
         if readable:
             return passages
-        terms = self.sparse.key_terms(query)
-        # No FAQ fast path either: its question-to-question cosine is as blind as the passage's.
-        return [replace(p, score=lexical_relevance(terms, self.sparse.terms(p.chunk.embedding_text)),
-                        question_score=None) for p in passages]
+        with self._stage("relevance"):
+            terms = self.sparse.key_terms(query)
+            # No FAQ fast path either: its question-to-question cosine is as blind as the passage's.
+            return [replace(p, score=lexical_relevance(terms, self.sparse.terms(p.chunk.embedding_text)),
+                            question_score=None) for p in passages]
 
 
 def _blend(vectors: list[list[float]], weight: float) -> list[float]:

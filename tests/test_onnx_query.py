@@ -1,5 +1,9 @@
 """Questions embedded on ONNX Runtime give torch's vectors, so an index built on torch stays valid."""
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +12,7 @@ import pytest
 from knowledge.access import ALL
 from knowledge.embeddings import Embedder
 from knowledge.errors import SettingsError
-from knowledge.onnx_query import MIN_COSINE
+from knowledge.onnx_query import CHECK_TEXTS, MIN_COSINE
 from knowledge.retrieval import Retriever
 from tests.env import settings_from
 from knowledge.sparse import SparseEncoder
@@ -95,3 +99,47 @@ def test_query_embedding_setting():
     assert settings_from({"QUERY_EMBEDDING": "Torch"}, env_file=None).knowledge.onnx_dir is None
     with pytest.raises(SettingsError, match="QUERY_EMBEDDING=.gpu.: Input should be .onnx. or .torch."):
         settings_from({"QUERY_EMBEDDING": "gpu"}, env_file=None)
+
+
+SERVING_TURNS = """
+import json, sys
+from bot.agent import Agent
+from bot.deps import build_deps
+from bot.settings import load_settings
+
+deps = build_deps(load_settings())
+answers = [Agent(deps).answer(question, "T1") for question in sys.argv[1:]]
+deps.close()
+print(json.dumps({"backend": deps.embedder.query_backend, "modes": [a.mode for a in answers],
+                  "sources": [len(a.sources) for a in answers],
+                  "loaded": sorted(m for m in ("torch", "sentence_transformers", "transformers") if m in sys.modules)}))
+"""
+
+
+def test_a_worker_that_only_answers_never_imports_torch(onnx_embedder, kb_settings, monkeypatch):
+    """With the export and torch's check vectors in ONNX_DIR, serving needs neither torch nor
+    sentence-transformers: each costs hundreds of MB in every worker."""
+    monkeypatch.setenv("QDRANT_PATH", str(kb_settings.knowledge.qdrant_path))
+    monkeypatch.setenv("REDIS_URL", kb_settings.redis_url)
+    monkeypatch.setenv("REDIS_PREFIX", kb_settings.redis_prefix)
+    [model_file] = Path(os.environ["ONNX_DIR"]).glob("*.onnx")
+    assert model_file.with_suffix(".check.json").is_file()
+    questions = ["How much can I spend on a hotel?", "and for contractors?", "휴가를 다음 해로 이월할 수 있나요?"]
+    run = subprocess.run([sys.executable, "-c", SERVING_TURNS, *questions], capture_output=True, text=True,
+                         timeout=300, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    assert run.returncode == 0, run.stderr
+    served = json.loads(run.stdout.splitlines()[-1])
+    assert served["backend"] == "onnx" and served["sources"][0] > 0 and served["modes"][0] == "faq"
+    assert served["loaded"] == []
+
+
+def test_the_check_needs_torch_only_once(onnx_embedder, onnx_dir):
+    """torch's vectors for the check are kept beside the export; without them (an export made
+    before they were kept, or a damaged file) they are made again."""
+    [model_file] = onnx_dir.glob("*.onnx")
+    check = model_file.with_suffix(".check.json")
+    kept = json.loads(check.read_text())
+    assert kept["texts"] == list(CHECK_TEXTS) and len(kept["vectors"][0]) == 384
+    check.write_text("{not json")
+    assert Embedder(onnx_dir=onnx_dir).query_backend == "onnx"
+    assert np.allclose(json.loads(check.read_text())["vectors"], kept["vectors"], atol=1e-6)

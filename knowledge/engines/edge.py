@@ -45,6 +45,10 @@ class EdgeEngine:
         self._loading = threading.Lock()
         self._aliases: dict[str, str] = self._read_json(root / "aliases.json")
         """Read once: no other process can change them while we hold the lock."""
+        self._metadata: dict[str, dict] = {}
+        """Each collection's metadata, read once for the same reason: every turn asks for the
+        index's version and audiences, and reading and parsing the file each time cost a turn
+        more than the Qdrant query did."""
 
     def _dir(self, name: str) -> Path:
         return self.root / "collections" / name
@@ -100,6 +104,7 @@ class EdgeEngine:
         if shard is not None:
             shard.close()
         shutil.rmtree(self._dir(name), ignore_errors=True)
+        self._metadata.pop(name, None)
 
     @staticmethod
     def _read_json(path: Path) -> dict:
@@ -131,10 +136,13 @@ class EdgeEngine:
         self._aliases = aliases
 
     def metadata(self, name: str) -> dict:
-        return self._read_json(self._dir(name) / "kb-metadata.json")
+        if name not in self._metadata:
+            self._metadata[name] = self._read_json(self._dir(name) / "kb-metadata.json")
+        return json.loads(json.dumps(self._metadata[name]))  # a copy: callers may change theirs
 
     def set_metadata(self, name: str, metadata: dict) -> None:
         self._write_json(self._dir(name) / "kb-metadata.json", metadata)
+        self._metadata[name] = json.loads(json.dumps(metadata))
 
     def upsert(self, name: str, points: list[tuple[str, Vectors, dict]]) -> None:
         q = self._q

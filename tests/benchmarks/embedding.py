@@ -45,6 +45,15 @@ def questions(data: Path, count: int) -> list[str]:
     return chosen
 
 
+def arguments(doc: str) -> argparse.Namespace:
+    """The options the benchmarks on these questions share."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--json", action="store_true")
+    return parser.parse_args()
+
+
 def timed_ms(call) -> float:
     started = time.perf_counter()
     call()
@@ -58,11 +67,7 @@ def on(deps, embedder: Embedder):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--questions", type=int, default=200)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     asked = questions(args.data, args.questions)
 
     with tempfile.TemporaryDirectory() as tmp:

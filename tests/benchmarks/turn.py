@@ -1,0 +1,124 @@
+"""Where a turn's time goes: a whole `bot ask --jsonl` turn without a model, stage by stage.
+
+    python -m tests.benchmarks.turn [--questions 200] [--json]
+
+The questions are the embedding benchmark's (COVID paraphrases from ../shared/eval, read in
+place, one in ten an FAQ row's own question), answered over the COVID FAQ in Qdrant Edge in
+extractive mode with the answer cache off, each in a new thread, as `bot ask --jsonl` does
+(the answer and its JSON line). Each question is embedded afresh.
+
+The stages are the turn's own spans (bot/telemetry.py), read from the same tracer provider
+the bot traces to, by an in-memory exporter added to it: each stage's time is its spans' own
+time, without their children's, so the stages add up to the turn. `turn` is what no child
+span covers: building the answer, choosing the prompt variant, the trace's own bookkeeping.
+
+The floor is one query embedding plus one dense Qdrant query (goals: turn p50 <= 1.5x the
+floor's, p95 <= 2x). After the turns: the process's RSS (goal <= 500 MB after 200 answers),
+its peak, and whether torch was imported.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from bot.agent import Agent
+from bot.deps import build_deps
+from bot.evals.data import percentiles
+from bot.settings import Settings
+from ingest.pipeline import Pipeline
+from knowledge.access import ALL, Asker
+from knowledge.embeddings import Embedder
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from tests.benchmarks import print_figures
+from tests.benchmarks.embedding import arguments, questions, timed_ms
+from tests.benchmarks.retrieval import NO_TERMS
+
+STAGES = ("preprocess", "guard.input", "embed", "access", "memory", "cache", "retrieve", "sparse", "relevance",
+          "search", "screen", "usage", "remember", "turn", "json")
+"""In the order a turn runs them; `retrieve` is what its embed, sparse and search leave."""
+
+
+def own_times(spans) -> dict[str, float]:
+    """Span name -> milliseconds spent in spans of that name, their children's time taken out."""
+    children: dict[int, int] = defaultdict(int)
+    for span in spans:
+        if span.parent is not None:
+            children[span.parent.span_id] += span.end_time - span.start_time
+    own: dict[str, float] = defaultdict(float)
+    for span in spans:
+        own[span.name] += (span.end_time - span.start_time - children[span.context.span_id]) / 1e6
+    return own
+
+
+def memory_mb() -> dict[str, float]:
+    """This process's resident set now and at its peak (Linux /proc)."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {name: round(int(fields[key].split()[0]) / 1024) for name, key in (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"))}
+
+
+def main() -> None:
+    args = arguments(__doc__)
+    asked = questions(args.data, args.questions)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings().replace(data_dir=Path(tmp), qdrant_path=Path(tmp) / "qdrant", answer_cache=False,
+                                       rate_limit_per_minute=0, redis_prefix=f"bench:turn:{time.time_ns()}:")
+        embedder = Embedder(onnx_dir=settings.knowledge.onnx_dir)
+        if embedder.query_backend != "onnx":
+            raise SystemExit("the ONNX query model could not be made; see the log above")
+        store = Store.open(settings.knowledge)
+        Pipeline(store, embedder, SparseEncoder()).run([args.data / "faq" / "covid_faq.csv"])
+        store.close()
+        deps = build_deps(settings, embedder=embedder)
+        if deps.telemetry.provider is None:
+            raise SystemExit("traces are off (TRACE_KEEP=0 and no OTLP endpoint): the stages are read from them")
+        spans = InMemorySpanExporter()
+        deps.telemetry.provider.add_span_processor(SimpleSpanProcessor(spans))
+        agent = Agent(deps)
+        try:
+            agent.answer("warm-up question", "bench:warm-up")
+            spans.clear()
+            floor, turn, stages = [], [], defaultdict(list)
+            for number, question in enumerate(asked):
+                embedder.clear_cache()
+                floor.append(timed_ms(lambda: deps.store.search(embedder.embed_query(question), NO_TERMS, 5,
+                                                                access=ALL, mode="dense")))
+                embedder.clear_cache()
+                started = time.perf_counter()
+                answer = agent.answer(question, f"bench:{number}", asker=Asker(channel="bench"))
+                answered = time.perf_counter()
+                json.dumps(answer.as_dict(number), ensure_ascii=False)
+                ended = time.perf_counter()
+                turn.append((ended - started) * 1000)
+                own = own_times(spans.get_finished_spans())
+                spans.clear()
+                for stage in STAGES:
+                    stages[stage].append(own.get(stage, 0.0))
+                stages["json"][-1] = (ended - answered) * 1000
+            memory = memory_mb()
+            torch_imported = "torch" in sys.modules
+        finally:
+            keys = list(deps.redis.scan_iter(f"{settings.redis_prefix}*"))
+            if keys:
+                deps.redis.delete(*keys)
+            deps.close()
+
+    figures = {"questions": len(asked), "floor": percentiles(floor), "turn_total": percentiles(turn),
+               **{f"stage_{name}": percentiles(stages[name]) for name in STAGES if any(stages[name])}}
+    figures["turn_p50_to_floor"] = round(figures["turn_total"]["p50_ms"] / figures["floor"]["p50_ms"], 2)
+    figures["turn_p95_to_floor"] = round(figures["turn_total"]["p95_ms"] / figures["floor"]["p95_ms"], 2)
+    figures.update(memory, torch_imported=torch_imported)
+    print_figures(figures, args.json)
+
+
+if __name__ == "__main__":
+    main()
