@@ -77,7 +77,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
         from guards.output import OutputGuard
 
         chats = [build_chat(tier, breaker_for(tier, redis_client, settings.redis_prefix)) for tier in settings.tiers]
-        cascade = Cascade(chats, OutputGuard(rules), telemetry)
+        cascade = Cascade(chats, OutputGuard(rules, settings.guards.pii_phone_region), telemetry)
     return Deps(
         settings=settings,
         store=store,
@@ -88,7 +88,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
         turns=TurnLog(redis_client, settings.redis_prefix),
         gate=Gate(redis_client, settings.redis_prefix, settings.rate_limit_per_minute),
         rules=rules,
-        input_guard=InputGuard(rules, embedder.embed_questions, telemetry.timed("embed", embedder.embed_query)),
+        input_guard=InputGuard(rules, embedder.embed_questions, telemetry.timed("embed", embedder.embed_query),
+                               settings.guards.pii_phone_region),
         usage=UsageLedger(redis_client, settings.redis_prefix),
         variants=variants,
         access=AccessPolicy(store, usergroups_for(settings, redis_client),

@@ -53,7 +53,7 @@ def register_feedback(app: App, deps: Deps) -> None:
         try:
             # A comment may name people or carry contact details: stored redacted, like questions.
             deps.turns.explain(view.get("private_metadata", ""), body.get("user", {}).get("id", ""),
-                               reason, redact(comment[:MAX_COMMENT_CHARS])[0])
+                               reason, redact(comment[:MAX_COMMENT_CHARS], deps.settings.guards.pii_phone_region)[0])
         except redis.RedisError:
             logger.exception("could not store a feedback reason")
             return ack(response_action="errors", errors={"comment": text(language, "feedback.not_saved")})

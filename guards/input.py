@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from guards.injection import InjectionDetector
+from guards.phones import DEFAULT_REGION
 from guards.pii import Finding, redact
 from guards.policy import BusinessRules
 from knowledge.language import language_of
@@ -39,15 +40,18 @@ class InputVerdict:
 
 class InputGuard:
     def __init__(self, rules: BusinessRules, embed: Callable[[Sequence[str]], list[list[float]]] | None = None,
-                 embed_query: Callable[[str], Sequence[float]] | None = None) -> None:
+                 embed_query: Callable[[str], Sequence[float]] | None = None,
+                 phone_region: str = DEFAULT_REGION) -> None:
         self.rules = rules
+        self.phone_region = phone_region
+        """PII_PHONE_REGION: where a phone number without a country code is read as dialled from."""
         self.injection = InjectionDetector(embed)
         self._embed_query = embed_query
 
     def check(self, question: str) -> InputVerdict:
         if len(question) > MAX_QUESTION_CHARS:
             return InputVerdict("", "too_long", detail=f"{len(question):,} characters")
-        text, findings = redact(question)
+        text, findings = redact(question, self.phone_region)
         vector = self._embed_query(text) if self._embed_query else None
         # Patterns read the original: redaction would hide a payload ("57 68 61 74 ..." looks
         # like a phone number). Only a verdict comes out; the model never sees this text.

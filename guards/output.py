@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from guards._guardrails import new_guard
+from guards.phones import DEFAULT_REGION
 from guards.policy import BusinessRules
 from guards.schema import LLMAnswer, answer_json_schema
 
@@ -24,9 +25,10 @@ class GuardResult:
 
 
 class OutputGuard:
-    def __init__(self, rules: BusinessRules | None = None) -> None:
+    def __init__(self, rules: BusinessRules | None = None, phone_region: str = DEFAULT_REGION) -> None:
         self._guard = new_guard(LLMAnswer)
         self._rules = rules or BusinessRules()
+        self._phone_region = phone_region
         self.json_schema = answer_json_schema()
         """What a reply must look like; a local model is held to it while it generates."""
 
@@ -35,7 +37,8 @@ class OutputGuard:
         declined = _declined(raw)
         if declined is not None:
             return GuardResult(declined)
-        metadata = {"retrieved": list(range(1, len(passages) + 1)), "passages": passages, "rules": self._rules}
+        metadata = {"retrieved": list(range(1, len(passages) + 1)), "passages": passages, "rules": self._rules,
+                    "phone_region": self._phone_region}
         outcome = self._guard.parse(_strip_fences(raw), metadata=metadata)
         problems = [s.failure_reason for s in outcome.validation_summaries or [] if s.failure_reason]
         if outcome.error:

@@ -4,9 +4,8 @@ Numbers are only taken for what they claim when their checksum agrees, checked b
 a card number must pass Luhn (`stdnum.luhn`), an IBAN its country's format and mod-97
 (`stdnum.iban`), an SSN a valid area, group and serial (`stdnum.us.ssn`), and so must Korean
 resident registration and business registration numbers (`stdnum.kr.rrn`, `stdnum.kr.brn`);
-an IP address must parse (`ipaddress`). Korean phone numbers (010-..., 02-..., +82 ...) are
-found by phonenumbers' matcher for region KR, and a Korean street address is taken when it
-reads like one: province or city, district, road and building number. Person names are found
+an IP address must parse (`ipaddress`). Phone numbers are judged by phonenumbers against the
+deployment's region (guards/phones.py), and a Korean street address is taken when it reads like one: province or city, district, road and building number. Person names are found
 from context ("my name is", "Dr.", "Sincerely,") and from a list of common given names; without
 a language model this is the weakest detector.
 """
@@ -19,11 +18,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import phonenumbers
 from stdnum import iban, luhn
 from stdnum.kr import brn, rrn
 from stdnum.us import ssn
 
+from guards.phones import DEFAULT_REGION, is_phone, korean_phones
 from knowledge.language import HANGUL
 
 NAMES_FILE = Path(__file__).parent / "data" / "given_names.txt"
@@ -54,23 +53,6 @@ def _card_ok(value: str) -> bool:
     return 12 <= len(digits) <= 19 and luhn.is_valid(digits)
 
 
-def _phone_ok(value: str) -> bool:
-    digits = re.sub(r"\D", "", re.split(r"(?i)\s*(?:x|ext\.?)\s*\d", value)[0])
-    if not 7 <= len(digits) <= 15:
-        return False
-    if value.isdigit() and len(value) < 10:
-        return False  # a bare short number is a count or an id more often than a phone
-    return not _looks_like_date(value.strip())
-
-
-def _looks_like_date(value: str) -> bool:
-    """2026-03-01 (maybe with a time after it), 01.03.2026, 3/1/26: not phone numbers."""
-    if re.match(r"(19|20)\d\d[-./]\d\d?[-./]\d\d?\b", value):
-        return True
-    parts = re.fullmatch(r"(\d\d?)[-./](\d\d?)[-./]((?:19|20)?\d\d)", value)
-    return bool(parts) and int(parts[1]) <= 31 and int(parts[2]) <= 31
-
-
 def _brn_ok(value: str) -> bool:
     """stdnum checks a business registration number's form and parts, not its check digit (the
     National Tax Service's weights 1,3,7,1,3,7,1,3,5), so an order number like 123-45-67890
@@ -82,17 +64,6 @@ def _brn_ok(value: str) -> bool:
     return (10 - total % 10) % 10 == int(digits[9])
 
 
-def _korean_phones(text: str) -> list[tuple[int, int]]:
-    """Spans of Korean phone numbers, and in Korean text of international ones (+1 ...);
-    only looked for where they can be."""
-    korean = bool(HANGUL.search(text))
-    if not (korean or "+82" in text or _KOREAN_NUMBER.search(text)):
-        return []
-    return [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, "KR", leniency=phonenumbers.Leniency.VALID)
-            if m.number.country_code == 82 or (korean and m.raw_string.startswith("+"))]
-
-
-_KOREAN_NUMBER = re.compile(r"(?<!\d)0(?:1[016-9]|2|[3-6]\d|70)[ .\-]?\d{3,4}[ .\-]?\d{4}(?!\d)")
 _PROVINCE = (r"(?:서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주|"
              r"충청[남북]|전라[남북]|경상[남북])(?:특별시|광역시|특별자치시|특별자치도|도|시)?")
 KOREAN_ADDRESS = (rf"(?:{_PROVINCE}\s+(?:[가-힣]{{1,5}}[시군구]\s+){{1,2}}|(?:[가-힣]{{2,4}}[시군]\s+)?[가-힣]{{2,4}}구\s+)"
@@ -125,8 +96,8 @@ PATTERNS: tuple[tuple[str, str, object], ...] = (
     ("CREDIT_CARD", r"(?<!\+)\b\d(?:[ \-]?\d){11,18}\b", _card_ok),
     ("US_SSN", r"\b\d{3}[- ]\d{2}[- ]\d{4}\b", _ssn_ok),
     ("IP_ADDRESS", r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b(?:[0-9a-fA-F]{1,4}:){2,7}[0-9a-fA-F]{1,4}\b", _ip_ok),
-    ("PHONE", r"(?<![\w/])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?)?\d{2,11}(?:[ .\-]\d{2,8}){0,4}"
-              r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w/])", _phone_ok),
+    ("PHONE", r"(?<![\w/])(?:\+\d{1,3}[ .\-]?)?(?:\(\d{1,4}\)[ .\-]?\d{1,11}|\d{2,11})(?:[ .\-]\d{2,8}){0,4}"
+              r"(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w/])", None),  # judged by guards/phones.py
     ("PERSON", r"(?:\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Mme|Sr|Sra)\.?\s+|\b(?i:my name is|i am|i'm|name:|"
                r"called|sincerely,|regards,|signed)\s+)([A-Z][a-z\u00C0-\u024F'\-]+(?:\s+[A-Z]\.?(?=\s))?"
                r"(?:\s+[A-Z][a-z\u00C0-\u024F'\-]+)?)",
@@ -144,8 +115,9 @@ def _given_names() -> frozenset[str]:
 _CAPITALISED = re.compile(r"\b([A-Z][a-z\u00C0-\u024F'\-]+)((?:\s+[A-Z]\.?(?=\s))?(?:\s+[A-Z][\w\u00C0-\u024F'\-]+){0,2})")
 
 
-def find(text: str) -> list[Finding]:
-    """Every finding, left to right, without overlaps."""
+def find(text: str, phone_region: str = DEFAULT_REGION) -> list[Finding]:
+    """Every finding, left to right, without overlaps. `phone_region`: where a number written
+    without a country code is read as dialled from (PII_PHONE_REGION)."""
     found: list[Finding] = []
     taken: list[tuple[int, int]] = []
 
@@ -157,13 +129,15 @@ def find(text: str) -> list[Finding]:
 
     for kind, pattern, check in _COMPILED:
         if kind == "PHONE":  # phonenumbers knows Korean numbering better than the generic pattern
-            for start, end in _korean_phones(text):
+            for start, end in korean_phones(text):
                 add("PHONE", start, end)
             if HANGUL.search(text):
                 continue  # in Korean text, order and receipt numbers (240315-1234567) outnumber foreign phones
         for match in pattern.finditer(text):
             group = 1 if kind == "PERSON" else 0
             value = match.group(group)
+            if kind == "PHONE" and not is_phone(text, match.start(), match.end(), phone_region):
+                continue
             if check is None or check(value):
                 add(kind, match.start(group), match.end(group))
     names = _given_names()
@@ -173,9 +147,9 @@ def find(text: str) -> list[Finding]:
     return sorted(found, key=lambda f: f.start)
 
 
-def redact(text: str) -> tuple[str, list[Finding]]:
+def redact(text: str, phone_region: str = DEFAULT_REGION) -> tuple[str, list[Finding]]:
     """`text` with each finding replaced by its kind in brackets ("[EMAIL]")."""
-    findings = find(text)
+    findings = find(text, phone_region)
     parts: list[str] = []
     cursor = 0
     for finding in findings:

@@ -1,7 +1,8 @@
 """Output validators, as guardrails validators on the LLMAnswer schema.
 
 Each reads what it needs from the guard's metadata: "retrieved" (the passage numbers the
-model was shown), "passages" (their texts) and "rules" (the BusinessRules).
+model was shown), "passages" (their texts), "rules" (the BusinessRules) and "phone_region"
+(PII_PHONE_REGION).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from guards._guardrails import FailResult, PassResult, Validator, register_validator
 from guards.grounding import unsupported_sentences
+from guards.phones import DEFAULT_REGION
 from guards.pii import find
 
 
@@ -49,7 +51,8 @@ class NoSensitiveData(Validator):
 
     def validate(self, value: Any, metadata: dict[str, Any]) -> PassResult | FailResult:
         sources = " ".join(metadata.get("passages", []))
-        leaks = [f for f in find(str(value)) if f.kind == "SECRET" or f.value not in sources]
+        found = find(str(value), metadata.get("phone_region", DEFAULT_REGION))
+        leaks = [f for f in found if f.kind == "SECRET" or f.value not in sources]
         if leaks:
             kinds = sorted({f.kind for f in leaks})
             return FailResult(error_message=f"The answer contains {', '.join(kinds)} that the passages do not; "

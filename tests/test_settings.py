@@ -11,12 +11,13 @@ from tests.env import settings_from
 def test_reads_the_environment():
     settings = settings_from({"DATA_DIR": "/srv/kb", "SLACK_ADMIN_USERS": "U1, U2,", "RETRIEVAL_TOP_K": "8",
                               "OPENAI_BASE_URL": "http://127.0.0.1:8080/v1", "KB_SOURCES": "docs, faq.csv",
-                              "GUARD_RULES": "/etc/kb/rules.toml", "ANSWER_CACHE": "off"})
+                              "GUARD_RULES": "/etc/kb/rules.toml", "ANSWER_CACHE": "off", "PII_PHONE_REGION": "gb"})
     assert settings.knowledge.qdrant_path == Path("/srv/kb/qdrant")
     assert settings.slack_admin_users == {"U1", "U2"}
     assert settings.knowledge.top_k == 8
     assert settings.ingest.sources == ("docs", "faq.csv")
     assert settings.guards.rules == Path("/etc/kb/rules.toml")
+    assert settings.guards.pii_phone_region == "GB"
     assert settings.llm_enabled and not settings.answer_cache
 
 
@@ -44,6 +45,11 @@ def test_bad_number_names_the_setting():
 def test_a_bad_bot_setting_names_the_setting():
     with pytest.raises(SettingsError, match="ANSWER_CACHE='maybe': Input should be a valid boolean"):
         settings_from({"ANSWER_CACHE": "maybe"})
+
+
+def test_an_unknown_phone_region_says_what_to_write():
+    with pytest.raises(SettingsError, match="PII_PHONE_REGION='UK': not a region phonenumbers knows; use a two-letter"):
+        settings_from({"PII_PHONE_REGION": "UK"})
 
 
 def test_replace_changes_the_part_a_setting_belongs_to():
