@@ -2,8 +2,10 @@
 
 Ingest loads a CSV, TSV, Parquet file or Excel sheet with DuckDB's own readers (typed
 columns, streamed), into a new table that is swapped in for the old one in one transaction:
-a load that fails leaves the previous version serving. A catalogue table, `_kb_tables`,
-says where each table came from, its content hash, its row count and who may read it (the
+a load that fails leaves the previous version serving. A CSV line DuckDB cannot read (too
+many or too few fields, a value not of its column's type) fails the load with its line number
+and reason, from DuckDB's rejects table, rather than being skipped. A catalogue table,
+`_kb_tables`, says where each table came from, its content hash, its row count and who may read it (the
 audience and tags its passages carry in Qdrant, checked again before any SQL runs on it).
 
 Questions run SQL that a checker has passed (guards/sql.py) on a connection that is
@@ -33,6 +35,9 @@ from knowledge.errors import TableError, TableUnavailable
 CATALOGUE = "_kb_tables"
 STAGING_PREFIX = "_kb_load_"
 SAMPLE_ROWS = 3
+REJECTS_SHOWN = 5
+"""Unreadable lines named in a failed load's reason (all are counted, up to REJECTS_KEPT)."""
+REJECTS_KEPT = 1000
 QUERY_TIMEOUT_S = 5.0
 QUERY_MAX_ROWS = 200
 CATALOGUE_LABELS = (AUDIENCE, TAGS)
@@ -120,9 +125,10 @@ class TableStore:
             try:
                 reader = _reader(file, sheet, Path(spill))
                 connection.execute(f"CREATE TABLE {staging} AS SELECT * FROM {reader}")
+                if reader.startswith("read_csv"):
+                    _raise_for_rejects(connection)
                 rows = connection.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
                 if rows == 0:
-                    # DuckDB's sniffer skips lines it cannot place: none left means it misread the file.
                     raise TableError("no rows were read; check that the first line is the header and every "
                                      "line has as many fields as it (delimiter , ; or tab)")
                 if check is not None:
@@ -225,11 +231,30 @@ def _reader(file: Path, sheet: str, spill: Path) -> str:
     suffix = file.suffix.lower()
     if suffix == ".parquet":
         return f"read_parquet({path})"
+    # DuckDB's sniffer finds the delimiter (, ; tab), quoting and each column's type. Lines it
+    # cannot read go to its rejects table (read by _raise_for_rejects) instead of stopping the
+    # scan at the first one, or of the sniffer settling for one column when an early line is bad.
+    options = f"header = true, store_rejects = true, rejects_limit = {REJECTS_KEPT}"
     if suffix == ".xlsx":
-        return f"read_csv({_literal(_sheet_as_csv(file, sheet, spill / 'sheet.csv'))}, header = true)"
+        return f"read_csv({_literal(_sheet_as_csv(file, sheet, spill / 'sheet.csv'))}, {options})"
     delimiter = ", delim = '\\t'" if suffix == ".tsv" else ""
-    # DuckDB's sniffer finds the delimiter (, ; tab), quoting and each column's type.
-    return f"read_csv({path}, header = true{delimiter})"
+    return f"read_csv({path}, {options}{delimiter})"
+
+
+def _raise_for_rejects(connection: duckdb.DuckDBPyConnection) -> None:
+    """The lines the CSV reader set aside (`store_rejects`: it reads on, so all are found in one
+    pass), as a TableError saying which lines and why; the connection is this load's own."""
+    rejects = connection.execute("SELECT line, error_message FROM reject_errors ORDER BY line").fetchall()
+    if not rejects:
+        return
+    lines = {}
+    for line, message in rejects:  # a line may fail in several columns: its first reason
+        lines.setdefault(line, message.strip().splitlines()[0])
+    shown = "; ".join(f"line {line}: {message}" for line, message in list(lines.items())[:REJECTS_SHOWN])
+    more = f" and {len(lines) - REJECTS_SHOWN} more" if len(lines) > REJECTS_SHOWN else ""
+    count = f"{len(lines)}+" if len(rejects) >= REJECTS_KEPT else str(len(lines))
+    raise TableError(f"{count} line(s) could not be read ({shown}{more}); fix them (a field that holds the "
+                     "delimiter or a line break must be in double quotes) and ingest again")
 
 
 def _literal(path: Path) -> str:

@@ -102,6 +102,25 @@ def test_a_malformed_table_is_reported_and_the_old_version_keeps_serving(pipelin
     assert store.count() == points, "the old table's passages still serve"
 
 
+def test_unreadable_lines_fail_the_load_with_their_line_numbers(pipeline, store, tables, table_dir):
+    """DuckDB's reader would stop at the first bad line, or its sniffer settle for reading each
+    line whole; every bad line is named instead, and nothing of the file is half-loaded."""
+    pipeline.run([table_dir])
+    rota = table_dir / "rota.csv"
+    good = [f"{week},Team {week}" for week in range(1, 60)]
+    good[9] = "10,Platform,on call"           # line 11: a field too many
+    good[39] = "40"                           # line 41: a field missing
+    rota.write_text("week,team\n" + "\n".join(good) + "\n")
+    summary = pipeline.run([table_dir])
+    [failure] = summary.failed
+    assert failure["path"].endswith("rota.csv")
+    assert "2 line(s) could not be read" in failure["reason"]
+    assert "line 11: Expected Number of Columns: 2 Found: 3" in failure["reason"]
+    assert "line 41: Expected Number of Columns: 2 Found: 1" in failure["reason"]
+    assert f"failed: {failure['path']}: not a readable table: 2 line(s)" in summary.describe()
+    assert counts(tables)["rota"] == 3, "the previous version keeps serving"
+
+
 def test_prune_drops_the_table_and_its_passages(pipeline, store, tables, table_dir):
     pipeline.run([table_dir])
     (table_dir / "rota.csv").unlink()
