@@ -15,12 +15,11 @@ the answer cache is off (a cached answer would measure the cache) and no trace i
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from pathlib import Path
 
-from bot.evals.data import percentiles
+from bot.evals.data import json_lines, percentiles
 from bot.evals.retrieval import is_relevant
 from bot.models import Answer
 from bot.variants import PromptText, Variants
@@ -33,14 +32,8 @@ CASE_FIELDS = '{"question": "...", "expected_sources": ["title, id or link", ...
 def read_cases(path: Path) -> list[dict]:
     """The cases of a JSON lines file; a bad line is an error naming the line and the fix."""
     cases = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
+    for number, case in json_lines(path, CASE_FIELDS):
         where = f"{path}:{number}"
-        try:
-            case = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{where}: not JSON ({error.msg}); each line is {CASE_FIELDS}") from None
         if not isinstance(case, dict) or not isinstance(case.get("question"), str) or not case["question"].strip():
             raise ValueError(f"{where}: expected an object with a question: {CASE_FIELDS}")
         expected = case.get("expected_sources")

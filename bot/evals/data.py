@@ -53,15 +53,22 @@ def in_half(line: dict, half: str) -> bool:
     return half == "all" or line.get("half", half) == half
 
 
-def read_dataset(path: Path, half: str = "all") -> list[dict]:
-    lines = []
+def json_lines(path: Path, expected: str = ""):
+    """(line number, value) of each non-blank line of a JSON lines file; a line that is not JSON
+    is a ValueError naming the file and line (and what each line should be, when `expected`)."""
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not raw.strip():
             continue
         try:
-            line = json.loads(raw)
+            yield number, json.loads(raw)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+            raise ValueError(f"{path}:{number}: not JSON ({error.msg})"
+                             + (f"; each line is {expected}" if expected else "")) from None
+
+
+def read_dataset(path: Path, half: str = "all") -> list[dict]:
+    lines = []
+    for number, line in json_lines(path):
         if not isinstance(line, dict) or not isinstance(line.get("question"), str) or not line.get("relevant"):
             raise ValueError(f'{path}:{number}: expected {{"question": "...", "relevant": ["..."]}}')
         if in_half(line, half):

@@ -11,12 +11,12 @@ not cover, each in 3-5 wordings written for this evaluation.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from bot.evals.data import json_lines
 from bot.gaps import GAP_MATCH, cluster
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "tests" / "data" / "gap_needs.jsonl"
@@ -25,13 +25,7 @@ THRESHOLDS = tuple(round(0.3 + 0.05 * step, 2) for step in range(11))
 
 def read_needs(path: Path) -> list[tuple[str, str]]:
     pairs = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            line = json.loads(raw)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+    for number, line in json_lines(path):
         line = line if isinstance(line, dict) else {}
         need = line.get("need") or (line.get("relevant") or [None])[0]
         if not isinstance(line.get("question"), str) or not isinstance(need, str):
