@@ -32,7 +32,8 @@ class Admission:
         return self._count
 
     def wait_for_admitted(self, count: int, timeout: float) -> bool:
-        """Until `count` questions are answering or waiting (for a test or a drain at shutdown)."""
+        """Until `count` questions are answering or waiting; False after `timeout` s. Only the tests
+        call it (to know a question is queued without sleeping); a stop joins the answer threads instead."""
         with self._changed:
             return self._changed.wait_for(lambda: self._count == count, timeout=timeout)
 
