@@ -76,9 +76,6 @@ class Agent:
             answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
                              variant=prompt.name, prompt_version=prompt.version, language=language)
             telemetry.answered(span, answer)
-            with telemetry.stage("usage"):
-                without_redis("usage", lambda: self.deps.usage.record(channel, answer.usage or Usage(answer.mode),
-                                                                      answer.variant), None)
             with telemetry.stage("remember"):
                 self._remember(thread_id, text, answer, user, channel)
         return replace(answer, notes=[*answer.notes, *skipped()]) if skipped() else answer
@@ -95,15 +92,20 @@ class Agent:
         return verdict
 
     def _remember(self, thread_id: str | None, question: str, answer: Answer, user: str, channel: str) -> None:
-        # Every answer is recorded (without who asked) for feedback, `bot report` and evals.
-        without_redis("record", lambda: self.deps.turns.record(TurnRecord.of(answer, question, channel, thread_id or "")),
-                      None)
+        """Today's usage totals, the turn's record (every answer, without who asked: for feedback,
+        `bot report` and evals) and the thread's memory, in one round trip to Redis."""
+        pipe = self.deps.redis.pipeline()
+        self.deps.usage.record(channel, answer.usage or Usage(answer.mode), answer.variant, pipe)
+        self.deps.turns.record(TurnRecord.of(answer, question, channel, thread_id or ""), pipe)
+        parts: tuple[str, ...] = ("usage", "record")
         if thread_id:
             turn = Turn(question=question, answer=answer.text, source_ids=[p.id for p in answer.sources],
                         audiences=[p.chunk.audience for p in answer.sources], mode=answer.mode,
                         refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
                         variant=answer.variant, prompt_version=answer.prompt_version)
-            without_redis("memory", lambda: self.deps.memory.remember(thread_id, turn, user), None)
+            self.deps.memory.remember(thread_id, turn, user, pipe)
+            parts += ("memory",)
+        without_redis(parts, pipe.execute, None)
 
     def _cached_or_answered(self, question: str, history: list[Turn], channel: str, prompt: PromptText,
                             language: str, access: Access) -> Answer:

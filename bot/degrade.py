@@ -41,13 +41,15 @@ def skipped() -> list[str]:
     return list(dict.fromkeys(_skipped.get() or []))
 
 
-def without_redis(part: str, call: Callable[[], T], fallback: T) -> T:
-    """`call()`, or `fallback` when Redis fails; `part` is a key of WITHOUT."""
+def without_redis(part: str | tuple[str, ...], call: Callable[[], T], fallback: T) -> T:
+    """`call()`, or `fallback` when Redis fails; `part` is a key of WITHOUT, or several for one
+    round trip that serves them all."""
     try:
         return call()
     except redis.RedisError as error:
-        log.warning("%s: %s", WITHOUT[part], error)
         notes = _skipped.get()
-        if notes is not None:
-            notes.append(WITHOUT[part])
+        for name in (part,) if isinstance(part, str) else part:
+            log.warning("%s: %s", WITHOUT[name], error)
+            if notes is not None:
+                notes.append(WITHOUT[name])
         return fallback

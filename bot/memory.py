@@ -39,9 +39,10 @@ class ThreadMemory:
         """Oldest first."""
         return [Turn(**json.loads(raw)) for raw in self._redis.lrange(self._key(thread_id), 0, -1)]
 
-    def remember(self, thread_id: str, turn: Turn, user: str = "") -> None:
+    def remember(self, thread_id: str, turn: Turn, user: str = "", pipe: redis.client.Pipeline | None = None) -> None:
+        """`pipe`: queue the commands on the caller's pipeline, which sends them, instead of now."""
         key = self._key(thread_id)
-        pipe = self._redis.pipeline()
+        own, pipe = pipe is None, pipe if pipe is not None else self._redis.pipeline()
         pipe.rpush(key, json.dumps(asdict(turn), ensure_ascii=False))
         pipe.ltrim(key, -self._max_turns, -1)
         pipe.expire(key, self._ttl_s)
@@ -49,7 +50,8 @@ class ThreadMemory:
             # So that `forget_user` (`/kb forget`) can find every conversation this user took part in.
             pipe.sadd(self._user_key(user), thread_id)
             pipe.expire(self._user_key(user), self._ttl_s)
-        pipe.execute()
+        if own:
+            pipe.execute()
 
     def forget_user(self, user: str) -> int:
         """Forget every conversation `user` asked in; returns how many."""

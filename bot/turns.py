@@ -118,14 +118,16 @@ class TurnLog:
         self._redis = client
         self._prefix = prefix
 
-    def record(self, turn: TurnRecord) -> None:
+    def record(self, turn: TurnRecord, pipe: redis.client.Pipeline | None = None) -> None:
+        """`pipe`: queue the commands on the caller's pipeline, which sends them, instead of now."""
         index = f"{self._prefix}turns:{day_of(turn.at)}"
-        pipe = self._redis.pipeline(transaction=False)
+        own, pipe = pipe is None, pipe if pipe is not None else self._redis.pipeline(transaction=False)
         pipe.set(f"{self._prefix}turn:{turn.id}", json.dumps(asdict(turn), ensure_ascii=False), ex=TURN_TTL_S)
         pipe.rpush(index, turn.id)
         pipe.ltrim(index, -TURNS_PER_DAY, -1)
         pipe.expire(index, TURN_TTL_S)
-        pipe.execute()
+        if own:
+            pipe.execute()
 
     def get(self, turn_id: str) -> TurnRecord | None:
         raw = self._redis.get(f"{self._prefix}turn:{turn_id}")

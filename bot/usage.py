@@ -26,10 +26,11 @@ class UsageLedger:
         day = time.strftime("%Y-%m-%d", time.gmtime())
         return f"{self._prefix}usage:{day}" + (f":{channel}" if channel else "")
 
-    def record(self, channel: str, usage: Usage, variant: str = "") -> None:
+    def record(self, channel: str, usage: Usage, variant: str = "", pipe: redis.client.Pipeline | None = None) -> None:
         """Add one answer to today's totals, overall and for its channel; `variant` is the
-        answer prompt its thread was given (answers and cost per variant, for the A/B comparison)."""
-        pipe = self._redis.pipeline()
+        answer prompt its thread was given (answers and cost per variant, for the A/B comparison).
+        `pipe`: queue the commands on the caller's pipeline, which sends them, instead of now."""
+        own, pipe = pipe is None, pipe if pipe is not None else self._redis.pipeline()
         for key in (self._key(), self._key(channel or "-")):
             pipe.hincrby(key, "answers", 1)
             pipe.hincrby(key, f"tier:{usage.tier}", 1)
@@ -42,7 +43,8 @@ class UsageLedger:
                 pipe.hincrby(key, f"variant:{variant}", 1)
                 pipe.hincrbyfloat(key, f"variant_cost_usd:{variant}", usage.cost_usd)
             pipe.expire(key, TOTALS_TTL_S)
-        pipe.execute()
+        if own:
+            pipe.execute()
 
     def today(self, channel: str = "") -> dict[str, float]:
         return {k: float(v) for k, v in self._redis.hgetall(self._key(channel)).items()}
