@@ -172,7 +172,7 @@ def downvoted(records: list[TurnRecord], votes: Votes) -> list[dict]:
     for turn in records:
         for f in votes.get(turn.id, []):
             if f.rating == "down":
-                rows.append({"turn": turn.id, "question": turn.question, "answer": turn.answer, "mode": turn.mode,
+                rows.append({"turn": turn.id, "question": turn.question, "answer": turn.shown_answer, "mode": turn.mode,
                              "tier": turn.tier, "variant": variant_of(turn), "reason": f.reason,
                              "comment": f.comment, "sources": [s["title"] for s in turn.sources],
                              "channel": turn.channel, "answered_at": turn.at, "at": f.at})

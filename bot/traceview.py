@@ -2,6 +2,10 @@
 
 The spans are the ones bot/tracing.py keeps; each line says a step, how long it took, when it
 started after the turn did, and its attributes (what the step saw and decided).
+
+A turn whose answer cites a restricted source (or whose outcome is not recorded yet) is
+drawn with the attributes that may carry text drawn from it withheld: the follow-up's rewrite,
+the SQL, the guards' objections to a draft and the notes. Ids, titles, scores and timings stay.
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ import re
 import redis
 
 from bot.errors import TraceNotFound
+from bot.turns import WITHHELD
 
 TURN_ID = re.compile(r"^[0-9a-f]{6,32}$")
 SHORT_ID = 8
 """Characters of a turn id shown in Slack's context line; enough to find it again."""
 MAX_VALUE_CHARS = 160
+SOURCE_TEXT = ("kb.rewrite", "kb.sql", "kb.guard.problems", "kb.notes")
+"""Attributes that may quote a passage, or a model's words drawn from one."""
 
 
 class TraceStore:
@@ -27,7 +34,7 @@ class TraceStore:
     def spans(self, turn: str) -> list[dict]:
         """The spans of the turn with this id (or a unique start of it), oldest first."""
         turn_id = self.resolve(turn)
-        return [json.loads(raw) for raw in self._redis.lrange(f"{self._prefix}trace:{turn_id}", 0, -1)]
+        return withheld([json.loads(raw) for raw in self._redis.lrange(f"{self._prefix}trace:{turn_id}", 0, -1)])
 
     def resolve(self, turn: str) -> str:
         turn = turn.strip().lower()
@@ -43,6 +50,16 @@ class TraceStore:
             raise TraceNotFound(f"No trace of turn {turn} is kept: traces are kept for TRACE_RETENTION_S and "
                                 "for the newest TRACE_KEEP turns, and only where TRACE_KEEP is not 0.")
         return matches[0]
+
+
+def withheld(spans: list[dict]) -> list[dict]:
+    """The spans as an admin may read them: with SOURCE_TEXT withheld unless the turn's root
+    span says its sources are everyone's (a root not exported yet says nothing: withheld too)."""
+    root = next((span for span in spans if not span["parent_id"]), None)
+    if root is not None and root["attributes"].get("kb.restricted") is False:
+        return spans
+    return [{**span, "attributes": {key: WITHHELD if key in SOURCE_TEXT else value
+                                    for key, value in span["attributes"].items()}} for span in spans]
 
 
 def tree(spans: list[dict]) -> list[dict]:

@@ -33,6 +33,8 @@ TURNS_PER_DAY = 10_000
 """A day's index keeps its latest answers; with ~1.5 kB a record, 30 days stay under ~450 MB."""
 FEEDBACK_LOG_LENGTH = 10_000
 MGET_BATCH = 500
+WITHHELD = "(withheld: it cites a restricted source; `bot ask --user U --channel C` asks as its audience)"
+"""What admins' tools print instead of text drawn from a restricted source."""
 
 
 def day_of(at: float) -> str:
@@ -71,6 +73,14 @@ class TurnRecord:
     thread: str = ""
     cache_key: str = ""
     at: float = 0.0
+    restricted: bool = False
+    """It cites (or, refused, lists) a source not everyone may read: admins' tools show its
+    sources' ids and titles, not its text."""
+
+    @property
+    def shown_answer(self) -> str:
+        """The answer as an admin's report or export prints it."""
+        return WITHHELD if self.restricted else self.answer
 
     @classmethod
     def of(cls, answer: Answer, question: str, channel: str = "", thread: str = "") -> TurnRecord:
@@ -83,7 +93,7 @@ class TurnRecord:
             guard_failures=answer.guard_failures,
             sources=[{"id": p.id, "doc_id": p.chunk.doc_id, "title": p.chunk.title} for p in answer.sources],
             variant=answer.variant, prompt_version=answer.prompt_version, channel=channel, thread=thread,
-            cache_key=answer.cache_key, at=time.time(),
+            cache_key=answer.cache_key, at=time.time(), restricted=any(p.chunk.restricted for p in answer.sources),
         )
 
     @classmethod

@@ -33,7 +33,7 @@ def case(entry: RatedTurn) -> dict:
         "down": ratings.count("down"),
         "reasons": list(dict.fromkeys(f.reason for f in feedback if f.reason)),
         "comments": [f.comment for f in feedback if f.comment],
-        "answer_given": turn.answer,
+        "answer_given": turn.shown_answer,
         "sources_given": [source["title"] for source in turn.sources],
         "refused": turn.refused,
         "mode": turn.mode,

@@ -1,0 +1,76 @@
+"""Admins' tools never print a restricted passage's text: `bot report` (text, JSON, the page),
+`/kb report`, `/kb why` and `bot trace`, and the feedback export show a restricted answer by its
+turn id and its sources' titles, while a public answer stays readable. Real chain, Qdrant and
+Redis; the scripted model on localhost."""
+
+import json
+
+import pytest
+
+from bot.admin import Commands, Reindexer
+from bot.agent import Agent
+from bot.evals.feedback import cases
+from bot.report import build
+from bot.report_html import render_html
+from bot.report_text import render_slack, render_text
+from bot.traceview import TraceStore, render, tree
+from bot.turns import WITHHELD, last_days
+from knowledge.access import Asker
+from tests.test_access import HR, SECRETS, restricted_settings  # noqa: F401 (a fixture)
+
+INVENTED = "Level E3 earns 99,999 EUR a year [1]."
+PUBLIC = "How many vacation days do I get per year?"
+
+
+@pytest.fixture
+def rated(restricted_settings, make_deps, fake_openai):  # noqa: F811
+    """An HR answer whose first draft the guards rejected, and a public one; both rated 👎."""
+    deps = make_deps(restricted_settings.replace(openai_base_url=fake_openai.base_url, answer_cache=False,
+                                                 faq_match=2.0, slack_admin_users=frozenset({"UADMIN"})))
+    agent, answers = Agent(deps), []
+    for question, asker in (("What are the salary bands for engineers?", HR), (PUBLIC, Asker("U2", "CGEN"))):
+        fake_openai.enqueue(json.dumps({"answer": INVENTED, "sources": [1], "confidence": 0.9}))
+        answers.append(agent.answer(question, f"{asker.channel}:1", asker))
+        deps.turns.rate(answers[-1].turn_id, "U1", "down")
+        deps.turns.explain(answers[-1].turn_id, "U1", "wrong", "see the sources")
+    restricted, public = answers
+    assert "71,000" in restricted.text and restricted.sources[0].chunk.restricted and not public.sources[0].chunk.restricted
+    assert deps.telemetry.flush()
+    return deps, restricted, public
+
+
+def secrets_in(text: str) -> list[str]:
+    return [secret for secret in (*SECRETS, "99,999") if secret in text]
+
+
+def test_reports_and_the_feedback_export_withhold_a_restricted_answers_text(rated, embedder):
+    deps, restricted, public = rated
+    report = build(deps.turns, 1, embedder.embed_documents)
+    printed = {"text": render_text(report), "json": json.dumps(report), "page": render_html(report),
+               "slack": render_slack(report), "/kb report": Commands(deps, Reindexer(deps)).handle("report 1", "UADMIN", print)}
+    for name, text in printed.items():
+        assert secrets_in(text) == [], name
+    [hr_row] = [row for row in report["downvoted"] if row["turn"] == restricted.turn_id]
+    assert hr_row["answer"] == WITHHELD and hr_row["sources"] == ["Salary bands 2026"]
+    [public_row] = [row for row in report["downvoted"] if row["turn"] == public.turn_id]
+    assert public_row["answer"] == public.text  # a public answer is shown as given
+    exported = {case["turn_id"]: case for case in cases(deps.turns.rated_turns(last_days(1)))}
+    assert exported[restricted.turn_id]["answer_given"] == WITHHELD
+    assert exported[restricted.turn_id]["sources_given"] == ["Salary bands 2026"]
+    assert exported[public.turn_id]["answer_given"] == public.text
+
+
+def test_a_restricted_turns_trace_shows_ids_and_timings_not_text(rated, redis_client, redis_prefix):
+    deps, restricted, public = rated
+    traces = TraceStore(redis_client, redis_prefix)
+    spans = traces.spans(restricted.turn_id)
+    problems = [s["attributes"]["kb.guard.problems"] for s in spans if "kb.guard.problems" in s["attributes"]]
+    assert problems and all(p == WITHHELD for p in problems)
+    drawn = render(spans) + json.dumps(tree(spans))
+    why = Commands(deps, Reindexer(deps)).handle(f"why {restricted.turn_id[:8]}", "UADMIN", print)
+    assert secrets_in(drawn) == [] and secrets_in(why) == [] and WITHHELD in why
+    assert restricted.sources[0].id in drawn  # ids stay, to find the passage
+    # A public turn's trace keeps the guards' words: what a reviewer needs to see why a draft failed.
+    public_problems = [s["attributes"]["kb.guard.problems"] for s in traces.spans(public.turn_id)
+                       if "kb.guard.problems" in s["attributes"]]
+    assert public_problems and all(p != WITHHELD for p in public_problems)
