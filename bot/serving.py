@@ -45,7 +45,8 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     admission = Admission.for_settings(settings)
     app = None
-    if not http or settings.slack_bot_token or settings.slack_signing_secret:
+    # `--http` with a bot token alone serves the API alone: the token resolves user groups.
+    if not http or settings.slack_signing_secret:
         app = slack_app(deps, agent, admission)
     if app is not None and settings.slack_app_token and not http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -61,6 +62,7 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
                          handler_class=_QuietHandler)
     routes = ["/slack/events"] * (app is not None) + ["/v1/ask", "/v1/chat/completions", "/healthz", "/metrics"]
     # Said on stderr whatever the logging set-up: an operator (and a supervisor) sees it is up.
+    print(usergroups_note(deps), file=sys.stderr, flush=True)
     print(f"listening at http://0.0.0.0:{port}: {', '.join(routes)}", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
@@ -69,6 +71,13 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
         # past 30 s, print every thread's stack and exit anyway rather than leave a supervisor waiting.
         faulthandler.dump_traceback_later(30, exit=True)
     return 0
+
+
+def usergroups_note(deps: Deps) -> str:
+    if deps.access.usergroups is not None:
+        return "user groups: resolved through SLACK_BOT_TOKEN (usergroups.users.list)"
+    return ("user groups: no SLACK_BOT_TOKEN, so documents for usergroup:S... audiences are answered to nobody "
+            "here (set SLACK_BOT_TOKEN, a token with usergroups:read, to resolve them)")
 
 
 def _interrupt(signum, frame) -> None:

@@ -435,7 +435,8 @@ def test_the_manifest_subscribes_to_everything_the_app_listens_for():
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert {"app_mention", "message.im", "message.channels", "assistant_thread_started"} <= events
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/kb"]
-    assert {"chat:write", "assistant:write", "commands"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    # usergroups:read: documents for a user group are resolved with usergroups.users.list.
+    assert {"chat:write", "assistant:write", "commands", "usergroups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
     assert manifest["settings"]["interactivity"]["is_enabled"], "feedback buttons need interactivity"
 
 
