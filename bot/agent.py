@@ -122,9 +122,12 @@ class Agent:
                 self.deps.telemetry.cache_hit(hit.kind)
                 return thaw(hit.answer, hit)
         answer = self._with_disclaimers(self._answer(question, history, channel, prompt, language, access), language)
-        # Answers from the tables are not cached: the cache keeps no query results.
-        if cache is not None and standalone and not answer.refused and answer.table is None:
-            key = without_redis("cache", lambda: cache.put(question, self._cache_entry(answer), prompt.version), "")
+        # An answer from one table is cached (exact wording only) with its rows, citing the table's
+        # passage, whose content hash retires it when the table changes; over several tables it is not.
+        cacheable = answer.table is None or len(answer.table.tables) == 1
+        if cache is not None and standalone and not answer.refused and cacheable:
+            key = without_redis("cache", lambda: cache.put(question, self._cache_entry(answer), prompt.version,
+                                                           semantic=answer.table is None), "")
             answer = replace(answer, cache_key=key)
         return answer
 

@@ -6,6 +6,9 @@ A/B variant, changes answers) and by what else shapes an answer in this deployme
 of every document it cites, and a hit whose cited documents were changed or deleted since
 (by an ingest, a rebuild or a rollback) is dropped, not served. One point lookup by id.
 Only answers that passed the guards are stored (the agent stores them); a 👎 evicts one.
+An answer from a table (its SQL result and rows kept with it) is found again by its exact
+wording only: "how many offices in France" reads like "... in Germany" and retrieves the same
+table card, so no semantic match could tell their answers apart.
 
 Access: an entry keeps its sources' payloads, audience and tags included, and is served only
 to an asker whose `Access` allows every one of them (audience and channel scope), exact and
@@ -128,14 +131,15 @@ class AnswerCache:
             return answer
         return None
 
-    def put(self, question: str, answer: dict, prompt_version: str) -> str:
+    def put(self, question: str, answer: dict, prompt_version: str, semantic: bool = True) -> str:
+        """`semantic` False: found again by its exact (normalised) wording only."""
         scope = self._scope(prompt_version)
         key = self.key_for(question)
         pipe = self._redis.pipeline()
         pipe.hset(f"{scope}:answer:{key}", variant_of(answer),
                   json.dumps({**answer, "cache_key": key}, ensure_ascii=False))
         pipe.expire(f"{scope}:answer:{key}", TTL_S)
-        if not reads_meaning(question):
+        if not semantic or not reads_meaning(question):
             pipe.execute()  # found again by its exact wording only
             return key
         vector = np.asarray(self._embed(question), dtype=np.float32)
@@ -195,15 +199,18 @@ def freeze(answer) -> dict:
         "text": answer.text, "mode": answer.mode, "confidence": answer.confidence,
         "sources": [{"id": p.id, "payload": p.chunk.payload(), "score": p.score, "rank": p.rank,
                      "question_score": p.question_score} for p in answer.sources],
+        **({"table": answer.table.as_dict()} if answer.table is not None else {}),
     }
 
 
 def thaw(data: dict, hit: CacheHit):
-    from bot.models import Answer
+    from bot.models import Answer, TableResult
     from knowledge.models import Chunk, Passage
 
     sources = [Passage(Chunk.from_payload(s["id"], s["payload"]), s["score"], s["rank"], s["question_score"])
                for s in data["sources"]]
     note = f"cache: {hit.kind} hit" + (f" ({hit.similarity:.2f})" if hit.kind == "semantic" else "")
+    table = data.get("table")
     return Answer(data["text"], "cache", sources=sources, confidence=data["confidence"],
-                  notes=[note, f"first answered in mode {data['mode']}"], cache_key=data.get("cache_key", ""))
+                  notes=[note, f"first answered in mode {data['mode']}"], cache_key=data.get("cache_key", ""),
+                  table=TableResult(**{**table, "rows": [tuple(row) for row in table["rows"]]}) if table else None)

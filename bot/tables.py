@@ -14,7 +14,6 @@ card indexed before its table was restricted): the SQL check rejects every other
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, replace
@@ -167,8 +166,9 @@ def result_passage(result: TableResult, cards: list[Passage], question: str) -> 
     # The card's labels come along, so the cache, thread memory and reports treat the result
     # like the table; over several tables, only who may read all of them may read it.
     shown = [c.chunk for c in cards if c.chunk.metadata.get("table") in result.tables] or [card.chunk]
-    chunk = replace(card.chunk, id=f"sql-{hashlib.sha256(result.sql.encode()).hexdigest()[:16]}",
-                    doc_id=re.sub(r"#row\d+$", "", card.chunk.doc_id), text=text,
+    # The id of the table's passage it came from: a cached answer citing it is retired when the
+    # table changes (every passage of a table carries the table's content hash).
+    chunk = replace(card.chunk, doc_id=re.sub(r"#row\d+$", "", card.chunk.doc_id), text=text,
                     title=card.chunk.metadata.get("title", card.chunk.title), kind="table", section="query result",
                     question="", answer="", metadata=dict(card.chunk.metadata), audience=audience_of_all(shown),
                     tags=sorted({tag for c in shown for tag in c.tags}))

@@ -184,7 +184,9 @@ def documents(tables: TableStore, job: TableJob) -> list[SourceDocument]:
     if job.sheet:
         title = f"{title} ({job.sheet})"
     sample = tables.rows(job.name, ROW_PASSAGES_UP_TO if info.rows <= ROW_PASSAGES_UP_TO else SAMPLE_ROWS)
-    metadata = {"table": job.name, "rows": info.rows, "title": title}
+    # The table's hash in every passage: any change to the file changes them all (a cached answer
+    # from the table cites one of them), not only those whose text shows the rows changed.
+    metadata = {"table": job.name, "rows": info.rows, "title": title, "table_hash": job.content_hash}
     card = SourceDocument(
         doc_id=job.card_id, path=job.file.path.as_posix(), title=title, source=job.file.display, kind="table",
         format="text", text=card_text(info, title, sidecar, sample), metadata=metadata,

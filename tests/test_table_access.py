@@ -130,6 +130,8 @@ def test_a_stale_public_card_does_not_open_a_restricted_table(hr_tables, make_de
 def test_ingest_gives_tables_the_paths_audience_and_counts_them(settings, embedder, tmp_path, monkeypatch, capsys):
     folder = write_tables(tmp_path / "tables")
     (folder / "rota.csv").write_text("week,team\n1,Platform\n2,Payments\n")
+    big = "n,square\n" + "".join(f"{n},{n * n}\n" for n in range(300))  # no row passages; the card samples 3
+    (folder / "squares.csv").write_text(big)
     tables = TableStore(settings.knowledge.tables_path)
 
     def run(labels=Labels()):
@@ -149,8 +151,12 @@ def test_ingest_gives_tables_the_paths_audience_and_counts_them(settings, embedd
     assert tables.info("rota").audience == ("user:U5",)
     # The sidecar opens the salary bands to everyone: the next ingest rewrites the card and its rows.
     (folder / "salary_bands.yaml").write_text(SALARY_SIDECAR.replace("channel:CHR", "everyone"))
+    # A row no passage shows changes too: the card's content hash changes all the same (cached answers go).
+    (folder / "squares.csv").write_text(big.replace("250,62500", "250,62501"))
+    before = cards["squares"].content_hash
     summary, cards = run()
-    assert summary.updated == 1 and cards["salary_bands"].audience == ["everyone"]
+    assert summary.updated == 2 and cards["salary_bands"].audience == ["everyone"]
+    assert cards["squares"].content_hash != before
     assert tables.info("salary_bands").audience == ("everyone",) and cards["rota"].audience == ["user:U5"]
     # Rows cannot carry audiences of their own: the file is refused, the previous version keeps serving.
     (folder / "rota.csv").write_text("week,team,audience\n1,Platform,channel:CHR\n2,Payments,everyone\n")
@@ -165,4 +171,30 @@ def test_ingest_gives_tables_the_paths_audience_and_counts_them(settings, embedd
     assert cli.main(["status"]) == 0
     out = capsys.readouterr().out
     assert "table rota: 2 rows" in out and "for user:U5" in out
-    assert "tables per audience: user:U5 2, everyone 1" in out
+    assert "tables per audience: user:U5 3, everyone 1" in out
+
+
+def test_a_table_answer_is_cached_for_its_audience_and_retired_when_the_table_changes(
+        hr_tables, make_deps, fake_openai, embedder, tmp_path):
+    agent = Agent(make_deps(hr_tables.replace(answer_cache=True, openai_base_url=fake_openai.base_url)))
+    fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E4'"))
+    first = agent.answer(QUESTION, "CHR:5.1", HR)
+    assert first.table.rows == [(86100, 101700)] and first.cache_key
+    asked = len(fake_openai.prompts())
+    again = agent.answer(QUESTION, "CHR:5.2", HR)
+    assert again.mode == "cache" and again.table == first.table and again.text == first.text
+    assert len(fake_openai.prompts()) == asked  # no model call: the SQL, its rows and the answer came from the cache
+    for asker in (ELSEWHERE, DM):
+        answer = agent.answer(QUESTION, f"{asker.channel}:5.3", asker)
+        assert answer.mode != "cache" and leaked(answer) == [], asker
+    # Only the exact wording finds it: a question worded alike may filter the same table otherwise.
+    fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E3'"))
+    assert agent.answer("What is the salary band for level E3?", "CHR:5.4", HR).table.rows == [(71300, 84200)]
+    # The table changes: the next ingest retires the cached answer.
+    folder = tmp_path / "tables"
+    (folder / "salary_bands.csv").write_text(SALARIES.replace("101700", "102500"))
+    summary = Pipeline(agent.deps.store, embedder, SparseEncoder(), tables=agent.deps.table_answers.tables).run([folder])
+    assert summary.updated == 1
+    fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E4'"))
+    fresh = agent.answer(QUESTION, "CHR:5.5", HR)
+    assert fresh.mode != "cache" and fresh.table.rows == [(86100, 102500)]
