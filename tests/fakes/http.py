@@ -12,6 +12,20 @@ from urllib.parse import parse_qs
 Handler = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that logs nothing (the test's output stays the test's) and replies in one call."""
+
+    def reply(self, status: int, content_type: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
 class LocalServer:
     """A ThreadingHTTPServer on a free localhost port, serving from a thread while entered."""
 
@@ -43,7 +57,7 @@ class RecordingServer(LocalServer):
         self._changed = threading.Condition()
         server = self
 
-        class _Handler(BaseHTTPRequestHandler):
+        class _Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 body = _decode(raw, self.headers.get("Content-Type", ""))
@@ -51,15 +65,7 @@ class RecordingServer(LocalServer):
                     server.calls.append((self.path, body))
                     server._changed.notify_all()
                 status, reply = server._handle(self.path, body)
-                data = json.dumps(reply).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                self.reply(status, "application/json", json.dumps(reply).encode())
 
         super().__init__(_Handler)
 

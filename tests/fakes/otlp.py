@@ -7,7 +7,6 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -15,7 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tests.fakes.http import LocalServer
+from tests.fakes.http import LocalServer, QuietHandler
 
 
 class FakeCollector(LocalServer):
@@ -29,7 +28,7 @@ class FakeCollector(LocalServer):
         self._changed = threading.Condition()
         collector = self
 
-        class _Handler(BaseHTTPRequestHandler):
+        class _Handler(QuietHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if self.headers.get("Content-Encoding") == "gzip":
@@ -44,15 +43,7 @@ class FakeCollector(LocalServer):
                     collector.waiting -= 1
                     collector._record(self.path, request)
                     collector._changed.notify_all()
-                data = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
+                self.reply(200, "application/x-protobuf", ExportTraceServiceResponse().SerializeToString())
 
         super().__init__(_Handler)
 
