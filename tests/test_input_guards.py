@@ -49,6 +49,7 @@ def test_look_alikes_are_not_taken_for_what_they_resemble(text, kind):
     ("Call (602) 272-9781 Monday", "(602) 272-9781"),                    # valid in the region (US): no context needed
     ("Please have the manager call me at 0494 92 82 32 I'd like to talk", "0494 92 82 32"),
     ("Phone: 467 3395", "467 3395"),                                      # another country's form, nothing against it
+    ("my number is 0490 75 40 81 if you need me", "0490 75 40 81"),       # words after it, but no street name
 ])
 def test_phone_numbers_are_found(text, value):
     assert [(f.kind, f.value) for f in find(text)] == [("PHONE", value)]
