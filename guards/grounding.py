@@ -43,7 +43,9 @@ _stem = SnowballStemmer("english").stem
 
 def content_words(text: str) -> set[str]:
     if HANGUL.search(text):
-        return {m for m in SparseEncoder.korean_morphemes(text).split()
+        # Whole morphemes: the syllable pairs the keyword search adds for compound nouns
+        # (잃어버리: 잃어, 어버, 버리) would count as words a paraphrase must share.
+        return {m for m in SparseEncoder.terms(text)
                 if not m.isdigit() and m not in KOREAN_STOPWORDS and m not in STOPWORDS}
     return {_stem(w) for w in (m.lower() for m in _WORD.findall(text)) if len(w) > 2 and w not in STOPWORDS}
 

@@ -144,6 +144,16 @@ def test_a_faithful_korean_answer_in_other_words_passes(guard, answer):
     assert result.passed, result.problems
 
 
+def test_long_korean_words_are_compared_whole():
+    """The keyword search also indexes a long word's syllable pairs (잃어버리: 잃어, 어버, 버리);
+    counted by grounding, they made this paraphrase share too few words with its passage."""
+    from guards.grounding import unsupported_sentences
+
+    passage = "업무용 노트북을 분실하면 즉시 보안팀에 신고해야 합니다. 보안팀은 원격으로 기기를 잠그고 데이터를 삭제합니다."
+    assert unsupported_sentences("노트북을 잃어버렸다면 바로 보안팀에 신고하세요.", [passage]) == []
+    assert unsupported_sentences("노트북을 잃어버리면 본인이 배상해야 합니다.", [passage]) != []
+
+
 @pytest.mark.parametrize("answer", [
     "정규직 직원은 매년 30일의 연차 휴가를 받습니다 [1].",                    # an invented number
     "남은 연차는 모두 현금으로 보상받을 수 있습니다 [1].",                    # a rule from elsewhere
