@@ -115,6 +115,9 @@ class Settings(EnvSettings):
     otel_exporter_otlp_traces_endpoint: str = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
     """The standard traces-only override: the full URL, used as is."""
     otel_service_name: str = env("OTEL_SERVICE_NAME", "kb-assistant")
+    otel_export_content: bool = env("OTEL_EXPORT_CONTENT", False)
+    """Send the collector the attributes that carry words (the question, a rewrite, the SQL, the
+    guards' objections, notes) and errors' messages; off, it gets ids, scores and timings only."""
 
     def replace(self, **changes) -> Settings:
         """A copy with these fields changed, whichever part (this, `knowledge`, `guards`,

@@ -16,14 +16,13 @@ import re
 import redis
 
 from bot.errors import TraceNotFound
+from bot.tracing import SOURCE_TEXT
 from bot.turns import WITHHELD
 
 TURN_ID = re.compile(r"^[0-9a-f]{6,32}$")
 SHORT_ID = 8
 """Characters of a turn id shown in Slack's context line; enough to find it again."""
 MAX_VALUE_CHARS = 160
-SOURCE_TEXT = ("kb.rewrite", "kb.sql", "kb.guard.problems", "kb.notes")
-"""Attributes that may quote a passage, or a model's words drawn from one."""
 
 
 class TraceStore:

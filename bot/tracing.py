@@ -9,6 +9,8 @@ and in a collector. Spans leave through BatchSpanProcessors, so no turn waits fo
 - OTLP over HTTP/protobuf when OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-only
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: to an OpenTelemetry Collector, Jaeger, Tempo...
   A slow or dead collector costs dropped spans (a bounded queue), never a slower answer.
+  The collector is outside the knowledge base's access control, so spans reach it without the
+  attributes that may carry a user's or a passage's words (CONTENT) unless OTEL_EXPORT_CONTENT.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from collections.abc import Sequence
 import redis
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Status
 
 from bot.settings import Settings
 
@@ -30,6 +33,15 @@ log = logging.getLogger(__name__)
 
 REDIS_EXPORT_DELAY_MS = 500
 """How soon a finished turn can be read back with `bot trace` (the processor's batch delay)."""
+SOURCE_TEXT = frozenset({"kb.rewrite", "kb.sql", "kb.guard.problems", "kb.notes"})
+"""Attributes that may quote a passage, or a model's words drawn from one: withheld from admins
+for a restricted turn (bot/traceview.py)."""
+CONTENT = SOURCE_TEXT | {"kb.question", "kb.guard.detail"}
+"""Attributes that carry anyone's words: kept out of an OTLP collector unless OTEL_EXPORT_CONTENT.
+Which turn is restricted is only known once its root span ends, after its children have left,
+so every turn's are kept out (fail closed)."""
+EVENT_TEXT = frozenset({"exception.message", "exception.stacktrace"})
+"""An error's own words may quote what it failed on; its type stays."""
 
 
 def build_tracer_provider(settings: Settings, client: redis.Redis) -> TracerProvider | None:
@@ -44,7 +56,9 @@ def build_tracer_provider(settings: Settings, client: redis.Redis) -> TracerProv
     if endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+        exporter = OTLPSpanExporter(endpoint=endpoint)
+        provider.add_span_processor(BatchSpanProcessor(
+            exporter if settings.otel_export_content else WithoutContent(exporter)))
     return provider
 
 
@@ -86,6 +100,32 @@ class RedisSpanExporter(SpanExporter):
             log.warning("could not keep %d spans in Redis: %s", len(spans), error)
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
+
+
+class WithoutContent(SpanExporter):
+    """Passes spans on to `exporter` without CONTENT, error messages or status descriptions."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self._exporter = exporter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._exporter.export([without_content(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self._exporter.force_flush(timeout_millis)
+
+
+def without_content(span: ReadableSpan) -> ReadableSpan:
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+        attributes={key: value for key, value in (span.attributes or {}).items() if key not in CONTENT},
+        events=[Event(event.name, {key: value for key, value in (event.attributes or {}).items() if key not in EVENT_TEXT},
+                      event.timestamp) for event in span.events],
+        links=span.links, kind=span.kind, status=Status(span.status.status_code),
+        start_time=span.start_time, end_time=span.end_time, instrumentation_scope=span.instrumentation_scope)
 
 
 def span_record(span: ReadableSpan) -> dict:

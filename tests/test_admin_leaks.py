@@ -14,8 +14,10 @@ from bot.report import build
 from bot.report_html import render_html
 from bot.report_text import render_slack, render_text
 from bot.traceview import TraceStore, render, tree
+from bot.tracing import CONTENT, WithoutContent
 from bot.turns import WITHHELD, last_days
 from knowledge.access import Asker
+from tests.fakes.otlp import FakeCollector
 from tests.test_access import HR, SECRETS, restricted_settings  # noqa: F401 (a fixture)
 
 INVENTED = "Level E3 earns 99,999 EUR a year [1]."
@@ -27,6 +29,10 @@ def rated(restricted_settings, make_deps, fake_openai):  # noqa: F811
     """An HR answer whose first draft the guards rejected, and a public one; both rated 👎."""
     deps = make_deps(restricted_settings.replace(openai_base_url=fake_openai.base_url, answer_cache=False,
                                                  faq_match=2.0, slack_admin_users=frozenset({"UADMIN"})))
+    return (deps, *answered(deps, fake_openai))
+
+
+def answered(deps, fake_openai):
     agent, answers = Agent(deps), []
     for question, asker in (("What are the salary bands for engineers?", HR), (PUBLIC, Asker("U2", "CGEN"))):
         fake_openai.enqueue(json.dumps({"answer": INVENTED, "sources": [1], "confidence": 0.9}))
@@ -36,7 +42,7 @@ def rated(restricted_settings, make_deps, fake_openai):  # noqa: F811
     restricted, public = answers
     assert "71,000" in restricted.text and restricted.sources[0].chunk.restricted and not public.sources[0].chunk.restricted
     assert deps.telemetry.flush()
-    return deps, restricted, public
+    return restricted, public
 
 
 def secrets_in(text: str) -> list[str]:
@@ -74,3 +80,40 @@ def test_a_restricted_turns_trace_shows_ids_and_timings_not_text(rated, redis_cl
     public_problems = [s["attributes"]["kb.guard.problems"] for s in traces.spans(public.turn_id)
                        if "kb.guard.problems" in s["attributes"]]
     assert public_problems and all(p != WITHHELD for p in public_problems)
+
+
+@pytest.mark.parametrize("content", [False, True], ids=["default", "OTEL_EXPORT_CONTENT"])
+def test_an_otlp_collector_gets_no_words_unless_the_operator_opts_in(content, restricted_settings, make_deps,  # noqa: F811
+                                                                     fake_openai):
+    with FakeCollector() as collector:
+        deps = make_deps(restricted_settings.replace(openai_base_url=fake_openai.base_url, answer_cache=False,
+                                                     faq_match=2.0, otel_exporter_otlp_endpoint=collector.endpoint,
+                                                     otel_export_content=content))
+        restricted, public = answered(deps, fake_openai)
+        assert deps.telemetry.flush()
+    sent = json.dumps(collector.spans, ensure_ascii=False)
+    keys = {key for span in collector.spans for key in span["attributes"]}
+    # Ids, scores and the restricted mark reach the collector either way: enough to find the turn.
+    assert restricted.turn_id in {s["trace_id"] for s in collector.spans} and restricted.sources[0].id in sent
+    assert "kb.passages.scores" in keys and "kb.restricted" in keys
+    if content:
+        assert {"kb.question", "kb.guard.problems", "kb.notes"} <= keys and "99,999" in sent
+    else:
+        assert keys & CONTENT == set() and secrets_in(sent) == [] and "salary bands" not in sent
+
+
+def test_an_errors_message_stays_out_of_the_collector_its_type_does_not():
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    kept, provider = InMemorySpanExporter(), TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(WithoutContent(kept)))
+    with pytest.raises(ValueError), provider.get_tracer("t").start_as_current_span("table.query", attributes={
+            "kb.sql": "SELECT band FROM salary_bands", "kb.sql.rows": 3}):
+        raise ValueError("no band 71,000 in salary_bands")
+    [span] = kept.get_finished_spans()
+    assert dict(span.attributes) == {"kb.sql.rows": 3}
+    [event] = span.events
+    assert dict(event.attributes) == {"exception.type": "ValueError", "exception.escaped": "False"}
+    assert span.status.status_code.name == "ERROR" and not span.status.description
