@@ -50,8 +50,9 @@ class Gap:
 
 
 def asked(turn: TurnRecord) -> str:
-    """What the user needed: a follow-up ("and for interns?") means little without its thread."""
-    return turn.searched or turn.question
+    """What the user needed: a follow-up ("and for interns?") means little without its thread.
+    A restricted turn's rewrite is a model's words drawn from its thread: its question is shown."""
+    return turn.question if turn.restricted else turn.searched or turn.question
 
 
 def unanswered(turns: Sequence[TurnRecord]) -> list[TurnRecord]:

@@ -99,6 +99,8 @@ class TurnRecord:
     @classmethod
     def from_json(cls, raw: str) -> TurnRecord:
         data = json.loads(raw)
+        # A record from before the mark existed may cite anything: withheld until it expires (fail closed).
+        data.setdefault("restricted", True)
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 

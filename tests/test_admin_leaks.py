@@ -4,6 +4,8 @@ turn id and its sources' titles, while a public answer stays readable. Real chai
 Redis; the scripted model on localhost."""
 
 import json
+import time
+from dataclasses import asdict
 
 import pytest
 
@@ -15,7 +17,7 @@ from bot.report_html import render_html
 from bot.report_text import render_slack, render_text
 from bot.traceview import TraceStore, render, tree
 from bot.tracing import CONTENT, WithoutContent
-from bot.turns import WITHHELD, last_days
+from bot.turns import WITHHELD, TurnLog, TurnRecord, last_days
 from knowledge.access import Asker
 from tests.fakes.otlp import FakeCollector
 from tests.test_access import HR, SECRETS, restricted_settings  # noqa: F401 (a fixture)
@@ -117,3 +119,35 @@ def test_an_errors_message_stays_out_of_the_collector_its_type_does_not():
     [event] = span.events
     assert dict(event.attributes) == {"exception.type": "ValueError", "exception.escaped": "False"}
     assert span.status.status_code.name == "ERROR" and not span.status.description
+
+
+def test_records_and_traces_from_before_the_restricted_mark_are_withheld(redis_client, redis_prefix, embedder):
+    """Written by an earlier version, they say nothing of their sources' audience: withheld (fail closed)."""
+    log, now = TurnLog(redis_client, redis_prefix), time.time()
+    hr = [{"id": "p1", "doc_id": "salary-bands", "title": "Salary bands 2026"}]
+    for old in (TurnRecord("old1", "and for E4?", "Level E4 earns between 86,000 and 101,000 EUR a year.", "llm",
+                           searched="What does level E4 earn?", sources=hr, at=now),
+                TurnRecord("old2", "and for the new project?", "I could not find this.", "extractive", refused=True,
+                           reason="no_answer", searched="What is the salary band of project Kestrel?", sources=hr, at=now)):
+        log.record(old)
+        written_before = {key: value for key, value in asdict(old).items() if key != "restricted"}
+        redis_client.set(f"{redis_prefix}turn:{old.id}", json.dumps(written_before))
+        log.rate(old.id, "U1", "down")
+    report = build(log, 1, embedder.embed_documents)
+    assert secrets_in(render_text(report) + json.dumps(report) + render_html(report)) == []
+    assert [row["answer"] for row in report["downvoted"]] == [WITHHELD, WITHHELD]
+    assert report["gaps"][0]["examples"] == ["and for the new project?"]  # the question, not its rewrite
+    exported = cases(log.rated_turns(last_days(1)))
+    assert {case["answer_given"] for case in exported} == {WITHHELD}
+    assert TurnRecord.from_json(json.dumps({**written_before, "restricted": False})).shown_answer == old.answer
+
+    # A trace whose root span has no kb.restricted (written before it existed) is withheld too.
+    root = {"name": "turn", "span_id": "a" * 16, "parent_id": "", "start_ns": 0, "end_ns": 10**6,
+            "attributes": {"kb.mode": "llm", "kb.sources": ["p1"]}, "status": "UNSET", "error": ""}
+    step = {**root, "name": "table.query", "span_id": "b" * 16, "parent_id": "a" * 16,
+            "attributes": {"kb.sql": "SELECT * FROM salary_bands WHERE project = 'Kestrel'", "kb.sql.rows": 1}}
+    turn = "c" * 32
+    redis_client.rpush(f"{redis_prefix}trace:{turn}", json.dumps(step), json.dumps(root))
+    redis_client.zadd(f"{redis_prefix}traces", {turn: now})
+    spans = TraceStore(redis_client, redis_prefix).spans(turn)
+    assert [s["attributes"].get("kb.sql") for s in spans] == [WITHHELD, None] and secrets_in(render(spans)) == []
