@@ -21,8 +21,9 @@ from bot.deps import Deps
 from bot.turns import TURN_TTL_S
 from bot.errors import TraceNotFound
 from bot.usage import describe
-from ingest.cli import per_audience
+from ingest.cli import per_audience, tables_per_audience
 from knowledge.access import AccessError, Scope
+from knowledge.errors import TableError, TableUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,7 @@ class Commands:
             f"*Collection*: `{info.collection}` (version `{info.version}`)",
             f"*Documents*: {info.documents} · *chunks*: {info.chunks}",
             f"*Documents per audience*: {per_audience(info.audiences)}",
+            *self._tables(),
             *([f"*This channel answers from*: {self.deps.access.scopes.scope_of(channel).describe()}"]
               if channel and not channel.startswith("D") else []),
             f"*Last ingest*: {info.last_ingest or 'unknown'}",
@@ -195,6 +197,15 @@ class Commands:
             f"*Today*: {describe(self.deps.usage.today())}",
         ]
         return "\n".join(lines)
+
+    def _tables(self) -> list[str]:
+        """Tables per audience, as `ingest status` counts them; nothing when there are none."""
+        answers = self.deps.table_answers
+        try:
+            tables = answers.tables.tables() if answers is not None else []
+        except (TableUnavailable, TableError) as error:  # a status still answers while DuckDB is busy
+            return [f"*Tables*: unreadable right now ({error})"]
+        return [f"*Tables per audience*: {per_audience(tables_per_audience(t.audience for t in tables))}"] if tables else []
 
 
 def circuits(deps) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -136,7 +137,7 @@ def command(name: str, json_output: bool) -> int:
         print("ingest: the knowledge base is empty; run `ingest PATH...` first", file=sys.stderr)
         return 2
     if json_output:
-        print(json.dumps({**vars(info), "tables": tables, "tables_per_audience": tables_per_audience(tables)},
+        print(json.dumps({**vars(info), "tables": tables, "tables_per_audience": tables_per_audience(t["audience"] for t in tables)},
                          ensure_ascii=False))
     else:
         verb = "now serving" if name == "rollback" else "serving"
@@ -148,12 +149,14 @@ def command(name: str, json_output: bool) -> int:
                         for t in tables) or "  no tables")
         print(f"documents per audience: {per_audience(info.audiences)}")
         if tables:
-            print(f"tables per audience: {per_audience(tables_per_audience(tables))}")
+            print(f"tables per audience: {per_audience(tables_per_audience(t['audience'] for t in tables))}")
     return 0
 
 
-def tables_per_audience(tables: list[dict]) -> dict[str, int]:
-    counts = Counter(audience for table in tables for audience in table["audience"])
+def tables_per_audience(audiences: Iterable[Iterable[str]]) -> dict[str, int]:
+    """Each table's audience in, tables per audience out (most first); a table several
+    audiences may read counts in each."""
+    counts = Counter(audience for table in audiences for audience in table)
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 

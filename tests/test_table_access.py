@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.admin import Commands, Reindexer
 from bot.agent import Agent
 from ingest import cli
 from ingest.frontmatter import Labels
@@ -198,3 +199,14 @@ def test_a_table_answer_is_cached_for_its_audience_and_retired_when_the_table_ch
     fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E4'"))
     fresh = agent.answer(QUESTION, "CHR:5.5", HR)
     assert fresh.mode != "cache" and fresh.table.rows == [(86100, 102500)]
+
+
+def test_kb_status_counts_tables_per_audience(hr_tables, make_deps):
+    deps = make_deps(hr_tables.replace(slack_admin_users=frozenset({"UADMIN"})))
+    status = Commands(deps, Reindexer(deps)).handle("status", "UADMIN", print, "CGEN")
+    assert "*Tables per audience*: channel:CHR 1, everyone 1" in status.splitlines()
+    assert [secret for secret in SECRETS if secret in status] == []
+    # Without tables, no line about them.
+    deps.table_answers.tables.path = hr_tables.knowledge.tables_path.with_name("none.duckdb")
+    deps.table_answers.tables.close_reader()
+    assert "Tables" not in Commands(deps, Reindexer(deps)).handle("status", "UADMIN", print)
