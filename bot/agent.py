@@ -100,7 +100,7 @@ class Agent:
         parts: tuple[str, ...] = ("usage", "record")
         if thread_id:
             turn = Turn(question=question, answer=answer.text, source_ids=[p.id for p in answer.sources],
-                        audiences=[p.chunk.audience for p in answer.sources], mode=answer.mode,
+                        audiences=[p.chunk.audience for p in answer.sources] + answer.inherited, mode=answer.mode,
                         refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
                         variant=answer.variant, prompt_version=answer.prompt_version)
             self.deps.memory.remember(thread_id, turn, user, pipe)
@@ -122,9 +122,14 @@ class Agent:
                 self.deps.telemetry.cache_hit(hit.kind)
                 return thaw(hit.answer, hit)
         answer = self._with_disclaimers(self._answer(question, history, channel, prompt, language, access), language)
+        # The thread's earlier turns were read too: what they cited restricts this answer as well.
+        inherited = [audience for turn in history for audience in turn.audiences]
+        answer = replace(answer, inherited=inherited)
         # An answer from one table is cached (exact wording only) with its rows, citing the table's
         # passage, whose content hash retires it when the table changes; over several tables it is not.
-        cacheable = answer.table is None or len(answer.table.tables) == 1
+        # Nor is one made in a thread that cited restricted sources: the cache knows only its own sources.
+        cacheable = ((answer.table is None or len(answer.table.tables) == 1)
+                     and all(audience == [EVERYONE] for audience in inherited))
         if cache is not None and standalone and not answer.refused and cacheable:
             key = without_redis("cache", lambda: cache.put(question, self._cache_entry(answer), prompt.version,
                                                            semantic=answer.table is None), "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from knowledge.access import EVERYONE
 from knowledge.models import Passage
 
 Mode = Literal["extractive", "llm", "faq", "cache"]
@@ -105,6 +106,15 @@ class Answer:
     """The language of the question, which the answer's own words (refusals, notes, labels) are in."""
     table: TableResult | None = None
     """The SQL result an answer from the tables was phrased from (bot/tables.py)."""
+    inherited: list[list[str]] = field(default_factory=list)
+    """The audiences of the sources of the thread's earlier turns this answer was made with (the
+    rewrite and the model read them): its text may draw on them."""
+
+    @property
+    def restricted(self) -> bool:
+        """It cites, or was made with earlier turns that cited, a source not everyone may read."""
+        return (any(p.chunk.restricted for p in self.sources)
+                or any(audience != [EVERYONE] for audience in self.inherited))
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
         """The JSON of `bot ask --json`, `--jsonl` and `POST /v1/ask` (bot/schema.py)."""

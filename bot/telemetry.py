@@ -100,7 +100,7 @@ class Telemetry:
             "kb.cost_usd": usage.cost_usd if usage else 0.0,
             "kb.sources": [p.id for p in answer.sources],
             # Read back by bot/traceview.py: a restricted turn's text-bearing attributes are withheld.
-            "kb.restricted": any(p.chunk.restricted for p in answer.sources),
+            "kb.restricted": answer.restricted,
             "kb.notes": answer.notes,
         }))
         if self.metrics is not None:

@@ -93,7 +93,7 @@ class TurnRecord:
             guard_failures=answer.guard_failures,
             sources=[{"id": p.id, "doc_id": p.chunk.doc_id, "title": p.chunk.title} for p in answer.sources],
             variant=answer.variant, prompt_version=answer.prompt_version, channel=channel, thread=thread,
-            cache_key=answer.cache_key, at=time.time(), restricted=any(p.chunk.restricted for p in answer.sources),
+            cache_key=answer.cache_key, at=time.time(), restricted=answer.restricted,
         )
 
     @classmethod

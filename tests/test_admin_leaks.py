@@ -151,3 +151,24 @@ def test_records_and_traces_from_before_the_restricted_mark_are_withheld(redis_c
     redis_client.zadd(f"{redis_prefix}traces", {turn: now})
     spans = TraceStore(redis_client, redis_prefix).spans(turn)
     assert [s["attributes"].get("kb.sql") for s in spans] == [WITHHELD, None] and secrets_in(render(spans)) == []
+
+
+def test_an_answer_made_in_a_thread_that_cited_a_restricted_source_is_restricted(restricted_settings,  # noqa: F811
+                                                                                  make_deps, redis_client, redis_prefix):
+    """Its own sources may be public, but the rewrite and the model read the thread's earlier turns."""
+    deps = make_deps(restricted_settings.replace(answer_cache=False, faq_match=2.0))
+    agent = Agent(deps)
+    salary = agent.answer("What are the salary bands for engineers?", "CHR:9", HR)
+    after = agent.answer(PUBLIC, "CHR:9", HR)
+    alone = agent.answer(PUBLIC, "CHR:10", HR)
+    assert salary.restricted and not any(p.chunk.restricted for p in after.sources) and not alone.restricted
+    assert after.restricted and deps.turns.get(after.turn_id).shown_answer == WITHHELD
+    assert deps.turns.get(alone.turn_id).shown_answer == alone.text
+    # Remembered with the earlier turn's audience: whoever may not read that may not read this either.
+    remembered = {turn.id: turn for turn in deps.memory.recent("CHR:9")}
+    assert ["channel:CHR"] in remembered[after.turn_id].audiences
+    assert deps.telemetry.flush()
+    traces = TraceStore(redis_client, redis_prefix)
+    roots = {turn.turn_id: [s for s in traces.spans(turn.turn_id) if not s["parent_id"]][0] for turn in (after, alone)}
+    assert roots[after.turn_id]["attributes"]["kb.restricted"] is True
+    assert roots[alone.turn_id]["attributes"]["kb.restricted"] is False
