@@ -16,7 +16,7 @@ from pathlib import Path
 import redis
 
 from knowledge.errors import SettingsError
-from bot.degrade import without_redis
+from bot.degrade import Reads
 from knowledge.access import Access, AccessError, Asker, Scope
 from knowledge.store import Store
 
@@ -40,9 +40,8 @@ class UserGroups:
     def key(self, group: str) -> str:
         return f"{self._prefix}usergroup:{group}"
 
-    def _members_of(self, groups: list[str]) -> dict[str, set[str]]:
-        """Every group's members: the cached ones in one round trip (MGET), the rest from Slack."""
-        cached = self._redis.mget([self.key(group) for group in groups]) if groups else []
+    def _members_of(self, groups: list[str], cached: list[str | None]) -> dict[str, set[str]]:
+        """Every group's members: the cached ones (`cached`, an MGET's reply), the rest from Slack."""
         return {group: set(json.loads(raw)) if raw is not None else self._asked(group)
                 for group, raw in zip(groups, cached, strict=True)}
 
@@ -55,10 +54,14 @@ class UserGroups:
         self._redis.set(self.key(group), json.dumps(sorted(members)), ex=self.ttl_s)
         return set(members)
 
-    def groups_of(self, user: str, groups: list[str]) -> frozenset[str]:
-        if not user:
-            return frozenset()
-        return frozenset(group for group, members in self._members_of(groups).items() if user in members)
+    def read_groups_of(self, user: str, groups: list[str], reads: Reads) -> Callable[[], frozenset[str]]:
+        """Which of `groups` `user` is in, once `reads` is sent: the cached members in its round
+        trip (one MGET); without Redis, none (fail closed)."""
+        if not user or not groups:
+            return frozenset
+        return reads.add("usergroups", lambda pipe: pipe.mget([self.key(group) for group in groups]),
+                         lambda cached: frozenset(group for group, members in self._members_of(groups, cached).items()
+                                                  if user in members), frozenset())
 
 
 def slack_members(client) -> Members:
@@ -78,7 +81,14 @@ class ChannelScopes:
     def scope_of(self, channel: str) -> Scope:
         if not channel:
             return Scope()
-        raw = self._redis.hget(self._key, channel)
+        return self._scope(channel, self._redis.hget(self._key, channel))
+
+    def read_scope_of(self, channel: str, reads: Reads) -> Callable[[], Scope]:
+        """The channel's scope once `reads` is sent; without Redis, the CHANNEL_SCOPES file's."""
+        return reads.add("scope", lambda pipe: pipe.hget(self._key, channel), lambda raw: self._scope(channel, raw),
+                         self.configured.get(channel, Scope()))
+
+    def _scope(self, channel: str, raw: str | None) -> Scope:
         return Scope.from_dict(json.loads(raw)) if raw else self.configured.get(channel, Scope())
 
     def set(self, channel: str, scope: Scope) -> None:
@@ -112,15 +122,15 @@ class AccessPolicy:
         self.usergroups = usergroups
         self.scopes = scopes
 
-    def access_for(self, asker: Asker) -> Access:
-        """Without Redis, fail closed on user groups (none) and fall back to the file's scopes."""
-        usergroups = self.usergroups
-        if usergroups is not None and asker.user and not asker.everything:
+    def read_access(self, asker: Asker, reads: Reads) -> Callable[[], Access]:
+        """What `asker` may see, once `reads` is sent (their user groups' members and the channel's
+        scope come in its round trip). Without Redis, fail closed on user groups (none) and fall
+        back to the file's scopes."""
+        groups: Callable[[], frozenset[str]] = frozenset
+        if self.usergroups is not None and asker.user and not asker.everything:
             restricted_to = [a.split(":", 1)[1] for a in self.store.audiences() if a.startswith("usergroup:")]
-            groups = without_redis("usergroups", lambda: usergroups.groups_of(asker.user, restricted_to), frozenset())
-            asker = replace(asker, usergroups=asker.usergroups | groups)
-        scope = Scope()
+            groups = self.usergroups.read_groups_of(asker.user, restricted_to, reads)
+        scope: Callable[[], Scope] = Scope
         if asker.channel and not asker.direct:
-            scope = without_redis("scope", lambda: self.scopes.scope_of(asker.channel),
-                                  self.scopes.configured.get(asker.channel, Scope()))
-        return Access.of(asker, scope)
+            scope = self.scopes.read_scope_of(asker.channel, reads)
+        return lambda: Access.of(replace(asker, usergroups=asker.usergroups | groups()), scope())

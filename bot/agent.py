@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from bot.answers import extractive, refusal
 from bot.cache import CacheHit, freeze, thaw
-from bot.degrade import skipped, start_turn, without_redis
+from bot.degrade import Reads, skipped, start_turn, without_redis
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
 from bot.i18n import language_of, text as message
@@ -62,11 +62,12 @@ class Agent:
                                 notes=[f"input guard: {verdict.detail}"] if verdict.detail else [])
             else:
                 with telemetry.stage("access"):
-                    access = self.deps.access.access_for(asker)
-                history = []
-                if thread_id:
-                    with telemetry.stage("memory"):
-                        history = without_redis("memory", lambda: self.deps.memory.recent(thread_id), [])
+                    # Who may see what, and the thread's earlier turns: independent, one round trip to Redis.
+                    reads = Reads(self.deps.redis)
+                    read_access = self.deps.access.read_access(asker, reads)
+                    read_history = self.deps.memory.read_recent(thread_id, reads) if thread_id else lambda: []
+                    reads.send()
+                    access, history = read_access(), read_history()
                 # A thread's earlier answers are read (by the rewrite and the model) only when this
                 # asker may see what they cited: someone else may have asked them with other rights.
                 history = [turn for turn in history if visible(turn, access)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 
@@ -53,3 +53,34 @@ def without_redis(part: str | tuple[str, ...], call: Callable[[], T], fallback: 
             if notes is not None:
                 notes.append(WITHOUT[name])
         return fallback
+
+
+class Reads:
+    """Independent Redis reads sent in one round trip. Each part queues one command and says how
+    to read its reply and what to use without Redis; `send` sends them all. Each part then goes
+    without on its own, as `without_redis` would have it alone: the round trip failing gives every
+    part its fallback and its note, one command's error only its own part."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._pipe = client.pipeline(transaction=False)
+        self._parts: list[str] = []
+        self._replies: list[Any] | None = None
+
+    def add(self, part: str, queue: Callable[[redis.client.Pipeline], object], read: Callable[[Any], T],
+            fallback: T) -> Callable[[], T]:
+        """`queue(pipe)` queues the part's one command; the call returned gives `read(reply)` once sent."""
+        index = len(self._parts)
+        self._parts.append(part)
+        queue(self._pipe)
+        return lambda: fallback if self._replies is None else without_redis(part, lambda: read(raised(self._replies[index])),
+                                                                            fallback)
+
+    def send(self) -> None:
+        # raise_on_error=False: a command's error comes back as its reply, for its own part to raise.
+        self._replies = without_redis(tuple(self._parts), lambda: self._pipe.execute(raise_on_error=False), None)
+
+
+def raised(reply: Any) -> Any:
+    if isinstance(reply, Exception):
+        raise reply
+    return reply

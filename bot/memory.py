@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 
 import redis
 
+from bot.degrade import Reads
 from bot.errors import RedisUnavailable
 from bot.models import Turn
 
@@ -37,7 +39,11 @@ class ThreadMemory:
 
     def recent(self, thread_id: str) -> list[Turn]:
         """Oldest first."""
-        return [Turn(**json.loads(raw)) for raw in self._redis.lrange(self._key(thread_id), 0, -1)]
+        return turns_of(self._redis.lrange(self._key(thread_id), 0, -1))
+
+    def read_recent(self, thread_id: str, reads: Reads) -> Callable[[], list[Turn]]:
+        """`recent(thread_id)` once `reads` is sent; without Redis, none."""
+        return reads.add("memory", lambda pipe: pipe.lrange(self._key(thread_id), 0, -1), turns_of, [])
 
     def remember(self, thread_id: str, turn: Turn, user: str = "", pipe: redis.client.Pipeline | None = None) -> None:
         """`pipe`: queue the commands on the caller's pipeline, which sends them, instead of now."""
@@ -62,3 +68,7 @@ class ThreadMemory:
 
     def _user_key(self, user: str) -> str:
         return f"{self._prefix}user:{user}:threads"
+
+
+def turns_of(raws: list[str]) -> list[Turn]:
+    return [Turn(**json.loads(raw)) for raw in raws]

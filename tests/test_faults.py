@@ -77,6 +77,7 @@ def test_redis_stopped_mid_conversation_answers_without_memory_and_recovers(outa
     assert "150 EUR" in during.text
     assert any(n.startswith("thread memory unavailable") for n in during.notes)
     assert any(n.startswith("usage totals unavailable") for n in during.notes)
+    assert any(n.startswith("channel scopes unavailable") for n in during.notes)
     assert health(deps)[0].startswith("503")
 
     private_redis.start()  # same port: the clients reconnect by themselves
@@ -85,6 +86,24 @@ def test_redis_stopped_mid_conversation_answers_without_memory_and_recovers(outa
     assert [t.question for t in deps.memory.recent("C1:2")] == ["Which class can I fly in?"]
     assert deps.usage.today("C1")["answers"] == 1
     assert health(deps)[0].startswith("200")
+
+
+def test_a_read_redis_refuses_costs_only_its_own_part(kb_settings, make_deps, redis_client):
+    """The channel's scope and the thread's memory come in one round trip; one of them failing
+    (a key of the wrong type) does not cost the other."""
+    deps = make_deps(kb_settings)
+    agent = Agent(deps)
+    redis_client.set(f"{kb_settings.redis_prefix}thread:C1:1", "not a list")
+    broken_memory = agent.answer("How much can I spend on a hotel?", "C1:1", Asker(channel="C1"))
+    assert "150 EUR" in broken_memory.text
+    assert any(n.startswith("thread memory unavailable") for n in broken_memory.notes)
+    assert not any(n.startswith("channel scopes unavailable") for n in broken_memory.notes)
+
+    redis_client.set(f"{kb_settings.redis_prefix}channel-scopes", "not a hash")
+    broken_scopes = agent.answer("Which class can I fly in?", "C1:2", Asker(channel="C1"))
+    assert any(n.startswith("channel scopes unavailable") for n in broken_scopes.notes)
+    assert not any(n.startswith("thread memory unavailable") for n in broken_scopes.notes)
+    assert [t.question for t in deps.memory.recent("C1:2")] == ["Which class can I fly in?"]
 
 
 def test_a_mention_while_redis_is_down_gets_exactly_one_reply(outage_settings, make_deps, private_redis,

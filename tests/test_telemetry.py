@@ -72,7 +72,7 @@ def test_a_model_turns_trace_has_a_span_per_step_with_genai_attributes(kb_settin
     spans = TraceStore(redis_client, redis_prefix).spans(answer.turn_id[:8])
     by_name = {span["name"]: span for span in spans}
     assert [s["name"] for s in sorted(spans, key=lambda s: s["start_ns"])] == [
-        "turn", "preprocess", "guard.input", "embed", "access", "memory", "retrieve", "embed", "sparse", "search",
+        "turn", "preprocess", "guard.input", "embed", "access", "retrieve", "embed", "sparse", "search",
         "screen", "tier cheap", "chat small-model", "validate", "tier strong", "chat big-model", "validate", "remember"]
     turn = by_name["turn"]["attributes"]
     assert (turn["kb.turn.id"], turn["kb.prompt.variant"], turn["kb.answered_by"]) == (answer.turn_id, "answer-v1",

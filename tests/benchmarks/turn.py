@@ -44,7 +44,7 @@ from tests.benchmarks import print_figures
 from tests.benchmarks.embedding import arguments, questions, timed_ms
 from tests.benchmarks.retrieval import NO_TERMS
 
-STAGES = ("preprocess", "guard.input", "embed", "access", "memory", "cache", "retrieve", "sparse", "relevance",
+STAGES = ("preprocess", "guard.input", "embed", "access", "cache", "retrieve", "sparse", "relevance",
           "search", "screen", "usage", "remember", "turn", "json")
 """In the order a turn runs them; `retrieve` is what its embed, sparse and search leave."""
 
