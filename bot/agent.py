@@ -94,8 +94,9 @@ class Agent:
 
     def _remember(self, thread_id: str | None, question: str, answer: Answer, user: str, channel: str) -> None:
         """Today's usage totals, the turn's record (every answer, without who asked: for feedback,
-        `bot report` and evals) and the thread's memory, in one round trip to Redis."""
-        pipe = self.deps.redis.pipeline()
+        `bot report` and evals) and the thread's memory, in one round trip to Redis. Not a MULTI/EXEC
+        transaction: the three need no atomicity together, and one costs a reply per command more."""
+        pipe = self.deps.redis.pipeline(transaction=False)
         self.deps.usage.record(channel, answer.usage or Usage(answer.mode), answer.variant, pipe)
         self.deps.turns.record(TurnRecord.of(answer, question, channel, thread_id or ""), pipe)
         parts: tuple[str, ...] = ("usage", "record")

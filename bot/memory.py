@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
 
 import redis
 
 from bot.degrade import Reads
 from bot.errors import RedisUnavailable
-from bot.models import Turn
+from bot.models import Turn, flat_json
 
 
 def connect(url: str) -> redis.Redis:
@@ -49,7 +48,7 @@ class ThreadMemory:
         """`pipe`: queue the commands on the caller's pipeline, which sends them, instead of now."""
         key = self._key(thread_id)
         own, pipe = pipe is None, pipe if pipe is not None else self._redis.pipeline()
-        pipe.rpush(key, json.dumps(asdict(turn), ensure_ascii=False))
+        pipe.rpush(key, flat_json(turn))
         pipe.ltrim(key, -self._max_turns, -1)
         pipe.expire(key, self._ttl_s)
         if user:

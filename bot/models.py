@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -153,3 +154,9 @@ class Turn:
     variant: str = ""
     prompt_version: str = ""
 
+
+def flat_json(record: object) -> str:
+    """A dataclass whose fields hold only plain values, lists and dicts (Turn, TurnRecord), as JSON.
+    Its fields as they are: json copies nothing, and asdict's deep copy was most of the time a turn
+    spent serialising its record and memory (anything else in a field still fails, in json)."""
+    return json.dumps(vars(record), ensure_ascii=False)

@@ -23,7 +23,7 @@ from typing import Literal
 
 import redis
 
-from bot.models import Answer
+from bot.models import Answer, flat_json
 
 Rating = Literal["up", "down"]
 REASONS = {"wrong": "Wrong", "outdated": "Outdated", "incomplete": "Incomplete", "other": "Other"}
@@ -134,7 +134,7 @@ class TurnLog:
         """`pipe`: queue the commands on the caller's pipeline, which sends them, instead of now."""
         index = f"{self._prefix}turns:{day_of(turn.at)}"
         own, pipe = pipe is None, pipe if pipe is not None else self._redis.pipeline(transaction=False)
-        pipe.set(f"{self._prefix}turn:{turn.id}", json.dumps(asdict(turn), ensure_ascii=False), ex=TURN_TTL_S)
+        pipe.set(f"{self._prefix}turn:{turn.id}", flat_json(turn), ex=TURN_TTL_S)
         pipe.rpush(index, turn.id)
         pipe.ltrim(index, -TURNS_PER_DAY, -1)
         pipe.expire(index, TURN_TTL_S)
