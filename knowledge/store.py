@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import mul
 from typing import Any, Literal
 
 from knowledge.access import Access
@@ -257,4 +258,8 @@ class Store:
 
 
 def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    return float(sum(x * y for x, y in zip(a, b, strict=True)))
+    # map(mul) rather than a generator: the same sum, in the same order, at ~60% of the cost
+    # (a turn takes up to ten of these over 384 dimensions).
+    if len(a) != len(b):
+        raise ValueError(f"vectors of {len(a)} and {len(b)} dimensions")
+    return float(sum(map(mul, a, b)))
