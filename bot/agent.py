@@ -211,7 +211,8 @@ class Agent:
             self.deps.telemetry.guard_block("unsafe_passage")
         # Scores are cosine for English and lexical relevance for Korean (as the retriever judged
         # the words it searched for, which a follow-up's rewrite may have changed): each has its threshold.
-        relevant = [p for p in passages if p.score >= settings.knowledge.min_relevance_for(language_of(question))]
+        threshold = settings.knowledge.min_relevance_for(language_of(question))
+        relevant = [p for p in passages if p.score >= threshold]
         if not relevant:
             return refusal(passages, language)
         faq = faq_match(passages, settings.knowledge.faq_match)
