@@ -18,22 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.evals import DEFAULT_DATA, covid_dataset  # noqa: E402
-from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.access import ALL, Access, Asker  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
 from knowledge.retrieval import Retriever  # noqa: E402
-from knowledge.settings import KnowledgeSettings  # noqa: E402
-from knowledge.sparse import SparseEncoder  # noqa: E402
-from knowledge.store import Store  # noqa: E402
 from tests.benchmarks import print_figures  # noqa: E402
-from tests.benchmarks.retrieval import grow, percentiles  # noqa: E402
+from tests.benchmarks.retrieval import covid_store, percentiles  # noqa: E402
 
 ASKER = Asker(user="U7", channel="C3", usergroups=frozenset({"S1"}))
 
@@ -57,40 +49,31 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    embedder = Embedder()
-    configure_llama_index(embedder)
-    sparse = SparseEncoder()
-    questions = [line["question"] for line in covid_dataset(DEFAULT_DATA)]
-    queries = [(embedder.embed_query(q), sparse.encode_query(q)) for q in questions]
     filtered_access = Access.of(ASKER)
     timings: dict[str, list[float]] = {"unfiltered": [], "filtered": [], "retrieve_unfiltered": [],
                                        "retrieve_filtered": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(KnowledgeSettings(qdrant_path=Path(tmp) / "qdrant"))
-        try:
-            Pipeline(store, embedder, sparse).run([DEFAULT_DATA / "faq" / "covid_faq.csv"])
-            size = grow(store, args.points, audience_for(args.restricted))
-            visible = sum(filtered_access.allows(payload) for _, payload, _ in store.engine.scroll(store.alias))
-            for dense, terms in queries[:5]:  # warm-up: shards loaded, caches filled
-                store.search(dense, terms, 5, access=ALL)
-                store.search(dense, terms, 5, access=filtered_access)
-            for round_number in range(3):
-                for number, (dense, terms) in enumerate(queries):
-                    order = [("unfiltered", ALL), ("filtered", filtered_access)]
-                    for name, access in order if (number + round_number) % 2 else order[::-1]:
-                        started = time.perf_counter()
-                        store.search(dense, terms, 5, access=access)
-                        timings[name].append((time.perf_counter() - started) * 1000)
-            retriever = Retriever(store, embedder, sparse)
-            for number, question in enumerate(questions):  # the whole retrieval: embedding included
-                order = [("retrieve_unfiltered", ALL), ("retrieve_filtered", filtered_access)]
-                for name, access in order if number % 2 else order[::-1]:
-                    embedder.clear_cache()
+    with covid_store(args.points, audience_for(args.restricted)) as (store, embedder, sparse, questions):
+        queries = [(embedder.embed_query(q), sparse.encode_query(q)) for q in questions]
+        size = store.engine.count(store.alias)
+        visible = sum(filtered_access.allows(payload) for _, payload, _ in store.engine.scroll(store.alias))
+        for dense, terms in queries[:5]:  # warm-up: shards loaded, caches filled
+            store.search(dense, terms, 5, access=ALL)
+            store.search(dense, terms, 5, access=filtered_access)
+        for round_number in range(3):
+            for number, (dense, terms) in enumerate(queries):
+                order = [("unfiltered", ALL), ("filtered", filtered_access)]
+                for name, access in order if (number + round_number) % 2 else order[::-1]:
                     started = time.perf_counter()
-                    retriever.retrieve(question, 5, access=access)
+                    store.search(dense, terms, 5, access=access)
                     timings[name].append((time.perf_counter() - started) * 1000)
-        finally:
-            store.close()
+        retriever = Retriever(store, embedder, sparse)
+        for number, question in enumerate(questions):  # the whole retrieval: embedding included
+            order = [("retrieve_unfiltered", ALL), ("retrieve_filtered", filtered_access)]
+            for name, access in order if number % 2 else order[::-1]:
+                embedder.clear_cache()
+                started = time.perf_counter()
+                retriever.retrieve(question, 5, access=access)
+                timings[name].append((time.perf_counter() - started) * 1000)
     figures = {"points": size, "visible_to_asker": visible, "queries": len(timings["filtered"])}
     for name, samples in timings.items():
         figures[f"{name}_p50_ms"], figures[f"{name}_p95_ms"] = percentiles(samples)

@@ -20,7 +20,8 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -66,12 +67,11 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return round(statistics.median(ordered), 2), round(ordered[int(0.95 * (len(ordered) - 1))], 2)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--points", type=int, default=10_000)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-
+@contextmanager
+def covid_store(points: int, relabel: Callable[[int, dict], dict] | None = None
+                ) -> Iterator[tuple[Store, Embedder, SparseEncoder, list[str]]]:
+    """The COVID FAQ ingested into a temporary Qdrant Edge store and grown to `points` by `grow`,
+    with the encoders that made it and the paraphrases to ask."""
     embedder = Embedder()
     configure_llama_index(embedder)
     sparse = SparseEncoder()
@@ -80,22 +80,33 @@ def main() -> None:
         store = Store.open(KnowledgeSettings(qdrant_path=Path(tmp) / "qdrant"))
         try:
             Pipeline(store, embedder, sparse).run([DEFAULT_DATA / "faq" / "covid_faq.csv"])
-            size = grow(store, args.points)
-            retriever = Retriever(store, embedder, sparse)
-            retriever.retrieve("warm-up question", 5, access=ALL)
-            full, floor = [], []
-            for question in questions:
-                embedder.clear_cache()
-                started = time.perf_counter()
-                retriever.retrieve(question, 5, access=ALL)
-                full.append((time.perf_counter() - started) * 1000)
-                embedder.clear_cache()
-                started = time.perf_counter()
-                vector = embedder.embed_query(question + " ")  # a different text: no cache, same cost
-                store.search(vector, NO_TERMS, 5, access=ALL, mode="dense")
-                floor.append((time.perf_counter() - started) * 1000)
+            grow(store, points, relabel)
+            yield store, embedder, sparse, questions
         finally:
             store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    with covid_store(args.points) as (store, embedder, sparse, questions):
+        size = store.engine.count(store.alias)
+        retriever = Retriever(store, embedder, sparse)
+        retriever.retrieve("warm-up question", 5, access=ALL)
+        full, floor = [], []
+        for question in questions:
+            embedder.clear_cache()
+            started = time.perf_counter()
+            retriever.retrieve(question, 5, access=ALL)
+            full.append((time.perf_counter() - started) * 1000)
+            embedder.clear_cache()
+            started = time.perf_counter()
+            vector = embedder.embed_query(question + " ")  # a different text: no cache, same cost
+            store.search(vector, NO_TERMS, 5, access=ALL, mode="dense")
+            floor.append((time.perf_counter() - started) * 1000)
     figures = {"points": size, "questions": len(questions),
                "retrieve_p50_ms": percentiles(full)[0], "retrieve_p95_ms": percentiles(full)[1],
                "floor_p50_ms": percentiles(floor)[0], "floor_p95_ms": percentiles(floor)[1]}
