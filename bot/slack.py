@@ -23,7 +23,7 @@ from bot.blocks import answer_blocks
 from bot.degrade import without_redis
 from bot.deps import Deps
 from bot.feedback import register_feedback
-from bot.suggestions import suggested_prompts
+from bot.suggestions import Suggestions
 from bot import i18n
 from knowledge.access import Asker
 from knowledge.errors import KnowledgeError
@@ -88,12 +88,13 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
         answer(body, event, say, thread_ts, event.get("thread_ts"), logger)
 
     assistant = Assistant()
+    suggestions = Suggestions(settings.slack_suggested_prompts, deps.store)
 
     @assistant.thread_started
     def on_assistant_start(say, set_suggested_prompts, logger):
         say(i18n.text("en", "slack.greeting"))  # nothing asked yet to tell the language by
         try:
-            prompts = suggested_prompts(settings.slack_suggested_prompts, deps.store)
+            prompts = suggestions.prompts()
             if prompts:
                 set_suggested_prompts(prompts=prompts)
         except (SlackApiError, KnowledgeError) as error:

@@ -1,10 +1,15 @@
 """What the Slack assistant view suggests asking when a thread starts: the questions in
 SLACK_SUGGESTED_PROMPTS, or else FAQ questions from the index, so that a suggestion is always
 one this knowledge base answers (English ones first: the greeting is English). Only FAQ rows
-for everyone are suggested: a restricted question is not shown to whoever opens the view."""
+for everyone are suggested: a restricted question is not shown to whoever opens the view, so
+one list serves every asker.
+
+The FAQ questions are read once per index version (`Store.version`, which every ingest and
+swap changes), not at every thread start: reading them scrolls the whole index."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from knowledge.language import language_of
@@ -16,10 +21,28 @@ CANDIDATES = 4 * MAX_PROMPTS
 """FAQ questions read from the index to choose from (the first of its scroll order)."""
 
 
-def suggested_prompts(configured: Sequence[str], store: Store) -> list[dict[str, str]]:
-    """Slack's `prompts` (a title and the message sent when clicked); empty when there is nothing to suggest."""
-    questions = list(configured) or faq_questions(store)
-    return [{"title": title(question), "message": question} for question in questions[:MAX_PROMPTS]]
+class Suggestions:
+    def __init__(self, configured: Sequence[str], store: Store | None) -> None:
+        """`store` may be None when `configured` is not empty: the index is not read then."""
+        self._configured = list(configured)
+        self._store = store
+        self._read: tuple[str, list[str]] | None = None
+        """The index version and the FAQ questions read at it."""
+        self._lock = threading.Lock()  # thread starts arrive on several listener threads
+
+    def prompts(self) -> list[dict[str, str]]:
+        """Slack's `prompts` (a title and the message sent when clicked); empty when there is nothing to suggest."""
+        questions = self._configured or self._faq_questions()
+        return [{"title": title(question), "message": question} for question in questions[:MAX_PROMPTS]]
+
+    def _faq_questions(self) -> list[str]:
+        # The version is read before the index: an ingest landing meanwhile changes it again,
+        # so the next thread start reads the index anew.
+        version = self._store.version()
+        with self._lock:
+            if self._read is None or self._read[0] != version:
+                self._read = (version, faq_questions(self._store))
+            return self._read[1]
 
 
 def faq_questions(store: Store) -> list[str]:

@@ -62,11 +62,11 @@ def test_replace_changes_the_part_a_setting_belongs_to():
 
 
 def test_suggested_prompts_can_be_set_and_may_hold_commas():
-    from bot.suggestions import suggested_prompts
+    from bot.suggestions import Suggestions
 
     long = "How do I book a business trip abroad, and who approves it?"
     settings = settings_from({"SLACK_SUGGESTED_PROMPTS": f"{long}| What is the hotel limit? |"})
     assert settings.slack_suggested_prompts == (long, "What is the hotel limit?")
-    prompts = suggested_prompts(settings.slack_suggested_prompts, store=None)  # set: the index is not read
+    prompts = Suggestions(settings.slack_suggested_prompts, store=None).prompts()  # set: the index is not read
     assert [p["message"] for p in prompts] == [long, "What is the hotel limit?"]
     assert prompts[0]["title"].endswith("…") and len(prompts[0]["title"]) == 40
