@@ -20,7 +20,7 @@ reverse. Each question's answers are one Redis hash, field = variant.
 - Semantic: every entry's question vector is appended to a Redis list per scope (a new list
   after MAX_VECTORS); each process mirrors that list in a NumPy matrix (catching up with
   LRANGE from where it stopped), so a lookup is two small Redis calls plus a matrix
-  product. A hit needs cosine
+  product, then one pipelined read of the closest questions' answers. A hit needs cosine
   similarity >= SEMANTIC_CACHE_MATCH, calibrated on the COVID paraphrase pairs where wrong
   hits are counted (`bot eval cache`).
 """
@@ -96,39 +96,46 @@ class AnswerCache:
         """`prompt_version`: the answer prompt's (`PromptText.version`); other prompts' answers never
         match. `access`: who asks; an answer citing anything they may not see is not theirs."""
         scope = self._scope(prompt_version)
-        key = self.key_for(question)
-        answer = self._current(scope, key, access)
-        if answer is not None:
-            return CacheHit(answer, "exact", 1.0)
+        found = self._first_current(scope, [self.key_for(question)], access)
+        if found is not None:
+            return CacheHit(found[1], "exact", 1.0)
         if not reads_meaning(question):
             return None
         vectors, keys = self._catch_up(scope)
         if not keys:
             return None
         scores = vectors @ np.asarray(self._embed(question), dtype=np.float32)
-        # The closest question may have been answered for someone else: try the next ones.
-        for best in np.argsort(-scores)[:SEMANTIC_TRIES]:
-            if scores[best] < self.threshold:
-                return None
-            answer = self._current(scope, keys[best], access)
-            if answer is not None:
-                return CacheHit(answer, "semantic", float(scores[best]))
-        return None
+        # The closest question may have been answered for someone else: the next ones are tried.
+        rows: dict[str, int] = {}  # key -> its closest row: a question stored twice is read once
+        for row in closest(scores, SEMANTIC_TRIES):
+            if scores[row] >= self.threshold:
+                rows.setdefault(keys[row], int(row))
+        found = self._first_current(scope, list(rows), access)
+        if found is None:
+            return None
+        return CacheHit(found[1], "semantic", float(scores[list(rows.values())[found[0]]]))
 
-    def _current(self, scope: str, key: str, access: Access) -> dict | None:
-        """The answer under `key` that `access` may see (the most restricted, that is the one
-        made for rights like theirs), dropping those citing documents changed since."""
-        stored = self._redis.hgetall(f"{scope}:answer:{key}")
-        for variant in sorted(stored, key=len, reverse=True):
-            answer = json.loads(stored[variant])
-            if not all(access.allows(source["payload"]) for source in answer.get("sources", [])):
+    def _first_current(self, scope: str, keys: list[str], access: Access) -> tuple[int, dict] | None:
+        """The first of `keys` (best first) with an answer `access` may see, as (its index, the
+        answer): of a key's answers, the most restricted one they may see, that is the one made
+        for rights like theirs. Answers citing documents changed since are dropped on the way.
+        One Redis round trip for all the keys and one index lookup for all their citations."""
+        pipe = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(f"{scope}:answer:{key}")
+        readable = []
+        for index, stored in enumerate(pipe.execute()):
+            for variant in sorted(stored, key=len, reverse=True):
+                answer = json.loads(stored[variant])
+                if all(access.allows(source["payload"]) for source in answer.get("sources", [])):
+                    readable.append((index, variant, answer))
+        cited = {chunk_id for *_, answer in readable for chunk_id in cited_hashes(answer)}
+        now = self._current_hashes(list(cited)) if cited else {}
+        for index, variant, answer in readable:
+            if any(now.get(chunk_id) != content_hash for chunk_id, content_hash in cited_hashes(answer).items()):
+                self._redis.hdel(f"{scope}:answer:{keys[index]}", variant)
                 continue
-            cited = cited_hashes(answer)
-            now = self._current_hashes(list(cited)) if cited else {}
-            if any(now.get(chunk_id) != content_hash for chunk_id, content_hash in cited.items()):
-                self._redis.hdel(f"{scope}:answer:{key}", variant)
-                continue
-            return answer
+            return index, answer
         return None
 
     def put(self, question: str, answer: dict, prompt_version: str, semantic: bool = True) -> str:
@@ -173,6 +180,12 @@ class AnswerCache:
                 keys = keys + [e["key"] for e in entries]
                 self._mirror = {vectors_key: (vectors, keys)}  # older lists are done: a new one replaced them
             return vectors, keys
+
+
+def closest(scores: np.ndarray, count: int) -> np.ndarray:
+    """The rows of the `count` highest scores, highest first, without sorting them all."""
+    top = np.argpartition(-scores, count)[:count] if len(scores) > count else np.arange(len(scores))
+    return top[np.argsort(-scores[top], kind="stable")]
 
 
 def answer_scope(rules_fingerprint: str, models: Sequence[str], embedding_model: str) -> str:

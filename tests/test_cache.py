@@ -2,7 +2,7 @@
 
 from bot.agent import Agent
 from bot.cache import AnswerCache
-from knowledge.access import Access
+from knowledge.access import Access, Asker
 
 V = "answer-v1@test"
 PUBLIC = Access()
@@ -170,3 +170,23 @@ def test_eval_cache_measures_the_real_cache(tmp_path, embedder, redis_client, re
     assert sum(h["wrong_hits"] for h in halves) == 0  # nor is the Korean pair matched by meaning
     assert sum(h["hits"] for h in halves) == 2  # both similar pairs were served the stored answer
     assert not list(redis_client.scan_iter(f"{redis_prefix}*"))  # its entries are deleted
+
+
+def test_close_answers_the_asker_may_not_see_or_that_are_stale_give_way_to_the_next(redis_client, redis_prefix,
+                                                                                    embedder):
+    current = {"hr-page": "h", "old-page": "changed since", "cellar-page": "h"}
+    cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.5,
+                        lambda ids: {i: current[i] for i in ids if i in current})
+
+    def answer(text: str, chunk_id: str, audience: list[str]) -> dict:
+        return {"text": text, "sources": [{"id": chunk_id, "payload": {"audience": audience, "content_hash": "h"}}]}
+
+    cache.put("Where do I park my bike?", answer("At HR's spot.", "hr-page", ["channel:CHR"]), V)
+    stale = cache.put("Where can I park my bike?", answer("Behind the old shed.", "old-page", ["everyone"]), V)
+    cache.put("Where should I leave my bike?", answer("In the cellar.", "cellar-page", ["everyone"]), V)
+    hit = cache.get("Where do I park my bike?", V, PUBLIC)  # the closest is HR's answer, then a stale one
+    assert hit.kind == "semantic" and hit.answer["text"] == "In the cellar."
+    assert cache.get("Where can I park my bike?", V, PUBLIC).answer["text"] == "In the cellar."
+    assert not redis_client.keys(f"{redis_prefix}*answer:{stale}")  # the stale answer was dropped
+    hr = Access.of(Asker(user="U1", channel="CHR"))
+    assert cache.get("Where do I park my bike?", V, hr).answer["text"] == "At HR's spot."
