@@ -125,13 +125,11 @@ class Agent:
                 return thaw(hit.answer, hit)
         answer = self._with_disclaimers(self._answer(question, history, channel, prompt, language, access), language)
         # The thread's earlier turns were read too: what they cited restricts this answer as well.
-        inherited = [audience for turn in history for audience in turn.audiences]
-        answer = replace(answer, inherited=inherited)
+        answer = replace(answer, inherited=[audience for turn in history for audience in turn.audiences])
         # An answer from one table is cached (exact wording only) with its rows, citing the table's
         # passage, whose content hash retires it when the table changes; over several tables it is not.
         # Nor is one made in a thread that cited restricted sources: the cache knows only its own sources.
-        cacheable = ((answer.table is None or len(answer.table.tables) == 1)
-                     and all(audience == [EVERYONE] for audience in inherited))
+        cacheable = (answer.table is None or len(answer.table.tables) == 1) and not answer.inherits_restricted
         if cache is not None and standalone and not answer.refused and cacheable:
             key = without_redis("cache", lambda: cache.put(question, self._cache_entry(answer), prompt.version,
                                                            semantic=answer.table is None), "")

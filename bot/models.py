@@ -112,10 +112,14 @@ class Answer:
     rewrite and the model read them): its text may draw on them."""
 
     @property
+    def inherits_restricted(self) -> bool:
+        """It was made with earlier turns that cited a source not everyone may read."""
+        return any(audience != [EVERYONE] for audience in self.inherited)
+
+    @property
     def restricted(self) -> bool:
         """It cites, or was made with earlier turns that cited, a source not everyone may read."""
-        return (any(p.chunk.restricted for p in self.sources)
-                or any(audience != [EVERYONE] for audience in self.inherited))
+        return any(p.chunk.restricted for p in self.sources) or self.inherits_restricted
 
     def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
         """The JSON of `bot ask --json`, `--jsonl` and `POST /v1/ask` (bot/schema.py)."""

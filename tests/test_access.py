@@ -103,6 +103,16 @@ def test_a_cached_hr_answer_is_not_served_elsewhere_and_is_not_replaced(restrict
     assert "71,000" in paraphrase.text
 
 
+def test_an_answer_made_in_a_thread_that_cited_restricted_sources_is_not_cached(restricted_settings, make_deps):
+    agent = Agent(make_deps(restricted_settings))
+    agent.answer("What are the salary bands for engineers?", "CHR:5.1", HR)
+    # A standalone question, but the thread's HR turn was read with it: the answer may draw on it.
+    after = agent.answer("How many vacation days do I get per year?", "CHR:5.1", HR)
+    assert after.searched == "" and after.restricted and not after.cache_key
+    elsewhere = agent.answer("How many vacation days do I get per year?", "CGEN:5.2", ELSEWHERE)
+    assert elsewhere.mode != "cache" and not elsewhere.restricted and elsewhere.cache_key
+
+
 def test_a_follow_up_searches_with_the_askers_rights(restricted_settings, make_deps):
     agent = Agent(make_deps(restricted_settings.replace(answer_cache=False)))
     # A thread started elsewhere, continued with a question about the salary bands.
