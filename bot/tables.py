@@ -116,12 +116,10 @@ class TableAnswers:
             schemas = {card.chunk.metadata["table"]: self.tables.info(card.chunk.metadata["table"]) for card in cards}
         except TableUnavailable as error:
             return SQLAttempt(None, Usage(chat.tier.name), [f"tables: {error}"])
-        readable = [card for card in cards if access.may_read(schemas[card.chunk.metadata["table"]].audience)]
-        if len(readable) < len(cards):
-            schemas = {card.chunk.metadata["table"]: schemas[card.chunk.metadata["table"]] for card in readable}
-            if not readable:
-                return SQLAttempt(None, Usage(chat.tier.name), ["tables: none of them may be read here"])
-            cards = readable
+        cards = [card for card in cards if access.may_read(schemas[card.chunk.metadata["table"]].audience)]
+        if not cards:
+            return SQLAttempt(None, Usage(chat.tier.name), ["tables: none of them may be read here"])
+        schemas = {card.chunk.metadata["table"]: schemas[card.chunk.metadata["table"]] for card in cards}
         columns = {name: {c.name for c in info.columns} for name, info in schemas.items()}
         messages = [{"role": "system", "content": self.instructions},
                     {"role": "user", "content": "\n\n".join([*map(_schema, cards, schemas.values()),
