@@ -17,7 +17,7 @@ import click
 
 from bot import cli_keys, cli_ops
 from bot.cli_eval import eval_command
-from bot.cli_ops import EMPTY_KB_HELP, asker_of, asker_options
+from bot.cli_ops import EMPTY_KB_HELP, asker_of, asker_options, fail
 from bot.errors import BotError
 from guards.errors import GuardError
 from knowledge.access import PUBLIC, Asker
@@ -111,17 +111,14 @@ def with_agent(run: Callable[[Agent, Deps], int], metrics: bool = False) -> int:
     try:
         deps = build_deps(load_settings(), metrics=metrics)
     except (BotError, KnowledgeError, GuardError) as error:
-        print(f"bot: {error}", file=sys.stderr)
-        return 2
+        return fail(error)
     try:
         agent = Agent(deps)
         return run(agent, deps)
     except EmptyKnowledgeBase:
-        print(f"bot: {EMPTY_KB_HELP}", file=sys.stderr)
-        return 2
+        return fail(EMPTY_KB_HELP)
     except (BotError, KnowledgeError) as error:
-        print(f"bot: {error}", file=sys.stderr)
-        return 2
+        return fail(error)
     finally:
         deps.close()
 
@@ -134,8 +131,7 @@ def show_tiers() -> int:
         settings = load_settings()
         tiers = settings.tiers
     except KnowledgeError as error:
-        print(f"bot: {error}", file=sys.stderr)
-        return 2
+        return fail(error)
     print("Always first: the FAQ fast path and the answer cache (free).")
     if not tiers:
         print("No model tiers: answers are extractive. Set LLM_TIERS, OPENAI_BASE_URL or OPENAI_API_KEY.")

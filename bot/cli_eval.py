@@ -6,14 +6,13 @@ the embedding model run here; the answer-level ones (`export-feedback`, `answers
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import click
 
 from bot import cli_ops
-from bot.cli_ops import EMPTY_KB_HELP, asker_of, asker_options
+from bot.cli_ops import EMPTY_KB_HELP, asker_of, asker_options, fail
 from bot.errors import BotError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
@@ -72,8 +71,7 @@ def evaluate(args: SimpleNamespace) -> int:
         return cli_ops.evaluate(args)
     data = args.data or eval_data.DEFAULT_DATA
     if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():
-        print(f"bot: no evaluation data at {data}; pass --data DIR", file=sys.stderr)
-        return 2
+        return fail(f"no evaluation data at {data}; pass --data DIR")
     if args.target == "covid-dataset":
         print("\n".join(json.dumps(line, ensure_ascii=False) for line in eval_data.covid_dataset(data, args.half)))
         return 0
@@ -94,8 +92,7 @@ def evaluate(args: SimpleNamespace) -> int:
                 settings = load_settings()
                 client = connect(settings.redis_url)
             except (BotError, KnowledgeError) as error:
-                print(f"bot: {error}", file=sys.stderr)
-                return 2
+                return fail(error)
             try:
                 figures = eval_cache(data, Embedder(onnx_dir=settings.knowledge.onnx_dir),
                                      settings.semantic_cache_match, client, settings.redis_prefix)
@@ -109,8 +106,7 @@ def evaluate(args: SimpleNamespace) -> int:
         negatives = ([q for path in args.negatives for q in eval_data.read_questions(path, args.half)]
                      if args.negatives else eval_data.default_negatives(data, args.half))
     except (OSError, ValueError) as error:
-        print(f"bot: {error}", file=sys.stderr)
-        return 2
+        return fail(error)
     return evaluate_on_store(args, dataset, negatives)
 
 
@@ -128,8 +124,7 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
     try:
         store = Store.open(settings.knowledge)
     except KnowledgeError as error:
-        print(f"bot: {error}", file=sys.stderr)
-        return 2
+        return fail(error)
     try:
         retriever = Retriever(store, Embedder(), SparseEncoder())
         access = Access.of(asker_of(args.user, args.channel, args.everything))
@@ -140,8 +135,7 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
             figures = calibrate(retriever, dataset, negatives, settings, access)
             text = render_calibration(figures)
     except EmptyKnowledgeBase:
-        print(f"bot: {EMPTY_KB_HELP}", file=sys.stderr)
-        return 2
+        return fail(EMPTY_KB_HELP)
     finally:
         store.close()
     print(json.dumps(figures, ensure_ascii=False) if args.json else text)

@@ -4,11 +4,11 @@ no model is loaded to manage a key."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 
 import click
 
+from bot.cli_ops import fail
 from bot.errors import BotError
 from knowledge.errors import KnowledgeError
 
@@ -68,8 +68,7 @@ def with_keys(run) -> int:
         settings = load_settings()
         run(ApiKeys(connect(settings.redis_url), settings.redis_prefix), settings)
     except (BotError, KnowledgeError) as error:
-        print(f"bot: {error}", file=sys.stderr)
-        return 2
+        return fail(error)
     return 0
 
 

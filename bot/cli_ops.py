@@ -22,6 +22,8 @@ EMPTY_KB_HELP = "The knowledge base is empty. Fill it with `ingest PATH...` (try
 
 
 def fail(message: object) -> int:
+    """A set-up problem or bad input, said on stderr as `bot: ...` (what to fix): exit code 2.
+    Every `bot` command's own errors go through here."""
     print(f"bot: {message}", file=sys.stderr)
     return 2
 
