@@ -12,8 +12,7 @@ from pathlib import Path
 import redis
 
 from bot.cache import AnswerCache
-from bot.evals.data import stable_half
-from knowledge.access import PUBLIC, Access
+from bot.evals.data import PUBLIC_ACCESS, stable_half
 from knowledge.embeddings import Embedder
 
 
@@ -31,7 +30,7 @@ def eval_cache(data: Path, embedder: Embedder, threshold: float, client: redis.R
         for number, row in enumerate(rows):
             version = f"pair{number}"
             cache.put(row["question_1"], {"text": row["question_1"], "sources": []}, version)
-            hit = cache.get(row["question_2"], version, Access.of(PUBLIC))
+            hit = cache.get(row["question_2"], version, PUBLIC_ACCESS)
             served.append(hit is not None)
             kinds.append(hit.kind if hit else None)
     finally:

@@ -10,10 +10,9 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from bot.evals.data import SAMPLE_KB, csv_column, percentiles, read_json
+from bot.evals.data import PUBLIC_ACCESS, SAMPLE_KB, csv_column, percentiles, read_json
 from bot.evals.guards_ko import eval_korean, render_korean
 from guards.input import InputGuard
-from knowledge.access import PUBLIC, Access
 from guards.pii import find
 from guards.policy import BusinessRules
 from knowledge.embeddings import Embedder
@@ -87,7 +86,7 @@ def end_to_end(guard: InputGuard, attacks: list[str], in_domain: list[str], embe
 
             def answered(text: str) -> bool:
                 verdict = guard.check(text)
-                best = retriever.retrieve(verdict.text, 1, access=Access.of(PUBLIC)) if verdict.reason is None else []
+                best = retriever.retrieve(verdict.text, 1, access=PUBLIC_ACCESS) if verdict.reason is None else []
                 return bool(best) and best[0].score >= settings.min_relevance_for(language_of(verdict.text))
 
             stopped = sum(not answered(text) for text in attacks)

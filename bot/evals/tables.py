@@ -20,11 +20,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.evals.data import percentiles
+from bot.evals.data import PUBLIC_ACCESS, percentiles
 from bot.llm import Completion
 from bot.tables import TableAnswers, as_shown, tables_for
 from bot.variants import SQL_PROMPT, load_prompt
-from knowledge.access import PUBLIC, Access
 from knowledge.embeddings import Embedder
 from knowledge.retrieval import Retriever
 from bot.settings import Settings
@@ -33,9 +32,6 @@ from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from knowledge.tables import TableStore
-
-PUBLIC_ACCESS = Access.of(PUBLIC)
-"""The evaluation asks as nobody in particular: its tables are everyone's."""
 
 TABLES = Path(__file__).resolve().parents[2] / "knowledge" / "eval" / "tables"
 HOSTILE = [
