@@ -6,11 +6,13 @@ says why. An answer that failed validation is never returned.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
-from bot.answers import extractive, refusal
+from bot.answers import carrying, extractive, faq_match, refusal
 from bot.cache import CacheHit, freeze, thaw
 from bot.degrade import Reads, skipped, start_turn, without_redis
 from bot.deps import Deps
@@ -28,15 +30,41 @@ from guards.input import MAX_QUESTION_CHARS, InputVerdict
 from knowledge.access import EVERYONE, PUBLIC, Access, Asker
 from knowledge.models import Passage
 
+log = logging.getLogger(__name__)
+
+
 class Agent:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
 
     def answer(self, question: str, thread_id: str | None = None, asker: Asker = PUBLIC,
-               variant: str | None = None) -> Answer:
+               variant: str | None = None, reply: Callable[[Answer], object] | None = None) -> Answer:
         """`asker` is who asks and where (knowledge/access.py): it decides what may be quoted to
         them, and its channel (a Slack channel) gets the turn's budget and totals; `variant` names
-        the answer prompt to use (else the thread's share of PROMPT_VARIANTS)."""
+        the answer prompt to use (else the thread's share of PROMPT_VARIANTS).
+
+        `reply`: how the edge delivers the answer, called once, before the turn is written to
+        Redis (usage, its record, the thread's memory), so the asker does not wait for that
+        write. The write follows whether or not the reply went out; its failures are then logged
+        only, as the reply cannot carry them. Without `reply`, the write comes first and the
+        answer's notes say what it went without."""
+        answer, remember = self._answered(question, thread_id, asker, variant)
+        if reply is None:
+            remember()
+            return with_skipped(answer)
+        answer = with_skipped(answer)
+        try:
+            reply(answer)
+        finally:
+            try:
+                remember()
+            except Exception:  # the reply is out: a second one (an error, or Slack's retry) must not follow
+                log.exception("turn %s: answered, but writing it to Redis failed", answer.turn_id)
+        return answer
+
+    def _answered(self, question: str, thread_id: str | None, asker: Asker,
+                  variant: str | None) -> tuple[Answer, Callable[[], None]]:
+        """The answer, and the write that records it (in a `remember` span of the turn's trace)."""
         started = time.perf_counter()
         user, channel = asker.user, asker.channel
         telemetry = self.deps.telemetry
@@ -53,7 +81,7 @@ class Agent:
                 answer = Answer(message(language, "answer.empty_question"), "extractive", refused=True,
                                 reason="no_answer", variant=prompt.name, prompt_version=prompt.version)
                 telemetry.answered(span, answer)
-                return answer
+                return answer, lambda: None
             verdict = self._checked(text)
             if verdict.reason is not None:
                 answer = Answer(verdict.message or message(language, f"refusal.{verdict.reason}", length=len(text),
@@ -77,9 +105,11 @@ class Agent:
             answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
                              variant=prompt.name, prompt_version=prompt.version, language=language)
             telemetry.answered(span, answer)
-            with telemetry.stage("remember"):
+
+        def remember() -> None:
+            with telemetry.stage("remember", parent=span):
                 self._remember(thread_id, text, answer, user, channel)
-        return replace(answer, notes=[*answer.notes, *skipped()]) if skipped() else answer
+        return answer, remember
 
     def _checked(self, text: str) -> InputVerdict:
         telemetry = self.deps.telemetry
@@ -247,19 +277,11 @@ class Agent:
         return replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
 
 
+def with_skipped(answer: Answer) -> Answer:
+    """The answer with notes on what this turn went without (bot/degrade.py)."""
+    return replace(answer, notes=[*answer.notes, *skipped()]) if skipped() else answer
+
+
 def visible(turn: Turn, access: Access) -> bool:
     """Whether `access` may see every source a remembered turn cited."""
     return all(access.may_read(audience) for audience in turn.audiences)
-
-
-def carrying(passages: list[Passage], margin: float) -> list[Passage]:
-    """The passages close enough to the best one to carry the answer: every further passage a
-    model reads costs tokens, and a weak one invites it to wander."""
-    best = max((p.score for p in passages), default=0.0)
-    return [p for p in passages if p.score >= best - margin]
-
-
-def faq_match(passages: list[Passage], threshold: float) -> Passage | None:
-    """The FAQ row whose own question matches the user's closely enough to answer as written."""
-    matches = [p for p in passages if p.question_score is not None and p.question_score >= threshold]
-    return max(matches, key=lambda p: p.question_score, default=None)

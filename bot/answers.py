@@ -39,3 +39,16 @@ def grounded(result: GuardResult, shown: list[Passage], language: str = "en") ->
     new_number = {old: new for new, old in enumerate(cited, start=1)}
     answer = re.sub(r"\[(\d+)\]", lambda m: f"[{new_number.get(int(m.group(1)), m.group(1))}]", value.answer)
     return Answer(answer, "llm", sources=[shown[n - 1] for n in cited], confidence=value.confidence, language=language)
+
+
+def carrying(passages: list[Passage], margin: float) -> list[Passage]:
+    """The passages close enough to the best one to carry the answer: every further passage a
+    model reads costs tokens, and a weak one invites it to wander."""
+    best = max((p.score for p in passages), default=0.0)
+    return [p for p in passages if p.score >= best - margin]
+
+
+def faq_match(passages: list[Passage], threshold: float) -> Passage | None:
+    """The FAQ row whose own question matches the user's closely enough to answer as written."""
+    matches = [p for p in passages if p.question_score is not None and p.question_score >= threshold]
+    return max(matches, key=lambda p: p.question_score, default=None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,16 +29,29 @@ class Failure:
 
 
 def ask(agent, question: str, thread: str | None, asker: Asker = PUBLIC,
-        logger: logging.Logger = log, variant: str | None = None) -> Answer | Failure:
+        logger: logging.Logger = log, variant: str | None = None,
+        reply: Callable[[Answer], object] | None = None) -> Answer | Failure:
     """`thread` keys the conversation's memory; each edge keeps its own threads apart. `asker`:
     who asks and where, which decides what they may be answered from (knowledge/access.py).
-    `variant` pins the answer prompt (an OpenAI client's model); None leaves it to the split."""
+    `variant` pins the answer prompt (an OpenAI client's model); None leaves it to the split.
+    `reply` delivers an answer before the turn is written (`Agent.answer`); a Failure it is not
+    given, and an error it raises itself is the edge's to handle, not turned into a Failure
+    (which the edge would deliver as a second reply)."""
+    delivering = False
+
+    def deliver(answer: Answer) -> None:
+        nonlocal delivering
+        delivering = True
+        reply(answer)
+
     try:
-        return agent.answer(question, thread, asker, variant=variant)
+        return agent.answer(question, thread, asker, variant=variant, reply=deliver if reply else None)
     except EmptyKnowledgeBase:
         agent.deps.telemetry.failed("empty_kb")
         return Failure("empty_kb", i18n.text(i18n.language_of(question), "slack.empty_kb"))
     except Exception:  # whatever broke, the asker is told, and the log says what with the same id
+        if delivering:
+            raise
         error_id = uuid.uuid4().hex[:8]
         logger.exception("answering failed (error id %s)", error_id)
         agent.deps.telemetry.failed("error")

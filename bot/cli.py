@@ -175,13 +175,18 @@ def ask_jsonl(agent, lines: TextIO, out: TextIO, asker: Asker = PUBLIC) -> int:
 
     for number, request in enumerate(_requests(lines), start=1):
         if "error" in request:
-            record = AskResult.unreadable(request.get("id"), f"line {number}: {request['error']}").as_json()
-        else:
-            thread = request.get("thread") or f"eval:{uuid.uuid4()}"
-            record = agent.answer(request["question"], str(thread), asker).as_dict(request.get("id"))
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        out.flush()
+            _write_line(out, AskResult.unreadable(request.get("id"), f"line {number}: {request['error']}").as_json())
+            continue
+        thread, line_id = request.get("thread") or f"eval:{uuid.uuid4()}", request.get("id")
+        # The line goes out before the turn is written to Redis: the asker does not wait for that.
+        agent.answer(request["question"], str(thread), asker,
+                     reply=lambda answer, line_id=line_id: _write_line(out, answer.as_dict(line_id)))
     return 0
+
+
+def _write_line(out: TextIO, record: dict) -> None:
+    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
 
 
 def _requests(lines: Iterable[str]) -> Iterator[dict]:

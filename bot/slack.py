@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, Assistant
@@ -66,11 +67,12 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
                 return
             with admission.slot() as admitted:
                 if admitted:
-                    say(thread_ts=reply_ts, **respond(agent, event.get("text", ""), asker_of(event), thread_ts, logger))
+                    respond(agent, event.get("text", ""), asker_of(event), thread_ts, logger,
+                            lambda message: say(thread_ts=reply_ts, **message))
                 else:
                     say(thread_ts=reply_ts, text=i18n.text(language, "slack.busy"))
         except Exception:
-            # Nothing was posted (respond() itself never raises): Slack's retry may try again.
+            # Nothing was posted (only posting raises in respond()): Slack's retry may try again.
             deps.gate.release(claim)
             raise
 
@@ -193,13 +195,14 @@ def asker_of(event: dict) -> Asker:
     return Asker(user=event.get("user", ""), channel=channel, direct=direct)
 
 
-def respond(agent, text: str, asker: Asker, thread_ts: str, logger: logging.Logger) -> dict:
-    """The agent's answer as a chat.postMessage payload; a failure becomes a polite reply in the
-    language of the question."""
-    answer = ask(agent, text, thread_key(asker.channel, thread_ts), asker, logger)
+def respond(agent, text: str, asker: Asker, thread_ts: str, logger: logging.Logger,
+            post: Callable[[dict], object]) -> None:
+    """Post the agent's answer (a chat.postMessage payload) before the turn is written to Redis;
+    a failure becomes a polite reply in the language of the question."""
+    answer = ask(agent, text, thread_key(asker.channel, thread_ts), asker, logger,
+                 reply=lambda answer: post({"text": answer.text, "blocks": answer_blocks(answer)}))
     if isinstance(answer, Failure):
-        return {"text": answer.message}
-    return {"text": answer.text, "blocks": answer_blocks(answer)}
+        post({"text": answer.message})
 
 
 def slack_wsgi(app: App):

@@ -44,10 +44,13 @@ class Telemetry:
             yield span
 
     @contextmanager
-    def stage(self, name: str, latency: str = "", **attributes: Any) -> Iterator[Span]:
-        """A span for one step; `latency` names its stage in kb_answer_latency_seconds, if any."""
+    def stage(self, name: str, latency: str = "", parent: Span | None = None, **attributes: Any) -> Iterator[Span]:
+        """A span for one step; `latency` names its stage in kb_answer_latency_seconds, if any.
+        `parent`: the span it belongs to, when that is not the current one (a step after the turn's
+        reply, once the turn's span has ended)."""
         started = time.perf_counter()
-        with self._tracer.start_as_current_span(name, attributes=clean(attributes)) as span:
+        context = trace.set_span_in_context(parent) if parent is not None else None
+        with self._tracer.start_as_current_span(name, context=context, attributes=clean(attributes)) as span:
             try:
                 yield span
             finally:

@@ -42,6 +42,47 @@ def test_turns_are_remembered_in_redis_per_thread(agent, redis_client, redis_pre
     assert turns[0]["source_ids"] and 0 < redis_client.ttl(f"{redis_prefix}thread:C1:100.1")
 
 
+def test_a_reply_goes_out_once_before_the_turn_is_written_and_the_write_follows(agent, redis_client, redis_prefix):
+    replies = []
+
+    def reply(answer):
+        # What the asker is shown is out before the thread's memory and the turn's record are written.
+        replies.append((answer, redis_client.llen(f"{redis_prefix}thread:r1"),
+                        redis_client.exists(f"{redis_prefix}turn:{answer.turn_id}")))
+
+    returned = agent.answer("How much is the home-office budget?", "r1", reply=reply)
+    [(shown, remembered, recorded)] = replies
+    assert shown == returned and "500 EUR" in shown.text and (remembered, recorded) == (0, 0)
+    assert [t.question for t in agent.deps.memory.recent("r1")] == ["How much is the home-office budget?"]
+    assert agent.deps.turns.get(returned.turn_id).answer == returned.text
+
+
+def test_a_reply_that_fails_still_has_its_turn_written_and_is_not_replied_to_again(agent):
+    from bot.asking import ask
+
+    tries = []
+
+    def reply(answer):
+        tries.append(answer)
+        raise ConnectionError("Slack is unreachable")
+
+    with pytest.raises(ConnectionError):
+        ask(agent, "How much is the home-office budget?", "r2", reply=reply)
+    assert len(tries) == 1  # not a second reply saying that answering failed
+    assert [t.question for t in agent.deps.memory.recent("r2")] == ["How much is the home-office budget?"]
+
+
+def test_a_write_that_fails_after_the_reply_is_logged_not_raised(agent, redis_client, redis_prefix, caplog):
+    redis_client.set(f"{redis_prefix}thread:r3", "not a list")  # the thread's memory cannot be written
+    replies = []
+    answer = agent.answer("How much is the home-office budget?", "r3", reply=replies.append)
+    assert replies == [answer] and not answer.refused
+    # Only the write counts usage: its failure is in the log, and cannot be in the reply already sent.
+    assert any(r.message.startswith("usage totals unavailable") for r in caplog.records)
+    assert not any(note.startswith("usage totals unavailable") for note in answer.notes)
+    assert agent.deps.turns.get(answer.turn_id) is not None  # the rest of the write went through
+
+
 def test_memory_is_bounded(kb_settings, make_deps, redis_client, redis_prefix):
     agent = Agent(make_deps(kb_settings.replace(memory_turns=2)))
     for question in ("How do I book a business trip?", "Which class can I fly in?", "How much can I spend on a hotel?"):

@@ -7,6 +7,11 @@ place, one in ten an FAQ row's own question), answered over the COVID FAQ in Qdr
 extractive mode with the answer cache off, each in a new thread, as `bot ask --jsonl` does
 (the answer and its JSON line). Each question is embedded afresh.
 
+A turn is timed as its asker sees it: from the question to its JSON line, made in the reply
+`bot ask --jsonl` and the Slack edge hand the agent (bot/agent.py). The turn's write to Redis
+(usage, its record, the thread's memory) comes after the reply; `turn_with_write` is the whole
+call, write included, and `stage_remember` the write's own time.
+
 The stages are the turn's own spans (bot/telemetry.py), read from the same tracer provider
 the bot traces to, by an in-memory exporter added to it: each stage's time is its spans' own
 time, without their children's, so the stages add up to the turn. `turn` is what no child
@@ -50,11 +55,15 @@ STAGES = ("preprocess", "guard.input", "embed", "access", "cache", "retrieve", "
 
 
 def own_times(spans) -> dict[str, float]:
-    """Span name -> milliseconds spent in spans of that name, their children's time taken out."""
+    """Span name -> milliseconds spent in spans of that name, their children's time taken out
+    (as far as it fell inside the parent's: `remember` runs after the turn's span has ended)."""
+    by_id = {span.context.span_id: span for span in spans}
     children: dict[int, int] = defaultdict(int)
     for span in spans:
-        if span.parent is not None:
-            children[span.parent.span_id] += span.end_time - span.start_time
+        parent = by_id.get(span.parent.span_id) if span.parent is not None else None
+        if parent is not None:
+            inside = min(span.end_time, parent.end_time) - max(span.start_time, parent.start_time)
+            children[parent.context.span_id] += max(0, inside)
     own: dict[str, float] = defaultdict(float)
     for span in spans:
         own[span.name] += (span.end_time - span.start_time - children[span.context.span_id]) / 1e6
@@ -102,23 +111,31 @@ def main() -> None:
         try:
             agent.answer("warm-up question", "bench:warm-up")
             spans.clear()
-            floor, turn, stages = [], [], defaultdict(list)
+            floor, turn, whole, stages = [], [], [], defaultdict(list)
+            replied: list[float] = []
+
+            def reply(answer, number: int) -> None:
+                answered = time.perf_counter()
+                json.dumps(answer.as_dict(number), ensure_ascii=False)
+                replied[:] = [answered, time.perf_counter()]
+
             for number, question in enumerate(asked):
                 embedder.clear_cache()
                 floor.append(timed_ms(lambda: deps.store.search(embedder.embed_query(question), NO_TERMS, 5,
                                                                 access=ALL, mode="dense")))
                 embedder.clear_cache()
                 started = time.perf_counter()
-                answer = agent.answer(question, f"bench:{number}", asker=Asker(channel="bench"))
-                answered = time.perf_counter()
-                json.dumps(answer.as_dict(number), ensure_ascii=False)
+                agent.answer(question, f"bench:{number}", asker=Asker(channel="bench"),
+                             reply=lambda answer, number=number: reply(answer, number))
                 ended = time.perf_counter()
-                turn.append((ended - started) * 1000)
+                (answered, sent) = replied
+                turn.append((sent - started) * 1000)
+                whole.append((ended - started) * 1000)
                 own = own_times(spans.get_finished_spans())
                 spans.clear()
                 for stage in STAGES:
                     stages[stage].append(own.get(stage, 0.0))
-                stages["json"][-1] = (ended - answered) * 1000
+                stages["json"][-1] = (sent - answered) * 1000
             memory = memory_mb()
             torch_imported = "torch" in sys.modules
         finally:
@@ -128,9 +145,11 @@ def main() -> None:
             deps.close()
 
     figures = {"questions": len(asked), "floor": percentiles(floor), "turn_total": percentiles(turn),
+               "turn_with_write": percentiles(whole),
                **{f"stage_{name}": percentiles(stages[name]) for name in STAGES if any(stages[name])}}
     figures["turn_p50_to_floor"] = round(figures["turn_total"]["p50_ms"] / figures["floor"]["p50_ms"], 2)
     figures["turn_p95_to_floor"] = round(figures["turn_total"]["p95_ms"] / figures["floor"]["p95_ms"], 2)
+    figures["with_write_p50_to_floor"] = round(figures["turn_with_write"]["p50_ms"] / figures["floor"]["p50_ms"], 2)
     figures.update(memory, torch_imported=torch_imported)
     print_figures(figures, args.json)
 
