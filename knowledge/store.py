@@ -35,11 +35,17 @@ from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseVector
 
 __all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine", "Engine", "Hit", "IndexInfo", "Mode",
-           "Store", "open_engine"]
+           "Serving", "Store", "open_engine"]
 
 Mode = Literal["hybrid", "dense", "sparse"]
 PREFETCH_FACTOR = 4
 """Each side of the hybrid search fetches this many times the final limit before fusion."""
+SERVING_TTL_S = 2.0
+"""How long a Store trusts what it last read of the serving collection (its name, revision and
+audiences): on a Qdrant server that read is two requests, and a turn needs it up to three times.
+The Store's own ingests and swaps it sees at once, another process's within this time. Stale
+audiences fail closed: a user group given a document since is not yet looked up (its members are
+not yet let in); one no longer used is looked up for nothing."""
 UNREAD_DENSE_WEIGHT = 0.2
 """The dense sides' weight in the fusion, against the lexical side's 1, for a question the
 embedding model cannot read (Korean): their votes are near random, so they only break ties.
@@ -63,10 +69,25 @@ class IndexInfo:
     """Audience value -> how many documents list it (as of the last ingest)."""
 
 
+@dataclass(frozen=True)
+class Serving:
+    """The serving collection as a turn reads it: which one, its revision, who its documents are for."""
+
+    collection: str | None  # None before the first ingest
+    revision: int = 0
+    audiences: dict[str, int] = field(default_factory=dict)  # value -> documents listing it
+
+    @property
+    def version(self) -> str:
+        """Changes whenever what the bot reads changes ("" before the first ingest)."""
+        return f"{self.collection}.{self.revision}" if self.collection else ""
+
+
 class Store:
     def __init__(self, engine: Engine, alias: str) -> None:
         self.engine = engine
         self.alias = alias
+        self._serving: tuple[float, Serving] | None = None
 
     @classmethod
     def open(cls, settings: KnowledgeSettings) -> Store:
@@ -91,6 +112,7 @@ class Store:
     def point_alias_at(self, collection: str) -> None:
         """Atomically make the alias serve `collection`."""
         self.engine.set_alias(self.alias, collection)
+        self._serving = None
 
     def ensure_serving_collection(self, dimension: int) -> str:
         """The serving collection, created (and aliased) on first use."""
@@ -113,6 +135,7 @@ class Store:
 
     def drop_collection(self, collection: str) -> None:
         self.engine.drop(collection)
+        self._serving = None
 
     def drop_old_collections(self, keep: int) -> list[str]:
         """Delete all but the serving build and the newest others, `keep` in all."""
@@ -137,6 +160,7 @@ class Store:
             "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "revision": int(meta.get("revision", 0)) + 1,
         })
+        self._serving = None
 
     def _audience_counts(self, collection: str) -> dict[str, int]:
         # A table counts once, by its card: its row passages share its audience.
@@ -149,17 +173,25 @@ class Store:
         collection = self.serving_collection()
         return dict(self.engine.metadata(collection).get("labels", {})) if collection else {}
 
+    def serving(self) -> Serving:
+        """The serving collection, its revision and audiences, in one read (SERVING_TTL_S old at most)."""
+        now = time.monotonic()
+        cached = self._serving
+        if cached is not None and now - cached[0] < SERVING_TTL_S:
+            return cached[1]
+        collection = self.serving_collection()
+        meta = self.engine.metadata(collection) if collection else {}
+        serving = Serving(collection, int(meta.get("revision", 0)), dict(meta.get("audiences", {})))
+        self._serving = (now, serving)
+        return serving
+
     def audiences(self) -> dict[str, int]:
         """Audience value -> documents listing it, in the serving collection (as of its last ingest)."""
-        collection = self.serving_collection()
-        return dict(self.engine.metadata(collection).get("audiences", {})) if collection else {}
+        return dict(self.serving().audiences)
 
     def version(self) -> str:
         """Serving collection and revision: changes whenever what the bot reads changes."""
-        collection = self.serving_collection()
-        if collection is None:
-            return ""
-        return f"{collection}.{self.engine.metadata(collection).get('revision', 0)}"
+        return self.serving().version
 
     def info(self) -> IndexInfo | None:
         collection = self.serving_collection()

@@ -52,6 +52,23 @@ def test_aliases_metadata_and_builds(store):
     assert store.drop_old_collections(keep=2) == [first] and store.builds() == [second, third]
 
 
+def test_a_store_sees_its_own_ingests_at_once_and_anothers_within_its_ttl(store, monkeypatch):
+    """The serving collection, revision and audiences come in one read, kept SERVING_TTL_S: a
+    second Store on the same engine stands in for another worker."""
+    import knowledge.store
+
+    monkeypatch.setattr(knowledge.store, "SERVING_TTL_S", 3600.0)
+    other = Store(store.engine, "kb")
+    assert other.serving().version == ""
+    collection = store.create_collection(384)
+    store.point_alias_at(collection)
+    store.record_ingest(collection, ["/kb"])
+    assert (store.serving().collection, store.version()) == (collection, f"{collection}.1")
+    assert other.version() == ""  # read before the ingest, and not yet expired
+    monkeypatch.setattr(knowledge.store, "SERVING_TTL_S", 0.0)
+    assert other.serving() == store.serving() and other.version() == f"{collection}.1"
+
+
 def test_both_engines_rank_alike(tmp_path, embedder):
     rankings = {}
     for kind in ("edge", "client"):
