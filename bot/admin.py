@@ -142,7 +142,7 @@ class Commands:
         from bot.report import build
         from bot.report_text import render_slack
 
-        report = build(self.deps.turns, int(days), self.deps.embedder.embed_documents)
+        report = build(self.deps.turns, int(days), self.deps.embedder.embed_questions)
         return render_slack(report, self.deps.settings.slack_command)
 
     def why(self, turn: str) -> str:
