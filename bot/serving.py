@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.admission import Admission
-from bot.deps import Deps
+from bot.deps import Deps, screen_ahead
 from bot.errors import BotError
 from bot.slack import create_app
 from bot.web import wsgi_app
@@ -43,6 +43,7 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
     # last spans are exported. Its default would kill at once; and a worker started in the background by
     # a shell ignores SIGINT, so SIGTERM is the stop that always arrives.
     signal.signal(signal.SIGTERM, _interrupt)
+    screen_ahead(deps)
     admission = Admission.for_settings(settings)
     app = None
     # `--http` with a bot token alone serves the API alone: the token resolves user groups.

@@ -78,11 +78,12 @@ def wsgi_from_env():
     PROMETHEUS_MULTIPROC_DIR set, a scrape of any worker counts them all."""
     from bot.admission import Admission
     from bot.agent import Agent
-    from bot.deps import build_deps
+    from bot.deps import build_deps, screen_ahead
     from bot.slack import create_app
     from bot.settings import load_settings
 
     deps = build_deps(load_settings(), metrics=True)
+    screen_ahead(deps)
     agent, admission = Agent(deps), Admission.for_settings(deps.settings)
     slack_app = create_app(deps, agent, admission=admission) if slack_configured(deps.settings) else None
     return wsgi_app(deps, slack_app, agent, admission)

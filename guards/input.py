@@ -9,9 +9,10 @@ nothing extra in extractive mode.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 
 from guards.injection import InjectionDetector
 from guards.phones import DEFAULT_REGION
@@ -67,8 +68,21 @@ class InputGuard:
         """Retrieved text is untrusted too: one that carries instructions is not shown to the model."""
         return _safe_passage(text)
 
+    def screen_ahead(self, passages: Iterable[str]) -> int:
+        """Screen passages before anyone asks (a worker's start), as many as the verdicts kept:
+        a turn that retrieves one for the first time then does not wait for it. How many were."""
+        screened = 0
+        for text in islice(passages, SCREENED_KEPT):
+            _safe_passage(text)
+            screened += 1
+        return screened
 
-@lru_cache(maxsize=4096)
+
+SCREENED_KEPT = 4096
+"""Passages whose verdict is kept (about 0.1 kB each)."""
+
+
+@lru_cache(maxsize=SCREENED_KEPT)
 def _safe_passage(text: str) -> bool:
     """Cached: the same passages come back for many questions, and the patterns take about a
     millisecond for each (they were a third of a turn without a model)."""

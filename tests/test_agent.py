@@ -83,6 +83,19 @@ def test_a_write_that_fails_after_the_reply_is_logged_not_raised(agent, redis_cl
     assert agent.deps.turns.get(answer.turn_id) is not None  # the rest of the write went through
 
 
+def test_a_workers_passages_are_screened_before_the_first_question(kb_settings, make_deps):
+    from bot.deps import screen_ahead
+    from guards.input import _safe_passage
+
+    deps = make_deps(kb_settings)
+    _safe_passage.cache_clear()
+    screen_ahead(deps).join()
+    assert _safe_passage.cache_info().currsize == len({chunk.text for chunk in deps.store.chunks()}) > 0
+    screened = _safe_passage.cache_info().misses
+    answer = Agent(deps).answer("How much is the home-office budget?", "s1")
+    assert answer.sources and _safe_passage.cache_info().misses == screened  # nothing left to screen
+
+
 def test_memory_is_bounded(kb_settings, make_deps, redis_client, redis_prefix):
     agent = Agent(make_deps(kb_settings.replace(memory_turns=2)))
     for question in ("How do I book a business trip?", "Which class can I fly in?", "How much can I spend on a hotel?"):
