@@ -90,11 +90,8 @@ def add(paths: tuple[Path, ...], prune: bool, rebuild: bool, dry_run: bool, ques
     columns = TableColumns(question_col, answer_col, link_col)
     with opened_pipeline(columns, labels) as pipeline:
         with progress_bar(enabled=not as_json and sys.stderr.isatty()) as progress:
-            if rebuild:
-                from ingest.reindex import reindex
-
-                summary = reindex(pipeline.store, pipeline.embedder, paths, progress=progress, columns=columns,
-                                  tables=pipeline.tables, labels=labels)
+            if rebuild:  # the reindex `/kb reindex` runs (ingest/reindex.py), on this pipeline
+                summary = pipeline.rebuild(paths, progress=progress)
             else:
                 summary = pipeline.run(paths, prune=prune, dry_run=dry_run, progress=progress)
     print(json.dumps(summary.as_dict(), ensure_ascii=False) if as_json else summary.describe())

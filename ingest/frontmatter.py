@@ -63,7 +63,8 @@ def take_labels(values: dict[str, Any]) -> Labels:
     """Remove and check the `audience` and `tags` entries (any case) of front matter or a CSV row."""
     found = {key.strip().lower(): values.pop(key) for key in list(values) if key.strip().lower() in LABEL_KEYS}
     try:
-        return Labels(access.audiences(_listed(found.get("audience"))), access.tags(_listed(found.get("tags"))))
+        return Labels(access.audiences(access.as_list(found.get("audience"))),
+                      access.tags(access.as_list(found.get("tags"))))
     except AccessError as error:
         raise UnreadableSource(str(error)) from None
 
@@ -73,12 +74,6 @@ def labelled(document, default: Labels):
     (it is the more specific), tags add up."""
     return replace(document, audience=document.audience or default.audience,
                    tags=tuple(dict.fromkeys([*document.tags, *default.tags])))
-
-
-def _listed(value: Any) -> list:
-    if value is None or value == "":
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def front_matter(text: str) -> tuple[dict[str, Any], str]:

@@ -212,7 +212,7 @@ def _markdown_title(text: str) -> str:
 
 def _faq_rows(file: SourceFile, raw: str, columns: TableColumns) -> Iterator[SourceDocument]:
     try:
-        reader = csv.DictReader(io.StringIO(raw), delimiter=_delimiter(file, raw))
+        reader = csv.DictReader(io.StringIO(raw), delimiter=delimiter(file, raw))
         header = reader.fieldnames or []
     except csv.Error as error:
         raise UnreadableSource(f"not a readable CSV table: {error}") from None
@@ -241,7 +241,7 @@ def _faq_rows(file: SourceFile, raw: str, columns: TableColumns) -> Iterator[Sou
         )
 
 
-def _delimiter(file: SourceFile, raw: str) -> str:
+def delimiter(file: SourceFile, raw: str) -> str:
     """Tab for .tsv; else whichever of , ; tab the header line uses most (Excel in many
     locales writes semicolons). csv.Sniffer guesses quoting wrongly on multi-line cells."""
     if file.path.suffix.lower() == ".tsv":

@@ -1,5 +1,6 @@
-"""A reindex: the zero-downtime rebuild of the whole index from its sources. `ingest --rebuild`
-runs it from the command line and the Slack `/kb reindex` in a serving process."""
+"""A reindex: the zero-downtime rebuild of the whole index from its sources, as the Slack
+`/kb reindex` runs it in a serving process (`ingest --rebuild` calls the same Pipeline.rebuild
+on the pipeline it already holds)."""
 
 from __future__ import annotations
 

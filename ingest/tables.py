@@ -25,7 +25,7 @@ import yaml
 
 from ingest.errors import UnreadableSource
 from ingest.frontmatter import Labels, labelled, take_labels
-from ingest.loaders import QUESTION_COLUMNS, ANSWER_COLUMNS, SourceDocument, SourceFile, TableColumns
+from ingest.loaders import QUESTION_COLUMNS, ANSWER_COLUMNS, SourceDocument, SourceFile, TableColumns, delimiter
 from knowledge.errors import TableError, TableUnavailable
 from knowledge.tables import SAMPLE_ROWS, Column, QueryResult, TableInfo, TableStore, sheets, table_name
 
@@ -60,14 +60,14 @@ def is_table(file: SourceFile, columns: TableColumns) -> bool:
         return True
     if suffix not in (".csv", ".tsv") or columns.question or columns.answer:
         return False
-    return not _has_faq_columns(file.path)
+    return not _has_faq_columns(file)
 
 
-def _has_faq_columns(path: Path) -> bool:
-    with path.open("rb") as handle:
-        head = handle.read(HEADER_BYTES).decode("utf-8-sig", errors="replace").split("\n", 1)[0]
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else max(",;\t", key=head.count)
-    header = {cell.strip().strip('"').strip().lower() for cell in head.split(delimiter)}
+def _has_faq_columns(file: SourceFile) -> bool:
+    with file.path.open("rb") as handle:
+        raw = handle.read(HEADER_BYTES).decode("utf-8-sig", errors="replace")
+    head = raw.split("\n", 1)[0]
+    header = {cell.strip().strip('"').strip().lower() for cell in head.split(delimiter(file, raw))}
     return bool(header & set(QUESTION_COLUMNS)) and bool(header & set(ANSWER_COLUMNS))
 
 

@@ -155,7 +155,7 @@ class Access:
 
     def allows(self, payload: Mapping[str, Any]) -> bool:
         """The filter's judgement of one stored payload, for copies kept outside Qdrant."""
-        return all(any(set(_listed(payload.get(key))) & set(values) for key, values in clause.items())
+        return all(any(set(as_list(payload.get(key))) & set(values) for key, values in clause.items())
                    for clause in self.clauses())
 
 
@@ -163,7 +163,8 @@ ALL = Access(None)
 """Every document (admin tools measuring the whole index)."""
 
 
-def _listed(value: Any) -> list:
-    if value is None:
+def as_list(value: Any) -> list:
+    """A label value as a list, however it was written: nothing (None or "") is none, one value is one."""
+    if value is None or value == "":
         return []
     return list(value) if isinstance(value, (list, tuple)) else [value]
