@@ -94,6 +94,39 @@ def test_both_engines_rank_alike(tmp_path, embedder):
         assert edge_ranking[0] == client_ranking[0] and set(edge_ranking) == set(client_ranking), query
 
 
+def test_points_with_equal_scores_come_back_ordered_by_id_whatever_their_insertion_order(store):
+    """Equal scores, the engine's order among them left to chance, in both kinds of query. Dense
+    alone: twelve points with one vector, cut at three (more tie than the engine is first asked
+    for). Fused: four points ranked 1-2-3-4 by meaning and 2-1-4-3 by keywords, so the first two
+    tie at 1/(k+1) + 1/(k+2), and so do the last two."""
+    import uuid
+
+    from knowledge.engines.base import DENSE, QUESTION, SPARSE
+    from knowledge.sparse import SparseVector
+
+    def point_id(name: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+    query = [1.0, 0.0, 0.0, 0.0]
+    same = {point_id(f"same-{n}"): {DENSE: query, QUESTION: query} for n in range(12)}
+    fused = {point_id(f"fused-{n}"): {DENSE: [cosine, (1 - cosine ** 2) ** 0.5, 0.0, 0.0], QUESTION: query,
+                                      SPARSE: SparseVector([7], [weight])}
+             for n, (cosine, weight) in enumerate([(1.0, 0.9), (0.9, 1.0), (0.8, 0.7), (0.6, 0.8)])}
+    first, second, third, fourth = fused
+    rankings = {}
+    for order in ("ascending", "descending"):
+        collection = store.create_collection(4)
+        for points in (same, fused):
+            for key in sorted(points, reverse=order == "descending"):  # one upsert each: the engine sees this order
+                store.engine.upsert(collection, [(key, points[key], {"text": key})])
+        rankings[order] = {"dense": [hit.id for hit in store.engine.query(collection, [(DENSE, query)], 3, 12)],
+                           "fused": [hit.id for hit in store.engine.query(
+                               collection, [(DENSE, query), (SPARSE, SparseVector([7], [1.0]))], 3, 12,
+                               clauses=[{"text": list(fused)}])]}
+    expected = {"dense": sorted(same)[:3], "fused": sorted([first, second]) + [min(third, fourth)]}
+    assert rankings == {"ascending": expected, "descending": expected}
+
+
 def test_the_embedded_store_has_one_owner(tmp_path):
     holder = Store.open(KnowledgeSettings(qdrant_path=tmp_path))
     try:

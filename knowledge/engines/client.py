@@ -12,7 +12,7 @@ from typing import Any
 
 from knowledge.access import INDEXED_FIELDS
 from knowledge.engines.base import (DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Clauses, Hit, Vectors,
-                                    payload_filter, plain_vectors)
+                                    payload_filter, plain_vectors, settle_ties)
 from knowledge.errors import EmptyKnowledgeBase, StoreLocked, StoreUnavailable
 from knowledge.sparse import SparseVector
 
@@ -141,14 +141,15 @@ class ClientEngine:
                                     for u, v in sides],
                        "query": m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=weights))}
         try:
-            response = self.client.query_points(name, limit=limit, query_filter=only, with_payload=True,
-                                                with_vectors=[DENSE, QUESTION], **request)
+            points = settle_ties(lambda n: self.client.query_points(
+                name, limit=n, query_filter=only, with_payload=True, with_vectors=[DENSE, QUESTION], **request).points,
+                limit)
         except (ValueError, UnexpectedResponse) as error:
             # How each mode says a collection does not exist: local mode a ValueError, a server a 404.
             if getattr(error, "status_code", None) == 404 or "not found" in str(error):
                 raise EmptyKnowledgeBase(f"No collection {name!r} exists yet.") from None
             raise
-        return [Hit(str(p.id), dict(p.payload or {}), plain_vectors(p.vector)) for p in response.points]
+        return [Hit(str(p.id), dict(p.payload or {}), plain_vectors(p.vector)) for p in points]
 
     def close(self) -> None:
         self.client.close()

@@ -17,7 +17,7 @@ from typing import Any
 
 from knowledge.access import INDEXED_FIELDS
 from knowledge.engines.base import (DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Clauses, Hit, Vectors,
-                                    payload_filter, plain_vectors)
+                                    payload_filter, plain_vectors, settle_ties)
 from knowledge.errors import EmptyKnowledgeBase, StoreCorrupt, StoreLocked
 from knowledge.sparse import SparseVector
 
@@ -186,14 +186,14 @@ class EdgeEngine:
         only = payload_filter(self._q, clauses)
         nearest = [q.Query.Nearest(self._vector(vector), using=using) for using, vector in sides]
         if len(nearest) == 1:
-            request = q.QueryRequest(limit=limit, query=nearest[0], filter=only, with_payload=True,
-                                     with_vector=[DENSE, QUESTION])
+            ask = {"query": nearest[0]}
         else:
-            request = q.QueryRequest(limit=limit, prefetches=[q.Prefetch(limit=candidates, query=n, filter=only)
-                                                              for n in nearest],
-                                     query=q.Fusion.Rrf(k=RRF_K, weights=weights), filter=only, with_payload=True,
-                                     with_vector=[DENSE, QUESTION])
-        return [Hit(str(p.id), dict(p.payload or {}), plain_vectors(p.vector)) for p in self._shard(name).query(request)]
+            ask = {"prefetches": [q.Prefetch(limit=candidates, query=n, filter=only) for n in nearest],
+                   "query": q.Fusion.Rrf(k=RRF_K, weights=weights)}
+        shard = self._shard(name)
+        points = settle_ties(lambda n: shard.query(q.QueryRequest(limit=n, filter=only, with_payload=True,
+                                                                  with_vector=[DENSE, QUESTION], **ask)), limit)
+        return [Hit(str(p.id), dict(p.payload or {}), plain_vectors(p.vector)) for p in points]
 
     def close(self) -> None:
         for shard in self._shards.values():
