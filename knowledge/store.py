@@ -87,7 +87,8 @@ class Store:
     def __init__(self, engine: Engine, alias: str) -> None:
         self.engine = engine
         self.alias = alias
-        self._serving: tuple[float, Serving] | None = None
+        self._serving: tuple[float, Serving, int] | None = None  # read at, what was read, _changes then
+        self._changes = 0  # this Store's own swaps and ingests so far
 
     @classmethod
     def open(cls, settings: KnowledgeSettings) -> Store:
@@ -112,7 +113,7 @@ class Store:
     def point_alias_at(self, collection: str) -> None:
         """Atomically make the alias serve `collection`."""
         self.engine.set_alias(self.alias, collection)
-        self._serving = None
+        self._changes += 1
 
     def ensure_serving_collection(self, dimension: int) -> str:
         """The serving collection, created (and aliased) on first use."""
@@ -135,7 +136,7 @@ class Store:
 
     def drop_collection(self, collection: str) -> None:
         self.engine.drop(collection)
-        self._serving = None
+        self._changes += 1
 
     def drop_old_collections(self, keep: int) -> list[str]:
         """Delete all but the serving build and the newest others, `keep` in all."""
@@ -160,7 +161,7 @@ class Store:
             "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "revision": int(meta.get("revision", 0)) + 1,
         })
-        self._serving = None
+        self._changes += 1
 
     def _audience_counts(self, collection: str) -> dict[str, int]:
         # A table counts once, by its card: its row passages share its audience.
@@ -175,14 +176,14 @@ class Store:
 
     def serving(self) -> Serving:
         """The serving collection, its revision and audiences, in one read (SERVING_TTL_S old at most)."""
-        now = time.monotonic()
+        now, changes = time.monotonic(), self._changes  # a swap during the read below makes it stale
         cached = self._serving
-        if cached is not None and now - cached[0] < SERVING_TTL_S:
+        if cached is not None and cached[2] == changes and now - cached[0] < SERVING_TTL_S:
             return cached[1]
         collection = self.serving_collection()
         meta = self.engine.metadata(collection) if collection else {}
         serving = Serving(collection, int(meta.get("revision", 0)), dict(meta.get("audiences", {})))
-        self._serving = (now, serving)
+        self._serving = (now, serving, changes)
         return serving
 
     def audiences(self) -> dict[str, int]:

@@ -69,6 +69,26 @@ def test_a_store_sees_its_own_ingests_at_once_and_anothers_within_its_ttl(store,
     assert other.serving() == store.serving() and other.version() == f"{collection}.1"
 
 
+def test_a_swap_during_a_read_is_not_kept_as_fresh(store, monkeypatch):
+    """A turn reading the serving collection while this worker swaps it (`/kb reindex`) must not
+    keep the old one as current for SERVING_TTL_S."""
+    import knowledge.store
+
+    monkeypatch.setattr(knowledge.store, "SERVING_TTL_S", 3600.0)
+    old, new = store.create_collection(384), store.create_collection(384)
+    store.point_alias_at(old)
+    read_metadata = store.engine.metadata
+
+    def swapped_meanwhile(collection):
+        monkeypatch.setattr(store.engine, "metadata", read_metadata)
+        store.point_alias_at(new)  # lands after the alias was read, before the read is kept
+        return read_metadata(collection)
+
+    monkeypatch.setattr(store.engine, "metadata", swapped_meanwhile)
+    assert store.serving().collection == old  # what was served when the read began
+    assert store.serving().collection == new
+
+
 def test_both_engines_rank_alike(tmp_path, embedder):
     rankings = {}
     for kind in ("edge", "client"):
