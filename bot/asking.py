@@ -47,6 +47,8 @@ def ask(agent, question: str, thread: str | None, asker: Asker = PUBLIC,
     try:
         return agent.answer(question, thread, asker, variant=variant, reply=deliver if reply else None)
     except EmptyKnowledgeBase:
+        if delivering:  # raised by the reply itself: not an empty knowledge base, and not to be replied to again
+            raise
         agent.deps.telemetry.failed("empty_kb")
         return Failure("empty_kb", i18n.text(i18n.language_of(question), "slack.empty_kb"))
     except Exception:  # whatever broke, the asker is told, and the log says what with the same id

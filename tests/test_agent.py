@@ -5,6 +5,7 @@ import pytest
 from bot.agent import Agent
 from bot.preprocess import follow_up_context, normalise
 from bot.models import Turn
+from knowledge.errors import EmptyKnowledgeBase
 
 
 @pytest.fixture
@@ -57,16 +58,17 @@ def test_a_reply_goes_out_once_before_the_turn_is_written_and_the_write_follows(
     assert agent.deps.turns.get(returned.turn_id).answer == returned.text
 
 
-def test_a_reply_that_fails_still_has_its_turn_written_and_is_not_replied_to_again(agent):
+@pytest.mark.parametrize("error", [ConnectionError("Slack is unreachable"), EmptyKnowledgeBase("from the reply")])
+def test_a_reply_that_fails_still_has_its_turn_written_and_is_not_replied_to_again(agent, error):
     from bot.asking import ask
 
     tries = []
 
     def reply(answer):
         tries.append(answer)
-        raise ConnectionError("Slack is unreachable")
+        raise error
 
-    with pytest.raises(ConnectionError):
+    with pytest.raises(type(error)):
         ask(agent, "How much is the home-office budget?", "r2", reply=reply)
     assert len(tries) == 1  # not a second reply saying that answering failed
     assert [t.question for t in agent.deps.memory.recent("r2")] == ["How much is the home-office budget?"]
