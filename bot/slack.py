@@ -24,6 +24,7 @@ from bot.blocks import answer_blocks
 from bot.degrade import without_redis
 from bot.deps import Deps
 from bot.feedback import register_feedback
+from bot.models import Answer
 from bot.suggestions import Suggestions
 from bot import i18n
 from knowledge.access import Asker
@@ -199,8 +200,16 @@ def respond(agent, text: str, asker: Asker, thread_ts: str, logger: logging.Logg
             post: Callable[[dict], object]) -> None:
     """Post the agent's answer (a chat.postMessage payload) before the turn is written to Redis;
     a failure becomes a polite reply in the language of the question."""
-    answer = ask(agent, text, thread_key(asker.channel, thread_ts), asker, logger,
-                 reply=lambda answer: post({"text": answer.text, "blocks": answer_blocks(answer)}))
+    def reply(answer: Answer) -> None:
+        # Rendering is not posting: a bug in it must not leave the asker with no reply at all.
+        try:
+            message = {"text": answer.text, "blocks": answer_blocks(answer)}
+        except Exception:
+            logger.exception("could not render the answer's blocks; posting its text alone")
+            message = {"text": answer.text}
+        post(message)
+
+    answer = ask(agent, text, thread_key(asker.channel, thread_ts), asker, logger, reply=reply)
     if isinstance(answer, Failure):
         post({"text": answer.message})
 

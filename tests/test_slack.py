@@ -232,6 +232,17 @@ def test_a_redelivered_event_is_answered_once(app, fake_slack):
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
+def test_an_answer_whose_blocks_fail_to_render_is_still_posted_once_as_text(app, fake_slack, monkeypatch):
+    def broken(answer):
+        raise ValueError("a rendering bug")
+
+    monkeypatch.setattr("bot.slack.answer_blocks", broken)
+    app.dispatch(signed(mention("<@UBOT> how much is the home-office budget?", ts="1700000600.000100")))
+    [post] = fake_slack.wait_for("chat.postMessage")
+    assert "500 EUR" in post["text"] and not post.get("blocks")
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1
+
+
 def interaction(payload: dict, fake_slack) -> BoltRequest:
     payload = {"user": {"id": "U42"}, "team": {"id": "T1"}, "api_app_id": "A1", **payload}
     return signed(urlencode({"payload": json.dumps(payload)}), content_type="application/x-www-form-urlencoded")
