@@ -19,6 +19,8 @@ import argparse
 import random
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,6 +62,26 @@ def timed_ms(call) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def bench_settings(tmp: str, name: str) -> Settings:
+    """A throwaway bot's settings: its files in `tmp`, its Redis keys under a prefix of their
+    own, no answer cache (every turn does the whole work) and no rate limit."""
+    return Settings().replace(data_dir=Path(tmp), qdrant_path=Path(tmp) / "qdrant", answer_cache=False,
+                              rate_limit_per_minute=0, redis_prefix=f"bench:{name}:{time.time_ns()}:")
+
+
+@contextmanager
+def bench_deps(settings: Settings, embedder: Embedder) -> Iterator:
+    """The bot's clients on `settings`; afterwards the run's Redis keys are deleted and the clients closed."""
+    deps = build_deps(settings, embedder=embedder)
+    try:
+        yield deps
+    finally:
+        keys = list(deps.redis.scan_iter(f"{settings.redis_prefix}*"))
+        if keys:
+            deps.redis.delete(*keys)
+        deps.close()
+
+
 def on(deps, embedder: Embedder):
     """The same clients, with questions embedded by `embedder`."""
     return replace(deps, embedder=embedder, retriever=Retriever(deps.store, embedder, SparseEncoder()),
@@ -84,13 +106,11 @@ def main() -> None:
                 embedder.clear_cache()
                 embedding[name].append(timed_ms(lambda: embedder.embed_query(question)))
 
-        settings = Settings().replace(data_dir=Path(tmp), qdrant_path=Path(tmp) / "qdrant", answer_cache=False,
-                                       rate_limit_per_minute=0, redis_prefix=f"bench:embedding:{time.time_ns()}:")
+        settings = bench_settings(tmp, "embedding")
         store = Store.open(settings.knowledge)
         Pipeline(store, torch, SparseEncoder()).run([args.data / "faq" / "covid_faq.csv"])
         store.close()
-        deps = build_deps(settings, embedder=onnx)
-        try:
+        with bench_deps(settings, onnx) as deps:
             agents = {"torch": Agent(on(deps, torch)), "onnx": Agent(deps)}
             for agent in agents.values():
                 agent.answer("warm-up question", "bench:warm-up")
@@ -101,11 +121,6 @@ def main() -> None:
                 for name, agent in agents.items():
                     agent.deps.embedder.clear_cache()
                     turn[name].append(timed_ms(lambda: agent.answer(question, f"bench:{name}:{number}", asker=Asker(channel="bench"))))
-        finally:
-            keys = list(deps.redis.scan_iter(f"{settings.redis_prefix}*"))
-            if keys:
-                deps.redis.delete(*keys)
-            deps.close()
 
     figures = {"questions": len(asked), "onnx_export_and_check_ms": round(export_ms),
                **{f"embed_{name}": percentiles(samples) for name, samples in embedding.items()},

@@ -19,7 +19,6 @@ import http.client
 import io
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,7 +30,7 @@ import redis
 
 from bot.keys import ApiKeys
 from tests.benchmarks.load import QUESTIONS
-from tests.conftest import ISOLATED_ENV, SAMPLE_KB
+from tests.conftest import ISOLATED_ENV, SAMPLE_KB, copy_store
 from tests.serve import Serve
 from tests.test_slack import free_port
 
@@ -111,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                "DATA_DIR": data, "QDRANT_PATH": f"{data}/qdrant", "REDIS_PREFIX": prefix, "ANSWER_CACHE": "off"}
         bin_dir = Path(sys.executable).parent
         subprocess.run([bin_dir / "ingest", str(SAMPLE_KB)], env=env, check=True, stdout=subprocess.DEVNULL)
-        shutil.copytree(f"{data}/qdrant", f"{data}/qdrant-cli")
+        copy_store(Path(data) / "qdrant", Path(data) / "qdrant-cli")
         client = redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
         key = ApiKeys(client, prefix).add("bench", per_minute=0)
         serve = Serve(env, free_port())

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import tempfile
 import time
 import uuid
@@ -27,6 +26,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.evals import DEFAULT_DATA, covid_dataset  # noqa: E402
+from bot.evals.data import percentiles  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.access import ALL  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
@@ -60,11 +60,6 @@ def grow(store: Store, points: int, relabel: Callable[[int, dict], dict] | None 
         store.engine.upsert(collection, copies)
         count += len(copies)
     return store.engine.count(collection)
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return round(statistics.median(ordered), 2), round(ordered[int(0.95 * (len(ordered) - 1))], 2)
 
 
 @contextmanager
@@ -108,8 +103,8 @@ def main() -> None:
             store.search(vector, NO_TERMS, 5, access=ALL, mode="dense")
             floor.append((time.perf_counter() - started) * 1000)
     figures = {"points": size, "questions": len(questions),
-               "retrieve_p50_ms": percentiles(full)[0], "retrieve_p95_ms": percentiles(full)[1],
-               "floor_p50_ms": percentiles(floor)[0], "floor_p95_ms": percentiles(floor)[1]}
+               **{f"{name}_{key}": value for name, samples in (("retrieve", full), ("floor", floor))
+                  for key, value in percentiles(samples).items()}}
     figures["p50_ratio_to_floor"] = round(figures["retrieve_p50_ms"] / figures["floor_p50_ms"], 2)
     print_figures(figures, args.json)
 

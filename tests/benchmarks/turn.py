@@ -39,7 +39,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from bot.agent import Agent
-from bot.deps import build_deps, screen_ahead
+from bot.deps import screen_ahead
 from bot.evals.data import percentiles
 from bot.settings import Settings
 from ingest.pipeline import Pipeline
@@ -48,7 +48,7 @@ from knowledge.embeddings import Embedder
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.benchmarks import print_figures
-from tests.benchmarks.embedding import arguments, questions, timed_ms
+from tests.benchmarks.embedding import arguments, bench_deps, bench_settings, questions, timed_ms
 from tests.benchmarks.retrieval import NO_TERMS
 
 STAGES = ("preprocess", "guard.input", "embed", "access", "cache", "retrieve", "sparse", "relevance",
@@ -93,8 +93,7 @@ def main() -> None:
     asked = questions(args.data, args.questions)
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings().replace(data_dir=Path(tmp), qdrant_path=Path(tmp) / "qdrant", answer_cache=False,
-                                       rate_limit_per_minute=0, redis_prefix=f"bench:turn:{time.time_ns()}:")
+        settings = bench_settings(tmp, "turn")
         child = multiprocessing.get_context("spawn").Process(target=prepare,
                                                              args=(settings, args.data / "faq" / "covid_faq.csv"))
         child.start()
@@ -104,16 +103,15 @@ def main() -> None:
         embedder = Embedder(onnx_dir=settings.knowledge.onnx_dir)
         if embedder.query_backend != "onnx":
             raise SystemExit("the ONNX query model could not be made; see the log above")
-        deps = build_deps(settings, embedder=embedder)
-        started = time.perf_counter()
-        screen_ahead(deps).join()  # as a worker starts: its passages screened before it is measured
-        screened_s = time.perf_counter() - started
-        if deps.telemetry.provider is None:
-            raise SystemExit("traces are off (TRACE_KEEP=0 and no OTLP endpoint): the stages are read from them")
-        spans = InMemorySpanExporter()
-        deps.telemetry.provider.add_span_processor(SimpleSpanProcessor(spans))
-        agent = Agent(deps)
-        try:
+        with bench_deps(settings, embedder) as deps:
+            started = time.perf_counter()
+            screen_ahead(deps).join()  # as a worker starts: its passages screened before it is measured
+            screened_s = time.perf_counter() - started
+            if deps.telemetry.provider is None:
+                raise SystemExit("traces are off (TRACE_KEEP=0 and no OTLP endpoint): the stages are read from them")
+            spans = InMemorySpanExporter()
+            deps.telemetry.provider.add_span_processor(SimpleSpanProcessor(spans))
+            agent = Agent(deps)
             agent.answer("warm-up question", "bench:warm-up")
             spans.clear()
             floor, turn, whole, stages = [], [], [], defaultdict(list)
@@ -143,11 +141,6 @@ def main() -> None:
                 stages["json"][-1] = (sent - answered) * 1000
             memory = memory_mb()
             torch_imported = "torch" in sys.modules
-        finally:
-            keys = list(deps.redis.scan_iter(f"{settings.redis_prefix}*"))
-            if keys:
-                deps.redis.delete(*keys)
-            deps.close()
 
     figures = {"questions": len(asked), "floor": percentiles(floor), "turn_total": percentiles(turn),
                "turn_with_write": percentiles(whole),
