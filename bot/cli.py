@@ -171,6 +171,7 @@ def ask_one(agent, question: str, thread_id: str, as_json: bool, asker: Asker = 
 
 def ask_jsonl(agent, lines: TextIO, out: TextIO, asker: Asker = PUBLIC) -> int:
     """One JSON answer per input line; a bad line gets an error object, never a crash."""
+    from bot.asking import Failure, ask
     from bot.schema import AskResult
 
     for number, request in enumerate(_requests(lines), start=1):
@@ -179,8 +180,11 @@ def ask_jsonl(agent, lines: TextIO, out: TextIO, asker: Asker = PUBLIC) -> int:
             continue
         thread, line_id = request.get("thread") or f"eval:{uuid.uuid4()}", request.get("id")
         # The line goes out before the turn is written to Redis: the asker does not wait for that.
-        agent.answer(request["question"], str(thread), asker,
+        # Through ask(): a request that cannot be answered gets its error line and the run goes on.
+        result = ask(agent, request["question"], str(thread), asker,
                      reply=lambda answer, line_id=line_id: _write_line(out, answer.as_dict(line_id)))
+        if isinstance(result, Failure):
+            _write_line(out, AskResult.unreadable(line_id, result.message).as_json())
     return 0
 
 

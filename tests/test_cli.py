@@ -67,6 +67,31 @@ def test_jsonl_answers_every_line_and_reports_bad_ones(kb_env, monkeypatch, caps
         jsonschema.validate(record, published_schema()["response"])
 
 
+def test_jsonl_a_request_that_fails_gets_an_error_line_and_later_lines_are_answered(kb_env, monkeypatch, capsys):
+    from knowledge.errors import StoreUnavailable
+    from knowledge.store import Store
+
+    search = Store.search
+    calls = []
+
+    def blip(self, *args, **kwargs):  # Qdrant does not answer the first search only
+        calls.append(1)
+        if len(calls) == 1:
+            raise StoreUnavailable("Qdrant did not answer")
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "search", blip)
+    lines = "\n".join([json.dumps({"id": "a", "question": "How much can I spend on a hotel?"}),
+                       json.dumps({"id": "b", "question": "How do I book a business trip?"})])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert cli.main(["ask", "--jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in records] == ["a", "b"]
+    assert records[0]["reason"] == "error" and records[0]["error"] and not records[1]["refused"]
+    for record in records:
+        jsonschema.validate(record, published_schema()["response"])
+
+
 def test_ask_before_ingest_says_the_kb_is_empty_and_how_to_fill_it(monkeypatch, settings, capsys):
     monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
     monkeypatch.setenv("REDIS_URL", settings.redis_url)
