@@ -5,7 +5,9 @@ for everyone are suggested: a restricted question is not shown to whoever opens 
 one list serves every asker.
 
 The FAQ questions are read once per index version (`Store.version`, which every ingest and
-swap changes), not at every thread start: reading them scrolls the whole index."""
+swap changes), not at every thread start: reading them scrolls the whole index. Their rows are
+looked up again at each thread start (a few points by id): an in-place ingest interrupted before
+it records a new version can have restricted a row, and its question must then go at once."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import threading
 from collections.abc import Sequence
 
 from knowledge.language import language_of
+from knowledge.models import Chunk
 from knowledge.store import Store
 
 MAX_PROMPTS = 3
@@ -26,8 +29,8 @@ class Suggestions:
         """`store` may be None when `configured` is not empty: the index is not read then."""
         self._configured = list(configured)
         self._store = store
-        self._read: tuple[str, list[str]] | None = None
-        """The index version and the FAQ questions read at it."""
+        self._read: tuple[str, list[tuple[str, str]]] | None = None
+        """The index version and the FAQ rows (chunk id, question) read at it."""
         self._lock = threading.Lock()  # thread starts arrive on several listener threads
 
     def prompts(self) -> list[dict[str, str]]:
@@ -42,17 +45,24 @@ class Suggestions:
         with self._lock:
             if self._read is None or self._read[0] != version:
                 self._read = (version, faq_questions(self._store))
-            return self._read[1]
+            rows = self._read[1]
+        if not rows:
+            return []
+        current = self._store.engine.retrieve(self._store.alias, [chunk_id for chunk_id, _ in rows])
+        return [question for chunk_id, question in rows
+                if chunk_id in current and not Chunk.from_payload(chunk_id, current[chunk_id]).restricted]
 
 
-def faq_questions(store: Store) -> list[str]:
-    found: list[str] = []
+def faq_questions(store: Store) -> list[tuple[str, str]]:
+    """(chunk id, question) of FAQ rows for everyone, English questions first."""
+    found: dict[str, str] = {}
     for chunk in store.chunks():
         if chunk.kind == "faq" and not chunk.restricted and chunk.question and chunk.question not in found:
-            found.append(chunk.question)
+            found[chunk.question] = chunk.id
             if len(found) == CANDIDATES:
                 break
-    return sorted(found, key=lambda question: language_of(question) != "en")
+    return [(found[question], question)
+            for question in sorted(found, key=lambda question: language_of(question) != "en")]
 
 
 def title(question: str) -> str:
