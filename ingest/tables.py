@@ -27,7 +27,8 @@ from ingest.errors import UnreadableSource
 from ingest.frontmatter import Labels, labelled, take_labels
 from ingest.loaders import QUESTION_COLUMNS, ANSWER_COLUMNS, SourceDocument, SourceFile, TableColumns, delimiter
 from knowledge.errors import TableError, TableUnavailable
-from knowledge.tables import SAMPLE_ROWS, Column, QueryResult, TableInfo, TableStore, sheets, table_name
+from knowledge.table_files import sheets
+from knowledge.tables import SAMPLE_ROWS, Column, QueryResult, TableInfo, TableStore, table_name
 
 DATA_SUFFIXES = {".parquet", ".xlsx"}
 """Always tables; .csv and .tsv are tables unless they are FAQs."""
@@ -52,6 +53,8 @@ class TableJob:
     new: bool
     labels: Labels = Labels()
     """Who may read the table and its tags (empty audience: everyone)."""
+    sidecar: dict[str, Any] = field(default_factory=dict, compare=False)
+    """Its `NAME.yaml`, read once when planning: title, description, a description per column."""
 
 
 def is_table(file: SourceFile, columns: TableColumns) -> bool:
@@ -86,8 +89,10 @@ def plan_file(file: SourceFile, indexed: dict[str, str], path_doc_ids: list[str]
     """What to do with one table file. `indexed`: doc_id -> content hash ("" when incomplete);
     `path_doc_ids`: what the index holds of this file; `path_labels`: what `ingest --audience/--tag`
     gave its path. A table is unchanged when DuckDB holds this content and its card is indexed whole."""
-    labels = table_labels(file, path_labels)
-    sheets, digest = entries(file), content_hash(file, labels)
+    raw, sidecar = read_sidecar(file.path)
+    # The sidecar's `audience:` and `tags:` (checked), over what the path was given.
+    labels = labelled(take_labels(dict(sidecar)), path_labels)
+    sheets, digest = entries(file), content_hash(file, labels, raw)
     taken = {name: info.path for name, info in catalogue.items()}
     plan, cards = FilePlan(), []
     for sheet in sheets:
@@ -98,7 +103,7 @@ def plan_file(file: SourceFile, indexed: dict[str, str], path_doc_ids: list[str]
             plan.unchanged += 1
         else:
             plan.jobs.append(TableJob(file, name, sheet, digest, card, reload=not current, new=card not in indexed,
-                                      labels=labels))
+                                      labels=labels, sidecar=sidecar))
         cards.append(card)
     plan.deleted = [doc_id for doc_id in path_doc_ids if not any(_belongs(doc_id, card) for card in cards)]
     plan.dropped = [t.name for t in catalogue.values() if t.path == file.path.as_posix() and t.sheet not in sheets]
@@ -108,10 +113,9 @@ def plan_file(file: SourceFile, indexed: dict[str, str], path_doc_ids: list[str]
 def load(tables: TableStore, job: TableJob) -> list[SourceDocument]:
     """Load the table if its file changed, and make its passages."""
     try:
-        if job.reload:
-            tables.load(job.name, job.file.path, job.content_hash, job.sheet, job.labels.audience, job.labels.tags,
-                        check=_no_row_audiences)
-        return documents(tables, job)
+        info = (tables.load(job.name, job.file.path, job.content_hash, job.sheet, job.labels.audience,
+                            job.labels.tags, check=_no_row_audiences) if job.reload else tables.info(job.name))
+        return documents(tables, job, info)
     except (TableError, TableUnavailable) as error:
         where = f" (sheet {job.sheet})" if job.sheet else ""
         raise UnreadableSource(f"not a readable table{where}: {error}") from None
@@ -140,12 +144,6 @@ def entries(file: SourceFile) -> list[str]:
         raise UnreadableSource(str(error)) from None
 
 
-def table_labels(file: SourceFile, path_labels: Labels) -> Labels:
-    """The sidecar's `audience:` and `tags:` (checked), over what the path was given."""
-    own = take_labels(dict(_sidecar(file.path)))
-    return labelled(own, path_labels)
-
-
 def _no_row_audiences(columns: list[Column]) -> None:
     if any(column.name.strip().lower() == "audience" for column in columns):
         raise TableError("a table's rows cannot have audiences of their own (SQL reads the whole table): give the "
@@ -153,15 +151,14 @@ def _no_row_audiences(columns: list[Column]) -> None:
                          "audience, or rename the column")
 
 
-def content_hash(file: SourceFile, labels: Labels = Labels()) -> str:
+def content_hash(file: SourceFile, labels: Labels = Labels(), sidecar: bytes = b"") -> str:
+    """The file's bytes, its sidecar's (`sidecar`, as read_sidecar read them), its labels and TABLE_FORMAT."""
     digest = hashlib.sha256(f"{TABLE_FORMAT}\n{labels.as_dict()}\n".encode())
     try:
         with file.path.open("rb") as handle:
             while block := handle.read(1 << 20):
                 digest.update(block)
-        sidecar = _sidecar_path(file.path)
-        if sidecar.is_file():
-            digest.update(sidecar.read_bytes())
+        digest.update(sidecar)
     except OSError as error:
         raise UnreadableSource(f"cannot read: {error.strerror}") from None
     return digest.hexdigest()[:32]
@@ -176,10 +173,9 @@ def name_for(file: SourceFile, sheet: str, taken: dict[str, str]) -> str:
     return f"{name}_{hashlib.sha256(file.path.as_posix().encode()).hexdigest()[:6]}"
 
 
-def documents(tables: TableStore, job: TableJob) -> list[SourceDocument]:
-    """The table card and, for a small table, one passage per row."""
-    info = tables.info(job.name)
-    sidecar = _sidecar(job.file.path)
+def documents(tables: TableStore, job: TableJob, info: TableInfo) -> list[SourceDocument]:
+    """The table card and, for a small table, one passage per row, of the table `info` describes."""
+    sidecar = job.sidecar
     title = str(sidecar.get("title") or "") or job.file.path.stem.replace("-", " ").replace("_", " ").title()
     if job.sheet:
         title = f"{title} ({job.sheet})"
@@ -222,17 +218,17 @@ def _cell(value: Any) -> str:
     return str(value) if not isinstance(value, float) else f"{value:.15g}"
 
 
-def _sidecar_path(path: Path) -> Path:
-    return path.with_suffix(".yaml")
-
-
-def _sidecar(path: Path) -> dict[str, Any]:
-    """`NAME.yaml` next to the table: title, description, and a description per column."""
-    sidecar = _sidecar_path(path)
+def read_sidecar(path: Path) -> tuple[bytes, dict[str, Any]]:
+    """`NAME.yaml` next to the table (title, description, a description per column, audience,
+    tags): its bytes, for the content hash, and its values (none: b"" and {})."""
+    sidecar = path.with_suffix(".yaml")
     if not sidecar.is_file():
-        return {}
+        return b"", {}
     try:
-        data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+        raw = sidecar.read_bytes()
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except OSError as error:
+        raise UnreadableSource(f"cannot read {sidecar.name}: {error.strerror}") from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise UnreadableSource(f"{sidecar.name} is not valid YAML: {str(error).splitlines()[0]}") from None
-    return data if isinstance(data, dict) else {}
+    return raw, data if isinstance(data, dict) else {}

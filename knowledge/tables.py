@@ -1,10 +1,11 @@
-"""Tables as data: the one module that touches DuckDB ($DATA_DIR/tables.duckdb).
+"""Tables as data: the store that writes and reads DuckDB ($DATA_DIR/tables.duckdb).
 
 Ingest loads a CSV, TSV, Parquet file or Excel sheet with DuckDB's own readers (typed
 columns, streamed), into a new table that is swapped in for the old one in one transaction:
 a load that fails leaves the previous version serving. A CSV line DuckDB cannot read (too
 many or too few fields, a value not of its column's type) fails the load with its line number
-and reason, from DuckDB's rejects table, rather than being skipped. A catalogue table,
+and reason, from DuckDB's rejects table, rather than being skipped (the readers and that
+report: knowledge/table_files.py). A catalogue table,
 `_kb_tables`, says where each table came from, its content hash, its row count and who may read it (the
 audience and tags its passages carry in Qdrant, checked again before any SQL runs on it).
 
@@ -13,12 +14,13 @@ read-only, with file and network access off and the configuration locked so SQL 
 them back on, a memory limit, a timeout (an interrupt from a timer thread) and a row cap.
 The store keeps that connection open (DuckDB takes a file lock for it): an `ingest` in
 another process cannot write the tables while a bot holds them; `/kb reindex` runs inside
-the bot, which closes its reader before it writes.
+the bot, which closes its reader before it writes. While the reader is open nothing else can
+change the tables, so each table's info (catalogue entry and columns) is read once and kept
+until this store writes or closes its reader: every question that retrieves a table asks for it.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 import tempfile
 import threading
@@ -31,13 +33,11 @@ import duckdb
 
 from knowledge.access import AUDIENCE, EVERYONE, TAGS
 from knowledge.errors import TableError, TableUnavailable
+from knowledge.table_files import first_line, raise_for_rejects, reader_sql
 
 CATALOGUE = "_kb_tables"
 STAGING_PREFIX = "_kb_load_"
 SAMPLE_ROWS = 3
-REJECTS_SHOWN = 5
-"""Unreadable lines named in a failed load's reason (all are counted, up to REJECTS_KEPT)."""
-REJECTS_KEPT = 1000
 QUERY_TIMEOUT_S = 5.0
 QUERY_MAX_ROWS = 200
 CATALOGUE_LABELS = (AUDIENCE, TAGS)
@@ -96,6 +96,9 @@ class TableStore:
         self.path = Path(path)
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
+        self._infos: dict[str, TableInfo] = {}
+        self._generation = 0
+        """Bumped whenever the infos are forgotten, so an info read across a write is not kept."""
 
     # --- writing (ingest) -------------------------------------------------------------
 
@@ -123,10 +126,10 @@ class TableStore:
         with self._writer() as connection, tempfile.TemporaryDirectory(prefix="kb-sheet-") as spill:
             connection.execute(f"DROP TABLE IF EXISTS {staging}")
             try:
-                reader = _reader(file, sheet, Path(spill))
+                reader = reader_sql(file, sheet, Path(spill))
                 connection.execute(f"CREATE TABLE {staging} AS SELECT * FROM {reader}")
                 if reader.startswith("read_csv"):
-                    _raise_for_rejects(connection)
+                    raise_for_rejects(connection)
                 rows = connection.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
                 if rows == 0:
                     raise TableError("no rows were read; check that the first line is the header and every "
@@ -135,7 +138,7 @@ class TableStore:
                     check([Column(c[0], c[1]) for c in connection.execute(f"DESCRIBE {staging}").fetchall()])
             except (duckdb.Error, TableError) as error:
                 connection.execute(f"DROP TABLE IF EXISTS {staging}")
-                raise TableError(_first_line(error)) from None
+                raise TableError(first_line(error)) from None
             connection.execute("BEGIN TRANSACTION")
             connection.execute(f"DROP TABLE IF EXISTS {quoted(name)}")
             connection.execute(f"ALTER TABLE {staging} RENAME TO {quoted(name)}")
@@ -143,6 +146,7 @@ class TableStore:
                                f"{', '.join(CATALOGUE_LABELS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                                [name, file.as_posix(), sheet, content_hash, rows, list(audience) or [EVERYONE], list(tags)])
             connection.execute("COMMIT")
+        self._forget_infos()
         return self.info(name)
 
     def drop(self, names: Iterable[str]) -> None:
@@ -155,6 +159,7 @@ class TableStore:
                 connection.execute(f"DROP TABLE IF EXISTS {quoted(name)}")
                 connection.execute(f"DELETE FROM {CATALOGUE} WHERE name = ?", [name])
             connection.execute("COMMIT")
+        self._forget_infos()
 
     # --- reading ----------------------------------------------------------------------
 
@@ -169,14 +174,22 @@ class TableStore:
                 try:
                     self._connection = duckdb.connect(str(self.path), read_only=True, config=LOCKED_DOWN)
                 except duckdb.Error as error:
-                    raise TableUnavailable(f"the tables cannot be read right now ({_first_line(error)})") from None
+                    raise TableUnavailable(f"the tables cannot be read right now ({first_line(error)})") from None
             return self._connection.cursor()
 
     def close_reader(self) -> None:
+        """Close the read connection (a write in this process needs the file) and forget the
+        infos read through it."""
         with self._lock:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+        self._forget_infos()
+
+    def _forget_infos(self) -> None:
+        with self._lock:
+            self._infos.clear()
+            self._generation += 1
 
     def tables(self) -> list[TableInfo]:
         """Every table with its source and row count (`ingest status`)."""
@@ -187,6 +200,18 @@ class TableStore:
         return [self.info(name) for (name,) in found]
 
     def info(self, name: str) -> TableInfo:
+        """The table's catalogue entry and columns; kept after the first read (see above)."""
+        with self._lock:
+            known, generation = self._infos.get(name), self._generation
+        if known is not None:
+            return known
+        info = self._read_info(name)
+        with self._lock:
+            if generation == self._generation:  # no write or close since the read began
+                self._infos[name] = info
+        return info
+
+    def _read_info(self, name: str) -> TableInfo:
         with self._cursor() as cursor:
             # SELECT *: a catalogue from before audiences (read-only here, so not migrated) has no such columns.
             found = cursor.execute(f"SELECT * FROM {CATALOGUE} WHERE name = ?", [name])
@@ -214,7 +239,7 @@ class TableStore:
             except duckdb.InterruptException:
                 raise TableError(f"the query took longer than {timeout_s:g} s; narrow it down") from None
             except duckdb.Error as error:
-                raise TableError(_first_line(error)) from None
+                raise TableError(first_line(error)) from None
             finally:
                 timer.cancel()
 
@@ -223,74 +248,3 @@ def _fetch(cursor: duckdb.DuckDBPyConnection, limit: int) -> QueryResult:
     columns = [d[0] for d in cursor.description or []]
     rows = cursor.fetchmany(limit + 1)
     return QueryResult(columns, [tuple(r) for r in rows[:limit]], truncated=len(rows) > limit)
-
-
-def _reader(file: Path, sheet: str, spill: Path) -> str:
-    """The DuckDB table function that reads `file`, as SQL; an Excel sheet goes through `spill`."""
-    path = _literal(file)
-    suffix = file.suffix.lower()
-    if suffix == ".parquet":
-        return f"read_parquet({path})"
-    # DuckDB's sniffer finds the delimiter (, ; tab), quoting and each column's type. Lines it
-    # cannot read go to its rejects table (read by _raise_for_rejects) instead of stopping the
-    # scan at the first one, or of the sniffer settling for one column when an early line is bad.
-    options = f"header = true, store_rejects = true, rejects_limit = {REJECTS_KEPT}"
-    if suffix == ".xlsx":
-        return f"read_csv({_literal(_sheet_as_csv(file, sheet, spill / 'sheet.csv'))}, {options})"
-    delimiter = ", delim = '\\t'" if suffix == ".tsv" else ""
-    return f"read_csv({path}, {options}{delimiter})"
-
-
-def _raise_for_rejects(connection: duckdb.DuckDBPyConnection) -> None:
-    """The lines the CSV reader set aside (`store_rejects`: it reads on, so all are found in one
-    pass), as a TableError saying which lines and why; the connection is this load's own."""
-    rejects = connection.execute("SELECT line, error_message FROM reject_errors ORDER BY line").fetchall()
-    if not rejects:
-        return
-    lines = {}
-    for line, message in rejects:  # a line may fail in several columns: its first reason
-        lines.setdefault(line, message.strip().splitlines()[0])
-    shown = "; ".join(f"line {line}: {message}" for line, message in list(lines.items())[:REJECTS_SHOWN])
-    more = f" and {len(lines) - REJECTS_SHOWN} more" if len(lines) > REJECTS_SHOWN else ""
-    count = f"{len(lines)}+" if len(rejects) >= REJECTS_KEPT else str(len(lines))
-    raise TableError(f"{count} line(s) could not be read ({shown}{more}); fix them (a field that holds the "
-                     "delimiter or a line break must be in double quotes) and ingest again")
-
-
-def _literal(path: Path) -> str:
-    return "'" + path.as_posix().replace("'", "''") + "'"
-
-
-def _sheet_as_csv(file: Path, sheet: str, target: Path) -> Path:
-    """An Excel sheet as a temporary CSV for DuckDB's reader (its excel extension would need a
-    download). openpyxl streams the sheet in read-only mode; DuckDB then types the columns."""
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except Exception as error:  # noqa: BLE001 (openpyxl raises many kinds for a damaged file)
-        raise TableError(f"not a readable Excel file ({type(error).__name__}: {error})") from None
-    with target.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        for row in workbook[sheet].iter_rows(values_only=True):
-            if any(value is not None for value in row):
-                writer.writerow(["" if value is None else value for value in row])
-    workbook.close()
-    return target
-
-
-def sheets(file: Path) -> list[str]:
-    """The sheet names of an Excel workbook, in order."""
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(file, read_only=True)
-    except Exception as error:  # noqa: BLE001
-        raise TableError(f"not a readable Excel file ({type(error).__name__}: {error})") from None
-    names = list(workbook.sheetnames)
-    workbook.close()
-    return names
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

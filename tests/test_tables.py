@@ -11,6 +11,7 @@ import pytest
 
 from ingest import cli
 from ingest.pipeline import Pipeline
+from knowledge.errors import TableUnavailable
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -88,6 +89,22 @@ def test_reruns_skip_unchanged_tables_and_replace_changed_ones_whole(pipeline, s
     assert "staff" in {c.name for c in tables.info("offices").columns}
     office_rows = {c.doc_id for c in store.chunks() if c.kind == "row" and c.metadata["table"] == "offices"}
     assert len(office_rows) == 4, "rows gone from the file are gone from the index"
+
+
+def test_a_table_info_is_kept_until_the_table_is_written_again(pipeline, tables, table_dir):
+    """Every question asks for its tables' infos: they are read once, and a re-ingest or prune
+    through the same store (as /kb reindex in the bot) is seen at once, not the kept info."""
+    pipeline.run([table_dir])
+    kept = tables.info("rota")
+    assert tables.info("rota") is kept
+    (table_dir / "rota.csv").write_text("week,team,lead\n1,Platform,Ana\n2,Payments,Bo\n")
+    pipeline.run([table_dir])
+    fresh = tables.info("rota")
+    assert (fresh.rows, [c.name for c in fresh.columns]) == (2, ["week", "team", "lead"])
+    (table_dir / "rota.csv").unlink()
+    pipeline.run([table_dir], prune=True)
+    with pytest.raises(TableUnavailable):
+        tables.info("rota")
 
 
 def test_a_malformed_table_is_reported_and_the_old_version_keeps_serving(pipeline, store, tables, table_dir):
