@@ -174,6 +174,8 @@ def ask_jsonl(agent, lines: TextIO, out: TextIO, asker: Asker = PUBLIC) -> int:
     from bot.asking import Failure, ask
     from bot.schema import AskResult
 
+    if agent.deps.store.count() == 0:  # say once how to fill it, not once per line
+        raise EmptyKnowledgeBase(f"The collection {agent.deps.store.alias!r} holds no documents.")
     for number, request in enumerate(_requests(lines), start=1):
         if "error" in request:
             _write_line(out, AskResult.unreadable(request.get("id"), f"line {number}: {request['error']}").as_json())

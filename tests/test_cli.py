@@ -98,6 +98,10 @@ def test_ask_before_ingest_says_the_kb_is_empty_and_how_to_fill_it(monkeypatch, 
     assert cli.main(["ask", "How many vacation days do I get?"]) == 2
     err = capsys.readouterr().err
     assert "knowledge base is empty" in err and "ingest" in err and "Traceback" not in err
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": 1, "question": "How many vacation days?"}\n'))
+    assert cli.main(["ask", "--jsonl"]) == 2  # a batch is told once, not with an error line per request
+    out, err = capsys.readouterr()
+    assert out == "" and "knowledge base is empty" in err and "ingest" in err
 
 
 def test_unreachable_redis_names_redis_url_and_how_to_start_one(monkeypatch, settings, capsys):
