@@ -15,7 +15,6 @@ import threading
 from collections.abc import Sequence
 
 from knowledge.language import language_of
-from knowledge.models import Chunk
 from knowledge.store import Store
 
 MAX_PROMPTS = 3
@@ -48,9 +47,8 @@ class Suggestions:
             rows = self._read[1]
         if not rows:
             return []
-        current = self._store.engine.retrieve(self._store.alias, [chunk_id for chunk_id, _ in rows])
-        return [question for chunk_id, question in rows
-                if chunk_id in current and not Chunk.from_payload(chunk_id, current[chunk_id]).restricted]
+        current = self._store.chunks_by_id([chunk_id for chunk_id, _ in rows])
+        return [question for chunk_id, question in rows if chunk_id in current and not current[chunk_id].restricted]
 
 
 def faq_questions(store: Store) -> list[tuple[str, str]]:

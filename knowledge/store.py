@@ -236,12 +236,14 @@ class Store:
         collection = self.serving_collection()
         return 0 if collection is None else self.engine.count(collection)
 
+    def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        """Those of `chunk_ids` the serving collection holds now, by id (none before the first ingest)."""
+        found = self.engine.retrieve(self.alias, chunk_ids) if chunk_ids and self.serving_collection() else {}
+        return {point_id: Chunk.from_payload(point_id, payload) for point_id, payload in found.items()}
+
     def content_hashes(self, chunk_ids: list[str]) -> dict[str, str]:
         """Chunk id -> its document's content hash, for the chunks the serving collection holds."""
-        if not chunk_ids or self.serving_collection() is None:
-            return {}
-        return {point_id: payload.get("content_hash", "")
-                for point_id, payload in self.engine.retrieve(self.alias, chunk_ids).items()}
+        return {point_id: chunk.content_hash for point_id, chunk in self.chunks_by_id(chunk_ids).items()}
 
     def chunks(self, collection: str | None = None) -> Iterator[Chunk]:
         """Every chunk of a collection (the serving one by default), without vectors."""
