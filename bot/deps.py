@@ -8,25 +8,25 @@ from dataclasses import dataclass
 
 import redis
 
-from bot.access import AccessPolicy, ChannelScopes, UserGroups, load_scopes, slack_members
-from bot.breaker import CircuitBreaker
-from bot.cache import AnswerCache, answer_scope
-from bot.cascade import Cascade
-from bot.gate import Gate
-from bot.llm import build_chat
-from bot.memory import ThreadMemory, connect
-from bot.telemetry import Telemetry
-from bot.tracing import build_tracer_provider
-from bot.turns import TurnLog
-from bot.usage import UsageLedger
-from bot.tables import TableAnswers
-from bot.variants import SQL_PROMPT, Variants, load_prompt
+from bot.chain.askers import AccessPolicy, ChannelScopes, UserGroups, load_scopes, slack_members
+from bot.chain.breaker import CircuitBreaker
+from bot.chain.answer_cache import AnswerCache, answer_scope
+from bot.chain.cascade import Cascade
+from bot.chain.gate import Gate
+from bot.chain.llm import build_chat
+from bot.chain.thread_memory import ThreadMemory, connect
+from bot.ops.telemetry import Telemetry
+from bot.ops.tracing import build_tracer_provider
+from bot.chain.turn_log import TurnLog
+from bot.chain.usage import UsageLedger
+from bot.chain.table_answers import TableAnswers
+from bot.chain.prompt_variants import SQL_PROMPT, Variants, load_prompt
 from guards.input import InputGuard
 from guards.policy import BusinessRules
 from knowledge.embeddings import MODEL_NAME, Embedder, configure_llama_index
 from knowledge.retrieval import Retriever
 from bot.settings import Settings
-from bot.tiers import Tier
+from bot.chain.tiers import Tier
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from knowledge.tables import TableStore
@@ -57,7 +57,7 @@ class Deps:
     """None when ANSWER_CACHE is off."""
     cascade: Cascade | None
     table_answers: TableAnswers | None = None
-    """Answers from the tables in $DATA_DIR/tables.duckdb (bot/tables.py)."""
+    """Answers from the tables in $DATA_DIR/tables.duckdb (bot/chain/table_answers.py)."""
     """The model tiers and the output guard that validates them; None in extractive mode (no
     LLM_TIERS, OPENAI_API_KEY or OPENAI_BASE_URL; importing guardrails costs ~7 s)."""
 
@@ -130,7 +130,7 @@ def usergroups_for(settings: Settings, client: redis.Redis) -> UserGroups | None
     """Slack user groups are resolved through the Web API: only with a bot token."""
     if not settings.slack_bot_token:
         return None
-    from bot.slack import build_web_client
+    from bot.slack.listeners import build_web_client
 
     web = build_web_client(settings.slack_bot_token, settings.slack_api_url)
     return UserGroups(client, settings.redis_prefix, slack_members(web), settings.usergroup_ttl_s)
@@ -141,6 +141,6 @@ def breaker_for(tier: Tier, client: redis.Redis, prefix: str) -> CircuitBreaker:
 
 
 def build_metrics(settings: Settings):
-    from bot.metrics import Metrics
+    from bot.ops.metrics import Metrics
 
     return Metrics(settings.prometheus_multiproc_dir)

@@ -17,7 +17,7 @@ from dotenv import dotenv_values
 from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode
 
-from bot.tiers import Tier, load_tiers
+from bot.chain.tiers import Tier, load_tiers
 from guards.settings import GuardSettings
 from ingest.settings import IngestSettings
 from knowledge.settings import EnvSettings, KnowledgeSettings, comma_list, env
@@ -86,7 +86,7 @@ class Settings(EnvSettings):
     api_max_request_bytes: int = env("API_MAX_REQUEST_BYTES", 65_536)
     """The largest HTTP API request body taken (413 beyond)."""
     answer_workers: int = env("ANSWER_WORKERS", 4)
-    """Questions one process answers at once (bot/admission.py)..."""
+    """Questions one process answers at once (bot/web/admission.py)..."""
     answer_queue: int = env("ANSWER_QUEUE", 32)
     """...and how many more may wait; beyond that the asker is told the bot is busy."""
     channel_scopes: Path | None = env("CHANNEL_SCOPES", None)
@@ -102,7 +102,7 @@ class Settings(EnvSettings):
     memory_ttl_s: int = env("MEMORY_TTL_S", 7 * 24 * 3600)
     prompt_variants: Annotated[tuple[tuple[str, int], ...], NoDecode, BeforeValidator(_shares)] = \
         env("PROMPT_VARIANTS", (("answer-v1", 100),))
-    """Answer prompts (files in bot/prompts/) and their shares of the threads: the A/B split."""
+    """Answer prompts (files in bot/chain/prompts/) and their shares of the threads: the A/B split."""
     metrics_port: int = env("METRICS_PORT", 9464)
     """Where `bot serve` in Socket Mode serves /metrics (HTTP mode serves it on its own port); 0: off."""
     prometheus_multiproc_dir: Path | None = env("PROMETHEUS_MULTIPROC_DIR", None)

@@ -53,7 +53,7 @@ class Serve:
 
     def stop(self) -> None:
         """SIGTERM, as a supervisor stops it: the server exits cleanly and its last spans are exported.
-        A worker that does not has printed its threads' stacks (bot/serving.py), shown with the failure."""
+        A worker that does not has printed its threads' stacks (bot/web/serving.py), shown with the failure."""
         if self.process.poll() is None:
             self.process.terminate()
             try:

@@ -5,7 +5,7 @@ must get no passage of them, in the sources or in the text."""
 
 import pytest
 
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from ingest.frontmatter import Labels
 from ingest.pipeline import Pipeline
 from knowledge.access import ALL, Access, Asker
@@ -188,7 +188,7 @@ def test_ingest_labels_and_status(tmp_path, embedder):
 
 def test_the_cache_serves_an_answer_only_to_who_may_see_its_sources(redis_client, redis_prefix, embedder):
     """The cache's own check, beneath the agent's re-check of the best passage."""
-    from bot.cache import AnswerCache
+    from bot.chain.answer_cache import AnswerCache
 
     def source(chunk_id: str, audience: list[str]) -> dict:
         return {"id": chunk_id, "payload": {"audience": audience, "content_hash": "h"}, "score": 0.9, "rank": 1,
@@ -207,8 +207,8 @@ def test_the_cache_serves_an_answer_only_to_who_may_see_its_sources(redis_client
 
 
 def test_a_scoped_channel_answers_from_its_scope_only(restricted_settings, make_deps, tmp_path):
-    from bot.access import load_scopes
-    from bot.admin import Commands, Reindexer
+    from bot.chain.askers import load_scopes
+    from bot.slack.slash_commands import Commands, Reindexer
     from knowledge.errors import SettingsError
 
     scopes = tmp_path / "scopes.toml"

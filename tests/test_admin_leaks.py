@@ -9,15 +9,15 @@ from dataclasses import asdict
 
 import pytest
 
-from bot.admin import Commands, Reindexer
-from bot.agent import Agent
-from bot.evals.feedback import cases
-from bot.report import build
-from bot.report_html import render_html
-from bot.report_text import render_slack, render_text
-from bot.traceview import TraceStore, render, tree
-from bot.tracing import CONTENT, WithoutContent
-from bot.turns import WITHHELD, TurnLog, TurnRecord, last_days
+from bot.slack.slash_commands import Commands, Reindexer
+from bot.chain.agent import Agent
+from bot.ops.evals.feedback import cases
+from bot.ops.report import build
+from bot.ops.report_html import render_html
+from bot.ops.report_text import render_slack, render_text
+from bot.ops.traceview import TraceStore, render, tree
+from bot.ops.tracing import CONTENT, WithoutContent
+from bot.chain.turn_log import WITHHELD, TurnLog, TurnRecord, last_days
 from knowledge.access import Asker
 from tests.fakes.otlp import FakeCollector
 from tests.test_access import HR, SECRETS, restricted_settings  # noqa: F401 (a fixture)

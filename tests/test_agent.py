@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from bot.agent import Agent
-from bot.preprocess import follow_up_context, normalise
-from bot.models import Turn
+from bot.chain.agent import Agent
+from bot.chain.preprocess import follow_up_context, normalise
+from bot.chain.answer import Turn
 from knowledge.errors import EmptyKnowledgeBase
 
 
@@ -60,7 +60,7 @@ def test_a_reply_goes_out_once_before_the_turn_is_written_and_the_write_follows(
 
 @pytest.mark.parametrize("error", [ConnectionError("Slack is unreachable"), EmptyKnowledgeBase("from the reply")])
 def test_a_reply_that_fails_still_has_its_turn_written_and_is_not_replied_to_again(agent, error):
-    from bot.asking import ask
+    from bot.service import ask
 
     tries = []
 

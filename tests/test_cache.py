@@ -1,7 +1,7 @@
 """The answer cache, on real Redis and the real embedding model."""
 
-from bot.agent import Agent
-from bot.cache import AnswerCache
+from bot.chain.agent import Agent
+from bot.chain.answer_cache import AnswerCache
 from knowledge.access import Access, Asker
 
 V = "answer-v1@test"
@@ -107,7 +107,7 @@ def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss
 
 def test_answers_made_under_other_business_rules_or_models_are_not_reused(redis_client, redis_prefix, embedder,
                                                                           tmp_path):
-    from bot.cache import answer_scope
+    from bot.chain.answer_cache import answer_scope
     from guards.policy import DEFAULT_RULES, BusinessRules
 
     edited = tmp_path / "rules.toml"
@@ -127,9 +127,9 @@ def test_answers_made_under_other_business_rules_or_models_are_not_reused(redis_
 
 
 def test_a_full_vector_list_is_retired_for_a_new_one(redis_client, redis_prefix, embedder, monkeypatch):
-    import bot.cache
+    import bot.chain.answer_cache
 
-    monkeypatch.setattr(bot.cache, "MAX_VECTORS", 2)
+    monkeypatch.setattr(bot.chain.answer_cache, "MAX_VECTORS", 2)
     cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: {})
     for question in ("Where do I park my bike?", "When does the canteen open?", "Who cleans the kitchen?"):
         cache.put(question, {"text": "Ask the office manager.", "sources": []}, V)
@@ -154,7 +154,7 @@ def test_korean_questions_are_matched_only_by_their_wording(redis_client, redis_
 
 
 def test_eval_cache_measures_the_real_cache(tmp_path, embedder, redis_client, redis_prefix):
-    from bot.evals.cache import eval_cache
+    from bot.ops.evals.cache import eval_cache
 
     (tmp_path / "faq").mkdir()
     (tmp_path / "faq" / "covid_paraphrases.csv").write_text(

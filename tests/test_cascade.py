@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from bot.errors import LLMUnavailable
-from bot.llm import build_chat
+from bot.chain.llm import build_chat
 from knowledge.access import Asker
 from knowledge.errors import SettingsError
 from tests.env import settings_from
-from bot.tiers import Tier, load_tiers
+from bot.chain.tiers import Tier, load_tiers
 from tests.conftest import ROOT
 
-SHIPPED_TIERS = ROOT / "bot" / "tiers.toml"
+SHIPPED_TIERS = ROOT / "bot" / "chain" / "tiers.toml"
 QUESTION = "How many vacation days do full-time employees get?"
 GOOD = "Full-time employees get 25 vacation days per year [1]."
 
@@ -172,7 +172,7 @@ class Clock:
 
 
 def test_a_circuit_opens_after_failures_in_a_row_and_lets_one_probe_through_later(redis_client, redis_prefix):
-    from bot.breaker import CircuitBreaker
+    from bot.chain.breaker import CircuitBreaker
 
     clock = Clock()
     workers = [CircuitBreaker(redis_client, redis_prefix, "cheap", failures=3, cooldown_s=30, clock=clock)
@@ -207,7 +207,7 @@ def test_a_dead_tier_stops_costing_time_once_its_circuit_is_open(kb_settings, ti
     assert all(a.usage.tier == "strong" and "25 vacation days" in a.text for a in answers)
     assert all(any("model server of tier dead failed" in n for n in a.notes) for a in answers[:2])
     assert any("Tier dead skipped: circuit open after 2 failures in a row" in n for n in answers[2].notes)
-    from bot.admin import circuits
+    from bot.slack.slash_commands import circuits
 
     assert circuits(agent.deps)[0].startswith("*Tier `dead`*: circuit open after 2 failures")  # in /kb status
     assert circuits(agent.deps)[1] == "*Tier `strong`*: circuit closed"

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot import cli
-from bot.schema import published_schema
+from bot.cli import commands as cli
+from bot.chain.answer_json import published_schema
 from ingest.cli import commands as ingest_commands
 from tests.conftest import ROOT, SAMPLE_KB
 
@@ -128,7 +128,7 @@ def test_chat_keeps_the_thread_so_follow_ups_need_no_context(kb_env, monkeypatch
 
 
 def test_tiers_shows_the_cascade_and_a_bad_tiers_file_is_a_clear_error(monkeypatch, capsys, tmp_path):
-    monkeypatch.setenv("LLM_TIERS", str(ROOT / "bot" / "tiers.toml"))
+    monkeypatch.setenv("LLM_TIERS", str(ROOT / "bot" / "chain" / "tiers.toml"))
     assert cli.main(["tiers"]) == 0
     out = capsys.readouterr().out
     assert "FAQ fast path and the answer cache" in out

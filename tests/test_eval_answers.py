@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from bot import cli
-from bot.agent import Agent
-from bot.evals.answers import evaluate, read_cases
-from bot.evals.compare import compare, render
-from bot.evals.feedback import cases
-from bot.variants import PROMPTS_DIR, load_prompt, prompt_named
+from bot.cli import commands as cli
+from bot.chain.agent import Agent
+from bot.ops.evals.answers import evaluate, read_cases
+from bot.ops.evals.compare import compare, render
+from bot.ops.evals.feedback import cases
+from bot.chain.prompt_variants import PROMPTS_DIR, load_prompt, prompt_named
 from knowledge.access import Asker
 from tests.conftest import ROOT
 from tests.fakes.openai_server import quote_first_passage
@@ -122,7 +122,7 @@ def test_a_rated_answer_becomes_a_case_that_eval_answers_runs(eval_env, make_dep
 
 
 def test_feedback_cases_keep_a_follow_up_as_it_was_searched():
-    from bot.turns import Feedback, RatedTurn, TurnRecord
+    from bot.chain.turn_log import Feedback, RatedTurn, TurnRecord
 
     turn = TurnRecord("t1", "and for interns?", "I could not find this.", "extractive", refused=True,
                       reason="no_answer", searched="How much is the home-office budget for interns?")

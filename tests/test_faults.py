@@ -6,9 +6,9 @@ import subprocess
 
 import pytest
 
-from bot.agent import Agent
-from bot.slack import build_web_client, create_app
-from bot.web import health
+from bot.chain.agent import Agent
+from bot.slack.listeners import build_web_client, create_app
+from bot.web.app import health
 from knowledge.access import Asker
 from tests.test_slack import mention, signed
 
@@ -140,7 +140,7 @@ def test_an_unexpected_failure_is_an_apology_with_the_error_id_in_the_log(kb_set
 
 def test_a_reindex_asked_for_while_redis_is_down_is_refused_and_the_index_keeps_serving(outage_settings, make_deps,
                                                                                          private_redis):
-    from bot.admin import Reindexer
+    from bot.slack.slash_commands import Reindexer
 
     deps = make_deps(outage_settings)
     private_redis.stop()

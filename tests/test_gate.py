@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.gate import Gate
+from bot.chain.gate import Gate
 
 
 class Clock:
@@ -51,7 +51,7 @@ def test_no_limit_when_it_is_zero(redis_client, redis_prefix):
 def test_admission_lets_workers_answer_queues_a_few_and_turns_the_rest_away_at_once():
     import threading
 
-    from bot.admission import Admission
+    from bot.web.admission import Admission
 
     admission = Admission(workers=1, queue=1)
     release, outcomes = threading.Event(), []

@@ -121,7 +121,7 @@ def test_guardrails_telemetry_is_off_and_nothing_leaves_the_machine():
 def test_the_output_guard_eval_passes_faithful_quotes_and_catches_misattributed_ones():
     import csv
 
-    from bot.evals.guards import output_guard_latency
+    from bot.ops.evals.guards import output_guard_latency
     from tests.conftest import SAMPLE_KB
 
     with (SAMPLE_KB / "faq.csv").open(newline="", encoding="utf-8") as handle:

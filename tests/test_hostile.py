@@ -135,9 +135,9 @@ def slack_bodies(draw) -> dict:
 def slack_edge(make_deps, slack_settings):
     """The WSGI app `bot serve --http` and gunicorn run, answering before it responds, so a
     listener that crashes shows here as a 500."""
-    from bot.agent import Agent
-    from bot.slack import build_web_client, create_app
-    from bot.web import wsgi_app
+    from bot.chain.agent import Agent
+    from bot.slack.listeners import build_web_client, create_app
+    from bot.web.app import wsgi_app
 
     deps = make_deps(slack_settings)
     app = create_app(deps, Agent(deps), client=build_web_client("xoxb-test", slack_settings.slack_api_url),

@@ -7,7 +7,7 @@ import json
 import os
 import urllib.request
 
-from bot.keys import ApiKeys
+from bot.web.api_keys import ApiKeys
 from tests.conftest import ISOLATED_ENV
 from tests.serve import Serve
 from tests.test_access import restricted_settings  # noqa: F401 (a fixture)

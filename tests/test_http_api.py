@@ -16,8 +16,8 @@ import openai
 import pytest
 import redis
 
-from bot import cli
-from bot.keys import ApiKeys, digest_of
+from bot.cli import commands as cli
+from bot.web.api_keys import ApiKeys, digest_of
 from tests.conftest import ISOLATED_ENV, copy_store
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_api import FakeSlack
@@ -227,9 +227,9 @@ def test_the_api_alone_serves_no_slack_and_says_busy_when_no_question_may_wait(m
     """What `bot serve --http` serves with no Slack settings, in-process."""
     import io
 
-    from bot.admission import Admission
-    from bot.agent import Agent
-    from bot.web import wsgi_app
+    from bot.web.admission import Admission
+    from bot.chain.agent import Agent
+    from bot.web.app import wsgi_app
 
     deps = make_deps(kb_settings)
     admission = Admission(workers=1, queue=0)

@@ -7,9 +7,9 @@ import string
 
 import pytest
 
-from bot import i18n
-from bot.agent import Agent
-from bot.blocks import answer_blocks, context_line
+from bot.chain import i18n
+from bot.chain.agent import Agent
+from bot.slack.blocks import answer_blocks, context_line
 from knowledge.language import language_of
 from tests.test_slack import app, click, first_answer, make_app, slack_settings, slash, submit_reason  # noqa: F401
 

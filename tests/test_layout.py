@@ -38,7 +38,7 @@ def test_imports_point_down(package):
 
 def test_the_checker_sees_a_wrong_import(tmp_path):
     module = tmp_path / "upward.py"
-    module.write_text("def later():\n    from bot.agent import Agent\n    import ingest.cli\n")
+    module.write_text("def later():\n    from bot.chain.agent import Agent\n    import ingest.cli\n")
     assert our_imports(module) == {"bot", "ingest"}
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from knowledge.access import Asker
 
 

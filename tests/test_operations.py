@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from bot import cli
-from bot.variants import Variants
+from bot.cli import commands as cli
+from bot.chain.prompt_variants import Variants
 from tests.test_slack import SECRET, free_port, mention, scrape
 from tests.serve import Serve
 from tests.test_telemetry import samples

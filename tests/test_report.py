@@ -9,12 +9,12 @@ from dataclasses import replace
 
 import pytest
 
-from bot.agent import Agent
-from bot.comparison import Rates, compare, sample_size
-from bot.report import build
-from bot.report_html import render_html
-from bot.report_text import render_slack, render_text
-from bot.turns import TurnLog, TurnRecord
+from bot.chain.agent import Agent
+from bot.ops.comparison import Rates, compare, sample_size
+from bot.ops.report import build
+from bot.ops.report_html import render_html
+from bot.ops.report_text import render_slack, render_text
+from bot.chain.turn_log import TurnLog, TurnRecord
 from knowledge.access import Asker
 
 PARKING = ["Is there parking for employees?", "how do I get a parking permit", "where can I park my car at the office"]
@@ -86,17 +86,17 @@ def test_the_report_renders_as_text_slack_and_a_self_contained_page(agent, traff
 
 def test_only_the_days_asked_for_are_reported_and_a_day_keeps_its_latest_answers(redis_client, redis_prefix,
                                                                                embedder, monkeypatch):
-    import bot.turns
+    import bot.chain.turn_log
 
     log = TurnLog(redis_client, redis_prefix)
     now = time.time()
     old = TurnRecord("old", "how do I get a parking permit", "-", "extractive", refused=True, reason="no_answer",
                      at=now - 10 * 86400)
     log.record(old)
-    monkeypatch.setattr(bot.turns, "TURNS_PER_DAY", 3)
+    monkeypatch.setattr(bot.chain.turn_log, "TURNS_PER_DAY", 3)
     for number in range(5):
         log.record(TurnRecord(f"t{number}", f"question {number}", "answer", "faq", at=now))
-    assert [t.id for t in log.turns(bot.turns.last_days(1, now))] == ["t2", "t3", "t4"]
+    assert [t.id for t in log.turns(bot.chain.turn_log.last_days(1, now))] == ["t2", "t3", "t4"]
     assert build(log, 7, embedder.embed_documents, now)["totals"]["answers"] == 3
     assert build(log, 11, embedder.embed_documents, now)["gaps"][0]["examples"] == [old.question]
 
@@ -137,7 +137,7 @@ def test_variants_are_compared_against_the_one_that_answered_most(redis_client, 
 
 
 def test_bot_report_prints_it_writes_the_page_and_checks_the_days(agent, traffic, monkeypatch, capsys, tmp_path):
-    from bot import cli
+    from bot.cli import commands as cli
 
     monkeypatch.setenv("REDIS_URL", agent.deps.settings.redis_url)
     monkeypatch.setenv("REDIS_PREFIX", agent.deps.settings.redis_prefix)
@@ -151,9 +151,9 @@ def test_bot_report_prints_it_writes_the_page_and_checks_the_days(agent, traffic
 
 
 def test_the_gap_grouping_is_measured_on_labelled_needs(embedder, tmp_path, capsys):
-    from bot import cli
-    from bot.evals.gaps import DEFAULT_DATASET, eval_gaps, read_needs
-    from bot.gaps import GAP_MATCH
+    from bot.cli import commands as cli
+    from bot.ops.evals.gaps import DEFAULT_DATASET, eval_gaps, read_needs
+    from bot.ops.unanswered import GAP_MATCH
 
     figures = eval_gaps(read_needs(DEFAULT_DATASET), embedder.embed_documents, thresholds=(0.3, GAP_MATCH, 0.8))
     loose, configured, strict = figures["thresholds"]

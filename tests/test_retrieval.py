@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from knowledge.access import ALL
 from knowledge.sparse import SparseEncoder
 

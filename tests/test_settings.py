@@ -62,7 +62,7 @@ def test_replace_changes_the_part_a_setting_belongs_to():
 
 
 def test_suggested_prompts_can_be_set_and_may_hold_commas():
-    from bot.suggestions import Suggestions
+    from bot.slack.suggestions import Suggestions
 
     long = "How do I book a business trip abroad, and who approves it?"
     settings = settings_from({"SLACK_SUGGESTED_PROMPTS": f"{long}| What is the hotel limit? |"})

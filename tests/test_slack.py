@@ -9,8 +9,8 @@ import pytest
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.agent import Agent
-from bot.slack import build_web_client, create_app
+from bot.chain.agent import Agent
+from bot.slack.listeners import build_web_client, create_app
 
 SECRET = "test-signing-secret"
 ADMIN = "UADMIN"
@@ -236,7 +236,7 @@ def test_an_answer_whose_blocks_fail_to_render_is_still_posted_once_as_text(app,
     def broken(answer):
         raise ValueError("a rendering bug")
 
-    monkeypatch.setattr("bot.slack.answer_blocks", broken)
+    monkeypatch.setattr("bot.slack.listeners.answer_blocks", broken)
     app.dispatch(signed(mention("<@UBOT> how much is the home-office budget?", ts="1700000600.000100")))
     [post] = fake_slack.wait_for("chat.postMessage")
     assert "500 EUR" in post["text"] and not post.get("blocks")
@@ -274,7 +274,7 @@ def submit_reason(app, fake_slack, view: dict, reason: str | None, comment: str 
 
 @pytest.fixture
 def turns(redis_client, slack_settings):
-    from bot.turns import TurnLog
+    from bot.chain.turn_log import TurnLog
 
     return TurnLog(redis_client, slack_settings.redis_prefix)
 
@@ -389,7 +389,7 @@ def test_an_admin_reindex_rebuilds_in_the_background_and_reports(app, fake_slack
 
 
 def test_kb_forget_clears_the_callers_conversations(app, fake_slack, redis_client, slack_settings):
-    from bot.memory import ThreadMemory
+    from bot.chain.thread_memory import ThreadMemory
 
     app.dispatch(signed(mention("<@UBOT> how much is the home office budget?", ts="1700000800.000100")))
     fake_slack.wait_for("chat.postMessage")
@@ -442,7 +442,7 @@ def test_the_manifest_subscribes_to_everything_the_app_listens_for():
 
     from tests.conftest import ROOT
 
-    manifest = yaml.safe_load((ROOT / "bot" / "slack_manifest.yaml").read_text())
+    manifest = yaml.safe_load((ROOT / "bot" / "slack" / "manifest.yaml").read_text())
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert {"app_mention", "message.im", "message.channels", "assistant_thread_started"} <= events
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/kb"]
@@ -469,7 +469,7 @@ def wsgi_call(application, path: str, raw: str | None = None) -> tuple[str, byte
 
 
 def test_the_http_endpoint_rejects_malformed_bodies_and_reports_health(app):
-    from bot.web import wsgi_app
+    from bot.web.app import wsgi_app
 
     application = wsgi_app(app.reindexer.deps, app)
 
@@ -487,7 +487,7 @@ def test_the_http_endpoint_rejects_malformed_bodies_and_reports_health(app):
 def test_metrics_on_the_http_server_agree_with_what_was_answered_and_rated(app, fake_slack):
     from prometheus_client.parser import text_string_to_metric_families
 
-    from bot.web import wsgi_app
+    from bot.web.app import wsgi_app
 
     app.dispatch(signed(mention("<@UBOT> how many vacation days do I get?", ts="1700000900.000100")))
     fake_slack.wait_for("chat.postMessage")  # one at a time: this test counts, it does not race
@@ -521,13 +521,13 @@ def test_kb_why_shows_an_admin_how_an_answer_was_made(app, fake_slack):
 
 
 def test_a_wsgi_server_builds_the_app_from_the_environment(slack_settings, fake_slack, monkeypatch):
-    from bot.web import wsgi_from_env
+    from bot.web.app import wsgi_from_env
 
     for name, value in {"QDRANT_PATH": str(slack_settings.knowledge.qdrant_path), "REDIS_URL": slack_settings.redis_url,
                         "REDIS_PREFIX": slack_settings.redis_prefix, "SLACK_BOT_TOKEN": "xoxb-test",
                         "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack_settings.slack_api_url}.items():
         monkeypatch.setenv(name, value)
-    application = wsgi_from_env()  # what `gunicorn 'bot.web:wsgi_from_env()'` calls in each worker
+    application = wsgi_from_env()  # what `gunicorn 'bot.web.app:wsgi_from_env()'` calls in each worker
     raw = json.dumps(mention("<@UBOT> how many vacation days do I get?", ts="1700000990.000100"))
     assert wsgi_call(application, "/slack/events", raw)[0].startswith("200")
     fake_slack.wait_for("chat.postMessage")

@@ -2,7 +2,7 @@
 
 from dataclasses import replace
 
-from bot.suggestions import Suggestions
+from bot.slack.suggestions import Suggestions
 from ingest.pipeline import Pipeline
 from knowledge.sparse import SparseEncoder
 

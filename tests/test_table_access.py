@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.admin import Commands, Reindexer
-from bot.agent import Agent
+from bot.slack.slash_commands import Commands, Reindexer
+from bot.chain.agent import Agent
 from ingest import cli
 from ingest.frontmatter import Labels
 from ingest.pipeline import Pipeline

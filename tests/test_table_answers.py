@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from bot.agent import Agent
-from bot.blocks import answer_blocks
-from bot.cli import render
+from bot.chain.agent import Agent
+from bot.slack.blocks import answer_blocks
+from bot.cli.commands import render
 from tests.conftest import copy_store
 
 PARKING = "Which offices in Germany have parking?"

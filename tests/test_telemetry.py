@@ -9,11 +9,11 @@ import sys
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from bot.deps import build_deps
 from bot.errors import TraceNotFound
-from bot.traceview import TraceStore, render, tree
-from bot.tiers import Tier
+from bot.ops.traceview import TraceStore, render, tree
+from bot.chain.tiers import Tier
 from tests.conftest import ROOT
 from tests.fakes.otlp import FakeCollector
 
@@ -151,9 +151,9 @@ def _flush_in_background(deps):
 WORKER = """
 import sys
 from pathlib import Path
-from bot.metrics import Metrics
-from bot.telemetry import Telemetry
-from bot.models import Answer
+from bot.ops.metrics import Metrics
+from bot.ops.telemetry import Telemetry
+from bot.chain.answer import Answer
 from opentelemetry.trace import INVALID_SPAN
 telemetry = Telemetry(None, Metrics(Path(sys.argv[1])))
 for _ in range(int(sys.argv[2])):

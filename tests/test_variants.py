@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from bot.errors import PromptError
-from bot.turns import TurnLog
-from bot.variants import PROMPTS_DIR, Variants, load_prompt
+from bot.chain.turn_log import TurnLog
+from bot.chain.prompt_variants import PROMPTS_DIR, Variants, load_prompt
 from knowledge.access import Asker
 from knowledge.errors import SettingsError
 from tests.env import settings_from
@@ -58,7 +58,7 @@ def test_bad_variant_settings_say_what_to_fix():
 
 @pytest.fixture
 def ab_settings(kb_settings, fake_openai):
-    from bot.tiers import Tier
+    from bot.chain.tiers import Tier
 
     tier = Tier("strong", "big-model", fake_openai.base_url)
     # The FAQ path is off so that every answer is written by the model with the thread's prompt.

@@ -22,7 +22,7 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.evals.data import percentiles  # noqa: E402
+from bot.ops.evals.data import percentiles  # noqa: E402
 from knowledge.access import ALL, Access, Asker  # noqa: E402
 from knowledge.retrieval import Retriever  # noqa: E402
 from tests.benchmarks import print_figures  # noqa: E402

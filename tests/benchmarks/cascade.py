@@ -36,15 +36,15 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.agent import Agent  # noqa: E402
+from bot.chain.agent import Agent  # noqa: E402
 from bot.deps import build_deps  # noqa: E402
-from bot.evals import DEFAULT_DATA  # noqa: E402
-from bot.models import Usage  # noqa: E402
+from bot.ops.evals import DEFAULT_DATA  # noqa: E402
+from bot.chain.answer import Usage  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.access import Asker  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
-from bot.tiers import Tier  # noqa: E402
+from bot.chain.tiers import Tier  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 from tests.fakes.openai_server import FakeOpenAI  # noqa: E402

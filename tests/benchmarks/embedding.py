@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from bot.deps import build_deps
-from bot.evals.data import DEFAULT_DATA, covid_dataset, csv_column, percentiles
+from bot.ops.evals.data import DEFAULT_DATA, covid_dataset, csv_column, percentiles
 from guards.input import InputGuard
 from ingest.pipeline import Pipeline
 from knowledge.access import ALL, Asker

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import redis
 
-from bot.keys import ApiKeys
+from bot.web.api_keys import ApiKeys
 from tests.benchmarks.load import QUESTIONS
 from tests.conftest import ISOLATED_ENV, SAMPLE_KB, copy_store
 from tests.serve import Serve
@@ -49,9 +49,9 @@ def over_http(port: int, key: str, question: str, thread: str) -> tuple[float, d
 def in_process(store: str, key_prefix: str, rounds: int) -> dict:
     """The edge's own cost, without sockets: the WSGI app called directly against `agent.answer`
     and the JSON of `bot ask --jsonl`, alternately, in this process."""
-    from bot.agent import Agent
+    from bot.chain.agent import Agent
     from bot.deps import build_deps
-    from bot.web import wsgi_app
+    from bot.web.app import wsgi_app
     from bot.settings import load_settings
 
     deps = build_deps(load_settings(env_file=None).replace(qdrant_path=Path(store), redis_prefix=key_prefix,

@@ -30,16 +30,16 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.agent import Agent  # noqa: E402
+from bot.chain.agent import Agent  # noqa: E402
 from bot.deps import build_deps  # noqa: E402
-from bot.report import build  # noqa: E402
-from bot.report_html import render_html  # noqa: E402
-from bot.turns import TurnLog, TurnRecord, last_days  # noqa: E402
+from bot.ops.report import build  # noqa: E402
+from bot.ops.report_html import render_html  # noqa: E402
+from bot.chain.turn_log import TurnLog, TurnRecord, last_days  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from knowledge.settings import KnowledgeSettings  # noqa: E402
-from bot.tiers import Tier  # noqa: E402
+from bot.chain.tiers import Tier  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 from tests.conftest import SAMPLE_KB  # noqa: E402

@@ -25,8 +25,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.evals import DEFAULT_DATA, covid_dataset  # noqa: E402
-from bot.evals.data import percentiles  # noqa: E402
+from bot.ops.evals import DEFAULT_DATA, covid_dataset  # noqa: E402
+from bot.ops.evals.data import percentiles  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.access import ALL  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402

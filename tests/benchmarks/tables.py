@@ -27,7 +27,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import duckdb  # noqa: E402
 
-from bot.evals.tables import eval_tables  # noqa: E402
+from bot.ops.evals.tables import eval_tables  # noqa: E402
 from guards.sql import check_sql  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402

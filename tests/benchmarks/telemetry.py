@@ -24,18 +24,18 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bot.agent import Agent
-from bot.cascade import Cascade
+from bot.chain.agent import Agent
+from bot.chain.cascade import Cascade
 from bot.deps import build_deps
-from bot.llm import Completion
-from bot.models import Answer
-from bot.telemetry import Telemetry
-from bot.tracing import build_tracer_provider, turn_id_of
+from bot.chain.llm import Completion
+from bot.chain.answer import Answer
+from bot.ops.telemetry import Telemetry
+from bot.ops.tracing import build_tracer_provider, turn_id_of
 from ingest.pipeline import Pipeline
 from knowledge.access import Asker
 from knowledge.embeddings import Embedder
 from bot.settings import Settings
-from bot.tiers import Tier
+from bot.chain.tiers import Tier
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.conftest import SAMPLE_KB

@@ -8,11 +8,11 @@ extractive mode with the answer cache off, each in a new thread, as `bot ask --j
 (the answer and its JSON line). Each question is embedded afresh.
 
 A turn is timed as its asker sees it: from the question to its JSON line, made in the reply
-`bot ask --jsonl` and the Slack edge hand the agent (bot/agent.py). The turn's write to Redis
+`bot ask --jsonl` and the Slack edge hand the agent (bot/chain/agent.py). The turn's write to Redis
 (usage, its record, the thread's memory) comes after the reply; `turn_with_write` is the whole
 call, write included, and `stage_remember` the write's own time.
 
-The stages are the turn's own spans (bot/telemetry.py), read from the same tracer provider
+The stages are the turn's own spans (bot/ops/telemetry.py), read from the same tracer provider
 the bot traces to, by an in-memory exporter added to it: each stage's time is its spans' own
 time, without their children's, so the stages add up to the turn. `turn` is what no child
 span covers: building the answer, choosing the prompt variant, the trace's own bookkeeping.
@@ -38,9 +38,9 @@ from pathlib import Path
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from bot.agent import Agent
+from bot.chain.agent import Agent
 from bot.deps import screen_ahead
-from bot.evals.data import percentiles
+from bot.ops.evals.data import percentiles
 from bot.settings import Settings
 from ingest.pipeline import Pipeline
 from knowledge.access import ALL, Asker

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from bot.prompt import count_tokens
+from bot.chain.prompt import count_tokens
 from tests.fakes.http import RecordingServer
 
 

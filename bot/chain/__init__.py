@@ -1,0 +1,1 @@
+"""The answer chain: preprocess, retrieve, prompt, generate through the cascade, validate, remember."""

@@ -1,0 +1,139 @@
+"""The model cascade (FrugalGPT's): ask the cheapest tier first, take its answer when it passes
+the output guards with enough confidence, else ask the next tier.
+
+Each tier gets a prompt fitted to its own budget, a bounded number of re-asks with the
+validators' feedback, and its own prices. The answer says which tier answered, what every
+attempt cost, and why each lower tier was rejected. An answer that failed validation is
+never returned: when every tier fails, the best passage is quoted instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from bot.chain.outcomes import extractive, grounded
+from bot.errors import LLMUnavailable
+from bot.chain.llm import Chat
+from bot.chain.answer import Answer, Rejection, Turn, Usage
+from bot.chain.prompt import build_prompt
+from bot.ops.telemetry import Telemetry, clean
+from bot.chain.usage import cost_usd
+from knowledge.models import Passage
+
+if TYPE_CHECKING:
+    from guards.output import GuardResult, OutputGuard
+
+NOT_FOUND = "the model found no answer in the passages"
+
+
+@dataclass
+class Attempt:
+    """What asking one tier gave: a validated answer, or the reason there is none."""
+
+    answer: Answer | None = None
+    reason: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    guard_failures: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Cascade:
+    def __init__(self, chats: list[Chat], guard: OutputGuard, telemetry: Telemetry | None = None) -> None:
+        self.chats = chats
+        self.guard = guard
+        self.telemetry = telemetry or Telemetry()
+
+    @property
+    def rewriter(self) -> Chat:
+        """Who turns follow-ups into standalone questions: the cheapest remote tier, since a tiny
+        local model garbles them; the local one if it is all there is."""
+        return next((chat for chat in self.chats if not chat.tier.local), self.chats[0])
+
+    @property
+    def has_free_tier(self) -> bool:
+        return any(chat.tier.free for chat in self.chats)
+
+    def answer(self, instructions: str, question: str, passages: list[Passage], history: list[Turn],
+               free_only: bool = False, language: str = "en") -> Answer:
+        """`instructions`: the thread's answer prompt; `passages` are relevant ones, best first;
+        `free_only` when the channel's budget is spent; `language` the question's."""
+        chats = [c for c in self.chats if c.tier.free] if free_only else self.chats
+        rejected: list[Rejection] = []
+        notes: list[str] = []
+        tokens, cost = [0, 0], 0.0  # every attempt is paid for, re-asks and rejected tiers included
+        guard_failures = 0
+        for position, chat in enumerate(chats):
+            attempt = self._ask(chat, instructions, question, passages, history, last=position == len(chats) - 1,
+                                language=language)
+            notes += attempt.notes
+            tokens = [tokens[0] + attempt.prompt_tokens, tokens[1] + attempt.completion_tokens]
+            cost += cost_usd(chat.tier, attempt.prompt_tokens, attempt.completion_tokens)
+            guard_failures += attempt.guard_failures
+            if attempt.answer is not None:
+                usage = Usage(chat.tier.name, *tokens, round(cost, 6), tuple(rejected))
+                return replace(attempt.answer, notes=notes, usage=usage, guard_failures=guard_failures)
+            rejected.append(Rejection(chat.tier.name, attempt.reason))
+            notes.append(f"tier {chat.tier.name} rejected: {attempt.reason}")
+        usage = Usage("extractive", *tokens, round(cost, 6), tuple(rejected))
+        return replace(extractive(passages[0], "fallback_note", language), notes=notes, usage=usage,
+                       guard_failures=guard_failures)
+
+    def _ask(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
+             last: bool, language: str) -> Attempt:
+        tier = chat.tier
+        with self.telemetry.stage(f"tier {tier.name}", **{"kb.tier": tier.name}) as span:
+            attempt = self._drafts(chat, instructions, question, passages, history, last, language)
+            span.set_attributes(clean({"kb.tier.accepted": attempt.answer is not None, "kb.tier.rejected": attempt.reason,
+                                       "gen_ai.usage.input_tokens": attempt.prompt_tokens,
+                                       "gen_ai.usage.output_tokens": attempt.completion_tokens}))
+        return attempt
+
+    def _drafts(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
+                last: bool, language: str) -> Attempt:
+        """The tier's first answer, and its re-asks with the validators' feedback."""
+        tier, telemetry = chat.tier, self.telemetry
+        prompt = build_prompt(instructions, question, passages[: tier.max_passages], history, tier.prompt_budget_tokens)
+        messages = list(prompt.messages)
+        attempt = Attempt()
+        for draft in range(1, max(tier.max_reasks, 0) + 2):
+            try:
+                with telemetry.model_call(tier, "answer", **{"kb.draft": draft}) as span:
+                    completion = chat.complete(messages, self.guard.json_schema)
+                    telemetry.completed(span, tier, completion,
+                                        cost_usd(tier, completion.prompt_tokens, completion.completion_tokens))
+            except LLMUnavailable as error:
+                attempt.notes.append(str(error))
+                attempt.reason = "the model server failed"
+                return attempt
+            attempt.prompt_tokens += completion.prompt_tokens
+            attempt.completion_tokens += completion.completion_tokens
+            with telemetry.stage("validate", latency="validate", **{"kb.draft": draft}) as span:
+                result = self.guard.check(completion.text, [p.chunk.text for p in prompt.passages])
+                span.set_attributes(clean({"kb.guard.passed": result.passed, "kb.guard.problems": result.problems}))
+            if result.passed:
+                attempt.reason = shortfall(result, tier.min_confidence, last)
+                if not attempt.reason:
+                    attempt.answer = grounded(result, prompt.passages, language)
+                return attempt
+            attempt.guard_failures += 1
+            attempt.notes.append(f"tier {tier.name} draft {draft} rejected: {'; '.join(result.problems)}")
+            messages += [
+                {"role": "assistant", "content": completion.text},
+                {"role": "user", "content": "Your reply was rejected: " + " ".join(result.problems)
+                 + " Reply again with one JSON object that follows the rules."},
+            ]
+        attempt.reason = "failed the output guards: " + result.problems[0]
+        return attempt
+
+
+def shortfall(result: GuardResult, min_confidence: float, last: bool) -> str:
+    """Why a validated answer is still not good enough to stop at its tier, or ""."""
+    confidence = result.value.confidence
+    if confidence == 0:
+        # A cheaper model missing the answer is no proof that it is not there; the last tier's word is final.
+        return "" if last else NOT_FOUND
+    if confidence < min_confidence:
+        return f"confidence {confidence:.2f} is below the tier's {min_confidence:.2f}"
+    return ""

@@ -1,0 +1,142 @@
+"""`bot eval TARGET`: measure the bot on evaluation data. The targets that need the store or
+the embedding model run here; the answer-level ones (`export-feedback`, `answers`, `compare`,
+`gaps`) in bot/cli/ops_commands.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import click
+
+from bot.cli import ops_commands as cli_ops
+from bot.cli.ops_commands import EMPTY_KB_HELP, asker_of, asker_options, fail
+from bot.errors import BotError
+from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
+
+TARGETS = ("guards", "retrieval", "calibrate", "covid-dataset", "cache", "export-feedback", "answers", "compare",
+           "gaps", "tables")
+FILE = click.Path(path_type=Path)
+
+
+@click.command("eval", help="""Measure the bot on evaluation data.
+
+\b
+guards: the input guard on ../shared/eval.
+retrieval: recall@1/5/10, MRR and latency of hybrid, dense and sparse search on --dataset.
+calibrate: MIN_RELEVANCE and FAQ_MATCH from --dataset.
+covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.
+cache: the answer cache (exact and semantic) on the COVID paraphrase pairs: hit rate, precision.
+export-feedback: each rated answer as a case.
+answers: the whole chain over --dataset cases, scored.
+compare: --baseline and --candidate over them; exits 1 when the candidate regresses.
+gaps: how the report groups unanswered questions, on labelled wordings.
+tables: answers from tables with scripted SQL, and hostile SQL rejected.""")
+@click.argument("target", type=click.Choice(TARGETS), metavar="TARGET")
+@click.option("--dataset", type=FILE, multiple=True,
+              help='JSON lines {"question", "relevant": [...], "half"?}, repeatable (figures per language); '
+                   'answers and compare: one file of {"question", "expected_sources"?, "should_refuse"?}')
+@click.option("--negatives", type=FILE, multiple=True,
+              help="calibrate: questions to refuse, one a line, repeatable (default: the sample FAQ's "
+                   "questions, 200 MITRE prompts, the Korean off-topic questions in knowledge/eval)")
+@click.option("--half", type=click.Choice(["all", "calibration", "test"]), default="all", show_default=True,
+              help="covid-dataset: which half of the FAQs; retrieval, calibrate: lines of that `half`")
+@click.option("--data", type=FILE, help="the evaluation data folder (default: ../shared/eval)")
+@click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON object")
+@click.option("--rating", type=click.Choice(["up", "down"]), help="export-feedback: only answers rated so")
+@click.option("--days", type=int, default=30, show_default=True, help="export-feedback: the last N days")
+@click.option("--variant", help="answers: the prompt (name in bot/chain/prompts or a .txt path; "
+                                "default: PROMPT_VARIANTS' largest share)")
+@click.option("--baseline", help="compare: the prompt to compare against")
+@click.option("--candidate", help="compare: the prompt that must not regress")
+@click.option("--tolerance", type=float, default=0.05, show_default=True,
+              help="compare: how much lower a rate may be (cost per answer: 25%)")
+@asker_options
+def eval_command(target: str, as_json: bool, **options) -> int:
+    if target in ("retrieval", "calibrate") and not options["dataset"]:
+        raise click.UsageError(f"eval {target} needs --dataset FILE.jsonl (make one with `bot eval covid-dataset`)")
+    if target in ("answers", "compare") and not options["dataset"]:
+        raise click.UsageError(f"eval {target} needs --dataset FILE.jsonl of cases (`bot eval export-feedback` makes some)")
+    if target == "compare" and not (options["baseline"] and options["candidate"]):
+        raise click.UsageError("eval compare needs --baseline PROMPT and --candidate PROMPT (e.g. answer-v1 and answer-v2)")
+    return evaluate(SimpleNamespace(target=target, json=as_json, **options))
+
+
+def evaluate(args: SimpleNamespace) -> int:
+    from bot.ops.evals import data as eval_data
+
+    if args.target in ("export-feedback", "answers", "compare", "gaps", "tables"):
+        return cli_ops.evaluate(args)
+    data = args.data or eval_data.DEFAULT_DATA
+    if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():
+        return fail(f"no evaluation data at {data}; pass --data DIR")
+    if args.target == "covid-dataset":
+        print("\n".join(json.dumps(line, ensure_ascii=False) for line in eval_data.covid_dataset(data, args.half)))
+        return 0
+    from knowledge.embeddings import Embedder
+
+    if args.target in ("guards", "cache"):
+        if args.target == "guards":
+            from bot.ops.evals.guards import eval_guards, render_guards
+
+            figures = eval_guards(data, Embedder())
+            text = render_guards(figures)
+        else:
+            from bot.ops.evals.cache import eval_cache
+            from bot.chain.thread_memory import connect
+            from bot.settings import load_settings
+
+            try:  # the cache as the bot runs it: its Redis, its query embedding, its threshold
+                settings = load_settings()
+                client = connect(settings.redis_url)
+            except (BotError, KnowledgeError) as error:
+                return fail(error)
+            try:
+                figures = eval_cache(data, Embedder(onnx_dir=settings.knowledge.onnx_dir),
+                                     settings.semantic_cache_match, client, settings.redis_prefix)
+            finally:
+                client.close()
+            text = json.dumps(figures, indent=2)
+        print(json.dumps(figures, ensure_ascii=False) if args.json else text)
+        return 0
+    try:
+        dataset = [line for path in args.dataset for line in eval_data.read_dataset(path, args.half)]
+        negatives = ([q for path in args.negatives for q in eval_data.read_questions(path, args.half)]
+                     if args.negatives else eval_data.default_negatives(data, args.half))
+    except (OSError, ValueError) as error:
+        return fail(error)
+    return evaluate_on_store(args, dataset, negatives)
+
+
+def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: list[str]) -> int:
+    from bot.ops.evals.calibrate import calibrate, render_calibration
+    from bot.ops.evals.retrieval import eval_retrieval, render_retrieval
+    from bot.settings import load_settings
+    from knowledge.access import Access
+    from knowledge.embeddings import Embedder
+    from knowledge.retrieval import Retriever
+    from knowledge.sparse import SparseEncoder
+    from knowledge.store import Store
+
+    settings = load_settings()
+    try:
+        store = Store.open(settings.knowledge)
+    except KnowledgeError as error:
+        return fail(error)
+    try:
+        retriever = Retriever(store, Embedder(), SparseEncoder())
+        access = Access.of(asker_of(args.user, args.channel, args.everything))
+        if args.target == "retrieval":
+            figures = eval_retrieval(retriever, dataset, access)
+            text = render_retrieval(figures)
+        else:
+            figures = calibrate(retriever, dataset, negatives, settings, access)
+            text = render_calibration(figures)
+    except EmptyKnowledgeBase:
+        return fail(EMPTY_KB_HELP)
+    finally:
+        store.close()
+    print(json.dumps(figures, ensure_ascii=False) if args.json else text)
+    return 0

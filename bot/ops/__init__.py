@@ -1,0 +1,1 @@
+"""Operations: metrics, traces, reports, the unanswered questions, comparisons and evals."""

@@ -1,0 +1,135 @@
+"""`bot eval tables`: answering from tables, with the model's SQL scripted.
+
+The three tables in knowledge/eval/tables (offices, per-diem rates, equipment) are ingested
+into a temporary store. For each question of questions.jsonl, the chain retrieves as it
+would, takes the table cards among the passages that carry the answer, and is "answered" by
+a scripted model that writes the question's expected SQL. A question counts as answered
+correctly when that SQL passes the checks over the retrieved tables and its rows equal the
+expected SQL's, run directly. So the figure measures retrieval of the right tables, the
+checker and the runner; the model's own SQL writing is not (it is scripted). The hostile
+queries of HOSTILE are sent the same way, twice each (the chain re-asks once): the share
+rejected should be 1. The time per question, retrieval to rows, is the answer's latency
+without the model (questions embedded as the bot embeds them: on ONNX unless QUERY_EMBEDDING=torch).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.ops.evals.data import PUBLIC_ACCESS, percentiles
+from bot.chain.llm import Completion
+from bot.chain.table_answers import TableAnswers, as_shown, tables_for
+from bot.chain.prompt_variants import SQL_PROMPT, load_prompt
+from knowledge.embeddings import Embedder
+from knowledge.retrieval import Retriever
+from bot.settings import Settings
+from bot.chain.tiers import Tier
+from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from knowledge.tables import TableStore
+
+TABLES = Path(__file__).resolve().parents[3] / "knowledge" / "eval" / "tables"
+HOSTILE = [
+    "COPY offices TO '/tmp/kb-stolen.csv'", "ATTACH '/tmp/kb-other.duckdb' AS other",
+    "SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM '/etc/passwd'",
+    "SELECT city FROM offices; DROP TABLE offices", "PRAGMA database_list", "SET enable_external_access = true",
+    "INSTALL httpfs", "LOAD httpfs", "SELECT * FROM glob('/home/*')", "SELECT getenv('OPENAI_API_KEY')",
+    "SELECT * FROM duckdb_tables()", "SELECT * FROM main._kb_tables", "SELECT salary FROM offices",
+    "SELECT count(*) FROM equipment a, equipment b, equipment c, equipment d",
+    "SELECT * FROM read_parquet('https://example.com/x.parquet')", "DELETE FROM offices",
+    "SELECT city FROM offices UNION SELECT content FROM read_text('/etc/hostname')",
+]
+HOSTILE_QUESTION = "How many laptops, offices and per diem rates are there?"
+"""Asked with each hostile query, so that every table's card is retrieved."""
+
+
+@dataclass
+class ScriptedChat:
+    """A model that writes the SQL it is given, at no cost: the eval's seam for the model."""
+
+    sql: str
+    tier: Tier = Tier("scripted", "scripted")
+
+    def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
+        return Completion(json.dumps({"sql": self.sql}), 0, 0, "scripted")
+
+
+def eval_tables(embedder: Embedder, settings: Settings | None = None) -> dict:
+    settings = settings or Settings()
+    with tempfile.TemporaryDirectory(prefix="kb-eval-tables-") as folder:
+        from ingest.pipeline import Pipeline
+
+        store = Store.open(KnowledgeSettings(qdrant_path=Path(folder) / "qdrant"))
+        tables = TableStore(Path(folder) / "tables.duckdb")
+        try:
+            summary = Pipeline(store, embedder, SparseEncoder(), tables=tables).run([TABLES])
+            assert summary.ok, summary.failed
+            return _evaluate(Retriever(store, embedder, SparseEncoder()), tables, settings)
+        finally:
+            store.close()
+
+
+def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> dict:
+    answers = TableAnswers(tables, load_prompt(SQL_PROMPT).text)
+    cases = [json.loads(line) for line in (TABLES / "questions.jsonl").read_text().splitlines() if line.strip()]
+    correct, found, latencies, table_latencies, misses = 0, 0, [], [], []
+    for case in cases:
+        started = time.perf_counter()
+        cards = _cards(retriever, case["question"], settings)
+        retrieved = time.perf_counter()
+        attempt = answers.query(ScriptedChat(case["sql"]), case["question"], cards, PUBLIC_ACCESS) if cards else None
+        latencies.append((time.perf_counter() - started) * 1000)
+        table_latencies.append((time.perf_counter() - retrieved) * 1000)
+        expected = tables.query(case["sql"])
+        found += tables_of(case["sql"], tables) <= {c.chunk.metadata["table"] for c in cards}
+        if attempt is not None and attempt.result is not None and _same(attempt.result.rows, expected.rows):
+            correct += 1
+        else:
+            misses.append({"question": case["question"], "notes": attempt.notes if attempt else ["no table card"]})
+    cards = _cards(retriever, HOSTILE_QUESTION, settings)
+    rejected = [answers.query(ScriptedChat(sql), HOSTILE_QUESTION, cards, PUBLIC_ACCESS).result is None for sql in HOSTILE]
+    return {
+        "questions": len(cases), "correct": correct, "correct_share": round(correct / len(cases), 3),
+        "tables_retrieved_share": round(found / len(cases), 3),
+        "hostile": len(HOSTILE), "hostile_rejected_share": round(sum(rejected) / len(HOSTILE), 3),
+        "latency_ms": percentiles(latencies), "sql_latency_ms": percentiles(table_latencies), "misses": misses,
+    }
+
+
+def _cards(retriever: Retriever, question: str, settings: Settings):
+    """The table cards the chain would use: among the relevant passages that carry the answer."""
+    passages = [p for p in retriever.retrieve(question, settings.knowledge.top_k, access=PUBLIC_ACCESS) if p.score >= settings.knowledge.min_relevance]
+    return tables_for(passages, settings.knowledge.passage_margin)
+
+
+def tables_of(sql: str, tables: TableStore) -> set[str]:
+    import sqlglot
+    from sqlglot import exp
+
+    names = {t.name for t in tables.tables()}
+    return {t.name for t in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Table)} & names
+
+
+def _same(got: list[tuple], expected: list[tuple]) -> bool:
+    """Equal rows in any order, values compared as the answer shows them (68.0 is 68)."""
+    def norm(rows):
+        return sorted(tuple(str(as_shown(v)) for v in row) for row in rows)
+
+    return norm(got) == norm(expected)
+
+
+def render_tables(figures: dict) -> str:
+    lines = [f"tables: {figures['correct']}/{figures['questions']} answered correctly with the scripted SQL "
+             f"({figures['correct_share']:.0%}); the tables needed were retrieved for "
+             f"{figures['tables_retrieved_share']:.0%}",
+             f"hostile queries rejected: {figures['hostile_rejected_share']:.0%} of {figures['hostile']}",
+             f"latency without the model (retrieve, check, run): p50 {figures['latency_ms']['p50_ms']:.1f} ms, "
+             f"p95 {figures['latency_ms']['p95_ms']:.1f} ms; of which checking and running the SQL: p50 "
+             f"{figures['sql_latency_ms']['p50_ms']:.1f} ms, p95 {figures['sql_latency_ms']['p95_ms']:.1f} ms"]
+    lines += [f"  missed: {m['question']} ({'; '.join(m['notes'])})" for m in figures["misses"]]
+    return "\n".join(lines)

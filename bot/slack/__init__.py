@@ -1,0 +1,1 @@
+"""The Slack edge: listeners, Block Kit, the slash command, feedback, suggestions."""

@@ -1,0 +1,214 @@
+"""The slash command (`/kb` by default): `status`, `reindex`, `report`, `why` and `scope` for admins,
+`forget` and `help` (`도움말` in Korean) for everyone. Replies are plain text; the Slack edge sends them ephemerally.
+
+A reindex is the zero-downtime rebuild of `ingest --rebuild`, run in a background thread
+of the serving process (which holds the embedded store), one at a time across workers
+(a Redis lock). Progress and the final summary go to `notify`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from bot.chain import i18n
+from bot.deps import Deps
+from bot.chain.turn_log import TURN_TTL_S
+from bot.errors import TraceNotFound
+from bot.chain.usage import describe
+from ingest.cli import per_audience, tables_per_audience
+from knowledge.access import AccessError, Scope
+from knowledge.errors import TableError, TableUnavailable
+
+log = logging.getLogger(__name__)
+
+REINDEX_LOCK_TTL_S = 6 * 3600
+"""A crashed worker's lock expires by itself; no rebuild takes this long."""
+PROGRESS_STEPS = (0.25, 0.5, 0.75)
+DEFAULT_REPORT_DAYS = 7
+MAX_REPORT_DAYS = TURN_TTL_S // 86400
+"""Answers are kept no longer."""
+MAX_WHY_CHARS = 3500
+"""Slack cuts longer messages; a trace of a turn with re-asks can run past it."""
+
+Notify = Callable[[str], None]
+CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
+"""A channel as Slack escapes it in a command's text (`should_escape` in the manifest)."""
+
+
+HELP_IN_KOREAN = ("도움말", "help ko")
+"""`/kb 도움말` (or `/kb help ko`) answers in Korean; a slash command carries no question to tell by."""
+
+
+def help_text(command: str, language: str = "en") -> str:
+    return i18n.text(language, "command.help", command=command, days=DEFAULT_REPORT_DAYS)
+
+
+class Reindexer:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self.thread: threading.Thread | None = None
+
+    @property
+    def _lock(self) -> str:
+        return f"{self.deps.settings.redis_prefix}reindex:lock"
+
+    def start(self, user: str, notify: Notify) -> str:
+        from ingest.reindex import sources_to_reindex  # the pipeline and its loaders, only when asked
+
+        sources = sources_to_reindex(self.deps.settings.ingest, self.deps.store)
+        missing = [str(p) for p in sources if not p.exists()]
+        if not sources or missing:
+            return (f"I cannot reindex: {'these sources are missing: ' + ', '.join(missing) if missing else 'no sources are known'}. "
+                    "Set KB_SOURCES to the folders to read, or run `ingest PATH...` once.")
+        try:
+            holder = self.deps.redis.get(self._lock)
+            claimed = not holder and self.deps.redis.set(self._lock, user, nx=True, ex=REINDEX_LOCK_TTL_S)
+        except redis.RedisError as error:  # the lock is what keeps two workers from rebuilding at once
+            log.warning("reindex refused, Redis unavailable: %s", error)
+            return ("I cannot reindex while Redis is unreachable: it is how workers agree that only one "
+                    "rebuilds. The current index keeps serving; ask again once Redis is back.")
+        if not claimed:
+            return f"A reindex is already running (started by <@{holder or 'someone'}>); I will not start another."
+        self.thread = threading.Thread(target=self._run, args=(sources, notify), name="reindex", daemon=True)
+        self.thread.start()
+        return f"Reindex started from {', '.join(map(str, sources))}. The current index keeps serving until it is done."
+
+    def _run(self, sources: list[Path], notify: Notify) -> None:
+        from ingest.reindex import reindex
+
+        steps = list(PROGRESS_STEPS)
+
+        def progress(done: int, total: int) -> None:
+            while steps and done >= steps[0] * total:
+                notify(f"Reindex: {int(steps.pop(0) * 100)}% ({done} of {total} chunks embedded)")
+
+        try:
+            tables = self.deps.table_answers.tables if self.deps.table_answers else None
+            summary = reindex(self.deps.store, self.deps.embedder, sources, progress=progress, tables=tables)
+            self.deps.telemetry.ingested(summary.chunks_written)
+            notify(f"Reindex finished: {summary.describe()}")
+            log.info("reindex finished: %s", summary.as_dict())
+        except Exception as error:  # the thread's last word: whatever happened, the admin hears of it
+            log.exception("reindex failed")
+            notify(f"Reindex failed ({type(error).__name__}: {error}); the previous index keeps serving.")
+        finally:
+            try:
+                self.deps.redis.delete(self._lock)
+            except redis.RedisError as error:  # it expires by itself (REINDEX_LOCK_TTL_S)
+                log.warning("could not release the reindex lock: %s", error)
+
+
+class Commands:
+    def __init__(self, deps: Deps, reindexer: Reindexer) -> None:
+        self.deps = deps
+        self.reindexer = reindexer
+
+    def handle(self, text: str, user: str, notify: Notify, channel: str = "") -> str:
+        """`channel`: where the command was typed (`status` shows its scope)."""
+        command = self.deps.settings.slack_command
+        action, *args = text.split() or ["help"]
+        action = action.lower()
+        language = "ko" if " ".join(text.split()).lower() in HELP_IN_KOREAN else i18n.language_of(text)
+        if action == "forget":
+            count = self.deps.memory.forget_user(user)
+            return i18n.text(language, "command.forgot_one" if count == 1 else "command.forgot_other", count=count)
+        if action not in ("status", "reindex", "report", "why", "scope"):
+            return help_text(command, language)
+        if user not in self.deps.settings.slack_admin_users:
+            log.warning("refused %s %s for non-admin %s", command, action, user)
+            return i18n.text(language, "command.admins_only", command=command, action=action)
+        log.info("admin %s ran %s %s", user, command, action)
+        if action == "status":
+            return self.status(channel)
+        if action == "scope":
+            return self.scope(args, channel)
+        if action == "report":
+            return self.report(args)
+        if action == "why":
+            return self.why(args[0] if args else "")
+        return self.reindexer.start(user, notify)
+
+    def report(self, args: list[str]) -> str:
+        days = args[0] if args else str(DEFAULT_REPORT_DAYS)
+        if not days.isdigit() or not 1 <= int(days) <= MAX_REPORT_DAYS:
+            command = self.deps.settings.slack_command
+            return f"`{command} report` takes a number of days from 1 to {MAX_REPORT_DAYS}, e.g. `{command} report 30`."
+        from bot.ops.report import build
+        from bot.ops.report_text import render_slack
+
+        report = build(self.deps.turns, int(days), self.deps.embedder.embed_questions)
+        return render_slack(report, self.deps.settings.slack_command)
+
+    def why(self, turn: str) -> str:
+        """A turn's trace, as `bot trace` draws it, in a code block."""
+        from bot.ops.traceview import TraceStore, render
+
+        if not turn:
+            return f"Which answer? `{self.deps.settings.slack_command} why TURN_ID` (the id is in the answer's context line)."
+        try:
+            drawn = render(TraceStore(self.deps.redis, self.deps.settings.redis_prefix).spans(turn))
+        except TraceNotFound as error:
+            return str(error)
+        if len(drawn) > MAX_WHY_CHARS:
+            drawn = drawn[:MAX_WHY_CHARS] + "\n… (cut; `bot trace` shows it whole)"
+        return f"```\n{drawn}\n```"
+
+    def scope(self, args: list[str], here: str) -> str:
+        """`scope #channel hr policies handbook/hr/`: that channel answers only from documents
+        tagged hr or policies or under handbook/hr; `scope #channel` alone: from everything."""
+        command = self.deps.settings.slack_command
+        mention = CHANNEL_MENTION.match(args[0]) if args else None
+        channel = mention.group(1) if mention else here
+        try:
+            scope = Scope.parse(args[1:] if mention else args)
+        except AccessError as error:
+            return f"{error}. E.g. `{command} scope #ask-hr hr policies handbook/hr/`."
+        if not channel:
+            return f"Which channel? `{command} scope #channel tag...`"
+        self.deps.access.scopes.set(channel, scope)
+        log.info("scope of %s set to %s", channel, scope.as_dict())
+        return f"<#{channel}> now answers from {self.deps.access.scopes.scope_of(channel).describe()}."
+
+    def status(self, channel: str = "") -> str:
+        settings = self.deps.settings
+        tiers = " → ".join(f"`{t.name}`" for t in settings.tiers)
+        mode = f"LLM cascade {tiers}" if tiers else "extractive (no LLM configured)"
+        info = self.deps.store.info()
+        if info is None:
+            return f"The knowledge base is empty; fill it with `ingest PATH...`. Answering: {mode}."
+        lines = [
+            f"*Collection*: `{info.collection}` (version `{info.version}`)",
+            f"*Documents*: {info.documents} · *chunks*: {info.chunks}",
+            f"*Documents per audience*: {per_audience(info.audiences)}",
+            *self._tables(),
+            *([f"*This channel answers from*: {self.deps.access.scopes.scope_of(channel).describe()}"]
+              if channel and not channel.startswith("D") else []),
+            f"*Last ingest*: {info.last_ingest or 'unknown'}",
+            f"*Sources*: {', '.join(info.sources) or 'unknown'}",
+            f"*Rollback target*: {info.previous or 'none kept'}",
+            f"*Answering*: {mode}",
+            *circuits(self.deps),
+            f"*Today*: {describe(self.deps.usage.today())}",
+        ]
+        return "\n".join(lines)
+
+    def _tables(self) -> list[str]:
+        """Tables per audience, as `ingest status` counts them; nothing when there are none."""
+        answers = self.deps.table_answers
+        try:
+            tables = answers.tables.tables() if answers is not None else []
+        except (TableUnavailable, TableError) as error:  # a status still answers while DuckDB is busy
+            return [f"*Tables*: unreadable right now ({error})"]
+        return [f"*Tables per audience*: {per_audience(tables_per_audience(t.audience for t in tables))}"] if tables else []
+
+
+def circuits(deps) -> list[str]:
+    """Each remote tier's circuit, so an admin sees which endpoint is being skipped."""
+    chats = deps.cascade.chats if deps.cascade is not None else []
+    return [f"*Tier `{chat.tier.name}`*: {chat.breaker.state().describe()}" for chat in chats if hasattr(chat, "breaker")]

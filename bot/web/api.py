@@ -1,0 +1,198 @@
+"""The HTTP API edge: `POST /v1/ask`, `GET /v1/schema`, and the OpenAI-compatible
+`POST /v1/chat/completions` and `GET /v1/models` (their shapes: bot/web/openai_compat.py).
+
+Like the Slack edge it only adapts. Each request: its API key (401), its size (413), its
+shape (400), who it asks as (403), its key's rate (429 with Retry-After), a turn among the
+questions this process answers at once (503 with Retry-After), then the one service
+(bot/service.py) with the same guards, cache, memory, usage, metrics and traces as Slack.
+Errors are JSON in OpenAI's shape on every /v1 route: `{"error": {"message", "type", "param", "code"}}`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import redis
+from pydantic import BaseModel, ValidationError
+
+from bot.web import openai_compat as openai_api
+from bot.service import Failure, ask
+from bot.deps import Deps
+from bot.chain.i18n import language_of, text
+from bot.web.api_keys import ApiKey, ApiKeys
+from bot.chain.answer import Answer
+from bot.chain.answer_json import AskRequest, AskResult, published_schema
+from knowledge.access import Asker
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A request the API refuses: its status, what to fix, and OpenAI's `code` and `type`."""
+
+    def __init__(self, status: str, message: str, code: str, kind: str = "invalid_request_error",
+                 param: str | None = None, headers: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.kind, self.param = status, message, code, kind, param
+        self.headers = list(headers)
+
+    def body(self) -> dict:
+        return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request asks as: its key's user and channel, or those it names for a key bound to none."""
+
+    key: ApiKey
+    user: str
+    channel: str
+
+    def thread(self, name: str) -> str:
+        """Threads are kept per key: another key (or a Slack thread) never reads this one's memory."""
+        return f"api:{self.key.name}:{name}"
+
+
+class HttpApi:
+    def __init__(self, deps: Deps, agent, admission, keys: ApiKeys | None = None) -> None:
+        self.deps, self.agent, self.admission = deps, agent, admission
+        self.keys = keys or ApiKeys(deps.redis, deps.settings.redis_prefix)
+        self.routes = {("POST", "/v1/ask"): self.ask, ("GET", "/v1/schema"): self.schema,
+                       ("POST", "/v1/chat/completions"): self.chat, ("GET", "/v1/models"): self.models}
+        self.paths = {path for _, path in self.routes}
+
+    def __call__(self, environ, start_response):
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+
+        def counted(status: str, headers, exc_info=None):
+            self.deps.telemetry.http_request(path if path in self.paths else "other", status.split()[0])
+            return start_response(status, headers, exc_info)
+
+        try:
+            route = self.routes.get((method, path))
+            if route is None:
+                allowed = sorted(m for m, p in self.routes if p == path)
+                if allowed:
+                    raise ApiError("405 Method Not Allowed", f"{path} takes {' or '.join(allowed)}", "method_not_allowed",
+                                   headers=[("Allow", ", ".join(allowed))])
+                raise ApiError("404 Not Found", f"There is no {method} {path}; the API is POST /v1/ask, GET /v1/schema, "
+                               "POST /v1/chat/completions and GET /v1/models.", "not_found")
+            return route(environ, counted)
+        except ApiError as error:
+            return respond(counted, error.status, error.body(), error.headers)
+
+    # The routes.
+
+    def schema(self, environ, start_response):
+        return respond(start_response, "200 OK", published_schema())
+
+    def ask(self, environ, start_response):
+        key = self.authenticate(environ)
+        request = self.read(environ, AskRequest)
+        caller = self.caller(key, request.user, request.channel)
+        self.limit(key)
+        answer = self.answer(request.question, caller.thread(request.thread) if request.thread else None, caller)
+        return respond(start_response, "200 OK", AskResult.of(answer).as_json())
+
+    def models(self, environ, start_response):
+        self.authenticate(environ)
+        return respond(start_response, "200 OK", openai_api.models(self.deps.variants))
+
+    def chat(self, environ, start_response):
+        key = self.authenticate(environ)
+        request = self.read(environ, openai_api.ChatRequest)
+        question = openai_api.question_of(request)
+        if question is None:
+            raise ApiError("400 Bad Request", "The last message must be the user's question (role 'user', with text).",
+                           "invalid_messages", param="messages")
+        if request.model not in openai_api.model_ids(self.deps.variants):
+            raise ApiError("404 Not Found", f"There is no model {request.model!r}; GET /v1/models lists them "
+                           f"({', '.join(openai_api.model_ids(self.deps.variants))}).", "model_not_found", param="model")
+        caller = self.caller(key, request.user, None)
+        self.limit(key)
+        thread = caller.thread(request.thread or f"chat:{openai_api.conversation_id(request)}")
+        answer = self.answer(question, thread, caller, variant=request.model)
+        if not request.stream:
+            return respond(start_response, "200 OK", openai_api.completion(answer, request.model))
+        start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+        return (event.encode() for event in openai_api.stream(answer, request.model, request.include_usage))
+
+    # What every route that answers checks, in this order.
+
+    def authenticate(self, environ) -> ApiKey:
+        scheme, _, secret = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise ApiError("401 Unauthorized", "Send an API key: `Authorization: Bearer KEY` (`bot keys add NAME` "
+                           "makes one).", "missing_api_key", headers=[("WWW-Authenticate", "Bearer")])
+        try:
+            key = self.keys.find(secret.strip())
+        except redis.RedisError as error:
+            raise ApiError("503 Service Unavailable", f"API keys cannot be checked: Redis is unreachable ({error}).",
+                           "unavailable", kind="server_error", headers=[("Retry-After", "5")]) from None
+        if key is None:
+            raise ApiError("401 Unauthorized", "That API key is not known (revoked, or mistyped).", "invalid_api_key",
+                           headers=[("WWW-Authenticate", "Bearer")])
+        return key
+
+    def read(self, environ, model: type[BaseModel]):
+        limit = self.deps.settings.api_max_request_bytes
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length > limit:
+            raise ApiError("413 Content Too Large", f"The body has {length} bytes; at most {limit} are taken "
+                           "(API_MAX_REQUEST_BYTES).", "request_too_large")
+        if length <= 0:
+            raise ApiError("411 Length Required", "Send a JSON body with its Content-Length.", "invalid_body")
+        try:
+            data = json.loads(environ["wsgi.input"].read(length))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ApiError("400 Bad Request", f"The body is not JSON ({error}).", "invalid_json") from None
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())
+            raise ApiError("400 Bad Request", f"The body is not a valid request: {problems}.", "invalid_request",
+                           param=where or None) from None
+
+    def caller(self, key: ApiKey, user: str | None, channel: str | None) -> Caller:
+        """A key acts as its user and channel; only a key bound to neither may name them."""
+        for what, bound, named in (("user", key.user, user), ("channel", key.channel, channel)):
+            if bound and named and named != bound:
+                raise ApiError("403 Forbidden", f"Key {key.name!r} asks as {what} {bound}; it cannot ask as {named}.",
+                               "permission_denied", param=what)
+        return Caller(key, key.user or user or "", key.channel or channel or "")
+
+    def limit(self, key: ApiKey) -> None:
+        per_minute = self.deps.settings.api_rate_limit_per_minute if key.per_minute is None else key.per_minute
+        wait = self.deps.gate.wait_s(f"apikey:{key.name}", per_minute)
+        if wait:
+            raise ApiError("429 Too Many Requests", f"Key {key.name!r} may ask {per_minute} times a minute; ask "
+                           f"again in {math.ceil(wait)} s.", "rate_limit_exceeded", kind="requests",
+                           headers=[("Retry-After", str(math.ceil(wait)))])
+
+    def answer(self, question: str, thread: str | None, caller: Caller, variant: str | None = None) -> Answer:
+        with self.admission.slot() as admitted:
+            if not admitted:
+                raise ApiError("503 Service Unavailable", text(language_of(question), "slack.busy"), "busy",
+                               kind="server_error", headers=[("Retry-After", "1")])
+            # The key's (or the request's) user and channel: what they may see in Slack, they may see here.
+            answer = ask(self.agent, question, thread, Asker(user=caller.user, channel=caller.channel), log,
+                         variant=variant)
+        if isinstance(answer, Failure):
+            status = "503 Service Unavailable" if answer.reason == "empty_kb" else "500 Internal Server Error"
+            raise ApiError(status, answer.message, answer.reason, kind="server_error")
+        return answer
+
+
+def respond(start_response, status: str, body: dict, headers: Iterable[tuple[str, str]] = ()) -> list[bytes]:
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload))), *headers])
+    return [payload]
