@@ -131,6 +131,22 @@ def test_a_streamed_completion_comes_as_openai_chunks_then_done(api):
         "chat.completion.chunk"
 
 
+def test_a_stream_carries_the_steps_as_comments_before_the_answer(api):
+    question = [{"role": "user", "content": "How much can I spend on a hotel?"}]
+    status, headers, body = api.call("POST", "/v1/chat/completions",
+                                     {"model": "answer-v1", "messages": question, "stream": True})
+    events = body.decode().split("\n\n")
+    comments = [e for e in events if e.startswith(":")]
+    assert status == 200 and comments[0] == ": Searching the handbook"
+    assert comments[1].startswith(": Found ") and "passages: " in comments[1]
+    first_data = next(i for i, e in enumerate(events) if e.startswith("data: "))
+    assert all(e.startswith(":") for e in events[:first_data]) and events[-2:] == ["data: [DONE]", ""]
+    # OpenAI's client skips the comments: the content is the answer alone.
+    chunks = list(api.client().chat.completions.create(model="answer-v1", messages=[
+        {"role": "user", "content": "Which class can I fly in?"}], stream=True))
+    assert "Searching" not in "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
 def test_no_key_a_wrong_key_or_a_revoked_key_gets_401(api):
     with pytest.raises(openai.AuthenticationError) as wrong:
         api.client("kb-not-a-key").chat.completions.create(model="answer-v1",

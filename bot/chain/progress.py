@@ -16,6 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.chain.i18n import text
 from knowledge.models import Passage
 
 log = logging.getLogger(__name__)
@@ -54,3 +55,26 @@ def reporting(listener: Listener) -> Iterator[None]:
         yield
     finally:
         _listener.reset(token)
+
+
+def title(step: Step, language: str) -> str:
+    """What a step is called where it is shown ("Found 3 passages: Travel policy, ..."), in the
+    question's language (bot/chain/messages)."""
+    if step.kind != "found":
+        return text(language, f"step.{step.kind}")
+    if not step.passages:
+        return text(language, "step.found_none")
+    labels = list(dict.fromkeys(p.chunk.label for p in step.passages))
+    titles = ", ".join(labels[:MAX_TITLES]) + (
+        ", ..." if len(labels) > MAX_TITLES else ""
+    )
+    return text(
+        language,
+        "step.found_one" if len(step.passages) == 1 else "step.found",
+        count=len(step.passages),
+        titles=titles,
+    )
+
+
+MAX_TITLES = 3
+"""Passage titles a `found` step names; its links (where shown) follow."""

@@ -18,14 +18,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.messages.chunk import TaskUpdateChunk
 
-from bot.chain import i18n
+from bot.chain import progress
 from bot.chain.answer import Answer
 from bot.chain.progress import Step
 from bot.slack.blocks import answer_blocks, detail_blocks
 
 MAX_STEP_SOURCES = 5
 """Links shown under "Found n passages"; the answer's own sources follow it anyway."""
-MAX_TITLES_CHARS = 120
 
 Post = Callable[[dict[str, Any]], object]
 
@@ -66,41 +65,26 @@ class MessageReply:
 
 def step_tasks(step: Step, language: str) -> list[TaskUpdateChunk]:
     """The task updates a chain step shows: each step completes the one before it."""
+    shown = progress.title(step, language)
     if step.kind == "search":
-        return [task("search", i18n.text(language, "step.search"), "in_progress")]
+        return [task("search", shown, "in_progress")]
     if step.kind == "found":
-        return [found_task(step, language)]
+        links = {
+            p.chunk.source: p.chunk.label
+            for p in step.passages
+            if p.chunk.source.startswith(("http://", "https://"))
+        }
+        sources = [
+            {"type": "url", "url": url, "text": label}
+            for url, label in list(links.items())[:MAX_STEP_SOURCES]
+        ]
+        return [task("search", shown, "complete", sources=sources or None)]
     if step.kind == "write":
-        return [task("write", i18n.text(language, "step.write"), "in_progress")]
+        return [task("write", shown, "in_progress")]
     return [
-        task("write", i18n.text(language, "step.write"), "complete"),
-        task("check", i18n.text(language, "step.check"), "in_progress"),
+        task("write", progress.title(Step("write"), language), "complete"),
+        task("check", shown, "in_progress"),
     ]
-
-
-def found_task(step: Step, language: str) -> TaskUpdateChunk:
-    if not step.passages:
-        return task("search", i18n.text(language, "step.found_none"), "complete")
-    labels = list(dict.fromkeys(p.chunk.label for p in step.passages))
-    titles = ", ".join(labels[:3]) + (", ..." if len(labels) > 3 else "")
-    key = "step.found_one" if len(step.passages) == 1 else "step.found"
-    links = {
-        p.chunk.source: p.chunk.label
-        for p in step.passages
-        if p.chunk.source.startswith(("http://", "https://"))
-    }
-    sources = [
-        {"type": "url", "url": url, "text": label}
-        for url, label in list(links.items())[:MAX_STEP_SOURCES]
-    ]
-    return task(
-        "search",
-        i18n.text(
-            language, key, count=len(step.passages), titles=titles[:MAX_TITLES_CHARS]
-        ),
-        "complete",
-        sources=sources or None,
-    )
 
 
 def task(task_id: str, title: str, status: str, **fields: Any) -> TaskUpdateChunk:
