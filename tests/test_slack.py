@@ -450,7 +450,8 @@ def test_the_manifest_subscribes_to_everything_the_app_listens_for():
 
     manifest = yaml.safe_load((ROOT / "bot" / "slack" / "manifest.yaml").read_text())
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    assert {"app_mention", "message.im", "message.channels", "assistant_thread_started"} <= events
+    assert {"app_mention", "message.im", "message.channels", "assistant_thread_started", "app_home_opened"} <= events
+    assert manifest["features"]["agent_view"]["agent_description"]  # the Messages tab of the agent view
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/kb"]
     # usergroups:read: documents for a user group are resolved with usergroups.users.list.
     assert {"chat:write", "assistant:write", "commands", "usergroups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
