@@ -34,9 +34,10 @@ def text(language: str, key: str, **values: object) -> str:
     return template.format(**values) if values else template
 
 
-def texts(language: str, key: str) -> list[str]:
-    """A list the catalogue holds (Slack's loading messages), in the language or else in English."""
-    return list(catalogue(language if language in LANGUAGES else DEFAULT).get(key) or catalogue(DEFAULT)[key])
+def texts(language: str, table: str) -> list[str]:
+    """The messages of a table (`[slack.loading]`), in the catalogue's order."""
+    messages = catalogue(language if language in LANGUAGES else DEFAULT)
+    return [value for key, value in messages.items() if key.startswith(f"{table}.")] or texts(DEFAULT, table)
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
