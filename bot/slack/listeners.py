@@ -1,6 +1,8 @@
-"""The Slack edge (slack-bolt). Listeners only adapt: read the event, ask the agent, post.
+"""The Slack edge (slack-bolt). Listeners only adapt: read the event, ask the agent, reply
+(streamed, one message or ephemeral: bot/slack/replies.py, as the channel's policy says).
 
-Every failure inside a listener becomes a polite reply in the thread, never silence.
+Every failure inside a listener becomes a polite reply in the thread, never silence, except
+for a plain question nobody addressed to the bot (a channel's `questions` mode).
 Every event is answered at most once (Slack redelivers; see bot/chain/gate.py).
 """
 
