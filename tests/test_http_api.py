@@ -268,3 +268,36 @@ def test_the_api_alone_serves_no_slack_and_says_busy_when_no_question_may_wait(m
     assert status.startswith("503") and headers["Retry-After"] == "1" and body["error"]["code"] == "busy"
     status, _, body = call("/v1/ask", question)
     assert status.startswith("200") and "150 EUR" in body["answer"]
+
+
+def test_a_failure_after_the_stream_began_is_an_error_event_then_done():
+    """Steps were sent with 200: the failure can no longer be a status, so it is OpenAI's error event."""
+    from bot.chain.progress import Step
+    from bot.web.api import ApiError
+    from bot.web.openai_compat import stepped_stream
+    from bot.web.stepped import Done
+
+    failed = ApiError("503 Service Unavailable", "The knowledge base is empty.", "empty_kb", kind="server_error")
+    events = list(stepped_stream(Step("search"), iter([Done(error=failed)]), "answer-v1", False, "en"))
+    assert events[0] == ": Searching the handbook\n\n"
+    assert json.loads(events[1].removeprefix("data: "))["error"]["code"] == "empty_kb"
+    assert events[2:] == ["data: [DONE]\n\n"]
+
+
+def test_an_answer_made_in_its_own_thread_hands_back_its_steps_then_itself_or_its_error():
+    from bot.chain import progress
+    from bot.web.stepped import Done, answered_with_steps
+
+    def answer():
+        progress.step("search")
+        progress.step("found")
+        return "the answer"
+
+    events = list(answered_with_steps(answer))
+    assert [e.kind for e in events[:-1]] == ["search", "found"] and events[-1] == Done(answer="the answer")
+
+    def broken():
+        raise RuntimeError("no index")
+
+    [done] = list(answered_with_steps(broken))
+    assert isinstance(done.error, RuntimeError)
