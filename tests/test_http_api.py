@@ -131,6 +131,22 @@ def test_a_streamed_completion_comes_as_openai_chunks_then_done(api):
         "chat.completion.chunk"
 
 
+def test_a_stream_carries_the_steps_as_comments_before_the_answer(api):
+    question = [{"role": "user", "content": "How much can I spend on a hotel?"}]
+    status, headers, body = api.call("POST", "/v1/chat/completions",
+                                     {"model": "answer-v1", "messages": question, "stream": True})
+    events = body.decode().split("\n\n")
+    comments = [e for e in events if e.startswith(":")]
+    assert status == 200 and comments[0] == ": Searching the handbook"
+    assert comments[1].startswith(": Found ") and "passages: " in comments[1]
+    first_data = next(i for i, e in enumerate(events) if e.startswith("data: "))
+    assert all(e.startswith(":") for e in events[:first_data]) and events[-2:] == ["data: [DONE]", ""]
+    # OpenAI's client skips the comments: the content is the answer alone.
+    chunks = list(api.client().chat.completions.create(model="answer-v1", messages=[
+        {"role": "user", "content": "Which class can I fly in?"}], stream=True))
+    assert "Searching" not in "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
 def test_no_key_a_wrong_key_or_a_revoked_key_gets_401(api):
     with pytest.raises(openai.AuthenticationError) as wrong:
         api.client("kb-not-a-key").chat.completions.create(model="answer-v1",
@@ -252,3 +268,36 @@ def test_the_api_alone_serves_no_slack_and_says_busy_when_no_question_may_wait(m
     assert status.startswith("503") and headers["Retry-After"] == "1" and body["error"]["code"] == "busy"
     status, _, body = call("/v1/ask", question)
     assert status.startswith("200") and "150 EUR" in body["answer"]
+
+
+def test_a_failure_after_the_stream_began_is_an_error_event_then_done():
+    """Steps were sent with 200: the failure can no longer be a status, so it is OpenAI's error event."""
+    from bot.chain.progress import Step
+    from bot.web.api import ApiError
+    from bot.web.openai_compat import stepped_stream
+    from bot.web.stepped import Done
+
+    failed = ApiError("503 Service Unavailable", "The knowledge base is empty.", "empty_kb", kind="server_error")
+    events = list(stepped_stream(Step("search"), iter([Done(error=failed)]), "answer-v1", False, "en"))
+    assert events[0] == ": Searching the handbook\n\n"
+    assert json.loads(events[1].removeprefix("data: "))["error"]["code"] == "empty_kb"
+    assert events[2:] == ["data: [DONE]\n\n"]
+
+
+def test_an_answer_made_in_its_own_thread_hands_back_its_steps_then_itself_or_its_error():
+    from bot.chain import progress
+    from bot.web.stepped import Done, answered_with_steps
+
+    def answer():
+        progress.step("search")
+        progress.step("found")
+        return "the answer"
+
+    events = list(answered_with_steps(answer))
+    assert [e.kind for e in events[:-1]] == ["search", "found"] and events[-1] == Done(answer="the answer")
+
+    def broken():
+        raise RuntimeError("no index")
+
+    [done] = list(answered_with_steps(broken))
+    assert isinstance(done.error, RuntimeError)

@@ -30,13 +30,14 @@ DAY = [  # (channel, question): every one a new thread
 
 
 def click(serve: Serve, post: dict, action_id: str, trigger_id: str, fake_slack) -> str:
-    [buttons] = [b for b in post["blocks"] if b["type"] == "actions"]
-    turn_id = buttons["block_id"].split(":", 1)[1]
+    [block] = [b for b in post["blocks"] if b["type"] == "context_actions"]
+    turn_id = block["block_id"].split(":", 1)[1]
+    rating = "up" if action_id == "feedback_up" else "down"
     assert serve.interact({"type": "block_actions", "trigger_id": trigger_id, "channel": {"id": post["channel"]},
                            "container": {"type": "message", "channel_id": post["channel"]},
                            "response_url": f"{fake_slack.url}/response/{trigger_id}",
-                           "actions": [{"type": "button", "action_id": action_id, "block_id": buttons["block_id"],
-                                        "value": turn_id, "action_ts": "1700001000.0"}]}) == 200
+                           "actions": [{"type": "feedback_buttons", "action_id": "feedback", "block_id": block["block_id"],
+                                        "value": f"{rating}:{turn_id}", "action_ts": "1700001000.0"}]}) == 200
     return turn_id
 
 

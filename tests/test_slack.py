@@ -88,7 +88,10 @@ def test_mention_is_answered_in_its_thread_with_numbered_sources(app, fake_slack
     assert sources.startswith("*Sources*")
     assert "[1] <https://intranet.fjordlight.example/it/security#phishing|How do I report a phishing e-mail?>" in sources
     assert blocks[2]["type"] == "context" and "mode: faq" in blocks[2]["elements"][0]["text"]
-    assert [e["action_id"] for e in blocks[3]["elements"]] == ["feedback_up", "feedback_down"]
+    assert blocks[3]["type"] == "context_actions"
+    [buttons] = blocks[3]["elements"]
+    assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == "feedback"
+    assert buttons["positive_button"]["value"].startswith("up:") and buttons["negative_button"]["value"].startswith("down:")
 
 
 def test_mention_inside_a_thread_replies_in_that_thread(app, fake_slack):
@@ -114,11 +117,12 @@ def test_follow_up_in_a_bot_thread_needs_no_mention(app, fake_slack):
     assert "Contractors do not receive the home-office budget" in posts[1]["text"]
 
 
-def test_direct_messages_are_answered_directly(app, fake_slack):
+def test_direct_messages_are_answered_in_their_own_thread(app, fake_slack):
+    """The agent view: each new message in the Messages tab is a conversation in its thread."""
     app.dispatch(signed(message("how much can I spend on a hotel?", "1700000200.000100", channel="D1",
                                 channel_type="im")))
     [post] = fake_slack.wait_for("chat.postMessage")
-    assert post["channel"] == "D1" and "thread_ts" not in post and "150 EUR" in post["text"]
+    assert post["channel"] == "D1" and post["thread_ts"] == "1700000200.000100" and "150 EUR" in post["text"]
 
 
 @pytest.mark.parametrize("event", [
@@ -236,7 +240,7 @@ def test_an_answer_whose_blocks_fail_to_render_is_still_posted_once_as_text(app,
     def broken(answer):
         raise ValueError("a rendering bug")
 
-    monkeypatch.setattr("bot.slack.listeners.answer_blocks", broken)
+    monkeypatch.setattr("bot.slack.replies.answer_blocks", broken)
     app.dispatch(signed(mention("<@UBOT> how much is the home-office budget?", ts="1700000600.000100")))
     [post] = fake_slack.wait_for("chat.postMessage")
     assert "500 EUR" in post["text"] and not post.get("blocks")
@@ -249,15 +253,17 @@ def interaction(payload: dict, fake_slack) -> BoltRequest:
 
 
 def click(app, fake_slack, post: dict, action_id: str, trigger_id: str = "trigger-1"):
-    [buttons] = [b for b in post["blocks"] if b["type"] == "actions"]
-    button = next(e for e in buttons["elements"] if e["action_id"] == action_id)
+    """A click on Slack's 👍 (`feedback_up`) or 👎 (`feedback_down`) under `post`; the turn id rated."""
+    [block] = [b for b in post["blocks"] if b["type"] == "context_actions"]
+    [buttons] = block["elements"]
+    button = buttons["positive_button" if action_id == "feedback_up" else "negative_button"]
     payload = {"type": "block_actions", "container": {"type": "message", "channel_id": "C1"},
                "channel": {"id": "C1"}, "trigger_id": trigger_id, "response_url": f"{fake_slack.url}/response/fb",
-               "actions": [{"type": "button", "action_id": action_id, "block_id": buttons["block_id"],
+               "actions": [{"type": "feedback_buttons", "action_id": buttons["action_id"], "block_id": block["block_id"],
                             "value": button["value"], "action_ts": "1700000601.0"}]}
     response = app.dispatch(interaction(payload, fake_slack))
     assert response.status == 200
-    return button["value"]
+    return button["value"].split(":", 1)[1]
 
 
 def submit_reason(app, fake_slack, view: dict, reason: str | None, comment: str | None):
@@ -444,7 +450,8 @@ def test_the_manifest_subscribes_to_everything_the_app_listens_for():
 
     manifest = yaml.safe_load((ROOT / "bot" / "slack" / "manifest.yaml").read_text())
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    assert {"app_mention", "message.im", "message.channels", "assistant_thread_started"} <= events
+    assert {"app_mention", "message.im", "message.channels", "assistant_thread_started", "app_home_opened"} <= events
+    assert manifest["features"]["agent_view"]["agent_description"]  # the Messages tab of the agent view
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/kb"]
     # usergroups:read: documents for a user group are resolved with usergroups.users.list.
     assert {"chat:write", "assistant:write", "commands", "usergroups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
+from bot.chain import progress
 from bot.chain.outcomes import carrying, extractive, faq_match, refusal
 from bot.chain.answer_cache import CacheHit, freeze, thaw
 from bot.chain.degrade import Reads, skipped, start_turn, without_redis
@@ -222,10 +223,12 @@ class Agent:
 
     def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str,
                            prompt: PromptText, language: str, access: Access) -> Answer:
+        progress.step("search")
         with self.deps.telemetry.stage("retrieve", latency="retrieve", **{"kb.retrieve.blended": bool(context)}) as span:
             retrieved = self.deps.retriever.retrieve(question, self.deps.settings.knowledge.top_k, context=context, access=access)
             span.set_attributes({"kb.passages.ids": [p.id for p in retrieved],
                                  "kb.passages.scores": [round(p.score, 4) for p in retrieved]})
+        progress.step("found", retrieved)
         answer = self._answer_from(question, retrieved, history, channel, prompt, language, access)
         return replace(answer, best_passage=retrieved[0].id if retrieved else "")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from bot.chain import progress
 from bot.chain.outcomes import extractive, grounded
 from bot.errors import LLMUnavailable
 from bot.chain.llm import Chat
@@ -98,6 +99,7 @@ class Cascade:
         messages = list(prompt.messages)
         attempt = Attempt()
         for draft in range(1, max(tier.max_reasks, 0) + 2):
+            progress.step("write")
             try:
                 with telemetry.model_call(tier, "answer", **{"kb.draft": draft}) as span:
                     completion = chat.complete(messages, self.guard.json_schema)
@@ -109,6 +111,7 @@ class Cascade:
                 return attempt
             attempt.prompt_tokens += completion.prompt_tokens
             attempt.completion_tokens += completion.completion_tokens
+            progress.step("check")
             with telemetry.stage("validate", latency="validate", **{"kb.draft": draft}) as span:
                 result = self.guard.check(completion.text, [p.chunk.text for p in prompt.passages])
                 span.set_attributes(clean({"kb.guard.passed": result.passed, "kb.guard.problems": result.problems}))

@@ -18,7 +18,7 @@ CATALOGUES = Path(__file__).parent / "messages"
 LANGUAGES = ("en", "ko")
 DEFAULT: Language = "en"
 
-__all__ = ["DEFAULT", "LANGUAGES", "Language", "catalogue", "language_of", "text"]
+__all__ = ["DEFAULT", "LANGUAGES", "Language", "catalogue", "language_of", "text", "texts"]
 
 
 @lru_cache(maxsize=len(LANGUAGES))
@@ -32,6 +32,12 @@ def text(language: str, key: str, **values: object) -> str:
     messages = catalogue(language if language in LANGUAGES else DEFAULT)
     template = messages.get(key) or catalogue(DEFAULT)[key]
     return template.format(**values) if values else template
+
+
+def texts(language: str, table: str) -> list[str]:
+    """The messages of a table (`[slack.loading]`), in the catalogue's order."""
+    messages = catalogue(language if language in LANGUAGES else DEFAULT)
+    return [value for key, value in messages.items() if key.startswith(f"{table}.")] or texts(DEFAULT, table)
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, str]:

@@ -1,5 +1,5 @@
 """Render an Answer as Slack Block Kit: the answer, numbered sources, a context line and
-feedback buttons whose value is the turn they rate, labelled in the answer's language."""
+Slack's feedback buttons, whose values name the turn they rate, labelled in the answer's language."""
 
 from __future__ import annotations
 
@@ -29,7 +29,14 @@ def source_line(number: int, label: str, source: str) -> str:
 
 
 def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = [_section(to_mrkdwn(answer.text))]
+    """The whole answer as one message (chat.postMessage, or a fallback from streaming)."""
+    return [_section(to_mrkdwn(answer.text)), *detail_blocks(answer)]
+
+
+def detail_blocks(answer: Answer) -> list[dict[str, Any]]:
+    """What follows the answer's text: its rows, numbered sources, a context line and the
+    feedback buttons (a streamed reply's text is streamed; these end it, at chat.stopStream)."""
+    blocks: list[dict[str, Any]] = []
     if answer.table is not None:
         blocks.append(table_section(answer))
     if answer.sources:
@@ -39,7 +46,7 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
         blocks.append(_section("\n".join([heading, *lines])))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(answer)}]})
     if answer.turn_id:
-        blocks.append(feedback_buttons(answer.turn_id, answer.language))
+        blocks.append(feedback_block(answer.turn_id, answer.language))
     return blocks
 
 
@@ -54,17 +61,27 @@ def table_section(answer: Answer) -> dict[str, Any]:
     return _section(f"{to_mrkdwn(heading)}\n```{to_mrkdwn(result.sql)}```\n```{to_mrkdwn(rows)}```")
 
 
-FEEDBACK_ACTIONS = {"feedback_up": "up", "feedback_down": "down"}
+FEEDBACK_ACTION = "feedback"
+"""The action id of the 👍/👎 pair; the value of the button clicked is `rating:turn_id`."""
+RATINGS = ("up", "down")
 
 
-def feedback_buttons(turn_id: str, language: str = "en") -> dict[str, Any]:
-    return {"type": "actions", "block_id": f"feedback:{turn_id}", "elements": [
-        {"type": "button", "action_id": "feedback_up", "value": turn_id,
-         "text": {"type": "plain_text", "text": f"\N{THUMBS UP SIGN} {text(language, 'feedback.helpful')}", "emoji": True}},
-        {"type": "button", "action_id": "feedback_down", "value": turn_id,
-         "text": {"type": "plain_text", "text": f"\N{THUMBS DOWN SIGN} {text(language, 'feedback.not_helpful')}",
-                  "emoji": True}},
-    ]}
+def feedback_block(turn_id: str, language: str = "en") -> dict[str, Any]:
+    """Slack's own 👍/👎 (a `feedback_buttons` element in a `context_actions` block)."""
+    def button(rating: str, label: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": text(language, label)},
+                "accessibility_label": text(language, label), "value": f"{rating}:{turn_id}"}
+
+    return {"type": "context_actions", "block_id": f"feedback:{turn_id}", "elements": [
+        {"type": "feedback_buttons", "action_id": FEEDBACK_ACTION,
+         "positive_button": button("up", "feedback.helpful"),
+         "negative_button": button("down", "feedback.not_helpful")}]}
+
+
+def rating_of(value: str) -> tuple[str, str]:
+    """(rating, turn id) from a clicked button's value; ("", "") when it is not one of ours."""
+    rating, _, turn_id = value.partition(":")
+    return (rating, turn_id) if rating in RATINGS and turn_id else ("", "")
 
 
 FEEDBACK_MODAL = "feedback_reason"

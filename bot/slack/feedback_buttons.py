@@ -1,4 +1,4 @@
-"""The Slack listeners for feedback: 👍/👎 under every answer, and the optional modal a 👎 opens
+"""The Slack listeners for feedback: Slack's own 👍/👎 (`feedback_buttons`) under every answer, and the optional modal a 👎 opens
 to say what was wrong. Both are stored next to the answer they rate (bot/chain/turn_log.py)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.blocks import FEEDBACK_ACTIONS, FEEDBACK_MODAL, MAX_COMMENT_CHARS, feedback_modal
+from bot.slack.blocks import FEEDBACK_ACTION, FEEDBACK_MODAL, MAX_COMMENT_CHARS, feedback_modal, rating_of
 from bot.deps import Deps
 from bot.chain.i18n import language_of, text
 from bot.chain.turn_log import REASONS
@@ -20,13 +20,14 @@ THANKS = {"up": "feedback.thanks", "down": "feedback.stored"}
 
 
 def register_feedback(app: App, deps: Deps) -> None:
-    @app.action("feedback_up")
-    @app.action("feedback_down")
+    @app.action(FEEDBACK_ACTION)
     def on_feedback(ack, body, action, respond, client, logger):
         """One click stores the rating; a 👎 then opens a modal asking what was wrong (optional)."""
         ack()
-        rating = FEEDBACK_ACTIONS[action["action_id"]]
-        turn_id = action.get("value", "")
+        rating, turn_id = rating_of(action.get("value", ""))
+        if not rating:
+            logger.warning("feedback with a value not ours: %r", action.get("value"))
+            return
         turn = deps.turns.rate(turn_id, body.get("user", {}).get("id", ""), rating)
         deps.telemetry.feedback(rating, turn.variant if turn else "")
         language = language_of(turn.question) if turn else "en"  # thanked in the language they asked in

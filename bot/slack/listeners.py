@@ -1,6 +1,8 @@
-"""The Slack edge (slack-bolt). Listeners only adapt: read the event, ask the agent, post.
+"""The Slack edge (slack-bolt). Listeners only adapt: read the event, ask the agent, reply
+(streamed, one message or ephemeral: bot/slack/replies.py, as the channel's policy says).
 
-Every failure inside a listener becomes a polite reply in the thread, never silence.
+Every failure inside a listener becomes a polite reply in the thread, never silence, except
+for a plain question nobody addressed to the bot (a channel's `questions` mode).
 Every event is answered at most once (Slack redelivers; see bot/chain/gate.py).
 """
 
@@ -9,26 +11,27 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from slack_bolt import App, Assistant
+from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.slash_commands import Commands, Reindexer
-from bot.web.admission import Admission
-from bot.service import Failure, ask
-from bot.slack.blocks import answer_blocks
-from bot.chain.degrade import without_redis
+from bot.chain import i18n, progress
+from bot.chain.degrade import Reads, without_redis
 from bot.deps import Deps
+from bot.service import Failure, ask
+from bot.slack.agent_view import register_agent_view
+from bot.slack.channel_policy import ChannelPolicies, ChannelPolicy
 from bot.slack.feedback_buttons import register_feedback
-from bot.chain.answer import Answer
+from bot.slack.question_filter import is_question
+from bot.slack.replies import CitedOnly, Reply, StreamedReply
+from bot.slack.sharing import EphemeralReply, register_sharing
+from bot.slack.slash_commands import Commands, Reindexer
 from bot.slack.suggestions import Suggestions
-from bot.chain import i18n
+from bot.web.admission import Admission
 from knowledge.access import Asker
-from knowledge.errors import KnowledgeError
 
 log = logging.getLogger(__name__)
 
@@ -51,72 +54,72 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
     app = App(client=client, signing_secret=settings.slack_signing_secret, listener_executor=executor,
               process_before_response=process_before_response or settings.slack_process_before_response)
     app.admission = admission  # so the load benchmark and operators can see it
-    commands = Commands(deps, Reindexer(deps))
+    policies = ChannelPolicies(deps.redis, settings.redis_prefix)
+    commands = Commands(deps, Reindexer(deps), policies)  # `/kb channel` writes what listeners read
     app.reindexer = commands.reindexer  # so tests and operators can wait for a running reindex
 
-    def answer(body: dict, event: dict, say, thread_ts: str, reply_ts: str | None, logger) -> None:
-        """The one path from a user's message to a posted answer."""
+    def answer(body: dict, event: dict, say, client: WebClient, thread_ts: str, reply_ts: str, logger,
+               addressed: bool = True, set_status=None) -> None:
+        """The one path from a user's message to its reply. `addressed`: a mention, a DM or a
+        follow-up in a bot thread (always replied to); else a plain question in a channel that
+        asked for those (replied to only with a cited answer, else silence)."""
         claim = event_id(body)
         if not deps.gate.first_delivery(claim):
             logger.info("ignored redelivered event %s", claim)
             return
-        user = event.get("user", "")
-        language = i18n.language_of(event.get("text", ""))
+        user, text = event.get("user", ""), event.get("text", "")
+        language = i18n.language_of(text)
+        asker = asker_of(event)
+        policy = ChannelPolicy() if asker.direct else policies.policy_of(asker.channel)
+
+        def post(message: dict) -> None:
+            say(thread_ts=reply_ts, **message)
+
         try:
-            if not deps.gate.allow(user):
-                say(thread_ts=reply_ts, text=i18n.text(language, "slack.slow_down"))
+            refusal = "slack.not_allowed" if not may_ask(deps, policy, user) else (
+                "slack.slow_down" if not deps.gate.allow(user) else "")
+            if refusal:
+                if addressed:
+                    post({"text": i18n.text(language, refusal)})
                 return
             with admission.slot() as admitted:
-                if admitted:
-                    respond(agent, event.get("text", ""), asker_of(event), thread_ts, logger,
-                            lambda message: say(thread_ts=reply_ts, **message))
-                else:
-                    say(thread_ts=reply_ts, text=i18n.text(language, "slack.busy"))
+                if not admitted:
+                    if addressed:
+                        post({"text": i18n.text(language, "slack.busy")})
+                    return
+                reply = reply_for(client, deps, policy, event, body, reply_ts, language, post, addressed, logger)
+                if addressed and not policy.ephemeral:
+                    show_status(set_status, language, logger)
+                respond(agent, text, asker, thread_ts, reply, logger, variant=policy.variant or None)
         except Exception:
             # Nothing was posted (only posting raises in respond()): Slack's retry may try again.
             deps.gate.release(claim)
             raise
 
     @app.event("app_mention")
-    def on_mention(body, event, say, logger):
+    def on_mention(body, event, say, client, logger, set_status=None):
         thread_ts = event.get("thread_ts") or event["ts"]
-        answer(body, event, say, thread_ts, thread_ts, logger)
+        answer(body, event, say, client, thread_ts, thread_ts, logger, set_status=set_status)
 
     @app.event("message")
-    def on_message(body, event, context, say, logger):
-        thread_ts = conversation_thread(event, context.get("bot_user_id"), deps.memory)
-        if thread_ts is None:
+    def on_message(body, event, context, say, client, logger, set_status=None):
+        bot_user_id = context.get("bot_user_id")
+        thread_ts = conversation_thread(event, bot_user_id, deps.memory)
+        if thread_ts is not None:
+            answer(body, event, say, client, thread_ts, thread_ts, logger, set_status=set_status)
+        elif plain_question(event, bot_user_id, policies):
+            thread_ts = event.get("thread_ts") or event["ts"]
+            answer(body, event, say, client, thread_ts, thread_ts, logger, addressed=False)
+        else:
             logger.debug("ignored message subtype=%s channel_type=%s", event.get("subtype"), event.get("channel_type"))
-            return
-        answer(body, event, say, thread_ts, event.get("thread_ts"), logger)
 
-    assistant = Assistant()
-    suggestions = Suggestions(settings.slack_suggested_prompts, deps.store)
+    def answer_in_assistant_thread(body, event, say, client, logger, set_status) -> None:
+        answer(body, event, say, client, event["thread_ts"], event["thread_ts"], logger, set_status=set_status)
 
-    @assistant.thread_started
-    def on_assistant_start(say, set_suggested_prompts, logger):
-        say(i18n.text("en", "slack.greeting"))  # nothing asked yet to tell the language by
-        try:
-            prompts = suggestions.prompts()
-            if prompts:
-                set_suggested_prompts(prompts=prompts)
-        except (SlackApiError, KnowledgeError) as error:
-            logger.warning("could not set suggested prompts: %s", error)
-
-    @assistant.user_message
-    def on_assistant_message(body, event, say, set_status, set_title, logger):
-        if event.get("user") == body.get("authorizations", [{}])[0].get("user_id"):
-            return
-        try:
-            set_title(event.get("text", "")[:80] or "Question")
-            set_status(i18n.text(i18n.language_of(event.get("text", "")), "slack.searching"))
-        except SlackApiError as error:  # a plain DM thread is not an Assistant thread
-            logger.debug("no assistant status: %s", error)
-        answer(body, event, say, event["thread_ts"], event["thread_ts"], logger)
-
-    app.use(assistant)
+    register_agent_view(app, Suggestions(settings.slack_suggested_prompts, deps.store), answer_in_assistant_thread)
 
     register_feedback(app, deps)
+    register_sharing(app, deps)
 
     @app.command(settings.slack_command)
     def on_command(ack, command, respond):
@@ -170,7 +173,7 @@ def thread_key(channel: str, thread_ts: str) -> str:
 def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | None:
     """The thread a plain message continues, or None when it is not for us.
 
-    DMs are always for us (a DM outside a thread is one running conversation). In channels,
+    DMs are always for us, each answered in its thread (the agent view's conversations). In channels,
     a reply in a thread the bot has answered in is a follow-up that needs no new mention;
     a message that mentions the bot is left to the app_mention listener, so that it is
     answered once. Edits, deletions, file shares and bots (ourselves included) are ignored.
@@ -180,7 +183,7 @@ def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | N
     if bot_user_id and f"<@{bot_user_id}>" in event.get("text", ""):
         return None
     if event.get("channel_type") == "im":
-        return event.get("thread_ts") or "dm"
+        return event.get("thread_ts") or event.get("ts")  # the agent view: each new message opens a thread
     thread_ts = event.get("thread_ts")
     # Without Redis a reply in a thread cannot be told from chatter: only mentions are answered.
     if thread_ts and without_redis("memory", lambda: memory.recent(thread_key(event["channel"], thread_ts)), []):
@@ -196,22 +199,63 @@ def asker_of(event: dict) -> Asker:
     return Asker(user=event.get("user", ""), channel=channel, direct=direct)
 
 
-def respond(agent, text: str, asker: Asker, thread_ts: str, logger: logging.Logger,
-            post: Callable[[dict], object]) -> None:
-    """Post the agent's answer (a chat.postMessage payload) before the turn is written to Redis;
-    a failure becomes a polite reply in the language of the question."""
-    def reply(answer: Answer) -> None:
-        # Rendering is not posting: a bug in it must not leave the asker with no reply at all.
-        try:
-            message = {"text": answer.text, "blocks": answer_blocks(answer)}
-        except Exception:
-            logger.exception("could not render the answer's blocks; posting its text alone")
-            message = {"text": answer.text}
-        post(message)
+def plain_question(event: dict, bot_user_id: str | None, policies: ChannelPolicies) -> bool:
+    """A channel message nobody addressed to the bot that its channel wants answered: a question
+    (bot/slack/question_filter.py) in a channel in `questions` mode."""
+    if event.get("subtype") or event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
+        return False
+    if event.get("channel_type") not in ("channel", "group"):
+        return False
+    if bot_user_id and f"<@{bot_user_id}>" in event.get("text", ""):
+        return False
+    return policies.policy_of(event["channel"]).mode == "questions" and is_question(event.get("text", ""))
 
-    answer = ask(agent, text, thread_key(asker.channel, thread_ts), asker, logger, reply=reply)
+
+def may_ask(deps: Deps, policy: ChannelPolicy, user: str) -> bool:
+    """Whether `user` is in one of the channel's asking user groups (none set: everyone)."""
+    if not policy.askers:
+        return True
+    groups = deps.access.usergroups
+    if groups is None:  # no way to tell who is in a group: closed, as for restricted documents
+        log.warning("a channel limits who may ask to user groups, but groups cannot be resolved")
+        return False
+    reads = Reads(deps.redis)
+    members_of = groups.read_groups_of(user, list(policy.askers), reads)
+    reads.send()
+    return bool(members_of())
+
+
+def reply_for(client: WebClient, deps: Deps, policy: ChannelPolicy, event: dict, body: dict, thread_ts: str,
+              language: str, post, addressed: bool, logger: logging.Logger) -> Reply:
+    """Ephemeral where the channel says so; else streamed. Unaddressed: only a cited answer."""
+    user, channel = event.get("user", ""), event["channel"]
+    if policy.ephemeral and not asker_of(event).direct:
+        reply: Reply = EphemeralReply(client, deps, channel, user, thread_ts, logger)
+    else:
+        team = event.get("team") or body.get("team_id", "")
+        reply = StreamedReply(client, channel, thread_ts, user, team, language, post, logger)
+    return reply if addressed or not policy.cited else CitedOnly(reply, logger)
+
+
+def show_status(set_status, language: str, logger: logging.Logger) -> None:
+    """A status under the question, with loading messages in its language, until the reply."""
+    if set_status is None:
+        return
+    try:
+        set_status(status=i18n.text(language, "slack.searching"), loading_messages=i18n.texts(language, "slack.loading"))
+    except SlackApiError as error:  # not an assistant or agent thread: the streamed steps say it
+        logger.debug("no status: %s", error.response.get("error"))
+
+
+def respond(agent, text: str, asker: Asker, thread_ts: str, reply: Reply, logger: logging.Logger,
+            variant: str | None = None) -> None:
+    """Ask the agent, telling `reply` its steps; the answer is delivered before the turn is
+    written to Redis, and a failure becomes a polite reply in the language of the question."""
+    with progress.reporting(reply.step):
+        answer = ask(agent, text, thread_key(asker.channel, thread_ts), asker, logger, variant=variant,
+                     reply=reply.deliver)
     if isinstance(answer, Failure):
-        post({"text": answer.message})
+        reply.say(answer.message)
 
 
 def slack_wsgi(app: App):

@@ -1,4 +1,4 @@
-"""The slash command (`/kb` by default): `status`, `reindex`, `report`, `why` and `scope` for admins,
+"""The slash command (`/kb` by default): `status`, `reindex`, `report`, `why`, `scope` and `channel` for admins,
 `forget` and `help` (`도움말` in Korean) for everyone. Replies are plain text; the Slack edge sends them ephemerally.
 
 A reindex is the zero-downtime rebuild of `ingest --rebuild`, run in a background thread
@@ -21,6 +21,8 @@ from bot.deps import Deps
 from bot.chain.turn_log import TURN_TTL_S
 from bot.errors import TraceNotFound
 from bot.chain.usage import describe
+from bot.slack.channel_command import channel_command
+from bot.slack.channel_policy import ChannelPolicies
 from ingest.cli import per_audience, tables_per_audience
 from knowledge.access import AccessError, Scope
 from knowledge.errors import TableError, TableUnavailable
@@ -105,9 +107,10 @@ class Reindexer:
 
 
 class Commands:
-    def __init__(self, deps: Deps, reindexer: Reindexer) -> None:
+    def __init__(self, deps: Deps, reindexer: Reindexer, policies: ChannelPolicies | None = None) -> None:
         self.deps = deps
         self.reindexer = reindexer
+        self.policies = policies or ChannelPolicies(deps.redis, deps.settings.redis_prefix)
 
     def handle(self, text: str, user: str, notify: Notify, channel: str = "") -> str:
         """`channel`: where the command was typed (`status` shows its scope)."""
@@ -118,7 +121,7 @@ class Commands:
         if action == "forget":
             count = self.deps.memory.forget_user(user)
             return i18n.text(language, "command.forgot_one" if count == 1 else "command.forgot_other", count=count)
-        if action not in ("status", "reindex", "report", "why", "scope"):
+        if action not in ("status", "reindex", "report", "why", "scope", "channel"):
             return help_text(command, language)
         if user not in self.deps.settings.slack_admin_users:
             log.warning("refused %s %s for non-admin %s", command, action, user)
@@ -128,6 +131,9 @@ class Commands:
             return self.status(channel)
         if action == "scope":
             return self.scope(args, channel)
+        if action == "channel":
+            return channel_command(self.policies, self.deps.access.scopes, args, channel, command,
+                                   self.deps.variants.names)
         if action == "report":
             return self.report(args)
         if action == "why":
@@ -187,7 +193,8 @@ class Commands:
             f"*Documents*: {info.documents} · *chunks*: {info.chunks}",
             f"*Documents per audience*: {per_audience(info.audiences)}",
             *self._tables(),
-            *([f"*This channel answers from*: {self.deps.access.scopes.scope_of(channel).describe()}"]
+            *([f"*This channel answers from*: {self.deps.access.scopes.scope_of(channel).describe()}",
+               f"*This channel*: {self.policies.policy_of(channel).describe()}"]
               if channel and not channel.startswith("D") else []),
             f"*Last ingest*: {info.last_ingest or 'unknown'}",
             f"*Sources*: {', '.join(info.sources) or 'unknown'}",

@@ -20,6 +20,7 @@ import redis
 from pydantic import BaseModel, ValidationError
 
 from bot.web import openai_compat as openai_api
+from bot.web.stepped import Done, answered_with_steps
 from bot.service import Failure, ask
 from bot.deps import Deps
 from bot.chain.i18n import language_of, text
@@ -115,11 +116,17 @@ class HttpApi:
         caller = self.caller(key, request.user, None)
         self.limit(key)
         thread = caller.thread(request.thread or f"chat:{openai_api.conversation_id(request)}")
-        answer = self.answer(question, thread, caller, variant=request.model)
         if not request.stream:
+            answer = self.answer(question, thread, caller, variant=request.model)
             return respond(start_response, "200 OK", openai_api.completion(answer, request.model))
+        events = answered_with_steps(lambda: self.answer(question, thread, caller, variant=request.model))
+        first = next(events)
+        if isinstance(first, Done) and first.error is not None:
+            raise first.error  # nothing sent yet: an error status, as without streaming
         start_response("200 OK", [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
-        return (event.encode() for event in openai_api.stream(answer, request.model, request.include_usage))
+        language = language_of(question)
+        return (event.encode() for event in openai_api.stepped_stream(first, events, request.model,
+                                                                      request.include_usage, language))
 
     # What every route that answers checks, in this order.
 

@@ -6,7 +6,8 @@ The earlier messages are not the history the model is shown: a client can write 
 message, and what users typed before was never redacted. The history is what the bot itself
 remembered of the conversation, found by a hash of how it began (bot/web/api.py keys it by API key).
 The answer is streamed once it is made: the output guards read the whole answer before any of
-it is shown, so there are no tokens to forward as the model writes them.
+it is shown, so there are no tokens to forward as the model writes them. Until then the stream
+carries the chain's steps as comments (`: Searching the handbook`), which OpenAI's clients skip.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from openai.types import CompletionUsage, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.chain import progress
 from bot.chain.answer import Answer
+from bot.web.stepped import Done
 from bot.chain.prompt_variants import Variants
 
 CHUNK_WORDS = 8
@@ -134,4 +137,20 @@ def stream(answer: Answer, model: str, include_usage: bool) -> Iterator[str]:
     yield chunk({}, "stop")
     if include_usage:
         yield chunk(None, usage=usage_of(answer))
+    yield "data: [DONE]\n\n"
+
+
+def stepped_stream(first, events: Iterator, model: str, include_usage: bool, language: str) -> Iterator[str]:
+    """The chain's steps as comments while the answer is made, then `stream`; a failure after the
+    stream began comes as OpenAI's error event (the status is already sent), then `[DONE]`."""
+    event = first
+    while not isinstance(event, Done):
+        yield f": {progress.title(event, language)}\n\n"
+        event = next(events)
+    if event.answer is not None:
+        yield from stream(event.answer, model, include_usage)
+        return
+    error = event.error
+    body = error.body() if hasattr(error, "body") else {"error": {"message": "answering failed", "type": "server_error"}}
+    yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"

@@ -1,4 +1,5 @@
-"""A Slack Web API on localhost that answers like Slack and records every call."""
+"""A Slack Web API on localhost that answers like Slack and records every call, streams
+(chat.startStream / appendStream / stopStream) included when `streaming` is on."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class FakeSlack(RecordingServer):
         """Methods that fail, with Slack's error code (`{"views.open": "expired_trigger_id"}`)."""
         self.usergroups: dict[str, list[str]] = {}
         """User group id -> its members, for usergroups.users.list."""
+        self.streaming = False
+        """Whether chat.startStream works; off, it answers as a workspace without streaming does."""
 
     @property
     def api_url(self) -> str:
@@ -35,6 +38,16 @@ class FakeSlack(RecordingServer):
         if method == "usergroups.users.list":
             members = self.usergroups.get(body.get("usergroup", ""))
             return 200, {"ok": True, "users": members} if members is not None else {"ok": False, "error": "no_such_subteam"}
+        if method == "chat.startStream":
+            if not self.streaming:
+                return 200, {"ok": False, "error": "unknown_method"}
+            self._ts += 1
+            return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{self._ts}.000200"}
+        if method in ("chat.appendStream", "chat.stopStream", "chat.update"):
+            return 200, {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+        if method == "chat.postEphemeral":
+            self._ts += 1
+            return 200, {"ok": True, "message_ts": f"{self._ts}.000300"}
         if method == "chat.postMessage":
             self._ts += 1
             return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{self._ts}.000100",
