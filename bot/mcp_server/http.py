@@ -100,8 +100,7 @@ class McpHttp:
         if not secret:
             return (
                 "401 Unauthorized",
-                "Send an API key: `Authorization: Bearer KEY` (`bot keys add NAME` makes "
-                "one).",
+                "Send an API key: `Authorization: Bearer KEY` (`bot keys add NAME` makes one).",
                 "missing_api_key",
             )
         try:
