@@ -76,9 +76,7 @@ class Lookup:
         """The passages `asker` may read that best match `query`, best first; a refusal when the
         input guard stops the query. Unsafe passages are dropped, so fewer than `limit` may come."""
         telemetry = self.deps.telemetry
-        with telemetry.stage(
-            "search", **{"kb.channel": asker.channel, "kb.limit": limit}
-        ) as span:
+        with telemetry.stage("search", **{"kb.channel": asker.channel, "kb.limit": limit}) as span:
             with telemetry.stage("guard.input", latency="guard"):
                 verdict = self.deps.input_guard.check(query)
             if verdict.reason is not None:
@@ -101,11 +99,7 @@ class Lookup:
                     verdict.text, max(1, min(limit, MAX_LIMIT)), access=access
                 )
             with telemetry.stage("screen"):
-                safe = [
-                    p
-                    for p in retrieved
-                    if self.deps.input_guard.passage_is_safe(p.chunk.text)
-                ]
+                safe = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
             for _ in range(len(retrieved) - len(safe)):
                 telemetry.guard_block("unsafe_passage")
             span.set_attribute("kb.passages.ids", [p.id for p in safe])
@@ -153,9 +147,7 @@ def describe(sid: str, chunks: list[Chunk], indexed: str) -> Source:
     kind = "faq" if first.kind == "faq" else first.kind
     title = first.title if kind != "faq" else sid.rsplit("/", 1)[-1]
     metadata = first.metadata
-    updated = next(
-        (str(metadata[key]) for key in UPDATED_KEYS if metadata.get(key)), indexed
-    )
+    updated = next((str(metadata[key]) for key in UPDATED_KEYS if metadata.get(key)), indexed)
     return Source(
         id=sid,
         title=title,

@@ -1,13 +1,12 @@
-"""The MCP server through the official SDK's own client: over streamable HTTP against a real
-`bot serve --http` process (one for the module; its keys from `bot keys`), and over stdio
-against a real `bot mcp` process. The sample knowledge base plus the restricted documents of
-the leak suite (tests/test_access.py), real Redis and Qdrant; no model (extractive answers)."""
+"""The MCP server through the official SDK's own client over streamable HTTP, against a real
+`bot serve --http` process (one for the module; its keys from `bot keys`; stdio is in
+tests/test_mcp_stdio.py). The sample knowledge base plus the restricted documents of the leak
+suite (tests/test_access.py), real Redis and Qdrant; no model (extractive answers)."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,7 +17,7 @@ import anyio
 import httpx2
 import pytest
 import redis
-from mcp import Client, MCPError, StdioServerParameters
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
 from bot.web.api_keys import ApiKeys
@@ -49,9 +48,15 @@ def kb(tmp_path_factory, sample_store, embedder) -> Path:
 
 
 def environment(kb: Path, redis_url: str, prefix: str, onnx_dir: Path) -> dict[str, str]:
-    return {**{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV}, "QDRANT_PATH": str(kb),
-            "REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "ONNX_DIR": str(onnx_dir), "RATE_LIMIT_PER_MINUTE": "0",
-            "ANSWER_CACHE": "false"}
+    return {
+        **{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV},
+        "QDRANT_PATH": str(kb),
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": prefix,
+        "ONNX_DIR": str(onnx_dir),
+        "RATE_LIMIT_PER_MINUTE": "0",
+        "ANSWER_CACHE": "false",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +68,14 @@ def server(kb, onnx_dir, redis_url):
     try:
         serve.wait_ready()
         keys = ApiKeys(client, prefix)
-        yield Served(serve, client, prefix, keys, keys.add("hr", user="U1", channel="CHR", per_minute=0),
-                     keys.add("general", user="U1", channel="CGEN", per_minute=0))
+        yield Served(
+            serve,
+            client,
+            prefix,
+            keys,
+            keys.add("hr", user="U1", channel="CHR", per_minute=0),
+            keys.add("general", user="U1", channel="CGEN", per_minute=0),
+        )
     finally:
         serve.stop()
         leftovers = list(client.scan_iter(f"{prefix}*"))
@@ -75,8 +86,14 @@ def server(kb, onnx_dir, redis_url):
 
 class Served:
     def __init__(self, serve, redis_client, prefix, keys, hr, general) -> None:
-        self.serve, self.redis, self.prefix, self.keys, self.hr, self.general = \
-            serve, redis_client, prefix, keys, hr, general
+        self.serve, self.redis, self.prefix, self.keys, self.hr, self.general = (
+            serve,
+            redis_client,
+            prefix,
+            keys,
+            hr,
+            general,
+        )
         self.url = f"http://127.0.0.1:{serve.port}/mcp"
 
     def session(self, key: str) -> Client:
@@ -86,9 +103,11 @@ class Served:
 
     def calls(self, key: str, *calls: tuple[str, dict]) -> list:
         """Each (tool, arguments) called in one session, in order; the results."""
+
         async def run() -> list:
             async with self.session(key) as client:
                 return [await client.call_tool(name, arguments) for name, arguments in calls]
+
         return anyio.run(run)
 
 
@@ -107,14 +126,18 @@ def test_the_tools_are_listed_with_descriptions_and_schemas_a_model_can_use(serv
     assert search["required"] == ["query"] and search["properties"]["limit"]["maximum"] == 20
     assert all(p.get("description") for p in search["properties"].values())
     assert by_name["ask"].input_schema["required"] == ["question"]
-    assert {"answer", "sources", "refused", "reason", "mode", "turn_id"} <= set(by_name["ask"].output_schema["properties"])
+    assert {"answer", "sources", "refused", "reason", "mode", "turn_id"} <= set(
+        by_name["ask"].output_schema["properties"]
+    )
     assert by_name["search_knowledge"].annotations.read_only_hint is True
     assert [t.uri_template for t in templates.resource_templates] == ["kb://sources/{source_id}"]
 
 
 def test_search_finds_passages_that_open_as_their_source(server):
-    [found] = server.calls(server.general, ("search_knowledge", {"query": "How much can I spend on a hotel?",
-                                                                  "limit": 3}))
+    [found] = server.calls(
+        server.general,
+        ("search_knowledge", {"query": "How much can I spend on a hotel?", "limit": 3}),
+    )
     passages = found.structured_content["passages"]
     assert not found.is_error and 1 <= len(passages) <= 3 and "150 EUR" in passages[0]["text"]
     assert passages[0]["score"] >= passages[-1]["score"] > 0
@@ -127,36 +150,62 @@ def test_search_finds_passages_that_open_as_their_source(server):
     manual = next(p for p in passages if p["kind"] == "doc")
     uri = "kb://sources/" + urllib.parse.quote(manual["source_id"], safe="")
     source = json.loads(anyio.run(read, uri).contents[0].text)
-    assert source["id"] == manual["source_id"] and manual["id"] in [p["id"] for p in source["passages"]]
+    assert source["id"] == manual["source_id"] and manual["id"] in [
+        p["id"] for p in source["passages"]
+    ]
     assert source["title"] == manual["title"] and len(source["passages"]) > 1
 
 
 def test_ask_answers_with_sources_as_bot_ask_json_does_and_remembers_the_thread(server):
-    [answered] = server.calls(server.hr, ("ask", {"question": "How much can I spend on a hotel?", "thread": "t1"}))
+    [answered] = server.calls(
+        server.hr, ("ask", {"question": "How much can I spend on a hotel?", "thread": "t1"})
+    )
     result = answered.structured_content
-    assert not answered.is_error and not result["refused"] and "150 EUR" in result["answer"] and "[1]" in result["answer"]
+    assert (
+        not answered.is_error
+        and not result["refused"]
+        and "150 EUR" in result["answer"]
+        and "[1]" in result["answer"]
+    )
     assert result["sources"][0]["source"] and result["sources"][0]["text"] in result["answer"]
     turn = json.loads(server.redis.get(f"{server.prefix}turn:{result['turn_id']}"))
-    assert (turn["channel"], turn["thread"]) == ("CHR", "mcp:hr:t1"), "asked as the key's channel, in the key's thread"
+    assert (turn["channel"], turn["thread"]) == ("CHR", "mcp:hr:t1"), (
+        "asked as the key's channel, in the key's thread"
+    )
     assert server.redis.llen(f"{server.prefix}thread:mcp:hr:t1") == 1
     # The same answer as the HTTP API gives the same key (it is the same service).
-    status, body = post(server, "/v1/ask", {"question": "How much can I spend on a hotel?"}, server.hr)
-    assert status == 200 and body["answer"] == result["answer"] and body["sources"] == result["sources"]
+    status, body = post(
+        server, "/v1/ask", {"question": "How much can I spend on a hotel?"}, server.hr
+    )
+    assert status == 200 and set(body) == set(result), "the fields of `bot ask --json`, no more"
+    assert body["answer"] == result["answer"] and body["sources"] == result["sources"]
+    assert json.loads(answered.content[0].text) == result, "the text block is the same JSON"
 
 
 def test_a_restricted_document_is_hidden_from_a_key_that_may_not_read_it(server):
-    calls = [("list_sources", {}), ("search_knowledge", {"query": SALARY, "limit": 10}),
-             ("ask", {"question": SALARY})]
+    calls = [
+        ("list_sources", {}),
+        ("search_knowledge", {"query": SALARY, "limit": 10}),
+        ("ask", {"question": SALARY}),
+    ]
     inside = server.calls(server.hr, *calls)
     outside = server.calls(server.general, *calls)
-    salary = next(s for s in inside[0].structured_content["sources"] if s["title"] == "Salary bands 2026")
+    salary = next(
+        s for s in inside[0].structured_content["sources"] if s["title"] == "Salary bands 2026"
+    )
     assert salary["restricted"] and salary["kind"] == "doc" and salary["tags"] == ["hr", "pay"]
     assert salary["id"] in [p["source_id"] for p in inside[1].structured_content["passages"]]
     assert "71,000" in inside[2].structured_content["answer"]
 
     assert salary["id"] not in [s["id"] for s in outside[0].structured_content["sources"]]
-    assert len(outside[0].structured_content["sources"]) == len(inside[0].structured_content["sources"]) - 1
-    assert all(not p["source_id"].endswith("salary-bands.md") for p in outside[1].structured_content["passages"])
+    assert (
+        len(outside[0].structured_content["sources"])
+        == len(inside[0].structured_content["sources"]) - 1
+    )
+    assert all(
+        not p["source_id"].endswith("salary-bands.md")
+        for p in outside[1].structured_content["passages"]
+    )
     everything_said = json.dumps([result.structured_content for result in outside])
     assert not [secret for secret in SECRETS if secret in everything_said]
 
@@ -169,64 +218,68 @@ def test_a_restricted_document_is_hidden_from_a_key_that_may_not_read_it(server)
 
     assert "71,000" in anyio.run(read, server.hr).contents[0].text
     refused = anyio.run(read, server.general)
-    assert isinstance(refused, MCPError) and "no source" in str(refused) and "71,000" not in str(refused)
+    assert (
+        isinstance(refused, MCPError)
+        and "no source" in str(refused)
+        and "71,000" not in str(refused)
+    )
 
 
 def test_a_prompt_injection_is_refused_as_slack_and_the_api_refuse_it(server):
-    asked, searched = server.calls(server.general, ("ask", {"question": INJECTION}),
-                                   ("search_knowledge", {"query": INJECTION}))
+    asked, searched = server.calls(
+        server.general, ("ask", {"question": INJECTION}), ("search_knowledge", {"query": INJECTION})
+    )
     refused = asked.structured_content
-    assert (refused["refused"], refused["reason"], refused["sources"]) == (True, "prompt_injection", [])
+    assert (refused["refused"], refused["reason"], refused["sources"]) == (
+        True,
+        "prompt_injection",
+        [],
+    )
     # test_http_api shows /v1/ask posts the words Slack posts; the MCP answer is the same.
-    assert refused["answer"] == post(server, "/v1/ask", {"question": INJECTION}, server.general)[1]["answer"]
-    assert searched.structured_content == {"passages": [], "refused": True, "reason": "prompt_injection",
-                                           "message": refused["answer"]}
+    assert (
+        refused["answer"]
+        == post(server, "/v1/ask", {"question": INJECTION}, server.general)[1]["answer"]
+    )
+    assert searched.structured_content == {
+        "passages": [],
+        "refused": True,
+        "reason": "prompt_injection",
+        "message": refused["answer"],
+    }
 
 
 def test_a_bad_or_revoked_key_is_refused_before_any_tool(server):
     for key in ("kb-not-a-key", ""):
-        status, headers, body = raw_post(server.url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, key)
+        status, headers, body = raw_post(
+            server.url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, key
+        )
         assert (status, headers["WWW-Authenticate"]) == (401, "Bearer")
-        assert json.loads(body)["error"]["code"] == ("invalid_api_key" if key else "missing_api_key")
-    with pytest.raises(Exception):  # the SDK's client cannot even connect
+        assert json.loads(body)["error"]["code"] == (
+            "invalid_api_key" if key else "missing_api_key"
+        )
+    with pytest.raises(BaseExceptionGroup) as refused:  # the SDK's client cannot even connect
         server.calls("kb-not-a-key", ("list_sources", {}))
+    assert "401" in repr(refused.value.exceptions)
     doomed = server.keys.add("doomed")
     assert not server.calls(doomed, ("list_sources", {}))[0].is_error
     server.keys.revoke("doomed")
-    assert raw_post(server.url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, doomed)[0] == 401
+    assert (
+        raw_post(server.url, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, doomed)[0] == 401
+    )
     assert 'kb_http_requests_total{route="/mcp",status="401"}' in scrape(server.serve.port)
 
 
 def test_a_key_over_its_rate_is_told_when_to_call_again(server):
     slow = server.keys.add("slow-mcp", per_minute=1)
-    first, second = server.calls(slow, ("search_knowledge", {"query": "vacation days"}),
-                                 ("search_knowledge", {"query": "vacation days"}))
+    first, second = server.calls(
+        slow,
+        ("search_knowledge", {"query": "vacation days"}),
+        ("search_knowledge", {"query": "vacation days"}),
+    )
     assert not first.is_error and second.is_error
-    assert "Too many requests" in second.content[0].text and "call again in" in second.content[0].text
-
-
-def test_stdio_serves_the_same_tools_as_the_user_and_channel_given(kb, onnx_dir, redis_url, redis_prefix, tmp_path):
-    # A copy: the module's `bot serve` holds the embedded store open.
-    env = environment(copy_store(kb, tmp_path / "kb"), redis_url, redis_prefix, onnx_dir)
-    params = StdioServerParameters(command=str(Path(sys.executable).parent / "bot"),
-                                   args=["mcp", "--user", "U1", "--channel", "CHR"], env=env)
-
-    async def run():
-        async with Client(params, read_timeout_seconds=180) as client:
-            tools = await client.list_tools()
-            listed = await client.call_tool("list_sources", {})
-            found = await client.call_tool("search_knowledge", {"query": SALARY})
-            asked = await client.call_tool("ask", {"question": SALARY, "thread": "s1"})
-            return tools, listed, found, asked
-
-    tools, listed, found, asked = anyio.run(run)
-    assert {tool.name for tool in tools.tools} == {"search_knowledge", "ask", "list_sources"}
-    assert "Salary bands 2026" in [s["title"] for s in listed.structured_content["sources"]]
-    assert found.structured_content["passages"][0]["title"] == "Salary bands 2026"
-    assert "71,000" in asked.structured_content["answer"] and asked.structured_content["sources"]
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    turn = json.loads(client.get(f"{redis_prefix}turn:{asked.structured_content['turn_id']}"))
-    assert (turn["channel"], turn["thread"]) == ("CHR", "mcp:local:s1")
+    assert (
+        "Too many requests" in second.content[0].text and "call again in" in second.content[0].text
+    )
 
 
 def post(server: Served, path: str, body: dict, key: str) -> tuple[int, dict]:
@@ -238,7 +291,9 @@ def raw_post(url: str, body: dict, key: str) -> tuple[int, dict, bytes]:
     headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers=headers)
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers=headers
+    )
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, dict(response.headers), response.read()

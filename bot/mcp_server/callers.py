@@ -37,13 +37,9 @@ Identify = Callable[[Mapping[str, str] | None], McpCaller]
 """A request's headers (None over stdio) -> who asks."""
 
 
-def local_caller(
-    user: str = "", channel: str = "", everything: bool = False
-) -> Identify:
+def local_caller(user: str = "", channel: str = "", everything: bool = False) -> Identify:
     """`bot mcp --user U --channel C`: one person's own assistant, counted against their Slack rate."""
-    caller = McpCaller(
-        Asker(user=user, channel=channel, everything=everything), "local", user
-    )
+    caller = McpCaller(Asker(user=user, channel=channel, everything=everything), "local", user)
     return lambda headers: caller
 
 

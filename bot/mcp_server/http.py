@@ -39,9 +39,7 @@ class McpHttp:
             streamable_http_path=PATH,
             stateless_http=True,
             json_response=True,
-            transport_security=TransportSecuritySettings(
-                enable_dns_rebinding_protection=False
-            ),
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -49,9 +47,7 @@ class McpHttp:
         )
         self._thread.start()
         started: Future[None] = Future()
-        self._serving = asyncio.run_coroutine_threadsafe(
-            self._run(server, started), self.loop
-        )
+        self._serving = asyncio.run_coroutine_threadsafe(self._run(server, started), self.loop)
         started.result(timeout=30)
         self.asgi = ASGIMiddleware(app, loop=self.loop)
 
@@ -84,11 +80,7 @@ class McpHttp:
                 [
                     ("Content-Type", "application/json"),
                     ("Content-Length", str(len(body))),
-                    *(
-                        [("WWW-Authenticate", "Bearer")]
-                        if status.startswith("401")
-                        else []
-                    ),
+                    *([("WWW-Authenticate", "Bearer")] if status.startswith("401") else []),
                 ],
             )
             return [body]

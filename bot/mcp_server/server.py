@@ -18,7 +18,7 @@ from urllib.parse import quote
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp.server.mcpserver.resources.templates import ResourceSecurity
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from bot.chain.answer_json import AskResult
@@ -56,9 +56,7 @@ def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
 
     def tool(**options):
         """`server.tool`, described by the function's docstring without its indentation."""
-        return lambda fn: server.tool(
-            description=inspect.cleandoc(fn.__doc__), **options
-        )(fn)
+        return lambda fn: server.tool(description=inspect.cleandoc(fn.__doc__), **options)(fn)
 
     def caller_of(ctx: Context) -> McpCaller:
         try:
@@ -89,9 +87,7 @@ def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
         ],
         limit: Annotated[
             int,
-            Field(
-                ge=1, le=MAX_LIMIT, description="How many passages at most, best first."
-            ),
+            Field(ge=1, le=MAX_LIMIT, description="How many passages at most, best first."),
         ] = 5,
     ) -> Found:
         """Find passages of the company's manuals, FAQs and tables that match a query, best first.
@@ -104,9 +100,7 @@ def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
         rate_limit(caller)
         found = lookup.search(query, limit, caller.asker)
         if isinstance(found, Refused):
-            return Found(
-                passages=[], refused=True, reason=found.reason, message=found.message
-            )
+            return Found(passages=[], refused=True, reason=found.reason, message=found.message)
         return Found(passages=[passage_out(p) for p in found])
 
     # Named `ask` on the wire; the function is not, so that it does not hide bot.service.ask.
@@ -127,7 +121,7 @@ def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
                 ),
             ),
         ] = None,
-    ) -> AskResult:
+    ) -> Annotated[CallToolResult, AskResult]:
         """Ask the company's knowledge assistant a question and get its answer: the same answer
         Slack and the HTTP API give, from the documents the caller may read. `answer` cites its
         sources as [1], [2] in the order of `sources` (each with its title, link and the quoted
@@ -139,12 +133,15 @@ def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
         with admission.slot() as admitted:
             if not admitted:
                 raise ToolError(text(language_of(question), "slack.busy"))
-            answer = ask(
-                agent, question, caller.thread(thread) if thread else None, caller.asker
-            )
+            answer = ask(agent, question, caller.thread(thread) if thread else None, caller.asker)
         if isinstance(answer, Failure):
             raise ToolError(answer.message)
-        return AskResult.of(answer)
+        # The JSON `bot ask --json` prints, as is (a returned model would add its `error: null`).
+        published = AskResult.of(answer).as_json()
+        return CallToolResult(
+            content=[TextContent(type="text", text=json.dumps(published, ensure_ascii=False))],
+            structured_content=published,
+        )
 
     @tool(title="List the knowledge base's sources", annotations=READ_ONLY)
     def list_sources(ctx: Context) -> SourceList:
@@ -188,9 +185,7 @@ def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
                 "id": source_id,
                 "title": first.title,
                 "link": first.source,
-                "passages": [
-                    PassageOut.of_chunk(c).model_dump(mode="json") for c in chunks
-                ],
+                "passages": [PassageOut.of_chunk(c).model_dump(mode="json") for c in chunks],
             },
             ensure_ascii=False,
         )

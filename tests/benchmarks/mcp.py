@@ -82,9 +82,7 @@ def measure(data: str, port: int, key: str, prefix: str, rounds: int) -> list[di
     timings: dict[str, list[float]] = {name: [] for name in PATHS}
 
     async def run() -> None:
-        http = httpx2.AsyncClient(
-            headers={"Authorization": f"Bearer {key}"}, timeout=60
-        )
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60)
         async with (
             Client(
                 streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)
@@ -94,13 +92,9 @@ def measure(data: str, port: int, key: str, prefix: str, rounds: int) -> list[di
 
             async def called(client: Client, query: str) -> float:
                 started = time.perf_counter()
-                result = await client.call_tool(
-                    "search_knowledge", {"query": query, "limit": 5}
-                )
+                result = await client.call_tool("search_knowledge", {"query": query, "limit": 5})
                 took = time.perf_counter() - started
-                assert not result.is_error and result.structured_content["passages"], (
-                    result
-                )
+                assert not result.is_error and result.structured_content["passages"], result
                 return took
 
             async def direct(query: str) -> float:
@@ -168,9 +162,7 @@ def wsgi_call(application, key: str, query: str) -> tuple[str, bytes]:
         "SERVER_PROTOCOL": "HTTP/1.1",
     }
     seen = []
-    out = b"".join(
-        application(environ, lambda status, headers, exc_info=None: seen.append(status))
-    )
+    out = b"".join(application(environ, lambda status, headers, exc_info=None: seen.append(status)))
     return seen[0], out
 
 
@@ -224,9 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "queries_per_path": args.rounds * len(QUESTIONS),
                 "server_edge_overhead_p50_ms": round(edge, 2),
-                "sdk_in_memory_overhead_p50_ms": round(
-                    p50[PATHS[2]] - p50[PATHS[0]], 2
-                ),
+                "sdk_in_memory_overhead_p50_ms": round(p50[PATHS[2]] - p50[PATHS[0]], 2),
                 "http_round_trip_overhead_p50_ms": round(http, 2),
                 "goal_ms": GOAL_MS,
                 "server_edge_met": edge <= GOAL_MS,
