@@ -10,7 +10,7 @@ needs its task group running for as long as it serves: entered here on that loop
 ASGI server is there to run the app's lifespan.
 
 The API key is checked before the SDK sees the request: no key or an unknown one is a 401,
-as on /v1/. DNS-rebinding protection is off: it guards servers that trust whoever reaches
+as on /v1/, with a JSON-RPC error an MCP client shows. DNS-rebinding protection is off: it guards servers that trust whoever reaches
 them on localhost, and this one trusts only a key, which a browser page cannot send."""
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from bot.mcp_server.callers import bearer
 from bot.web.api_keys import ApiKeys
 
 PATH = "/mcp"
+UNAUTHORIZED = -32001
+"""A JSON-RPC code of the range left to servers: the request was refused before it was read."""
 
 
 class McpHttp:
@@ -65,16 +67,10 @@ class McpHttp:
         refusal = self.refusal(environ)
         if refusal is not None:
             status, message, code = refusal
-            body = json.dumps(
-                {
-                    "error": {
-                        "message": message,
-                        "type": "invalid_request_error",
-                        "param": None,
-                        "code": code,
-                    }
-                }
-            ).encode()
+            # A JSON-RPC error (the request's id unread), which MCP clients show as it is; its
+            # data carries the same code as /v1/'s errors.
+            error = {"code": UNAUTHORIZED, "message": message, "data": {"code": code}}
+            body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
             counted(
                 status,
                 [
