@@ -119,7 +119,7 @@ def test_the_tools_are_listed_with_descriptions_and_schemas_a_model_can_use(serv
 
     tools, templates = anyio.run(run)
     by_name = {tool.name: tool for tool in tools.tools}
-    assert set(by_name) == {"search_knowledge", "ask", "list_sources"}
+    assert set(by_name) == {"search_knowledge", "ask", "list_sources", "rate_answer"}
     for tool in by_name.values():
         assert len(tool.description) > 200 and "\n        " not in tool.description, tool.name
         assert tool.output_schema["type"] == "object", tool.name
@@ -181,6 +181,17 @@ def test_ask_answers_with_sources_as_bot_ask_json_does_and_remembers_the_thread(
     assert status == 200 and set(body) == set(result), "the fields of `bot ask --json`, no more"
     assert body["answer"] == result["answer"] and body["sources"] == result["sources"]
     assert json.loads(answered.content[0].text) == result, "the text block is the same JSON"
+    # Rated as Slack's buttons rate it: stored with the turn, under the key's user.
+    vague, rated, unknown = server.calls(
+        server.hr,
+        ("rate_answer", {"turn_id": result["turn_id"], "helpful": False, "reason": "other"}),
+        ("rate_answer", {"turn_id": result["turn_id"], "helpful": False, "reason": "outdated"}),
+        ("rate_answer", {"turn_id": "0" * 32, "helpful": True}),
+    )
+    assert vague.is_error and "comment" in vague.content[0].text
+    assert not rated.is_error and unknown.is_error and "no answer" in unknown.content[0].text
+    stored = server.redis.hgetall(f"{server.prefix}feedback:{result['turn_id']}")
+    assert [json.loads(v)["reason"] for v in stored.values()] == ["outdated"]
 
 
 def test_a_restricted_document_is_hidden_from_a_key_that_may_not_read_it(server):

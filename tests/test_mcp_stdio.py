@@ -36,7 +36,12 @@ def test_stdio_serves_the_same_tools_as_the_user_and_channel_given(
             return tools, listed, found, asked
 
     tools, listed, found, asked = anyio.run(run)
-    assert {tool.name for tool in tools.tools} == {"search_knowledge", "ask", "list_sources"}
+    assert {tool.name for tool in tools.tools} == {
+        "search_knowledge",
+        "ask",
+        "list_sources",
+        "rate_answer",
+    }
     assert "Salary bands 2026" in [s["title"] for s in listed.structured_content["sources"]]
     assert found.structured_content["passages"][0]["title"] == "Salary bands 2026"
     assert "71,000" in asked.structured_content["answer"] and asked.structured_content["sources"]

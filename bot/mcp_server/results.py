@@ -84,3 +84,10 @@ class SourceOut(_Model):
 
 class SourceList(_Model):
     sources: list[SourceOut]
+
+
+class Rated(_Model):
+    turn_id: str
+    rating: str
+    """up or down."""
+    reason: str | None = None
