@@ -6,26 +6,22 @@ suite (tests/test_access.py), real Redis and Qdrant; no model (extractive answer
 from __future__ import annotations
 
 import json
-import os
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from pathlib import Path
 
 import anyio
-import httpx2
 import pytest
 import redis
-from mcp import Client, MCPError
-from mcp.client.streamable_http import streamable_http_client
+from mcp import MCPError
 
 from bot.web.api_keys import ApiKeys
 from ingest.pipeline import Pipeline
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
-from tests.conftest import ISOLATED_ENV, copy_store
+from tests.conftest import copy_store
+from tests.mcp_client import Served, environment, post, raw_post
 from tests.serve import Serve
 from tests.test_access import SECRETS, write_restricted
 from tests.test_http_api import INJECTION
@@ -46,18 +42,6 @@ def kb(tmp_path_factory, sample_store, embedder) -> Path:
     finally:
         store.close()
     return store_path
-
-
-def environment(kb: Path, redis_url: str, prefix: str, onnx_dir: Path) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV},
-        "QDRANT_PATH": str(kb),
-        "REDIS_URL": redis_url,
-        "REDIS_PREFIX": prefix,
-        "ONNX_DIR": str(onnx_dir),
-        "RATE_LIMIT_PER_MINUTE": "0",
-        "ANSWER_CACHE": "false",
-    }
 
 
 @pytest.fixture(scope="module")
@@ -83,33 +67,6 @@ def server(kb, onnx_dir, redis_url):
         if leftovers:
             client.delete(*leftovers)
         client.close()
-
-
-class Served:
-    def __init__(self, serve, redis_client, prefix, keys, hr, general) -> None:
-        self.serve, self.redis, self.prefix, self.keys, self.hr, self.general = (
-            serve,
-            redis_client,
-            prefix,
-            keys,
-            hr,
-            general,
-        )
-        self.url = f"http://127.0.0.1:{serve.port}/mcp"
-
-    def session(self, key: str) -> Client:
-        """The SDK's client on the streamable HTTP transport, sending `key`."""
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=120)
-        return Client(streamable_http_client(self.url, http_client=http))
-
-    def calls(self, key: str, *calls: tuple[str, dict]) -> list:
-        """Each (tool, arguments) called in one session, in order; the results."""
-
-        async def run() -> list:
-            async with self.session(key) as client:
-                return [await client.call_tool(name, arguments) for name, arguments in calls]
-
-        return anyio.run(run)
 
 
 def test_the_tools_are_listed_with_descriptions_and_schemas_a_model_can_use(server):
@@ -288,22 +245,3 @@ def test_a_key_over_its_rate_is_told_when_to_call_again(server):
     assert (
         "Too many requests" in second.content[0].text and "call again in" in second.content[0].text
     )
-
-
-def post(server: Served, path: str, body: dict, key: str) -> tuple[int, dict]:
-    status, _, raw = raw_post(f"http://127.0.0.1:{server.serve.port}{path}", body, key)
-    return status, json.loads(raw)
-
-
-def raw_post(url: str, body: dict, key: str) -> tuple[int, dict, bytes]:
-    headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), method="POST", headers=headers
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read()

@@ -11,7 +11,8 @@ import anyio
 import redis
 from mcp import Client, StdioServerParameters
 
-from tests.test_mcp import SALARY, environment, kb  # noqa: F401 (a fixture)
+from tests.mcp_client import environment
+from tests.test_mcp import SALARY, kb  # noqa: F401 (a fixture)
 
 
 def test_stdio_serves_the_same_tools_as_the_user_and_channel_given(
