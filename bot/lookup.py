@@ -18,7 +18,7 @@ from bot.chain import i18n
 from bot.chain.degrade import Reads
 from bot.deps import Deps
 from guards.input import MAX_QUESTION_CHARS
-from knowledge.access import Access, Asker
+from knowledge.access import AUDIENCE, FOLDERS, TAGS, Access, Asker
 from knowledge.models import Chunk, Passage
 
 MAX_LIMIT = 20
@@ -111,7 +111,7 @@ class Lookup:
         access = self.access(asker)
         found = []
         for sid, chunks in catalogue.items():
-            readable = [c for c in chunks if access.allows(c.payload())]
+            readable = [c for c in chunks if access.allows(labels(c))]
             if readable:
                 found.append(describe(sid, readable, indexed))
         return sorted(found, key=lambda source: (source.title.lower(), source.id))
@@ -121,7 +121,7 @@ class Lookup:
         source does not exist or none of it is theirs (the two look alike on purpose)."""
         catalogue, _ = self._current()
         access = self.access(asker)
-        chunks = [c for c in catalogue.get(sid, []) if access.allows(c.payload())]
+        chunks = [c for c in catalogue.get(sid, []) if access.allows(labels(c))]
         chunks = [c for c in chunks if self.deps.input_guard.passage_is_safe(c.text)]
         return sorted(chunks, key=lambda c: (c.doc_id, c.position))
 
@@ -159,3 +159,8 @@ def describe(sid: str, chunks: list[Chunk], indexed: str) -> Source:
         tags=tuple(dict.fromkeys(tag for c in chunks for tag in c.tags)),
         restricted=any(c.restricted for c in chunks),
     )
+
+
+def labels(chunk: Chunk) -> dict[str, list[str]]:
+    """What `Access.allows` reads of a chunk (its whole payload would be copied for each)."""
+    return {AUDIENCE: chunk.audience, TAGS: chunk.tags, FOLDERS: chunk.folders}
