@@ -43,7 +43,8 @@ READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHin
 
 
 def source_uri(source_id: str) -> str:
-    """Ids are paths (`handbook/leave.md`, `faq.csv`): encoded whole, so one URI segment holds one."""
+    """Ids are the resolved paths sources were ingested from (`/srv/docs/handbook/leave.md`), the
+    identity ingest keeps: encoded whole, so that one URI segment holds one."""
     return SOURCE_URI.format(source_id=quote(source_id, safe=""))
 
 
