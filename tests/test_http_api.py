@@ -260,7 +260,7 @@ def test_the_api_alone_serves_no_slack_and_says_busy_when_no_question_may_wait(m
         return seen[0][0], dict(seen[0][1]), json.loads(out)
 
     status, _, body = call("/slack/events", {"type": "url_verification"})
-    assert status.startswith("404") and body["error"].endswith("serves /v1/, /healthz, /metrics")
+    assert status.startswith("404") and body["error"].endswith("serves /v1/, /mcp, /healthz, /metrics")
     question = {"question": "How much can I spend on a hotel?"}
     with admission.slot() as admitted:  # the one worker is answering, and no question may wait
         assert admitted

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from bot.cli import key_commands as cli_keys
+from bot.cli.mcp_commands import mcp as mcp_command
 
 from bot.cli import ops_commands as cli_ops
 from bot.cli.eval_commands import eval_command
@@ -101,6 +102,7 @@ def report(days: int, as_json: bool, html: Path | None) -> int:
 
 commands.add_command(eval_command)
 commands.add_command(cli_keys.keys)
+commands.add_command(mcp_command)
 
 
 def with_agent(run: Callable[[Agent, Deps], int], metrics: bool = False) -> int:

@@ -1,6 +1,7 @@
 """What `bot serve --http` serves, as one WSGI app: /healthz for probes, /metrics for
-Prometheus, /slack/events when Slack is configured (bot/slack/listeners.py), and the HTTP API under /v1/
-(bot/web/api.py). A production server (gunicorn, uwsgi) hosts the same app:
+Prometheus, /slack/events when Slack is configured (bot/slack/listeners.py), the HTTP API under /v1/
+(bot/web/api.py) and the MCP server at /mcp (bot/mcp_server/http.py). A production server
+(gunicorn, uwsgi) hosts the same app:
 `gunicorn -w 4 'bot.web.app:wsgi_from_env()'`.
 """
 
@@ -22,13 +23,15 @@ def wsgi_app(deps: Deps, slack_app: App | None = None, agent=None, admission: Ad
     from bot.slack.listeners import slack_wsgi
 
     slack = slack_wsgi(slack_app) if slack_app is not None else None
-    api = None
+    api = mcp = None
     if agent is not None:
+        from bot.mcp_server.http import mcp_wsgi
         from bot.web.admission import Admission
         from bot.web.api import HttpApi
 
         shared = admission or getattr(slack_app, "admission", None) or Admission.for_settings(deps.settings)
         api = HttpApi(deps, agent, shared)
+        mcp = mcp_wsgi(deps, agent, shared)
 
     def application(environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -38,9 +41,12 @@ def wsgi_app(deps: Deps, slack_app: App | None = None, agent=None, admission: Ad
             return metrics(deps, start_response)
         if api is not None and path.startswith("/v1/"):
             return api(environ, start_response)
+        if mcp is not None and path == "/mcp":
+            return mcp(environ, start_response)
         if slack is not None:  # bolt answers /slack/events, and says what is wrong with any other path
             return slack(environ, start_response)
-        served = [*(["/slack/events"] if slack else []), *(["/v1/"] if api else []), "/healthz", "/metrics"]
+        served = [*(["/slack/events"] if slack else []), *(["/v1/", "/mcp"] if api else []), "/healthz",
+                  "/metrics"]
         return reply(start_response, "404 Not Found", {"error": f"no route {path}; this server serves "
                                                                f"{', '.join(served)}"})
 

@@ -61,7 +61,8 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
         return 0
     server = make_server("0.0.0.0", port, wsgi_app(deps, app, agent, admission), server_class=_ThreadingWSGIServer,
                          handler_class=_QuietHandler)
-    routes = ["/slack/events"] * (app is not None) + ["/v1/ask", "/v1/chat/completions", "/healthz", "/metrics"]
+    routes = ["/slack/events"] * (app is not None) + ["/v1/ask", "/v1/chat/completions", "/mcp", "/healthz",
+                                                          "/metrics"]
     # Said on stderr whatever the logging set-up: an operator (and a supervisor) sees it is up.
     print(usergroups_note(deps), file=sys.stderr, flush=True)
     print(f"listening at http://0.0.0.0:{port}: {', '.join(routes)}", file=sys.stderr, flush=True)
