@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.chain.outcomes import carrying, extractive, faq_match, refusal
+from bot.chain.outcomes import carrying, extractive, faq_match, refusal, verified_answer
 from bot.chain.answer_cache import CacheHit, freeze, thaw
 from bot.chain.degrade import Reads, skipped, start_turn, without_redis
 from bot.deps import Deps
@@ -144,6 +144,9 @@ class Agent:
         """A standalone question may be answered from the cache; a follow-up depends on its thread."""
         cache = self.deps.cache
         standalone = not follow_up_context(question, history)
+        verified = self._verified(question, access) if standalone and self.deps.verified else None
+        if verified is not None:
+            return verified
         if cache is not None and standalone:
             with self.deps.telemetry.stage("cache") as span:
                 hit = without_redis("cache", lambda: cache.get(question, prompt.version, access), None)
@@ -165,6 +168,15 @@ class Agent:
                                                            semantic=answer.table is None), "")
             answer = replace(answer, cache_key=key)
         return answer
+
+    def _verified(self, question: str, access: Access) -> Answer | None:
+        """A verified answer `access` may read, word for word (never cached; remembered with its audience)."""
+        with self.deps.telemetry.stage("verified") as span:
+            match = without_redis("verified", lambda: self.deps.verified.match(question, access), None)
+            span.set_attribute("kb.verified.id", match.entry.id if match else "")
+        if match is not None:
+            self.deps.telemetry.verified_hit(match.kind)
+        return verified_answer(match) if match is not None else None
 
     def _cache_entry(self, answer: Answer) -> dict:
         return {**freeze(answer), "index_version": self.deps.store.version(), "best": answer.best_passage}
