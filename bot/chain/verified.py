@@ -137,11 +137,12 @@ class VerifiedAnswers:
         self,
         client: redis.Redis,
         prefix: str,
-        embed_query: Callable[[str], Sequence[float]],
+        embed_query: Callable[[str], Sequence[float]] | None,
         threshold: float,
         clock: Callable[[], str] = today,
     ) -> None:
-        """`clock`: today's ISO date (tests play a week with their own)."""
+        """`embed_query` None: for managing entries only (`match` needs it). `clock`: today's ISO
+        date (tests play a week with their own)."""
         self._redis = client
         self._key = f"{prefix}verified:entries"
         self._version_key = f"{prefix}verified:version"
