@@ -74,6 +74,13 @@ class Settings(EnvSettings):
         env("SLACK_SUGGESTED_PROMPTS", ())
     """Questions the Slack assistant view suggests, separated by `|`; empty: FAQ questions from the index."""
     slack_command: str = env("SLACK_COMMAND", "/kb")
+    experts: str = env("EXPERTS", "")
+    """Whom "Ask an expert" mentions in a channel that named none (`/kb experts`): Slack mentions,
+    e.g. `<!subteam^S0123ABC>` or `<@U0123ABC> <@U0456DEF>`."""
+    digest_channel: str = env("DIGEST_CHANNEL", "")
+    """Where the weekly digest is posted (a channel id); empty: no digest."""
+    digest_cron: str = env("DIGEST_CRON", "0 9 * * 1")
+    """When: minute hour day-of-month month day-of-week (default Mondays 09:00, server time)."""
     """The admin slash command, as declared in the Slack app manifest."""
     slack_process_before_response: bool = env("SLACK_PROCESS_BEFORE_RESPONSE", False)
     """Answer before the HTTP response (bolt's mode for hosts that freeze a process once it has

@@ -39,7 +39,9 @@ def answer_blocks(answer: Answer) -> list[dict[str, Any]]:
         blocks.append(_section("\n".join([heading, *lines])))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(answer)}]})
     if answer.turn_id:
-        blocks.append(feedback_buttons(answer.turn_id, answer.language))
+        buttons = feedback_buttons(answer.turn_id, answer.language)
+        buttons["elements"].append(ask_expert_button(answer.turn_id, answer.language))
+        blocks.append(buttons)
     return blocks
 
 
@@ -65,6 +67,15 @@ def feedback_buttons(turn_id: str, language: str = "en") -> dict[str, Any]:
          "text": {"type": "plain_text", "text": f"\N{THUMBS DOWN SIGN} {text(language, 'feedback.not_helpful')}",
                   "emoji": True}},
     ]}
+
+
+ASK_EXPERT = "ask_expert"
+
+
+def ask_expert_button(turn_id: str, language: str = "en") -> dict[str, Any]:
+    """Under every answer and refusal: sends the question to the channel's experts (bot/slack/experts.py)."""
+    return {"type": "button", "action_id": ASK_EXPERT, "value": turn_id,
+            "text": {"type": "plain_text", "text": f"\N{RAISED HAND} {text(language, 'experts.ask')}", "emoji": True}}
 
 
 FEEDBACK_MODAL = "feedback_reason"
@@ -98,6 +109,8 @@ def feedback_modal(turn_id: str, reasons: Iterable[str], language: str = "en") -
 def context_line(answer: Answer) -> str:
     language = answer.language
     parts = [text(language, "context.mode", mode=answer.mode)]
+    if answer.attribution:
+        parts.insert(0, answer.attribution)
     if answer.mode == "llm" and answer.usage is not None:
         parts.append(text(language, "context.model", tier=answer.usage.tier))
     if answer.confidence is not None:
