@@ -24,7 +24,7 @@ def test_a_verified_answer_is_served_word_for_word_for_its_question_and_a_paraph
     entry = deps.verified.save(Verified(QUESTION, ANSWER, "U0OWNER"))
     agent = Agent(deps)
     exact = agent.answer("how do I get a parking pass", "t1")
-    paraphrase = agent.answer("Where can I get a pass for parking?", "t2")
+    paraphrase = agent.answer("How can I get a parking pass?", "t2")
     other = agent.answer("How much can I spend on a hotel?", "t3")
     assert (
         exact.mode == paraphrase.mode == "verified"

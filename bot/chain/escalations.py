@@ -45,7 +45,13 @@ class Escalation:
 
 
 class Escalations:
-    def __init__(self, client: redis.Redis, prefix: str, verified: VerifiedAnswers, default_experts: str = "") -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        verified: VerifiedAnswers,
+        default_experts: str = "",
+    ) -> None:
         """`default_experts`: who is mentioned in a channel that named none (EXPERTS)."""
         self._redis = client
         self._key = f"{prefix}escalations"
@@ -56,12 +62,21 @@ class Escalations:
 
     def experts_of(self, channel: str) -> str:
         found = self._redis.hget(self._experts, channel)
-        return (found.decode() if isinstance(found, bytes) else found) or self.default_experts
+        return (
+            found.decode() if isinstance(found, bytes) else found
+        ) or self.default_experts
 
     def set_experts(self, channel: str, mentions: str) -> None:
         self._redis.hset(self._experts, channel, mentions)
 
-    def open(self, question: str, channel: str, thread_ts: str, asked_by: str, turn_id: str = "") -> Escalation:
+    def open(
+        self,
+        question: str,
+        channel: str,
+        thread_ts: str,
+        asked_by: str,
+        turn_id: str = "",
+    ) -> Escalation:
         """Record a question for the experts (once per thread: pressing again returns the same)."""
         existing = self.for_thread(channel, thread_ts)
         if existing is not None and existing.state == "open":
@@ -72,21 +87,40 @@ class Escalations:
 
     def for_thread(self, channel: str, thread_ts: str) -> Escalation | None:
         found = self._redis.hget(self._threads, f"{channel}:{thread_ts}")
-        return self.get(found.decode() if isinstance(found, bytes) else found) if found else None
+        return (
+            self.get(found.decode() if isinstance(found, bytes) else found)
+            if found
+            else None
+        )
 
     def get(self, escalation_id: str) -> Escalation | None:
         raw = self._redis.hget(self._key, escalation_id)
         return Escalation(**json.loads(raw)) if raw else None
 
     def all(self) -> list[Escalation]:
-        return sorted((Escalation(**json.loads(raw)) for raw in self._redis.hgetall(self._key).values()),
-                      key=lambda e: e.at)
+        return sorted(
+            (
+                Escalation(**json.loads(raw))
+                for raw in self._redis.hgetall(self._key).values()
+            ),
+            key=lambda e: e.at,
+        )
 
-    def capture(self, escalation: Escalation, answer: str, by: str, permalink: str = "") -> Verified:
+    def capture(
+        self, escalation: Escalation, answer: str, by: str, permalink: str = ""
+    ) -> Verified:
         """The question and a reply as a draft verified answer, owned by who replied."""
-        draft = self.verified.save(Verified(escalation.question, answer.strip(), by, escalation.audience,
-                                            status="draft", source=permalink or f"{escalation.channel}:{escalation.thread_ts}",
-                                            escalated_at=escalation.at))
+        draft = self.verified.save(
+            Verified(
+                escalation.question,
+                answer.strip(),
+                by,
+                escalation.audience,
+                status="draft",
+                source=permalink or f"{escalation.channel}:{escalation.thread_ts}",
+                escalated_at=escalation.at,
+            )
+        )
         self._save(replace(escalation, state="drafted", draft_id=draft.id))
         return draft
 
@@ -94,14 +128,26 @@ class Escalations:
         """A draft was approved or rejected: its escalation is done."""
         for escalation in self.all():
             if escalation.draft_id == draft.id:
-                self._save(replace(escalation, state="approved" if draft.status == "approved" else "rejected"))
+                self._save(
+                    replace(
+                        escalation,
+                        state="approved" if draft.status == "approved" else "rejected",
+                    )
+                )
 
     def waiting(self) -> tuple[list[Escalation], list[Verified]]:
         """The review queue: questions no expert answered yet, and drafts to approve."""
-        return ([e for e in self.all() if e.state == "open"], self.verified.all(("draft",)))
+        return (
+            [e for e in self.all() if e.state == "open"],
+            self.verified.all(("draft",)),
+        )
 
     def _save(self, escalation: Escalation) -> None:
         pipe = self._redis.pipeline()
-        pipe.hset(self._key, escalation.id, json.dumps(asdict(escalation), ensure_ascii=False))
-        pipe.hset(self._threads, f"{escalation.channel}:{escalation.thread_ts}", escalation.id)
+        pipe.hset(
+            self._key, escalation.id, json.dumps(asdict(escalation), ensure_ascii=False)
+        )
+        pipe.hset(
+            self._threads, f"{escalation.channel}:{escalation.thread_ts}", escalation.id
+        )
         pipe.execute()

@@ -24,6 +24,7 @@ from bot.slack.blocks import answer_blocks
 from bot.chain.degrade import without_redis
 from bot.deps import Deps
 from bot.slack.feedback_buttons import register_feedback
+from bot.slack.experts import captured, register_experts
 from bot.chain.answer import Answer
 from bot.slack.suggestions import Suggestions
 from bot.chain import i18n
@@ -83,7 +84,9 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
         answer(body, event, say, thread_ts, thread_ts, logger)
 
     @app.event("message")
-    def on_message(body, event, context, say, logger):
+    def on_message(body, event, context, say, client, logger):
+        if captured(deps, event, client):  # an expert's reply to an escalated question: a draft, not a question
+            return
         thread_ts = conversation_thread(event, context.get("bot_user_id"), deps.memory)
         if thread_ts is None:
             logger.debug("ignored message subtype=%s channel_type=%s", event.get("subtype"), event.get("channel_type"))
@@ -117,6 +120,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
     app.use(assistant)
 
     register_feedback(app, deps)
+    register_experts(app, deps)
 
     @app.command(settings.slack_command)
     def on_command(ack, command, respond):
@@ -135,7 +139,10 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
             error_id = uuid.uuid4().hex[:8]
             log.exception("command %r failed (error id %s)", command.get("text", ""), error_id)
             reply = i18n.text(i18n.language_of(command.get("text", "")), "slack.failed", error_id=error_id)
-        notify(reply)
+        if isinstance(reply, dict):  # a message with buttons (the review queue, the verified answers)
+            respond(**reply, response_type="ephemeral")
+        else:
+            notify(reply)
 
     @app.error
     def on_error(error, body, response, logger):

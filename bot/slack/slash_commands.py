@@ -17,6 +17,7 @@ from pathlib import Path
 import redis
 
 from bot.chain import i18n
+from bot.slack import expert_commands
 from bot.deps import Deps
 from bot.chain.turn_log import TURN_TTL_S
 from bot.errors import TraceNotFound
@@ -109,8 +110,9 @@ class Commands:
         self.deps = deps
         self.reindexer = reindexer
 
-    def handle(self, text: str, user: str, notify: Notify, channel: str = "") -> str:
-        """`channel`: where the command was typed (`status` shows its scope)."""
+    def handle(self, text: str, user: str, notify: Notify, channel: str = "") -> str | dict:
+        """`channel`: where the command was typed (`status` shows its scope). A message with
+        buttons (`review`, `verified`) is a dict of chat.postMessage fields."""
         command = self.deps.settings.slack_command
         action, *args = text.split() or ["help"]
         action = action.lower()
@@ -118,6 +120,8 @@ class Commands:
         if action == "forget":
             count = self.deps.memory.forget_user(user)
             return i18n.text(language, "command.forgot_one" if count == 1 else "command.forgot_other", count=count)
+        if action in expert_commands.ACTIONS:
+            return expert_commands.handle(self.deps, action, args, user, channel)
         if action not in ("status", "reindex", "report", "why", "scope"):
             return help_text(command, language)
         if user not in self.deps.settings.slack_admin_users:

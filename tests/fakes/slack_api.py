@@ -19,6 +19,8 @@ class FakeSlack(RecordingServer):
         """Methods that fail, with Slack's error code (`{"views.open": "expired_trigger_id"}`)."""
         self.usergroups: dict[str, list[str]] = {}
         """User group id -> its members, for usergroups.users.list."""
+        self.threads: dict[str, list[dict[str, Any]]] = {}
+        """Thread ts -> its messages (parent first), for conversations.replies."""
 
     @property
     def api_url(self) -> str:
@@ -35,6 +37,13 @@ class FakeSlack(RecordingServer):
         if method == "usergroups.users.list":
             members = self.usergroups.get(body.get("usergroup", ""))
             return 200, {"ok": True, "users": members} if members is not None else {"ok": False, "error": "no_such_subteam"}
+        if method == "conversations.replies":
+            thread = next((messages for parent, messages in self.threads.items()
+                           if any(m.get("ts") == body.get("ts") for m in messages) or parent == body.get("ts")), [])
+            return 200, {"ok": True, "messages": thread}
+        if method == "chat.getPermalink":
+            return 200, {"ok": True, "permalink": f"https://example.slack.com/archives/{body.get('channel')}/"
+                                                  f"p{str(body.get('message_ts', '')).replace('.', '')}"}
         if method == "chat.postMessage":
             self._ts += 1
             return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{self._ts}.000100",
