@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from bot.chain.outcomes import carrying, extractive, faq_match, refusal, verified_answer
 from bot.chain.answer_cache import CacheHit, freeze, thaw
+from bot.chain.freshness import with_review_dates
 from bot.chain.degrade import Reads, skipped, start_turn, without_redis
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
@@ -144,8 +145,7 @@ class Agent:
         """A standalone question may be answered from the cache; a follow-up depends on its thread."""
         cache = self.deps.cache
         standalone = not follow_up_context(question, history)
-        verified = self._verified(question, access) if standalone and self.deps.verified else None
-        if verified is not None:
+        if standalone and self.deps.verified and (verified := self._verified(question, access)) is not None:
             return verified
         if cache is not None and standalone:
             with self.deps.telemetry.stage("cache") as span:
@@ -281,12 +281,13 @@ class Agent:
         return budget > 0 and without_redis("usage", lambda: self.deps.usage.spent_today(channel), 0.0) >= budget
 
     def _with_disclaimers(self, answer: Answer, language: str) -> Answer:
-        """The business rules' disclaimers for the categories of the sources cited."""
+        """The business rules' disclaimers for the sources' categories; a note on any past its review date."""
         if answer.refused:
             return answer
         categories = [p.chunk.metadata.get("category", "") for p in answer.sources]
         missing = [d for d in self.deps.rules.disclaimers_for(categories, language) if d not in answer.text]
-        return replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
+        answer = replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
+        return with_review_dates(answer)
 
 
 def with_skipped(answer: Answer) -> Answer:

@@ -147,7 +147,13 @@ class Commands:
         from bot.ops.report_text import render_slack
 
         report = build(self.deps.turns, int(days), self.deps.embedder.embed_questions)
+        report["loop"] = self.loop()
         return render_slack(report, self.deps.settings.slack_command)
+
+    def loop(self) -> dict:
+        from bot.ops.loop_report import loop_section
+
+        return loop_section(self.deps.verified, self.deps.escalations, self.deps.store.chunks(), self.deps.verified.clock())
 
     def why(self, turn: str) -> str:
         """A turn's trace, as `bot trace` draws it, in a code block."""
@@ -199,8 +205,15 @@ class Commands:
             f"*Answering*: {mode}",
             *circuits(self.deps),
             f"*Today*: {describe(self.deps.usage.today())}",
+            *self._stale(),
         ]
         return "\n".join(lines)
+
+    def _stale(self) -> list[str]:
+        from bot.chain.freshness import describe_stale, stale_documents
+
+        stale = stale_documents(self.deps.store.chunks(), self.deps.verified.clock())
+        return [f"*Documents past their review date*: {len(stale)}", *(f"• {line}" for line in describe_stale(stale, 5))]
 
     def _tables(self) -> list[str]:
         """Tables per audience, as `ingest status` counts them; nothing when there are none."""
