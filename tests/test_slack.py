@@ -88,7 +88,7 @@ def test_mention_is_answered_in_its_thread_with_numbered_sources(app, fake_slack
     assert sources.startswith("*Sources*")
     assert "[1] <https://intranet.fjordlight.example/it/security#phishing|How do I report a phishing e-mail?>" in sources
     assert blocks[2]["type"] == "context" and "mode: faq" in blocks[2]["elements"][0]["text"]
-    assert [e["action_id"] for e in blocks[3]["elements"]] == ["feedback_up", "feedback_down"]
+    assert [e["action_id"] for e in blocks[3]["elements"]] == ["feedback_up", "feedback_down", "ask_expert"]
 
 
 def test_mention_inside_a_thread_replies_in_that_thread(app, fake_slack):
