@@ -39,25 +39,22 @@ def register_experts(app: App, deps: Deps) -> None:
         user = body.get("user", {}).get("id", "")
         try:
             turn = deps.turns.get(action.get("value", ""))
-            if turn is None or ":" not in turn.thread:
-                respond(
-                    text="That answer is too old to escalate; ask the question again.",
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
+            if turn is not None and ":" in turn.thread:
+                channel, thread_ts = turn.thread.split(":", 1)
+                question = turn.question
+            else:  # the record expired or was lost: the question is the thread's first message
+                channel, thread_ts = body.get("channel", {}).get("id", ""), body.get("message", {}).get("thread_ts", "")
+                first = thread_messages(client, channel, thread_ts)[:1] if thread_ts else []
+                question = MENTIONED_USER.sub("", first[0].get("text", "")).lstrip("> ").strip() if first else ""
+            if not question:
+                respond(text="I cannot find the question any more; ask it again.", response_type="ephemeral",
+                        replace_original=False)
                 return
-            channel, thread_ts = turn.thread.split(":", 1)
-            escalation = escalations.open(
-                turn.question, channel, thread_ts, user, turn.id
-            )
+            escalation = escalations.open(question, channel, thread_ts, user, turn.id if turn else "")
             waiting = escalations.waiting()
         except redis.RedisError:
             logger.exception("could not record an escalation")
-            respond(
-                text=text(language_of(""), "experts.retry"),
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            respond(text=text(language_of(""), "experts.retry"), response_type="ephemeral", replace_original=False)
             return
         deps.telemetry.escalated(len(waiting[0]) + len(waiting[1]))
         experts = escalations.experts_of(channel)
