@@ -116,8 +116,11 @@ def loop_from_settings(settings) -> dict:
         client, settings.redis_prefix, None, settings.verified_match
     )
     escalations = Escalations(client, settings.redis_prefix, verified, settings.experts)
+    knowledge = settings.knowledge
+    if not knowledge.qdrant_url and not knowledge.qdrant_path.exists():  # nothing ingested here: nothing stale
+        return loop_section(verified, escalations, [], date.today().isoformat())
     try:
-        store = Store.open(settings.knowledge)
+        store = Store.open(knowledge)
     except KnowledgeError as error:
         loop = loop_section(verified, escalations, [], date.today().isoformat())
         return {**loop, "stale_documents_unavailable": str(error)}
