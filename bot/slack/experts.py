@@ -51,22 +51,22 @@ def register_experts(app: App, deps: Deps) -> None:
                         replace_original=False)
                 return
             escalation = escalations.open(question, channel, thread_ts, user, turn.id if turn else "")
-            waiting = escalations.waiting()
+            waiting, experts = escalations.waiting(), escalations.experts_of(channel)
         except redis.RedisError:
             logger.exception("could not record an escalation")
-            respond(text=text(language_of(""), "experts.retry"), response_type="ephemeral", replace_original=False)
+            respond(text=text("en", "experts.retry"), response_type="ephemeral", replace_original=False)
             return
         deps.telemetry.escalated(len(waiting[0]) + len(waiting[1]))
-        experts = escalations.experts_of(channel)
+        language = language_of(escalation.question)
         message = text(
-            "en",
+            language,
             "experts.asked",
             experts=experts,
             user=user,
             question=escalation.question,
         )
         if not experts:
-            message += "\n" + text("en", "experts.no_experts", command=command)
+            message += "\n" + text(language, "experts.no_experts", command=command)
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message)
 
     def save(
