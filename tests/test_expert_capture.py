@@ -159,3 +159,59 @@ def test_ask_an_expert_while_redis_is_down_says_retry_and_works_when_it_is_back(
         "is there parking for employees?"
     ]
     assert json.loads(json.dumps(deps.escalations.all()[0].audience)) == ["channel:C1"]
+
+
+def test_kb_experts_sets_who_is_mentioned_and_kb_verified_lists_and_retires(
+    slack_settings,
+    make_deps,  # noqa: F811
+    fake_slack,
+):
+    from bot.chain.verified import Verified
+    from tests.test_slack import ADMIN, slash
+
+    deps, app = make(make_deps, slack_settings, fake_slack)
+    app.dispatch(slash("experts <!subteam^S0FAC|@facilities>", "U42", fake_slack))
+    assert "Only admins" in fake_slack.wait_for("/response/cmd")[0]["text"]
+    app.dispatch(slash("experts <!subteam^S0FAC|@facilities>", ADMIN, fake_slack))
+    assert fake_slack.wait_for("/response/cmd", count=2)[1]["text"] == (
+        '"Ask an expert" in <#C1> now mentions <!subteam^S0FAC>.'
+    )
+    assert (
+        deps.escalations.experts_of("C1") == "<!subteam^S0FAC>"
+        and deps.escalations.experts_of("C2") == ""
+    )
+    entry = deps.verified.save(
+        Verified("Who orders chairs?", "Facilities.", "UFACILITY")
+    )
+    app.dispatch(slash("verified", ADMIN, fake_slack))
+    listed = fake_slack.wait_for("/response/cmd", count=3)[2]
+    assert listed[
+        "text"
+    ] == "1 verified answers" and "Who orders chairs?" in json.dumps(listed["blocks"])
+    [retire] = [
+        e
+        for b in listed["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "verified_retire"
+    ]
+    payload = {
+        "type": "block_actions",
+        "user": {"id": ADMIN},
+        "channel": {"id": "C1"},
+        "trigger_id": "t",
+        "container": {"type": "message", "channel_id": "C1"},
+        "response_url": f"{fake_slack.url}/response/r",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": "verified_retire",
+                "value": retire["value"],
+                "block_id": "b",
+                "action_ts": "1.0",
+            }
+        ],
+    }
+    assert app.dispatch(interaction(payload, fake_slack)).status == 200
+    assert fake_slack.wait_for("/response/r")[0]["text"].startswith("Retired")
+    assert deps.verified.get(entry.id).status == "retired" and deps.verified.all() == []
