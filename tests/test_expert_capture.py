@@ -33,8 +33,10 @@ def make(make_deps, settings, fake_slack):
 
 
 def test_a_books_reaction_on_a_reply_makes_a_draft_of_the_thread(
-    slack_settings, make_deps, fake_slack
-):  # noqa: F811
+    slack_settings,  # noqa: F811 (the fixture imported above)
+    make_deps,
+    fake_slack,
+):
     deps, app = make(make_deps, slack_settings, fake_slack)
     fake_slack.threads[PARENT["ts"]] = [PARENT, REPLY]
     event = {
@@ -63,8 +65,8 @@ def test_a_books_reaction_on_a_reply_makes_a_draft_of_the_thread(
 
 
 def test_save_as_answer_on_a_reply_makes_a_draft_and_on_a_parent_says_why_not(
-    slack_settings,
-    make_deps,  # noqa: F811
+    slack_settings,  # noqa: F811 (the fixture imported above)
+    make_deps,
     fake_slack,
 ):
     deps, app = make(make_deps, slack_settings, fake_slack)
@@ -96,8 +98,11 @@ def test_save_as_answer_on_a_reply_makes_a_draft_and_on_a_parent_says_why_not(
 
 
 def test_ask_an_expert_while_redis_is_down_says_retry_and_works_when_it_is_back(
-    outage_settings, private_redis, make_deps, fake_slack
-):  # noqa: F811
+    outage_settings,  # noqa: F811 (the fixtures imported above)
+    private_redis,  # noqa: F811
+    make_deps,
+    fake_slack,
+):
     settings = outage_settings.replace(
         slack_bot_token="xoxb-test",
         slack_signing_secret="test-signing-secret",
@@ -162,8 +167,8 @@ def test_ask_an_expert_while_redis_is_down_says_retry_and_works_when_it_is_back(
 
 
 def test_kb_experts_sets_who_is_mentioned_and_kb_verified_lists_and_retires(
-    slack_settings,
-    make_deps,  # noqa: F811
+    slack_settings,  # noqa: F811 (the fixture imported above)
+    make_deps,
     fake_slack,
 ):
     from bot.chain.verified import Verified

@@ -16,9 +16,9 @@ from tests.test_slack import (
     mention,
     message,
     signed,
+    slack_settings,  # noqa: F401 (a fixture)
     slash,
-    slack_settings,
-)  # noqa: F401
+)
 
 EXPERT = "UEXPERT"
 ASKED = "is there parking for employees?"

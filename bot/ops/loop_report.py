@@ -70,8 +70,10 @@ def loop_lines(loop: dict, slack: bool = False) -> list[str]:
 
     lines = [
         heading("Knowledge loop"),
-        f"  verified answers {loop['verified_answers']}, {len(loop['verified_overdue'])} past review-by; "
-        f"review queue: {len(queue['drafts'])} drafts, {len(queue['questions'])} questions waiting",
+        (
+            f"  verified answers {loop['verified_answers']}, {len(loop['verified_overdue'])} past review-by; "
+            f"review queue: {len(queue['drafts'])} drafts, {len(queue['questions'])} questions waiting"
+        ),
     ]
     if hours["answers"]:
         lines.append(

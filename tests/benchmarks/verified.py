@@ -16,7 +16,6 @@ import argparse
 import csv
 import os
 import tempfile
-from pathlib import Path
 
 from bot.chain.agent import Agent
 from bot.chain.verified import Verified
