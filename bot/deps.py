@@ -21,6 +21,8 @@ from bot.chain.turn_log import TurnLog
 from bot.chain.usage import UsageLedger
 from bot.chain.table_answers import TableAnswers
 from bot.chain.prompt_variants import SQL_PROMPT, Variants, load_prompt
+from bot.chain.escalations import Escalations
+from bot.chain.verified import VerifiedAnswers
 from guards.input import InputGuard
 from guards.policy import BusinessRules
 from knowledge.embeddings import MODEL_NAME, Embedder, configure_llama_index
@@ -57,6 +59,10 @@ class Deps:
     """None when ANSWER_CACHE is off."""
     cascade: Cascade | None
     table_answers: TableAnswers | None = None
+    verified: VerifiedAnswers | None = None
+    """Verified answers, served before retrieval (bot/chain/verified.py)."""
+    escalations: Escalations | None = None
+    """"Ask an expert" and the review queue (bot/chain/escalations.py)."""
     """Answers from the tables in $DATA_DIR/tables.duckdb (bot/chain/table_answers.py)."""
     """The model tiers and the output guard that validates them; None in extractive mode (no
     LLM_TIERS, OPENAI_API_KEY or OPENAI_BASE_URL; importing guardrails costs ~7 s)."""
@@ -83,6 +89,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
 
         chats = [build_chat(tier, breaker_for(tier, redis_client, settings.redis_prefix)) for tier in settings.tiers]
         cascade = Cascade(chats, OutputGuard(rules, settings.guards.pii_phone_region), telemetry)
+    verified = VerifiedAnswers(redis_client, settings.redis_prefix, embedder.embed_query, settings.verified_match)
     return Deps(
         settings=settings,
         store=store,
@@ -106,6 +113,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
         if settings.answer_cache else None,
         cascade=cascade,
         table_answers=TableAnswers(TableStore(settings.knowledge.tables_path), load_prompt(SQL_PROMPT).text, telemetry),
+        verified=verified,
+        escalations=Escalations(redis_client, settings.redis_prefix, verified, settings.experts),
     )
 
 

@@ -74,6 +74,13 @@ class Settings(EnvSettings):
         env("SLACK_SUGGESTED_PROMPTS", ())
     """Questions the Slack assistant view suggests, separated by `|`; empty: FAQ questions from the index."""
     slack_command: str = env("SLACK_COMMAND", "/kb")
+    experts: str = env("EXPERTS", "")
+    """Whom "Ask an expert" mentions in a channel that named none (`/kb experts`): Slack mentions,
+    e.g. `<!subteam^S0123ABC>` or `<@U0123ABC> <@U0456DEF>`."""
+    digest_channel: str = env("DIGEST_CHANNEL", "")
+    """Where the weekly digest is posted (a channel id); empty: no digest."""
+    digest_cron: str = env("DIGEST_CRON", "0 9 * * 1")
+    """When: minute hour day-of-month month day-of-week (default Mondays 09:00, server time)."""
     """The admin slash command, as declared in the Slack app manifest."""
     slack_process_before_response: bool = env("SLACK_PROCESS_BEFORE_RESPONSE", False)
     """Answer before the HTTP response (bolt's mode for hosts that freeze a process once it has
@@ -98,6 +105,11 @@ class Settings(EnvSettings):
     semantic_cache_match: float = env("SEMANTIC_CACHE_MATCH", 0.85)
     """Question-to-question similarity above which a cached answer is reused; calibrated on
     the COVID paraphrase pairs (`bot eval cache`)."""
+    verified_match: float = env("VERIFIED_MATCH", 0.94)
+    """Question-to-question similarity above which a verified answer is served; `bot eval
+    calibrate` suggests it from the calibration half of the COVID paraphrases (the lowest that
+    serves <= 0.5% of other questions), `bot eval verified` reports how it holds on the other half.
+    High, as a verified answer is served word for word: "bring my cat" is 0.80 from "bring my dog"."""
     memory_turns: int = env("MEMORY_TURNS", 10)
     memory_ttl_s: int = env("MEMORY_TTL_S", 7 * 24 * 3600)
     prompt_variants: Annotated[tuple[tuple[str, int], ...], NoDecode, BeforeValidator(_shares)] = \

@@ -9,7 +9,9 @@ lacks ("Meal allowance" tells the model what "60 EUR per day" is about).
 
 from __future__ import annotations
 
+import os
 import uuid
+from datetime import date
 from collections.abc import Callable
 
 from llama_index.core import Document
@@ -93,6 +95,15 @@ class Chunker:
             id=str(uuid.uuid5(CHUNK_NAMESPACE, f"{doc.doc_id}#{position}")),
             doc_id=doc.doc_id, path=doc.path, text=text, title=doc.title, source=doc.source, kind=doc.kind,
             position=position, doc_chunks=count, content_hash=doc.content_hash, section=section,
-            question=doc.question, answer=doc.answer, metadata=doc.metadata,
+            question=doc.question, answer=doc.answer, metadata={**doc.metadata, "changed_at": changed_on(doc.path)},
             audience=list(doc.audience or [EVERYONE]), tags=list(doc.tags), folders=folders(doc.path, doc.source),
         )
+
+
+def changed_on(path: str) -> str:
+    """When a document last changed, as ingest records it (outside its content hash): its file's
+    modification date, or for a document without a local file, the day this ingest read it new."""
+    try:
+        return date.fromtimestamp(os.stat(path).st_mtime).isoformat() if path else date.today().isoformat()
+    except OSError:
+        return date.today().isoformat()

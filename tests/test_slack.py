@@ -92,6 +92,7 @@ def test_mention_is_answered_in_its_thread_with_numbered_sources(app, fake_slack
     [buttons] = blocks[3]["elements"]
     assert buttons["type"] == "feedback_buttons" and buttons["action_id"] == "feedback"
     assert buttons["positive_button"]["value"].startswith("up:") and buttons["negative_button"]["value"].startswith("down:")
+    assert [e["action_id"] for e in blocks[4]["elements"]] == ["ask_expert"]
 
 
 def test_mention_inside_a_thread_replies_in_that_thread(app, fake_slack):

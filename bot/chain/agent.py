@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from bot.chain import progress
-from bot.chain.outcomes import carrying, extractive, faq_match, refusal
+from bot.chain.outcomes import carrying, extractive, faq_match, refusal, verified_answer
 from bot.chain.answer_cache import CacheHit, freeze, thaw
+from bot.chain.freshness import with_review_dates
 from bot.chain.degrade import Reads, skipped, start_turn, without_redis
 from bot.deps import Deps
 from bot.errors import LLMUnavailable
@@ -145,6 +146,8 @@ class Agent:
         """A standalone question may be answered from the cache; a follow-up depends on its thread."""
         cache = self.deps.cache
         standalone = not follow_up_context(question, history)
+        if standalone and self.deps.verified and (verified := self._verified(question, access)) is not None:
+            return verified
         if cache is not None and standalone:
             with self.deps.telemetry.stage("cache") as span:
                 hit = without_redis("cache", lambda: cache.get(question, prompt.version, access), None)
@@ -166,6 +169,15 @@ class Agent:
                                                            semantic=answer.table is None), "")
             answer = replace(answer, cache_key=key)
         return answer
+
+    def _verified(self, question: str, access: Access) -> Answer | None:
+        """A verified answer `access` may read, word for word (never cached; remembered with its audience)."""
+        with self.deps.telemetry.stage("verified") as span:
+            match = without_redis("verified", lambda: self.deps.verified.match(question, access), None)
+            span.set_attribute("kb.verified.id", match.entry.id if match else "")
+        if match is not None:
+            self.deps.telemetry.verified_hit(match.kind)
+        return verified_answer(match) if match is not None else None
 
     def _cache_entry(self, answer: Answer) -> dict:
         return {**freeze(answer), "index_version": self.deps.store.version(), "best": answer.best_passage}
@@ -272,12 +284,13 @@ class Agent:
         return budget > 0 and without_redis("usage", lambda: self.deps.usage.spent_today(channel), 0.0) >= budget
 
     def _with_disclaimers(self, answer: Answer, language: str) -> Answer:
-        """The business rules' disclaimers for the categories of the sources cited."""
+        """The business rules' disclaimers for the sources' categories; a note on any past its review date."""
         if answer.refused:
             return answer
         categories = [p.chunk.metadata.get("category", "") for p in answer.sources]
         missing = [d for d in self.deps.rules.disclaimers_for(categories, language) if d not in answer.text]
-        return replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
+        answer = replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
+        return with_review_dates(answer)
 
 
 def with_skipped(answer: Answer) -> Answer:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from knowledge.access import EVERYONE
 from knowledge.models import Passage
 
-Mode = Literal["extractive", "llm", "faq", "cache"]
+Mode = Literal["extractive", "llm", "faq", "cache", "verified"]
 Reason = Literal["no_answer", "prompt_injection", "off_topic", "too_long", "error"]
 
 
@@ -110,6 +110,8 @@ class Answer:
     inherited: list[list[str]] = field(default_factory=list)
     """The audiences of the sources of the thread's earlier turns this answer was made with (the
     rewrite and the model read them): its text may draw on them."""
+    attribution: str = ""
+    """Who vouches for the answer, e.g. "Verified by <@U1> on 2026-12-07" (a verified answer)."""
 
     @property
     def inherits_restricted(self) -> bool:
@@ -131,7 +133,7 @@ class Answer:
         """The answer with its numbered sources, as a terminal or a chat client shows it."""
         from bot.chain.i18n import text
 
-        lines = [self.text]
+        lines = [self.text, *(["", f"_{self.attribution}_"] if self.attribution else [])]
         if self.table is not None:  # an answer from the tables: where from, the SQL, the rows
             lines += ["", text(self.language, "answer.table_sql", tables=", ".join(self.table.tables)),
                       f"  {self.table.sql}", "", self.table.text_table(SHOWN_TABLE_ROWS)]

@@ -82,6 +82,8 @@ class AskResult(_Model):
     """The question's language, which the bot's own words are in."""
     table: TableOut | None = None
     """For an answer from the tables: the query's result the answer was phrased from."""
+    attribution: str = ""
+    """For a verified answer: who vouches for it and since when ("Verified by <@U…> on DATE")."""
     error: str | None = None
     """Only on a `--jsonl` line that could not be read: what was wrong with it."""
 
@@ -99,7 +101,7 @@ class AskResult(_Model):
                                                            for r in usage.rejected])
             if usage else Usage(tier=answer.mode),
             variant=answer.variant, prompt_version=answer.prompt_version, language=answer.language,
-            table=TableOut(**answer.table.as_dict()) if answer.table else None,
+            table=TableOut(**answer.table.as_dict()) if answer.table else None, attribution=answer.attribution,
         )
 
     @classmethod

@@ -25,6 +25,7 @@ WITHOUT = {
     "usage": "usage totals unavailable (Redis): this answer's cost is not in today's totals or budget",
     "record": "turn record unavailable (Redis): feedback on this answer cannot be stored",
     "usergroups": "user groups unavailable (Redis): documents for user groups were not searched",
+    "verified": "verified answers unavailable (Redis): answered without them",
     "scope": "channel scopes unavailable (Redis): the CHANNEL_SCOPES file's scope was used",
 }
 

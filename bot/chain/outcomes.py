@@ -52,3 +52,12 @@ def faq_match(passages: list[Passage], threshold: float) -> Passage | None:
     """The FAQ row whose own question matches the user's closely enough to answer as written."""
     matches = [p for p in passages if p.question_score is not None and p.question_score >= threshold]
     return max(matches, key=lambda p: p.question_score, default=None)
+
+
+def verified_answer(match) -> Answer:
+    """A verified answer (bot/chain/verified.py), word for word; its audience is `inherited`, so that
+    thread memory shows it to no one else in the thread."""
+    entry = match.entry
+    return Answer(entry.answer, "verified", confidence=round(match.similarity, 4), attribution=entry.attribution(),
+                  inherited=[list(entry.audience)],
+                  notes=[f"verified answer {entry.id}: {match.kind} match ({match.similarity:.2f})"])

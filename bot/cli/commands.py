@@ -19,6 +19,7 @@ from bot.cli import key_commands as cli_keys
 from bot.cli.mcp_commands import mcp as mcp_command
 
 from bot.cli import ops_commands as cli_ops
+from bot.cli.verified_commands import verified
 from bot.cli.eval_commands import eval_command
 from bot.cli.ops_commands import EMPTY_KB_HELP, asker_of, asker_options, fail
 from bot.errors import BotError
@@ -103,6 +104,7 @@ def report(days: int, as_json: bool, html: Path | None) -> int:
 commands.add_command(eval_command)
 commands.add_command(cli_keys.keys)
 commands.add_command(mcp_command)
+commands.add_command(verified)
 
 
 def with_agent(run: Callable[[Agent, Deps], int], metrics: bool = False) -> int:

@@ -16,8 +16,8 @@ from bot.cli.ops_commands import EMPTY_KB_HELP, asker_of, asker_options, fail
 from bot.errors import BotError
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
-TARGETS = ("guards", "retrieval", "calibrate", "covid-dataset", "cache", "export-feedback", "answers", "compare",
-           "gaps", "tables")
+TARGETS = ("guards", "retrieval", "calibrate", "covid-dataset", "cache", "verified", "export-feedback", "answers",
+           "compare", "gaps", "tables")
 FILE = click.Path(path_type=Path)
 
 
@@ -26,9 +26,10 @@ FILE = click.Path(path_type=Path)
 \b
 guards: the input guard on ../shared/eval.
 retrieval: recall@1/5/10, MRR and latency of hybrid, dense and sparse search on --dataset.
-calibrate: MIN_RELEVANCE and FAQ_MATCH from --dataset.
+calibrate: MIN_RELEVANCE and FAQ_MATCH from --dataset; VERIFIED_MATCH from the COVID paraphrases.
 covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.
 cache: the answer cache (exact and semantic) on the COVID paraphrase pairs: hit rate, precision.
+verified: verified answers on the COVID paraphrases (half the FAQs verified, all asked), per half.
 export-feedback: each rated answer as a case.
 answers: the whole chain over --dataset cases, scored.
 compare: --baseline and --candidate over them; exits 1 when the candidate regresses.
@@ -70,14 +71,14 @@ def evaluate(args: SimpleNamespace) -> int:
     if args.target in ("export-feedback", "answers", "compare", "gaps", "tables"):
         return cli_ops.evaluate(args)
     data = args.data or eval_data.DEFAULT_DATA
-    if args.target in ("guards", "covid-dataset", "cache") and not data.is_dir():
+    if args.target in ("guards", "covid-dataset", "cache", "verified") and not data.is_dir():
         return fail(f"no evaluation data at {data}; pass --data DIR")
     if args.target == "covid-dataset":
         print("\n".join(json.dumps(line, ensure_ascii=False) for line in eval_data.covid_dataset(data, args.half)))
         return 0
     from knowledge.embeddings import Embedder
 
-    if args.target in ("guards", "cache"):
+    if args.target in ("guards", "cache", "verified"):
         if args.target == "guards":
             from bot.ops.evals.guards import eval_guards, render_guards
 
@@ -94,8 +95,14 @@ def evaluate(args: SimpleNamespace) -> int:
             except (BotError, KnowledgeError) as error:
                 return fail(error)
             try:
-                figures = eval_cache(data, Embedder(onnx_dir=settings.knowledge.onnx_dir),
-                                     settings.semantic_cache_match, client, settings.redis_prefix)
+                embedder = Embedder(onnx_dir=settings.knowledge.onnx_dir)
+                if args.target == "verified":
+                    from bot.ops.evals.verified import eval_verified
+
+                    figures = eval_verified(data, embedder.embed_query, settings.verified_match, client,
+                                            settings.redis_prefix)
+                else:
+                    figures = eval_cache(data, embedder, settings.semantic_cache_match, client, settings.redis_prefix)
             finally:
                 client.close()
             text = json.dumps(figures, indent=2)
@@ -111,6 +118,7 @@ def evaluate(args: SimpleNamespace) -> int:
 
 
 def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: list[str]) -> int:
+    from bot.ops.evals import data as eval_data
     from bot.ops.evals.calibrate import calibrate, render_calibration
     from bot.ops.evals.retrieval import eval_retrieval, render_retrieval
     from bot.settings import load_settings
@@ -133,6 +141,12 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
             text = render_retrieval(figures)
         else:
             figures = calibrate(retriever, dataset, negatives, settings, access)
+            data = args.data or eval_data.DEFAULT_DATA
+            if data.is_dir():  # VERIFIED_MATCH: on the calibration half of the COVID paraphrases
+                from bot.ops.evals.verified import suggest_threshold
+
+                figures["verified"] = {"suggested": suggest_threshold(retriever.embedder.embed_query, data),
+                                       "configured": {"VERIFIED_MATCH": settings.verified_match}}
             text = render_calibration(figures)
     except EmptyKnowledgeBase:
         return fail(EMPTY_KB_HELP)

@@ -69,14 +69,17 @@ def turn_log():
 
 
 def report(days: int, as_json: bool, html: Path | None) -> int:
+    from bot.ops.loop_report import loop_from_settings
     from bot.ops.report import build
     from bot.ops.report_html import render_html
+    from bot.settings import load_settings
     from bot.ops.report_text import render_text
 
     if not 1 <= days <= KEPT_DAYS:
         return fail(f"--days takes 1 to {KEPT_DAYS} (answers are kept {KEPT_DAYS} days)")
     try:
         built = build(turn_log(), days, embed_documents)
+        built["loop"] = loop_from_settings(load_settings())
     except (BotError, KnowledgeError) as error:
         return fail(error)
     if html is not None:

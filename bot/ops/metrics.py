@@ -56,6 +56,12 @@ class Metrics:
                                      "(/kb reindex).", registry=registry)
         self.index_documents = Gauge("kb_index_documents", "Documents in the serving index.", registry=registry,
                                      multiprocess_mode="mostrecent")
+        self.verified_answers = Counter("kb_verified_answers_total", "Questions answered by a verified answer.",
+                                        ["kind"], registry=registry)
+        self.escalations = Counter("kb_escalations_total", "Questions sent to experts (Ask an expert).",
+                                   registry=registry)
+        self.review_queue = Gauge("kb_review_queue", "Escalations and drafts waiting for review.", registry=registry,
+                                  multiprocess_mode="mostrecent")
         self._index_version = ""
         self._lock = threading.Lock()
 

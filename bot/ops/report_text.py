@@ -78,6 +78,10 @@ def render_text(report: dict) -> str:
     lines = [f"Report {window['from']} .. {window['to']} ({window['days']} day{'s' * (window['days'] != 1)})", ""]
     width = max(len(name) for name, _ in headline(report))
     lines += [f"{name.ljust(width)}  {value}" for name, value in headline(report)]
+    if "loop" in report:  # verified answers, the review queue, stale documents (bot/ops/loop_report.py)
+        from bot.ops.loop_report import loop_lines
+
+        lines += ["", *loop_lines(report["loop"])]
     if not report["totals"]["answers"]:
         return "\n".join([*lines, "", "No answers recorded in this window."])
     for title, rows in (("By mode", report["feedback"]["by_mode"]), ("By tier", report["feedback"]["by_tier"])):
@@ -128,5 +132,9 @@ def render_slack(report: dict, command: str = "/kb") -> str:
         lines.append("*Asked, not answered* (grouped by meaning):")
         lines += [f"{n}. {g['count']}x “{to_mrkdwn(g['examples'][0])}”" + (f" (closest: {to_mrkdwn(g['closest'][0])})" if g["closest"] else "")
                   for n, g in enumerate(report["gaps"][:SLACK_GAPS], start=1)]
+    if "loop" in report:
+        from bot.ops.loop_report import loop_lines
+
+        lines += loop_lines(report["loop"], slack=True)
     lines.append(f"`{command} report 30` for 30 days; `bot report --html FILE` for the full report with charts.")
     return "\n".join(lines)

@@ -125,6 +125,20 @@ class Telemetry:
         if self.metrics is not None:
             self.metrics.cache_hits.labels(kind).inc()
 
+    def verified_hit(self, kind: str) -> None:
+        if self.metrics is not None:
+            self.metrics.verified_answers.labels(kind).inc()
+
+    def escalated(self, waiting: int) -> None:
+        """One more question sent to experts; `waiting`: the review queue's length now."""
+        if self.metrics is not None:
+            self.metrics.escalations.inc()
+            self.metrics.review_queue.set(waiting)
+
+    def review_queue(self, waiting: int) -> None:
+        if self.metrics is not None:
+            self.metrics.review_queue.set(waiting)
+
     def guard_block(self, reason: str) -> None:
         if self.metrics is not None:
             self.metrics.guard_blocks.labels(reason).inc()

@@ -47,6 +47,8 @@ def detail_blocks(answer: Answer) -> list[dict[str, Any]]:
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(answer)}]})
     if answer.turn_id:
         blocks.append(feedback_block(answer.turn_id, answer.language))
+        blocks.append({"type": "actions", "block_id": f"expert:{answer.turn_id}",
+                       "elements": [ask_expert_button(answer.turn_id, answer.language)]})
     return blocks
 
 
@@ -84,6 +86,15 @@ def rating_of(value: str) -> tuple[str, str]:
     return (rating, turn_id) if rating in RATINGS and turn_id else ("", "")
 
 
+ASK_EXPERT = "ask_expert"
+
+
+def ask_expert_button(turn_id: str, language: str = "en") -> dict[str, Any]:
+    """Under every answer and refusal: sends the question to the channel's experts (bot/slack/experts.py)."""
+    return {"type": "button", "action_id": ASK_EXPERT, "value": turn_id,
+            "text": {"type": "plain_text", "text": f"\N{RAISED HAND} {text(language, 'experts.ask')}", "emoji": True}}
+
+
 FEEDBACK_MODAL = "feedback_reason"
 """The callback id of the modal a 👎 opens."""
 MAX_COMMENT_CHARS = 1000
@@ -115,6 +126,8 @@ def feedback_modal(turn_id: str, reasons: Iterable[str], language: str = "en") -
 def context_line(answer: Answer) -> str:
     language = answer.language
     parts = [text(language, "context.mode", mode=answer.mode)]
+    if answer.attribution:
+        parts.insert(0, answer.attribution)
     if answer.mode == "llm" and answer.usage is not None:
         parts.append(text(language, "context.model", tier=answer.usage.tier))
     if answer.confidence is not None:

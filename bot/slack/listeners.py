@@ -29,6 +29,8 @@ from bot.slack.question_filter import is_question
 from bot.slack.replies import CitedOnly, Reply, StreamedReply
 from bot.slack.sharing import EphemeralReply, register_sharing
 from bot.slack.slash_commands import Commands, Reindexer
+from bot.slack.experts import captured, register_experts
+from bot.chain.answer import Answer
 from bot.slack.suggestions import Suggestions
 from bot.web.admission import Admission
 from knowledge.access import Asker
@@ -103,6 +105,8 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
 
     @app.event("message")
     def on_message(body, event, context, say, client, logger, set_status=None):
+        if captured(deps, event, client):  # an expert's reply to an escalated question: a draft, not a question
+            return
         bot_user_id = context.get("bot_user_id")
         thread_ts = conversation_thread(event, bot_user_id, deps.memory)
         if thread_ts is not None:
@@ -120,6 +124,7 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
 
     register_feedback(app, deps)
     register_sharing(app, deps)
+    register_experts(app, deps)
 
     @app.command(settings.slack_command)
     def on_command(ack, command, respond):
@@ -138,7 +143,10 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
             error_id = uuid.uuid4().hex[:8]
             log.exception("command %r failed (error id %s)", command.get("text", ""), error_id)
             reply = i18n.text(i18n.language_of(command.get("text", "")), "slack.failed", error_id=error_id)
-        notify(reply)
+        if isinstance(reply, dict):  # a message with buttons (the review queue, the verified answers)
+            respond(**reply, response_type="ephemeral")
+        else:
+            notify(reply)
 
     @app.error
     def on_error(error, body, response, logger):

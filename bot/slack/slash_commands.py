@@ -17,6 +17,7 @@ from pathlib import Path
 import redis
 
 from bot.chain import i18n
+from bot.slack import expert_commands
 from bot.deps import Deps
 from bot.chain.turn_log import TURN_TTL_S
 from bot.errors import TraceNotFound
@@ -112,8 +113,9 @@ class Commands:
         self.reindexer = reindexer
         self.policies = policies or ChannelPolicies(deps.redis, deps.settings.redis_prefix)
 
-    def handle(self, text: str, user: str, notify: Notify, channel: str = "") -> str:
-        """`channel`: where the command was typed (`status` shows its scope)."""
+    def handle(self, text: str, user: str, notify: Notify, channel: str = "") -> str | dict:
+        """`channel`: where the command was typed (`status` shows its scope). A message with
+        buttons (`review`, `verified`) is a dict of chat.postMessage fields."""
         command = self.deps.settings.slack_command
         action, *args = text.split() or ["help"]
         action = action.lower()
@@ -121,6 +123,8 @@ class Commands:
         if action == "forget":
             count = self.deps.memory.forget_user(user)
             return i18n.text(language, "command.forgot_one" if count == 1 else "command.forgot_other", count=count)
+        if action in expert_commands.ACTIONS:
+            return expert_commands.handle(self.deps, action, args, user, channel)
         if action not in ("status", "reindex", "report", "why", "scope", "channel"):
             return help_text(command, language)
         if user not in self.deps.settings.slack_admin_users:
@@ -149,7 +153,13 @@ class Commands:
         from bot.ops.report_text import render_slack
 
         report = build(self.deps.turns, int(days), self.deps.embedder.embed_questions)
+        report["loop"] = self.loop()
         return render_slack(report, self.deps.settings.slack_command)
+
+    def loop(self) -> dict:
+        from bot.ops.loop_report import loop_section
+
+        return loop_section(self.deps.verified, self.deps.escalations, self.deps.store.chunks(), self.deps.verified.clock())
 
     def why(self, turn: str) -> str:
         """A turn's trace, as `bot trace` draws it, in a code block."""
@@ -202,8 +212,15 @@ class Commands:
             f"*Answering*: {mode}",
             *circuits(self.deps),
             f"*Today*: {describe(self.deps.usage.today())}",
+            *self._stale(),
         ]
         return "\n".join(lines)
+
+    def _stale(self) -> list[str]:
+        from bot.chain.freshness import describe_stale, stale_documents
+
+        stale = stale_documents(self.deps.store.chunks(), self.deps.verified.clock())
+        return [f"*Documents past their review date*: {len(stale)}", *(f"• {line}" for line in describe_stale(stale, 5))]
 
     def _tables(self) -> list[str]:
         """Tables per audience, as `ingest status` counts them; nothing when there are none."""

@@ -49,6 +49,10 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
     # `--http` with a bot token alone serves the API alone: the token resolves user groups.
     if not http or settings.slack_signing_secret:
         app = slack_app(deps, agent, admission)
+        if app is not None:  # the weekly digest (DIGEST_CHANNEL, DIGEST_CRON)
+            from bot.ops.digest import start_digest
+
+            start_digest(deps, app.client)
     if app is not None and settings.slack_app_token and not http:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -22,6 +22,8 @@ class FakeSlack(RecordingServer):
         """User group id -> its members, for usergroups.users.list."""
         self.streaming = False
         """Whether chat.startStream works; off, it answers as a workspace without streaming does."""
+        self.threads: dict[str, list[dict[str, Any]]] = {}
+        """Thread ts -> its messages (parent first), for conversations.replies."""
 
     @property
     def api_url(self) -> str:
@@ -48,6 +50,13 @@ class FakeSlack(RecordingServer):
         if method == "chat.postEphemeral":
             self._ts += 1
             return 200, {"ok": True, "message_ts": f"{self._ts}.000300"}
+        if method == "conversations.replies":
+            thread = next((messages for parent, messages in self.threads.items()
+                           if any(m.get("ts") == body.get("ts") for m in messages) or parent == body.get("ts")), [])
+            return 200, {"ok": True, "messages": thread}
+        if method == "chat.getPermalink":
+            return 200, {"ok": True, "permalink": f"https://example.slack.com/archives/{body.get('channel')}/"
+                                                  f"p{str(body.get('message_ts', '')).replace('.', '')}"}
         if method == "chat.postMessage":
             self._ts += 1
             return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{self._ts}.000100",

@@ -94,6 +94,10 @@ def render_calibration(figures: dict) -> str:
         lines.append(f"{lang}: {group['questions']} questions, {group['negatives']} negatives")
         for name in ("suggested", "configured"):
             lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in group[name].items()))
+    if "verified" in figures:
+        lines.append("verified answers (calibration half of the COVID paraphrases):")
+        for name in ("suggested", "configured"):
+            lines.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in figures["verified"][name].items()))
     return "\n".join(lines)
 
 
