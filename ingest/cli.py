@@ -183,7 +183,6 @@ def opened_pipeline(columns: TableColumns, labels: Labels = Labels()):
     from knowledge.settings import KnowledgeSettings
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
-
     from knowledge.tables import TableStore
 
     settings = KnowledgeSettings.from_environment()

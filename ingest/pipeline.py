@@ -14,17 +14,17 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
+from ingest import tables as table_files
 from ingest.chunking import Chunker
 from ingest.errors import UnreadableSource
-from ingest import tables as table_files
 from ingest.frontmatter import Labels, PathLabels, labelled
 from ingest.loaders import SourceDocument, SourceFile, TableColumns, discover, load
-from ingest.tables import TableJob
 from ingest.summary import Summary
+from ingest.tables import TableJob
 from knowledge.embeddings import Embedder
 from knowledge.models import Chunk
 from knowledge.sparse import SparseEncoder

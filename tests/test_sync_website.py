@@ -4,7 +4,6 @@ import pytest
 
 from ingest.connectors.website import Website
 from ingest.pipeline import Pipeline
-from ingest.settings import IngestSettings
 from ingest.sync.config import Source
 from ingest.sync.runner import sync_source
 from ingest.sync.state import SyncState

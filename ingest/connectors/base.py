@@ -41,6 +41,8 @@ class Pull:
     """New or changed since `state` (a connector may include unchanged ones; their hash skips them)."""
     present: set[str] = field(default_factory=set)
     """On a full pass: the doc_id of every document the source still has, fetched or not."""
+    removed: set[str] = field(default_factory=set)
+    """doc_ids that must go now, on any pass (a page newly restricted to readers we cannot express)."""
     skipped: list[dict[str, str]] = field(default_factory=list)
     """Items deliberately not ingested, each {"item": ..., "reason": ...} (a page readers cannot be mapped for)."""
     requests: int = 0

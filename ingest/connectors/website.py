@@ -7,8 +7,8 @@ or 410, or is no longer linked, is gone: the runner deletes it."""
 from __future__ import annotations
 
 import posixpath
-from dataclasses import replace
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import PurePosixPath
 from urllib.parse import urldefrag, urljoin, urlsplit
 from urllib.robotparser import RobotFileParser

@@ -35,7 +35,7 @@ class SourcesFileError(IngestError):
     """sources.yaml is missing or wrong; the message says where and what to write."""
 
 
-def seconds(value: str | int | float) -> float:
+def seconds(value: str | float) -> float:
     """`30m` -> 1800.0; a bare number is seconds."""
     if isinstance(value, int | float):
         return float(value)

@@ -62,6 +62,7 @@ def sync_source(
         if known.path == source.path
     }
     plan = _plan(documents, held)
+    plan.deleted = {doc_id: source.path for doc_id in (f"{source.path}/{i}" for i in pull.removed) if doc_id in held}
     if full and not error:
         present = {f"{source.path}/{doc_id}" for doc_id in pull.present}
         plan.unchanged += len(
@@ -77,7 +78,7 @@ def sync_source(
                 "--force`; if not, check the source's token and location"
             )
         else:
-            plan.deleted = gone
+            plan.deleted.update(gone)
     status.added, status.updated, status.deleted, status.unchanged = (
         len(plan.added),
         len(plan.updated),
