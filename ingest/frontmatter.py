@@ -82,7 +82,7 @@ def front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not match:
         return {}, text
     try:
-        front = yaml.load(match.group(1), Loader=_FrontMatterLoader)
+        front = yaml.load(match.group(1), Loader=_FrontMatterLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:
         raise UnreadableSource(f"front matter is not valid YAML: {str(error).splitlines()[0]}") from None
     return (front, text[match.end():]) if isinstance(front, dict) else ({}, text)

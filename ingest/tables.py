@@ -25,24 +25,10 @@ import yaml
 
 from ingest.errors import UnreadableSource
 from ingest.frontmatter import Labels, labelled, take_labels
-from ingest.loaders import (
-    ANSWER_COLUMNS,
-    QUESTION_COLUMNS,
-    SourceDocument,
-    SourceFile,
-    TableColumns,
-    delimiter,
-)
+from ingest.loaders import QUESTION_COLUMNS, ANSWER_COLUMNS, SourceDocument, SourceFile, TableColumns, delimiter
 from knowledge.errors import TableError, TableUnavailable
 from knowledge.table_files import sheets
-from knowledge.tables import (
-    SAMPLE_ROWS,
-    Column,
-    QueryResult,
-    TableInfo,
-    TableStore,
-    table_name,
-)
+from knowledge.tables import SAMPLE_ROWS, Column, QueryResult, TableInfo, TableStore, table_name
 
 DATA_SUFFIXES = {".parquet", ".xlsx"}
 """Always tables; .csv and .tsv are tables unless they are FAQs."""
