@@ -152,14 +152,35 @@ def chosen(sources: list[Source], names: tuple[str, ...]) -> list[Source]:
 def sources_status(settings: IngestSettings) -> tuple[list[str], list[dict]]:
     """Lines and records of every source's status, for `ingest status`, `/kb status` and /metrics;
     empty when there is no sources file."""
+    import redis
+
+    from ingest.sync.config import SourcesFileError
+
     if not settings.sources_file.is_file():
         return [], []
-    sources = load_sources(settings.sources_file)
-    state = SyncState.connect(settings.redis_url, settings.redis_prefix)
+    try:
+        sources = load_sources(settings.sources_file)
+        state = SyncState.connect(settings.redis_url, settings.redis_prefix)
+    except SourcesFileError as error:
+        return [str(error)], []
     try:
         return report.describe(sources, state), report.statuses(sources, state)
+    except redis.RedisError as error:  # a status still answers while Redis is away
+        return [f"sync status unreadable: Redis at REDIS_URL: {error}"], []
     finally:
         state.close()
+
+
+def start_schedule(settings: IngestSettings, pipeline) -> threading.Event | None:
+    """`bot serve --sync-sources`: the sources' schedule in a thread of the serving process, on its
+    own pipeline; None when there is no sources file. Set the returned event to stop it."""
+    from ingest.sync import watch as schedule
+
+    if not settings.sources_file.is_file():
+        return None
+    sources = load_sources(settings.sources_file)
+    state = SyncState.connect(settings.redis_url, settings.redis_prefix)
+    return schedule.start_in_background(sources, pipeline, state, settings)
 
 
 def crawl(
