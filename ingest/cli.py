@@ -140,10 +140,11 @@ def command(name: str, json_output: bool) -> int:
                    "tags": list(t.tags)} for t in TableStore(settings.tables_path).tables()]
     finally:
         store.close()
-    if info is None:
-        print("ingest: the knowledge base is empty; run `ingest PATH...` first", file=sys.stderr)
-        return 2
     synced, sources = sources_status(IngestSettings.from_environment()) if name == "status" else ([], [])
+    if info is None:
+        print("ingest: the knowledge base is empty; run `ingest PATH...` or `ingest sync` first", file=sys.stderr)
+        print("\n".join(f"sources: {line}" for line in synced), file=sys.stderr) if synced else None
+        return 2
     if json_output:
         print(json.dumps({**vars(info), "tables": tables, "sources": sources, "tables_per_audience": tables_per_audience(t["audience"] for t in tables)},
                          ensure_ascii=False))

@@ -51,18 +51,11 @@ sources:
 def test_ingest_sync_then_status_then_a_dry_run(env, site, capsys):
     assert cli.main(["sync"]) == 0
     out = capsys.readouterr().out
-    assert (
-        "docs (website): ok: added 3, updated 0, deleted 0, unchanged 0 (full pass"
-        in out
-    )
+    assert "docs (website): ok: added 3, updated 0, deleted 0, unchanged 0 (full pass" in out
 
-    site.pages["/docs/wifi.html"] = page(
-        "Wi-Fi", "The guest network is now called Fjord-Visitors."
-    )
+    site.pages["/docs/wifi.html"] = page("Wi-Fi", "The guest network is now called Fjord-Visitors.")
     assert cli.main(["sync", "--dry-run"]) == 0
-    assert (
-        "dry run: added 0, updated 1, deleted 0, unchanged 2" in capsys.readouterr().out
-    )
+    assert "dry run: added 0, updated 1, deleted 0, unchanged 2" in capsys.readouterr().out
 
     assert cli.main(["status", "--json"]) == 0
     [docs] = json.loads(capsys.readouterr().out)["sources"]
@@ -114,13 +107,9 @@ def test_sources_file_errors_say_where_and_what(tmp_path):
     path.write_text(
         "sources:\n  - name: a\n    kind: website\n    where: https://x/\n    schedule: soon\n"
     )
-    with pytest.raises(
-        SourcesFileError, match="source 1: schedule: 'soon' is not a duration"
-    ):
+    with pytest.raises(SourcesFileError, match="source 1: schedule: 'soon' is not a duration"):
         load_sources(path)
-    path.write_text(
-        "sources:\n  - {name: a, kind: slack, where: [C1], audience: [team-a]}\n"
-    )
+    path.write_text("sources:\n  - {name: a, kind: slack, where: [C1], audience: [team-a]}\n")
     with pytest.raises(SourcesFileError, match="audience 'team-a' is not one of"):
         load_sources(path)
     path.write_text(
@@ -139,12 +128,8 @@ def test_the_schedule_runs_what_is_due_and_says_a_failure_in_words(
     store, embedder, redis_client, redis_prefix
 ):
     state = SyncState(redis_client, redis_prefix)
-    dead = Source(
-        name="dead", kind="website", where="http://127.0.0.1:9/docs/", schedule="10m"
-    )
-    later = Source(
-        name="later", kind="website", where="http://127.0.0.1:9/other/", schedule="10m"
-    )
+    dead = Source(name="dead", kind="website", where="http://127.0.0.1:9/docs/", schedule="10m")
+    later = Source(name="later", kind="website", where="http://127.0.0.1:9/other/", schedule="10m")
     state.save_status("later", Status(last_run=1.0, result="ok", next_run=4e9))
     assert [s.name for s in watch.due([dead, later], state, at=2e9)] == ["dead"]
     stop = threading.Event()
@@ -159,11 +144,7 @@ def test_the_schedule_runs_what_is_due_and_says_a_failure_in_words(
         report=lambda source, status: (seen.append(status), stop.set()),
     )
     [status] = seen
-    assert (
-        status.result == "failed"
-        and "ConnectError" in status.error
-        and status.failures == 1
-    )
+    assert status.result == "failed" and "ConnectError" in status.error and status.failures == 1
     assert status.next_run == pytest.approx(status.last_run + 1200)  # backed off
     [line, error] = report.describe([dead], state, at=status.last_run + 60)[:2]
     assert (

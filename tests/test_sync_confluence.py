@@ -78,12 +78,8 @@ def sync(store, embedder, redis_client, redis_prefix, confluence):
     )
 
     def run(token=TOKEN, **options):
-        settings = IngestSettings(
-            confluence_email="bot@acme.example", confluence_api_token=token
-        )
-        return sync_source(
-            source, Confluence(source, settings), pipeline, state, **options
-        )
+        settings = IngestSettings(confluence_email="bot@acme.example", confluence_api_token=token)
+        return sync_source(source, Confluence(source, settings), pipeline, state, **options)
 
     return run
 
@@ -92,9 +88,7 @@ def docs(store) -> dict[str, object]:
     return {c.title: c for c in store.chunks()}
 
 
-def test_pages_labels_restrictions_and_pagination_through_a_429(
-    sync, confluence, store
-):
+def test_pages_labels_restrictions_and_pagination_through_a_429(sync, confluence, store):
     confluence.fail_next(
         "/pages",
         Reply(
@@ -107,14 +101,14 @@ def test_pages_labels_restrictions_and_pagination_through_a_429(
     assert (status.result, status.added, status.full) == ("ok", 3, True)
     found = docs(store)
     assert set(found) == {"Deploys", "On-call", "Budgets"}
-    assert found["Deploys"].tags == ["deploys", "ops", "wiki"] and found[
-        "Deploys"
-    ].audience == ["everyone"]
+    assert found["Deploys"].tags == ["deploys", "ops", "wiki"] and found["Deploys"].audience == [
+        "everyone"
+    ]
     assert found["Deploys"].source == f"{confluence.site}/spaces/ENG/pages/11"
     assert found["Budgets"].audience == ["usergroup:S0FINANCE"]
-    assert [s["item"] for s in status.skipped] == [
-        "Reviews"
-    ] and "acc-unknown" in status.skipped[0]["reason"]
+    assert [s["item"] for s in status.skipped] == ["Reviews"] and "acc-unknown" in status.skipped[
+        0
+    ]["reason"]
     assert (
         len([p for p in confluence.paths("/spaces/1001/pages")]) == 3
     )  # 4 pages, 2 a page, one 429 retried
@@ -151,9 +145,7 @@ def test_a_wrong_token_says_what_to_fix_and_keeps_what_was_synced(sync, store):
     assert store.count() == held and status.failures == 1
 
 
-def test_a_listing_that_breaks_half_way_keeps_the_pages_already_read(
-    sync, confluence, store
-):
+def test_a_listing_that_breaks_half_way_keeps_the_pages_already_read(sync, confluence, store):
     for _ in range(6):
         confluence.fail_next(
             "cursor",
@@ -165,9 +157,7 @@ def test_a_listing_that_breaks_half_way_keeps_the_pages_already_read(
         )
     status = sync()
     assert status.result == "partial" and "503" in status.error
-    assert set(docs(store)) == {
-        "Budgets"
-    }  # newest first: the first page of the listing
+    assert set(docs(store)) == {"Budgets"}  # newest first: the first page of the listing
     # No full pass has completed yet, so the next run is one, and reads the rest.
     again = sync()
     assert (again.result, again.full, again.added, again.unchanged) == (

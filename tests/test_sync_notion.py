@@ -50,9 +50,7 @@ def notion():
                     "2026-11-03T10:00:00.000Z",
                     [block("paragraph", "Drain it first.")],
                     database="db1",
-                    properties={
-                        "Team": {"type": "select", "select": {"name": "Platform"}}
-                    },
+                    properties={"Team": {"type": "select", "select": {"name": "Platform"}}},
                 ),
             ]
         }
@@ -63,9 +61,7 @@ def notion():
 def sync(store, embedder, redis_client, redis_prefix, notion):
     pipeline = Pipeline(store, embedder, SparseEncoder())
     state = SyncState(redis_client, redis_prefix)
-    source = Source(
-        name="notion", kind="notion", where="shared", audience=["channel:C0STAFF"]
-    )
+    source = Source(name="notion", kind="notion", where="shared", audience=["channel:C0STAFF"])
 
     def run(token=TOKEN, **options):
         settings = IngestSettings(notion_token=token, notion_api_url=notion.url)
@@ -81,9 +77,7 @@ def chunks(store) -> dict[str, list]:
     return found
 
 
-def test_pages_and_database_rows_become_sections_through_cursors_and_a_429(
-    sync, notion, store
-):
+def test_pages_and_database_rows_become_sections_through_cursors_and_a_429(sync, notion, store):
     notion.fail_next(
         "/v1/search",
         Reply(
@@ -101,9 +95,7 @@ def test_pages_and_database_rows_become_sections_through_cursors_and_a_429(
     assert (status.result, status.added) == ("ok", 3)
     found = chunks(store)
     onboarding = " ".join(c.text for c in found["Onboarding"])
-    assert (
-        "Collect your badge" in onboarding and "Laptops ship in two days." in onboarding
-    )
+    assert "Collect your badge" in onboarding and "Laptops ship in two days." in onboarding
     assert "A page of its own" not in onboarding
     assert {c.section for c in found["Onboarding"]} >= {
         "First week",
@@ -111,14 +103,10 @@ def test_pages_and_database_rows_become_sections_through_cursors_and_a_429(
     }
     row = found["Restart the queue"][0]
     assert "**Team:** Platform" in row.text and row.metadata["Team"] == "Platform"
-    assert row.source == "https://www.notion.so/p3" and row.audience == [
-        "channel:C0STAFF"
-    ]
+    assert row.source == "https://www.notion.so/p3" and row.audience == ["channel:C0STAFF"]
 
 
-def test_incremental_reads_pages_edited_since_and_archived_pages_go(
-    sync, notion, store
-):
+def test_incremental_reads_pages_edited_since_and_archived_pages_go(sync, notion, store):
     sync()
     notion.requests.clear()
     notion.pages["p2"].blocks = [block("paragraph", "Receipts within 60 days.")]
@@ -127,9 +115,7 @@ def test_incremental_reads_pages_edited_since_and_archived_pages_go(
     notion.pages["p1"].edited = "2026-12-01T11:00:00.000Z"
     status = sync()
     assert (status.full, status.updated, status.deleted) == (False, 1, 1)
-    assert "60 days" in chunks(store)["Expenses"][
-        0
-    ].text and "Onboarding" not in chunks(store)
+    assert "60 days" in chunks(store)["Expenses"][0].text and "Onboarding" not in chunks(store)
     assert not notion.paths("/v1/blocks/p1/")  # archived: removed without reading it
     notion.requests.clear()
     quiet = sync()

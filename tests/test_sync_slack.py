@@ -41,9 +41,7 @@ def slack():
                         "1000.000100",
                     ),
                     msg("1000.000300", "Thanks, that worked", "U1", "1000.000100"),
-                    msg(
-                        "1000.000400", "Anyone at the office today?"
-                    ),  # no reply: not knowledge
+                    msg("1000.000400", "Anyone at the office today?"),  # no reply: not knowledge
                     msg("1001.000100", "Where is the printer on floor 3?"),
                     msg("1001.000200", "Next to the kitchen.", "U3", "1001.000100"),
                     msg(
@@ -78,15 +76,11 @@ def slack():
 def sync(store, embedder, redis_client, redis_prefix, slack):
     pipeline = Pipeline(store, embedder, SparseEncoder())
     state = SyncState(redis_client, redis_prefix)
-    source = Source(
-        name="threads", kind="slack", where=["C0HELP", "G0PRIV"], tags=["slack"]
-    )
+    source = Source(name="threads", kind="slack", where=["C0HELP", "G0PRIV"], tags=["slack"])
 
     def run(token=TOKEN, **options):
         settings = IngestSettings(slack_sync_token=token, slack_api_url=slack.api_url)
-        return sync_source(
-            source, SlackThreads(source, settings), pipeline, state, **options
-        )
+        return sync_source(source, SlackThreads(source, settings), pipeline, state, **options)
 
     return run
 
@@ -95,9 +89,7 @@ def threads(store) -> dict[str, object]:
     return {c.title: c for c in store.chunks()}
 
 
-def test_threads_with_replies_become_documents_with_the_channels_audience(
-    sync, slack, store
-):
+def test_threads_with_replies_become_documents_with_the_channels_audience(sync, slack, store):
     slack.fail_next(
         "conversations.history",
         Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}),
@@ -113,9 +105,7 @@ def test_threads_with_replies_become_documents_with_the_channels_audience(
     }
     vpn = found["How do I reset my VPN password?"]
     assert (
-        "self-service portal" in vpn.text
-        and vpn.audience == ["everyone"]
-        and vpn.tags == ["slack"]
+        "self-service portal" in vpn.text and vpn.audience == ["everyone"] and vpn.tags == ["slack"]
     )
     assert vpn.source == "https://slack.com/archives/C0HELP/p1000000100"
     assert (
@@ -124,9 +114,7 @@ def test_threads_with_replies_become_documents_with_the_channels_audience(
     assert found["When are salary reviews?"].audience == ["channel:G0PRIV"]
 
 
-def test_a_new_reply_updates_its_thread_and_only_that_thread_is_read_again(
-    sync, slack, store
-):
+def test_a_new_reply_updates_its_thread_and_only_that_thread_is_read_again(sync, slack, store):
     sync()
     slack.requests.clear()
     slack.channels["C0HELP"]["messages"].append(
@@ -134,15 +122,11 @@ def test_a_new_reply_updates_its_thread_and_only_that_thread_is_read_again(
     )
     status = sync()
     assert (status.full, status.updated, status.added) == (False, 1, 0)
-    assert (
-        "Or ask on #help-it." in threads(store)["How do I reset my VPN password?"].text
-    )
+    assert "Or ask on #help-it." in threads(store)["How do I reset my VPN password?"].text
     # That thread's replies only (two pages of them: the fake pages by two).
-    assert [
-        r.query["ts"]
-        for r in slack.requests
-        if r.path.endswith("conversations.replies")
-    ] == ["1000.000100"] * 2
+    assert [r.query["ts"] for r in slack.requests if r.path.endswith("conversations.replies")] == [
+        "1000.000100"
+    ] * 2
 
 
 def test_a_deleted_thread_goes_on_a_full_pass_and_a_revoked_token_says_what_to_fix(

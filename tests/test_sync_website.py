@@ -17,19 +17,13 @@ LINKS = ["a.html", "b.html", "c.html", "private.html", "/elsewhere/x.html"]
 def site():
     pages = {
         "/handbook/": page("Handbook", "Start here.", LINKS),
-        "/handbook/a.html": page(
-            "Travel", "Trains are booked in second class.", ["./"]
-        ),
-        "/handbook/b.html": page(
-            "Laptops", "Laptops are replaced every four years.", ["./"]
-        ),
+        "/handbook/a.html": page("Travel", "Trains are booked in second class.", ["./"]),
+        "/handbook/b.html": page("Laptops", "Laptops are replaced every four years.", ["./"]),
         "/handbook/c.html": page("Parking", "The car park closes at 22:00.", ["./"]),
         "/handbook/private.html": page("Salaries", "Secret salary bands.", ["./"]),
         "/elsewhere/x.html": page("Elsewhere", "Outside the prefix."),
     }
-    with FakeSite(
-        pages, robots="User-agent: *\nDisallow: /handbook/private.html\n"
-    ) as server:
+    with FakeSite(pages, robots="User-agent: *\nDisallow: /handbook/private.html\n") as server:
         yield server
 
 
@@ -54,32 +48,19 @@ def texts(store) -> dict[str, str]:
     return {c.title: c.text for c in store.chunks()}
 
 
-def test_a_changed_site_is_followed_and_an_unchanged_page_costs_one_request(
-    sync, site, store
-):
+def test_a_changed_site_is_followed_and_an_unchanged_page_costs_one_request(sync, site, store):
     first = sync()
     assert (first.result, first.added, first.deleted) == ("ok", 4, 0)
     assert set(texts(store)) == {"Handbook", "Travel", "Laptops", "Parking"}
-    assert (
-        site.requests["/handbook/private.html"] == 0
-        and site.requests["/elsewhere/x.html"] == 0
-    )
+    assert site.requests["/handbook/private.html"] == 0 and site.requests["/elsewhere/x.html"] == 0
     assert {c.source for c in store.chunks()} >= {f"{site.url}/handbook/a.html"}
-    assert all(
-        c.tags == ["handbook"] and c.audience == ["everyone"] for c in store.chunks()
-    )
+    assert all(c.tags == ["handbook"] and c.audience == ["everyone"] for c in store.chunks())
     assert "robots.txt" in str(first.skipped)
 
-    site.pages["/handbook/a.html"] = page(
-        "Travel", "Trains are booked in first class now.", ["./"]
-    )
+    site.pages["/handbook/a.html"] = page("Travel", "Trains are booked in first class now.", ["./"])
     del site.pages["/handbook/c.html"]
-    site.pages["/handbook/d.html"] = page(
-        "Bicycles", "Bicycles go in the basement.", ["./"]
-    )
-    site.pages["/handbook/"] = page(
-        "Handbook", "Start here.", ["a.html", "b.html", "d.html"]
-    )
+    site.pages["/handbook/d.html"] = page("Bicycles", "Bicycles go in the basement.", ["./"])
+    site.pages["/handbook/"] = page("Handbook", "Start here.", ["a.html", "b.html", "d.html"])
     site.reset_counts()
 
     second = sync()
@@ -104,18 +85,12 @@ def test_a_changed_site_is_followed_and_an_unchanged_page_costs_one_request(
     assert store.count() == before
 
 
-def test_a_site_that_vanishes_does_not_delete_everything_without_force(
-    sync, site, store
-):
+def test_a_site_that_vanishes_does_not_delete_everything_without_force(sync, site, store):
     sync()
     held = store.count()
     site.pages.clear()
     stopped = sync()
-    assert (
-        stopped.result == "needs --force"
-        and "--force" in stopped.error
-        and stopped.deleted == 0
-    )
+    assert stopped.result == "needs --force" and "--force" in stopped.error and stopped.deleted == 0
     assert store.count() == held
     forced = sync(force=True)
     assert forced.deleted == 4 and store.count() == 0

@@ -27,14 +27,10 @@ TOKEN_HINT = (
 class Confluence:
     full_only = False
 
-    def __init__(
-        self, source, settings, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
+    def __init__(self, source, settings, *, transport: httpx.BaseTransport | None = None) -> None:
         token = settings.confluence_api_token.get_secret_value()
         if not (settings.confluence_email and token):
-            raise SourceAuthError(
-                f"source {source.name}: no Confluence credentials; {TOKEN_HINT}"
-            )
+            raise SourceAuthError(f"source {source.name}: no Confluence credentials; {TOKEN_HINT}")
         if not source.spaces:
             raise ConnectorError(
                 f"source {source.name}: list the space keys to read under `spaces:` in sources.yaml"
@@ -105,9 +101,7 @@ class Confluence:
             for item in body.get("results", []):
                 yield (item, base) if with_base else item
             following = body.get("_links", {}).get("next")
-            url, params = (
-                (urljoin(self.host, following), None) if following else ("", None)
-            )
+            url, params = (urljoin(self.host, following), None) if following else ("", None)
 
     def _page(self, page: dict, base: str, pull: Pull) -> None:
         audience, unmapped = self._audience(page["id"])
@@ -129,13 +123,10 @@ class Confluence:
                 f"<html><body>{storage}</body></html>",
             )
         except UnreadableSource as error:
-            pull.skipped.append(
-                {"item": page.get("title", page["id"]), "reason": str(error)}
-            )
+            pull.skipped.append({"item": page.get("title", page["id"]), "reason": str(error)})
             return
         labels = [
-            label["name"]
-            for label in self._each(f"{self.site}/api/v2/pages/{page['id']}/labels")
+            label["name"] for label in self._each(f"{self.site}/api/v2/pages/{page['id']}/labels")
         ]
         pull.add(
             replace(
@@ -159,20 +150,13 @@ class Confluence:
             f"{self.site}/rest/api/content/{page_id}/restriction/byOperation/read",
         )
         restrictions = body.get("restrictions", {})
-        users = [
-            u.get("accountId", "")
-            for u in restrictions.get("user", {}).get("results", [])
-        ]
-        groups = [
-            g.get("name", "") for g in restrictions.get("group", {}).get("results", [])
-        ]
+        users = [u.get("accountId", "") for u in restrictions.get("user", {}).get("results", [])]
+        groups = [g.get("name", "") for g in restrictions.get("group", {}).get("results", [])]
         readers = self.source.readers
         unmapped = [f"user {u}" for u in users if u not in readers] + [
             f"group {g}" for g in groups if g not in readers
         ]
-        return tuple(
-            dict.fromkeys(readers[r] for r in [*users, *groups] if r in readers)
-        ), unmapped
+        return tuple(dict.fromkeys(readers[r] for r in [*users, *groups] if r in readers)), unmapped
 
 
 def describe(response: httpx.Response) -> str:

@@ -42,9 +42,7 @@ class SourceClient:
                 response = self.client.request(method, url, **kwargs)
             except httpx.TransportError as error:
                 if attempt == RETRIES:
-                    raise SourceUnavailable(
-                        f"{url}: {type(error).__name__}: {error}"
-                    ) from None
+                    raise SourceUnavailable(f"{url}: {type(error).__name__}: {error}") from None
                 self.sleep(min(2**attempt, MAX_WAIT_S))
                 continue
             self.requests += 1

@@ -41,14 +41,10 @@ SEPARATE = {"child_page", "child_database"}
 class Notion:
     full_only = False
 
-    def __init__(
-        self, source, settings, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
+    def __init__(self, source, settings, *, transport: httpx.BaseTransport | None = None) -> None:
         token = settings.notion_token.get_secret_value()
         if not token:
-            raise SourceAuthError(
-                f"source {source.name}: NOTION_TOKEN is not set; {TOKEN_HINT}"
-            )
+            raise SourceAuthError(f"source {source.name}: NOTION_TOKEN is not set; {TOKEN_HINT}")
         self.source = source
         client = httpx.Client(
             base_url=settings.notion_api_url.rstrip("/"),
@@ -166,9 +162,7 @@ class Notion:
                 text = f"```\n{text}\n```"
             if text:
                 lines.append(
-                    "  "
-                    * depth
-                    * (kind in ("bulleted_list_item", "numbered_list_item"))
+                    "  " * depth * (kind in ("bulleted_list_item", "numbered_list_item"))
                     + PREFIX.get(kind, "")
                     + text
                 )

@@ -38,14 +38,10 @@ SKIP_SUBTYPES = {
 class SlackThreads:
     full_only = False
 
-    def __init__(
-        self, source, settings, *, transport: httpx.BaseTransport | None = None
-    ) -> None:
+    def __init__(self, source, settings, *, transport: httpx.BaseTransport | None = None) -> None:
         token = settings.slack_sync_token.get_secret_value()
         if not token:
-            raise SourceAuthError(
-                f"source {source.name}: SLACK_BOT_TOKEN is not set; {TOKEN_HINT}"
-            )
+            raise SourceAuthError(f"source {source.name}: SLACK_BOT_TOKEN is not set; {TOKEN_HINT}")
         self.source = source
         self.api = settings.slack_api_url.rstrip("/") + "/"
         client = httpx.Client(
@@ -71,24 +67,17 @@ class SlackThreads:
     def _channel(self, channel: str, mark: str, pull: Pull) -> str:
         info = self._call("conversations.info", channel=channel)["channel"]
         audience = (f"channel:{channel}",) if info.get("is_private") else ()
-        oldest = (
-            f"{max(0.0, float(mark) - self.source.thread_window):.6f}" if mark else "0"
-        )
+        oldest = f"{max(0.0, float(mark) - self.source.thread_window):.6f}" if mark else "0"
         newest = mark
         for message in self._each(
             "conversations.history", "messages", channel=channel, oldest=oldest
         ):
             latest = message.get("latest_reply", "")
-            if (
-                not message.get("reply_count")
-                or message.get("subtype") in SKIP_SUBTYPES
-            ):
+            if not message.get("reply_count") or message.get("subtype") in SKIP_SUBTYPES:
                 continue
             newest = max(newest or latest, latest, key=float)
             if mark and float(latest) <= float(mark):
-                pull.present.add(
-                    f"{channel}/{message['ts']}"
-                )  # unchanged since the last run
+                pull.present.add(f"{channel}/{message['ts']}")  # unchanged since the last run
                 continue
             replies = list(
                 self._each(
@@ -98,9 +87,7 @@ class SlackThreads:
                     ts=message["ts"],
                 )
             )
-            document = thread_document(
-                channel, info.get("name", channel), replies, audience
-            )
+            document = thread_document(channel, info.get("name", channel), replies, audience)
             if document:
                 pull.add(document)
         return newest
@@ -162,8 +149,7 @@ def thread_document(
         kind="doc",
         format="markdown",
         source=f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}",
-        text=f"**Question (<@{said[0].get('user', '?')}>):** {question}\n\n"
-        + "\n\n".join(answers),
+        text=f"**Question (<@{said[0].get('user', '?')}>):** {question}\n\n" + "\n\n".join(answers),
         audience=audience,
         metadata={"channel": channel, "channel_name": name, "replies": len(answers)},
     )

@@ -91,9 +91,7 @@ class Website:
             if v
         }
         try:
-            response = self.http.request(
-                "GET", url, headers=headers, ok=(200, 304, *GONE)
-            )
+            response = self.http.request("GET", url, headers=headers, ok=(200, 304, *GONE))
         except (SourceUnavailable, ConnectorError) as error:
             if before:  # keep serving the version we have rather than delete it
                 pull.present.add(url)
@@ -139,9 +137,7 @@ class Website:
     def _links(self, base: str, html: str) -> list[str]:
         from bs4 import BeautifulSoup, SoupStrainer
 
-        anchors = BeautifulSoup(
-            html, "html.parser", parse_only=SoupStrainer("a", href=True)
-        )
+        anchors = BeautifulSoup(html, "html.parser", parse_only=SoupStrainer("a", href=True))
         found = []
         for anchor in anchors.find_all("a", href=True):
             url = _normal(urljoin(base, anchor["href"]))
@@ -167,15 +163,9 @@ class Website:
             raise ConnectorError(
                 f"{url or self.start}: not a sitemap ({error}); give a sitemap.xml or a URL prefix"
             ) from None
-        locs = [
-            el.text.strip() for el in root.iter() if el.tag.endswith("loc") and el.text
-        ]
+        locs = [el.text.strip() for el in root.iter() if el.tag.endswith("loc") and el.text]
         if root.tag.endswith("sitemapindex") and depth < 2:
-            return [
-                page
-                for sitemap in locs
-                for page in self._sitemap_pages(sitemap, depth + 1)
-            ]
+            return [page for sitemap in locs for page in self._sitemap_pages(sitemap, depth + 1)]
         return [_normal(loc) for loc in locs]
 
 

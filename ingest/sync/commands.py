@@ -16,9 +16,7 @@ from ingest.sync.config import Source, load_sources
 from ingest.sync.state import Status, SyncState
 
 
-@click.command(
-    help="Sync the sources in sources.yaml once (or on their schedules with --watch)."
-)
+@click.command(help="Sync the sources in sources.yaml once (or on their schedules with --watch).")
 @click.option(
     "--source",
     "names",
@@ -52,9 +50,7 @@ from ingest.sync.state import Status, SyncState
     is_flag=True,
     help="keep running, each source on its schedule (one run at a time across workers)",
 )
-@click.option(
-    "--json", "as_json", is_flag=True, help="print each source's result as a JSON line"
-)
+@click.option("--json", "as_json", is_flag=True, help="print each source's result as a JSON line")
 def sync(
     names: tuple[str, ...],
     sources_file: Path | None,
@@ -85,10 +81,7 @@ def sync(
         else:
             print(f"{source.name} ({source.kind}): {describe_run(status)}", flush=True)
             print(
-                "\n".join(
-                    f"  not ingested: {s['item']}: {s['reason']}"
-                    for s in status.skipped
-                )
+                "\n".join(f"  not ingested: {s['item']}: {s['reason']}" for s in status.skipped)
                 or "",
                 end="",
             )
@@ -99,9 +92,7 @@ def sync(
                 stop = threading.Event()
                 signal.signal(signal.SIGTERM, lambda *_: stop.set())
                 try:
-                    schedule.watch(
-                        sources, pipeline, state, settings, stop, report=show
-                    )
+                    schedule.watch(sources, pipeline, state, settings, stop, report=show)
                 except KeyboardInterrupt:
                     pass
                 return 0
@@ -123,11 +114,7 @@ def sync(
             file=sys.stderr,
         )
         return 2
-    return (
-        0
-        if all(s.result in ("ok", "dry run") and not s.error for s in results.values())
-        else 1
-    )
+    return 0 if all(s.result in ("ok", "dry run") and not s.error for s in results.values()) else 1
 
 
 def describe_run(status: Status) -> str:
@@ -183,9 +170,7 @@ def start_schedule(settings: IngestSettings, pipeline) -> threading.Event | None
     return schedule.start_in_background(sources, pipeline, state, settings)
 
 
-def crawl(
-    urls: list[str], labels, *, dry_run: bool, force: bool, as_json: bool, other: int
-) -> int:
+def crawl(urls: list[str], labels, *, dry_run: bool, force: bool, as_json: bool, other: int) -> int:
     """`ingest URL...`: each URL a website source named after it (state and status kept like any other)."""
     from ingest.cli import opened_pipeline
     from ingest.loaders import TableColumns
@@ -229,11 +214,7 @@ def crawl(
             file=sys.stderr,
         )
         return 2
-    return (
-        0
-        if all(s.result in ("ok", "dry run") and not s.error for s in results.values())
-        else 1
-    )
+    return 0 if all(s.result in ("ok", "dry run") and not s.error for s in results.values()) else 1
 
 
 def site_name(url: str) -> str:
@@ -241,7 +222,5 @@ def site_name(url: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    slug = "-".join(
-        p for p in [parts.netloc.replace(":", "-"), *parts.path.split("/")] if p
-    )
+    slug = "-".join(p for p in [parts.netloc.replace(":", "-"), *parts.path.split("/")] if p)
     return "".join(c if c.isalnum() or c in "._-" else "-" for c in slug)[:80]

@@ -16,9 +16,7 @@ def statuses(sources: list[Source], state: SyncState) -> list[dict]:
     ]
 
 
-def describe(
-    sources: list[Source], state: SyncState, *, at: float | None = None
-) -> list[str]:
+def describe(sources: list[Source], state: SyncState, *, at: float | None = None) -> list[str]:
     """`handbook (website): ok 2m ago, added 1, updated 1, deleted 1; next run in 58m` and, when the
     last run failed, the error on the next line: never a bare "scheduled"."""
     at = at or time.time()
@@ -28,9 +26,7 @@ def describe(
         lines.append(f"{source.name} ({source.kind}): {line(status, at)}")
         if status.error:
             lines.append(f"  error: {status.error}")
-        lines += [
-            f"  not ingested: {s['item']}: {s['reason']}" for s in status.skipped[:5]
-        ]
+        lines += [f"  not ingested: {s['item']}: {s['reason']}" for s in status.skipped[:5]]
         if len(status.skipped) > 5:
             lines.append(
                 f"  ... and {len(status.skipped) - 5} more not ingested (`ingest status --json` lists all)"
@@ -41,12 +37,8 @@ def describe(
 def line(status: Status, at: float) -> str:
     if not status.last_run:
         return "never run; next run now"
-    due = (
-        "now (overdue)" if status.next_run <= at else f"in {ago(status.next_run - at)}"
-    )
-    retry = (
-        f" (after {status.failures} failed runs in a row)" if status.failures else ""
-    )
+    due = "now (overdue)" if status.next_run <= at else f"in {ago(status.next_run - at)}"
+    retry = f" (after {status.failures} failed runs in a row)" if status.failures else ""
     return (
         f"{status.result} {ago(at - status.last_run)} ago ({'full' if status.full else 'incremental'}, "
         f"{status.requests} requests, {status.seconds:.1f}s): added {status.added}, updated {status.updated}, "

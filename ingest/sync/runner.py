@@ -42,9 +42,7 @@ def sync_source(
     try:
         connector.pull(pull, full)
     except ConnectorError as failure:
-        error = str(
-            failure
-        )  # what was pulled before it still counts; no deletions below
+        error = str(failure)  # what was pulled before it still counts; no deletions below
     status = Status(
         full=full,
         requests=pull.requests,
@@ -56,13 +54,15 @@ def sync_source(
     collection = pipeline.store.serving_collection()
     held = {
         doc_id: known
-        for doc_id, known in (
-            pipeline.indexed(collection) if collection else {}
-        ).items()
+        for doc_id, known in (pipeline.indexed(collection) if collection else {}).items()
         if known.path == source.path
     }
     plan = _plan(documents, held)
-    plan.deleted = {doc_id: source.path for doc_id in (f"{source.path}/{i}" for i in pull.removed) if doc_id in held}
+    plan.deleted = {
+        doc_id: source.path
+        for doc_id in (f"{source.path}/{i}" for i in pull.removed)
+        if doc_id in held
+    }
     if full and not error:
         present = {f"{source.path}/{doc_id}" for doc_id in pull.present}
         plan.unchanged += len(
@@ -89,18 +89,23 @@ def sync_source(
         status.result = "dry run"
         status.error = error
         return status
-    if plan.added or plan.updated or plan.deleted:
-        collection = collection or pipeline.store.ensure_serving_collection(
-            pipeline.embedder.dimension
-        )
-        pipeline.write(collection, plan, held, None, together=True)
-        pipeline.store.record_ingest(collection, [source.path])
-    state.save_state(source.name, pull.state)
+    write_failed = False
+    try:
+        if plan.added or plan.updated or plan.deleted:
+            dimension = pipeline.embedder.dimension
+            collection = collection or pipeline.store.ensure_serving_collection(dimension)
+            pipeline.write(collection, plan, held, None, together=True)
+            pipeline.store.record_ingest(collection, [source.path])
+        state.save_state(source.name, pull.state)
+    except (
+        Exception
+    ) as failure:  # the store or the embedding failed: nothing new serves; retry later
+        log.exception("source %s: writing failed", source.name)
+        error = f"writing to the knowledge base failed: {type(failure).__name__}: {failure}"
+        status.added, status.updated, status.deleted, write_failed = 0, 0, 0, True
     status.error = error
-    status.result = (
-        status.result if status.result != "never run" else ("failed" if error else "ok")
-    )
-    if status.result == "failed" and (pull.documents or plan.unchanged):
+    status.result = status.result if status.result != "never run" else ("failed" if error else "ok")
+    if status.result == "failed" and not write_failed and (pull.documents or plan.unchanged):
         status.result = "partial"
     if full and not error:
         status.last_full = now()

@@ -70,9 +70,7 @@ class SyncState:
 
     def lock(self) -> redis.lock.Lock:
         """One sync at a time across every worker: they write the same collection."""
-        return self.client.lock(
-            f"{self.prefix}lock", timeout=LOCK_TIMEOUT_S, blocking=False
-        )
+        return self.client.lock(f"{self.prefix}lock", timeout=LOCK_TIMEOUT_S, blocking=False)
 
     def close(self) -> None:
         self.client.close()

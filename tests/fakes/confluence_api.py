@@ -46,11 +46,7 @@ class FakeConfluence(JsonApi):
             keys = request.query.get("keys", "").split(",")
             return self.listing(
                 request,
-                [
-                    {"id": i, "key": k, "name": k}
-                    for k, i in self.spaces.items()
-                    if k in keys
-                ],
+                [{"id": i, "key": k, "name": k} for k, i in self.spaces.items() if k in keys],
             )
         if parts[:3] == ["api", "v2", "spaces"] and parts[4:] == ["pages"]:
             pages = sorted(
@@ -92,15 +88,11 @@ class FakeConfluence(JsonApi):
                     "operation": "read",
                     "restrictions": {
                         "user": {
-                            "results": [
-                                {"type": "known", "accountId": u} for u in page.users
-                            ],
+                            "results": [{"type": "known", "accountId": u} for u in page.users],
                             "size": len(page.users),
                         },
                         "group": {
-                            "results": [
-                                {"type": "group", "name": g} for g in page.groups
-                            ],
+                            "results": [{"type": "group", "name": g} for g in page.groups],
                             "size": len(page.groups),
                         },
                     },
@@ -114,8 +106,7 @@ class FakeConfluence(JsonApi):
         links = {"base": self.site}
         if start + limit < len(items):
             query = "&".join(
-                f"{k}={v}"
-                for k, v in {**request.query, "cursor": start + limit}.items()
+                f"{k}={v}" for k, v in {**request.query, "cursor": start + limit}.items()
             )
             links["next"] = f"{request.path}?{query}"
         return Reply(200, {"results": items[start : start + limit], "_links": links})
@@ -130,9 +121,7 @@ class FakeConfluence(JsonApi):
             "_links": {"webui": f"/spaces/{page.space}/pages/{page.id}"},
         }
         if body_format == "storage":
-            found["body"] = {
-                "storage": {"representation": "storage", "value": page.storage}
-            }
+            found["body"] = {"storage": {"representation": "storage", "value": page.storage}}
         return found
 
 

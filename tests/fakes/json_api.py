@@ -45,9 +45,7 @@ class JsonApi(LocalServer):
                 self._serve("POST")
 
             def _serve(self, method: str) -> None:
-                raw = self.rfile.read(
-                    int(self.headers.get("Content-Length") or 0)
-                ).decode()
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 parts = urlsplit(self.path)
                 body = (
                     (

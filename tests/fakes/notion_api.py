@@ -46,9 +46,7 @@ class FakeNotion(JsonApi):
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return error(401, "unauthorized", "API token is invalid.")
         if request.headers.get("notion-version") != "2022-06-28":
-            return error(
-                400, "missing_version", "Notion-Version header failed validation."
-            )
+            return error(400, "missing_version", "Notion-Version header failed validation.")
         parts = request.path.strip("/").split("/")
         if request.path == "/v1/search":
             kind = request.body.get("filter", {}).get("value")
@@ -75,9 +73,7 @@ class FakeNotion(JsonApi):
                     f"Could not find database with ID: {parts[2]}.",
                 )
             since = (
-                request.body.get("filter", {})
-                .get("last_edited_time", {})
-                .get("on_or_after", "")
+                request.body.get("filter", {}).get("last_edited_time", {}).get("on_or_after", "")
             )
             rows = [
                 self.page_json(p)
@@ -150,6 +146,4 @@ class FakeNotion(JsonApi):
 
 
 def error(status: int, code: str, message: str) -> Reply:
-    return Reply(
-        status, {"object": "error", "status": status, "code": code, "message": message}
-    )
+    return Reply(status, {"object": "error", "status": status, "code": code, "message": message})

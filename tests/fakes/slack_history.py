@@ -48,15 +48,9 @@ class FakeSlackHistory(JsonApi):
                 if m.get("thread_ts", m["ts"]) == m["ts"]
                 and float(m["ts"]) >= float(params.get("oldest", 0))
             ]
-            return self.page(
-                params, sorted(parents, key=lambda m: float(m["ts"]), reverse=True)
-            )
+            return self.page(params, sorted(parents, key=lambda m: float(m["ts"]), reverse=True))
         if method == "conversations.replies":
-            thread = [
-                m
-                for m in channel["messages"]
-                if m.get("thread_ts", m["ts"]) == params["ts"]
-            ]
+            thread = [m for m in channel["messages"] if m.get("thread_ts", m["ts"]) == params["ts"]]
             return self.page(params, sorted(thread, key=lambda m: float(m["ts"])))
         return Reply(200, {"ok": False, "error": "unknown_method"})
 

@@ -25,9 +25,7 @@ class FakeSite(LocalServer):
                 path = self.path.split("?")[0]
                 with site._lock:
                     site.requests[path] += 1
-                    body = (
-                        site.robots if path == "/robots.txt" else site.pages.get(path)
-                    )
+                    body = site.robots if path == "/robots.txt" else site.pages.get(path)
                 if body is None:
                     return self.reply(404, "text/plain", b"not found")
                 etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
@@ -42,9 +40,7 @@ class FakeSite(LocalServer):
                 self.send_response(200)
                 self.send_header(
                     "Content-Type",
-                    "text/plain"
-                    if path.endswith(".txt")
-                    else "text/html; charset=utf-8",
+                    "text/plain" if path.endswith(".txt") else "text/html; charset=utf-8",
                 )
                 self.send_header("ETag", etag)
                 self.send_header("Content-Length", str(len(data)))
