@@ -152,3 +152,18 @@ def test_the_schedule_runs_what_is_due_and_says_a_failure_in_words(
         and "next run in 19m (after 1 failed runs in a row)" in line
     )
     assert error == f"  error: {status.error}"
+
+
+def test_a_source_without_its_token_fails_in_words_and_the_others_still_run(env, site, capsys):
+    env.write_text(env.read_text() + "  - {name: wiki, kind: notion, where: shared}\n")
+    assert cli.main(["sync"]) == 1
+    out = capsys.readouterr().out
+    assert "docs (website): ok: added 3" in out
+    assert "wiki (notion): failed" in out and "NOTION_TOKEN is not set" in out
+    assert cli.main(["status"]) == 0
+    status = capsys.readouterr().out
+    assert re.search(
+        r"  wiki \(notion\): failed \d+s ago .*next run in \d+[mh] \(after 1 failed runs in a row\)",
+        status,
+    )
+    assert "    error: source wiki: NOTION_TOKEN is not set; set NOTION_TOKEN" in status

@@ -125,6 +125,21 @@ def sync_source(
     return status
 
 
+def could_not_start(source: Source, state: SyncState, error: ConnectorError) -> Status:
+    """The status of a source whose connector could not even be made (a token not set)."""
+    previous = state.status(source.name)
+    status = Status(
+        result="failed",
+        error=str(error),
+        failures=previous.failures + 1,
+        last_full=previous.last_full,
+        last_run=now(),
+    )
+    status.next_run = status.last_run + backoff(source.schedule, status.failures)
+    state.save_status(source.name, status)
+    return status
+
+
 def backoff(schedule: float, failures: int) -> float:
     """The wait before the next run: the schedule, doubled per failure in a row, at most a day
     (or the schedule, when that is longer)."""

@@ -7,11 +7,11 @@ import logging
 import threading
 from collections.abc import Callable
 
-from ingest.connectors import connector_for
+from ingest.connectors import ConnectorError, connector_for
 from ingest.pipeline import Pipeline
 from ingest.settings import IngestSettings
 from ingest.sync.config import Source
-from ingest.sync.runner import sync_source
+from ingest.sync.runner import could_not_start, sync_source
 from ingest.sync.state import Status, SyncState, now
 
 log = logging.getLogger(__name__)
@@ -40,9 +40,15 @@ def run_once(
     try:
         results = {}
         for source in sources:
+            try:
+                connector = connector_for(source, settings)
+            except ConnectorError as error:
+                results[source.name] = status = could_not_start(source, state, error)
+                report(source, status)
+                continue
             results[source.name] = status = sync_source(
                 source,
-                connector_for(source, settings),
+                connector,
                 pipeline,
                 state,
                 dry_run=dry_run,
