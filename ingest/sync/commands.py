@@ -80,11 +80,8 @@ def sync(
             )
         else:
             print(f"{source.name} ({source.kind}): {describe_run(status)}", flush=True)
-            print(
-                "\n".join(f"  not ingested: {s['item']}: {s['reason']}" for s in status.skipped)
-                or "",
-                end="",
-            )
+            for skipped in status.skipped:
+                print(f"  not ingested: {skipped['item']}: {skipped['reason']}", flush=True)
 
     try:
         with opened_pipeline(TableColumns()) as pipeline:
