@@ -100,3 +100,30 @@ def test_a_dry_run_writes_nothing(sync, store):
     planned = sync(dry_run=True)
     assert (planned.result, planned.added) == ("dry run", 4)
     assert store.count() == 0
+
+
+def test_a_sitemap_lists_the_pages_and_its_index_is_followed(
+    store, embedder, redis_client, redis_prefix
+):
+    pages = {
+        "/sitemap.xml": '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<sitemap><loc>{url}/docs/sitemap.xml</loc></sitemap></sitemapindex>",
+        "/docs/sitemap.xml": '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>{url}/docs/a.html</loc></url><url><loc>{url}/docs/b.html</loc></url></urlset>",
+        "/docs/a.html": page("Alpha", "Listed in the sitemap.", ["c.html"]),
+        "/docs/b.html": page("Beta", "Listed too."),
+        "/docs/c.html": page("Gamma", "Linked, not listed: a sitemap names the pages."),
+    }
+    with FakeSite(pages) as site:
+        site.pages = {path: body.replace("{url}", site.url) for path, body in site.pages.items()}
+        source = Source(name="mapped", kind="website", where=f"{site.url}/sitemap.xml")
+        status = sync_source(
+            source,
+            Website(source),
+            Pipeline(store, embedder, SparseEncoder()),
+            SyncState(redis_client, redis_prefix),
+        )
+        assert (status.result, status.added) == ("ok", 2)
+        assert {c.title for c in store.chunks()} == {"Alpha", "Beta"} and site.requests[
+            "/docs/c.html"
+        ] == 0
