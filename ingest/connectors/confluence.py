@@ -46,6 +46,8 @@ class Confluence:
             headers={"Accept": "application/json"},
         )
         self.http = SourceClient(client, token_hint=TOKEN_HINT, describe=describe)
+        self._restrictions: dict[str, list[tuple[str, str]]] = {}
+        """Page id -> its own read restriction, read once a run (ancestors are shared)."""
 
     def pull(self, pull: Pull, full: bool) -> None:
         marks: dict[str, str] = pull.state.setdefault("modified", {})
@@ -144,19 +146,33 @@ class Confluence:
         )
 
     def _audience(self, page_id: str) -> tuple[tuple[str, ...], list[str]]:
-        """The page's read restriction as audiences (empty: not restricted), and the readers that do not map."""
-        body = self.http.json(
-            "GET",
-            f"{self.site}/rest/api/content/{page_id}/restriction/byOperation/read",
-        )
-        restrictions = body.get("restrictions", {})
-        users = [u.get("accountId", "") for u in restrictions.get("user", {}).get("results", [])]
-        groups = [g.get("name", "") for g in restrictions.get("group", {}).get("results", [])]
+        """Who may read the page, as audiences (empty: anyone who can read the space), and the
+        readers that cannot be expressed. Confluence applies an ancestor's read restriction to
+        the pages under it, so every level counts; several restricted levels are expressible only
+        when they name the same readers (audiences are any-of, not all-of)."""
+        ancestors = [a["id"] for a in self._each(f"{self.site}/api/v2/pages/{page_id}/ancestors")]
+        levels = [found for level in [*ancestors, page_id] if (found := self._readers(level))]
+        if not levels:
+            return (), []
+        if any(set(level) != set(levels[0]) for level in levels):
+            return (), ["readers restricted differently at several levels of the page tree"]
         readers = self.source.readers
-        unmapped = [f"user {u}" for u in users if u not in readers] + [
-            f"group {g}" for g in groups if g not in readers
-        ]
-        return tuple(dict.fromkeys(readers[r] for r in [*users, *groups] if r in readers)), unmapped
+        unmapped = [name for key, name in levels[0] if key not in readers]
+        return tuple(
+            dict.fromkeys(readers[key] for key, _ in levels[0] if key in readers)
+        ), unmapped
+
+    def _readers(self, page_id: str) -> list[tuple[str, str]]:
+        """(account id or group name, how to say it) of a page's own read restriction; [] when open."""
+        if page_id not in self._restrictions:
+            url = f"{self.site}/rest/api/content/{page_id}/restriction/byOperation/read"
+            found = self.http.json("GET", url).get("restrictions", {})
+            users = found.get("user", {}).get("results", [])
+            groups = found.get("group", {}).get("results", [])
+            self._restrictions[page_id] = [
+                (u.get("accountId", ""), f"user {u.get('accountId')}") for u in users
+            ] + [(g.get("name", ""), f"group {g.get('name')}") for g in groups]
+        return self._restrictions[page_id]
 
 
 def describe(response: httpx.Response) -> str:

@@ -24,6 +24,7 @@ class Page:
     labels: list[str] = field(default_factory=list)
     users: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+    parent: str = ""
 
 
 class FakeConfluence(JsonApi):
@@ -68,6 +69,16 @@ class FakeConfluence(JsonApi):
                 for n, name in enumerate(self.pages[parts[3]].labels)
             ]
             return self.listing(request, labels)
+        if (
+            parts[:3] == ["api", "v2", "pages"]
+            and parts[4:] == ["ancestors"]
+            and parts[3] in self.pages
+        ):
+            chain, page = [], self.pages[parts[3]]
+            while page.parent:  # the root first, as Confluence lists them
+                chain.insert(0, {"id": page.parent, "type": "page"})
+                page = self.pages[page.parent]
+            return self.listing(request, chain)
         if parts[:4] == ["rest", "api", "content", parts[3]] and parts[4:] == [
             "restriction",
             "byOperation",
