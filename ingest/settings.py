@@ -16,9 +16,10 @@ class IngestSettings(EnvSettings):
     """What the admin `reindex` reads; empty means the paths the last `ingest` read."""
     sources_file: Path = env("KB_SOURCES_FILE", Path("sources.yaml"))
     """The sources `ingest sync` keeps in sync (a website, Confluence, Notion, Slack channels)."""
-    redis_url: str = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-    redis_prefix: str = env("REDIS_PREFIX", "kb:")
-    """Where sync state, status and the one-run-at-a-time lock live (shared with the bot's workers)."""
+    sync_redis_url: str = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    sync_redis_prefix: str = env("REDIS_PREFIX", "kb:")
+    """Where sync state, status and the one-run-at-a-time lock live (shared with the bot's workers).
+    Field names differ from bot.settings' (same variables): `Settings.replace` routes by name."""
     sync_max_delete_share: float = env("SYNC_MAX_DELETE_SHARE", 0.5, ge=0.0, le=1.0)
     """A full pass that would delete more than this share of a source's documents stops and asks for --force."""
     confluence_email: str = env("CONFLUENCE_EMAIL", "")
@@ -29,4 +30,4 @@ class IngestSettings(EnvSettings):
     notion_api_url: str = env("NOTION_API_URL", "https://api.notion.com")
     slack_sync_token: SecretStr = env("SLACK_BOT_TOKEN", SecretStr(""))
     """The bot token, with channels:history, groups:history, channels:read, groups:read."""
-    slack_api_url: str = env("SLACK_API_URL", "https://slack.com/api/")
+    slack_sync_api_url: str = env("SLACK_API_URL", "https://slack.com/api/")

@@ -79,7 +79,7 @@ def sync(store, embedder, redis_client, redis_prefix, slack):
     source = Source(name="threads", kind="slack", where=["C0HELP", "G0PRIV"], tags=["slack"])
 
     def run(token=TOKEN, **options):
-        settings = IngestSettings(slack_sync_token=token, slack_api_url=slack.api_url)
+        settings = IngestSettings(slack_sync_token=token, slack_sync_api_url=slack.api_url)
         return sync_source(source, SlackThreads(source, settings), pipeline, state, **options)
 
     return run

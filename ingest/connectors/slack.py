@@ -43,7 +43,7 @@ class SlackThreads:
         if not token:
             raise SourceAuthError(f"source {source.name}: SLACK_BOT_TOKEN is not set; {TOKEN_HINT}")
         self.source = source
-        self.api = settings.slack_api_url.rstrip("/") + "/"
+        self.api = settings.slack_sync_api_url.rstrip("/") + "/"
         client = httpx.Client(
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,

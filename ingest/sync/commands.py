@@ -70,7 +70,7 @@ def sync(
         )
     settings = IngestSettings.from_environment()
     sources = chosen(load_sources(sources_file or settings.sources_file), names)
-    state = SyncState.connect(settings.redis_url, settings.redis_prefix)
+    state = SyncState.connect(settings.sync_redis_url, settings.sync_redis_prefix)
 
     def show(source: Source, status: Status) -> None:
         if as_json:
@@ -144,7 +144,7 @@ def sources_status(settings: IngestSettings) -> tuple[list[str], list[dict]]:
         return [], []
     try:
         sources = load_sources(settings.sources_file)
-        state = SyncState.connect(settings.redis_url, settings.redis_prefix)
+        state = SyncState.connect(settings.sync_redis_url, settings.sync_redis_prefix)
     except SourcesFileError as error:
         return [str(error)], []
     try:
@@ -163,7 +163,7 @@ def start_schedule(settings: IngestSettings, pipeline) -> threading.Event | None
     if not settings.sources_file.is_file():
         return None
     sources = load_sources(settings.sources_file)
-    state = SyncState.connect(settings.redis_url, settings.redis_prefix)
+    state = SyncState.connect(settings.sync_redis_url, settings.sync_redis_prefix)
     return schedule.start_in_background(sources, pipeline, state, settings)
 
 
@@ -186,7 +186,7 @@ def crawl(urls: list[str], labels, *, dry_run: bool, force: bool, as_json: bool,
         for url in urls
     ]
     settings = IngestSettings.from_environment()
-    state = SyncState.connect(settings.redis_url, settings.redis_prefix)
+    state = SyncState.connect(settings.sync_redis_url, settings.sync_redis_prefix)
     try:
         with opened_pipeline(TableColumns()) as pipeline:
             results = schedule.run_once(
