@@ -146,7 +146,7 @@ def command(name: str, json_output: bool) -> int:
         print("\n".join(f"sources: {line}" for line in synced), file=sys.stderr) if synced else None
         return 2
     if json_output:
-        print(json.dumps({**vars(info), "tables": tables, "sources": sources, "tables_per_audience": tables_per_audience(t["audience"] for t in tables)},
+        print(json.dumps({**vars(info), "tables": tables, "synced_sources": sources, "tables_per_audience": tables_per_audience(t["audience"] for t in tables)},
                          ensure_ascii=False))
     else:
         verb = "now serving" if name == "rollback" else "serving"

@@ -58,7 +58,7 @@ def test_ingest_sync_then_status_then_a_dry_run(env, site, capsys):
     assert "dry run: added 0, updated 1, deleted 0, unchanged 2" in capsys.readouterr().out
 
     assert cli.main(["status", "--json"]) == 0
-    [docs] = json.loads(capsys.readouterr().out)["sources"]
+    [docs] = json.loads(capsys.readouterr().out)["synced_sources"]
     assert (docs["name"], docs["result"], docs["added"], docs["owner"]) == (
         "docs",
         "ok",
