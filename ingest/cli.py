@@ -4,7 +4,9 @@
     ingest PATH... [--prune] [--rebuild] [--dry-run] [--audience WHO] [--tag TAG] [--json]
                                                                  add and update documents
     ingest rollback [--json]                                     serve the previous build again
-    ingest status [--json]                                       what is serving
+    ingest status [--json]                                       what is serving, each source's sync
+    ingest sync [--source NAME] [--dry-run] [--full] [--force] [--watch]
+                                                                 sync the sources in sources.yaml
 
 Exit codes: 0 all documents ingested, 1 some files failed (the rest were ingested; a
 rebuild is abandoned and the old index keeps serving), 2 nothing was done (a path is
@@ -59,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @commands.command(help="Add and update documents from PATH... (`ingest PATH...` for short).")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--prune", is_flag=True, help="also delete documents whose files under PATH are gone")
 @click.option("--rebuild", is_flag=True,
               help="build a new index from PATH and swap it in when complete (zero downtime)")
@@ -74,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 @click.option("--tag", "tags", multiple=True, metavar="TAG",
               help="tag every document under PATH (repeatable), for channel scopes")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object")
-def add(paths: tuple[Path, ...], prune: bool, rebuild: bool, dry_run: bool, question_col: str | None,
+def add(paths: tuple[str, ...], prune: bool, rebuild: bool, dry_run: bool, question_col: str | None,
         answer_col: str | None, link_col: str | None, audiences: tuple[str, ...], tags: tuple[str, ...],
         as_json: bool) -> int:
     if rebuild and (prune or dry_run):
@@ -83,6 +85,12 @@ def add(paths: tuple[Path, ...], prune: bool, rebuild: bool, dry_run: bool, ques
         labels = Labels.given(list(audiences), list(tags))
     except AccessError as error:
         raise click.UsageError(str(error)) from None
+    urls = [p for p in paths if p.startswith(("http://", "https://"))]
+    if urls:  # `ingest https://host/prefix/`: a website crawled once, kept as a source of its own
+        from ingest.sync.commands import crawl
+
+        return crawl(urls, labels, dry_run=dry_run, force=prune, as_json=as_json, other=len(paths) - len(urls))
+    paths = tuple(Path(p) for p in paths)
     missing = [p for p in paths if not p.exists()]
     if missing:
         print(f"ingest: no such file or directory: {', '.join(map(str, missing))}", file=sys.stderr)
@@ -111,6 +119,8 @@ def status(as_json: bool) -> int:
 
 
 def command(name: str, json_output: bool) -> int:
+    from ingest.settings import IngestSettings
+    from ingest.sync.commands import sources_status
     from knowledge.settings import KnowledgeSettings
     from knowledge.store import Store
     from knowledge.tables import TableStore
@@ -130,11 +140,13 @@ def command(name: str, json_output: bool) -> int:
                    "tags": list(t.tags)} for t in TableStore(settings.tables_path).tables()]
     finally:
         store.close()
+    synced, sources = sources_status(IngestSettings.from_environment()) if name == "status" else ([], [])
     if info is None:
-        print("ingest: the knowledge base is empty; run `ingest PATH...` first", file=sys.stderr)
+        print("ingest: the knowledge base is empty; run `ingest PATH...` or `ingest sync` first", file=sys.stderr)
+        print("\n".join(f"sources: {line}" for line in synced), file=sys.stderr) if synced else None
         return 2
     if json_output:
-        print(json.dumps({**vars(info), "tables": tables, "tables_per_audience": tables_per_audience(t["audience"] for t in tables)},
+        print(json.dumps({**vars(info), "tables": tables, "synced_sources": sources, "tables_per_audience": tables_per_audience(t["audience"] for t in tables)},
                          ensure_ascii=False))
     else:
         verb = "now serving" if name == "rollback" else "serving"
@@ -147,6 +159,8 @@ def command(name: str, json_output: bool) -> int:
         print(f"documents per audience: {per_audience(info.audiences)}")
         if tables:
             print(f"tables per audience: {per_audience(tables_per_audience(t['audience'] for t in tables))}")
+        if synced:
+            print("sources:\n" + "\n".join(f"  {line}" for line in synced))
     return 0
 
 
@@ -170,7 +184,6 @@ def opened_pipeline(columns: TableColumns, labels: Labels = Labels()):
     from knowledge.settings import KnowledgeSettings
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
-
     from knowledge.tables import TableStore
 
     settings = KnowledgeSettings.from_environment()
@@ -204,6 +217,14 @@ class progress_bar:
         if self.bar is not None:
             self.bar.close()
 
+
+def _register() -> None:
+    from ingest.sync.commands import sync
+
+    commands.add_command(sync)
+
+
+_register()
 
 if __name__ == "__main__":
     sys.exit(main())

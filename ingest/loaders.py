@@ -112,7 +112,7 @@ def load(file: SourceFile, columns: TableColumns = TableColumns()) -> list[Sourc
     if suffix in TABLE_SUFFIXES:
         return list(_faq_rows(file, raw, columns))
     if suffix in HTML_SUFFIXES:
-        return [_html_document(file, raw)]
+        return [html_document(file, raw)]
     return [_text_document(file, raw, TEXT_SUFFIXES[suffix])]
 
 
@@ -152,7 +152,7 @@ HTML_BLOCKS = ("p", "div", "section", "article", "main", "li", "tr", "br", "pre"
                "table", "ul", "ol", "dl", "dt", "dd", "figure", "figcaption", "hr")
 
 
-def _html_document(file: SourceFile, raw: str) -> SourceDocument:
+def html_document(file: SourceFile, raw: str) -> SourceDocument:
     """HTML as Markdown-ish text: headings become `#` lines so chunks carry their section."""
     from bs4 import BeautifulSoup  # imported here: only HTML ingests pay for it
 

@@ -15,15 +15,16 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
+from ingest import tables as table_files
 from ingest.chunking import Chunker
 from ingest.errors import UnreadableSource
-from ingest import tables as table_files
 from ingest.frontmatter import Labels, PathLabels, labelled
 from ingest.loaders import SourceDocument, SourceFile, TableColumns, discover, load
-from ingest.tables import TableJob
 from ingest.summary import Summary
+from ingest.tables import TableJob
 from knowledge.embeddings import Embedder
 from knowledge.models import Chunk
 from knowledge.sparse import SparseEncoder
@@ -96,7 +97,7 @@ class Pipeline:
         files = discover(paths)
         self._path_labels = PathLabels(self.store.path_labels(), self.labels, paths)
         collection = self.store.serving_collection()
-        indexed = self._indexed(collection) if collection else {}
+        indexed = self.indexed(collection) if collection else {}
         plan = self._plan(files, indexed, roots=paths if prune else [])
         if dry_run:
             summary = plan.summary(collection or "(none yet)")
@@ -106,7 +107,7 @@ class Pipeline:
             collection = self.store.ensure_serving_collection(self.embedder.dimension)
         self._load_tables(plan)
         summary = plan.summary(collection)
-        summary.chunks_written = self._write(collection, plan, indexed, progress)
+        summary.chunks_written = self.write(collection, plan, indexed, progress)
         self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths], self._path_labels.as_dict())
         summary.seconds = time.perf_counter() - started
         return summary
@@ -125,7 +126,7 @@ class Pipeline:
         collection = self.store.create_collection(self.embedder.dimension)
         summary = plan.summary(collection)
         try:
-            summary.chunks_written = self._write(collection, plan, {}, progress)
+            summary.chunks_written = self.write(collection, plan, {}, progress)
             self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths], self._path_labels.as_dict())
             self.store.point_alias_at(collection)
             summary.rebuilt = True
@@ -140,7 +141,7 @@ class Pipeline:
 
     # --- planning -------------------------------------------------------------------------
 
-    def _indexed(self, collection: str) -> dict[str, Indexed]:
+    def indexed(self, collection: str) -> dict[str, Indexed]:
         paths: dict[str, str] = {}
         hashes: dict[str, set[str]] = defaultdict(set)
         ids: dict[str, set[str]] = defaultdict(set)
@@ -223,15 +224,22 @@ class Pipeline:
 
     # --- writing --------------------------------------------------------------------------
 
-    def _write(self, collection: str, plan: Plan, indexed: dict[str, Indexed],
-               progress: Progress | None) -> int:
+    def write(self, collection: str, plan: Plan, indexed: dict[str, Indexed],
+              progress: Progress | None, *, together: bool = False) -> int:
+        """Embed and write the plan. `together` (a synced source): every chunk is embedded first and
+        written in one upsert, so a source's new documents appear at once, not batch by batch."""
         documents = [*plan.added, *plan.updated, *plan.table_documents]
         chunks = [chunk for doc in documents for chunk in self.chunker.chunk(doc)]
+        ready = []
         for start in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[start:start + EMBED_BATCH]
-            self._upsert(collection, batch)
+            ready.append((batch, *self._vectors(batch)))
+            if not together:
+                self.store.upsert(collection, *ready.pop())
             if progress:
                 progress(start + len(batch), len(chunks))
+        if ready:
+            self.store.upsert(collection, *(list(chain.from_iterable(part)) for part in zip(*ready)))
         # Only now, with every new chunk in place, remove what the new versions did not overwrite.
         fresh = {c.id for c in chunks}
         stale = [old for doc in plan.updated for old in indexed[doc.doc_id].chunk_ids - fresh]
@@ -244,7 +252,8 @@ class Pipeline:
             self.tables.drop(plan.dropped_tables)
         return len(chunks)
 
-    def _upsert(self, collection: str, chunks: list[Chunk]) -> None:
+    def _vectors(self, chunks: list[Chunk]) -> tuple[list, list, list]:
+        """Dense, sparse and heading vectors of `chunks`, as Store.upsert takes them."""
         texts = [c.embedding_text for c in chunks]
         dense = self.embedder.embed_documents(texts)
         sparse = [self.sparse.encode_document(text) for text in texts]
@@ -252,7 +261,7 @@ class Pipeline:
         # matched against the question as a side of its own. Chunks of one section share it.
         unique = list(dict.fromkeys(c.heading for c in chunks if c.heading))
         vectors = dict(zip(unique, self.embedder.embed_documents(unique)))
-        self.store.upsert(collection, chunks, dense, sparse, [vectors.get(c.heading) for c in chunks])
+        return list(dense), sparse, [vectors.get(c.heading) for c in chunks]
 
 
 def _whole(hashes: set[str], present: int, expected: int) -> str:

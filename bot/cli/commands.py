@@ -74,10 +74,21 @@ def chat(**who) -> int:
 @commands.command(help="Run the Slack app and the HTTP API: Socket Mode with SLACK_APP_TOKEN, else HTTP on --port.")
 @click.option("--http", is_flag=True, help="serve HTTP even when SLACK_APP_TOKEN is set")
 @click.option("--port", type=int, default=3000, show_default=True, help="HTTP port")
-def serve(http: bool, port: int) -> int:
+@click.option("--sync-sources", is_flag=True,
+              help="also run sources.yaml on its schedule (one run at a time across workers, like `ingest sync --watch`)")
+def serve(http: bool, port: int, sync_sources: bool) -> int:
     from bot.web.serving import serve as serve_app
 
-    return with_agent(lambda agent, deps: serve_app(deps, agent, http=http, port=port), metrics=True)
+    def run(agent, deps) -> int:
+        if sync_sources:
+            from ingest.pipeline import Pipeline
+            from ingest.sync.commands import start_schedule
+            from knowledge.sparse import SparseEncoder
+
+            start_schedule(deps.settings.ingest, Pipeline(deps.store, deps.embedder, SparseEncoder()))
+        return serve_app(deps, agent, http=http, port=port)
+
+    return with_agent(run, metrics=True)
 
 
 @commands.command(help="Show the model cascade: endpoints, prices, budgets and token counting.")

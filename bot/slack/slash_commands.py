@@ -209,6 +209,7 @@ class Commands:
             f"*Last ingest*: {info.last_ingest or 'unknown'}",
             f"*Sources*: {', '.join(info.sources) or 'unknown'}",
             f"*Rollback target*: {info.previous or 'none kept'}",
+            *synced_sources(settings.ingest),
             f"*Answering*: {mode}",
             *circuits(self.deps),
             f"*Today*: {describe(self.deps.usage.today())}",
@@ -230,6 +231,14 @@ class Commands:
         except (TableUnavailable, TableError) as error:  # a status still answers while DuckDB is busy
             return [f"*Tables*: unreadable right now ({error})"]
         return [f"*Tables per audience*: {per_audience(tables_per_audience(t.audience for t in tables))}"] if tables else []
+
+
+def synced_sources(settings) -> list[str]:
+    """Each sources.yaml source's last sync, next run and error in words (ingest/sync/report.py)."""
+    from ingest.sync.commands import sources_status
+
+    lines, _ = sources_status(settings)
+    return ["*Synced sources*:", *(f"• {line}" if not line.startswith(" ") else line for line in lines)] if lines else []
 
 
 def circuits(deps) -> list[str]:
