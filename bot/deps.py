@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass
 
 import redis
+from slack_sdk import WebClient
 
 from bot.chain.askers import AccessPolicy, ChannelScopes, UserGroups, load_scopes, slack_members
 from bot.chain.breaker import CircuitBreaker
@@ -130,10 +131,13 @@ def usergroups_for(settings: Settings, client: redis.Redis) -> UserGroups | None
     """Slack user groups are resolved through the Web API: only with a bot token."""
     if not settings.slack_bot_token:
         return None
-    from bot.slack.listeners import build_web_client
-
     web = build_web_client(settings.slack_bot_token, settings.slack_api_url)
     return UserGroups(client, settings.redis_prefix, slack_members(web), settings.usergroup_ttl_s)
+
+
+def build_web_client(token: str, api_url: str = "") -> WebClient:
+    """The one place a Slack Web API client is built; SLACK_API_URL points it elsewhere."""
+    return WebClient(token=token, base_url=api_url or WebClient.BASE_URL)
 
 
 def breaker_for(tier: Tier, client: redis.Redis, prefix: str) -> CircuitBreaker:

@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from bot.chain.agent import Agent
-from bot.slack.listeners import build_web_client, create_app
+from bot.deps import build_web_client
+from bot.slack.listeners import create_app
 from bot.web.app import health
 from knowledge.access import Asker
 from tests.test_slack import mention, signed

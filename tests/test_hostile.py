@@ -136,7 +136,8 @@ def slack_edge(make_deps, slack_settings):
     """The WSGI app `bot serve --http` and gunicorn run, answering before it responds, so a
     listener that crashes shows here as a 500."""
     from bot.chain.agent import Agent
-    from bot.slack.listeners import build_web_client, create_app
+    from bot.deps import build_web_client
+    from bot.slack.listeners import create_app
     from bot.web.app import wsgi_app
 
     deps = make_deps(slack_settings)

@@ -10,7 +10,8 @@ from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.chain.agent import Agent
-from bot.slack.listeners import build_web_client, create_app
+from bot.deps import build_web_client
+from bot.slack.listeners import create_app
 
 SECRET = "test-signing-secret"
 ADMIN = "UADMIN"

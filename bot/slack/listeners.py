@@ -22,7 +22,7 @@ from bot.web.admission import Admission
 from bot.service import Failure, ask
 from bot.slack.blocks import answer_blocks
 from bot.chain.degrade import without_redis
-from bot.deps import Deps
+from bot.deps import Deps, build_web_client
 from bot.slack.feedback_buttons import register_feedback
 from bot.chain.answer import Answer
 from bot.slack.suggestions import Suggestions
@@ -31,11 +31,6 @@ from knowledge.access import Asker
 from knowledge.errors import KnowledgeError
 
 log = logging.getLogger(__name__)
-
-def build_web_client(token: str, api_url: str = "") -> WebClient:
-    """The one place a Slack Web API client is built; SLACK_API_URL points it elsewhere."""
-    return WebClient(token=token, base_url=api_url or WebClient.BASE_URL)
-
 
 def create_app(deps: Deps, agent, client: WebClient | None = None, process_before_response: bool = False,
                admission: Admission | None = None) -> App:
@@ -235,10 +230,3 @@ def slack_wsgi(app: App):
             return reply(start_response, {"error": f"the request body is not {what} ({type(error).__name__}: {error})"})
 
     return application
-
-
-def wsgi_from_env():
-    """Kept for deployments that name it here: bot.web.app.wsgi_from_env serves Slack and the HTTP API."""
-    from bot.web.app import wsgi_from_env
-
-    return wsgi_from_env()
