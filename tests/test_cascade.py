@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.chain.agent import Agent
+from bot.chain.answer_json import answer_json
 from bot.errors import LLMUnavailable
 from bot.chain.llm import build_chat
 from knowledge.access import Asker
@@ -90,7 +91,7 @@ def test_when_every_tier_fails_the_best_passage_is_quoted_and_every_rejection_is
     assert answer.mode == "extractive" and "could not be verified" in answer.text
     assert [r.tier for r in answer.usage.rejected] == ["cheap", "strong"]
     assert answer.usage.tier == "extractive" and answer.usage.cost_usd > 0
-    as_json = answer.as_dict()["usage"]
+    as_json = answer_json(answer)["usage"]
     assert [r["tier"] for r in as_json["rejected"]] == ["cheap", "strong"]
     assert agent.deps.usage.today()["rejected:strong"] == 1
     # Three drafts failed the guards (cheap's one, strong's first and its re-ask); the report sees them.

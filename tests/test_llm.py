@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bot.chain.agent import Agent
+from bot.chain.answer_json import answer_json
 from knowledge.access import Asker
 
 
@@ -86,12 +87,12 @@ def test_an_answer_its_sources_do_not_support_is_reasked_and_never_shown(agent, 
 
 def test_every_answer_says_what_it_cost_and_channel_totals_add_up(agent, redis_client):
     answer = agent.answer("How many vacation days do full-time staff get?", "C5:1.1", Asker(channel="C5"))
-    usage = answer.as_dict()["usage"]
+    usage = answer_json(answer)["usage"]
     assert usage["tier"] == "test-model" and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
     expected = usage["prompt_tokens"] / 1000 * 0.00015 + usage["completion_tokens"] / 1000 * 0.0006
     assert usage["cost_usd"] == pytest.approx(expected, abs=1e-6)
     cached = agent.answer("How many vacation days do full-time staff get?", "C5:2.2", Asker(channel="C5"))
-    assert cached.as_dict()["usage"] == {"tier": "cache", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
+    assert answer_json(cached)["usage"] == {"tier": "cache", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
                                          "rejected": []}
     totals = agent.deps.usage.today("C5")
     assert totals["answers"] == 2 and totals["tier:cache"] == 1 and totals["cost_usd"] == pytest.approx(expected, abs=1e-6)

@@ -50,6 +50,7 @@ def in_process(store: str, key_prefix: str, rounds: int) -> dict:
     """The edge's own cost, without sockets: the WSGI app called directly against `agent.answer`
     and the JSON of `bot ask --jsonl`, alternately, in this process."""
     from bot.chain.agent import Agent
+    from bot.chain.answer_json import answer_json
     from bot.deps import build_deps
     from bot.web.app import wsgi_app
     from bot.settings import load_settings
@@ -69,7 +70,7 @@ def in_process(store: str, key_prefix: str, rounds: int) -> dict:
 
     def direct(question: str, thread: str) -> float:
         started = time.perf_counter()
-        json.dumps(agent.answer(question, thread).as_dict(thread), ensure_ascii=False)
+        json.dumps(answer_json(agent.answer(question, thread), thread), ensure_ascii=False)
         return time.perf_counter() - started
 
     try:
