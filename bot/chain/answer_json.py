@@ -58,7 +58,6 @@ class AskResult(_Model):
 
     @classmethod
     def of(cls, answer: Answer, answer_id: Any = None) -> AskResult:
-        usage = answer.usage
         return cls(
             id=answer_id, answer=answer.text, refused=answer.refused, reason=answer.reason, mode=answer.mode,
             confidence=answer.confidence,
