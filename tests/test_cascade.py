@@ -85,6 +85,15 @@ def test_a_cheap_not_found_escalates_and_the_last_tiers_not_found_is_a_refusal(a
     assert answer.usage.rejected[0].reason == "the model found no answer in the passages"
 
 
+@pytest.mark.parametrize("cited", [[9], [0]])
+def test_a_declining_reply_citing_a_passage_it_was_not_shown_is_a_refusal_with_the_shown_ones(agent, fake_openai,
+                                                                                           cited):
+    fake_openai.enqueue(reply("The passages do not say.", [1], 0.0), reply("The passages do not say.", cited, 0.0))
+    answer = agent.answer("How many vacation days do interns get?")
+    assert answer.refused and answer.reason == "no_answer" and answer.usage.tier == "strong"
+    assert answer.sources == []  # neither [9] (not shown) nor [0] (which would be the last passage shown)
+
+
 def test_when_every_tier_fails_the_best_passage_is_quoted_and_every_rejection_is_recorded(agent, fake_openai):
     fake_openai.enqueue("Sure, 25 days!", "25 days", reply("25 days [8]", [8]))
     answer = agent.answer(QUESTION)
