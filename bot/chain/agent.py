@@ -128,7 +128,7 @@ class Agent:
             turn = Turn(question=question, answer=answer.text, source_ids=[p.id for p in answer.sources],
                         audiences=[p.chunk.audience for p in answer.sources] + answer.inherited, mode=answer.mode,
                         refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
-                        variant=answer.variant, prompt_version=answer.prompt_version)
+                        variant=answer.variant, prompt_version=answer.prompt_version, user=user)
             self.deps.memory.remember(thread_id, turn, user, pipe)
             parts += ("memory",)
         without_redis(parts, pipe.execute, None)

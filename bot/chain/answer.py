@@ -163,6 +163,8 @@ class Turn:
     cache_key: str = ""
     variant: str = ""
     prompt_version: str = ""
+    user: str = ""
+    """Who asked (a Slack user id; "" for an edge without users): `/kb forget` removes their turns only."""
 
 
 def flat_json(record: object) -> str:

@@ -153,13 +153,13 @@ def show_tiers() -> int:
 def circuit_of(tier, settings) -> str:
     """The tier's circuit as every worker sees it (it is kept in Redis)."""
     from bot.deps import breaker_for
-    from bot.chain.thread_memory import connect
+    from bot.chain.thread_memory import connect, without_password
 
     retries = f"{tier.max_retries} retries honouring Retry-After, then"
     try:
         client = connect(settings.redis_url)
     except BotError:
-        return f"{retries} circuit state unknown: Redis at {settings.redis_url} is unreachable"
+        return f"{retries} circuit state unknown: Redis at {without_password(settings.redis_url)} is unreachable"
     try:
         state = breaker_for(tier, client, settings.redis_prefix).state().describe()
     finally:
