@@ -131,7 +131,7 @@ def usergroups_for(settings: Settings, client: redis.Redis) -> UserGroups | None
     """Slack user groups are resolved through the Web API: only with a bot token."""
     if not settings.slack_bot_token:
         return None
-    web = build_web_client(settings.slack_bot_token, settings.slack_api_url)
+    web = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     return UserGroups(client, settings.redis_prefix, slack_members(web), settings.usergroup_ttl_s)
 
 

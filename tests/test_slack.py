@@ -29,7 +29,7 @@ def make_app(make_deps):
         deps = make_deps(settings, metrics=True)  # as `bot serve` builds them
         # Listeners finish before dispatch returns, so "nothing was posted" is a fact when it is
         # checked, not a hope after a sleep; a late wrong reply fails the test.
-        return create_app(deps, Agent(deps), client=build_web_client(settings.slack_bot_token, settings.slack_api_url),
+        return create_app(deps, Agent(deps), client=build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
                           process_before_response=True)
     return make
 

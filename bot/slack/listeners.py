@@ -39,11 +39,11 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
     becomes an error response, and Slack retries the event. `admission` is shared with the HTTP
     API when both are served (one process, one limit on questions answered at once)."""
     settings = deps.settings
-    client = client or build_web_client(settings.slack_bot_token, settings.slack_api_url)
+    client = client or build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admission = admission or Admission.for_settings(settings)
     # Enough listener threads for every admitted question plus a few to say "busy" at once.
     executor = ThreadPoolExecutor(max_workers=admission.capacity + 4, thread_name_prefix="kb-answer")
-    app = App(client=client, signing_secret=settings.slack_signing_secret, listener_executor=executor,
+    app = App(client=client, signing_secret=settings.slack_signing_secret.get_secret_value(), listener_executor=executor,
               process_before_response=process_before_response or settings.slack_process_before_response)
     app.admission = admission  # so the load benchmark and operators can see it
     commands = Commands(deps, Reindexer(deps))

@@ -57,7 +57,7 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
 
             start_server(deps.telemetry.metrics, settings.metrics_port, deps.store)
             log.info("serving metrics at http://0.0.0.0:%d/metrics", settings.metrics_port)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
         return 0
     server = make_server("0.0.0.0", port, wsgi_app(deps, app, agent, admission), server_class=_ThreadingWSGIServer,
                          handler_class=_QuietHandler)
