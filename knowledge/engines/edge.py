@@ -100,11 +100,14 @@ class EdgeEngine:
         shard.flush()
 
     def drop(self, name: str) -> None:
-        shard = self._shards.pop(name, None)
-        if shard is not None:
-            shard.close()
-        shutil.rmtree(self._dir(name), ignore_errors=True)
-        self._metadata.pop(name, None)
+        # Under the loading lock: a thread loading this shard meanwhile would open the files
+        # being removed, and keep a shard of a collection that no longer exists.
+        with self._loading:
+            shard = self._shards.pop(name, None)
+            if shard is not None:
+                shard.close()
+            shutil.rmtree(self._dir(name), ignore_errors=True)
+            self._metadata.pop(name, None)
 
     @staticmethod
     def _read_json(path: Path) -> dict:
