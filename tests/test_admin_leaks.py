@@ -121,6 +121,20 @@ def test_an_errors_message_stays_out_of_the_collector_its_type_does_not():
     assert span.status.status_code.name == "ERROR" and not span.status.description
 
 
+def test_a_reindex_that_fails_unexpectedly_tells_the_admin_its_kind_not_its_text(kb_settings, make_deps,
+                                                                                 monkeypatch):
+    import ingest.reindex
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("could not reach postgres://admin:hunter2@db.internal/kb")
+
+    monkeypatch.setattr(ingest.reindex, "reindex", broken)
+    said: list[str] = []
+    Reindexer(make_deps(kb_settings))._run([], said.append)
+    [message] = said
+    assert "RuntimeError" in message and "log" in message and "hunter2" not in message
+
+
 def test_records_and_traces_from_before_the_restricted_mark_are_withheld(redis_client, redis_prefix, embedder):
     """Written by an earlier version, they say nothing of their sources' audience: withheld (fail closed)."""
     log, now = TurnLog(redis_client, redis_prefix), time.time()

@@ -23,7 +23,8 @@ from bot.errors import TraceNotFound
 from bot.chain.usage import describe
 from ingest.cli import per_audience, tables_per_audience
 from knowledge.access import AccessError, Scope
-from knowledge.errors import TableError, TableUnavailable
+from ingest.errors import IngestError
+from knowledge.errors import KnowledgeError, TableError, TableUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,13 @@ class Reindexer:
             self.deps.telemetry.ingested(summary.chunks_written)
             notify(f"Reindex finished: {summary.describe()}")
             log.info("reindex finished: %s", summary.as_dict())
-        except Exception as error:  # the thread's last word: whatever happened, the admin hears of it
+        except (IngestError, KnowledgeError) as error:  # ours: the message says what to fix
             log.exception("reindex failed")
-            notify(f"Reindex failed ({type(error).__name__}: {error}); the previous index keeps serving.")
+            notify(f"Reindex failed: {error}. The previous index keeps serving.")
+        except Exception as error:  # the thread's last word: the admin hears of it, the log has the details
+            log.exception("reindex failed")
+            notify(f"Reindex failed on an unexpected {type(error).__name__}; the server's log has the details. "
+                   "The previous index keeps serving.")
         finally:
             try:
                 self.deps.redis.delete(self._lock)
