@@ -56,12 +56,16 @@ def test_answer_failing_validation_twice_falls_back_to_a_quote(agent, fake_opena
     assert "25 vacation days" in answer.text and len(fake_openai.prompts()) == 2
 
 
-def test_model_server_error_falls_back_to_a_quote_never_silence(agent, fake_openai):
-    fake_openai.enqueue((500, {"error": {"message": "boom"}}), (500, {"error": {"message": "boom"}}),
-                        (500, {"error": {"message": "boom"}}), (500, {"error": {"message": "boom"}}))
+def test_model_server_error_falls_back_to_a_quote_never_silence(agent, fake_openai, caplog):
+    upstream = {"error": {"message": "boom at http://10.0.0.7:8000 with key sk-live-123"}}
+    fake_openai.enqueue(*[(500, upstream)] * 4)
     answer = agent.answer("How many vacation days do I get?", "llm4")
     assert answer.mode == "extractive" and "25 vacation days" in answer.text
     assert any("model server failed" in n for n in answer.notes)
+    # The public API returns the notes: the upstream's words stay in the log.
+    notes = " ".join(answer_json(answer)["notes"])
+    assert "InternalServerError" in notes and "sk-live-123" not in notes and "10.0.0.7" not in notes
+    assert "sk-live-123" in caplog.text
 
 
 def test_model_saying_it_cannot_answer_becomes_a_refusal(agent, fake_openai):

@@ -5,6 +5,7 @@ model call."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -16,6 +17,7 @@ from bot.errors import LLMUnavailable
 from bot.ops.telemetry import Telemetry
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class Rejected(Exception):
@@ -68,7 +70,15 @@ def ask_until_valid(
                 cost = cost_usd(chat.tier, completion.prompt_tokens, completion.completion_tokens)
                 telemetry.completed(span, chat.tier, completion, cost)
         except LLMUnavailable as error:
-            drafts.failure = str(error)
+            # The upstream server's own words (which may echo a prompt, a key or an internal
+            # host) go to the log; the notes, which the public API returns, name their kind only.
+            log.warning("tier %s: %s", chat.tier.name, error)
+            cause = error.__cause__
+            drafts.failure = (
+                f"the model server of tier {chat.tier.name} failed ({type(cause).__name__})"
+                if cause is not None
+                else str(error)
+            )
             return drafts
         drafts.usage = drafts.usage + Usage(
             chat.tier.name, completion.prompt_tokens, completion.completion_tokens, cost
