@@ -22,6 +22,11 @@ from guards.settings import GuardSettings
 from ingest.settings import IngestSettings
 from knowledge.settings import EnvSettings, KnowledgeSettings, comma_list, env
 
+DEFAULT_EVAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval"
+"""../shared/eval beside the checkout."""
+EVAL_DATA_HELP = ("put the public evaluation data (faq/, guards/) there, or point EVAL_DATA_DIR (or --data) "
+                  "at where it is")
+
 
 def _shares(raw):
     """`answer-v1:90,answer-v2:10` -> ((answer-v1, 90), (answer-v2, 10)); a name alone has share 1."""
@@ -48,6 +53,8 @@ class Settings(EnvSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     redis_url: str = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    eval_data_dir: Path = env("EVAL_DATA_DIR", DEFAULT_EVAL_DATA)
+    """The public evaluation data (`bot eval`, the tests that need it); never copied into the repository."""
     redis_prefix: str = env("REDIS_PREFIX", "kb:")
     """Prefix of every Redis key, so several deployments (or test runs) share one Redis."""
     openai_api_key: SecretStr = env("OPENAI_API_KEY", "")

@@ -141,7 +141,8 @@ def test_the_output_guard_eval_passes_faithful_quotes_and_catches_misattributed_
         answers = [row["answer"] for row in csv.DictReader(handle)]
     figures = output_guard_latency(answers)
     assert figures["faithful_answers_passed"] == 1.0
-    assert figures["unfaithful_answers_caught"] >= 0.9 and figures["p50_ms"] > 0
+    assert figures["unfaithful_answers_caught"] >= 0.9
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"]  # one timing a check, summarised
 
 
 KOREAN_PASSAGES = ["정규직 직원은 매년 25일의 연차 휴가를 받습니다. 사용하지 않은 연차 휴가는 최대 5일까지 다음 해로 "

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.slash_commands import Commands, Reindexer
 from bot.chain.agent import Agent
+from bot.slack.slash_commands import Commands, Reindexer
 from ingest import cli
 from ingest.frontmatter import Labels
 from ingest.pipeline import Pipeline
@@ -87,8 +87,11 @@ def test_outside_its_audience_the_table_is_neither_found_nor_queried_by_name(age
         # The model names the restricted table outright, then hides it behind a CTE of the same name.
         fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E4'"),
                             sql_reply("WITH salary_bands AS (SELECT * FROM salary_bands) SELECT * FROM salary_bands"))
+        asked_before = len(fake_openai.prompts())
         answer = agent.answer(QUESTION, f"{asker.channel}:1", asker)
         assert leaked(answer) == [], asker
+        # The model was asked, and nothing it was shown named the restricted table.
+        assert len(fake_openai.prompts()) > asked_before, asker
         assert not any("salary_bands" in message["content"] or "Salary bands" in message["content"]
                        for prompt in fake_openai.prompts() for message in prompt), asker
         fake_openai.replies.clear()
