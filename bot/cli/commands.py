@@ -2,6 +2,10 @@
 (bot/cli/eval_commands.py) measures it, and the operations commands run in bot/cli/ops_commands.py.
 
 User-facing error text lives here (and in the Slack edge), nowhere deeper.
+
+Each command imports what it runs inside its own function: the chain pulls in torch, the
+embedding model and guardrails (several seconds), which `bot --help`, a mistyped option and the
+commands that only read Redis should not wait for.
 """
 
 from __future__ import annotations
@@ -15,14 +19,13 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from bot import service
+from bot.chain.answer_json import AskResult, answer_json
 from bot.cli import key_commands as cli_keys
-
 from bot.cli import ops_commands as cli_ops
 from bot.cli.eval_commands import eval_command
 from bot.cli.ops_commands import EMPTY_KB_HELP, asker_of, asker_options, fail
-from bot.chain.answer_json import AskResult, answer_json
 from bot.errors import BotError
-from bot import service
 from guards.errors import GuardError
 from knowledge.access import PUBLIC, Asker
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
@@ -152,8 +155,8 @@ def show_tiers() -> int:
 
 def circuit_of(tier, settings) -> str:
     """The tier's circuit as every worker sees it (it is kept in Redis)."""
-    from bot.deps import breaker_for
     from bot.chain.thread_memory import connect, without_password
+    from bot.deps import breaker_for
 
     retries = f"{tier.max_retries} retries honouring Retry-After, then"
     try:

@@ -17,13 +17,13 @@ from pathlib import Path
 import redis
 
 from bot.chain import i18n
-from bot.deps import Deps
 from bot.chain.turn_log import TURN_TTL_S
-from bot.errors import TraceNotFound
 from bot.chain.usage import describe
+from bot.deps import Deps
+from bot.errors import TraceNotFound
 from ingest.cli import per_audience, tables_per_audience
-from knowledge.access import AccessError, Scope
 from ingest.errors import IngestError
+from knowledge.access import AccessError, Scope
 from knowledge.errors import KnowledgeError, TableError, TableUnavailable
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,9 @@ class Reindexer:
         return f"{self.deps.settings.redis_prefix}reindex:lock"
 
     def start(self, user: str, notify: Notify) -> str:
-        from ingest.reindex import sources_to_reindex  # the pipeline and its loaders, only when asked
+        from ingest.reindex import (
+            sources_to_reindex,  # the pipeline and its loaders, only when asked
+        )
 
         sources = sources_to_reindex(self.deps.settings.ingest, self.deps.store)
         missing = [str(p) for p in sources if not p.exists()]
@@ -81,7 +83,7 @@ class Reindexer:
         return f"Reindex started from {', '.join(map(str, sources))}. The current index keeps serving until it is done."
 
     def _run(self, sources: list[Path], notify: Notify) -> None:
-        from ingest.reindex import reindex
+        from ingest.reindex import reindex  # the pipeline and its loaders, only when asked
 
         steps = list(PROGRESS_STEPS)
 
@@ -144,6 +146,7 @@ class Commands:
         if not days.isdigit() or not 1 <= int(days) <= MAX_REPORT_DAYS:
             command = self.deps.settings.slack_command
             return f"`{command} report` takes a number of days from 1 to {MAX_REPORT_DAYS}, e.g. `{command} report 30`."
+        # The report's clustering (scikit-learn, ~1 s) loads only when an admin asks for one.
         from bot.ops.report import build
         from bot.ops.report_text import render_slack
 
@@ -152,7 +155,7 @@ class Commands:
 
     def why(self, turn: str) -> str:
         """A turn's trace, as `bot trace` draws it, in a code block."""
-        from bot.ops.traceview import TraceStore, render
+        from bot.ops.traceview import TraceStore, render  # only when an admin asks why
 
         if not turn:
             return f"Which answer? `{self.deps.settings.slack_command} why TURN_ID` (the id is in the answer's context line)."
