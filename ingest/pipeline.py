@@ -17,13 +17,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest import tables as table_files
 from ingest.chunking import Chunker
 from ingest.errors import UnreadableSource
-from ingest import tables as table_files
 from ingest.frontmatter import Labels, PathLabels, labelled
 from ingest.loaders import SourceDocument, SourceFile, TableColumns, discover, load
-from ingest.tables import TableJob
 from ingest.summary import Summary
+from ingest.tables import TableJob
 from knowledge.embeddings import Embedder
 from knowledge.models import Chunk
 from knowledge.sparse import SparseEncoder
@@ -251,7 +251,7 @@ class Pipeline:
         # What each chunk is about (an FAQ row's question, a section's title and headings),
         # matched against the question as a side of its own. Chunks of one section share it.
         unique = list(dict.fromkeys(c.heading for c in chunks if c.heading))
-        vectors = dict(zip(unique, self.embedder.embed_documents(unique)))
+        vectors = dict(zip(unique, self.embedder.embed_documents(unique), strict=False))
         self.store.upsert(collection, chunks, dense, sparse, [vectors.get(c.heading) for c in chunks])
 
 

@@ -233,7 +233,7 @@ class TableStore:
             row = found.fetchone()
             if row is None:
                 raise TableUnavailable(f"no table {name!r}")
-            fields = dict(zip((d[0] for d in found.description), row))
+            fields = dict(zip((d[0] for d in found.description), row, strict=False))
             columns = [Column(c[0], c[1]) for c in cursor.execute(f"DESCRIBE {quoted(name)}").fetchall()]
         return TableInfo(fields["name"], fields["path"], fields["sheet"], fields["content_hash"], fields["rows"],
                          columns=columns, audience=tuple(fields.get(AUDIENCE) or [EVERYONE]),

@@ -10,13 +10,13 @@ import pytest
 
 from bot.chain.agent import Agent
 from bot.chain.answer_json import answer_json
-from bot.errors import LLMUnavailable
 from bot.chain.llm import build_chat
+from bot.chain.tiers import Tier, load_tiers
+from bot.errors import LLMUnavailable
 from knowledge.access import Asker
 from knowledge.errors import SettingsError
-from tests.env import settings_from
-from bot.chain.tiers import Tier, load_tiers
 from tests.conftest import ROOT
+from tests.env import settings_from
 
 SHIPPED_TIERS = ROOT / "bot" / "chain" / "tiers.toml"
 QUESTION = "How many vacation days do full-time employees get?"

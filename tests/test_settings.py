@@ -49,7 +49,7 @@ def test_environment_wins_over_env_file(tmp_path):
 
 
 def test_bad_number_names_the_setting():
-    with pytest.raises(SettingsError, match="RETRIEVAL_TOP_K='five': Input should be a valid integer.*fix it in the"):
+    with pytest.raises(SettingsError, match=r"RETRIEVAL_TOP_K='five': Input should be a valid integer.*fix it in the"):
         settings_from({"RETRIEVAL_TOP_K": "five"})
 
 

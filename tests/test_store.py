@@ -145,7 +145,7 @@ def test_points_with_equal_scores_come_back_ordered_by_id_whatever_their_inserti
                            "fused": [hit.id for hit in store.engine.query(
                                collection, [(DENSE, query), (SPARSE, SparseVector([7], [1.0]))], 3, 12,
                                clauses=[{"text": list(fused)}])]}
-    expected = {"dense": sorted(same)[:3], "fused": sorted([first, second]) + [min(third, fourth)]}
+    expected = {"dense": sorted(same)[:3], "fused": [*sorted([first, second]), min(third, fourth)]}
     assert rankings == {"ascending": expected, "descending": expected}
 
 

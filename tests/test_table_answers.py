@@ -8,8 +8,8 @@ import pytest
 
 from bot.chain.agent import Agent
 from bot.chain.answer_json import answer_json
-from bot.slack.blocks import answer_blocks
 from bot.cli.commands import render
+from bot.slack.blocks import answer_blocks
 from tests.conftest import copy_store
 
 PARKING = "Which offices in Germany have parking?"

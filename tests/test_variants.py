@@ -7,9 +7,9 @@ import pytest
 
 from bot.chain.agent import Agent
 from bot.chain.answer_json import answer_json
-from bot.errors import PromptError
-from bot.chain.turn_log import TurnLog
 from bot.chain.prompt_variants import PROMPTS_DIR, Variants, load_prompt
+from bot.chain.turn_log import TurnLog
+from bot.errors import PromptError
 from knowledge.access import Asker
 from knowledge.errors import SettingsError
 from tests.env import settings_from

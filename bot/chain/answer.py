@@ -74,7 +74,7 @@ class TableResult:
         """The first `limit` rows as an aligned text table (the CLI; Slack, in a code block)."""
         cells = [self.columns, *([("" if v is None else str(v)) for v in row] for row in self.rows[:limit])]
         widths = [max(len(str(row[i])) for row in cells) for i in range(len(self.columns))]
-        lines = [" | ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+        lines = [" | ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() for row in cells]
         lines.insert(1, "-+-".join("-" * w for w in widths))
         more = len(self.rows) - limit
         if more > 0 or self.truncated:

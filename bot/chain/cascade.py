@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from bot.chain.outcomes import extractive, grounded
-from bot.chain.llm import Chat
 from bot.chain.answer import Answer, Rejection, Turn, Usage
+from bot.chain.llm import Chat
+from bot.chain.outcomes import extractive, grounded
 from bot.chain.prompt import build_prompt
-from bot.ops.telemetry import Telemetry, clean
 from bot.chain.reask import Rejected, ask_until_valid
+from bot.ops.telemetry import Telemetry, clean
 from knowledge.models import Passage
 
 if TYPE_CHECKING:

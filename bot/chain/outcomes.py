@@ -8,8 +8,8 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.chain.i18n import text
 from bot.chain.answer import Answer
+from bot.chain.i18n import text
 from knowledge.models import Passage
 
 if TYPE_CHECKING:

@@ -18,21 +18,20 @@ import json
 import re
 from dataclasses import dataclass, replace
 
+from bot.chain.answer import SHOWN_TABLE_ROWS, Answer, TableResult, Usage
 from bot.chain.cascade import Cascade
-from bot.chain.outcomes import extractive
 from bot.chain.i18n import text
 from bot.chain.llm import Chat
-from bot.chain.answer import SHOWN_TABLE_ROWS, Answer, TableResult, Usage
-from bot.ops.telemetry import Telemetry
+from bot.chain.outcomes import extractive
 from bot.chain.question import Question
 from bot.chain.reask import Rejected, ask_until_valid
+from bot.ops.telemetry import Telemetry
 from guards.errors import UnsafeSQL
 from guards.sql import check_sql
 from knowledge.access import EVERYONE, Access
 from knowledge.errors import TableError, TableUnavailable
 from knowledge.models import Chunk, Passage
 from knowledge.tables import QUERY_MAX_ROWS, TableStore
-
 
 REASK_SQL = 'That query was rejected: {}. Reply again with one JSON object {{"sql": ...}}.'
 SQL_SCHEMA = {"type": "object", "properties": {"sql": {"type": "string"}}, "required": ["sql"],
@@ -60,7 +59,7 @@ def table_cards(passages: list[Passage]) -> list[Passage]:
         name = passage.chunk.metadata.get("table")
         if passage.chunk.kind not in ("table", "row") or not name:
             continue
-        if name not in chosen or passage.chunk.kind == "table" and chosen[name].chunk.kind == "row":
+        if name not in chosen or (passage.chunk.kind == "table" and chosen[name].chunk.kind == "row"):
             chosen[name] = passage
     return list(chosen.values())
 

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from bot.chain.answer import Turn, flat_json
 from bot.chain.degrade import Reads
 from bot.errors import RedisUnavailable
-from bot.chain.answer import Turn, flat_json
 
 
 def connect(url: str) -> redis.Redis:

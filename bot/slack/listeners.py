@@ -17,16 +17,16 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.slash_commands import Commands, Reindexer
-from bot.web.admission import Admission
-from bot.service import Failure, ask
-from bot.slack.blocks import answer_blocks
+from bot.chain import i18n
+from bot.chain.answer import Answer
 from bot.chain.degrade import without_redis
 from bot.deps import Deps, build_web_client
+from bot.service import Failure, ask
+from bot.slack.blocks import answer_blocks
 from bot.slack.feedback_buttons import register_feedback
-from bot.chain.answer import Answer
+from bot.slack.slash_commands import Commands, Reindexer
 from bot.slack.suggestions import Suggestions
-from bot.chain import i18n
+from bot.web.admission import Admission
 from knowledge.access import Asker
 from knowledge.errors import KnowledgeError
 

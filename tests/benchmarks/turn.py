@@ -125,7 +125,7 @@ def main() -> None:
 
             for number, question in enumerate(asked):
                 embedder.clear_cache()
-                floor.append(timed_ms(lambda: deps.store.search(embedder.embed_query(question), NO_TERMS, 5,
+                floor.append(timed_ms(lambda question=question: deps.store.search(embedder.embed_query(question), NO_TERMS, 5,
                                                                 access=ALL, mode="dense")))
                 embedder.clear_cache()
                 started = time.perf_counter()
