@@ -252,3 +252,24 @@ def test_the_api_alone_serves_no_slack_and_says_busy_when_no_question_may_wait(m
     assert status.startswith("503") and headers["Retry-After"] == "1" and body["error"]["code"] == "busy"
     status, _, body = call("/v1/ask", question)
     assert status.startswith("200") and "150 EUR" in body["answer"]
+
+
+def test_the_listener_pool_queues_nothing_a_job_no_thread_is_free_for_runs_in_the_caller():
+    import threading
+
+    from bot.web.admission import CallerRunsExecutor
+
+    executor = CallerRunsExecutor(1, thread_name_prefix="kb-test")
+    started, release = threading.Event(), threading.Event()
+    busy = executor.submit(lambda: (started.set(), release.wait(10)))
+    assert started.wait(10)
+    # The one thread is taken: the next job runs here and now, instead of waiting in a queue.
+    overflow = executor.submit(threading.current_thread)
+    assert overflow.done() and overflow.result() is threading.current_thread()
+    failing = executor.submit(lambda: 1 / 0)
+    assert isinstance(failing.exception(), ZeroDivisionError)
+    release.set()
+    busy.result(10)
+    # A thread is free again: jobs go to the pool.
+    assert executor.submit(threading.current_thread).result(10) is not threading.current_thread()
+    executor.shutdown()

@@ -10,7 +10,6 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, Assistant
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -26,7 +25,7 @@ from bot.slack.blocks import answer_blocks
 from bot.slack.feedback_buttons import register_feedback
 from bot.slack.slash_commands import Commands, Reindexer
 from bot.slack.suggestions import Suggestions
-from bot.web.admission import Admission
+from bot.web.admission import Admission, CallerRunsExecutor
 from knowledge.access import Asker
 from knowledge.errors import KnowledgeError
 
@@ -41,8 +40,9 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
     settings = deps.settings
     client = client or build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admission = admission or Admission.for_settings(settings)
-    # Enough listener threads for every admitted question plus a few to say "busy" at once.
-    executor = ThreadPoolExecutor(max_workers=admission.capacity + 4, thread_name_prefix="kb-answer")
+    # Enough listener threads for every admitted question plus a few to say "busy"; beyond them a
+    # listener runs in the request's thread (no queue), where admission turns it away at once.
+    executor = CallerRunsExecutor(admission.capacity + 4, thread_name_prefix="kb-answer")
     app = App(client=client, signing_secret=settings.slack_signing_secret.get_secret_value(), listener_executor=executor,
               process_before_response=process_before_response or settings.slack_process_before_response)
     app.admission = admission  # so the load benchmark and operators can see it
