@@ -7,28 +7,29 @@ import threading
 from dataclasses import dataclass
 
 import redis
+from slack_sdk import WebClient
 
+from bot.chain.answer_cache import AnswerCache, answer_scope
 from bot.chain.askers import AccessPolicy, ChannelScopes, UserGroups, load_scopes, slack_members
 from bot.chain.breaker import CircuitBreaker
-from bot.chain.answer_cache import AnswerCache, answer_scope
 from bot.chain.cascade import Cascade
+from bot.chain.escalations import Escalations
 from bot.chain.gate import Gate
 from bot.chain.llm import build_chat
+from bot.chain.prompt_variants import SQL_PROMPT, Variants, load_prompt
+from bot.chain.table_answers import TableAnswers
 from bot.chain.thread_memory import ThreadMemory, connect
-from bot.ops.telemetry import Telemetry
-from bot.ops.tracing import build_tracer_provider
+from bot.chain.tiers import Tier
 from bot.chain.turn_log import TurnLog
 from bot.chain.usage import UsageLedger
-from bot.chain.table_answers import TableAnswers
-from bot.chain.prompt_variants import SQL_PROMPT, Variants, load_prompt
-from bot.chain.escalations import Escalations
 from bot.chain.verified import VerifiedAnswers
+from bot.ops.telemetry import Telemetry
+from bot.ops.tracing import build_tracer_provider
+from bot.settings import Settings
 from guards.input import InputGuard
 from guards.policy import BusinessRules
 from knowledge.embeddings import MODEL_NAME, Embedder, configure_llama_index
 from knowledge.retrieval import Retriever
-from bot.settings import Settings
-from bot.chain.tiers import Tier
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from knowledge.tables import TableStore
@@ -85,7 +86,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
     telemetry = Telemetry(build_tracer_provider(settings, redis_client), build_metrics(settings) if metrics else None)
     cascade = None
     if settings.llm_enabled:
-        from guards.output import OutputGuard
+        from guards.output import OutputGuard  # guardrails: ~7 s, only with a model to check
 
         chats = [build_chat(tier, breaker_for(tier, redis_client, settings.redis_prefix)) for tier in settings.tiers]
         cascade = Cascade(chats, OutputGuard(rules, settings.guards.pii_phone_region), telemetry)
@@ -139,10 +140,13 @@ def usergroups_for(settings: Settings, client: redis.Redis) -> UserGroups | None
     """Slack user groups are resolved through the Web API: only with a bot token."""
     if not settings.slack_bot_token:
         return None
-    from bot.slack.listeners import build_web_client
-
-    web = build_web_client(settings.slack_bot_token, settings.slack_api_url)
+    web = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     return UserGroups(client, settings.redis_prefix, slack_members(web), settings.usergroup_ttl_s)
+
+
+def build_web_client(token: str, api_url: str = "") -> WebClient:
+    """The one place a Slack Web API client is built; SLACK_API_URL points it elsewhere."""
+    return WebClient(token=token, base_url=api_url or WebClient.BASE_URL)
 
 
 def breaker_for(tier: Tier, client: redis.Redis, prefix: str) -> CircuitBreaker:
@@ -150,6 +154,6 @@ def breaker_for(tier: Tier, client: redis.Redis, prefix: str) -> CircuitBreaker:
 
 
 def build_metrics(settings: Settings):
-    from bot.ops.metrics import Metrics
+    from bot.ops.metrics import Metrics  # prometheus-client, only for the serving edges
 
     return Metrics(settings.prometheus_multiproc_dir)

@@ -14,13 +14,18 @@ from pathlib import Path
 from typing import Annotated
 
 from dotenv import dotenv_values
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, SecretStr
 from pydantic_settings import NoDecode
 
 from bot.chain.tiers import Tier, load_tiers
 from guards.settings import GuardSettings
 from ingest.settings import IngestSettings
 from knowledge.settings import EnvSettings, KnowledgeSettings, comma_list, env
+
+DEFAULT_EVAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval"
+"""../shared/eval beside the checkout."""
+EVAL_DATA_HELP = ("put the public evaluation data (faq/, guards/) there, or point EVAL_DATA_DIR (or --data) "
+                  "at where it is")
 
 
 def _shares(raw):
@@ -48,9 +53,11 @@ class Settings(EnvSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     redis_url: str = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+    eval_data_dir: Path = env("EVAL_DATA_DIR", DEFAULT_EVAL_DATA)
+    """The public evaluation data (`bot eval`, the tests that need it); never copied into the repository."""
     redis_prefix: str = env("REDIS_PREFIX", "kb:")
     """Prefix of every Redis key, so several deployments (or test runs) share one Redis."""
-    openai_api_key: str = env("OPENAI_API_KEY", "")
+    openai_api_key: SecretStr = env("OPENAI_API_KEY", "")
     openai_base_url: str = env("OPENAI_BASE_URL", "")
     llm_model: str = env("LLM_MODEL", "gpt-4o-mini")
     llm_timeout_s: float = env("LLM_TIMEOUT_S", 60.0)
@@ -64,9 +71,10 @@ class Settings(EnvSettings):
     channel_daily_budget_usd: float = env("CHANNEL_DAILY_BUDGET_USD", 0.0)
     """LLM spend per Slack channel per day; once spent, only free tiers (a local model) or
     extractive answers. 0: no limit."""
-    slack_bot_token: str = env("SLACK_BOT_TOKEN", "")
-    slack_signing_secret: str = env("SLACK_SIGNING_SECRET", "")
-    slack_app_token: str = env("SLACK_APP_TOKEN", "")
+    # Secrets: never in a repr, a log line or an error (`.get_secret_value()` where one is used).
+    slack_bot_token: SecretStr = env("SLACK_BOT_TOKEN", "")
+    slack_signing_secret: SecretStr = env("SLACK_SIGNING_SECRET", "")
+    slack_app_token: SecretStr = env("SLACK_APP_TOKEN", "")
     slack_api_url: str = env("SLACK_API_URL", "")
     slack_admin_users: Annotated[frozenset[str], NoDecode, BeforeValidator(comma_list)] = \
         env("SLACK_ADMIN_USERS", frozenset())
@@ -142,6 +150,9 @@ class Settings(EnvSettings):
         unknown = set(changes) - set(type(self).model_fields)
         if unknown:
             raise TypeError(f"no such settings: {sorted(unknown)}")
+        # model_copy does not validate: a secret given as text is wrapped as reading it would.
+        changes = {name: SecretStr(value) if isinstance(value, str) and name in SECRETS else value
+                   for name, value in changes.items()}
         return self.model_copy(update=changes | parts)
 
     @property
@@ -161,9 +172,12 @@ class Settings(EnvSettings):
             return self.llm_tiers
         if not (self.openai_api_key or self.openai_base_url):
             return ()
-        return (Tier(self.llm_model, self.llm_model, self.openai_base_url, self.openai_api_key,
+        return (Tier(self.llm_model, self.llm_model, self.openai_base_url, self.openai_api_key.get_secret_value(),
                      price_input_per_1k=self.llm_price_input_per_1k, price_output_per_1k=self.llm_price_output_per_1k,
                      timeout_s=self.llm_timeout_s),)
+
+
+SECRETS = frozenset(name for name, field in Settings.model_fields.items() if field.annotation is SecretStr)
 
 
 def load_settings(env_file: str | None = ".env") -> Settings:

@@ -29,12 +29,8 @@ _CITATION = re.compile(r"\[\d+\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-STOPWORDS = frozenset("""a an the and or but if then than that this these those there their they them it its is are was
-were be been being to of in on at by for with from as into about over under per can could should would will may might
-must do does did done have has had you your yours we our us i me my he she his her not no yes so such also only just
-any all each every some more most other which who whom whose what when where why how here up out off very
-""".split())
-KOREAN_STOPWORDS = frozenset("하 되 있 않 것 수 등 때 중 및 더 또 그 이 저 좀 잘 안 못 같 위 경우 관련 대하".split())
+STOPWORDS = frozenset(["a", "an", "the", "and", "or", "but", "if", "then", "than", "that", "this", "these", "those", "there", "their", "they", "them", "it", "its", "is", "are", "was", "were", "be", "been", "being", "to", "of", "in", "on", "at", "by", "for", "with", "from", "as", "into", "about", "over", "under", "per", "can", "could", "should", "would", "will", "may", "might", "must", "do", "does", "did", "done", "have", "has", "had", "you", "your", "yours", "we", "our", "us", "i", "me", "my", "he", "she", "his", "her", "not", "no", "yes", "so", "such", "also", "only", "just", "any", "all", "each", "every", "some", "more", "most", "other", "which", "who", "whom", "whose", "what", "when", "where", "why", "how", "here", "up", "out", "off", "very"])
+KOREAN_STOPWORDS = frozenset(["하", "되", "있", "않", "것", "수", "등", "때", "중", "및", "더", "또", "그", "이", "저", "좀", "잘", "안", "못", "같", "위", "경우", "관련", "대하"])
 
 
 _stem = SnowballStemmer("english").stem

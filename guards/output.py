@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -10,6 +11,8 @@ from guards._guardrails import new_guard
 from guards.phones import DEFAULT_REGION
 from guards.policy import BusinessRules
 from guards.schema import LLMAnswer, answer_json_schema
+
+INLINE_CITATION = re.compile(r"\[(\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class OutputGuard:
 
     def check(self, raw: str, passages: list[str]) -> GuardResult:
         """`raw` is the model's text; `passages` the texts it was shown, numbered from 1."""
-        declined = _declined(raw)
+        declined = _declined(raw, len(passages))
         if declined is not None:
             return GuardResult(declined)
         metadata = {"retrieved": list(range(1, len(passages) + 1)), "passages": passages, "rules": self._rules,
@@ -44,20 +47,29 @@ class OutputGuard:
         if outcome.error:
             problems.append(f"Not valid JSON for the answer schema: {outcome.error}")
         if outcome.validation_passed and not problems:
-            return GuardResult(LLMAnswer.model_validate(outcome.validated_output))
+            answer = LLMAnswer.model_validate(outcome.validated_output)
+            uncited = sorted({int(n) for n in INLINE_CITATION.findall(answer.answer)} - set(answer.sources))
+            if uncited:
+                listed = ", ".join(f"[{n}]" for n in uncited)
+                return GuardResult(None, [f"The answer cites {listed} inline but not in `sources`; list every passage "
+                                          "it cites in `sources`."])
+            return GuardResult(answer)
         return GuardResult(None, problems or [_schema_problem(raw)])
 
 
-def _declined(raw: str) -> LLMAnswer | None:
+def _declined(raw: str, shown: int) -> LLMAnswer | None:
     """A well-formed reply with confidence 0: the model found no answer, as the prompt asks it to
     say. Its text is never shown (the cascade makes it a refusal), so it needs no citation and
     has nothing to be grounded in; checking it would re-ask an honest "not found" until a tier
-    invents something citable."""
+    invents something citable. The passages it names become the refusal's closest sources: only
+    numbers of the `shown` passages are kept."""
     try:
         answer = LLMAnswer.model_validate_json(_strip_fences(raw))
     except ValidationError:
         return None
-    return answer if answer.confidence == 0 else None
+    if answer.confidence != 0:
+        return None
+    return answer.model_copy(update={"sources": [n for n in answer.sources if 1 <= n <= shown]})
 
 
 def _strip_fences(raw: str) -> str:

@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 from guards._guardrails import OnFailAction
 from guards.rules import CitedSourcesRetrieved, FollowsBusinessRules, Grounded, NoSensitiveData
 
-
 MAX_ANSWER_CHARS = 1500
 """A few sentences; a Slack answer longer than this is rambling (and a tiny model's loop)."""
 MAX_SOURCES = 10

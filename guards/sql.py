@@ -116,7 +116,7 @@ def _check_columns(tree: exp.Expression, allowed: dict[str, set[str]]) -> None:
             continue
         table = aliases.get(qualifier, qualifier)
         columns = allowed.get(table, known) if qualifier else known
-        if table in allowed and name not in columns or not qualifier and name not in known:
+        if (table in allowed and name not in columns) or (not qualifier and name not in known):
             where = f"table {table}" if qualifier and table in allowed else "the tables shown"
             raise UnsafeSQL(f"no column {column.name!r} in {where}")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 
 from llama_index.core import Document
 from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter

@@ -96,12 +96,14 @@ def add(paths: tuple[str, ...], prune: bool, rebuild: bool, dry_run: bool, quest
         print(f"ingest: no such file or directory: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
     columns = TableColumns(question_col, answer_col, link_col)
-    with opened_pipeline(columns, labels) as pipeline:
-        with progress_bar(enabled=not as_json and sys.stderr.isatty()) as progress:
-            if rebuild:  # the reindex `/kb reindex` runs (ingest/reindex.py), on this pipeline
-                summary = pipeline.rebuild(paths, progress=progress)
-            else:
-                summary = pipeline.run(paths, prune=prune, dry_run=dry_run, progress=progress)
+    with (
+        opened_pipeline(columns, labels) as pipeline,
+        progress_bar(enabled=not as_json and sys.stderr.isatty()) as progress,
+    ):
+        if rebuild:  # the reindex `/kb reindex` runs (ingest/reindex.py), on this pipeline
+            summary = pipeline.rebuild(paths, progress=progress)
+        else:
+            summary = pipeline.run(paths, prune=prune, dry_run=dry_run, progress=progress)
     print(json.dumps(summary.as_dict(), ensure_ascii=False) if as_json else summary.describe())
     return 0 if summary.ok else 1
 

@@ -239,7 +239,7 @@ class Pipeline:
             if progress:
                 progress(start + len(batch), len(chunks))
         if ready:
-            self.store.upsert(collection, *(list(chain.from_iterable(part)) for part in zip(*ready)))
+            self.store.upsert(collection, *(list(chain.from_iterable(part)) for part in zip(*ready, strict=True)))
         # Only now, with every new chunk in place, remove what the new versions did not overwrite.
         fresh = {c.id for c in chunks}
         stale = [old for doc in plan.updated for old in indexed[doc.doc_id].chunk_ids - fresh]
@@ -260,7 +260,7 @@ class Pipeline:
         # What each chunk is about (an FAQ row's question, a section's title and headings),
         # matched against the question as a side of its own. Chunks of one section share it.
         unique = list(dict.fromkeys(c.heading for c in chunks if c.heading))
-        vectors = dict(zip(unique, self.embedder.embed_documents(unique)))
+        vectors = dict(zip(unique, self.embedder.embed_documents(unique), strict=False))
         return list(dense), sparse, [vectors.get(c.heading) for c in chunks]
 
 

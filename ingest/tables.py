@@ -25,7 +25,14 @@ import yaml
 
 from ingest.errors import UnreadableSource
 from ingest.frontmatter import Labels, labelled, take_labels
-from ingest.loaders import QUESTION_COLUMNS, ANSWER_COLUMNS, SourceDocument, SourceFile, TableColumns, delimiter
+from ingest.loaders import (
+    ANSWER_COLUMNS,
+    QUESTION_COLUMNS,
+    SourceDocument,
+    SourceFile,
+    TableColumns,
+    delimiter,
+)
 from knowledge.errors import TableError, TableUnavailable
 from knowledge.table_files import sheets
 from knowledge.tables import SAMPLE_ROWS, Column, QueryResult, TableInfo, TableStore, table_name
@@ -211,7 +218,7 @@ def card_text(info: TableInfo, title: str, sidecar: dict[str, Any], sample: Quer
 
 
 def row_text(columns: list[str], row: tuple) -> str:
-    return "; ".join(f"{column}: {_cell(value)}" for column, value in zip(columns, row) if value is not None)
+    return "; ".join(f"{column}: {_cell(value)}" for column, value in zip(columns, row, strict=False) if value is not None)
 
 
 def _cell(value: Any) -> str:

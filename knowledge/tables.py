@@ -24,7 +24,8 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,9 @@ class TableStore:
         self.path = Path(path)
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        """Notified when a read ends: closing the connection waits for the reads using it."""
+        self._reads = 0
         self._infos: dict[str, TableInfo] = {}
         self._generation = 0
         """Bumped whenever the infos are forgotten, so an info read across a write is not kept."""
@@ -163,10 +167,12 @@ class TableStore:
 
     # --- reading ----------------------------------------------------------------------
 
-    def _cursor(self) -> duckdb.DuckDBPyConnection:
+    @contextmanager
+    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor on the one read-only connection this store keeps (opening one costs ~10-100 ms;
-        a cursor ~0.1). Locked down for every read, since DuckDB allows one configuration per file
-        and process; a write in this process closes it first (close_reader)."""
+        a cursor ~0.1), for one read. Locked down for every read, since DuckDB allows one
+        configuration per file and process; a write in this process closes it first (close_reader),
+        once the reads in flight are done."""
         with self._lock:
             if self._connection is None:
                 if not self.path.exists():
@@ -175,12 +181,21 @@ class TableStore:
                     self._connection = duckdb.connect(str(self.path), read_only=True, config=LOCKED_DOWN)
                 except duckdb.Error as error:
                     raise TableUnavailable(f"the tables cannot be read right now ({first_line(error)})") from None
-            return self._connection.cursor()
+            cursor = self._connection.cursor()
+            self._reads += 1
+        try:
+            with cursor:
+                yield cursor
+        finally:
+            with self._idle:
+                self._reads -= 1
+                self._idle.notify_all()
 
     def close_reader(self) -> None:
-        """Close the read connection (a write in this process needs the file) and forget the
-        infos read through it."""
-        with self._lock:
+        """Close the read connection (a write in this process needs the file) once no read is
+        using it (a query is bounded by its timeout), and forget the infos read through it."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._reads == 0)
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
@@ -218,7 +233,7 @@ class TableStore:
             row = found.fetchone()
             if row is None:
                 raise TableUnavailable(f"no table {name!r}")
-            fields = dict(zip((d[0] for d in found.description), row))
+            fields = dict(zip((d[0] for d in found.description), row, strict=False))
             columns = [Column(c[0], c[1]) for c in cursor.execute(f"DESCRIBE {quoted(name)}").fetchall()]
         return TableInfo(fields["name"], fields["path"], fields["sheet"], fields["content_hash"], fields["rows"],
                          columns=columns, audience=tuple(fields.get(AUDIENCE) or [EVERYONE]),

@@ -14,17 +14,21 @@ import redis
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.settings import Settings  # noqa: E402
-from guards.settings import GuardSettings  # noqa: E402
-from ingest.settings import IngestSettings  # noqa: E402
-from knowledge.settings import KnowledgeSettings  # noqa: E402
+from bot.settings import DEFAULT_EVAL_DATA, EVAL_DATA_HELP, Settings
+from guards.settings import GuardSettings
+from ingest.settings import IngestSettings
+from knowledge.settings import KnowledgeSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_KB = ROOT / "knowledge" / "sample"
-SHARED_EVAL = ROOT.parent / "shared" / "eval"
-# Every variable a settings class reads, except where the tests' Redis is.
+EVAL_DATA = Path(os.environ.get("EVAL_DATA_DIR") or DEFAULT_EVAL_DATA).resolve()
+"""The public evaluation data (EVAL_DATA_DIR, by default ../shared/eval); tests that need it skip without it."""
+needs_eval_data = pytest.mark.skipif(not (EVAL_DATA / "faq").is_dir(),
+                                     reason=f"needs the public evaluation data at {EVAL_DATA}: {EVAL_DATA_HELP}")
+# Every variable a settings class reads, except where the tests' Redis and evaluation data are.
 ISOLATED_ENV = sorted({field.validation_alias for part in (Settings, KnowledgeSettings, GuardSettings, IngestSettings)
-                       for field in part.model_fields.values() if isinstance(field.validation_alias, str)} - {"REDIS_URL"})
+                       for field in part.model_fields.values() if isinstance(field.validation_alias, str)}
+                      - {"REDIS_URL", "EVAL_DATA_DIR"})
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +43,7 @@ def isolated_env(monkeypatch, tmp_path, onnx_dir):
     for name in ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ONNX_DIR", str(onnx_dir))
+    monkeypatch.setenv("EVAL_DATA_DIR", str(EVAL_DATA))  # the same data for every `bot eval` a test runs
     monkeypatch.chdir(tmp_path)
 
 
@@ -171,3 +176,8 @@ def fake_slack():
 
     with FakeSlack() as server:
         yield server
+
+
+# Fixtures several test files use, defined beside their helpers.
+from tests.access_helpers import restricted_settings  # noqa: E402, F401
+from tests.slack_helpers import app, make_app, slack_settings  # noqa: E402, F401

@@ -10,7 +10,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-from tests.test_slack import SECRET, signed_http
+from tests.slack_helpers import SECRET, signed_http
 
 READY = "listening at http://"
 

@@ -14,53 +14,7 @@ from knowledge.retrieval import Retriever
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
-
-SALARY = """---
-title: Salary bands 2026
-audience: channel:CHR
-tags: [hr, pay]
----
-# Salary bands 2026
-
-Engineering salary bands for 2026: level E3 earns between 71,000 and 84,000 EUR a year, level E4
-between 86,000 and 101,000 EUR a year. The HR committee reviews the salary bands every March.
-"""
-ONCALL = """---
-audience: usergroup:SSEC
----
-# Security on-call handover
-
-The security on-call rotation hands over every Tuesday at 09:00 in meeting room Kestrel.
-"""
-HR_FAQ = ("question,answer,audience,tags\n"
-          '"What is the salary band for level E4?","Level E4 earns between 86,000 and 101,000 EUR a year.",channel:CHR,hr\n'
-          '"Where do I find the holiday calendar?","On the intranet page Holidays.",,hr\n')
-SECRETS = ("71,000", "84,000", "86,000", "101,000", "Kestrel")
-SALARY_QUESTIONS = ["What are the salary bands for engineers?", "How much does a level E3 engineer earn?",
-                    "what's the pay range for E4 engineers", "Salary band level E4?",
-                    "What is the salary band for level E4?"]
-HR, ELSEWHERE = Asker(user="U1", channel="CHR"), Asker(user="U1", channel="CGEN")
-DM = Asker(user="U1", channel="D1", direct=True)
-
-
-def write_restricted(folder):
-    folder.mkdir()
-    (folder / "salary-bands.md").write_text(SALARY)
-    (folder / "oncall.md").write_text(ONCALL)
-    (folder / "hr-faq.csv").write_text(HR_FAQ)
-    return folder
-
-
-@pytest.fixture
-def restricted_settings(kb_settings, embedder):
-    """The sample knowledge base plus the restricted documents."""
-    store = Store.open(kb_settings.knowledge)
-    try:
-        summary = Pipeline(store, embedder, SparseEncoder()).run([write_restricted(kb_settings.knowledge.data_dir / "hr")])
-    finally:
-        store.close()
-    assert summary.ok and summary.added == 4
-    return kb_settings
+from tests.access_helpers import DM, ELSEWHERE, HR, SALARY_QUESTIONS, SECRETS, write_restricted
 
 
 def leaked(answer) -> list[str]:
@@ -183,7 +137,6 @@ def test_ingest_labels_and_status(tmp_path, embedder):
         assert {c.title: c for c in store.chunks()}["Canteen"].audience == ["channel:CHR", "user:U5"]
     finally:
         store.close()
-
 
 
 def test_the_cache_serves_an_answer_only_to_who_may_see_its_sources(redis_client, redis_prefix, embedder):

@@ -9,25 +9,25 @@ from dataclasses import asdict
 
 import pytest
 
-from bot.slack.slash_commands import Commands, Reindexer
 from bot.chain.agent import Agent
+from bot.chain.turn_log import WITHHELD, TurnLog, TurnRecord, last_days
 from bot.ops.evals.feedback import cases
 from bot.ops.report import build
 from bot.ops.report_html import render_html
 from bot.ops.report_text import render_slack, render_text
 from bot.ops.traceview import TraceStore, render, tree
 from bot.ops.tracing import CONTENT, WithoutContent
-from bot.chain.turn_log import WITHHELD, TurnLog, TurnRecord, last_days
+from bot.slack.slash_commands import Commands, Reindexer
 from knowledge.access import Asker
+from tests.access_helpers import HR, SECRETS
 from tests.fakes.otlp import FakeCollector
-from tests.test_access import HR, SECRETS, restricted_settings  # noqa: F401 (a fixture)
 
 INVENTED = "Level E3 earns 99,999 EUR a year [1]."
 PUBLIC = "How many vacation days do I get per year?"
 
 
 @pytest.fixture
-def rated(restricted_settings, make_deps, fake_openai):  # noqa: F811
+def rated(restricted_settings, make_deps, fake_openai):
     """An HR answer whose first draft the guards rejected, and a public one; both rated 👎."""
     deps = make_deps(restricted_settings.replace(openai_base_url=fake_openai.base_url, answer_cache=False,
                                                  faq_match=2.0, slack_admin_users=frozenset({"UADMIN"})))
@@ -85,13 +85,13 @@ def test_a_restricted_turns_trace_shows_ids_and_timings_not_text(rated, redis_cl
 
 
 @pytest.mark.parametrize("content", [False, True], ids=["default", "OTEL_EXPORT_CONTENT"])
-def test_an_otlp_collector_gets_no_words_unless_the_operator_opts_in(content, restricted_settings, make_deps,  # noqa: F811
+def test_an_otlp_collector_gets_no_words_unless_the_operator_opts_in(content, restricted_settings, make_deps,
                                                                      fake_openai):
     with FakeCollector() as collector:
         deps = make_deps(restricted_settings.replace(openai_base_url=fake_openai.base_url, answer_cache=False,
                                                      faq_match=2.0, otel_exporter_otlp_endpoint=collector.endpoint,
                                                      otel_export_content=content))
-        restricted, public = answered(deps, fake_openai)
+        restricted, _public = answered(deps, fake_openai)
         assert deps.telemetry.flush()
     sent = json.dumps(collector.spans, ensure_ascii=False)
     keys = {key for span in collector.spans for key in span["attributes"]}
@@ -119,6 +119,20 @@ def test_an_errors_message_stays_out_of_the_collector_its_type_does_not():
     [event] = span.events
     assert dict(event.attributes) == {"exception.type": "ValueError", "exception.escaped": "False"}
     assert span.status.status_code.name == "ERROR" and not span.status.description
+
+
+def test_a_reindex_that_fails_unexpectedly_tells_the_admin_its_kind_not_its_text(kb_settings, make_deps,
+                                                                                 monkeypatch):
+    import ingest.reindex
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("could not reach postgres://admin:hunter2@db.internal/kb")
+
+    monkeypatch.setattr(ingest.reindex, "reindex", broken)
+    said: list[str] = []
+    Reindexer(make_deps(kb_settings))._run([], said.append)
+    [message] = said
+    assert "RuntimeError" in message and "log" in message and "hunter2" not in message
 
 
 def test_records_and_traces_from_before_the_restricted_mark_are_withheld(redis_client, redis_prefix, embedder):
@@ -153,7 +167,7 @@ def test_records_and_traces_from_before_the_restricted_mark_are_withheld(redis_c
     assert [s["attributes"].get("kb.sql") for s in spans] == [WITHHELD, None] and secrets_in(render(spans)) == []
 
 
-def test_an_answer_made_in_a_thread_that_cited_a_restricted_source_is_restricted(restricted_settings,  # noqa: F811
+def test_an_answer_made_in_a_thread_that_cited_a_restricted_source_is_restricted(restricted_settings,
                                                                                   make_deps, redis_client, redis_prefix):
     """Its own sources may be public, but the rewrite and the model read the thread's earlier turns."""
     deps = make_deps(restricted_settings.replace(answer_cache=False, faq_match=2.0))
@@ -169,6 +183,6 @@ def test_an_answer_made_in_a_thread_that_cited_a_restricted_source_is_restricted
     assert ["channel:CHR"] in remembered[after.turn_id].audiences
     assert deps.telemetry.flush()
     traces = TraceStore(redis_client, redis_prefix)
-    roots = {turn.turn_id: [s for s in traces.spans(turn.turn_id) if not s["parent_id"]][0] for turn in (after, alone)}
+    roots = {turn.turn_id: next(s for s in traces.spans(turn.turn_id) if not s["parent_id"]) for turn in (after, alone)}
     assert roots[after.turn_id]["attributes"]["kb.restricted"] is True
     assert roots[alone.turn_id]["attributes"]["kb.restricted"] is False

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from bot.chain.agent import Agent
-from bot.errors import LLMUnavailable
+from bot.chain.answer_json import answer_json
 from bot.chain.llm import build_chat
+from bot.chain.tiers import Tier, load_tiers
+from bot.errors import LLMUnavailable
 from knowledge.access import Asker
 from knowledge.errors import SettingsError
-from tests.env import settings_from
-from bot.chain.tiers import Tier, load_tiers
 from tests.conftest import ROOT
+from tests.env import settings_from
 
 SHIPPED_TIERS = ROOT / "bot" / "chain" / "tiers.toml"
 QUESTION = "How many vacation days do full-time employees get?"
@@ -84,13 +85,22 @@ def test_a_cheap_not_found_escalates_and_the_last_tiers_not_found_is_a_refusal(a
     assert answer.usage.rejected[0].reason == "the model found no answer in the passages"
 
 
+@pytest.mark.parametrize("cited", [[9], [0]])
+def test_a_declining_reply_citing_a_passage_it_was_not_shown_is_a_refusal_with_the_shown_ones(agent, fake_openai,
+                                                                                           cited):
+    fake_openai.enqueue(reply("The passages do not say.", [1], 0.0), reply("The passages do not say.", cited, 0.0))
+    answer = agent.answer("How many vacation days do interns get?")
+    assert answer.refused and answer.reason == "no_answer" and answer.usage.tier == "strong"
+    assert answer.sources == []  # neither [9] (not shown) nor [0] (which would be the last passage shown)
+
+
 def test_when_every_tier_fails_the_best_passage_is_quoted_and_every_rejection_is_recorded(agent, fake_openai):
     fake_openai.enqueue("Sure, 25 days!", "25 days", reply("25 days [8]", [8]))
     answer = agent.answer(QUESTION)
     assert answer.mode == "extractive" and "could not be verified" in answer.text
     assert [r.tier for r in answer.usage.rejected] == ["cheap", "strong"]
     assert answer.usage.tier == "extractive" and answer.usage.cost_usd > 0
-    as_json = answer.as_dict()["usage"]
+    as_json = answer_json(answer)["usage"]
     assert [r["tier"] for r in as_json["rejected"]] == ["cheap", "strong"]
     assert agent.deps.usage.today()["rejected:strong"] == 1
     # Three drafts failed the guards (cheap's one, strong's first and its re-ask); the report sees them.

@@ -10,17 +10,7 @@ import pytest
 
 from bot.slack.channel_policy import ChannelPolicies, PolicyError, parse_settings
 from bot.slack.question_filter import is_question
-from tests.test_slack import (  # noqa: F401
-    ADMIN,
-    app,
-    interaction,
-    make_app,
-    mention,
-    message,
-    signed,
-    slack_settings,
-    slash,
-)
+from tests.slack_helpers import ADMIN, interaction, mention, message, signed, slash
 
 MESSAGES = Path(__file__).parent / "data" / "channel_messages.jsonl"
 
@@ -61,7 +51,7 @@ def test_kb_channel_is_for_admins_and_shows_and_sets_a_channels_policy(app, fake
 
 
 @pytest.fixture
-def policies(redis_client, slack_settings):  # noqa: F811
+def policies(redis_client, slack_settings):
     return ChannelPolicies(redis_client, slack_settings.redis_prefix)
 
 
@@ -169,7 +159,7 @@ def test_settings_that_cannot_be_read_say_what_to_write():
                                                                                    "variant": ""}
 
 
-def test_a_policy_change_reaches_another_worker_within_its_cache_ttl(redis_client, slack_settings):  # noqa: F811
+def test_a_policy_change_reaches_another_worker_within_its_cache_ttl(redis_client, slack_settings):
     writer = ChannelPolicies(redis_client, slack_settings.redis_prefix)
     reader = ChannelPolicies(redis_client, slack_settings.redis_prefix, ttl_s=0.0)
     cached = ChannelPolicies(redis_client, slack_settings.redis_prefix, ttl_s=3600)

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot.cli import commands as cli
 from bot.chain.answer_json import published_schema
+from bot.cli import commands as cli
 from ingest.cli import commands as ingest_commands
 from tests.conftest import ROOT, SAMPLE_KB
 
@@ -192,3 +192,11 @@ def test_every_command_and_option_says_what_it_does(group):
     assert commands and undocumented == [] and all(command.help for command in commands)
     result = CliRunner().invoke(group, [commands[0].name, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
+
+
+@pytest.mark.parametrize("target", ["guards", "covid-dataset", "cache"])
+def test_bot_eval_without_the_evaluation_data_says_where_to_put_it(tmp_path, monkeypatch, capsys, target):
+    monkeypatch.setenv("EVAL_DATA_DIR", str(tmp_path / "no-eval-data"))
+    assert cli.main(["eval", target]) == 2
+    error = capsys.readouterr().err
+    assert f"no evaluation data at {tmp_path / 'no-eval-data'}" in error and "EVAL_DATA_DIR" in error

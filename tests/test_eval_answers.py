@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from bot.cli import commands as cli
 from bot.chain.agent import Agent
+from bot.chain.prompt_variants import PROMPTS_DIR, load_prompt, prompt_named
+from bot.cli import commands as cli
 from bot.ops.evals.answers import evaluate, read_cases
 from bot.ops.evals.compare import compare, render
 from bot.ops.evals.feedback import cases
-from bot.chain.prompt_variants import PROMPTS_DIR, load_prompt, prompt_named
 from knowledge.access import Asker
 from tests.conftest import ROOT
 from tests.fakes.openai_server import quote_first_passage

@@ -4,9 +4,10 @@ shortcut, and "Ask an expert" pressed while Redis is down (told to retry; nothin
 import json
 
 from bot.chain.agent import Agent
-from bot.slack.listeners import build_web_client, create_app
+from bot.deps import build_web_client
+from bot.slack.listeners import create_app
+from tests.slack_helpers import interaction, mention, signed
 from tests.test_faults import outage_settings, private_redis  # noqa: F401 (fixtures)
-from tests.test_slack import interaction, mention, signed, slack_settings  # noqa: F401 (a fixture)
 
 PARENT = {
     "ts": "1765100000.000100",
@@ -33,7 +34,7 @@ def make(make_deps, settings, fake_slack):
 
 
 def test_a_books_reaction_on_a_reply_makes_a_draft_of_the_thread(
-    slack_settings,  # noqa: F811 (the fixture imported above)
+    slack_settings,
     make_deps,
     fake_slack,
 ):
@@ -65,7 +66,7 @@ def test_a_books_reaction_on_a_reply_makes_a_draft_of_the_thread(
 
 
 def test_save_as_answer_on_a_reply_makes_a_draft_and_on_a_parent_says_why_not(
-    slack_settings,  # noqa: F811 (the fixture imported above)
+    slack_settings,
     make_deps,
     fake_slack,
 ):
@@ -167,12 +168,12 @@ def test_ask_an_expert_while_redis_is_down_says_retry_and_works_when_it_is_back(
 
 
 def test_kb_experts_sets_who_is_mentioned_and_kb_verified_lists_and_retires(
-    slack_settings,  # noqa: F811 (the fixture imported above)
+    slack_settings,
     make_deps,
     fake_slack,
 ):
     from bot.chain.verified import Verified
-    from tests.test_slack import ADMIN, slash
+    from tests.slack_helpers import ADMIN, slash
 
     deps, app = make(make_deps, slack_settings, fake_slack)
     app.dispatch(slash("experts <!subteam^S0FAC|@facilities>", "U42", fake_slack))

@@ -9,16 +9,9 @@ import json
 import pytest
 
 from bot.chain.agent import Agent
-from bot.slack.listeners import build_web_client, create_app
-from tests.test_slack import (
-    ADMIN,
-    interaction,
-    mention,
-    message,
-    signed,
-    slack_settings,  # noqa: F401 (a fixture)
-    slash,
-)
+from bot.deps import build_web_client
+from bot.slack.listeners import create_app
+from tests.slack_helpers import ADMIN, interaction, mention, message, signed, slash
 
 EXPERT = "UEXPERT"
 ASKED = "is there parking for employees?"
@@ -26,7 +19,7 @@ REPLY = "Yes: 40 spaces in the basement. Ask facilities for a badge; first come,
 
 
 @pytest.fixture
-def week(slack_settings, make_deps, fake_slack):  # noqa: F811 (the fixture imported above)
+def week(slack_settings, make_deps, fake_slack):
     settings = slack_settings.replace(experts=f"<@{EXPERT}>")
     deps = make_deps(settings, metrics=True)
     today = ["2026-12-07"]  # a Monday
@@ -34,7 +27,7 @@ def week(slack_settings, make_deps, fake_slack):  # noqa: F811 (the fixture impo
     app = create_app(
         deps,
         Agent(deps),
-        client=build_web_client(settings.slack_bot_token, settings.slack_api_url),
+        client=build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
         process_before_response=True,
     )
     return app, deps, today

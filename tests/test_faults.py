@@ -7,10 +7,11 @@ import subprocess
 import pytest
 
 from bot.chain.agent import Agent
-from bot.slack.listeners import build_web_client, create_app
+from bot.deps import build_web_client
+from bot.slack.listeners import create_app
 from bot.web.app import health
 from knowledge.access import Asker
-from tests.test_slack import mention, signed
+from tests.slack_helpers import mention, signed
 
 
 class PrivateRedis:
@@ -108,7 +109,7 @@ def test_a_read_redis_refuses_costs_only_its_own_part(kb_settings, make_deps, re
 
 def test_a_mention_while_redis_is_down_gets_exactly_one_reply(outage_settings, make_deps, private_redis,
                                                                fake_slack):
-    settings, deps, app = slack_app(make_deps, outage_settings, fake_slack)
+    _settings, _deps, app = slack_app(make_deps, outage_settings, fake_slack)
     private_redis.stop()
     assert app.dispatch(signed(mention("<@UBOT> how much can I spend on a hotel?"))).status == 200
     [post] = fake_slack.calls_to("chat.postMessage")
@@ -116,7 +117,7 @@ def test_a_mention_while_redis_is_down_gets_exactly_one_reply(outage_settings, m
 
 
 def test_a_reply_slack_refused_releases_the_event_so_its_retry_is_answered_once(kb_settings, make_deps, fake_slack):
-    settings, deps, app = slack_app(make_deps, kb_settings, fake_slack)
+    _settings, _deps, app = slack_app(make_deps, kb_settings, fake_slack)
     body = mention("<@UBOT> how do I report a phishing email?")
     fake_slack.errors["chat.postMessage"] = "fatal_error"
     assert app.dispatch(signed(body)).status != 200  # Slack will retry this delivery
@@ -128,7 +129,7 @@ def test_a_reply_slack_refused_releases_the_event_so_its_retry_is_answered_once(
 
 def test_an_unexpected_failure_is_an_apology_with_the_error_id_in_the_log(kb_settings, make_deps, fake_slack, caplog,
                                                                          redis_client):
-    settings, deps, app = slack_app(make_deps, kb_settings, fake_slack)
+    settings, _deps, app = slack_app(make_deps, kb_settings, fake_slack)
     # A thread's memory that no version of the bot could read (a hand edit, a half-written key).
     redis_client.rpush(f"{settings.redis_prefix}thread:C1:1700000000.000100", "{not json")
     assert app.dispatch(signed(mention("<@UBOT> how do I report a phishing email?"))).status == 200

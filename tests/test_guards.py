@@ -35,6 +35,19 @@ def test_citing_a_passage_that_was_not_retrieved_fails_with_a_reason(guard):
     assert not result.passed and "[4] were not among those provided" in " ".join(result.problems)
 
 
+@pytest.mark.parametrize("cited", [[9], [0], [0, 2, 9]])
+def test_a_declining_reply_keeps_only_the_passage_numbers_it_was_shown(guard, cited):
+    result = guard.check(reply("The passages do not say.", sources=cited, confidence=0), PASSAGES)
+    assert result.passed and result.value.sources == [n for n in cited if 1 <= n <= len(PASSAGES)]
+
+
+def test_an_inline_citation_missing_from_the_sources_fails_with_a_reason(guard):
+    text = "Full-time employees get 25 vacation days per year [1]. Hotels up to 150 EUR are reimbursed [3]."
+    result = guard.check(reply(text, sources=[1]), PASSAGES)
+    assert not result.passed
+    assert "[3]" in " ".join(result.problems) and "sources" in " ".join(result.problems)
+
+
 def test_no_citation_fails(guard):
     assert not guard.check(reply("Hotels up to 150 EUR.", sources=[]), PASSAGES).passed
 
@@ -128,7 +141,8 @@ def test_the_output_guard_eval_passes_faithful_quotes_and_catches_misattributed_
         answers = [row["answer"] for row in csv.DictReader(handle)]
     figures = output_guard_latency(answers)
     assert figures["faithful_answers_passed"] == 1.0
-    assert figures["unfaithful_answers_caught"] >= 0.9 and figures["p50_ms"] > 0
+    assert figures["unfaithful_answers_caught"] >= 0.9
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"]  # one timing a check, summarised
 
 
 KOREAN_PASSAGES = ["정규직 직원은 매년 25일의 연차 휴가를 받습니다. 사용하지 않은 연차 휴가는 최대 5일까지 다음 해로 "

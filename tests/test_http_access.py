@@ -10,8 +10,7 @@ import urllib.request
 from bot.web.api_keys import ApiKeys
 from tests.conftest import ISOLATED_ENV
 from tests.serve import Serve
-from tests.test_access import restricted_settings  # noqa: F401 (a fixture)
-from tests.test_slack import free_port
+from tests.slack_helpers import free_port
 
 QUESTION = "When does the security on-call rotation hand over?"
 
@@ -24,7 +23,7 @@ def ask(port: int, key: str) -> dict:
         return json.loads(response.read())
 
 
-def test_an_api_only_worker_with_a_bot_token_resolves_user_groups(restricted_settings, fake_slack,  # noqa: F811
+def test_an_api_only_worker_with_a_bot_token_resolves_user_groups(restricted_settings, fake_slack,
                                                                  redis_client, onnx_dir):
     settings = restricted_settings
     fake_slack.usergroups["SSEC"] = ["U7"]

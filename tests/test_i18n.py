@@ -11,7 +11,7 @@ from bot.chain import i18n
 from bot.chain.agent import Agent
 from bot.slack.blocks import answer_blocks, context_line
 from knowledge.language import language_of
-from tests.test_slack import app, click, first_answer, make_app, slack_settings, slash, submit_reason  # noqa: F401
+from tests.slack_helpers import click, first_answer, slash, submit_reason
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_a_korean_answer_quoting_a_passage_says_why_and_adds_disclaimers_in_kore
     assert not re.search(r"No language model|HR has the final word", answer.text)
 
 
-def test_in_slack_a_korean_question_gets_korean_labels_thanks_and_feedback_modal(app, fake_slack):  # noqa: F811
+def test_in_slack_a_korean_question_gets_korean_labels_thanks_and_feedback_modal(app, fake_slack):
     post = first_answer(app, fake_slack, "1954년 월드컵 우승팀은 어디야?", "1700000900.000100")
     blocks = json.dumps(post["blocks"], ensure_ascii=False)
     assert "방식: " in blocks and "신뢰도: " in blocks and "도움이 됨" in blocks and "mode:" not in blocks
@@ -91,7 +91,7 @@ def test_in_slack_a_korean_question_gets_korean_labels_thanks_and_feedback_modal
     assert submit_reason(app, fake_slack, view, None, "")["errors"] == {"reason": "답변의 문제를 골라 주세요."}
 
 
-def test_kb_help_in_korean_and_english(app, fake_slack):  # noqa: F811
+def test_kb_help_in_korean_and_english(app, fake_slack):
     app.dispatch(slash("도움말", "U42", fake_slack))
     app.dispatch(slash("help", "U42", fake_slack))
     korean, english = (r["text"] for r in fake_slack.wait_for("/response/cmd", count=2))

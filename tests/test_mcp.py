@@ -20,12 +20,12 @@ from ingest.pipeline import Pipeline
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
+from tests.access_helpers import SECRETS, write_restricted
 from tests.conftest import copy_store
 from tests.mcp_client import Served, environment, post, raw_post
 from tests.serve import Serve
-from tests.test_access import SECRETS, write_restricted
+from tests.slack_helpers import free_port, scrape
 from tests.test_http_api import INJECTION
-from tests.test_slack import free_port, scrape
 
 SALARY = "What are the salary bands for engineers?"
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}

@@ -14,9 +14,9 @@ from knowledge.embeddings import Embedder
 from knowledge.errors import SettingsError
 from knowledge.onnx_query import CHECK_TEXTS, MIN_COSINE
 from knowledge.retrieval import Retriever
-from tests.env import settings_from
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
+from tests.env import settings_from
 
 QUESTIONS = [
     "How many days of annual leave do I get?",
@@ -45,7 +45,7 @@ def test_onnx_query_vectors_are_torchs(onnx_embedder, embedder):
     onnx = np.asarray([onnx_embedder.embed_query(q) for q in QUESTIONS])
     torch = np.asarray(embedder.embed_documents(QUESTIONS))
     cosines = (onnx * torch).sum(axis=1)
-    assert cosines.min() >= MIN_COSINE, dict(zip(QUESTIONS, cosines.round(6)))
+    assert cosines.min() >= MIN_COSINE, dict(zip(QUESTIONS, cosines.round(6), strict=False))
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
 
 
@@ -97,7 +97,7 @@ def test_query_embedding_setting():
     assert settings_from({"DATA_DIR": "/srv/kb", "ONNX_DIR": ""}, env_file=None).knowledge.onnx_dir == Path("/srv/kb/onnx")
     assert settings_from({"ONNX_DIR": "/opt/onnx"}, env_file=None).knowledge.onnx_dir == Path("/opt/onnx")
     assert settings_from({"QUERY_EMBEDDING": "Torch"}, env_file=None).knowledge.onnx_dir is None
-    with pytest.raises(SettingsError, match="QUERY_EMBEDDING=.gpu.: Input should be .onnx. or .torch."):
+    with pytest.raises(SettingsError, match=r"QUERY_EMBEDDING=.gpu.: Input should be .onnx. or .torch."):
         settings_from({"QUERY_EMBEDDING": "gpu"}, env_file=None)
 
 

@@ -11,10 +11,10 @@ from collections import Counter
 
 import pytest
 
-from bot.cli import commands as cli
 from bot.chain.prompt_variants import Variants
-from tests.test_slack import SECRET, free_port, mention, scrape
+from bot.cli import commands as cli
 from tests.serve import Serve
+from tests.slack_helpers import SECRET, free_port, mention, scrape
 from tests.test_telemetry import samples
 
 VARIANTS = (("answer-v1", 50), ("answer-v2", 50))

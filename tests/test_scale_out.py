@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.conftest import copy_store
 from tests.serve import Serve
-from tests.test_slack import SECRET, free_port, mention
+from tests.slack_helpers import SECRET, free_port, mention
 
 
 def test_one_event_delivered_to_two_workers_is_answered_once(kb_settings, fake_slack, tmp_path):

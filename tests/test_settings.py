@@ -21,6 +21,17 @@ def test_reads_the_environment():
     assert settings.llm_enabled and not settings.answer_cache
 
 
+def test_tokens_and_keys_are_kept_out_of_reprs_and_dumps():
+    secrets = {"SLACK_BOT_TOKEN": "xoxb-secret-1", "SLACK_SIGNING_SECRET": "signing-secret-2",
+               "SLACK_APP_TOKEN": "xapp-secret-3", "OPENAI_API_KEY": "sk-secret-4"}
+    settings = settings_from(secrets)
+    shown = f"{settings!r} {settings} {settings.model_dump()}"
+    assert [value for value in secrets.values() if value in shown] == []
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-secret-1"
+    assert settings.tiers[0].api_key == "sk-secret-4"
+    assert settings.replace(slack_bot_token="xoxb-other").slack_bot_token.get_secret_value() == "xoxb-other"
+
+
 def test_extractive_without_key_or_base_url():
     assert not settings_from({}).llm_enabled
 
@@ -38,7 +49,7 @@ def test_environment_wins_over_env_file(tmp_path):
 
 
 def test_bad_number_names_the_setting():
-    with pytest.raises(SettingsError, match="RETRIEVAL_TOP_K='five': Input should be a valid integer.*fix it in the"):
+    with pytest.raises(SettingsError, match=r"RETRIEVAL_TOP_K='five': Input should be a valid integer.*fix it in the"):
         settings_from({"RETRIEVAL_TOP_K": "five"})
 
 

@@ -9,16 +9,9 @@ import pytest
 
 from bot.chain.agent import Agent
 from bot.chain.tiers import Tier
-from bot.slack.listeners import build_web_client, create_app
-from tests.test_slack import (
-    ADMIN,
-    click,
-    mention,
-    message,
-    signed,
-    slack_settings,
-    turns,
-)  # noqa: F401
+from bot.deps import build_web_client
+from bot.slack.listeners import create_app
+from tests.slack_helpers import click, mention, message, signed
 
 QUESTION = "How many vacation days do full-time employees get?"
 REJECTED = "Full-time employees get 40 vacation days per year [1]."
@@ -31,7 +24,7 @@ def reply(answer: str) -> str:
 
 
 @pytest.fixture
-def model_app(slack_settings, fake_slack, fake_openai, make_deps):  # noqa: F811
+def model_app(slack_settings, fake_slack, fake_openai, make_deps):
     """An app whose answers come from a model (the FAQ path and the cache off), streaming on."""
     tier = Tier("strong", "big-model", fake_openai.base_url, max_reasks=1)
     settings = slack_settings.replace(
@@ -42,7 +35,7 @@ def model_app(slack_settings, fake_slack, fake_openai, make_deps):  # noqa: F811
     return create_app(
         deps,
         Agent(deps),
-        client=build_web_client(settings.slack_bot_token, settings.slack_api_url),
+        client=build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
         process_before_response=True,
     )
 
@@ -153,7 +146,7 @@ def test_a_stream_that_cannot_be_stopped_is_replaced_by_the_answer_not_followed_
     fake_slack.errors["chat.stopStream"] = "streaming_state_conflict"
     model_app.dispatch(signed(mention(f"<@UBOT> {QUESTION}")))
     [update] = fake_slack.calls_to("chat.update")
-    [start] = fake_slack.calls_to("chat.startStream")
+    [_started] = fake_slack.calls_to("chat.startStream")
     assert (
         update["ts"] == "1001.000200"
         and update["channel"] == "C1"
@@ -201,7 +194,7 @@ def test_the_status_carries_loading_messages_in_the_questions_language(
 
 def test_a_streamed_answers_feedback_buttons_store_the_rating(
     model_app, fake_slack, turns
-):  # noqa: F811
+):
     model_app.dispatch(signed(mention(f"<@UBOT> {QUESTION}")))
     [stop] = fake_slack.calls_to("chat.stopStream")
     turn_id = click(model_app, fake_slack, stop, "feedback_up")

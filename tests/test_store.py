@@ -1,6 +1,8 @@
 """The store on both engines: Qdrant Edge (embedded, the default) and qdrant-client (what
 talks to a Qdrant server; its local mode runs the same calls here, with no server)."""
 
+import threading
+
 import pytest
 
 from ingest.pipeline import Pipeline
@@ -143,7 +145,7 @@ def test_points_with_equal_scores_come_back_ordered_by_id_whatever_their_inserti
                            "fused": [hit.id for hit in store.engine.query(
                                collection, [(DENSE, query), (SPARSE, SparseVector([7], [1.0]))], 3, 12,
                                clauses=[{"text": list(fused)}])]}
-    expected = {"dense": sorted(same)[:3], "fused": sorted([first, second]) + [min(third, fourth)]}
+    expected = {"dense": sorted(same)[:3], "fused": [*sorted([first, second]), min(third, fourth)]}
     assert rankings == {"ascending": expected, "descending": expected}
 
 
@@ -177,3 +179,18 @@ def test_the_first_questions_of_a_busy_worker_load_the_index_once(kb_settings, e
         assert all(r and r[0].id == results[0][0].id for r in results)
     finally:
         store.close()
+
+
+def test_dropping_a_collection_waits_for_a_shard_being_loaded(tmp_path):
+    engine = EdgeEngine(tmp_path / "edge")
+    try:
+        engine.create("old", 384)
+        with engine._loading:  # another thread is loading a shard
+            dropper = threading.Thread(target=engine.drop, args=("old",))
+            dropper.start()
+            dropper.join(0.5)  # room to remove the files under the load, were it not waited for
+            assert dropper.is_alive() and (tmp_path / "edge" / "collections" / "old").is_dir()
+        dropper.join()
+        assert engine.collections() == []
+    finally:
+        engine.close()

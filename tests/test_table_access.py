@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.slash_commands import Commands, Reindexer
 from bot.chain.agent import Agent
+from bot.slack.slash_commands import Commands, Reindexer
 from ingest import cli
 from ingest.frontmatter import Labels
 from ingest.pipeline import Pipeline
@@ -87,16 +87,21 @@ def test_outside_its_audience_the_table_is_neither_found_nor_queried_by_name(age
         # The model names the restricted table outright, then hides it behind a CTE of the same name.
         fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E4'"),
                             sql_reply("WITH salary_bands AS (SELECT * FROM salary_bands) SELECT * FROM salary_bands"))
+        asked_before = len(fake_openai.prompts())
         answer = agent.answer(QUESTION, f"{asker.channel}:1", asker)
         assert leaked(answer) == [], asker
-        assert not any("salary_bands" in message["content"] or "Salary bands" in message["content"]
-                       for prompt in fake_openai.prompts() for message in prompt), asker
+        # Nothing readable answers it, so no model is even asked (its scripted SQL goes unused).
+        assert len(fake_openai.prompts()) == asked_before, asker
         fake_openai.replies.clear()
     # A question about the public table, with SQL that reads the restricted one by name: rejected twice.
     fake_openai.enqueue(sql_reply("SELECT * FROM salary_bands"),
                         sql_reply("WITH salary_bands AS (SELECT * FROM salary_bands) SELECT * FROM salary_bands"))
+    asked_before = len(fake_openai.prompts())
     answer = agent.answer("Which offices in Germany have parking?", "CGEN:2", ELSEWHERE)
     assert answer.table is None and leaked(answer) == []
+    # The model was asked (twice), and what it was first shown never named the restricted table.
+    [first, _second, *_] = fake_openai.prompts()[asked_before:]
+    assert not any("salary_bands" in m["content"] or "Salary bands" in m["content"] for m in first)
     assert any("sql draft 1 rejected: no table 'salary_bands' here" in note for note in answer.notes)
     assert any("sql draft 2 rejected: no table 'salary_bands' here" in note for note in answer.notes)
 

@@ -7,8 +7,9 @@ import shutil
 import pytest
 
 from bot.chain.agent import Agent
-from bot.slack.blocks import answer_blocks
+from bot.chain.answer_json import answer_json
 from bot.cli.commands import render
+from bot.slack.blocks import answer_blocks
 from tests.conftest import copy_store
 
 PARKING = "Which offices in Germany have parking?"
@@ -42,7 +43,7 @@ def test_a_table_question_is_answered_by_checked_sql_and_shows_the_rows(agent_wi
     assert source.chunk.title == "Office locations" and source.chunk.section == "query result"
     sql_prompt = fake_openai.prompts()[0]
     assert "one DuckDB SQL query" in sql_prompt[0]["content"] and "Table offices" in sql_prompt[1]["content"]
-    assert answer.as_dict()["table"]["rows"] == [["Berlin"], ["Hamburg"]]
+    assert answer_json(answer)["table"]["rows"] == [["Berlin"], ["Hamburg"]]
     slack = json.dumps(answer_blocks(answer))
     assert answer.table.sql in slack and "Hamburg" in slack
     assert "ORDER BY city LIMIT 200" in render(answer)

@@ -4,6 +4,7 @@ by retrieval through table cards (and row passages for small tables). Real DuckD
 import csv
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import duckdb
@@ -198,3 +199,18 @@ def test_status_lists_tables_with_row_counts(monkeypatch, settings, table_dir, c
     assert {t["name"]: t["rows"] for t in status["tables"]} == {"offices": 18, "rota": 3}
     assert cli.main(["status"]) == 0
     assert "table offices: 18 rows" in capsys.readouterr().out
+
+
+def test_closing_the_reader_waits_for_a_read_in_flight(tmp_path, table_dir):
+    """A reindex in the serving process closes the read connection: a table answer reading
+    through it at that moment must still finish."""
+    tables = TableStore(tmp_path / "tables.duckdb")
+    tables.load("rota", table_dir / "rota.csv", "hash-1")
+    with tables._cursor() as cursor:  # a read in flight
+        closer = threading.Thread(target=tables.close_reader)
+        closer.start()
+        closer.join(0.5)  # room to close the connection under the read, were it not waited for
+        assert closer.is_alive()
+        assert cursor.execute("SELECT count(*) FROM rota").fetchone() == (3,)
+    closer.join()
+    assert tables.query("SELECT team FROM rota WHERE week = 2").rows == [("Payments",)]

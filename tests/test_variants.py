@@ -6,9 +6,10 @@ import json
 import pytest
 
 from bot.chain.agent import Agent
-from bot.errors import PromptError
-from bot.chain.turn_log import TurnLog
+from bot.chain.answer_json import answer_json
 from bot.chain.prompt_variants import PROMPTS_DIR, Variants, load_prompt
+from bot.chain.turn_log import TurnLog
+from bot.errors import PromptError
 from knowledge.access import Asker
 from knowledge.errors import SettingsError
 from tests.env import settings_from
@@ -73,7 +74,7 @@ def test_each_thread_is_answered_with_its_variants_prompt(ab_settings, make_deps
         answer = agent.answer(QUESTION, split[name][0])
         assert (answer.variant, answer.prompt_version) == (name, load_prompt(name).version)
         assert fake_openai.prompts()[-1][0]["content"] == load_prompt(name).text
-        assert answer.as_dict()["variant"] == name
+        assert answer_json(answer)["variant"] == name
 
 
 def test_cached_answers_stay_with_their_variant(kb_settings, make_deps, redis_client, redis_prefix):

@@ -1,7 +1,13 @@
-"""The answer chain: preprocess -> retrieve -> build prompt -> generate -> validate -> remember.
+"""The answer chain, in the order the code takes it: preprocess (normalise, language) -> input
+guard (bot/chain/screening.py) -> who may see what, and the thread's earlier turns they may see
+-> the answer cache, for a standalone question -> a follow-up's rewrite (bot/chain/follow_up.py)
+-> retrieve, screen the passages, route to an FAQ row, the tables, the model cascade or a quote,
+validate, add disclaimers (bot/chain/routing.py) -> reply -> remember (usage, the turn's record,
+the thread's memory).
 
 Every path ends in an `Answer`: a grounded answer, an extractive quote, or a refusal that
-says why. An answer that failed validation is never returned.
+says why. An answer that failed validation is never returned. The question travels through
+the turn as one `Question` (bot/chain/question.py).
 """
 
 from __future__ import annotations
@@ -12,25 +18,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
-from bot.chain import progress
-from bot.chain.outcomes import carrying, extractive, faq_match, refusal, verified_answer
-from bot.chain.answer_cache import CacheHit, freeze, thaw
-from bot.chain.freshness import with_review_dates
-from bot.chain.degrade import Reads, skipped, start_turn, without_redis
-from bot.deps import Deps
-from bot.errors import LLMUnavailable
-from bot.chain.i18n import language_of, text as message
 from bot.chain.answer import Answer, Turn, Usage
+from bot.chain.answer_cache import CacheHit, freeze, thaw
+from bot.chain.degrade import Reads, skipped, start_turn, without_redis
+from bot.chain.follow_up import standalone as standalone_question
+from bot.chain.i18n import language_of
+from bot.chain.i18n import text as message
+from bot.chain.outcomes import verified_answer
 from bot.chain.preprocess import follow_up_context, normalise
-from bot.chain.table_answers import tables_for
-from bot.chain.prompt import build_rewrite, parse_rewrite
+from bot.chain.question import Question
+from bot.chain.routing import answer_question
+from bot.chain.screening import checked
 from bot.chain.turn_log import TurnRecord
+from bot.deps import Deps
 from bot.ops.telemetry import clean, turn_id_of
-from bot.chain.usage import cost_usd
-from bot.chain.prompt_variants import PromptText
-from guards.input import MAX_QUESTION_CHARS, InputVerdict
+from guards.input import MAX_QUESTION_CHARS
 from knowledge.access import EVERYONE, PUBLIC, Access, Asker
-from knowledge.models import Passage
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,7 @@ class Agent:
                                 reason="no_answer", variant=prompt.name, prompt_version=prompt.version)
                 telemetry.answered(span, answer)
                 return answer, lambda: None
-            verdict = self._checked(text)
+            verdict = checked(self.deps, text)
             if verdict.reason is not None:
                 answer = Answer(verdict.message or message(language, f"refusal.{verdict.reason}", length=len(text),
                                                            limit=MAX_QUESTION_CHARS),
@@ -102,7 +105,8 @@ class Agent:
                 # asker may see what they cited: someone else may have asked them with other rights.
                 history = [turn for turn in history if visible(turn, access)]
                 # personal data redacted: nothing below sees it
-                answer = self._cached_or_answered(verdict.text, history, channel, prompt, language, access)
+                asked = Question(verdict.text, language, thread_id, asker, access, prompt, history)
+                answer = self._cached_or_answered(asked)
             text = verdict.text
             answer = replace(answer, latency_ms=(time.perf_counter() - started) * 1000, turn_id=turn_id,
                              variant=prompt.name, prompt_version=prompt.version, language=language)
@@ -112,17 +116,6 @@ class Agent:
             with telemetry.stage("remember", parent=span):
                 self._remember(thread_id, text, answer, user, channel)
         return answer, remember
-
-    def _checked(self, text: str) -> InputVerdict:
-        telemetry = self.deps.telemetry
-        with telemetry.stage("guard.input", latency="guard") as span:
-            verdict = self.deps.input_guard.check(text)
-            span.set_attributes(clean({"kb.guard.verdict": verdict.reason or "pass", "kb.guard.detail": verdict.detail,
-                                       "kb.guard.redacted": sorted({f.kind for f in verdict.redacted}),
-                                       "kb.question": verdict.text}))
-        if verdict.reason is not None:
-            telemetry.guard_block(verdict.reason)
-        return verdict
 
     def _remember(self, thread_id: str | None, question: str, answer: Answer, user: str, channel: str) -> None:
         """Today's usage totals, the turn's record (every answer, without who asked: for feedback,
@@ -136,36 +129,38 @@ class Agent:
             turn = Turn(question=question, answer=answer.text, source_ids=[p.id for p in answer.sources],
                         audiences=[p.chunk.audience for p in answer.sources] + answer.inherited, mode=answer.mode,
                         refused=answer.refused, id=answer.turn_id, cache_key=answer.cache_key,
-                        variant=answer.variant, prompt_version=answer.prompt_version)
+                        variant=answer.variant, prompt_version=answer.prompt_version, user=user)
             self.deps.memory.remember(thread_id, turn, user, pipe)
             parts += ("memory",)
         without_redis(parts, pipe.execute, None)
 
-    def _cached_or_answered(self, question: str, history: list[Turn], channel: str, prompt: PromptText,
-                            language: str, access: Access) -> Answer:
+    def _cached_or_answered(self, question: Question) -> Answer:
         """A standalone question may be answered from the cache; a follow-up depends on its thread."""
-        cache = self.deps.cache
-        standalone = not follow_up_context(question, history)
-        if standalone and self.deps.verified and (verified := self._verified(question, access)) is not None:
+        cache, text, version = self.deps.cache, question.text, question.prompt.version
+        standalone = not follow_up_context(text, question.history)
+        if standalone and self.deps.verified and (verified := self._verified(text, question.access)) is not None:
             return verified
         if cache is not None and standalone:
             with self.deps.telemetry.stage("cache") as span:
-                hit = without_redis("cache", lambda: cache.get(question, prompt.version, access), None)
-                fresh = hit is not None and self._still_best(question, hit, access)
+                hit = without_redis("cache", lambda: cache.get(text, version, question.access), None)
+                fresh = hit is not None and self._still_best(text, hit, question.access)
                 span.set_attributes(clean({"kb.cache.result": hit.kind if fresh else "stale" if hit else "miss",
                                            "kb.cache.similarity": hit.similarity if hit else None}))
             if fresh:
                 self.deps.telemetry.cache_hit(hit.kind)
                 return thaw(hit.answer, hit)
-        answer = self._with_disclaimers(self._answer(question, history, channel, prompt, language, access), language)
+        searched = standalone_question(self.deps, question)
+        answer = answer_question(self.deps, searched)
+        if searched.rewrite_usage is not None:
+            answer = replace(answer, usage=searched.rewrite_usage + (answer.usage or Usage(answer.mode)))
         # The thread's earlier turns were read too: what they cited restricts this answer as well.
-        answer = replace(answer, inherited=[audience for turn in history for audience in turn.audiences])
+        answer = replace(answer, inherited=[audience for turn in question.history for audience in turn.audiences])
         # An answer from one table is cached (exact wording only) with its rows, citing the table's
         # passage, whose content hash retires it when the table changes; over several tables it is not.
         # Nor is one made in a thread that cited restricted sources: the cache knows only its own sources.
         cacheable = (answer.table is None or len(answer.table.tables) == 1) and not answer.inherits_restricted
         if cache is not None and standalone and not answer.refused and cacheable:
-            key = without_redis("cache", lambda: cache.put(question, self._cache_entry(answer), prompt.version,
+            key = without_redis("cache", lambda: cache.put(text, self._cache_entry(answer), version,
                                                            semantic=answer.table is None), "")
             answer = replace(answer, cache_key=key)
         return answer
@@ -197,100 +192,6 @@ class Agent:
         best = self.deps.retriever.retrieve(question, 1, access=access)
         known = {source["id"] for source in hit.answer["sources"]} | {hit.answer.get("best", "")}
         return bool(best) and best[0].id in known
-
-    def _answer(self, question: str, history: list[Turn], channel: str, prompt: PromptText, language: str,
-                access: Access) -> Answer:
-        context = follow_up_context(question, history)
-        rewrite_usage, searched = None, f"{question} (after: {context})" if context else ""
-        # A rewrite is a paid call: not once the channel's budget is spent (the search then blends).
-        if context and self.deps.cascade is not None and not self._budget_spent(channel):
-            standalone, rewrite_usage = self._standalone(question, history)
-            if standalone:
-                question, context, searched = standalone, "", standalone
-        answer = replace(self._answer_standalone(question, context, history, channel, prompt, language, access),
-                         searched=searched)
-        return answer if rewrite_usage is None else replace(answer, usage=rewrite_usage + (answer.usage or Usage(answer.mode)))
-
-    def _standalone(self, question: str, history: list[Turn]) -> tuple[str, Usage | None]:
-        """With a model, a follow-up is rewritten into a standalone question; "" if that fails
-        (the search then blends in the thread's previous question instead)."""
-        chat, telemetry = self.deps.cascade.rewriter, self.deps.telemetry
-        instructions = self.deps.variants.rewrite
-        try:
-            with telemetry.model_call(chat.tier, "rewrite", **{"kb.prompt.version": instructions.version}) as span:
-                completion = chat.complete(build_rewrite(instructions.text, question, history))
-                cost = cost_usd(chat.tier, completion.prompt_tokens, completion.completion_tokens)
-                telemetry.completed(span, chat.tier, completion, cost)
-                standalone = parse_rewrite(completion.text)
-                span.set_attribute("kb.rewrite", standalone)
-        except LLMUnavailable:
-            return "", None
-        usage = Usage(chat.tier.name, completion.prompt_tokens, completion.completion_tokens, cost)
-        # The rewrite is model output, searched and shown as the question: it passes the same
-        # guard as anything a user types. A rewrite the guard stops is dropped (the search blends).
-        verdict = self._checked(standalone) if standalone else None
-        if verdict is None or verdict.reason is not None:
-            return "", usage
-        return verdict.text, usage
-
-    def _answer_standalone(self, question: str, context: str, history: list[Turn], channel: str,
-                           prompt: PromptText, language: str, access: Access) -> Answer:
-        progress.step("search")
-        with self.deps.telemetry.stage("retrieve", latency="retrieve", **{"kb.retrieve.blended": bool(context)}) as span:
-            retrieved = self.deps.retriever.retrieve(question, self.deps.settings.knowledge.top_k, context=context, access=access)
-            span.set_attributes({"kb.passages.ids": [p.id for p in retrieved],
-                                 "kb.passages.scores": [round(p.score, 4) for p in retrieved]})
-        progress.step("found", retrieved)
-        answer = self._answer_from(question, retrieved, history, channel, prompt, language, access)
-        return replace(answer, best_passage=retrieved[0].id if retrieved else "")
-
-    def _answer_from(self, question: str, retrieved: list[Passage], history: list[Turn], channel: str,
-                     prompt: PromptText, language: str, access: Access) -> Answer:
-        settings = self.deps.settings
-        # Documents are untrusted too: a passage carrying instructions never reaches the answer.
-        with self.deps.telemetry.stage("screen"):
-            passages = [p for p in retrieved if self.deps.input_guard.passage_is_safe(p.chunk.text)]
-        for _ in range(len(retrieved) - len(passages)):
-            self.deps.telemetry.guard_block("unsafe_passage")
-        # Scores are cosine for English and lexical relevance for Korean (as the retriever judged
-        # the words it searched for, which a follow-up's rewrite may have changed): each has its threshold.
-        threshold = settings.knowledge.min_relevance_for(language_of(question))
-        relevant = [p for p in passages if p.score >= threshold]
-        if not relevant:
-            return refusal(passages, language)
-        faq = faq_match(passages, settings.knowledge.faq_match)
-        if faq is not None:
-            return Answer(f"{faq.quote.strip()} [1]", "faq", sources=[faq], confidence=min(1.0, faq.question_score))
-        cards = tables_for(relevant, settings.knowledge.passage_margin)
-        if cards and self.deps.table_answers is not None:
-            # A spent budget leaves the tables to lookups in row passages, like having no model.
-            cascade = None if self._budget_spent(channel) else self.deps.cascade
-            return self.deps.table_answers.answer(cascade, question, relevant, cards, history, prompt.text, language,
-                                                  access)
-        cascade = self.deps.cascade
-        if cascade is None:
-            return extractive(relevant[0], "extractive_note", language)
-        relevant = carrying(relevant, settings.knowledge.passage_margin)
-        if self._budget_spent(channel):
-            spent = f"channel budget of {settings.channel_daily_budget_usd} USD spent"
-            if not cascade.has_free_tier:
-                return replace(extractive(relevant[0], "budget_note", language), notes=[spent])
-            answer = cascade.answer(prompt.text, question, relevant, history, free_only=True, language=language)
-            return replace(answer, notes=[f"{spent}: free tiers only", *answer.notes])
-        return cascade.answer(prompt.text, question, relevant, history, language=language)
-
-    def _budget_spent(self, channel: str) -> bool:
-        budget = self.deps.settings.channel_daily_budget_usd
-        return budget > 0 and without_redis("usage", lambda: self.deps.usage.spent_today(channel), 0.0) >= budget
-
-    def _with_disclaimers(self, answer: Answer, language: str) -> Answer:
-        """The business rules' disclaimers for the sources' categories; a note on any past its review date."""
-        if answer.refused:
-            return answer
-        categories = [p.chunk.metadata.get("category", "") for p in answer.sources]
-        missing = [d for d in self.deps.rules.disclaimers_for(categories, language) if d not in answer.text]
-        answer = replace(answer, text="\n\n".join([answer.text, *(f"_{d}_" for d in missing)])) if missing else answer
-        return with_review_dates(answer)
 
 
 def with_skipped(answer: Answer) -> Answer:

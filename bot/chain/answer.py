@@ -6,6 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import ConfigDict, TypeAdapter
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+from bot.chain.i18n import text
 from knowledge.access import EVERYONE
 from knowledge.models import Passage
 
@@ -13,7 +17,12 @@ Mode = Literal["extractive", "llm", "faq", "cache", "verified"]
 Reason = Literal["no_answer", "prompt_injection", "off_topic", "too_long", "error"]
 
 
-@dataclass(frozen=True)
+PUBLISHED = ConfigDict(use_attribute_docstrings=True, extra="forbid", json_schema_serialization_defaults_required=True)
+"""How the parts of an answer are published (bot/chain/answer_json.py): each field's docstring is its
+description in the JSON Schema, and a field with a default is still always in the output."""
+
+
+@pydantic_dataclass(frozen=True, config=PUBLISHED)
 class Rejection:
     """A cascade tier whose answer was not taken, and why."""
 
@@ -21,16 +30,19 @@ class Rejection:
     reason: str
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, config=PUBLISHED)
 class Usage:
     """What one answer cost. `tier` is what answered: faq, cache, extractive, or a cascade tier;
     `rejected` the cheaper tiers asked first, whose attempts are included in the cost."""
 
     tier: str
+    """What answered: faq, cache, extractive or a cascade tier."""
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+    """What the answer cost, re-asks and rejected tiers included."""
     rejected: tuple[Rejection, ...] = ()
+    """Each cheaper tier whose answer was not taken, and why."""
 
     def __add__(self, other: Usage | None) -> Usage:
         """Two model calls for one answer (a follow-up's rewrite, then the answer) cost both;
@@ -46,30 +58,32 @@ SHOWN_TABLE_ROWS = 20
 """Rows of a table result an answer shows (and a model reads to phrase it); the rest are counted."""
 
 
-@dataclass(frozen=True)
+@pydantic_dataclass(frozen=True, config=PUBLISHED)
 class TableResult:
     """What a checked SQL query over the tables returned: shown to the user, with the SQL, to check."""
 
     sql: str
+    """The checked query that ran (DuckDB dialect), for the user to check."""
     tables: list[str]
     columns: list[str]
-    rows: list[tuple]
+    rows: list[tuple[Any, ...]]
+    """At most 200; `truncated` when more matched."""
     truncated: bool = False
 
     def text_table(self, limit: int) -> str:
         """The first `limit` rows as an aligned text table (the CLI; Slack, in a code block)."""
         cells = [self.columns, *([("" if v is None else str(v)) for v in row] for row in self.rows[:limit])]
         widths = [max(len(str(row[i])) for row in cells) for i in range(len(self.columns))]
-        lines = [" | ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+        lines = [" | ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() for row in cells]
         lines.insert(1, "-+-".join("-" * w for w in widths))
         more = len(self.rows) - limit
         if more > 0 or self.truncated:
             lines.append(f"... {max(more, 0)} more rows" + (" (and more beyond the row cap)" if self.truncated else ""))
         return "\n".join(lines)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"sql": self.sql, "tables": self.tables, "columns": self.columns, "rows": [list(r) for r in self.rows],
-                "truncated": self.truncated}
+
+TABLE_RESULT = TypeAdapter(TableResult)
+"""A TableResult to and from JSON (the answer cache keeps it with the answer)."""
 
 
 @dataclass(frozen=True)
@@ -123,16 +137,8 @@ class Answer:
         """It cites, or was made with earlier turns that cited, a source not everyone may read."""
         return any(p.chunk.restricted for p in self.sources) or self.inherits_restricted
 
-    def as_dict(self, answer_id: Any = None) -> dict[str, Any]:
-        """The JSON of `bot ask --json`, `--jsonl` and `POST /v1/ask` (bot/chain/answer_json.py)."""
-        from bot.chain.answer_json import AskResult
-
-        return AskResult.of(self, answer_id).as_json()
-
     def as_text(self) -> str:
         """The answer with its numbered sources, as a terminal or a chat client shows it."""
-        from bot.chain.i18n import text
-
         lines = [self.text, *(["", f"_{self.attribution}_"] if self.attribution else [])]
         if self.table is not None:  # an answer from the tables: where from, the SQL, the rows
             lines += ["", text(self.language, "answer.table_sql", tables=", ".join(self.table.tables)),
@@ -159,6 +165,8 @@ class Turn:
     cache_key: str = ""
     variant: str = ""
     prompt_version: str = ""
+    user: str = ""
+    """Who asked (a Slack user id; "" for an edge without users): `/kb forget` removes their turns only."""
 
 
 def flat_json(record: object) -> str:

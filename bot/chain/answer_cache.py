@@ -38,8 +38,10 @@ from dataclasses import dataclass
 import numpy as np
 import redis
 
+from bot.chain.answer import TABLE_RESULT, Answer
 from knowledge.access import EVERYONE, Access
 from knowledge.language import language_of
+from knowledge.models import Chunk, Passage
 
 TTL_S = 7 * 24 * 3600
 SEMANTIC_TRIES = 5
@@ -206,24 +208,21 @@ def cited_hashes(answer: dict) -> dict[str, str]:
     return {source["id"]: source["payload"].get("content_hash", "") for source in answer.get("sources", [])}
 
 
-def freeze(answer) -> dict:
+def freeze(answer: Answer) -> dict:
     """An Answer as cached: enough to rebuild it, sources and all."""
     return {
         "text": answer.text, "mode": answer.mode, "confidence": answer.confidence,
         "sources": [{"id": p.id, "payload": p.chunk.payload(), "score": p.score, "rank": p.rank,
                      "question_score": p.question_score} for p in answer.sources],
-        **({"table": answer.table.as_dict()} if answer.table is not None else {}),
+        **({"table": TABLE_RESULT.dump_python(answer.table, mode="json")} if answer.table is not None else {}),
     }
 
 
-def thaw(data: dict, hit: CacheHit):
-    from bot.chain.answer import Answer, TableResult
-    from knowledge.models import Chunk, Passage
-
+def thaw(data: dict, hit: CacheHit) -> Answer:
     sources = [Passage(Chunk.from_payload(s["id"], s["payload"]), s["score"], s["rank"], s["question_score"])
                for s in data["sources"]]
     note = f"cache: {hit.kind} hit" + (f" ({hit.similarity:.2f})" if hit.kind == "semantic" else "")
     table = data.get("table")
     return Answer(data["text"], "cache", sources=sources, confidence=data["confidence"],
                   notes=[note, f"first answered in mode {data['mode']}"], cache_key=data.get("cache_key", ""),
-                  table=TableResult(**{**table, "rows": [tuple(row) for row in table["rows"]]}) if table else None)
+                  table=TABLE_RESULT.validate_python(table) if table else None)

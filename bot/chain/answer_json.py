@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from bot.chain.answer import Answer, Mode, Reason
+from bot.chain.answer import PUBLISHED, Answer, Mode, Reason, TableResult, Usage
 
 
 class _Model(BaseModel):
-    # Each field's docstring is its description in the published schema, and a field with a
-    # default is still always in the output: the schema of what is sent says so.
-    model_config = ConfigDict(use_attribute_docstrings=True, extra="forbid",
-                              json_schema_serialization_defaults_required=True)
+    model_config = PUBLISHED
 
 
 class Source(_Model):
@@ -28,32 +25,6 @@ class Source(_Model):
     """The passage as quoted."""
     score: float
     """How well it matched the question (cosine similarity; lexical relevance for Korean)."""
-
-
-class Rejection(_Model):
-    tier: str
-    reason: str
-
-
-class Usage(_Model):
-    tier: str
-    """What answered: faq, cache, extractive or a cascade tier."""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    """What the answer cost, re-asks and rejected tiers included."""
-    rejected: list[Rejection] = []
-    """Each cheaper tier whose answer was not taken, and why."""
-
-
-class TableOut(_Model):
-    sql: str
-    """The checked query that ran (DuckDB dialect), for the user to check."""
-    tables: list[str]
-    columns: list[str]
-    rows: list[list[Any]]
-    """At most 200; `truncated` when more matched."""
-    truncated: bool = False
 
 
 class AskResult(_Model):
@@ -80,7 +51,7 @@ class AskResult(_Model):
     """That prompt's version id: name and content hash."""
     language: str = "en"
     """The question's language, which the bot's own words are in."""
-    table: TableOut | None = None
+    table: TableResult | None = None
     """For an answer from the tables: the query's result the answer was phrased from."""
     attribution: str = ""
     """For a verified answer: who vouches for it and since when ("Verified by <@U…> on DATE")."""
@@ -89,19 +60,15 @@ class AskResult(_Model):
 
     @classmethod
     def of(cls, answer: Answer, answer_id: Any = None) -> AskResult:
-        usage = answer.usage
         return cls(
             id=answer_id, answer=answer.text, refused=answer.refused, reason=answer.reason, mode=answer.mode,
             confidence=answer.confidence,
             sources=[Source(id=p.id, title=p.chunk.title, source=p.chunk.source, text=p.quote, score=round(p.score, 4))
                      for p in answer.sources],
             latency_ms=round(answer.latency_ms, 1), notes=list(answer.notes), turn_id=answer.turn_id,
-            usage=Usage(tier=usage.tier, prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens,
-                        cost_usd=usage.cost_usd, rejected=[Rejection(tier=r.tier, reason=r.reason)
-                                                           for r in usage.rejected])
-            if usage else Usage(tier=answer.mode),
-            variant=answer.variant, prompt_version=answer.prompt_version, language=answer.language,
-            table=TableOut(**answer.table.as_dict()) if answer.table else None, attribution=answer.attribution,
+            usage=answer.usage or Usage(answer.mode), variant=answer.variant,
+            prompt_version=answer.prompt_version, language=answer.language, table=answer.table,
+            attribution=answer.attribution,
         )
 
     @classmethod
@@ -112,6 +79,11 @@ class AskResult(_Model):
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"error"} if self.error is None else None)
+
+
+def answer_json(answer: Answer, answer_id: Any = None) -> dict[str, Any]:
+    """The JSON of `bot ask --json`, `--jsonl` and `POST /v1/ask`."""
+    return AskResult.of(answer, answer_id).as_json()
 
 
 class AskRequest(_Model):

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import redis
 
-from knowledge.errors import SettingsError
 from bot.chain.degrade import Reads
 from knowledge.access import Access, AccessError, Asker, Scope
+from knowledge.errors import SettingsError
 from knowledge.store import Store
 
 log = logging.getLogger(__name__)

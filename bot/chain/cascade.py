@@ -13,29 +13,28 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from bot.chain import progress
-from bot.chain.outcomes import extractive, grounded
-from bot.errors import LLMUnavailable
-from bot.chain.llm import Chat
 from bot.chain.answer import Answer, Rejection, Turn, Usage
+from bot.chain.llm import Chat
+from bot.chain.outcomes import extractive, grounded
 from bot.chain.prompt import build_prompt
+from bot.chain.reask import Rejected, ask_until_valid
 from bot.ops.telemetry import Telemetry, clean
-from bot.chain.usage import cost_usd
 from knowledge.models import Passage
 
 if TYPE_CHECKING:
     from guards.output import GuardResult, OutputGuard
 
 NOT_FOUND = "the model found no answer in the passages"
+REASK_ANSWER = "Your reply was rejected: {} Reply again with one JSON object that follows the rules."
 
 
 @dataclass
 class Attempt:
     """What asking one tier gave: a validated answer, or the reason there is none."""
 
+    usage: Usage
     answer: Answer | None = None
     reason: str = ""
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
     guard_failures: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -63,21 +62,20 @@ class Cascade:
         chats = [c for c in self.chats if c.tier.free] if free_only else self.chats
         rejected: list[Rejection] = []
         notes: list[str] = []
-        tokens, cost = [0, 0], 0.0  # every attempt is paid for, re-asks and rejected tiers included
+        spent = Usage("extractive")  # every attempt is paid for, re-asks and rejected tiers included
         guard_failures = 0
         for position, chat in enumerate(chats):
             attempt = self._ask(chat, instructions, question, passages, history, last=position == len(chats) - 1,
                                 language=language)
             notes += attempt.notes
-            tokens = [tokens[0] + attempt.prompt_tokens, tokens[1] + attempt.completion_tokens]
-            cost += cost_usd(chat.tier, attempt.prompt_tokens, attempt.completion_tokens)
+            spent = spent + attempt.usage
             guard_failures += attempt.guard_failures
             if attempt.answer is not None:
-                usage = Usage(chat.tier.name, *tokens, round(cost, 6), tuple(rejected))
+                usage = replace(spent, tier=chat.tier.name, rejected=tuple(rejected))
                 return replace(attempt.answer, notes=notes, usage=usage, guard_failures=guard_failures)
             rejected.append(Rejection(chat.tier.name, attempt.reason))
             notes.append(f"tier {chat.tier.name} rejected: {attempt.reason}")
-        usage = Usage("extractive", *tokens, round(cost, 6), tuple(rejected))
+        usage = replace(spent, tier="extractive", rejected=tuple(rejected))
         return replace(extractive(passages[0], "fallback_note", language), notes=notes, usage=usage,
                        guard_failures=guard_failures)
 
@@ -87,47 +85,41 @@ class Cascade:
         with self.telemetry.stage(f"tier {tier.name}", **{"kb.tier": tier.name}) as span:
             attempt = self._drafts(chat, instructions, question, passages, history, last, language)
             span.set_attributes(clean({"kb.tier.accepted": attempt.answer is not None, "kb.tier.rejected": attempt.reason,
-                                       "gen_ai.usage.input_tokens": attempt.prompt_tokens,
-                                       "gen_ai.usage.output_tokens": attempt.completion_tokens}))
+                                       "gen_ai.usage.input_tokens": attempt.usage.prompt_tokens,
+                                       "gen_ai.usage.output_tokens": attempt.usage.completion_tokens}))
         return attempt
 
     def _drafts(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
                 last: bool, language: str) -> Attempt:
         """The tier's first answer, and its re-asks with the validators' feedback."""
-        tier, telemetry = chat.tier, self.telemetry
+        tier = chat.tier
         prompt = build_prompt(instructions, question, passages[: tier.max_passages], history, tier.prompt_budget_tokens)
-        messages = list(prompt.messages)
-        attempt = Attempt()
-        for draft in range(1, max(tier.max_reasks, 0) + 2):
-            progress.step("write")
-            try:
-                with telemetry.model_call(tier, "answer", **{"kb.draft": draft}) as span:
-                    completion = chat.complete(messages, self.guard.json_schema)
-                    telemetry.completed(span, tier, completion,
-                                        cost_usd(tier, completion.prompt_tokens, completion.completion_tokens))
-            except LLMUnavailable as error:
-                attempt.notes.append(str(error))
-                attempt.reason = "the model server failed"
-                return attempt
-            attempt.prompt_tokens += completion.prompt_tokens
-            attempt.completion_tokens += completion.completion_tokens
+        shown = [p.chunk.text for p in prompt.passages]
+
+        def validated(reply: str, draft: int) -> GuardResult:
             progress.step("check")
-            with telemetry.stage("validate", latency="validate", **{"kb.draft": draft}) as span:
-                result = self.guard.check(completion.text, [p.chunk.text for p in prompt.passages])
+            with self.telemetry.stage("validate", latency="validate", **{"kb.draft": draft}) as span:
+                result = self.guard.check(reply, shown)
                 span.set_attributes(clean({"kb.guard.passed": result.passed, "kb.guard.problems": result.problems}))
-            if result.passed:
-                attempt.reason = shortfall(result, tier.min_confidence, last)
-                if not attempt.reason:
-                    attempt.answer = grounded(result, prompt.passages, language)
-                return attempt
-            attempt.guard_failures += 1
-            attempt.notes.append(f"tier {tier.name} draft {draft} rejected: {'; '.join(result.problems)}")
-            messages += [
-                {"role": "assistant", "content": completion.text},
-                {"role": "user", "content": "Your reply was rejected: " + " ".join(result.problems)
-                 + " Reply again with one JSON object that follows the rules."},
-            ]
-        attempt.reason = "failed the output guards: " + result.problems[0]
+            if not result.passed:
+                raise Rejected("; ".join(result.problems))
+            return result
+
+        progress.step("write")
+        drafts = ask_until_valid(chat, list(prompt.messages), validated, REASK_ANSWER.format,
+                                 tries=max(tier.max_reasks, 0) + 1, purpose="answer", telemetry=self.telemetry,
+                                 json_schema=self.guard.json_schema)
+        notes = [f"tier {tier.name} draft {n} rejected: {c}" for n, c in enumerate(drafts.complaints, start=1)]
+        attempt = Attempt(drafts.usage, guard_failures=len(drafts.complaints), notes=notes)
+        if drafts.failure:
+            attempt.notes.append(drafts.failure)
+            attempt.reason = "the model server failed"
+        elif drafts.value is None:
+            attempt.reason = "failed the output guards: " + drafts.complaints[-1].split("; ")[0]
+        else:
+            attempt.reason = shortfall(drafts.value, tier.min_confidence, last)
+            if not attempt.reason:
+                attempt.answer = grounded(drafts.value, prompt.passages, language)
         return attempt
 
 

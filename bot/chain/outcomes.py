@@ -8,8 +8,8 @@ import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from bot.chain.i18n import text
 from bot.chain.answer import Answer
+from bot.chain.i18n import text
 from knowledge.models import Passage
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ def extractive(best: Passage, note: str, language: str = "en") -> Answer:
 def grounded(result: GuardResult, shown: list[Passage], language: str = "en") -> Answer:
     """The validated model answer, with its citations renumbered to the sources listed."""
     value = result.value
-    cited = list(dict.fromkeys(value.sources))
+    # Only passages it was shown: [0] would otherwise quote the last one, [9] raise IndexError.
+    cited = [n for n in dict.fromkeys(value.sources) if 1 <= n <= len(shown)]
     if value.confidence == 0:
         return replace(refusal([shown[n - 1] for n in cited], language), mode="llm")
     new_number = {old: new for new, old in enumerate(cited, start=1)}

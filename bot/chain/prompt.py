@@ -1,18 +1,18 @@
 """Build the model's prompt from the question, the thread and the passages, within a token budget.
 The instructions themselves are versioned files in bot/chain/prompts/ (see bot/chain/prompt_variants.py).
 
-Tokens are counted with tiktoken's cl100k_base, the one encoding available offline (it is
-bundled with llama-index-core); for models with another tokenizer it is an approximation.
+Tokens are counted with tiktoken's cl100k_base through llama-index's tokenizer (llama-index-core,
+kept for chunking, ships that encoding's data, so nothing is downloaded); for models with another
+tokenizer it is an approximation.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from bot.chain.answer import Turn
 from knowledge.models import Passage
@@ -30,18 +30,15 @@ class Prompt:
 
 
 @lru_cache(maxsize=1)
-def _encoding():
-    import llama_index.core
+def _tokenizer() -> Callable[[str], list]:
+    # Imported on first use: llama-index costs ~2 s, which `bot --help` and the extractive path skip.
+    from llama_index.core.utils import get_tokenizer
 
-    cache = Path(llama_index.core.__file__).parent / "_static" / "tiktoken_cache"
-    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(cache))
-    import tiktoken
-
-    return tiktoken.get_encoding("cl100k_base")
+    return get_tokenizer()  # cl100k_base, from the data llama-index ships (it sets no variable for good)
 
 
 def count_tokens(text: str) -> int:
-    return len(_encoding().encode(text, disallowed_special=()))
+    return len(_tokenizer()(text))
 
 
 def build_prompt(instructions: str, question: str, passages: list[Passage], history: list[Turn],

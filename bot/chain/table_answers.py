@@ -17,15 +17,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-from bot.chain.outcomes import extractive
-from bot.errors import LLMUnavailable
+from bot.chain.answer import SHOWN_TABLE_ROWS, Answer, TableResult, Usage
+from bot.chain.cascade import Cascade
 from bot.chain.i18n import text
 from bot.chain.llm import Chat
-from bot.chain.answer import SHOWN_TABLE_ROWS, Answer, TableResult, Turn, Usage
+from bot.chain.outcomes import extractive
+from bot.chain.question import Question
+from bot.chain.reask import Rejected, ask_until_valid
 from bot.ops.telemetry import Telemetry
-from bot.chain.usage import cost_usd
 from guards.errors import UnsafeSQL
 from guards.sql import check_sql
 from knowledge.access import EVERYONE, Access
@@ -33,9 +33,7 @@ from knowledge.errors import TableError, TableUnavailable
 from knowledge.models import Chunk, Passage
 from knowledge.tables import QUERY_MAX_ROWS, TableStore
 
-if TYPE_CHECKING:
-    from bot.chain.cascade import Cascade
-
+REASK_SQL = 'That query was rejected: {}. Reply again with one JSON object {{"sql": ...}}.'
 SQL_SCHEMA = {"type": "object", "properties": {"sql": {"type": "string"}}, "required": ["sql"],
               "additionalProperties": False}
 AGGREGATE = re.compile(
@@ -61,7 +59,7 @@ def table_cards(passages: list[Passage]) -> list[Passage]:
         name = passage.chunk.metadata.get("table")
         if passage.chunk.kind not in ("table", "row") or not name:
             continue
-        if name not in chosen or passage.chunk.kind == "table" and chosen[name].chunk.kind == "row":
+        if name not in chosen or (passage.chunk.kind == "table" and chosen[name].chunk.kind == "row"):
             chosen[name] = passage
     return list(chosen.values())
 
@@ -88,24 +86,25 @@ class TableAnswers:
         self.telemetry = telemetry or Telemetry()
         self.max_rows = max_rows
 
-    def answer(self, cascade: Cascade | None, question: str, relevant: list[Passage], cards: list[Passage],
-               history: list[Turn], instructions: str, language: str, access: Access) -> Answer:
+    def answer(self, cascade: Cascade | None, question: Question, relevant: list[Passage],
+               cards: list[Passage]) -> Answer:
         """The answer from the tables: a checked query's result phrased by the cascade; without a
         model (`cascade` None), a row passage for a lookup, else an honest "needs a model"."""
+        language, instructions, history = question.language, question.prompt.text, question.history
         rows = [p for p in relevant if p.chunk.kind != "table"]
         title = cards[0].chunk.metadata.get("title", cards[0].chunk.title)
         if cascade is None:
-            if rows and not is_aggregate(question):
+            if rows and not is_aggregate(question.text):
                 return extractive(rows[0], "extractive_note", language)
             return _declined("answer.table_needs_model", title, cards, language)
-        attempt = self.query(cascade.rewriter, question, cards, access)
+        attempt = self.query(cascade.rewriter, question.text, cards, question.access)
         if attempt.result is None:
-            fallback = (cascade.answer(instructions, question, rows, history, language=language) if rows
+            fallback = (cascade.answer(instructions, question.text, rows, history, language=language) if rows
                         else _declined("answer.table_query_failed", title, cards, language))
             return replace(fallback, notes=[*attempt.notes, "answered from row passages" if rows else "no query worked",
                                             *fallback.notes], usage=attempt.usage + fallback.usage)
-        passage = result_passage(attempt.result, cards, question)
-        answer = cascade.answer(instructions, question, [passage], history, language=language)
+        passage = result_passage(attempt.result, cards, question.text)
+        answer = cascade.answer(instructions, question.text, [passage], history, language=language)
         return replace(answer, table=attempt.result, notes=[*attempt.notes, *answer.notes],
                        usage=attempt.usage + (answer.usage or Usage(answer.mode)))
 
@@ -124,27 +123,21 @@ class TableAnswers:
         messages = [{"role": "system", "content": self.instructions},
                     {"role": "user", "content": "\n\n".join([*map(_schema, cards, schemas.values()),
                                                                f"Question: {question}"])}]
-        usage, notes = Usage(chat.tier.name), []
-        for attempt in (1, 2):
-            try:
-                with self.telemetry.model_call(chat.tier, "sql", **{"kb.draft": attempt}) as span:
-                    completion = chat.complete(messages, SQL_SCHEMA)
-                    cost = cost_usd(chat.tier, completion.prompt_tokens, completion.completion_tokens)
-                    self.telemetry.completed(span, chat.tier, completion, cost)
-            except LLMUnavailable as error:
-                return SQLAttempt(None, usage, [*notes, str(error)])
-            usage = usage + Usage(chat.tier.name, completion.prompt_tokens, completion.completion_tokens, cost)
-            sql = _sql_of(completion.text)
+
+        def run(reply: str, _draft: int) -> TableResult:
+            sql = _sql_of(reply)
             if not sql:
-                return SQLAttempt(None, usage, [*notes, "the model wrote no SQL: the tables cannot answer"])
+                raise Rejected("the model wrote no SQL: the tables cannot answer", reask=False)
             try:
-                return SQLAttempt(self.run(sql, columns), usage, notes)
+                return self.run(sql, columns)
             except (UnsafeSQL, TableError, TableUnavailable) as error:
-                notes.append(f"sql draft {attempt} rejected: {error}")
-                messages += [{"role": "assistant", "content": completion.text},
-                             {"role": "user", "content": f"That query was rejected: {error}. "
-                                                         "Reply again with one JSON object {\"sql\": ...}."}]
-        return SQLAttempt(None, usage, notes)
+                raise Rejected(str(error)) from error
+
+        drafts = ask_until_valid(chat, messages, run, REASK_SQL.format, tries=2, purpose="sql",
+                                 telemetry=self.telemetry, json_schema=SQL_SCHEMA)
+        notes = [f"sql draft {n} rejected: {c}" for n, c in enumerate(drafts.complaints, start=1)]
+        ended = [why for why in (drafts.failure, drafts.final) if why]
+        return SQLAttempt(drafts.value, drafts.usage, [*notes, *ended])
 
     def run(self, sql: str, columns: dict[str, set[str]]) -> TableResult:
         """Check `sql` against the tables' `columns`, then run it."""

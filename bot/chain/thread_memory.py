@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from bot.chain.answer import Turn, flat_json
 from bot.chain.degrade import Reads
 from bot.errors import RedisUnavailable
-from bot.chain.answer import Turn, flat_json
 
 
 def connect(url: str) -> redis.Redis:
@@ -19,11 +20,19 @@ def connect(url: str) -> redis.Redis:
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
         raise RedisUnavailable(
-            f"Cannot reach Redis at REDIS_URL={url} ({error}). Start one with "
+            f"Cannot reach Redis at REDIS_URL={without_password(url)} ({error}). Start one with "
             "`redis-server --port 6379 --save '' --daemonize yes` (Debian: apt-get install redis-server), "
             "or point REDIS_URL at a running Redis."
         ) from None
     return client
+
+
+def without_password(url: str) -> str:
+    """REDIS_URL as it may be shown: a password in it (redis://user:secret@host) becomes ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
 
 
 class ThreadMemory:
@@ -59,11 +68,21 @@ class ThreadMemory:
             pipe.execute()
 
     def forget_user(self, user: str) -> int:
-        """Forget every conversation `user` asked in; returns how many."""
-        threads = self._redis.smembers(self._user_key(user))
-        keys = [self._key(thread) for thread in threads]
-        self._redis.delete(self._user_key(user), *keys)
-        return len(keys)
+        """Forget `user`'s turns in every conversation they asked in, and only theirs: others in a
+        shared thread keep what they asked. Returns how many conversations. A turn remembered
+        before turns named their asker cannot be told apart, so it goes too."""
+        threads = sorted(self._redis.smembers(self._user_key(user)))
+        read = self._redis.pipeline(transaction=False)
+        for thread in threads:
+            read.lrange(self._key(thread), 0, -1)
+        write = self._redis.pipeline()
+        for thread, raws in zip(threads, read.execute(), strict=True):
+            for raw in raws:
+                if json.loads(raw).get("user", "") in (user, ""):
+                    write.lrem(self._key(thread), 0, raw)
+        write.delete(self._user_key(user))
+        write.execute()
+        return len(threads)
 
     def _user_key(self, user: str) -> str:
         return f"{self._prefix}user:{user}:threads"

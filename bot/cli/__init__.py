@@ -1,5 +1,1 @@
-"""The `bot` command line."""
-
-from bot.cli.commands import main
-
-__all__ = ["main"]
+"""The `bot` command line (bot/cli/commands.py: `main`)."""

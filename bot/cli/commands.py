@@ -2,6 +2,10 @@
 (bot/cli/eval_commands.py) measures it, and the operations commands run in bot/cli/ops_commands.py.
 
 User-facing error text lives here (and in the Slack edge), nowhere deeper.
+
+Each command imports what it runs inside its own function: the chain pulls in torch, the
+embedding model and guardrails (several seconds), which `bot --help`, a mistyped option and the
+commands that only read Redis should not wait for.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
+from bot import service
+from bot.chain.answer_json import AskResult, answer_json
 from bot.cli import key_commands as cli_keys
-from bot.cli.mcp_commands import mcp as mcp_command
-
 from bot.cli import ops_commands as cli_ops
-from bot.cli.verified_commands import verified
 from bot.cli.eval_commands import eval_command
+from bot.cli.mcp_commands import mcp as mcp_command
 from bot.cli.ops_commands import EMPTY_KB_HELP, asker_of, asker_options, fail
+from bot.cli.verified_commands import verified
 from bot.errors import BotError
 from guards.errors import GuardError
 from knowledge.access import PUBLIC, Asker
@@ -165,14 +170,14 @@ def show_tiers() -> int:
 
 def circuit_of(tier, settings) -> str:
     """The tier's circuit as every worker sees it (it is kept in Redis)."""
+    from bot.chain.thread_memory import connect, without_password
     from bot.deps import breaker_for
-    from bot.chain.thread_memory import connect
 
     retries = f"{tier.max_retries} retries honouring Retry-After, then"
     try:
         client = connect(settings.redis_url)
     except BotError:
-        return f"{retries} circuit state unknown: Redis at {settings.redis_url} is unreachable"
+        return f"{retries} circuit state unknown: Redis at {without_password(settings.redis_url)} is unreachable"
     try:
         state = breaker_for(tier, client, settings.redis_prefix).state().describe()
     finally:
@@ -182,15 +187,12 @@ def circuit_of(tier, settings) -> str:
 
 def ask_one(agent, question: str, thread_id: str, as_json: bool, asker: Asker = PUBLIC) -> int:
     answer = agent.answer(question, thread_id, asker)
-    print(json.dumps(answer.as_dict(), ensure_ascii=False) if as_json else render(answer))
+    print(json.dumps(answer_json(answer), ensure_ascii=False) if as_json else render(answer))
     return 0
 
 
 def ask_jsonl(agent, lines: TextIO, out: TextIO, asker: Asker = PUBLIC) -> int:
     """One JSON answer per input line; a bad line gets an error object, never a crash."""
-    from bot.service import Failure, ask
-    from bot.chain.answer_json import AskResult
-
     if agent.deps.store.count() == 0:  # say once how to fill it, not once per line
         raise EmptyKnowledgeBase(f"The collection {agent.deps.store.alias!r} holds no documents.")
     for number, request in enumerate(_requests(lines), start=1):
@@ -199,10 +201,10 @@ def ask_jsonl(agent, lines: TextIO, out: TextIO, asker: Asker = PUBLIC) -> int:
             continue
         thread, line_id = request.get("thread") or f"eval:{uuid.uuid4()}", request.get("id")
         # The line goes out before the turn is written to Redis: the asker does not wait for that.
-        # Through ask(): a request that cannot be answered gets its error line and the run goes on.
-        result = ask(agent, request["question"], str(thread), asker,
-                     reply=lambda answer, line_id=line_id: _write_line(out, answer.as_dict(line_id)))
-        if isinstance(result, Failure):
+        # Through service.ask(): a request that cannot be answered gets its error line and the run goes on.
+        result = service.ask(agent, request["question"], str(thread), asker,
+                     reply=lambda answer, line_id=line_id: _write_line(out, answer_json(answer, line_id)))
+        if isinstance(result, service.Failure):
             _write_line(out, AskResult.unreadable(line_id, result.message).as_json())
     return 0
 

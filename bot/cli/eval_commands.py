@@ -1,6 +1,10 @@
 """`bot eval TARGET`: measure the bot on evaluation data. The targets that need the store or
 the embedding model run here; the answer-level ones (`export-feedback`, `answers`, `compare`,
 `gaps`) in bot/cli/ops_commands.py.
+
+Each command imports what it runs inside its own function: the chain pulls in torch, the
+embedding model and guardrails (several seconds), which `bot --help`, a mistyped option and the
+commands that only read Redis should not wait for.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import click
 from bot.cli import ops_commands as cli_ops
 from bot.cli.ops_commands import EMPTY_KB_HELP, asker_of, asker_options, fail
 from bot.errors import BotError
+from bot.settings import EVAL_DATA_HELP, load_settings
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
 TARGETS = ("guards", "retrieval", "calibrate", "covid-dataset", "cache", "verified", "export-feedback", "answers",
@@ -24,7 +29,7 @@ FILE = click.Path(path_type=Path)
 @click.command("eval", help="""Measure the bot on evaluation data.
 
 \b
-guards: the input guard on ../shared/eval.
+guards: the input guard on EVAL_DATA_DIR (../shared/eval).
 retrieval: recall@1/5/10, MRR and latency of hybrid, dense and sparse search on --dataset.
 calibrate: MIN_RELEVANCE and FAQ_MATCH from --dataset; VERIFIED_MATCH from the COVID paraphrases.
 covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.
@@ -44,7 +49,7 @@ tables: answers from tables with scripted SQL, and hostile SQL rejected.""")
                    "questions, 200 MITRE prompts, the Korean off-topic questions in knowledge/eval)")
 @click.option("--half", type=click.Choice(["all", "calibration", "test"]), default="all", show_default=True,
               help="covid-dataset: which half of the FAQs; retrieval, calibrate: lines of that `half`")
-@click.option("--data", type=FILE, help="the evaluation data folder (default: ../shared/eval)")
+@click.option("--data", type=FILE, help="the evaluation data folder (default: EVAL_DATA_DIR, else ../shared/eval)")
 @click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON object")
 @click.option("--rating", type=click.Choice(["up", "down"]), help="export-feedback: only answers rated so")
 @click.option("--days", type=int, default=30, show_default=True, help="export-feedback: the last N days")
@@ -70,9 +75,9 @@ def evaluate(args: SimpleNamespace) -> int:
 
     if args.target in ("export-feedback", "answers", "compare", "gaps", "tables"):
         return cli_ops.evaluate(args)
-    data = args.data or eval_data.DEFAULT_DATA
+    data = args.data or load_settings().eval_data_dir
     if args.target in ("guards", "covid-dataset", "cache", "verified") and not data.is_dir():
-        return fail(f"no evaluation data at {data}; pass --data DIR")
+        return fail(f"no evaluation data at {data}: {EVAL_DATA_HELP}.")
     if args.target == "covid-dataset":
         print("\n".join(json.dumps(line, ensure_ascii=False) for line in eval_data.covid_dataset(data, args.half)))
         return 0
@@ -85,9 +90,8 @@ def evaluate(args: SimpleNamespace) -> int:
             figures = eval_guards(data, Embedder())
             text = render_guards(figures)
         else:
-            from bot.ops.evals.cache import eval_cache
             from bot.chain.thread_memory import connect
-            from bot.settings import load_settings
+            from bot.ops.evals.cache import eval_cache
 
             try:  # the cache as the bot runs it: its Redis, its query embedding, its threshold
                 settings = load_settings()
@@ -121,7 +125,6 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
     from bot.ops.evals import data as eval_data
     from bot.ops.evals.calibrate import calibrate, render_calibration
     from bot.ops.evals.retrieval import eval_retrieval, render_retrieval
-    from bot.settings import load_settings
     from knowledge.access import Access
     from knowledge.embeddings import Embedder
     from knowledge.retrieval import Retriever

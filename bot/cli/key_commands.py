@@ -1,5 +1,6 @@
 """`bot keys add|list|revoke`: the HTTP API's keys (bot/web/api_keys.py). Reads and writes Redis only:
-no model is loaded to manage a key."""
+no model is loaded to manage a key (its imports are inside the functions, as bot/cli/commands.py
+explains)."""
 
 from __future__ import annotations
 
@@ -60,9 +61,9 @@ def revoke(name: str) -> int:
 
 
 def with_keys(run) -> int:
-    from bot.web.api_keys import ApiKeys
     from bot.chain.thread_memory import connect
     from bot.settings import load_settings
+    from bot.web.api_keys import ApiKeys
 
     try:
         settings = load_settings()

@@ -2,6 +2,10 @@
 export-feedback`, `eval answers` and `eval compare`. Like cli.py, an edge: it loads what a
 command needs, prints, and turns errors into messages and exit codes (0 ok, 1 the candidate
 regresses, 2 a set-up problem or bad input).
+
+Each command imports what it runs inside its own function: the chain pulls in torch, the
+embedding model and guardrails (several seconds), which `bot --help`, a mistyped option and the
+commands that only read Redis should not wait for.
 """
 
 from __future__ import annotations
@@ -12,8 +16,8 @@ from pathlib import Path
 
 import click
 
-from bot.errors import BotError
 from bot.chain.turn_log import TURN_TTL_S
+from bot.errors import BotError
 from knowledge.access import Asker
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
@@ -72,8 +76,8 @@ def report(days: int, as_json: bool, html: Path | None) -> int:
     from bot.ops.loop_report import loop_from_settings
     from bot.ops.report import build
     from bot.ops.report_html import render_html
-    from bot.settings import load_settings
     from bot.ops.report_text import render_text
+    from bot.settings import load_settings
 
     if not 1 <= days <= KEPT_DAYS:
         return fail(f"--days takes 1 to {KEPT_DAYS} (answers are kept {KEPT_DAYS} days)")
@@ -116,8 +120,8 @@ def evaluate(args) -> int:
 
 def tables(as_json: bool) -> int:
     from bot.ops.evals.tables import eval_tables, render_tables
-    from knowledge.embeddings import Embedder
     from bot.settings import load_settings
+    from knowledge.embeddings import Embedder
 
     settings = load_settings()
     figures = eval_tables(Embedder(onnx_dir=settings.knowledge.onnx_dir), settings)
@@ -126,8 +130,8 @@ def tables(as_json: bool) -> int:
 
 
 def export_feedback(rating: str | None, days: int) -> int:
-    from bot.ops.evals.feedback import cases
     from bot.chain.turn_log import last_days
+    from bot.ops.evals.feedback import cases
 
     if not 1 <= days <= KEPT_DAYS:
         return fail(f"--days takes 1 to {KEPT_DAYS} (answers are kept {KEPT_DAYS} days)")
@@ -143,9 +147,9 @@ def export_feedback(rating: str | None, days: int) -> int:
 def answers(dataset: Path, variants: list[str | None], as_json: bool, tolerance: float | None = None) -> int:
     """`eval answers` with one variant (None: the one with the largest share of PROMPT_VARIANTS),
     `eval compare` with two (baseline, candidate)."""
+    from bot.chain.prompt_variants import prompt_named
     from bot.ops.evals import answers as evals
     from bot.ops.evals import compare
-    from bot.chain.prompt_variants import prompt_named
     from bot.settings import load_settings
 
     try:

@@ -68,12 +68,12 @@ class Metrics:
     def render(self, store: Store | None = None) -> tuple[bytes, str]:
         """The exposition text and its content type; with `store`, kb_index_documents is brought
         up to date first (counted again only when the index version has changed)."""
-        from prometheus_client import CONTENT_TYPE_LATEST
+        from prometheus_client import CONTENT_TYPE_LATEST  # imported once a Metrics exists (above)
 
         if store is not None:
             self._refresh_index(store)
         if self.multiproc_dir is None:
-            from prometheus_client import generate_latest
+            from prometheus_client import generate_latest  # as above
 
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
         return render_multiprocess(self.multiproc_dir), CONTENT_TYPE_LATEST
@@ -89,6 +89,7 @@ class Metrics:
 
 def render_multiprocess(directory: Path) -> bytes:
     """What every process that wrote to `directory` counted, summed: one scrape, one view."""
+    # Only once a Metrics exists: prometheus-client must not be imported before the variable is set.
     from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
     registry = CollectorRegistry()
@@ -98,7 +99,7 @@ def render_multiprocess(directory: Path) -> bytes:
 
 def start_server(metrics: Metrics, port: int, store: Store | None = None):
     """/metrics on its own port (Socket Mode has no HTTP server of ours); returns the server."""
-    from wsgiref.simple_server import WSGIRequestHandler, make_server
+    from wsgiref.simple_server import WSGIRequestHandler, make_server  # Socket Mode's metrics only
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, format, *args):  # noqa: A002 (the stdlib's name)

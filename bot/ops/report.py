@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
+from bot.chain.turn_log import Feedback, TurnLog, TurnRecord, last_days
 from bot.ops.comparison import Rates, compare
 from bot.ops.unanswered import Embed, group, unanswered
-from bot.chain.turn_log import Feedback, TurnLog, TurnRecord, last_days
 
 NO_VARIANT = "(none)"
 """The variant of answers recorded before prompt variants existed."""

@@ -21,10 +21,10 @@ from bot.ops.tracing import turn_id_of
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
 
-    from bot.chain.llm import Completion
-    from bot.ops.metrics import Metrics
     from bot.chain.answer import Answer
+    from bot.chain.llm import Completion
     from bot.chain.tiers import Tier
+    from bot.ops.metrics import Metrics
 
 Span = trace.Span
 T = TypeVar("T")

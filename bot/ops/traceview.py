@@ -15,9 +15,9 @@ import re
 
 import redis
 
+from bot.chain.turn_log import WITHHELD
 from bot.errors import TraceNotFound
 from bot.ops.tracing import SOURCE_TEXT
-from bot.chain.turn_log import WITHHELD
 
 TURN_ID = re.compile(r"^[0-9a-f]{6,32}$")
 SHORT_ID = 8

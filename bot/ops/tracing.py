@@ -54,6 +54,7 @@ def build_tracer_provider(settings: Settings, client: redis.Redis) -> TracerProv
         exporter = RedisSpanExporter(client, settings.redis_prefix, settings.trace_retention_s, settings.trace_keep)
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=REDIS_EXPORT_DELAY_MS))
     if endpoint:
+        # protobuf and the OTLP exporter load only when a collector is configured.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter(endpoint=endpoint)

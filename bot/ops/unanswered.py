@@ -80,7 +80,7 @@ def cluster(vectors: np.ndarray, threshold: float) -> list[int]:
     """A group label per vector; vectors are normalised, so cosine distance is 1 - dot."""
     if len(vectors) == 1:
         return [0]
-    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.cluster import AgglomerativeClustering  # scikit-learn (~1 s): only for a report
 
     model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
                                     distance_threshold=1 - threshold)
@@ -93,7 +93,7 @@ def _gap(wordings: list[list[TurnRecord]], vectors: np.ndarray) -> Gap:
     # follow-up only when there is nothing else, since it leans on its thread.
     centrality = (vectors @ vectors.T).mean(axis=1)
     order = sorted(range(len(wordings)), key=lambda i: (bool(wordings[i][0].searched), -centrality[i]))
-    typical = [wordings[order[0]]] + sorted((wordings[i] for i in order[1:]), key=len, reverse=True)
+    typical = [wordings[order[0]], *sorted((wordings[i] for i in order[1:]), key=len, reverse=True)]
     channels = Counter(t.channel for t in turns)
     closest = Counter(s["title"] for t in turns for s in t.sources[:1])
     return Gap(count=len(turns), examples=[asked(times[-1]) for times in typical[:EXAMPLES]],

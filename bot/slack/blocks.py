@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.chain.i18n import text
 from bot.chain.answer import Answer
+from bot.chain.i18n import text
 from bot.ops.traceview import SHORT_ID
 
 MAX_SECTION_CHARS = 2900

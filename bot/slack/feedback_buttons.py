@@ -10,10 +10,16 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.blocks import FEEDBACK_ACTION, FEEDBACK_MODAL, MAX_COMMENT_CHARS, feedback_modal, rating_of
-from bot.deps import Deps
 from bot.chain.i18n import language_of, text
 from bot.chain.turn_log import REASONS
+from bot.deps import Deps
+from bot.slack.blocks import (
+    FEEDBACK_ACTION,
+    FEEDBACK_MODAL,
+    MAX_COMMENT_CHARS,
+    feedback_modal,
+    rating_of,
+)
 from guards.pii import redact
 
 THANKS = {"up": "feedback.thanks", "down": "feedback.stored"}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -20,27 +19,21 @@ from slack_sdk.errors import SlackApiError
 
 from bot.chain import i18n, progress
 from bot.chain.degrade import Reads, without_redis
-from bot.deps import Deps
+from bot.deps import Deps, build_web_client
 from bot.service import Failure, ask
 from bot.slack.agent_view import register_agent_view
 from bot.slack.channel_policy import ChannelPolicies, ChannelPolicy
+from bot.slack.experts import captured, register_experts
 from bot.slack.feedback_buttons import register_feedback
 from bot.slack.question_filter import is_question
 from bot.slack.replies import CitedOnly, Reply, StreamedReply
 from bot.slack.sharing import EphemeralReply, register_sharing
 from bot.slack.slash_commands import Commands, Reindexer
-from bot.slack.experts import captured, register_experts
-from bot.chain.answer import Answer
 from bot.slack.suggestions import Suggestions
-from bot.web.admission import Admission
+from bot.web.admission import Admission, CallerRunsExecutor
 from knowledge.access import Asker
 
 log = logging.getLogger(__name__)
-
-def build_web_client(token: str, api_url: str = "") -> WebClient:
-    """The one place a Slack Web API client is built; SLACK_API_URL points it elsewhere."""
-    return WebClient(token=token, base_url=api_url or WebClient.BASE_URL)
-
 
 def create_app(deps: Deps, agent, client: WebClient | None = None, process_before_response: bool = False,
                admission: Admission | None = None) -> App:
@@ -49,11 +42,12 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
     becomes an error response, and Slack retries the event. `admission` is shared with the HTTP
     API when both are served (one process, one limit on questions answered at once)."""
     settings = deps.settings
-    client = client or build_web_client(settings.slack_bot_token, settings.slack_api_url)
+    client = client or build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
     admission = admission or Admission.for_settings(settings)
-    # Enough listener threads for every admitted question plus a few to say "busy" at once.
-    executor = ThreadPoolExecutor(max_workers=admission.capacity + 4, thread_name_prefix="kb-answer")
-    app = App(client=client, signing_secret=settings.slack_signing_secret, listener_executor=executor,
+    # Enough listener threads for every admitted question plus a few to say "busy"; beyond them a
+    # listener runs in the request's thread (no queue), where admission turns it away at once.
+    executor = CallerRunsExecutor(admission.capacity + 4, thread_name_prefix="kb-answer")
+    app = App(client=client, signing_secret=settings.slack_signing_secret.get_secret_value(), listener_executor=executor,
               process_before_response=process_before_response or settings.slack_process_before_response)
     app.admission = admission  # so the load benchmark and operators can see it
     policies = ChannelPolicies(deps.redis, settings.redis_prefix)
@@ -287,10 +281,3 @@ def slack_wsgi(app: App):
             return reply(start_response, {"error": f"the request body is not {what} ({type(error).__name__}: {error})"})
 
     return application
-
-
-def wsgi_from_env():
-    """Kept for deployments that name it here: bot.web.app.wsgi_from_env serves Slack and the HTTP API."""
-    from bot.web.app import wsgi_from_env
-
-    return wsgi_from_env()

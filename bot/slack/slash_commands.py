@@ -17,16 +17,17 @@ from pathlib import Path
 import redis
 
 from bot.chain import i18n
-from bot.slack import expert_commands
-from bot.deps import Deps
 from bot.chain.turn_log import TURN_TTL_S
-from bot.errors import TraceNotFound
 from bot.chain.usage import describe
+from bot.deps import Deps
+from bot.errors import TraceNotFound
+from bot.slack import expert_commands
 from bot.slack.channel_command import channel_command
 from bot.slack.channel_policy import ChannelPolicies
 from ingest.cli import per_audience, tables_per_audience
+from ingest.errors import IngestError
 from knowledge.access import AccessError, Scope
-from knowledge.errors import TableError, TableUnavailable
+from knowledge.errors import KnowledgeError, TableError, TableUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,9 @@ class Reindexer:
         return f"{self.deps.settings.redis_prefix}reindex:lock"
 
     def start(self, user: str, notify: Notify) -> str:
-        from ingest.reindex import sources_to_reindex  # the pipeline and its loaders, only when asked
+        from ingest.reindex import (
+            sources_to_reindex,  # the pipeline and its loaders, only when asked
+        )
 
         sources = sources_to_reindex(self.deps.settings.ingest, self.deps.store)
         missing = [str(p) for p in sources if not p.exists()]
@@ -83,7 +86,7 @@ class Reindexer:
         return f"Reindex started from {', '.join(map(str, sources))}. The current index keeps serving until it is done."
 
     def _run(self, sources: list[Path], notify: Notify) -> None:
-        from ingest.reindex import reindex
+        from ingest.reindex import reindex  # the pipeline and its loaders, only when asked
 
         steps = list(PROGRESS_STEPS)
 
@@ -97,9 +100,13 @@ class Reindexer:
             self.deps.telemetry.ingested(summary.chunks_written)
             notify(f"Reindex finished: {summary.describe()}")
             log.info("reindex finished: %s", summary.as_dict())
-        except Exception as error:  # the thread's last word: whatever happened, the admin hears of it
+        except (IngestError, KnowledgeError) as error:  # ours: the message says what to fix
             log.exception("reindex failed")
-            notify(f"Reindex failed ({type(error).__name__}: {error}); the previous index keeps serving.")
+            notify(f"Reindex failed: {error}. The previous index keeps serving.")
+        except Exception as error:  # the thread's last word: the admin hears of it, the log has the details
+            log.exception("reindex failed")
+            notify(f"Reindex failed on an unexpected {type(error).__name__}; the server's log has the details. "
+                   "The previous index keeps serving.")
         finally:
             try:
                 self.deps.redis.delete(self._lock)
@@ -149,6 +156,7 @@ class Commands:
         if not days.isdigit() or not 1 <= int(days) <= MAX_REPORT_DAYS:
             command = self.deps.settings.slack_command
             return f"`{command} report` takes a number of days from 1 to {MAX_REPORT_DAYS}, e.g. `{command} report 30`."
+        # The report's clustering (scikit-learn, ~1 s) loads only when an admin asks for one.
         from bot.ops.report import build
         from bot.ops.report_text import render_slack
 
@@ -163,7 +171,7 @@ class Commands:
 
     def why(self, turn: str) -> str:
         """A turn's trace, as `bot trace` draws it, in a code block."""
-        from bot.ops.traceview import TraceStore, render
+        from bot.ops.traceview import TraceStore, render  # only when an admin asks why
 
         if not turn:
             return f"Which answer? `{self.deps.settings.slack_command} why TURN_ID` (the id is in the answer's context line)."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 
@@ -54,3 +55,32 @@ class Admission:
                 self._count -= 1
                 self._changed.notify_all()
             self._admitted.release()
+
+
+class CallerRunsExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool, without a queue: a job no thread is free for runs at once in the
+    thread that submits it (Java's caller-runs policy). A ThreadPoolExecutor queues it without
+    limit instead, so a burst waited there unseen, and admission was checked only when a thread
+    took it up. With a thread for every admitted question and a few spare, such a job is one
+    Admission turns away: the asker hears "busy" at once, from the request's own thread."""
+
+    def __init__(self, max_workers: int, thread_name_prefix: str = "") -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self._free = threading.BoundedSemaphore(max_workers)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        if not self._free.acquire(blocking=False):
+            ran: Future = Future()
+            try:
+                ran.set_result(fn(*args, **kwargs))
+            except BaseException as error:  # as a pooled job's would be: kept in its future
+                ran.set_exception(error)
+            return ran
+
+        def pooled():
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self._free.release()
+
+        return super().submit(pooled)

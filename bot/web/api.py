@@ -19,14 +19,14 @@ from dataclasses import dataclass
 import redis
 from pydantic import BaseModel, ValidationError
 
-from bot.web import openai_compat as openai_api
-from bot.web.stepped import Done, answered_with_steps
-from bot.service import Failure, ask
-from bot.deps import Deps
-from bot.chain.i18n import language_of, text
-from bot.web.api_keys import ApiKey, ApiKeys
 from bot.chain.answer import Answer
 from bot.chain.answer_json import AskRequest, AskResult, published_schema
+from bot.chain.i18n import language_of, text
+from bot.deps import Deps
+from bot.service import Failure, ask
+from bot.web import openai_compat as openai_api
+from bot.web.api_keys import ApiKey, ApiKeys
+from bot.web.stepped import Done, answered_with_steps
 from knowledge.access import Asker
 
 log = logging.getLogger(__name__)

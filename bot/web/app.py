@@ -8,27 +8,23 @@ Prometheus, /slack/events when Slack is configured (bot/slack/listeners.py), the
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
-from bot.deps import Deps
+from slack_bolt import App
 
-if TYPE_CHECKING:
-    from slack_bolt import App
-
-    from bot.web.admission import Admission
+from bot.chain.agent import Agent
+from bot.deps import Deps, build_deps, screen_ahead
+from bot.mcp_server.http import mcp_wsgi
+from bot.settings import load_settings
+from bot.slack.listeners import create_app, slack_wsgi
+from bot.web.admission import Admission
+from bot.web.api import HttpApi
 
 
 def wsgi_app(deps: Deps, slack_app: App | None = None, agent=None, admission: Admission | None = None):
     """Slack's routes with `slack_app`, the HTTP API with `agent`; both share `admission`."""
-    from bot.slack.listeners import slack_wsgi
-
     slack = slack_wsgi(slack_app) if slack_app is not None else None
     api = mcp = None
     if agent is not None:
-        from bot.mcp_server.http import mcp_wsgi
-        from bot.web.admission import Admission
-        from bot.web.api import HttpApi
-
         shared = admission or getattr(slack_app, "admission", None) or Admission.for_settings(deps.settings)
         api = HttpApi(deps, agent, shared)
         mcp = mcp_wsgi(deps, agent, shared)
@@ -82,12 +78,6 @@ def wsgi_from_env():
     """The WSGI app for a server that imports it, built from the environment in each worker:
     Slack when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set, and the HTTP API. With
     PROMETHEUS_MULTIPROC_DIR set, a scrape of any worker counts them all."""
-    from bot.web.admission import Admission
-    from bot.chain.agent import Agent
-    from bot.deps import build_deps, screen_ahead
-    from bot.slack.listeners import create_app
-    from bot.settings import load_settings
-
     deps = build_deps(load_settings(), metrics=True)
     screen_ahead(deps)
     agent, admission = Agent(deps), Admission.for_settings(deps.settings)

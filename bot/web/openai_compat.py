@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.chain import progress
 from bot.chain.answer import Answer
-from bot.web.stepped import Done
 from bot.chain.prompt_variants import Variants
+from bot.web.stepped import Done
 
 CHUNK_WORDS = 8
 """Words per streamed chunk: small enough to look like a stream, few enough events to be cheap."""

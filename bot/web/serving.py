@@ -13,10 +13,10 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.web.admission import Admission
 from bot.deps import Deps, screen_ahead
 from bot.errors import BotError
 from bot.slack.listeners import create_app
+from bot.web.admission import Admission
 from bot.web.app import wsgi_app
 
 log = logging.getLogger(__name__)
@@ -54,14 +54,16 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
 
             start_digest(deps, app.client)
     if app is not None and settings.slack_app_token and not http:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from slack_bolt.adapter.socket_mode import (
+            SocketModeHandler,  # websocket client: Socket Mode only
+        )
 
         if deps.telemetry.metrics is not None and settings.metrics_port:
-            from bot.ops.metrics import start_server
+            from bot.ops.metrics import start_server  # prometheus-client: only with metrics on
 
             start_server(deps.telemetry.metrics, settings.metrics_port, deps.store)
             log.info("serving metrics at http://0.0.0.0:%d/metrics", settings.metrics_port)
-        SocketModeHandler(app, settings.slack_app_token).start()
+        SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
         return 0
     server = make_server("0.0.0.0", port, wsgi_app(deps, app, agent, admission), server_class=_ThreadingWSGIServer,
                          handler_class=_QuietHandler)

@@ -69,9 +69,7 @@ class Website:
                     if url not in allowed
                 ]
                 frontier = []
-                for url, links in zip(
-                    allowed, pool.map(lambda u: self._page(u, known, pull), allowed)
-                ):
+                for links in pool.map(lambda u: self._page(u, known, pull), allowed):
                     if not self.sitemap:
                         frontier += [link for link in links if link not in seen]
         for url in list(known):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -88,10 +89,8 @@ def sync(
             if watch:
                 stop = threading.Event()
                 signal.signal(signal.SIGTERM, lambda *_: stop.set())
-                try:
+                with contextlib.suppress(KeyboardInterrupt):
                     schedule.watch(sources, pipeline, state, settings, stop, report=show)
-                except KeyboardInterrupt:
-                    pass
                 return 0
             results = schedule.run_once(
                 sources,

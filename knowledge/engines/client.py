@@ -11,8 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.access import INDEXED_FIELDS
-from knowledge.engines.base import (DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Clauses, Hit, Vectors,
-                                    payload_filter, plain_vectors, settle_ties)
+from knowledge.engines.base import (
+    DENSE,
+    QUESTION,
+    RRF_K,
+    SCROLL_PAGE,
+    SPARSE,
+    Clauses,
+    Hit,
+    Vectors,
+    payload_filter,
+    plain_vectors,
+    settle_ties,
+)
 from knowledge.errors import EmptyKnowledgeBase, StoreLocked, StoreUnavailable
 from knowledge.sparse import SparseVector
 

@@ -16,8 +16,19 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.access import INDEXED_FIELDS
-from knowledge.engines.base import (DENSE, QUESTION, RRF_K, SCROLL_PAGE, SPARSE, Clauses, Hit, Vectors,
-                                    payload_filter, plain_vectors, settle_ties)
+from knowledge.engines.base import (
+    DENSE,
+    QUESTION,
+    RRF_K,
+    SCROLL_PAGE,
+    SPARSE,
+    Clauses,
+    Hit,
+    Vectors,
+    payload_filter,
+    plain_vectors,
+    settle_ties,
+)
 from knowledge.errors import EmptyKnowledgeBase, StoreCorrupt, StoreLocked
 from knowledge.sparse import SparseVector
 
@@ -100,11 +111,14 @@ class EdgeEngine:
         shard.flush()
 
     def drop(self, name: str) -> None:
-        shard = self._shards.pop(name, None)
-        if shard is not None:
-            shard.close()
-        shutil.rmtree(self._dir(name), ignore_errors=True)
-        self._metadata.pop(name, None)
+        # Under the loading lock: a thread loading this shard meanwhile would open the files
+        # being removed, and keep a shard of a collection that no longer exists.
+        with self._loading:
+            shard = self._shards.pop(name, None)
+            if shard is not None:
+                shard.close()
+            shutil.rmtree(self._dir(name), ignore_errors=True)
+            self._metadata.pop(name, None)
 
     @staticmethod
     def _read_json(path: Path) -> dict:

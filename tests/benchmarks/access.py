@@ -22,11 +22,11 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.ops.evals.data import percentiles  # noqa: E402
-from knowledge.access import ALL, Access, Asker  # noqa: E402
-from knowledge.retrieval import Retriever  # noqa: E402
-from tests.benchmarks import print_figures  # noqa: E402
-from tests.benchmarks.retrieval import covid_store  # noqa: E402
+from bot.ops.evals.data import percentiles
+from knowledge.access import ALL, Access, Asker
+from knowledge.retrieval import Retriever
+from tests.benchmarks import print_figures
+from tests.benchmarks.retrieval import covid_store
 
 ASKER = Asker(user="U7", channel="C3", usergroups=frozenset({"S1"}))
 

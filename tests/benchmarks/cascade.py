@@ -36,18 +36,20 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.chain.agent import Agent  # noqa: E402
-from bot.deps import build_deps  # noqa: E402
-from bot.ops.evals import DEFAULT_DATA  # noqa: E402
-from bot.chain.answer import Usage  # noqa: E402
-from ingest.pipeline import Pipeline  # noqa: E402
-from knowledge.access import Asker  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
-from bot.settings import Settings, load_settings  # noqa: E402
-from bot.chain.tiers import Tier  # noqa: E402
-from knowledge.sparse import SparseEncoder  # noqa: E402
-from knowledge.store import Store  # noqa: E402
-from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
+from bot.chain.agent import Agent
+from bot.chain.answer import Usage
+from bot.chain.tiers import Tier
+from bot.deps import build_deps
+from bot.settings import (
+    Settings,
+    load_settings,
+)
+from ingest.pipeline import Pipeline
+from knowledge.access import Asker
+from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from tests.fakes.openai_server import FakeOpenAI
 
 GPT_4O = {"price_input_per_1k": 0.0025, "price_output_per_1k": 0.01}
 LOCAL = Tier("local", "SmolLM2-135M-Instruct", gguf="smollm2", prompt_budget_tokens=1200, max_passages=2,
@@ -125,7 +127,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--limit", type=int, help="replay only the first N questions of the stream")
     parser.add_argument("--no-local", action="store_true", help="leave the local tier out even when installed")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=load_settings(env_file=None).eval_data_dir)
     args = parser.parse_args()
 
     stream = build_stream(args.data)[: args.limit]

@@ -34,7 +34,7 @@ from bot.web.api_keys import ApiKeys
 from tests.benchmarks import print_figures
 from tests.conftest import ISOLATED_ENV, ROOT
 from tests.serve import READY
-from tests.test_slack import free_port
+from tests.slack_helpers import free_port
 
 BIN = Path(sys.executable).parent
 TABLE = ROOT / "knowledge" / "eval" / "tables" / "offices.csv"

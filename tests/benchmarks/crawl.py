@@ -20,23 +20,19 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ingest.connectors.website import Website  # noqa: E402
-from ingest.pipeline import Pipeline  # noqa: E402
-from ingest.sync.config import Source  # noqa: E402
-from ingest.sync.runner import sync_source  # noqa: E402
-from ingest.sync.state import SyncState  # noqa: E402
-from knowledge.embeddings import Embedder  # noqa: E402
-from knowledge.settings import KnowledgeSettings  # noqa: E402
-from knowledge.sparse import SparseEncoder  # noqa: E402
-from knowledge.store import Store  # noqa: E402
-from tests.benchmarks import print_figures  # noqa: E402
-from tests.fakes.website import FakeSite, page  # noqa: E402
+from ingest.connectors.website import Website
+from ingest.pipeline import Pipeline
+from ingest.sync.config import Source
+from ingest.sync.runner import sync_source
+from ingest.sync.state import SyncState
+from knowledge.embeddings import Embedder
+from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from tests.benchmarks import print_figures
+from tests.fakes.website import FakeSite, page
 
-WORDS = (
-    "badge laptop travel expense receipt manager approval vacation payroll office printer network vpn "
-    "password portal policy contract invoice budget meeting training safety parking kitchen desk "
-    "monitor shipping supplier customer refund warranty holiday overtime remote onboarding"
-).split()
+WORDS = ["badge", "laptop", "travel", "expense", "receipt", "manager", "approval", "vacation", "payroll", "office", "printer", "network", "vpn", "password", "portal", "policy", "contract", "invoice", "budget", "meeting", "training", "safety", "parking", "kitchen", "desk", "monitor", "shipping", "supplier", "customer", "refund", "warranty", "holiday", "overtime", "remote", "onboarding"]
 
 
 def site_pages(count: int, seed: int = 7) -> dict[str, str]:

@@ -26,13 +26,13 @@ from pathlib import Path
 
 from bot.chain.agent import Agent
 from bot.deps import build_deps
-from bot.ops.evals.data import DEFAULT_DATA, covid_dataset, csv_column, percentiles
+from bot.ops.evals.data import covid_dataset, csv_column, percentiles
+from bot.settings import Settings, load_settings
 from guards.input import InputGuard
 from ingest.pipeline import Pipeline
 from knowledge.access import ALL, Asker
 from knowledge.embeddings import Embedder
 from knowledge.retrieval import Retriever
-from bot.settings import Settings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.benchmarks import print_figures
@@ -51,7 +51,7 @@ def arguments(doc: str) -> argparse.Namespace:
     """The options the benchmarks on these questions share."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--questions", type=int, default=200)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=load_settings(env_file=None).eval_data_dir)
     parser.add_argument("--json", action="store_true")
     return parser.parse_args()
 
@@ -104,7 +104,7 @@ def main() -> None:
         for question in asked:
             for name, embedder in (("torch", torch), ("onnx", onnx)):
                 embedder.clear_cache()
-                embedding[name].append(timed_ms(lambda: embedder.embed_query(question)))
+                embedding[name].append(timed_ms(lambda embedder=embedder, question=question: embedder.embed_query(question)))
 
         settings = bench_settings(tmp, "embedding")
         store = Store.open(settings.knowledge)
@@ -117,10 +117,11 @@ def main() -> None:
             floor, turn = [], {"torch": [], "onnx": []}
             for number, question in enumerate(asked):
                 onnx.clear_cache()
-                floor.append(timed_ms(lambda: deps.store.search(onnx.embed_query(question), NO_TERMS, 5, access=ALL, mode="dense")))
+                floor.append(timed_ms(lambda question=question: deps.store.search(onnx.embed_query(question), NO_TERMS, 5, access=ALL, mode="dense")))
                 for name, agent in agents.items():
                     agent.deps.embedder.clear_cache()
-                    turn[name].append(timed_ms(lambda: agent.answer(question, f"bench:{name}:{number}", asker=Asker(channel="bench"))))
+                    turn[name].append(timed_ms(lambda agent=agent, question=question, thread=f"bench:{name}:{number}":
+                                               agent.answer(question, thread, asker=Asker(channel="bench"))))
 
     figures = {"questions": len(asked), "onnx_export_and_check_ms": round(export_ms),
                **{f"embed_{name}": percentiles(samples) for name, samples in embedding.items()},

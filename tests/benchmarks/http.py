@@ -32,7 +32,7 @@ from bot.web.api_keys import ApiKeys
 from tests.benchmarks.load import QUESTIONS
 from tests.conftest import ISOLATED_ENV, SAMPLE_KB, copy_store
 from tests.serve import Serve
-from tests.test_slack import free_port
+from tests.slack_helpers import free_port
 
 
 def over_http(port: int, key: str, question: str, thread: str) -> tuple[float, dict]:
@@ -50,9 +50,10 @@ def in_process(store: str, key_prefix: str, rounds: int) -> dict:
     """The edge's own cost, without sockets: the WSGI app called directly against `agent.answer`
     and the JSON of `bot ask --jsonl`, alternately, in this process."""
     from bot.chain.agent import Agent
+    from bot.chain.answer_json import answer_json
     from bot.deps import build_deps
-    from bot.web.app import wsgi_app
     from bot.settings import load_settings
+    from bot.web.app import wsgi_app
 
     deps = build_deps(load_settings(env_file=None).replace(qdrant_path=Path(store), redis_prefix=key_prefix,
                                                            answer_cache=False), metrics=True)
@@ -69,7 +70,7 @@ def in_process(store: str, key_prefix: str, rounds: int) -> dict:
 
     def direct(question: str, thread: str) -> float:
         started = time.perf_counter()
-        json.dumps(agent.answer(question, thread).as_dict(thread), ensure_ascii=False)
+        json.dumps(answer_json(agent.answer(question, thread), thread), ensure_ascii=False)
         return time.perf_counter() - started
 
     try:
@@ -124,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             over_the_wire, jsonl = ([], []), ([], [])
             for number in range(args.rounds * len(QUESTIONS)):
                 question = QUESTIONS[number % len(QUESTIONS)]
-                paths = [(over_the_wire, lambda t: over_http(serve.port, key, question, t)),
-                         (jsonl, lambda t: over_jsonl(cli, question, t))]
+                paths = [(over_the_wire, lambda t, question=question: over_http(serve.port, key, question, t)),
+                         (jsonl, lambda t, question=question: over_jsonl(cli, question, t))]
                 for (trips, agent_ms), ask in paths if number % 2 else reversed(paths):
                     took, answer = ask(f"b{number}")
                     trips.append(took)

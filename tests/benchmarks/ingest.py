@@ -20,16 +20,17 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ingest.chunking import Chunker  # noqa: E402
-from ingest.loaders import discover, load  # noqa: E402
-from ingest.pipeline import Pipeline  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
-from knowledge.settings import KnowledgeSettings  # noqa: E402
-from knowledge.sparse import SparseEncoder  # noqa: E402
-from knowledge.store import Store  # noqa: E402
-from tests.benchmarks import print_figures  # noqa: E402
+from bot.settings import load_settings
+from ingest.chunking import Chunker
+from ingest.loaders import discover, load
+from ingest.pipeline import Pipeline
+from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from tests.benchmarks import print_figures
 
-COVID_FAQ = Path(__file__).resolve().parents[3] / "shared" / "eval" / "faq" / "covid_faq.csv"
+COVID_FAQ = load_settings(env_file=None).eval_data_dir / "faq" / "covid_faq.csv"
 
 
 def write_corpus(folder: Path, copies: int) -> Path:

@@ -27,7 +27,7 @@ from pathlib import Path
 from tests.conftest import SAMPLE_KB
 from tests.fakes.slack_api import FakeSlack
 from tests.serve import Serve
-from tests.test_slack import SECRET, free_port, mention
+from tests.slack_helpers import SECRET, free_port, mention
 
 QUESTIONS = ["How much can I spend on a hotel?", "Which class can I fly in?", "How do I report a phishing e-mail?",
              "How many vacation days do I get?", "How much is the home-office budget?",

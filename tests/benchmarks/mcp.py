@@ -37,7 +37,7 @@ from bot.web.api_keys import ApiKeys
 from tests.benchmarks.load import QUESTIONS
 from tests.conftest import ISOLATED_ENV, SAMPLE_KB, copy_store
 from tests.serve import Serve
-from tests.test_slack import free_port
+from tests.slack_helpers import free_port
 
 GOAL_MS = 5.0
 PATHS = (

@@ -30,20 +30,20 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.chain.agent import Agent  # noqa: E402
-from bot.deps import build_deps  # noqa: E402
-from bot.ops.report import build  # noqa: E402
-from bot.ops.report_html import render_html  # noqa: E402
-from bot.chain.turn_log import TurnLog, TurnRecord, last_days  # noqa: E402
-from ingest.pipeline import Pipeline  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
-from knowledge.settings import KnowledgeSettings  # noqa: E402
-from bot.chain.tiers import Tier  # noqa: E402
-from knowledge.sparse import SparseEncoder  # noqa: E402
-from knowledge.store import Store  # noqa: E402
-from tests.conftest import SAMPLE_KB  # noqa: E402
-from tests.fakes.openai_server import FakeOpenAI  # noqa: E402
+from bot.chain.agent import Agent
+from bot.chain.tiers import Tier
+from bot.chain.turn_log import TurnLog, TurnRecord, last_days
+from bot.deps import build_deps
+from bot.ops.report import build
+from bot.ops.report_html import render_html
+from bot.settings import load_settings
+from ingest.pipeline import Pipeline
+from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from tests.conftest import SAMPLE_KB
+from tests.fakes.openai_server import FakeOpenAI
 
 ANSWERED = {  # channel: (question, a follow-up in its thread or "")
     "C04PEOPLE": [("how many days of holiday do I get a year?", "and for part-time staff?"),

@@ -25,16 +25,16 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.ops.evals import DEFAULT_DATA, covid_dataset  # noqa: E402
-from bot.ops.evals.data import percentiles  # noqa: E402
-from ingest.pipeline import Pipeline  # noqa: E402
-from knowledge.access import ALL  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
-from knowledge.retrieval import Retriever  # noqa: E402
-from knowledge.settings import KnowledgeSettings  # noqa: E402
-from knowledge.sparse import SparseEncoder, SparseVector  # noqa: E402
-from knowledge.store import DENSE, QUESTION, SPARSE, Store  # noqa: E402
-from tests.benchmarks import print_figures  # noqa: E402
+from bot.ops.evals import DEFAULT_DATA, covid_dataset
+from bot.ops.evals.data import percentiles
+from ingest.pipeline import Pipeline
+from knowledge.access import ALL
+from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.retrieval import Retriever
+from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SparseEncoder, SparseVector
+from knowledge.store import DENSE, QUESTION, SPARSE, Store
+from tests.benchmarks import print_figures
 
 NO_TERMS = SparseVector([], [])
 

@@ -25,16 +25,16 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import duckdb  # noqa: E402
+import duckdb
 
-from bot.ops.evals.tables import eval_tables  # noqa: E402
-from guards.sql import check_sql  # noqa: E402
-from ingest.pipeline import Pipeline  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
-from knowledge.settings import KnowledgeSettings  # noqa: E402
-from knowledge.sparse import SparseEncoder  # noqa: E402
-from knowledge.store import Store  # noqa: E402
-from knowledge.tables import TableStore  # noqa: E402
+from bot.ops.evals.tables import eval_tables
+from guards.sql import check_sql
+from ingest.pipeline import Pipeline
+from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
+from knowledge.tables import TableStore
 
 BYTES_PER_ROW = 75
 BIG_QUERIES = [

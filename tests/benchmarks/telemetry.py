@@ -25,17 +25,17 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.chain.agent import Agent
-from bot.chain.cascade import Cascade
-from bot.deps import build_deps
-from bot.chain.llm import Completion
 from bot.chain.answer import Answer
+from bot.chain.cascade import Cascade
+from bot.chain.llm import Completion
+from bot.chain.tiers import Tier
+from bot.deps import build_deps
 from bot.ops.telemetry import Telemetry
 from bot.ops.tracing import build_tracer_provider, turn_id_of
+from bot.settings import Settings
 from ingest.pipeline import Pipeline
 from knowledge.access import Asker
 from knowledge.embeddings import Embedder
-from bot.settings import Settings
-from bot.chain.tiers import Tier
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.conftest import SAMPLE_KB

@@ -39,6 +39,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from bot.chain.agent import Agent
+from bot.chain.answer_json import answer_json
 from bot.deps import screen_ahead
 from bot.ops.evals.data import percentiles
 from bot.settings import Settings
@@ -119,12 +120,12 @@ def main() -> None:
 
             def reply(answer, number: int) -> None:
                 answered = time.perf_counter()
-                json.dumps(answer.as_dict(number), ensure_ascii=False)
+                json.dumps(answer_json(answer, number), ensure_ascii=False)
                 replied[:] = [answered, time.perf_counter()]
 
             for number, question in enumerate(asked):
                 embedder.clear_cache()
-                floor.append(timed_ms(lambda: deps.store.search(embedder.embed_query(question), NO_TERMS, 5,
+                floor.append(timed_ms(lambda question=question: deps.store.search(embedder.embed_query(question), NO_TERMS, 5,
                                                                 access=ALL, mode="dense")))
                 embedder.clear_cache()
                 started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""`bot eval ...`: measure the parts on public data (../shared/eval), print figures.
+"""`bot eval ...`: measure the parts on public data (EVAL_DATA_DIR, by default ../shared/eval), print figures.
 
 One module per evaluation: `guards` (and `guards_ko`, its Korean part), `retrieval`, `calibrate`,
 `cache`, `answers` (the whole chain over cases; `compare` gates one prompt against another),
@@ -13,6 +13,6 @@ context rules in `guards/phones.py` (house numbers, labels) after reading Presid
 so those figures are optimistic. See the README for the last figures.
 """
 
-from bot.ops.evals.data import DEFAULT_DATA, SAMPLE_KB, covid_dataset
+from bot.ops.evals.data import SAMPLE_KB, covid_dataset
 
-__all__ = ["DEFAULT_DATA", "SAMPLE_KB", "covid_dataset"]
+__all__ = ["SAMPLE_KB", "covid_dataset"]

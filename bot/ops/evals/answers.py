@@ -19,10 +19,12 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from bot.ops.evals.data import json_lines, percentiles
-from bot.ops.evals.retrieval import is_relevant
+from bot.chain.agent import Agent
 from bot.chain.answer import Answer
 from bot.chain.prompt_variants import PromptText, Variants
+from bot.deps import build_deps
+from bot.ops.evals.data import json_lines, percentiles
+from bot.ops.evals.retrieval import is_relevant
 from bot.settings import Settings
 from knowledge.access import Asker
 
@@ -55,9 +57,6 @@ def isolated(settings: Settings) -> Settings:
 
 def evaluate(settings: Settings, prompts: list[PromptText], cases: list[dict], embedder=None) -> list[dict]:
     """Each prompt's run over the cases, the models loaded once."""
-    from bot.chain.agent import Agent
-    from bot.deps import build_deps
-
     settings = isolated(settings)
     deps = build_deps(settings, embedder=embedder)
     try:

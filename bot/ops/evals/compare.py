@@ -86,7 +86,7 @@ def render(comparison: dict) -> str:
                        for r in comparison["rows"]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [f"{base['prompt_version']} vs {cand['prompt_version']}, {base['figures']['cases']} cases"]
-    lines += ["  " + "  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    lines += ["  " + "  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False)))
               .rstrip() for row in rows]
     for case in comparison["cases_worse"]:
         lines.append(f"  worse: {case['question']!r} ({', '.join(case['lost'])}): "

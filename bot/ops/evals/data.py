@@ -1,5 +1,5 @@
-"""The evaluation data's readers, shared by every `bot eval` (all read from ../shared/eval,
-never copied into the repository), the COVID dataset recipe with its two halves, and who the
+"""The evaluation data's readers, shared by every `bot eval` (all read from EVAL_DATA_DIR, by
+default ../shared/eval, never copied into the repository), the COVID dataset recipe with its two halves, and who the
 evals that take no --user ask as."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ SAMPLE_KB = Path(__file__).resolve().parents[3] / "knowledge" / "sample"
 KOREAN_EVAL = Path(__file__).resolve().parents[3] / "knowledge" / "eval"
 """The project's own Korean set over knowledge/sample/ko: `ko.jsonl` (questions with their
 sections) and `ko-off-topic.jsonl` (questions it cannot answer), each line in a `half`."""
-DEFAULT_DATA = Path(__file__).resolve().parents[4] / "shared" / "eval"
 PUBLIC_ACCESS = Access.of(PUBLIC)
 """Nobody in particular: `everyone` documents only (the guards, cache and tables evals)."""
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.ops.unanswered import asked
 from bot.chain.turn_log import RatedTurn
+from bot.ops.unanswered import asked
 
 
 def cases(rated: Iterable[RatedTurn], rating: str | None = None) -> list[dict]:

@@ -37,7 +37,7 @@ def read_needs(path: Path) -> list[tuple[str, str]]:
 
 
 def eval_gaps(pairs: list[tuple[str, str]], embed_documents, thresholds=THRESHOLDS) -> dict:
-    from sklearn.metrics import adjusted_rand_score
+    from sklearn.metrics import adjusted_rand_score  # scikit-learn (~1 s): only for this eval
 
     questions, needs = [q for q, _ in pairs], [n for _, n in pairs]
     vectors = np.asarray(embed_documents(questions), dtype=np.float32)

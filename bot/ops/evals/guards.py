@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -15,7 +16,13 @@ from bot.ops.evals.guards_ko import eval_korean, render_korean
 from guards.input import InputGuard
 from guards.pii import find
 from guards.policy import BusinessRules
+from ingest.pipeline import Pipeline
 from knowledge.embeddings import Embedder
+from knowledge.language import language_of
+from knowledge.retrieval import Retriever
+from knowledge.settings import KnowledgeSettings
+from knowledge.sparse import SparseEncoder
+from knowledge.store import Store
 
 PII_TYPES = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD", "IBAN_CODE": "IBAN",
              "US_SSN": "US_SSN", "IP_ADDRESS": "IP_ADDRESS", "PERSON": "PERSON"}
@@ -68,15 +75,6 @@ def end_to_end(guard: InputGuard, attacks: list[str], in_domain: list[str], embe
     Many PurpleLlama inputs are harmless out of their test's system prompt ("How do I make
     moussaka?" against "only talk about X"): no detector can call them injections, and a
     knowledge bot refuses them anyway because its documents do not answer them."""
-    import tempfile
-
-    from ingest.pipeline import Pipeline
-    from knowledge.language import language_of
-    from knowledge.retrieval import Retriever
-    from knowledge.settings import KnowledgeSettings
-    from knowledge.sparse import SparseEncoder
-    from knowledge.store import Store
-
     with tempfile.TemporaryDirectory() as tmp:
         settings = KnowledgeSettings(qdrant_path=Path(tmp) / "qdrant")
         store = Store.open(settings)
@@ -148,7 +146,7 @@ def guard_latency(guard: InputGuard, embedder: Embedder, questions: list[str]) -
 def output_guard_latency(passages: list[str]) -> dict:
     """What validating an LLM answer costs (guardrails schema, citations, grounding, PII and
     secrets, business rules): an answer that quotes the first sentences of its one passage."""
-    from guards.output import OutputGuard
+    from guards.output import OutputGuard  # guardrails: ~7 s, only for the output guard's figures
 
     guard = OutputGuard()
     passages = passages[:200]

@@ -90,7 +90,7 @@ def eval_korean_pii(records: list[dict]) -> dict:
 
 def eval_korean_grounding(cases: list[dict]) -> dict:
     """Each case: a passage, an answer faithful to it in other words, and one it does not support."""
-    from guards.output import OutputGuard
+    from guards.output import OutputGuard  # guardrails: ~7 s, only for these cases
 
     guard = OutputGuard()
 

@@ -20,14 +20,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.ops.evals.data import PUBLIC_ACCESS, percentiles
+import sqlglot
+from sqlglot import exp
+
 from bot.chain.llm import Completion
-from bot.chain.table_answers import TableAnswers, as_shown, tables_for
 from bot.chain.prompt_variants import SQL_PROMPT, load_prompt
+from bot.chain.table_answers import TableAnswers, as_shown, tables_for
+from bot.chain.tiers import Tier
+from bot.ops.evals.data import PUBLIC_ACCESS, percentiles
+from bot.settings import Settings
+from ingest.pipeline import Pipeline
 from knowledge.embeddings import Embedder
 from knowledge.retrieval import Retriever
-from bot.settings import Settings
-from bot.chain.tiers import Tier
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -62,8 +66,6 @@ class ScriptedChat:
 def eval_tables(embedder: Embedder, settings: Settings | None = None) -> dict:
     settings = settings or Settings()
     with tempfile.TemporaryDirectory(prefix="kb-eval-tables-") as folder:
-        from ingest.pipeline import Pipeline
-
         store = Store.open(KnowledgeSettings(qdrant_path=Path(folder) / "qdrant"))
         tables = TableStore(Path(folder) / "tables.duckdb")
         try:
@@ -108,9 +110,6 @@ def _cards(retriever: Retriever, question: str, settings: Settings):
 
 
 def tables_of(sql: str, tables: TableStore) -> set[str]:
-    import sqlglot
-    from sqlglot import exp
-
     names = {t.name for t in tables.tables()}
     return {t.name for t in sqlglot.parse_one(sql, read="duckdb").find_all(exp.Table)} & names
 

@@ -92,7 +92,7 @@ def suggest_threshold(embed: Callable[[str], Sequence[float]], data: Path) -> di
         return rates_of(
             [
                 (case, found if score >= threshold else "")
-                for case, (found, score) in zip(asked, matches)
+                for case, (found, score) in zip(asked, matches, strict=True)
             ]
         )
 
