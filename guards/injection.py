@@ -146,7 +146,7 @@ class Verdict:
 class InjectionDetector:
     def __init__(self, embed: Callable[[Sequence[str]], list[list[float]]] | None = None,
                  threshold: float = SIMILARITY_THRESHOLD) -> None:
-        """`embed` turns texts into normalised vectors (the bot passes knowledge.embeddings.Embedder.embed_questions: on ONNX when questions are)."""
+        """`embed` turns texts into normalised vectors (the bot passes knowledge.embeddings.Embedder.embed_questions: e5 `query: ` vectors, as questions get)."""
         self._embed = embed
         self.threshold = threshold
 

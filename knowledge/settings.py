@@ -12,7 +12,7 @@ package's settings object.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BeforeValidator, Field, ValidationError
 import pydantic_settings
@@ -66,19 +66,13 @@ def comma_list(raw):
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(comma_list)]
 
 
-def _lower(raw):
-    return raw.lower() if isinstance(raw, str) else raw
-
-
 class KnowledgeSettings(EnvSettings):
     data_dir: Path = env("DATA_DIR", Path(".data"))
-    """Where embedded state lives (the Qdrant store, the ONNX query model)."""
+    """Where embedded state lives (the Qdrant store, the tables)."""
     qdrant_path: Path | None = env("QDRANT_PATH", None)
     """Embedded Qdrant store directory (default $DATA_DIR/qdrant); used when `qdrant_url` is empty."""
-    query_embedding: Annotated[Literal["onnx", "torch"], BeforeValidator(_lower)] = env("QUERY_EMBEDDING", "onnx")
-    """What embeds questions: "onnx" (exported once into `onnx_path`; torch if that fails) or "torch"."""
-    onnx_path: Path | None = env("ONNX_DIR", None)
-    """Default $DATA_DIR/onnx."""
+    embedding_threads: int | None = env("EMBEDDING_THREADS", None, ge=1)
+    """Threads the embedding engine computes on (default: the machine's cores, up to 4)."""
     qdrant_url: str = env("QDRANT_URL", "")
     """A Qdrant server (or cluster) to use instead of the embedded store."""
     qdrant_api_key: str = env("QDRANT_API_KEY", "")
@@ -102,11 +96,9 @@ class KnowledgeSettings(EnvSettings):
     kept every answering passage of the calibration half."""
 
     def model_post_init(self, context) -> None:
-        # The two paths default to places under DATA_DIR, whatever DATA_DIR is.
+        # The store defaults to a place under DATA_DIR, whatever DATA_DIR is.
         if self.qdrant_path is None:
             object.__setattr__(self, "qdrant_path", self.data_dir / "qdrant")
-        if self.onnx_path is None:
-            object.__setattr__(self, "onnx_path", self.data_dir / "onnx")
 
     def min_relevance_for(self, language: str) -> float:
         """The refusal threshold for a question in `language` ("en" or "ko"; knowledge/language.py)."""
@@ -115,7 +107,3 @@ class KnowledgeSettings(EnvSettings):
     @property
     def tables_path(self) -> Path:  # the tables ingest loaded (DuckDB)
         return self.data_dir / "tables.duckdb"
-
-    @property
-    def onnx_dir(self) -> Path | None:  # None: questions are embedded on torch
-        return self.onnx_path if self.query_embedding == "onnx" else None

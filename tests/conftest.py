@@ -1,5 +1,5 @@
 """Real parts everywhere: real Redis (a key prefix per test), real embedded Qdrant (Qdrant Edge)
-in a temporary directory, real MiniLM embeddings. Fakes only at our own seams: an
+in a temporary directory, real multilingual-e5 embeddings. Fakes only at our own seams: an
 OpenAI-compatible server and a Slack Web API, both on localhost."""
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 import redis
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bot.settings import Settings  # noqa: E402
 from guards.settings import GuardSettings  # noqa: E402
@@ -27,18 +25,11 @@ ISOLATED_ENV = sorted({field.validation_alias for part in (Settings, KnowledgeSe
                        for field in part.model_fields.values() if isinstance(field.validation_alias, str)} - {"REDIS_URL"})
 
 
-@pytest.fixture(scope="session")
-def onnx_dir(tmp_path_factory) -> Path:
-    """Where every test and every `bot` it starts keeps the ONNX query model: exported once a session."""
-    return tmp_path_factory.mktemp("onnx")
-
-
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path, onnx_dir):
+def isolated_env(monkeypatch, tmp_path):
     """No developer settings or .env leak into a test; each runs in its own directory."""
     for name in ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ONNX_DIR", str(onnx_dir))
     monkeypatch.chdir(tmp_path)
 
 

@@ -80,8 +80,9 @@ def evaluate(args: SimpleNamespace) -> int:
     if args.target in ("guards", "cache"):
         if args.target == "guards":
             from bot.ops.evals.guards import eval_guards, render_guards
+            from bot.settings import load_settings
 
-            figures = eval_guards(data, Embedder())
+            figures = eval_guards(data, Embedder(load_settings().knowledge.embedding_threads))
             text = render_guards(figures)
         else:
             from bot.ops.evals.cache import eval_cache
@@ -94,7 +95,7 @@ def evaluate(args: SimpleNamespace) -> int:
             except (BotError, KnowledgeError) as error:
                 return fail(error)
             try:
-                figures = eval_cache(data, Embedder(onnx_dir=settings.knowledge.onnx_dir),
+                figures = eval_cache(data, Embedder(settings.knowledge.embedding_threads),
                                      settings.semantic_cache_match, client, settings.redis_prefix)
             finally:
                 client.close()
@@ -126,7 +127,7 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
     except KnowledgeError as error:
         return fail(error)
     try:
-        retriever = Retriever(store, Embedder(), SparseEncoder())
+        retriever = Retriever(store, Embedder(settings.knowledge.embedding_threads), SparseEncoder())
         access = Access.of(asker_of(args.user, args.channel, args.everything))
         if args.target == "retrieval":
             figures = eval_retrieval(retriever, dataset, access)

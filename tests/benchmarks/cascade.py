@@ -42,7 +42,7 @@ from bot.ops.evals import DEFAULT_DATA  # noqa: E402
 from bot.chain.answer import Usage  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.access import Asker  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
+from knowledge.embeddings import Embedder  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from bot.chain.tiers import Tier  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
@@ -130,7 +130,6 @@ def main() -> None:
 
     stream = build_stream(args.data)[: args.limit]
     embedder = Embedder()
-    configure_llama_index(embedder)
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as server:
         base = load_settings(env_file=None)
         base = base.replace(qdrant_path=Path(tmp) / "qdrant", redis_prefix=f"bench:{uuid.uuid4().hex[:8]}:")

@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from ingest.chunking import Chunker  # noqa: E402
 from ingest.loaders import discover, load  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
+from knowledge.embeddings import Embedder  # noqa: E402
 from knowledge.settings import KnowledgeSettings  # noqa: E402
 from knowledge.sparse import SparseEncoder  # noqa: E402
 from knowledge.store import Store  # noqa: E402
@@ -53,7 +53,6 @@ def main() -> None:
     args = parser.parse_args()
 
     embedder = Embedder()
-    configure_llama_index(embedder)
     with tempfile.TemporaryDirectory() as tmp:
         corpus = write_corpus(Path(tmp) / "corpus", args.copies)
         chunker = Chunker(embedder.count_tokens, embedder.max_tokens)

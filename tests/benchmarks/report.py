@@ -36,7 +36,7 @@ from bot.ops.report import build  # noqa: E402
 from bot.ops.report_html import render_html  # noqa: E402
 from bot.chain.turn_log import TurnLog, TurnRecord, last_days  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
+from knowledge.embeddings import Embedder  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from knowledge.settings import KnowledgeSettings  # noqa: E402
 from bot.chain.tiers import Tier  # noqa: E402
@@ -155,7 +155,6 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     embedder = Embedder()
-    configure_llama_index(embedder)
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as model:
         ingest_sample(Path(tmp) / "qdrant", embedder)
         tier = Tier("mini", "gpt-4o-mini", model.base_url, price_input_per_1k=0.00015, price_output_per_1k=0.0006)

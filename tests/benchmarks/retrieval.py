@@ -29,7 +29,7 @@ from bot.ops.evals import DEFAULT_DATA, covid_dataset  # noqa: E402
 from bot.ops.evals.data import percentiles  # noqa: E402
 from ingest.pipeline import Pipeline  # noqa: E402
 from knowledge.access import ALL  # noqa: E402
-from knowledge.embeddings import Embedder, configure_llama_index  # noqa: E402
+from knowledge.embeddings import Embedder  # noqa: E402
 from knowledge.retrieval import Retriever  # noqa: E402
 from knowledge.settings import KnowledgeSettings  # noqa: E402
 from knowledge.sparse import SparseEncoder, SparseVector  # noqa: E402
@@ -68,7 +68,6 @@ def covid_store(points: int, relabel: Callable[[int, dict], dict] | None = None
     """The COVID FAQ ingested into a temporary Qdrant Edge store and grown to `points` by `grow`,
     with the encoders that made it and the paraphrases to ask."""
     embedder = Embedder()
-    configure_llama_index(embedder)
     sparse = SparseEncoder()
     questions = [line["question"] for line in covid_dataset(DEFAULT_DATA)]
     with tempfile.TemporaryDirectory() as tmp:
