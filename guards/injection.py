@@ -6,10 +6,10 @@
    has its own patterns under the same names (guards/injection_ko.py).
 2. Structure: role-play set-ups, encoded payloads (base64, binary, hex), many-shot dialogues,
    strings to concatenate, a token repeated to exhaust the model.
-3. Meaning: cosine similarity of the question's MiniLM vector to attack styles the team
-   wrote down (guards/data/attacks.txt), for attacks no pattern anticipates. MiniLM was
-   trained on English only, so a question that is mostly Hangul skips this layer: its vector
-   says nothing about its meaning (`bot eval guards` shows what that costs).
+3. Meaning: cosine similarity of the question's e5 vector to attack styles the team
+   wrote down (guards/data/attacks.txt), for attacks no pattern anticipates. The threshold is
+   calibrated on English only (the attack styles are English), so a question that is mostly
+   Hangul still skips this layer (`bot eval guards` shows what that costs).
 
 Retrieved passages are screened with the first two layers only (cheap, and a document is
 not a question): a passage that carries instructions is dropped before the prompt.

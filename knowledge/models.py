@@ -81,7 +81,7 @@ class Passage:
 
     chunk: Chunk
     score: float
-    """Cosine similarity between the question and the chunk (0..1 for MiniLM)."""
+    """Cosine similarity between the question and the chunk (e5: mostly 0.7..0.95)."""
     rank: int
     """1-based position in the fused ranking."""
     question_score: float | None = None

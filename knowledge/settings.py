@@ -72,7 +72,7 @@ class KnowledgeSettings(EnvSettings):
     qdrant_path: Path | None = env("QDRANT_PATH", None)
     """Embedded Qdrant store directory (default $DATA_DIR/qdrant); used when `qdrant_url` is empty."""
     embedding_threads: int | None = env("EMBEDDING_THREADS", None, ge=1)
-    """Threads the embedding engine computes on (default: the machine's cores, up to 4)."""
+    """Threads the embedding engine computes on (default 1: see knowledge/embeddings.py)."""
     qdrant_url: str = env("QDRANT_URL", "")
     """A Qdrant server (or cluster) to use instead of the embedded store."""
     qdrant_api_key: str = env("QDRANT_API_KEY", "")
