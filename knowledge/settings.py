@@ -83,10 +83,9 @@ class KnowledgeSettings(EnvSettings):
     min_relevance: float = env("MIN_RELEVANCE", 0.38)
     """Cosine similarity below which the best passage is judged not to answer the question.
     Calibrated with `bot eval calibrate` on half of the COVID FAQ (see the README)."""
-    min_relevance_ko: float = env("MIN_RELEVANCE_KO", 0.5)
-    """The same for a Korean question, whose passages are scored by lexical relevance (the
-    share of its content morphemes a passage contains; knowledge/relevance.py). Calibrated on
-    the calibration half of knowledge/eval (see the README)."""
+    min_relevance_ko: float = env("MIN_RELEVANCE_KO", 0.86)
+    """The same for a Korean question (its passages' cosine similarity too, since e5 reads
+    Korean). Calibrated on the calibration half of knowledge/eval (see the README)."""
     faq_match: float = env("FAQ_MATCH", 0.85)
     """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is.
     Calibrated like MIN_RELEVANCE."""
