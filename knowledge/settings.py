@@ -80,16 +80,17 @@ class KnowledgeSettings(EnvSettings):
     """The alias the bot reads; each (re)build is a collection behind it."""
     top_k: int = env("RETRIEVAL_TOP_K", 5)
     """How many passages the answer is built from."""
-    min_relevance: float = env("MIN_RELEVANCE", 0.38)
+    min_relevance: float = env("MIN_RELEVANCE", 0.85)
     """Cosine similarity below which the best passage is judged not to answer the question.
-    Calibrated with `bot eval calibrate` on half of the COVID FAQ (see the README)."""
+    Calibrated with `bot eval calibrate` on half of the COVID FAQ (see the README); e5's scores
+    sit in a narrow band (~0.75-0.95), so a few hundredths matter."""
     min_relevance_ko: float = env("MIN_RELEVANCE_KO", 0.86)
     """The same for a Korean question (its passages' cosine similarity too, since e5 reads
     Korean). Calibrated on the calibration half of knowledge/eval (see the README)."""
-    faq_match: float = env("FAQ_MATCH", 0.85)
+    faq_match: float = env("FAQ_MATCH", 0.93)
     """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is.
     Calibrated like MIN_RELEVANCE."""
-    passage_margin: float = env("PASSAGE_MARGIN", 0.18)
+    passage_margin: float = env("PASSAGE_MARGIN", 0.03)
     """A model is shown only the passages within this much cosine similarity of the best one:
     the fewest that carry the answer. Calibrated like MIN_RELEVANCE: the smallest margin that
     kept every answering passage of the calibration half."""
