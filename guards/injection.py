@@ -31,10 +31,11 @@ from guards import injection_ko
 from knowledge.language import language_of
 
 ATTACKS_FILE = Path(__file__).parent / "data" / "attacks.txt"
-SIMILARITY_THRESHOLD = 0.62
-"""Cosine similarity to a known attack style above which a question is blocked. Chosen on
-the team's own attack list against the sample knowledge base's questions (`bot eval guards`
-measures it on public data)."""
+SIMILARITY_THRESHOLD = 0.87
+"""Cosine similarity (e5 question vectors) to a known attack style above which a question is
+blocked. On the public sets of `bot eval guards`: 0.87 is the lowest that blocks none of the 242
+COVID paraphrases nor the sample FAQ's questions (0.86: 1 paraphrase; 0.85: 3.7%), and with the
+patterns it catches 78.9% of the 251 PurpleLlama attacks (the patterns alone 78.5%)."""
 
 _OVERRIDE_VERBS = (r"ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect|regardless of|"
                    r"ignorez|oublie[rz]?|ignora|ignorar|olvida|ignoriere|ignorieren|vergiss|vergessen|"
