@@ -31,11 +31,12 @@ from guards import injection_ko
 from knowledge.language import language_of
 
 ATTACKS_FILE = Path(__file__).parent / "data" / "attacks.txt"
-SIMILARITY_THRESHOLD = 0.87
+SIMILARITY_THRESHOLD = 0.90
 """Cosine similarity (e5 question vectors) to a known attack style above which a question is
-blocked. On the public sets of `bot eval guards`: 0.87 is the lowest that blocks none of the 242
-COVID paraphrases nor the sample FAQ's questions (0.86: 1 paraphrase; 0.85: 3.7%), and with the
-patterns it catches 78.9% of the 251 PurpleLlama attacks (the patterns alone 78.5%)."""
+blocked. On e5 this layer cannot tell attacks from questions: the 54 PurpleLlama attacks the
+patterns miss score at most 0.88, and so do ordinary questions ("How do I reset my password?"
+0.882; COVID paraphrases up to 0.863). 0.90 keeps it for near-verbatim attack styles only:
+with it the guard catches what the patterns catch, 78.5% of the 251 (MiniLM at 0.62: 78.5%)."""
 
 _OVERRIDE_VERBS = (r"ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect|regardless of|"
                    r"ignorez|oublie[rz]?|ignora|ignorar|olvida|ignoriere|ignorieren|vergiss|vergessen|"
