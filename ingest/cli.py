@@ -153,7 +153,7 @@ def command(name: str, json_output: bool) -> int:
     else:
         verb = "now serving" if name == "rollback" else "serving"
         print(f"{verb} {info.collection} (version {info.version}): {info.documents} documents, "
-              f"{info.chunks} chunks; last ingest {info.last_ingest or 'unknown'}"
+              f"{info.chunks} chunks embedded by {info.model}; last ingest {info.last_ingest or 'unknown'}"
               + (f"; rollback would go to {info.previous}" if info.previous else ""))
         print("\n".join(f"  table {t['name']}: {t['rows']:,} rows ({t['path']}{', sheet ' + t['sheet'] if t['sheet'] else ''})"
                         + ("" if t["audience"] == [EVERYONE] else f" for {', '.join(t['audience'])}")
@@ -182,7 +182,7 @@ def per_audience(counts: dict[str, int]) -> str:
 def opened_pipeline(columns: TableColumns, labels: Labels = Labels()):
     """A pipeline on the configured store; the store is closed however the run ends."""
     from ingest.pipeline import Pipeline
-    from knowledge.embeddings import Embedder, configure_llama_index
+    from knowledge.embeddings import Embedder
     from knowledge.settings import KnowledgeSettings
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
@@ -191,8 +191,7 @@ def opened_pipeline(columns: TableColumns, labels: Labels = Labels()):
     settings = KnowledgeSettings.from_environment()
     store = Store.open(settings)
     try:
-        embedder = Embedder()
-        configure_llama_index(embedder)
+        embedder = Embedder(settings.embedding_threads)
         yield Pipeline(store, embedder, SparseEncoder(), columns, TableStore(settings.tables_path), labels)
     finally:
         store.close()

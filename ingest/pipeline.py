@@ -97,6 +97,8 @@ class Pipeline:
         files = discover(paths)
         self._path_labels = PathLabels(self.store.path_labels(), self.labels, paths)
         collection = self.store.serving_collection()
+        if collection:  # another model's vectors: only a rebuild may replace them, never add to them
+            self.store.check_model(self.embedder.model_name)
         indexed = self.indexed(collection) if collection else {}
         plan = self._plan(files, indexed, roots=paths if prune else [])
         if dry_run:
@@ -104,7 +106,7 @@ class Pipeline:
             summary.dry_run = True
             return summary
         if collection is None:
-            collection = self.store.ensure_serving_collection(self.embedder.dimension)
+            collection = self.store.ensure_serving_collection(self.embedder.dimension, self.embedder.model_name)
         self._load_tables(plan)
         summary = plan.summary(collection)
         summary.chunks_written = self.write(collection, plan, indexed, progress)
@@ -123,7 +125,7 @@ class Pipeline:
             summary = plan.summary(self.store.serving_collection() or "")
             summary.abandoned = True
             return summary
-        collection = self.store.create_collection(self.embedder.dimension)
+        collection = self.store.create_collection(self.embedder.dimension, self.embedder.model_name)
         summary = plan.summary(collection)
         try:
             summary.chunks_written = self.write(collection, plan, {}, progress)

@@ -6,6 +6,8 @@ KnowledgeError
  ├── StoreUnavailable     the Qdrant server cannot be reached
  ├── StoreCorrupt         a file of the embedded store cannot be read
  ├── EmptyKnowledgeBase   nothing has been ingested yet
+ ├── IndexModelMismatch   the index was built by another embedding model
+ ├── EmbeddingModelMissing  the embedding model's package is missing or not the one pinned
  ├── TableError           a file is not a readable table, or a query on the tables failed
  └── TableUnavailable     the tables database cannot be opened right now
 """
@@ -33,6 +35,14 @@ class StoreCorrupt(KnowledgeError):
 
 class EmptyKnowledgeBase(KnowledgeError):
     """The collection the bot reads does not exist or holds no points."""
+
+
+class IndexModelMismatch(KnowledgeError):
+    """The serving index holds vectors of another embedding model: never searched with ours."""
+
+
+class EmbeddingModelMissing(KnowledgeError):
+    """The embedding model's package is not installed, or its files are not the pinned ones."""
 
 
 class TableError(KnowledgeError):

@@ -81,7 +81,7 @@ class Passage:
 
     chunk: Chunk
     score: float
-    """Cosine similarity between the question and the chunk (0..1 for MiniLM)."""
+    """Cosine similarity between the question and the chunk (e5: mostly 0.7..0.95)."""
     rank: int
     """1-based position in the fused ranking."""
     question_score: float | None = None
@@ -95,3 +95,38 @@ class Passage:
     def quote(self) -> str:
         """What to quote when answering from this passage alone: a whole FAQ answer, or the chunk."""
         return self.chunk.answer or self.chunk.text
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What `status` shows: the serving collection, its version and contents."""
+
+    collection: str
+    version: str
+    """Changes with every ingest that writes to the serving collection, and with every swap."""
+    chunks: int
+    documents: int
+    last_ingest: str
+    sources: list[str] = field(default_factory=list)
+    previous: str | None = None
+    """The collection `ingest rollback` would go back to."""
+    audiences: dict[str, int] = field(default_factory=dict)
+    """Audience value -> how many documents list it (as of the last ingest)."""
+    model: str = ""
+    """The embedding model whose vectors it holds."""
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The serving collection as a turn reads it: which one, its revision, who its documents are for."""
+
+    collection: str | None  # None before the first ingest
+    revision: int = 0
+    audiences: dict[str, int] = field(default_factory=dict)  # value -> documents listing it
+    model: str = ""
+    """The embedding model whose vectors it holds."""
+
+    @property
+    def version(self) -> str:
+        """Changes whenever what the bot reads changes ("" before the first ingest)."""
+        return f"{self.collection}.{self.revision}" if self.collection else ""

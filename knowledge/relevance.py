@@ -3,8 +3,8 @@ absolute 0..1 scale like the cosine similarity used for English: the share of th
 key morphemes (its nouns, roots, foreign words and numbers; particles, endings and verb stems
 dropped) that the passage, with its heading, contains among its content morphemes.
 
-A rank fusion score says nothing absolute, and MiniLM's cosine between Korean texts is noise,
-so this is what `no_answer` refusals of Korean questions are judged by (MIN_RELEVANCE_KO).
+A rank fusion score says nothing absolute; for Korean this is what `no_answer` refusals are
+judged by (MIN_RELEVANCE_KO) while knowledge/retrieval.py lists Korean in LEXICAL_SCORES.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ package's settings object.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import pydantic_settings
 from pydantic import BeforeValidator, Field, ValidationError
@@ -66,19 +66,13 @@ def comma_list(raw):
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(comma_list)]
 
 
-def _lower(raw):
-    return raw.lower() if isinstance(raw, str) else raw
-
-
 class KnowledgeSettings(EnvSettings):
     data_dir: Path = env("DATA_DIR", Path(".data"))
-    """Where embedded state lives (the Qdrant store, the ONNX query model)."""
+    """Where embedded state lives (the Qdrant store, the tables)."""
     qdrant_path: Path | None = env("QDRANT_PATH", None)
     """Embedded Qdrant store directory (default $DATA_DIR/qdrant); used when `qdrant_url` is empty."""
-    query_embedding: Annotated[Literal["onnx", "torch"], BeforeValidator(_lower)] = env("QUERY_EMBEDDING", "onnx")
-    """What embeds questions: "onnx" (exported once into `onnx_path`; torch if that fails) or "torch"."""
-    onnx_path: Path | None = env("ONNX_DIR", None)
-    """Default $DATA_DIR/onnx."""
+    embedding_threads: int | None = env("EMBEDDING_THREADS", None, ge=1)
+    """Threads the embedding engine computes on (default 1: see knowledge/embeddings.py)."""
     qdrant_url: str = env("QDRANT_URL", "")
     """A Qdrant server (or cluster) to use instead of the embedded store."""
     qdrant_api_key: str = env("QDRANT_API_KEY", "")
@@ -86,27 +80,25 @@ class KnowledgeSettings(EnvSettings):
     """The alias the bot reads; each (re)build is a collection behind it."""
     top_k: int = env("RETRIEVAL_TOP_K", 5)
     """How many passages the answer is built from."""
-    min_relevance: float = env("MIN_RELEVANCE", 0.38)
+    min_relevance: float = env("MIN_RELEVANCE", 0.85)
     """Cosine similarity below which the best passage is judged not to answer the question.
-    Calibrated with `bot eval calibrate` on half of the COVID FAQ (see the README)."""
-    min_relevance_ko: float = env("MIN_RELEVANCE_KO", 0.5)
-    """The same for a Korean question, whose passages are scored by lexical relevance (the
-    share of its content morphemes a passage contains; knowledge/relevance.py). Calibrated on
-    the calibration half of knowledge/eval (see the README)."""
-    faq_match: float = env("FAQ_MATCH", 0.85)
+    Calibrated with `bot eval calibrate` on half of the COVID FAQ (see the README); e5's scores
+    sit in a narrow band (~0.75-0.95), so a few hundredths matter."""
+    min_relevance_ko: float = env("MIN_RELEVANCE_KO", 0.86)
+    """The same for a Korean question (its passages' cosine similarity too, since e5 reads
+    Korean). Calibrated on the calibration half of knowledge/eval (see the README)."""
+    faq_match: float = env("FAQ_MATCH", 0.93)
     """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is.
     Calibrated like MIN_RELEVANCE."""
-    passage_margin: float = env("PASSAGE_MARGIN", 0.18)
+    passage_margin: float = env("PASSAGE_MARGIN", 0.03)
     """A model is shown only the passages within this much cosine similarity of the best one:
     the fewest that carry the answer. Calibrated like MIN_RELEVANCE: the smallest margin that
     kept every answering passage of the calibration half."""
 
     def model_post_init(self, context) -> None:
-        # The two paths default to places under DATA_DIR, whatever DATA_DIR is.
+        # The store defaults to a place under DATA_DIR, whatever DATA_DIR is.
         if self.qdrant_path is None:
             object.__setattr__(self, "qdrant_path", self.data_dir / "qdrant")
-        if self.onnx_path is None:
-            object.__setattr__(self, "onnx_path", self.data_dir / "onnx")
 
     def min_relevance_for(self, language: str) -> float:
         """The refusal threshold for a question in `language` ("en" or "ko"; knowledge/language.py)."""
@@ -115,7 +107,3 @@ class KnowledgeSettings(EnvSettings):
     @property
     def tables_path(self) -> Path:  # the tables ingest loaded (DuckDB)
         return self.data_dir / "tables.duckdb"
-
-    @property
-    def onnx_dir(self) -> Path | None:  # None: questions are embedded on torch
-        return self.onnx_path if self.query_embedding == "onnx" else None

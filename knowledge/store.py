@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from operator import mul
 from typing import Any, Literal
 
@@ -29,8 +28,8 @@ from knowledge.engines import (
     Vectors,
     open_engine,
 )
-from knowledge.errors import EmptyKnowledgeBase
-from knowledge.models import Chunk, Passage
+from knowledge.errors import EmptyKnowledgeBase, IndexModelMismatch
+from knowledge.models import Chunk, IndexInfo, Passage, Serving
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseVector
 
@@ -46,41 +45,8 @@ audiences): on a Qdrant server that read is two requests, and a turn needs it up
 The Store's own ingests and swaps it sees at once, another process's within this time. Stale
 audiences fail closed: a user group given a document since is not yet looked up (its members are
 not yet let in); one no longer used is looked up for nothing."""
-UNREAD_DENSE_WEIGHT = 0.2
-"""The dense sides' weight in the fusion, against the lexical side's 1, for a question the
-embedding model cannot read (Korean): their votes are near random, so they only break ties.
-Chosen on the Korean calibration half (knowledge/eval/ko.jsonl; see the README)."""
-
-
-@dataclass(frozen=True)
-class IndexInfo:
-    """What `status` shows: the serving collection, its version and contents."""
-
-    collection: str
-    version: str
-    """Changes with every ingest that writes to the serving collection, and with every swap."""
-    chunks: int
-    documents: int
-    last_ingest: str
-    sources: list[str] = field(default_factory=list)
-    previous: str | None = None
-    """The collection `ingest rollback` would go back to."""
-    audiences: dict[str, int] = field(default_factory=dict)
-    """Audience value -> how many documents list it (as of the last ingest)."""
-
-
-@dataclass(frozen=True)
-class Serving:
-    """The serving collection as a turn reads it: which one, its revision, who its documents are for."""
-
-    collection: str | None  # None before the first ingest
-    revision: int = 0
-    audiences: dict[str, int] = field(default_factory=dict)  # value -> documents listing it
-
-    @property
-    def version(self) -> str:
-        """Changes whenever what the bot reads changes ("" before the first ingest)."""
-        return f"{self.collection}.{self.revision}" if self.collection else ""
+LEGACY_MODEL = "all-MiniLM-L6-v2"
+"""What wrote an index that records no model: every build before the model was recorded."""
 
 
 class Store:
@@ -103,11 +69,13 @@ class Store:
         """The collection the alias points at, or None before the first ingest."""
         return self.engine.alias_target(self.alias)
 
-    def create_collection(self, dimension: int) -> str:
+    def create_collection(self, dimension: int, model: str) -> str:
+        """A new build for vectors of `model` (recorded: the index is never searched with another's)."""
         now = time.time_ns()  # one reading, so that names sort in creation order
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now // 1_000_000_000))
         name = f"{self.alias}-{stamp}-{now // 1000 % 1_000_000:06d}"
         self.engine.create(name, dimension)
+        self.engine.set_metadata(name, {"embedding_model": model})
         return name
 
     def point_alias_at(self, collection: str) -> None:
@@ -115,12 +83,13 @@ class Store:
         self.engine.set_alias(self.alias, collection)
         self._changes += 1
 
-    def ensure_serving_collection(self, dimension: int) -> str:
-        """The serving collection, created (and aliased) on first use."""
+    def ensure_serving_collection(self, dimension: int, model: str) -> str:
+        """The serving collection, created (and aliased) on first use; one of another model is refused."""
         current = self.serving_collection()
         if current is not None:
+            self.check_model(model)
             return current
-        collection = self.create_collection(dimension)
+        collection = self.create_collection(dimension, model)
         self.point_alias_at(collection)
         return collection
 
@@ -182,9 +151,19 @@ class Store:
             return cached[1]
         collection = self.serving_collection()
         meta = self.engine.metadata(collection) if collection else {}
-        serving = Serving(collection, int(meta.get("revision", 0)), dict(meta.get("audiences", {})))
+        serving = Serving(collection, int(meta.get("revision", 0)), dict(meta.get("audiences", {})),
+                          meta.get("embedding_model") or LEGACY_MODEL)
         self._serving = (now, serving, changes)
         return serving
+
+    def check_model(self, model: str) -> None:
+        """Raise IndexModelMismatch unless the serving index holds vectors of `model`."""
+        serving = self.serving()
+        if serving.collection is not None and serving.model != model:
+            raise IndexModelMismatch(
+                f"The knowledge base {self.alias!r} was built with the embedding model {serving.model}, and this "
+                f"version embeds questions with {model}: rebuild it with `ingest --rebuild PATH...` (the same "
+                "paths as before; `ingest status` lists them).")
 
     def audiences(self) -> dict[str, int]:
         """Audience value -> documents listing it, in the serving collection (as of its last ingest)."""
@@ -204,6 +183,7 @@ class Store:
             documents=len({chunk.doc_id for chunk in self.chunks(collection)}),
             last_ingest=meta.get("last_ingest", ""), sources=list(meta.get("sources", [])),
             previous=self.previous_collection(), audiences=dict(meta.get("audiences", {})),
+            model=meta.get("embedding_model") or LEGACY_MODEL,
         )
 
     # --- writing -----------------------------------------------------------------------
@@ -254,13 +234,13 @@ class Store:
             yield Chunk.from_payload(point_id, payload)
 
     def search(self, dense: Sequence[float], sparse: SparseVector, limit: int, *, access: Access,
-               mode: Mode = "hybrid", headings: bool = True, lexical_first: bool = False) -> list[Passage]:
+               mode: Mode = "hybrid", headings: bool = True, dense_weight: float = 1.0) -> list[Passage]:
         """Hybrid search: candidates by meaning (the chunk's text, and its heading alone: an
         FAQ row's question, a section's title and headings) and by keywords (BM25), fused by
         reciprocal rank inside the engine. `mode` "dense" or "sparse" asks one side alone (for
         `bot eval retrieval`). `headings` False leaves out the heading side, which suits a
-        standalone question only. `lexical_first` (a question the embedding model cannot
-        read) weighs the dense sides down to UNREAD_DENSE_WEIGHT. `access` is who asks: only
+        standalone question only. `dense_weight` weighs the dense sides against the lexical
+        side's 1 in the fusion (knowledge/retrieval.py chooses it per language). `access` is who asks: only
         passages they may see are candidates (one payload filter inside the engine).
 
         Each passage's `score` is its cosine similarity to the question, which, unlike an
@@ -278,7 +258,7 @@ class Store:
         if self.serving_collection() is None:
             raise EmptyKnowledgeBase(f"No collection {self.alias!r} exists yet.")
         # Through the alias: a rebuild that moves it is seen by the very next query.
-        weights = [1.0 if name == SPARSE else UNREAD_DENSE_WEIGHT for name, _ in sides] if lexical_first else None
+        weights = None if dense_weight == 1.0 else [1.0 if name == SPARSE else dense_weight for name, _ in sides]
         hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR, weights, access.clauses())
         return [
             Passage(

@@ -1,5 +1,5 @@
 """Real parts everywhere: real Redis (a key prefix per test), real embedded Qdrant (Qdrant Edge)
-in a temporary directory, real MiniLM embeddings. Fakes only at our own seams: an
+in a temporary directory, real multilingual-e5 embeddings. Fakes only at our own seams: an
 OpenAI-compatible server and a Slack Web API, both on localhost."""
 
 from __future__ import annotations
@@ -31,18 +31,11 @@ ISOLATED_ENV = sorted({field.validation_alias for part in (Settings, KnowledgeSe
                       - {"REDIS_URL", "EVAL_DATA_DIR"})
 
 
-@pytest.fixture(scope="session")
-def onnx_dir(tmp_path_factory) -> Path:
-    """Where every test and every `bot` it starts keeps the ONNX query model: exported once a session."""
-    return tmp_path_factory.mktemp("onnx")
-
-
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path, onnx_dir):
+def isolated_env(monkeypatch, tmp_path):
     """No developer settings or .env leak into a test; each runs in its own directory."""
     for name in ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ONNX_DIR", str(onnx_dir))
     monkeypatch.setenv("EVAL_DATA_DIR", str(EVAL_DATA))  # the same data for every `bot eval` a test runs
     monkeypatch.chdir(tmp_path)
 

@@ -17,13 +17,12 @@ from mcp.client.streamable_http import streamable_http_client
 from tests.conftest import ISOLATED_ENV
 
 
-def environment(kb: Path, redis_url: str, prefix: str, onnx_dir: Path) -> dict[str, str]:
+def environment(kb: Path, redis_url: str, prefix: str) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV},
         "QDRANT_PATH": str(kb),
         "REDIS_URL": redis_url,
         "REDIS_PREFIX": prefix,
-        "ONNX_DIR": str(onnx_dir),
         "RATE_LIMIT_PER_MINUTE": "0",
         "ANSWER_CACHE": "false",
     }

@@ -147,7 +147,7 @@ def test_the_cache_serves_an_answer_only_to_who_may_see_its_sources(redis_client
         return {"id": chunk_id, "payload": {"audience": audience, "content_hash": "h"}, "score": 0.9, "rank": 1,
                 "question_score": None}
 
-    cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.85, lambda ids: dict.fromkeys(ids, "h"))
+    cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.95, lambda ids: dict.fromkeys(ids, "h"))
     question, paraphrase = "What are the salary bands for engineers?", "What are the salary bands for the engineers?"
     cache.put(question, {"text": "E3: 71,000 to 84,000 EUR", "sources": [source("s1", ["channel:CHR"])]}, "v")
     for asker in (ELSEWHERE, DM, Asker()):

@@ -53,7 +53,7 @@ def secrets_in(text: str) -> list[str]:
 
 def test_reports_and_the_feedback_export_withhold_a_restricted_answers_text(rated, embedder):
     deps, restricted, public = rated
-    report = build(deps.turns, 1, embedder.embed_documents)
+    report = build(deps.turns, 1, embedder.embed_questions)
     printed = {"text": render_text(report), "json": json.dumps(report), "page": render_html(report),
                "slack": render_slack(report), "/kb report": Commands(deps, Reindexer(deps)).handle("report 1", "UADMIN", print)}
     for name, text in printed.items():
@@ -147,7 +147,7 @@ def test_records_and_traces_from_before_the_restricted_mark_are_withheld(redis_c
         written_before = {key: value for key, value in asdict(old).items() if key != "restricted"}
         redis_client.set(f"{redis_prefix}turn:{old.id}", json.dumps(written_before))
         log.rate(old.id, "U1", "down")
-    report = build(log, 1, embedder.embed_documents)
+    report = build(log, 1, embedder.embed_questions)
     assert secrets_in(render_text(report) + json.dumps(report) + render_html(report)) == []
     assert [row["answer"] for row in report["downvoted"]] == [WITHHELD, WITHHELD]
     assert report["gaps"][0]["examples"] == ["and for the new project?"]  # the question, not its rewrite

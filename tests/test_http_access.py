@@ -24,14 +24,14 @@ def ask(port: int, key: str) -> dict:
 
 
 def test_an_api_only_worker_with_a_bot_token_resolves_user_groups(restricted_settings, fake_slack,
-                                                                 redis_client, onnx_dir):
+                                                                 redis_client):
     settings = restricted_settings
     fake_slack.usergroups["SSEC"] = ["U7"]
     keys = ApiKeys(redis_client, settings.redis_prefix)
     member, other = keys.add("member", user="U7", channel="CGEN"), keys.add("other", user="U9", channel="CGEN")
     env = {**{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV},
            "QDRANT_PATH": str(settings.knowledge.qdrant_path), "REDIS_URL": settings.redis_url,
-           "REDIS_PREFIX": settings.redis_prefix, "ONNX_DIR": str(onnx_dir), "RATE_LIMIT_PER_MINUTE": "0",
+           "REDIS_PREFIX": settings.redis_prefix, "RATE_LIMIT_PER_MINUTE": "0",
            "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_API_URL": fake_slack.api_url}  # no signing secret: no Slack events
     serve = Serve(env, free_port())
     try:

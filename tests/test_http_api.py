@@ -29,7 +29,7 @@ PRICES = (0.00015, 0.0006)  # LLM_PRICE_INPUT_PER_1K, LLM_PRICE_OUTPUT_PER_1K de
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory, sample_store, onnx_dir, redis_url):
+def api(tmp_path_factory, sample_store, redis_url):
     """The server, its model and Slack fakes, a Redis client on its prefix, and a key."""
     prefix = f"test:{uuid.uuid4().hex[:12]}:"
     store = tmp_path_factory.mktemp("http") / "kb"
@@ -37,7 +37,7 @@ def api(tmp_path_factory, sample_store, onnx_dir, redis_url):
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     with FakeOpenAI() as model, FakeSlack() as slack:
         env = {**{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV},
-               "QDRANT_PATH": str(store), "REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "ONNX_DIR": str(onnx_dir),
+               "QDRANT_PATH": str(store), "REDIS_URL": redis_url, "REDIS_PREFIX": prefix,
                "OPENAI_BASE_URL": model.base_url, "PROMPT_VARIANTS": "answer-v1:50,answer-v2:50",
                "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": slack.api_url,
                "RATE_LIMIT_PER_MINUTE": "0", "API_MAX_REQUEST_BYTES": "4096"}

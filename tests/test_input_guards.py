@@ -10,7 +10,7 @@ from guards.policy import BusinessRules
 
 @pytest.fixture(scope="module")
 def guard(embedder):
-    return InputGuard(BusinessRules.load(), embedder.embed_documents, embedder.embed_query)
+    return InputGuard(BusinessRules.load(), embedder.embed_questions, embedder.embed_query)
 
 
 @pytest.mark.parametrize("text, kind", [

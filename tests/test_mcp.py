@@ -45,11 +45,11 @@ def kb(tmp_path_factory, sample_store, embedder) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(kb, onnx_dir, redis_url):
+def server(kb, redis_url):
     """`bot serve --http` with no Slack: the HTTP API and /mcp; keys for the HR channel and another."""
     prefix = f"test:{uuid.uuid4().hex[:12]}:"
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    serve = Serve(environment(kb, redis_url, prefix, onnx_dir), free_port())
+    serve = Serve(environment(kb, redis_url, prefix), free_port())
     try:
         serve.wait_ready()
         keys = ApiKeys(client, prefix)

@@ -17,11 +17,10 @@ from tests.test_mcp import SALARY, kb  # noqa: F401 (a fixture)
 
 def test_stdio_serves_the_same_tools_as_the_user_and_channel_given(
     kb,  # noqa: F811 (the fixture)
-    onnx_dir,
     redis_url,
     redis_prefix,
 ):
-    env = environment(kb, redis_url, redis_prefix, onnx_dir)
+    env = environment(kb, redis_url, redis_prefix)
     params = StdioServerParameters(
         command=str(Path(sys.executable).parent / "bot"),
         args=["mcp", "--user", "U1", "--channel", "CHR"],

@@ -47,7 +47,7 @@ def traffic(agent):
 def test_the_report_counts_answers_refusals_feedback_and_groups_the_gaps(agent, traffic, embedder):
     import numpy as np
 
-    report = build(agent.deps.turns, 7, embedder.embed_documents)
+    report = build(agent.deps.turns, 7, embedder.embed_questions)
     assert set(report) >= {"totals", "by_variant", "documents", "gaps"}
     totals = report["totals"]
     assert totals["answers"] == 9
@@ -74,7 +74,7 @@ def test_the_report_counts_answers_refusals_feedback_and_groups_the_gaps(agent, 
 
 
 def test_the_report_renders_as_text_slack_and_a_self_contained_page(agent, traffic, embedder):
-    report = build(agent.deps.turns, 7, embedder.embed_documents)
+    report = build(agent.deps.turns, 7, embedder.embed_questions)
     text = render_text(report)
     assert "Answers   9 · refused 78% (no_answer 6, prompt_injection 1)" in text
     assert "  1. 3x " in text and "outdated 1" in text
@@ -101,8 +101,8 @@ def test_only_the_days_asked_for_are_reported_and_a_day_keeps_its_latest_answers
     for number in range(5):
         log.record(TurnRecord(f"t{number}", f"question {number}", "answer", "faq", at=now))
     assert [t.id for t in log.turns(bot.chain.turn_log.last_days(1, now))] == ["t2", "t3", "t4"]
-    assert build(log, 7, embedder.embed_documents, now)["totals"]["answers"] == 3
-    assert build(log, 11, embedder.embed_documents, now)["gaps"][0]["examples"] == [old.question]
+    assert build(log, 7, embedder.embed_questions, now)["totals"]["answers"] == 3
+    assert build(log, 11, embedder.embed_questions, now)["gaps"][0]["examples"] == [old.question]
 
 
 def test_a_thumbs_up_rate_comes_with_its_wilson_interval():
@@ -132,7 +132,7 @@ def test_variants_are_compared_against_the_one_that_answered_most(redis_client, 
         log.record(replace(TurnRecord(f"t{number}", "q", "a", "llm", cost_usd=0.001, latency_ms=100.0 + number),
                            variant=variant, at=time.time()))
         log.rate(f"t{number}", "U1", "down" if variant == "answer-v2" and number % 2 else "up")
-    report = build(log, 1, embedder.embed_documents)
+    report = build(log, 1, embedder.embed_questions)
     assert list(report["by_variant"]) == ["answer-v1", "answer-v2"]
     v2 = report["by_variant"]["answer-v2"]
     assert (v2["answers"], v2["up"], v2["down"], v2["cost_per_answer_usd"]) == (10, 5, 5, 0.001)
@@ -159,11 +159,12 @@ def test_the_gap_grouping_is_measured_on_labelled_needs(embedder, tmp_path, caps
     from bot.ops.evals.gaps import DEFAULT_DATASET, eval_gaps, read_needs
     from bot.ops.unanswered import GAP_MATCH
 
-    figures = eval_gaps(read_needs(DEFAULT_DATASET), embedder.embed_documents, thresholds=(0.3, GAP_MATCH, 0.8))
+    figures = eval_gaps(read_needs(DEFAULT_DATASET), embedder.embed_questions, thresholds=(0.8, GAP_MATCH, 0.95))
     loose, configured, strict = figures["thresholds"]
     assert (figures["questions"], figures["needs"]) == (47, 12)
-    assert configured["mixed"] == 0 and configured["ari"] > 0.5  # no group hides one need behind another
-    assert loose["mixed"] > 0 and strict["split"] == 1.0 and strict["ari"] < configured["ari"]
+    # Few groups hide one need behind another (one of 24), and the grouping beats both extremes.
+    assert configured["mixed"] <= 0.05 and configured["ari"] > 0.6
+    assert loose["mixed"] > 0.5 and strict["split"] == 1.0 and strict["ari"] < configured["ari"] > loose["ari"]
     broken = tmp_path / "needs.jsonl"
     broken.write_text('{"question": "Is there parking?", "need": "parking"}\n')
     assert cli.main(["eval", "gaps", "--dataset", str(broken)]) == 2

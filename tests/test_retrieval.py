@@ -48,8 +48,8 @@ def test_a_manual_section_that_matches_outranks_an_faq_row_that_matches_less(kb_
 
 
 def test_an_off_topic_korean_question_is_refused(kb_settings, make_deps):
-    """Its passages are judged by the share of its words they contain, not by a cosine that
-    means nothing for Korean."""
+    """Its passages are judged by their cosine, as an English question's are (e5 reads Korean),
+    against MIN_RELEVANCE_KO."""
     agent = Agent(make_deps(kb_settings))
     answer = agent.answer("양자 컴퓨터는 어떤 원리로 작동하나요?", "ko-off")
     assert answer.refused and answer.reason == "no_answer"

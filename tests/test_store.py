@@ -7,8 +7,9 @@ import pytest
 
 from ingest.pipeline import Pipeline
 from knowledge.access import ALL
+from knowledge.embeddings import MODEL_NAME
 from knowledge.engines import ClientEngine, EdgeEngine
-from knowledge.errors import EmptyKnowledgeBase, StoreLocked
+from knowledge.errors import EmptyKnowledgeBase, IndexModelMismatch, StoreLocked
 from knowledge.retrieval import Retriever
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
@@ -41,15 +42,36 @@ def test_an_empty_store_says_so(store, embedder):
         Retriever(store, embedder, SparseEncoder()).retrieve("anything", 5, access=ALL)
 
 
+def test_an_index_another_model_wrote_is_refused_until_rebuilt(store, embedder):
+    """A build of an earlier version records no model (MiniLM wrote it): its vectors are never
+    searched with e5's questions, nor added to; `ingest --rebuild` replaces it."""
+    manuals = [SAMPLE_KB / "manuals" / "travel.md"]
+    pipeline = Pipeline(store, embedder, SparseEncoder())
+    pipeline.run(manuals)
+    collection = store.serving_collection()
+    assert store.engine.metadata(collection)["embedding_model"] == MODEL_NAME == embedder.model_name
+    # As an earlier build left it: no model (Qdrant merges metadata, so a key is unset by None).
+    store.engine.set_metadata(collection, {**store.engine.metadata(collection), "embedding_model": None})
+    store.point_alias_at(collection)  # a swap: the store reads the serving collection again
+    retriever = Retriever(store, embedder, SparseEncoder())
+    for refused in (lambda: retriever.retrieve("hotel limit per night", 5, access=ALL), lambda: pipeline.run(manuals)):
+        with pytest.raises(IndexModelMismatch, match=r"built with the embedding model all-MiniLM-L6-v2.*"
+                                                      r"ingest --rebuild"):
+            refused()
+    assert pipeline.rebuild(manuals).rebuilt
+    assert store.info().model == MODEL_NAME
+    assert retriever.retrieve("hotel limit per night", 5, access=ALL)[0].chunk.title == "Travel Policy"
+
+
 def test_aliases_metadata_and_builds(store):
-    first, second = store.create_collection(384), store.create_collection(384)
+    first, second = store.create_collection(384, MODEL_NAME), store.create_collection(384, MODEL_NAME)
     store.point_alias_at(first)
     store.record_ingest(first, ["/kb"])
     store.record_ingest(first, ["/more"])
     assert store.serving_collection() == first and store.version() == f"{first}.2"
     store.point_alias_at(second)
     assert (store.serving_collection(), store.previous_collection()) == (second, first)
-    third = store.create_collection(384)
+    third = store.create_collection(384, MODEL_NAME)
     store.point_alias_at(third)
     assert store.drop_old_collections(keep=2) == [first] and store.builds() == [second, third]
 
@@ -62,7 +84,7 @@ def test_a_store_sees_its_own_ingests_at_once_and_anothers_within_its_ttl(store,
     monkeypatch.setattr(knowledge.store, "SERVING_TTL_S", 3600.0)
     other = Store(store.engine, "kb")
     assert other.serving().version == ""
-    collection = store.create_collection(384)
+    collection = store.create_collection(384, MODEL_NAME)
     store.point_alias_at(collection)
     store.record_ingest(collection, ["/kb"])
     assert (store.serving().collection, store.version()) == (collection, f"{collection}.1")
@@ -77,7 +99,7 @@ def test_a_swap_during_a_read_is_not_kept_as_fresh(store, monkeypatch):
     import knowledge.store
 
     monkeypatch.setattr(knowledge.store, "SERVING_TTL_S", 3600.0)
-    old, new = store.create_collection(384), store.create_collection(384)
+    old, new = store.create_collection(384, MODEL_NAME), store.create_collection(384, MODEL_NAME)
     store.point_alias_at(old)
     read_metadata = store.engine.metadata
 
@@ -137,7 +159,7 @@ def test_points_with_equal_scores_come_back_ordered_by_id_whatever_their_inserti
     first, second, third, fourth = fused
     rankings = {}
     for order in ("ascending", "descending"):
-        collection = store.create_collection(4)
+        collection = store.create_collection(4, MODEL_NAME)
         for points in (same, fused):
             for key in sorted(points, reverse=order == "descending"):  # one upsert each: the engine sees this order
                 store.engine.upsert(collection, [(key, points[key], {"text": key})])

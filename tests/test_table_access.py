@@ -1,5 +1,5 @@
 """The leak suite for tables: a salary-band table restricted to the HR channel CHR (by its
-sidecar) next to the public office list, on real DuckDB, Qdrant, Redis and MiniLM, with the
+sidecar) next to the public office list, on real DuckDB, Qdrant, Redis and e5, with the
 scripted model on localhost writing the SQL. From outside CHR, no path reaches the table: not
 its card or rows, not its schema in the SQL prompt, not its name in SQL the model writes."""
 

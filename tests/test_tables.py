@@ -1,5 +1,5 @@
 """Tables as data, ingest side: CSV, TSV, Parquet and Excel sheets become DuckDB tables, found
-by retrieval through table cards (and row passages for small tables). Real DuckDB, Qdrant, MiniLM."""
+by retrieval through table cards (and row passages for small tables). Real DuckDB, Qdrant, e5."""
 
 import csv
 import json

@@ -62,9 +62,9 @@ class CacheHit:
 
 
 def reads_meaning(question: str) -> bool:
-    """Whether the embedding model can tell what `question` means. MiniLM reads English: two
-    Korean questions get near-random vectors that may match closely and still ask different
-    things, so a Korean question is only matched by its exact (normalised) wording."""
+    """Whether a question may be matched by meaning. e5 reads Korean too, but the threshold is
+    measured on English pairs only (`bot eval cache`), so a Korean question is only matched by
+    its exact (normalised) wording until a Korean pair set says a threshold is safe."""
     return language_of(question) == "en"
 
 

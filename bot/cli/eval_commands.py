@@ -87,7 +87,7 @@ def evaluate(args: SimpleNamespace) -> int:
         if args.target == "guards":
             from bot.ops.evals.guards import eval_guards, render_guards
 
-            figures = eval_guards(data, Embedder())
+            figures = eval_guards(data, Embedder(load_settings().knowledge.embedding_threads))
             text = render_guards(figures)
         else:
             from bot.chain.thread_memory import connect
@@ -99,7 +99,7 @@ def evaluate(args: SimpleNamespace) -> int:
             except (BotError, KnowledgeError) as error:
                 return fail(error)
             try:
-                embedder = Embedder(onnx_dir=settings.knowledge.onnx_dir)
+                embedder = Embedder(settings.knowledge.embedding_threads)
                 if args.target == "verified":
                     from bot.ops.evals.verified import eval_verified
 
@@ -137,7 +137,7 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
     except KnowledgeError as error:
         return fail(error)
     try:
-        retriever = Retriever(store, Embedder(), SparseEncoder())
+        retriever = Retriever(store, Embedder(settings.knowledge.embedding_threads), SparseEncoder())
         access = Access.of(asker_of(args.user, args.channel, args.everything))
         if args.target == "retrieval":
             figures = eval_retrieval(retriever, dataset, access)

@@ -82,7 +82,7 @@ def report(days: int, as_json: bool, html: Path | None) -> int:
     if not 1 <= days <= KEPT_DAYS:
         return fail(f"--days takes 1 to {KEPT_DAYS} (answers are kept {KEPT_DAYS} days)")
     try:
-        built = build(turn_log(), days, embed_documents)
+        built = build(turn_log(), days, embed_questions)
         built["loop"] = loop_from_settings(load_settings())
     except (BotError, KnowledgeError) as error:
         return fail(error)
@@ -96,11 +96,12 @@ def report(days: int, as_json: bool, html: Path | None) -> int:
     return 0
 
 
-def embed_documents(texts):
+def embed_questions(texts):
     """The embedding model is loaded only when there are unanswered questions to group."""
+    from bot.settings import load_settings
     from knowledge.embeddings import Embedder
 
-    return Embedder().embed_documents(texts)
+    return Embedder(load_settings().knowledge.embedding_threads).embed_questions(texts)
 
 
 def evaluate(args) -> int:
@@ -124,7 +125,7 @@ def tables(as_json: bool) -> int:
     from knowledge.embeddings import Embedder
 
     settings = load_settings()
-    figures = eval_tables(Embedder(onnx_dir=settings.knowledge.onnx_dir), settings)
+    figures = eval_tables(Embedder(settings.knowledge.embedding_threads), settings)
     print(json.dumps(figures, ensure_ascii=False) if as_json else render_tables(figures))
     return 0
 
@@ -184,6 +185,6 @@ def gap_grouping(dataset: Path | None, as_json: bool) -> int:
         return fail(f"cannot read {dataset or DEFAULT_DATASET}: {error.strerror}")
     except ValueError as error:
         return fail(error)
-    figures = eval_gaps(pairs, embed_documents)
+    figures = eval_gaps(pairs, embed_questions)
     print(json.dumps(figures, ensure_ascii=False) if as_json else render_gaps(figures))
     return 0

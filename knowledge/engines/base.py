@@ -1,6 +1,6 @@
 """What the Store needs from a Qdrant engine, and the names both engines share.
 
-Points carry named vectors: "dense" (MiniLM, cosine), "question" (the chunk's heading: an
+Points carry named vectors: "dense" (multilingual-e5, cosine), "question" (the chunk's heading: an
 FAQ row's question, a section's title and headings) and "sparse" (BM25 term weights with
 Qdrant's IDF modifier). A search fuses them with reciprocal rank fusion in the engine.
 """

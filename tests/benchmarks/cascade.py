@@ -46,7 +46,7 @@ from bot.settings import (
 )
 from ingest.pipeline import Pipeline
 from knowledge.access import Asker
-from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.embeddings import Embedder
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.fakes.openai_server import FakeOpenAI
@@ -132,7 +132,6 @@ def main() -> None:
 
     stream = build_stream(args.data)[: args.limit]
     embedder = Embedder()
-    configure_llama_index(embedder)
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as server:
         base = load_settings(env_file=None)
         base = base.replace(qdrant_path=Path(tmp) / "qdrant", redis_prefix=f"bench:{uuid.uuid4().hex[:8]}:")

@@ -24,7 +24,7 @@ from bot.settings import load_settings
 from ingest.chunking import Chunker
 from ingest.loaders import discover, load
 from ingest.pipeline import Pipeline
-from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.embeddings import Embedder
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -54,7 +54,6 @@ def main() -> None:
     args = parser.parse_args()
 
     embedder = Embedder()
-    configure_llama_index(embedder)
     with tempfile.TemporaryDirectory() as tmp:
         corpus = write_corpus(Path(tmp) / "corpus", args.copies)
         chunker = Chunker(embedder.count_tokens, embedder.max_tokens)

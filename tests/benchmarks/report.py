@@ -38,7 +38,7 @@ from bot.ops.report import build
 from bot.ops.report_html import render_html
 from bot.settings import load_settings
 from ingest.pipeline import Pipeline
-from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.embeddings import Embedder
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -155,7 +155,6 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     embedder = Embedder()
-    configure_llama_index(embedder)
     with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as model:
         ingest_sample(Path(tmp) / "qdrant", embedder)
         tier = Tier("mini", "gpt-4o-mini", model.base_url, price_input_per_1k=0.00015, price_output_per_1k=0.0006)

@@ -29,7 +29,7 @@ from bot.ops.evals import DEFAULT_DATA, covid_dataset
 from bot.ops.evals.data import percentiles
 from ingest.pipeline import Pipeline
 from knowledge.access import ALL
-from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.embeddings import Embedder
 from knowledge.retrieval import Retriever
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder, SparseVector
@@ -68,7 +68,6 @@ def covid_store(points: int, relabel: Callable[[int, dict], dict] | None = None
     """The COVID FAQ ingested into a temporary Qdrant Edge store and grown to `points` by `grow`,
     with the encoders that made it and the paraphrases to ask."""
     embedder = Embedder()
-    configure_llama_index(embedder)
     sparse = SparseEncoder()
     questions = [line["question"] for line in covid_dataset(DEFAULT_DATA)]
     with tempfile.TemporaryDirectory() as tmp:

@@ -30,7 +30,7 @@ import duckdb
 from bot.ops.evals.tables import eval_tables
 from guards.sql import check_sql
 from ingest.pipeline import Pipeline
-from knowledge.embeddings import Embedder, configure_llama_index
+from knowledge.embeddings import Embedder
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -93,8 +93,7 @@ def main() -> None:
     parser.add_argument("--gigabytes", type=float, default=1.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    embedder = Embedder(onnx_dir=KnowledgeSettings.from_environment().onnx_dir)  # questions on ONNX, as the bot embeds them
-    configure_llama_index(embedder)
+    embedder = Embedder()
     embedder.embed_documents(["warm up"])
     with tempfile.TemporaryDirectory(prefix="kb-bench-tables-") as tmp:
         folder = Path(tmp) / "corpus"

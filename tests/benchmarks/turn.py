@@ -18,8 +18,8 @@ time, without their children's, so the stages add up to the turn. `turn` is what
 span covers: building the answer, choosing the prompt variant, the trace's own bookkeeping.
 
 The floor is one query embedding plus one dense Qdrant query (goals: turn p50 <= 1.5x the
-floor's, p95 <= 2x). The ingest and the ONNX export (which need torch) run in a child process,
-so this one is a serving worker: after the turns, its RSS (goal <= 500 MB after 200 answers),
+floor's, p95 <= 2x). The ingest runs in a child process, so this one is a serving worker:
+after the turns, its RSS (goal <= 350 MB after 200 answers, no local model),
 its peak, and whether torch was imported. As a worker does at start (bot/deps.py `screen_ahead`),
 it screens the index's passages for instructions before the first question; it waits for that
 (`screened_ahead_s`) before it measures.
@@ -80,8 +80,8 @@ def memory_mb() -> dict[str, float]:
 
 
 def prepare(settings: Settings, faq: Path) -> None:
-    """The ONNX export, its check and the COVID FAQ's ingest: what needs torch, done before serving."""
-    embedder = Embedder(onnx_dir=settings.knowledge.onnx_dir)
+    """The COVID FAQ's ingest, done before serving (as `ingest` does, in its own process)."""
+    embedder = Embedder(settings.knowledge.embedding_threads)
     store = Store.open(settings.knowledge)
     try:
         Pipeline(store, embedder, SparseEncoder()).run([faq])
@@ -100,10 +100,8 @@ def main() -> None:
         child.start()
         child.join()
         if child.exitcode != 0:
-            raise SystemExit("the ingest or the ONNX export failed; see the log above")
-        embedder = Embedder(onnx_dir=settings.knowledge.onnx_dir)
-        if embedder.query_backend != "onnx":
-            raise SystemExit("the ONNX query model could not be made; see the log above")
+            raise SystemExit("the ingest failed; see the log above")
+        embedder = Embedder(settings.knowledge.embedding_threads)
         with bench_deps(settings, embedder) as deps:
             started = time.perf_counter()
             screen_ahead(deps).join()  # as a worker starts: its passages screened before it is measured

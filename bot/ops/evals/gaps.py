@@ -20,7 +20,7 @@ from bot.ops.evals.data import json_lines
 from bot.ops.unanswered import GAP_MATCH, cluster
 
 DEFAULT_DATASET = Path(__file__).resolve().parents[3] / "tests" / "data" / "gap_needs.jsonl"
-THRESHOLDS = tuple(round(0.3 + 0.05 * step, 2) for step in range(11))
+THRESHOLDS = tuple(round(0.5 + 0.025 * step, 3) for step in range(19))
 
 
 def read_needs(path: Path) -> list[tuple[str, str]]:
@@ -36,11 +36,11 @@ def read_needs(path: Path) -> list[tuple[str, str]]:
     return pairs
 
 
-def eval_gaps(pairs: list[tuple[str, str]], embed_documents, thresholds=THRESHOLDS) -> dict:
+def eval_gaps(pairs: list[tuple[str, str]], embed_questions, thresholds=THRESHOLDS) -> dict:
     from sklearn.metrics import adjusted_rand_score  # scikit-learn (~1 s): only for this eval
 
     questions, needs = [q for q, _ in pairs], [n for _, n in pairs]
-    vectors = np.asarray(embed_documents(questions), dtype=np.float32)
+    vectors = np.asarray(embed_questions(questions), dtype=np.float32)
     rows = []
     for threshold in thresholds:
         labels = cluster(vectors, threshold)

@@ -30,13 +30,12 @@ PII_TYPES = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "
 
 
 def eval_guards(data: Path, embedder: Embedder) -> dict:
-    guard = InputGuard(BusinessRules.load(), embedder.embed_documents, embedder.embed_query)
+    guard = InputGuard(BusinessRules.load(), embedder.embed_questions, embedder.embed_query)
     attacks = read_json(data / "guards" / "purplellama_prompt_injection.json")
     in_domain = sorted(set(csv_column(data / "faq" / "covid_paraphrases.csv", "question_2")))
     borderline = [r["mutated_prompt"] for r in read_json(data / "guards" / "purplellama_mitre_frr_benign.json")]
 
     def blocked(texts: list[str]) -> list[bool]:
-        embedder.embed_documents(texts)  # batch-embed first, as the bot's retrieval would anyway
         return [guard.check(text).reason == "prompt_injection" for text in texts]
 
     hits = blocked([a["user_input"] for a in attacks])

@@ -9,7 +9,7 @@ expected SQL's, run directly. So the figure measures retrieval of the right tabl
 checker and the runner; the model's own SQL writing is not (it is scripted). The hostile
 queries of HOSTILE are sent the same way, twice each (the chain re-asks once): the share
 rejected should be 1. The time per question, retrieval to rows, is the answer's latency
-without the model (questions embedded as the bot embeds them: on ONNX unless QUERY_EMBEDDING=torch).
+without the model (questions embedded as the bot embeds them).
 """
 
 from __future__ import annotations
