@@ -17,6 +17,7 @@ from bot.errors import LLMUnavailable
 from bot.chain.llm import Chat
 from bot.chain.answer import Answer, Rejection, Turn, Usage
 from bot.chain.prompt import build_prompt
+from bot.chain.prompt_variants import load_prompt
 from bot.ops.telemetry import Telemetry, clean
 from bot.chain.usage import cost_usd
 from knowledge.models import Passage
@@ -44,6 +45,8 @@ class Cascade:
         self.chats = chats
         self.guard = guard
         self.telemetry = telemetry or Telemetry()
+        self.tier_prompts = {c.tier.name: load_prompt(c.tier.prompt).text for c in chats if c.tier.prompt}
+        """Tiers with their own answer prompt (a small model needs plainer rules)."""
 
     @property
     def rewriter(self) -> Chat:
@@ -94,6 +97,7 @@ class Cascade:
                 last: bool, language: str) -> Attempt:
         """The tier's first answer, and its re-asks with the validators' feedback."""
         tier, telemetry = chat.tier, self.telemetry
+        instructions = self.tier_prompts.get(tier.name, instructions)
         prompt = build_prompt(instructions, question, passages[: tier.max_passages], history, tier.prompt_budget_tokens)
         messages = list(prompt.messages)
         attempt = Attempt()
