@@ -55,6 +55,12 @@ class Cascade:
         return next((chat for chat in self.chats if not chat.tier.local), self.chats[0])
 
     @property
+    def sql_writer(self) -> Chat:
+        """Who writes SQL over tables: the local tier when there is one (Qwen2.5-Coder is a coder
+        model, and free), else the cheapest remote tier."""
+        return next((chat for chat in self.chats if chat.tier.local), self.chats[0])
+
+    @property
     def has_free_tier(self) -> bool:
         return any(chat.tier.free for chat in self.chats)
 

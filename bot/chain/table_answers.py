@@ -1,7 +1,7 @@
 """Answering from tables: the model writes one SQL query, the guards check it, DuckDB runs it.
 
-When the passages that carry the answer include table cards, the cheapest remote tier is
-asked for one query (a JSON object `{"sql": ...}`) over those tables. The query is checked
+When the passages that carry the answer include table cards, the local tier (else the
+cheapest remote one: Cascade.sql_writer) is asked for one query (a JSON object `{"sql": ...}`) over those tables. The query is checked
 (guards/sql.py) and run on a locked-down read-only connection (knowledge/tables.py); if
 either fails, the model is asked once more with the reason. The result, as a small text
 table with the SQL under it, becomes the one passage the answer is phrased from, so the
@@ -105,7 +105,7 @@ class TableAnswers:
             if row is not None:
                 return extractive(row, "extractive_note", language)
             return _declined("answer.table_needs_model", title, cards, language)
-        attempt = self.query(cascade.rewriter, question, cards, access)
+        attempt = self.query(cascade.sql_writer, question, cards, access)
         if attempt.result is None:
             fallback = (cascade.answer(instructions, question, rows, history, language=language) if rows
                         else _declined("answer.table_query_failed", title, cards, language))
