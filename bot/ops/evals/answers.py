@@ -107,7 +107,7 @@ def score(case: dict, answer: Answer) -> dict:
     should_refuse = case.get("should_refuse")
     cited = [] if answer.refused else answer.sources  # a refusal lists the closest sources; it cites none
     ungrounded = [] if answer.refused or answer.mode != "llm" else unsupported_sentences(
-        answer.text, [p.chunk.text for p in answer.sources])
+        model_text(answer.text), [p.chunk.text for p in answer.sources])
     row = {
         "question": case["question"],
         "refused": answer.refused,
@@ -129,6 +129,12 @@ def score(case: dict, answer: Answer) -> dict:
     if "answer_given" in case:
         row["changed"] = answer.text != case["answer_given"]
     return row
+
+
+def model_text(shown: str) -> str:
+    """The model's words of a shown answer, without the disclaimers the business rules append
+    (paragraphs in _italics_, bot/chain/agent.py): those are ours, not claims from the passages."""
+    return "\n\n".join(p for p in shown.split("\n\n") if not (p.startswith("_") and p.endswith("_")))
 
 
 def ratio(part: int, whole: int) -> float | None:
