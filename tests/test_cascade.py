@@ -170,7 +170,7 @@ def test_a_bad_tiers_file_says_what_to_fix(tmp_path, text, problem):
 
 def test_a_missing_local_model_file_is_a_clear_error():
     with pytest.raises(LLMUnavailable, match="does not exist; fix `gguf`"):
-        build_chat(Tier("local", "m", gguf=str(Path("/nowhere/model.gguf"))))
+        build_chat(Tier("local", "m", gguf=str(Path("/nowhere/model.gguf"))), models_dir=Path("/nowhere"))
 
 
 class Clock:

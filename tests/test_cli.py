@@ -132,7 +132,7 @@ def test_tiers_shows_the_cascade_and_a_bad_tiers_file_is_a_clear_error(monkeypat
     assert cli.main(["tiers"]) == 0
     out = capsys.readouterr().out
     assert "FAQ fast path and the answer cache" in out
-    assert "1. local: SmolLM2-135M-Instruct" in out and "3. strong: gpt-4o at OpenAI" in out
+    assert "1. local: Qwen2.5-Coder-0.5B-Instruct" in out and "3. strong: gpt-4o at OpenAI" in out
     assert "cl100k_base approximates o200k_base" in out
     broken = tmp_path / "tiers.toml"
     broken.write_text("[[tier]]\nname = 'cheap'\n")

@@ -161,3 +161,16 @@ def test_an_unknown_prompt_names_the_ones_there_are(tmp_path, capsys):
     assert "no prompt 'answer-v9'" in capsys.readouterr().err
     assert cli.main(["eval", "answers", "--dataset", str(path), "--variant", "drafts/answer-v9.txt"]) == 2
     assert "no prompt file drafts/answer-v9.txt" in capsys.readouterr().err
+
+
+def test_a_retrieval_dataset_reads_as_cases_to_answer_and_off_topic_questions_as_cases_to_refuse(tmp_path):
+    from bot.ops.evals.answers import refusal_cases
+
+    dataset = tmp_path / "ko.jsonl"
+    dataset.write_text('{"question": "연차는 며칠이에요?", "relevant": ["휴가 규정 > 연차 휴가"], "half": "test"}\n'
+                       '{"question": "병가는 어떻게 써요?", "relevant": ["휴가 규정 > 병가"], "half": "calibration"}\n')
+    [case] = read_cases(dataset, "test")
+    assert case["expected_sources"] == ["휴가 규정 > 연차 휴가"] and case["should_refuse"] is False
+    assert len(read_cases(dataset)) == 2
+    assert refusal_cases(["내일 서울 날씨 어때요?"]) == [
+        {"question": "내일 서울 날씨 어때요?", "expected_sources": None, "should_refuse": True}]

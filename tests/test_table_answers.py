@@ -3,6 +3,7 @@ guards check it, real DuckDB runs it, and the answer shows and cites the result.
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +14,7 @@ from bot.slack.blocks import answer_blocks
 from tests.conftest import copy_store
 
 PARKING = "Which offices in Germany have parking?"
+TABLES = Path(__file__).parent.parent / "knowledge" / "eval" / "tables"
 
 
 @pytest.fixture
@@ -86,3 +88,30 @@ def test_without_a_model_lookups_quote_a_row_and_aggregates_say_they_need_one(ta
     aggregate = agent.answer("Which office has the most employees?")
     assert aggregate.refused and "no language model is configured" in aggregate.text
     assert aggregate.sources[0].chunk.metadata["table"] == "offices"
+
+
+def test_without_a_model_a_count_one_row_holds_is_answered_from_that_row(settings, make_deps, embedder, tmp_path):
+    from ingest.pipeline import Pipeline
+    from knowledge.sparse import SparseEncoder
+    from knowledge.store import Store
+    from knowledge.tables import TableStore
+
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    offices = TABLES / "offices.csv"
+    shutil.copy(TABLES / "offices.yaml", folder / "offices.yaml")
+    (folder / "offices.csv").write_text(offices.read_text().rstrip("\n") + "\nLisbon,Portugal,Europe,64,41,no,2021-06-01\n"
+                                        "Porto,Portugal,Europe,22,20,yes,2023-02-13\n")
+    store = Store.open(settings.knowledge)
+    try:
+        Pipeline(store, embedder, SparseEncoder(), tables=TableStore(settings.knowledge.tables_path)).run([folder])
+    finally:
+        store.close()
+    agent = Agent(make_deps(settings.replace(answer_cache=False)))
+    lookup = agent.answer("How many desks does the Lisbon office have?")
+    assert lookup.mode == "extractive" and not lookup.refused
+    assert "city: Lisbon" in lookup.text and "desks: 41" in lookup.text
+    # Counts over several rows still need a model: Portugal names two offices, "in total" sums.
+    for question in ("How many offices are in Portugal?", "How many desks do the offices in Portugal have in total?"):
+        answer = agent.answer(question)
+        assert answer.refused and "no language model is configured" in answer.text, question

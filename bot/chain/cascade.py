@@ -17,6 +17,7 @@ from bot.chain.answer import Answer, Rejection, Turn, Usage
 from bot.chain.llm import Chat
 from bot.chain.outcomes import extractive, grounded
 from bot.chain.prompt import build_prompt
+from bot.chain.prompt_variants import load_prompt
 from bot.chain.reask import Rejected, ask_until_valid
 from bot.ops.telemetry import Telemetry, clean
 from knowledge.models import Passage
@@ -44,12 +45,20 @@ class Cascade:
         self.chats = chats
         self.guard = guard
         self.telemetry = telemetry or Telemetry()
+        self.tier_prompts = {c.tier.name: load_prompt(c.tier.prompt).text for c in chats if c.tier.prompt}
+        """Tiers with their own answer prompt (a small model needs plainer rules)."""
 
     @property
     def rewriter(self) -> Chat:
         """Who turns follow-ups into standalone questions: the cheapest remote tier, since a tiny
         local model garbles them; the local one if it is all there is."""
         return next((chat for chat in self.chats if not chat.tier.local), self.chats[0])
+
+    @property
+    def sql_writer(self) -> Chat:
+        """Who writes SQL over tables: the local tier when there is one (Qwen2.5-Coder is a coder
+        model, and free), else the cheapest remote tier."""
+        return next((chat for chat in self.chats if chat.tier.local), self.chats[0])
 
     @property
     def has_free_tier(self) -> bool:
@@ -93,6 +102,7 @@ class Cascade:
                 last: bool, language: str) -> Attempt:
         """The tier's first answer, and its re-asks with the validators' feedback."""
         tier = chat.tier
+        instructions = self.tier_prompts.get(tier.name, instructions)
         prompt = build_prompt(instructions, question, passages[: tier.max_passages], history, tier.prompt_budget_tokens)
         shown = [p.chunk.text for p in prompt.passages]
 

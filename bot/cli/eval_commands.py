@@ -45,10 +45,10 @@ tables: answers from tables with scripted SQL, and hostile SQL rejected.""")
               help='JSON lines {"question", "relevant": [...], "half"?}, repeatable (figures per language); '
                    'answers and compare: one file of {"question", "expected_sources"?, "should_refuse"?}')
 @click.option("--negatives", type=FILE, multiple=True,
-              help="calibrate: questions to refuse, one a line, repeatable (default: the sample FAQ's "
-                   "questions, 200 MITRE prompts, the Korean off-topic questions in knowledge/eval)")
+              help="calibrate, answers: questions to refuse, one a line, repeatable (calibrate's default: "
+                   "the sample FAQ's questions, 200 MITRE prompts, the Korean off-topic questions in knowledge/eval)")
 @click.option("--half", type=click.Choice(["all", "calibration", "test"]), default="all", show_default=True,
-              help="covid-dataset: which half of the FAQs; retrieval, calibrate: lines of that `half`")
+              help="covid-dataset: which half of the FAQs; retrieval, calibrate, answers: lines of that `half`")
 @click.option("--data", type=FILE, help="the evaluation data folder (default: EVAL_DATA_DIR, else ../shared/eval)")
 @click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON object")
 @click.option("--rating", type=click.Choice(["up", "down"]), help="export-feedback: only answers rated so")

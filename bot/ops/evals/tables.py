@@ -10,6 +10,9 @@ checker and the runner; the model's own SQL writing is not (it is scripted). The
 queries of HOSTILE are sent the same way, twice each (the chain re-asks once): the share
 rejected should be 1. The time per question, retrieval to rows, is the answer's latency
 without the model (questions embedded as the bot embeds them).
+
+With a local tier in LLM_TIERS, the same questions are asked again with that model writing the
+SQL (`model`): answered correctly when its query's rows equal the expected SQL's, and its time.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 import sqlglot
 from sqlglot import exp
 
-from bot.chain.llm import Completion
+from bot.chain.llm import Chat, Completion, build_chat
 from bot.chain.prompt_variants import SQL_PROMPT, load_prompt
 from bot.chain.table_answers import TableAnswers, as_shown, tables_for
 from bot.chain.tiers import Tier
@@ -71,7 +74,13 @@ def eval_tables(embedder: Embedder, settings: Settings | None = None) -> dict:
         try:
             summary = Pipeline(store, embedder, SparseEncoder(), tables=tables).run([TABLES])
             assert summary.ok, summary.failed
-            return _evaluate(Retriever(store, embedder, SparseEncoder()), tables, settings)
+            retriever = Retriever(store, embedder, SparseEncoder())
+            figures = _evaluate(retriever, tables, settings)
+            local = next((tier for tier in settings.tiers if tier.local), None)
+            if local is not None:
+                writer = build_chat(local, models_dir=settings.knowledge.data_dir / "models")
+                figures["model"] = _evaluate_model(retriever, tables, settings, writer)
+            return figures
         finally:
             store.close()
 
@@ -103,6 +112,25 @@ def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> d
     }
 
 
+def _evaluate_model(retriever: Retriever, tables: TableStore, settings: Settings, writer: Chat) -> dict:
+    """The questions again, with `writer` writing the SQL: how often its rows are the expected ones."""
+    answers = TableAnswers(tables, load_prompt(SQL_PROMPT).text)
+    cases = [json.loads(line) for line in (TABLES / "questions.jsonl").read_text().splitlines() if line.strip()]
+    correct, latencies, misses = 0, [], []
+    for case in cases:
+        cards = _cards(retriever, case["question"], settings)
+        started = time.perf_counter()
+        attempt = answers.query(writer, case["question"], cards, PUBLIC_ACCESS) if cards else None
+        latencies.append((time.perf_counter() - started) * 1000)
+        if attempt is not None and attempt.result is not None and _same(attempt.result.rows, tables.query(case["sql"]).rows):
+            correct += 1
+        else:
+            misses.append({"question": case["question"], "sql": attempt.result.sql if attempt and attempt.result else "",
+                           "notes": attempt.notes if attempt else ["no table card"]})
+    return {"tier": writer.tier.name, "model": writer.tier.model, "correct": correct,
+            "correct_share": round(correct / len(cases), 3), "latency_ms": percentiles(latencies), "misses": misses}
+
+
 def _cards(retriever: Retriever, question: str, settings: Settings):
     """The table cards the chain would use: among the relevant passages that carry the answer."""
     passages = [p for p in retriever.retrieve(question, settings.knowledge.top_k, access=PUBLIC_ACCESS) if p.score >= settings.knowledge.min_relevance]
@@ -131,4 +159,10 @@ def render_tables(figures: dict) -> str:
              f"p95 {figures['latency_ms']['p95_ms']:.1f} ms; of which checking and running the SQL: p50 "
              f"{figures['sql_latency_ms']['p50_ms']:.1f} ms, p95 {figures['sql_latency_ms']['p95_ms']:.1f} ms"]
     lines += [f"  missed: {m['question']} ({'; '.join(m['notes'])})" for m in figures["misses"]]
+    if "model" in figures:
+        model = figures["model"]
+        lines.append(f"with {model['model']} (tier {model['tier']}) writing the SQL: {model['correct']}/"
+                     f"{figures['questions']} answered correctly ({model['correct_share']:.0%}); SQL written, checked "
+                     f"and run in p50 {model['latency_ms']['p50_ms']:,.0f} ms, p95 {model['latency_ms']['p95_ms']:,.0f} ms")
+        lines += [f"  missed: {m['question']} ({m['sql'] or '; '.join(m['notes'])})" for m in model["misses"]]
     return "\n".join(lines)
