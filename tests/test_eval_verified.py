@@ -1,18 +1,13 @@
 """`bot eval verified`'s cases and rates: which questions are verified, what each asked question
 should be served, and how the rates count (the whole run: `bot eval verified`, Evaluations)."""
 
-import pytest
-
 from bot.ops.evals.verified import Asked, covid_cases, rates_of
-from tests.conftest import SHARED_EVAL
+from tests.conftest import EVAL_DATA, needs_eval_data
 
 
-@pytest.mark.skipif(
-    not (SHARED_EVAL / "faq").is_dir(),
-    reason="needs ../shared/eval (the COVID paraphrases)",
-)
+@needs_eval_data
 def test_half_the_faqs_are_verified_and_every_question_is_asked_once_in_one_half():
-    verified, asked = covid_cases(SHARED_EVAL)
+    verified, asked = covid_cases(EVAL_DATA)
     faqs = {case.expected for case in asked if case.expected}
     assert faqs <= set(verified) and 0.35 < len(verified) / 92 < 0.65
     assert {case.half for case in asked} == {"calibration", "test"}
@@ -21,7 +16,7 @@ def test_half_the_faqs_are_verified_and_every_question_is_asked_once_in_one_half
         for case in asked
         if not case.expected and case.half
     )
-    assert covid_cases(SHARED_EVAL) == (verified, asked)  # stable from run to run
+    assert covid_cases(EVAL_DATA) == (verified, asked)  # stable from run to run
 
 
 def test_rates_count_right_wrong_and_false_serves():
