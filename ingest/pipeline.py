@@ -20,9 +20,10 @@ from pathlib import Path
 
 from ingest import tables as table_files
 from ingest.chunking import Chunker
+from ingest.documents import SourceDocument, SourceFile
 from ingest.errors import UnreadableSource
 from ingest.frontmatter import Labels, PathLabels, labelled
-from ingest.loaders import SourceDocument, SourceFile, TableColumns, discover, load
+from ingest.loaders import TableColumns, discover, load
 from ingest.summary import Summary
 from ingest.tables import TableJob
 from knowledge.embeddings import Embedder

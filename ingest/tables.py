@@ -23,16 +23,10 @@ from typing import Any
 
 import yaml
 
+from ingest.documents import SourceDocument, SourceFile
 from ingest.errors import UnreadableSource
 from ingest.frontmatter import Labels, labelled, take_labels
-from ingest.loaders import (
-    ANSWER_COLUMNS,
-    QUESTION_COLUMNS,
-    SourceDocument,
-    SourceFile,
-    TableColumns,
-    delimiter,
-)
+from ingest.loaders import ANSWER_COLUMNS, QUESTION_COLUMNS, TableColumns, delimiter
 from knowledge.errors import TableError, TableUnavailable
 from knowledge.table_files import sheets
 from knowledge.tables import SAMPLE_ROWS, Column, QueryResult, TableInfo, TableStore, table_name

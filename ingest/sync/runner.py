@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 
 from ingest.connectors.base import Connector, ConnectorError, Pull
-from ingest.loaders import SourceDocument
+from ingest.documents import SourceDocument
 from ingest.pipeline import Indexed, Pipeline, Plan
 from ingest.sync.config import Source
 from ingest.sync.state import Status, SyncState, now
