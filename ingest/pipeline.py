@@ -25,6 +25,7 @@ from ingest.frontmatter import Labels, PathLabels, labelled
 from ingest.loaders import TableColumns, discover, load
 from ingest.plan import Indexed, Plan, indexed_documents, repeated_questions
 from ingest.summary import Summary
+from ingest.table_sources import is_table
 from knowledge.embeddings import Embedder
 from knowledge.models import Chunk
 from knowledge.sparse import SparseEncoder
@@ -112,7 +113,7 @@ class Pipeline:
             by_path[known.path].append(doc_id)
         catalogue = {t.name: t for t in self.tables.tables()} if self.tables else {}
         for file in files:
-            if table_files.is_table(file, self.columns):
+            if is_table(file, self.columns):
                 self._plan_table(plan, file, indexed, by_path, catalogue)
                 continue
             try:
