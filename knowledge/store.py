@@ -16,6 +16,7 @@ from operator import mul
 from typing import Any, Literal
 
 from knowledge.access import Access
+from knowledge.builds import CollectionBuilds
 from knowledge.engines import (
     DENSE,
     QUESTION,
@@ -49,7 +50,10 @@ LEGACY_MODEL = "all-MiniLM-L6-v2"
 """What wrote an index that records no model: every build before the model was recorded."""
 
 
-class Store:
+class Store(CollectionBuilds):
+    """The knowledge base: its serving collection and what it records, writing chunks, and search.
+    Creating, swapping and dropping the builds behind the alias is `CollectionBuilds`' job."""
+
     def __init__(self, engine: Engine, alias: str) -> None:
         self.engine = engine
         self.alias = alias
@@ -63,25 +67,7 @@ class Store:
     def close(self) -> None:
         self.engine.close()
 
-    # --- collections -------------------------------------------------------------------
-
-    def serving_collection(self) -> str | None:
-        """The collection the alias points at, or None before the first ingest."""
-        return self.engine.alias_target(self.alias)
-
-    def create_collection(self, dimension: int, model: str) -> str:
-        """A new build for vectors of `model` (recorded: the index is never searched with another's)."""
-        now = time.time_ns()  # one reading, so that names sort in creation order
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now // 1_000_000_000))
-        name = f"{self.alias}-{stamp}-{now // 1000 % 1_000_000:06d}"
-        self.engine.create(name, dimension)
-        self.engine.set_metadata(name, {"embedding_model": model})
-        return name
-
-    def point_alias_at(self, collection: str) -> None:
-        """Atomically make the alias serve `collection`."""
-        self.engine.set_alias(self.alias, collection)
-        self._changes += 1
+    # --- the serving collection --------------------------------------------------------
 
     def ensure_serving_collection(self, dimension: int, model: str) -> str:
         """The serving collection, created (and aliased) on first use; one of another model is refused."""
@@ -92,29 +78,6 @@ class Store:
         collection = self.create_collection(dimension, model)
         self.point_alias_at(collection)
         return collection
-
-    def builds(self) -> list[str]:
-        """This alias's collections, oldest first (names carry their creation time)."""
-        return [name for name in self.engine.collections() if name.startswith(f"{self.alias}-")]
-
-    def previous_collection(self) -> str | None:
-        """The newest build that is not serving: where a rollback goes."""
-        serving = self.serving_collection()
-        older = [name for name in self.builds() if name != serving]
-        return older[-1] if older else None
-
-    def drop_collection(self, collection: str) -> None:
-        self.engine.drop(collection)
-        self._changes += 1
-
-    def drop_old_collections(self, keep: int) -> list[str]:
-        """Delete all but the serving build and the newest others, `keep` in all."""
-        serving = self.serving_collection()
-        others = [name for name in self.builds() if name != serving]
-        doomed = others[: max(0, len(others) - (keep - 1))]
-        for name in doomed:
-            self.drop_collection(name)
-        return doomed
 
     def record_ingest(self, collection: str, sources: list[str], labels: dict[str, dict] | None = None) -> None:
         """Stamp the collection with this ingest: what was read, when, a new revision, the
