@@ -16,7 +16,7 @@ from ingest.frontmatter import Labels
 from ingest.loaders import ANSWER_COLUMNS, QUESTION_COLUMNS, TableColumns, delimiter
 from knowledge.errors import TableError
 from knowledge.table_files import sheets
-from knowledge.tables import table_name
+from knowledge.table_types import table_name
 
 DATA_SUFFIXES = {".parquet", ".xlsx"}
 """Always tables; .csv and .tsv are tables unless they are FAQs."""

@@ -25,7 +25,8 @@ from ingest.errors import UnreadableSource
 from ingest.frontmatter import Labels, labelled, take_labels
 from ingest.table_sources import card_id, content_hash, entries, name_for, read_sidecar
 from knowledge.errors import TableError, TableUnavailable
-from knowledge.tables import SAMPLE_ROWS, Column, QueryResult, TableInfo, TableStore
+from knowledge.table_types import Column, QueryResult, TableInfo
+from knowledge.tables import SAMPLE_ROWS, TableStore
 
 ROW_PASSAGES_UP_TO = 200
 """Tables with at most this many rows also index each row as a passage."""
