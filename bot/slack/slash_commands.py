@@ -24,8 +24,8 @@ from bot.errors import TraceNotFound
 from bot.slack import expert_commands
 from bot.slack.channel_command import channel_command
 from bot.slack.channel_policy import ChannelPolicies
-from ingest.cli import per_audience, tables_per_audience
 from ingest.errors import IngestError
+from ingest.status import per_audience, tables_per_audience
 from knowledge.access import AccessError, Scope
 from knowledge.errors import KnowledgeError, TableError, TableUnavailable
 

@@ -61,7 +61,7 @@ def sync(
     watch: bool,
     as_json: bool,
 ) -> int:
-    from ingest.cli import opened_pipeline
+    from ingest.configured_pipeline import opened_pipeline
     from ingest.loaders import TableColumns
     from ingest.sync import watch as schedule
 
@@ -168,7 +168,7 @@ def start_schedule(settings: IngestSettings, pipeline) -> threading.Event | None
 
 def crawl(urls: list[str], labels, *, dry_run: bool, force: bool, as_json: bool, other: int) -> int:
     """`ingest URL...`: each URL a website source named after it (state and status kept like any other)."""
-    from ingest.cli import opened_pipeline
+    from ingest.configured_pipeline import opened_pipeline
     from ingest.loaders import TableColumns
     from ingest.sync import watch as schedule
 
