@@ -23,8 +23,8 @@ import click
 
 from ingest.configured_pipeline import opened_pipeline, progress_bar
 from ingest.errors import IngestError
+from ingest.faq_tables import TableColumns
 from ingest.frontmatter import Labels
-from ingest.loaders import TableColumns
 from ingest.status import show_serving
 from knowledge.access import AccessError
 from knowledge.errors import KnowledgeError

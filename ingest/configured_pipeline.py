@@ -7,8 +7,8 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 
+from ingest.faq_tables import TableColumns
 from ingest.frontmatter import Labels
-from ingest.loaders import TableColumns
 
 
 @contextmanager

@@ -21,8 +21,9 @@ from ingest import tables as table_files
 from ingest.chunking import Chunker
 from ingest.documents import SourceFile
 from ingest.errors import UnreadableSource
+from ingest.faq_tables import TableColumns
 from ingest.frontmatter import Labels, PathLabels, labelled
-from ingest.loaders import TableColumns, discover, load
+from ingest.loaders import discover, load
 from ingest.plan import Indexed, Plan, indexed_documents, repeated_questions
 from ingest.summary import Summary
 from ingest.table_sources import is_table

@@ -12,8 +12,8 @@ import yaml
 
 from ingest.documents import SourceFile
 from ingest.errors import UnreadableSource
+from ingest.faq_tables import ANSWER_COLUMNS, QUESTION_COLUMNS, TableColumns, delimiter
 from ingest.frontmatter import Labels
-from ingest.loaders import ANSWER_COLUMNS, QUESTION_COLUMNS, TableColumns, delimiter
 from knowledge.errors import TableError
 from knowledge.table_files import sheets
 from knowledge.table_types import table_name

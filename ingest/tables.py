@@ -1,6 +1,6 @@
 """Table files: planning and loading them, and the passages that let retrieval find them.
 
-A CSV or TSV with a question and an answer column is an FAQ (ingest/loaders.py); any other,
+A CSV or TSV with a question and an answer column is an FAQ (ingest/faq_tables.py); any other,
 and every Parquet file and Excel sheet, is a table (ingest/table_sources.py tells which, and
 names and hashes it), loaded into DuckDB (knowledge/tables.py).
 Each table gets a "table card" passage: its name, columns and types with their descriptions

@@ -62,7 +62,7 @@ def sync(
     as_json: bool,
 ) -> int:
     from ingest.configured_pipeline import opened_pipeline
-    from ingest.loaders import TableColumns
+    from ingest.faq_tables import TableColumns
     from ingest.sync import watch as schedule
 
     if watch and (dry_run or full or force):
@@ -169,7 +169,7 @@ def start_schedule(settings: IngestSettings, pipeline) -> threading.Event | None
 def crawl(urls: list[str], labels, *, dry_run: bool, force: bool, as_json: bool, other: int) -> int:
     """`ingest URL...`: each URL a website source named after it (state and status kept like any other)."""
     from ingest.configured_pipeline import opened_pipeline
-    from ingest.loaders import TableColumns
+    from ingest.faq_tables import TableColumns
     from ingest.sync import watch as schedule
 
     if other:
