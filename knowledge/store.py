@@ -12,8 +12,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from operator import mul
-from typing import Any, Literal
 
 from knowledge.access import Access
 from knowledge.builds import CollectionBuilds
@@ -30,16 +28,20 @@ from knowledge.engines import (
     open_engine,
 )
 from knowledge.errors import EmptyKnowledgeBase, IndexModelMismatch
+from knowledge.hybrid_search import (
+    PREFETCH_FACTOR,
+    Mode,
+    fusion_weights,
+    scored_passages,
+    search_sides,
+)
 from knowledge.models import Chunk, IndexInfo, Passage, Serving
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseVector
 
-__all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine", "Engine", "Hit", "IndexInfo", "Mode",
+__all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine", "Engine", "Hit", "IndexInfo",
            "Serving", "Store", "open_engine"]
 
-Mode = Literal["hybrid", "dense", "sparse"]
-PREFETCH_FACTOR = 4
-"""Each side of the hybrid search fetches this many times the final limit before fusion."""
 SERVING_TTL_S = 2.0
 """How long a Store trusts what it last read of the serving collection (its name, revision and
 audiences): on a Qdrant server that read is two requests, and a turn needs it up to three times.
@@ -209,35 +211,12 @@ class Store(CollectionBuilds):
         Each passage's `score` is its cosine similarity to the question, which, unlike an
         RRF score, says how relevant it is on an absolute scale.
         """
-        sides: list[tuple[str, Any]] = []
-        if mode in ("hybrid", "dense"):
-            sides.append((DENSE, list(dense)))
-        if mode == "hybrid" and headings:
-            sides.append((QUESTION, list(dense)))
-        if mode in ("hybrid", "sparse") and sparse.indices:
-            sides.append((SPARSE, sparse))
+        sides = search_sides(dense, sparse, mode, headings)
         if not sides:
             return []
         if self.serving_collection() is None:
             raise EmptyKnowledgeBase(f"No collection {self.alias!r} exists yet.")
         # Through the alias: a rebuild that moves it is seen by the very next query.
-        weights = None if dense_weight == 1.0 else [1.0 if name == SPARSE else dense_weight for name, _ in sides]
-        hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR, weights, access.clauses())
-        return [
-            Passage(
-                chunk=Chunk.from_payload(hit.id, hit.payload),
-                score=_dot(dense, hit.vectors[DENSE]),
-                rank=rank,
-                question_score=_dot(dense, hit.vectors[QUESTION])
-                if QUESTION in hit.vectors and hit.payload.get("kind") == "faq" else None,
-            )
-            for rank, hit in enumerate(hits, start=1)
-        ]
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    # map(mul) rather than a generator: the same sum, in the same order, at ~60% of the cost
-    # (a turn takes up to ten of these over 384 dimensions).
-    if len(a) != len(b):
-        raise ValueError(f"vectors of {len(a)} and {len(b)} dimensions")
-    return float(sum(map(mul, a, b)))
+        hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR, fusion_weights(sides, dense_weight),
+                                 access.clauses())
+        return scored_passages(hits, dense)
