@@ -88,7 +88,7 @@ class TableAnswers:
         if cascade is None:
             if rows and not is_aggregate(question.text):
                 return extractive(rows[0], "extractive_note", language)
-            row = counted_in_one_row(self.tables, question, rows)
+            row = counted_in_one_row(self.tables, question.text, rows)
             if row is not None:
                 return extractive(row, "extractive_note", language)
             return _declined("answer.table_needs_model", title, cards, language)
