@@ -32,9 +32,10 @@ from bot.slack.events import (
 )
 from bot.slack.experts import captured, register_experts
 from bot.slack.feedback_buttons import register_feedback
+from bot.slack.reindexer import Reindexer
 from bot.slack.replies import CitedOnly, Reply, StreamedReply
 from bot.slack.sharing import EphemeralReply, register_sharing
-from bot.slack.slash_commands import Commands, Reindexer
+from bot.slack.slash_commands import Commands
 from bot.slack.suggestions import Suggestions
 from bot.web.admission import Admission, CallerRunsExecutor
 from knowledge.access import Asker
