@@ -17,7 +17,7 @@ from datetime import date
 from llama_index.core import Document
 from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
 
-from ingest.loaders import PAGE_BREAK, SourceDocument
+from ingest.documents import PAGE_BREAK, SourceDocument
 from knowledge.access import EVERYONE, folders
 from knowledge.models import Chunk
 

@@ -2,93 +2,33 @@
 
 Formats are recognised by extension: Markdown (with optional YAML front matter), plain
 text, HTML (BeautifulSoup, headings kept as Markdown headings so chunks know their
-section), PDF (pypdf, page by page) and CSV FAQ tables. A file that cannot be read raises
+section), PDF (pypdf, page by page) and CSV FAQ tables (read by
+ingest/faq_tables.py). A file that cannot be read raises
 `UnreadableSource` with the reason; the pipeline records it and goes on.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
 import re
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.documents import PAGE_BREAK, SourceDocument, SourceFile
 from ingest.errors import SourceNotFound, UnreadableSource
+from ingest.faq_tables import TableColumns, faq_rows
 from ingest.frontmatter import Labels, front_matter, plain, take_labels
-from knowledge.models import Kind
 
 TEXT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 TABLE_SUFFIXES = {".csv", ".tsv"}
 SUFFIXES = {*TEXT_SUFFIXES, *HTML_SUFFIXES, *PDF_SUFFIXES, *TABLE_SUFFIXES, ".parquet", ".xlsx"}  # + ingest/tables.py
-QUESTION_COLUMNS = ("question", "questions", "q", "title", "frage", "질문")
-ANSWER_COLUMNS = ("answer", "answers", "a", "response", "antwort", "답변")
-LINK_COLUMNS = ("link", "url", "source_url", "href")
 LINK_KEYS = ("link", "url", "source", "canonical")
 """Front-matter keys whose value is the page's address, shown to users as the source."""
-PAGE_BREAK = "\f"
-"""Separates PDF pages in a document's text; the chunker makes each page a section."""
-INDEX_FORMAT = 4
-"""Part of every document's content hash. Bump it when what is stored per chunk changes
-(2: a heading vector for every chunk, not only FAQ rows; 4: audience, tags and folders, which
-every query filters on): the next ingest then re-embeds every document instead of skipping it
-as unchanged."""
-
-
-@dataclass(frozen=True)
-class TableColumns:
-    """Which CSV columns hold the question, the answer and the link; None finds them by name."""
-
-    question: str | None = None
-    answer: str | None = None
-    link: str | None = None
-
-
-@dataclass(frozen=True)
-class SourceDocument:
-    doc_id: str
-    """Stable identity: the file path, plus the question for FAQ rows."""
-    title: str
-    source: str
-    """What users see: the row's link, else the file path."""
-    kind: Kind
-    format: str
-    """How the text is structured: "markdown", "text" or "faq"."""
-    text: str
-    path: str = ""
-    """The file it came from (resolved), to find documents whose file is gone."""
-    question: str = ""
-    answer: str = ""
-    metadata: dict[str, Any] = field(default_factory=dict)
-    audience: tuple[str, ...] = ()
-    """Who may read it (knowledge/access.py); empty: the path's default, else everyone."""
-    tags: tuple[str, ...] = ()
-
-    @property
-    def content_hash(self) -> str:
-        # The labels too: a document whose audience changes is rewritten, and answers citing it retired.
-        material = json.dumps([INDEX_FORMAT, self.title, self.source, self.text, self.question, self.answer,
-                               self.metadata, self.audience, self.tags], sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
 def supported(path: Path) -> bool:
     return path.suffix.lower() in SUFFIXES
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    path: Path
-    """Resolved, so a file has one identity whatever directory ingest runs from."""
-    display: str
-    """What users see when the file has no link: its path from the folder that was ingested."""
 
 
 def discover(paths: list[Path]) -> list[SourceFile]:
@@ -110,7 +50,7 @@ def load(file: SourceFile, columns: TableColumns = TableColumns()) -> list[Sourc
         return [_pdf_document(file)]
     raw = _read_text(file.path)
     if suffix in TABLE_SUFFIXES:
-        return list(_faq_rows(file, raw, columns))
+        return list(faq_rows(file, raw, columns))
     if suffix in HTML_SUFFIXES:
         return [html_document(file, raw)]
     return [_text_document(file, raw, TEXT_SUFFIXES[suffix])]
@@ -208,72 +148,6 @@ def _markdown_title(text: str) -> str:
         if line.startswith("# "):
             return line[2:].strip()
     return ""
-
-
-def _faq_rows(file: SourceFile, raw: str, columns: TableColumns) -> Iterator[SourceDocument]:
-    try:
-        reader = csv.DictReader(io.StringIO(raw), delimiter=delimiter(file, raw))
-        header = reader.fieldnames or []
-    except csv.Error as error:
-        raise UnreadableSource(f"not a readable CSV table: {error}") from None
-    question_col = _column(header, columns.question, QUESTION_COLUMNS, "--question-col")
-    answer_col = _column(header, columns.answer, ANSWER_COLUMNS, "--answer-col")
-    link_col = _column(header, columns.link, LINK_COLUMNS, "--link-col", required=False)
-    rows = list(_rows(reader))
-    occurrences: Counter[str] = Counter()
-    for row in rows:
-        question = (row.get(question_col) or "").strip()
-        answer = (row.get(answer_col) or "").strip()
-        if not question or not answer:
-            continue
-        link = (row.get(link_col) or "").strip() if link_col else ""
-        metadata = {k: v for k, v in row.items() if k and k not in (question_col, answer_col) and v}
-        labels = take_labels(metadata)
-        # The same question asked twice (two agencies' answers to it) keeps both rows: the
-        # second gets its own id, numbered in file order so re-runs find the same ids.
-        occurrences[question] += 1
-        repeat = f"-{occurrences[question]}" if occurrences[question] > 1 else ""
-        yield SourceDocument(
-            doc_id=f"{file.path.as_posix()}#{hashlib.sha256(question.encode()).hexdigest()[:16]}{repeat}",
-            path=file.path.as_posix(), title=question, source=link or file.display, kind="faq", format="faq",
-            text=answer, question=question, answer=answer, metadata=metadata, audience=labels.audience,
-            tags=labels.tags,
-        )
-
-
-def delimiter(file: SourceFile, raw: str) -> str:
-    """Tab for .tsv; else whichever of , ; tab the header line uses most (Excel in many
-    locales writes semicolons). csv.Sniffer guesses quoting wrongly on multi-line cells."""
-    if file.path.suffix.lower() == ".tsv":
-        return "\t"
-    header = raw.split("\n", 1)[0]
-    return max(",;\t", key=header.count)
-
-
-def _rows(reader: csv.DictReader) -> Iterator[dict[str, str]]:
-    try:
-        yield from reader
-    except csv.Error as error:
-        if "field larger than field limit" in str(error):
-            raise UnreadableSource(f"CSV line {reader.line_num}: a cell is longer than {csv.field_size_limit():,} "
-                                   "characters; split it into several rows or a document") from None
-        raise UnreadableSource(f"CSV line {reader.line_num}: {error}") from None
-
-
-def _column(header: list[str], given: str | None, names: tuple[str, ...], option: str,
-            required: bool = True) -> str | None:
-    """The column named `given`, else the first header matching one of `names`."""
-    lowered = {h.strip().lower(): h for h in header if h}
-    if given is not None:
-        if given.strip().lower() not in lowered:
-            raise UnreadableSource(f"no column {given!r} (from {option}) among {header}")
-        return lowered[given.strip().lower()]
-    found = next((lowered[n] for n in names if n in lowered), None)
-    if found is None and required:
-        raise UnreadableSource(
-            f"no {option[2:-4]} column among {header}; name it {names[0]!r} or pass {option}"
-        )
-    return found
 
 
 def _hidden(path: Path, root: Path) -> bool:

@@ -12,19 +12,21 @@ reads; if anything fails, the new collection is dropped and the old one keeps se
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
 
 from ingest import tables as table_files
 from ingest.chunking import Chunker
+from ingest.documents import SourceFile
 from ingest.errors import UnreadableSource
+from ingest.faq_tables import TableColumns
 from ingest.frontmatter import Labels, PathLabels, labelled
-from ingest.loaders import SourceDocument, SourceFile, TableColumns, discover, load
+from ingest.loaders import discover, load
+from ingest.plan import Indexed, Plan, indexed_documents, repeated_questions
 from ingest.summary import Summary
-from ingest.tables import TableJob
+from ingest.table_sources import is_table
 from knowledge.embeddings import Embedder
 from knowledge.models import Chunk
 from knowledge.sparse import SparseEncoder
@@ -35,44 +37,6 @@ EMBED_BATCH = 256
 
 Progress = Callable[[int, int], None]
 """Called with (chunks written so far, chunks to write) after each batch."""
-
-
-@dataclass(frozen=True)
-class Indexed:
-    """What the collection already holds of one document."""
-
-    path: str
-    content_hash: str
-    """"" when the document's chunks disagree or some are missing (an interrupted write)."""
-    chunk_ids: frozenset[str]
-
-
-@dataclass
-class Plan:
-    """What a run will change, worked out before anything is embedded or written."""
-
-    added: list[SourceDocument] = field(default_factory=list)
-    updated: list[SourceDocument] = field(default_factory=list)
-    unchanged: int = 0
-    deleted: dict[str, str] = field(default_factory=dict)
-    """doc_id -> source of documents to delete."""
-    failed: list[dict[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    tables: list[TableJob] = field(default_factory=list)
-    """Tables to load (when their file changed) and index; a table counts as one document."""
-    table_documents: list[SourceDocument] = field(default_factory=list)
-    dropped_tables: list[str] = field(default_factory=list)
-
-    def summary(self, collection: str) -> Summary:
-        new = [job.file.display for job in self.tables if job.new]
-        changed = [job.file.display for job in self.tables if not job.new]
-        return Summary(
-            added=len(self.added) + len(new), updated=len(self.updated) + len(changed), unchanged=self.unchanged,
-            deleted=len(self.deleted), failed=self.failed, collection=collection,
-            changes={"added": [d.source for d in self.added] + new, "updated": [d.source for d in self.updated] + changed,
-                     "deleted": sorted(self.deleted.values())},
-            notes=self.notes,
-        )
 
 
 class Pipeline:
@@ -99,7 +63,7 @@ class Pipeline:
         collection = self.store.serving_collection()
         if collection:  # another model's vectors: only a rebuild may replace them, never add to them
             self.store.check_model(self.embedder.model_name)
-        indexed = self.indexed(collection) if collection else {}
+        indexed = indexed_documents(self.store, collection) if collection else {}
         plan = self._plan(files, indexed, roots=paths if prune else [])
         if dry_run:
             summary = plan.summary(collection or "(none yet)")
@@ -143,22 +107,6 @@ class Pipeline:
 
     # --- planning -------------------------------------------------------------------------
 
-    def indexed(self, collection: str) -> dict[str, Indexed]:
-        paths: dict[str, str] = {}
-        hashes: dict[str, set[str]] = defaultdict(set)
-        ids: dict[str, set[str]] = defaultdict(set)
-        expected: dict[str, int] = {}
-        for chunk in self.store.chunks(collection):
-            paths[chunk.doc_id] = chunk.path
-            hashes[chunk.doc_id].add(chunk.content_hash)
-            ids[chunk.doc_id].add(chunk.id)
-            expected[chunk.doc_id] = chunk.doc_chunks
-        return {
-            doc_id: Indexed(paths[doc_id], _whole(hashes[doc_id], len(ids[doc_id]), expected[doc_id]),
-                            frozenset(ids[doc_id]))
-            for doc_id in paths
-        }
-
     def _plan(self, files: list[SourceFile], indexed: dict[str, Indexed], roots: list[Path]) -> Plan:
         plan = Plan()
         by_path: dict[str, list[str]] = defaultdict(list)
@@ -166,7 +114,7 @@ class Pipeline:
             by_path[known.path].append(doc_id)
         catalogue = {t.name: t for t in self.tables.tables()} if self.tables else {}
         for file in files:
-            if table_files.is_table(file, self.columns):
+            if is_table(file, self.columns):
                 self._plan_table(plan, file, indexed, by_path, catalogue)
                 continue
             try:
@@ -174,7 +122,7 @@ class Pipeline:
             except UnreadableSource as error:
                 plan.failed.append({"path": file.path.as_posix(), "reason": str(error)})
                 continue
-            plan.notes += _repeated_questions(file, documents)
+            plan.notes += repeated_questions(file, documents)
             for doc in documents:
                 known = indexed.get(doc.doc_id)
                 if known is None:
@@ -264,17 +212,3 @@ class Pipeline:
         unique = list(dict.fromkeys(c.heading for c in chunks if c.heading))
         vectors = dict(zip(unique, self.embedder.embed_documents(unique), strict=False))
         return list(dense), sparse, [vectors.get(c.heading) for c in chunks]
-
-
-def _whole(hashes: set[str], present: int, expected: int) -> str:
-    """The document's hash if all its chunks are there and agree, else "" (rewrite it)."""
-    if len(hashes) != 1 or present != expected:
-        return ""
-    return next(iter(hashes))
-
-
-def _repeated_questions(file: SourceFile, documents: list[SourceDocument]) -> list[str]:
-    """Rows of one table asking the same question: all are kept, and the owner should know."""
-    counts = Counter(doc.question for doc in documents if doc.kind == "faq")
-    return [f"{file.display}: {count} rows ask {question!r}; each is kept as its own answer"
-            for question, count in counts.items() if count > 1]

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ingest.faq_tables import TableColumns
 from ingest.frontmatter import Labels
-from ingest.loaders import TableColumns
 from ingest.pipeline import Pipeline, Progress, Summary
 from ingest.settings import IngestSettings
 from knowledge.embeddings import Embedder

@@ -1,12 +1,13 @@
-"""Table files: which are data tables (not FAQs), and the passages that let retrieval find them.
+"""Table files: planning and loading them, and the passages that let retrieval find them.
 
-A CSV or TSV with a question and an answer column is an FAQ (ingest/loaders.py); any other,
-and every Parquet file and Excel sheet, is a table, loaded into DuckDB (knowledge/tables.py).
+A CSV or TSV with a question and an answer column is an FAQ (ingest/faq_tables.py); any other,
+and every Parquet file and Excel sheet, is a table (ingest/table_sources.py tells which, and
+names and hashes it), loaded into DuckDB (knowledge/tables.py).
 Each table gets a "table card" passage: its name, columns and types with their descriptions
 (from a sidecar `NAME.yaml`, else the header alone) and a few sample rows, so a question
 finds the table like any document. A small table also gets a passage per row, so lookups
 work without a model. Every passage of a table carries the table's content hash: the file's
-bytes, its sidecar, its labels and TABLE_FORMAT.
+bytes, its sidecar, its labels and TABLE_FORMAT (ingest/table_sources.py).
 
 A table has one audience and its tags, as a document does: the sidecar's `audience:` and
 `tags:`, else what `ingest --audience/--tag` gave its path (tags add up). Its card, its rows
@@ -16,34 +17,19 @@ the whole table, so a table with an `audience` column is refused with what to do
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from ingest.documents import SourceDocument, SourceFile
 from ingest.errors import UnreadableSource
 from ingest.frontmatter import Labels, labelled, take_labels
-from ingest.loaders import (
-    ANSWER_COLUMNS,
-    QUESTION_COLUMNS,
-    SourceDocument,
-    SourceFile,
-    TableColumns,
-    delimiter,
-)
+from ingest.table_sources import card_id, content_hash, entries, name_for, read_sidecar
 from knowledge.errors import TableError, TableUnavailable
-from knowledge.table_files import sheets
-from knowledge.tables import SAMPLE_ROWS, Column, QueryResult, TableInfo, TableStore, table_name
+from knowledge.table_types import Column, QueryResult, TableInfo
+from knowledge.tables import SAMPLE_ROWS, TableStore
 
-DATA_SUFFIXES = {".parquet", ".xlsx"}
-"""Always tables; .csv and .tsv are tables unless they are FAQs."""
 ROW_PASSAGES_UP_TO = 200
 """Tables with at most this many rows also index each row as a passage."""
-TABLE_FORMAT = 2
-"""Part of every table's content hash: bump it when what is stored per table changes."""
-HEADER_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -62,23 +48,6 @@ class TableJob:
     """Who may read the table and its tags (empty audience: everyone)."""
     sidecar: dict[str, Any] = field(default_factory=dict, compare=False)
     """Its `NAME.yaml`, read once when planning: title, description, a description per column."""
-
-
-def is_table(file: SourceFile, columns: TableColumns) -> bool:
-    suffix = file.path.suffix.lower()
-    if suffix in DATA_SUFFIXES:
-        return True
-    if suffix not in (".csv", ".tsv") or columns.question or columns.answer:
-        return False
-    return not _has_faq_columns(file)
-
-
-def _has_faq_columns(file: SourceFile) -> bool:
-    with file.path.open("rb") as handle:
-        raw = handle.read(HEADER_BYTES).decode("utf-8-sig", errors="replace")
-    head = raw.split("\n", 1)[0]
-    header = {cell.strip().strip('"').strip().lower() for cell in head.split(delimiter(file, raw))}
-    return bool(header & set(QUESTION_COLUMNS)) and bool(header & set(ANSWER_COLUMNS))
 
 
 @dataclass
@@ -137,47 +106,11 @@ def _belongs(doc_id: str, card: str) -> bool:
     return doc_id == card or doc_id.startswith(card + "#")
 
 
-def card_id(file: SourceFile, sheet: str) -> str:
-    return f"{file.path.as_posix()}#sheet:{sheet}" if sheet else f"{file.path.as_posix()}#table"
-
-
-def entries(file: SourceFile) -> list[str]:
-    """The sheets of a workbook; [""] for a file that is one table."""
-    if file.path.suffix.lower() != ".xlsx":
-        return [""]
-    try:
-        return sheets(file.path)
-    except TableError as error:
-        raise UnreadableSource(str(error)) from None
-
-
 def _no_row_audiences(columns: list[Column]) -> None:
     if any(column.name.strip().lower() == "audience" for column in columns):
         raise TableError("a table's rows cannot have audiences of their own (SQL reads the whole table): give the "
                          "table one with `audience:` in its NAME.yaml or `ingest --audience`, split the file by "
                          "audience, or rename the column")
-
-
-def content_hash(file: SourceFile, labels: Labels = Labels(), sidecar: bytes = b"") -> str:
-    """The file's bytes, its sidecar's (`sidecar`, as read_sidecar read them), its labels and TABLE_FORMAT."""
-    digest = hashlib.sha256(f"{TABLE_FORMAT}\n{labels.as_dict()}\n".encode())
-    try:
-        with file.path.open("rb") as handle:
-            while block := handle.read(1 << 20):
-                digest.update(block)
-        digest.update(sidecar)
-    except OSError as error:
-        raise UnreadableSource(f"cannot read: {error.strerror}") from None
-    return digest.hexdigest()[:32]
-
-
-def name_for(file: SourceFile, sheet: str, taken: dict[str, str]) -> str:
-    """The table's SQL name: the file's stem (and sheet); another file's name gets a suffix."""
-    name = table_name(file.path.stem, sheet)
-    owner = taken.get(name)
-    if owner is None or owner == file.path.as_posix():
-        return name
-    return f"{name}_{hashlib.sha256(file.path.as_posix().encode()).hexdigest()[:6]}"
 
 
 def documents(tables: TableStore, job: TableJob, info: TableInfo) -> list[SourceDocument]:
@@ -223,19 +156,3 @@ def row_text(columns: list[str], row: tuple) -> str:
 
 def _cell(value: Any) -> str:
     return str(value) if not isinstance(value, float) else f"{value:.15g}"
-
-
-def read_sidecar(path: Path) -> tuple[bytes, dict[str, Any]]:
-    """`NAME.yaml` next to the table (title, description, a description per column, audience,
-    tags): its bytes, for the content hash, and its values (none: b"" and {})."""
-    sidecar = path.with_suffix(".yaml")
-    if not sidecar.is_file():
-        return b"", {}
-    try:
-        raw = sidecar.read_bytes()
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except OSError as error:
-        raise UnreadableSource(f"cannot read {sidecar.name}: {error.strerror}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise UnreadableSource(f"{sidecar.name} is not valid YAML: {str(error).splitlines()[0]}") from None
-    return raw, data if isinstance(data, dict) else {}

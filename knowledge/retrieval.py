@@ -10,11 +10,12 @@ from dataclasses import replace
 from knowledge.access import Access
 from knowledge.embeddings import Embedder
 from knowledge.errors import EmptyKnowledgeBase
+from knowledge.hybrid_search import Mode
 from knowledge.language import language_of
 from knowledge.models import Passage
 from knowledge.relevance import lexical_relevance
 from knowledge.sparse import SparseEncoder, SparseVector
-from knowledge.store import Mode, Store
+from knowledge.store import Store
 
 CONTEXT_WEIGHT = 0.4
 """How much a follow-up's context (the thread's previous question) counts against its own words.

@@ -12,10 +12,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from operator import mul
-from typing import Any, Literal
 
 from knowledge.access import Access
+from knowledge.builds import CollectionBuilds
 from knowledge.engines import (
     DENSE,
     QUESTION,
@@ -29,16 +28,20 @@ from knowledge.engines import (
     open_engine,
 )
 from knowledge.errors import EmptyKnowledgeBase, IndexModelMismatch
+from knowledge.hybrid_search import (
+    PREFETCH_FACTOR,
+    Mode,
+    fusion_weights,
+    scored_passages,
+    search_sides,
+)
 from knowledge.models import Chunk, IndexInfo, Passage, Serving
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseVector
 
-__all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine", "Engine", "Hit", "IndexInfo", "Mode",
+__all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine", "Engine", "Hit", "IndexInfo",
            "Serving", "Store", "open_engine"]
 
-Mode = Literal["hybrid", "dense", "sparse"]
-PREFETCH_FACTOR = 4
-"""Each side of the hybrid search fetches this many times the final limit before fusion."""
 SERVING_TTL_S = 2.0
 """How long a Store trusts what it last read of the serving collection (its name, revision and
 audiences): on a Qdrant server that read is two requests, and a turn needs it up to three times.
@@ -49,7 +52,10 @@ LEGACY_MODEL = "all-MiniLM-L6-v2"
 """What wrote an index that records no model: every build before the model was recorded."""
 
 
-class Store:
+class Store(CollectionBuilds):
+    """The knowledge base: its serving collection and what it records, writing chunks, and search.
+    Creating, swapping and dropping the builds behind the alias is `CollectionBuilds`' job."""
+
     def __init__(self, engine: Engine, alias: str) -> None:
         self.engine = engine
         self.alias = alias
@@ -63,25 +69,7 @@ class Store:
     def close(self) -> None:
         self.engine.close()
 
-    # --- collections -------------------------------------------------------------------
-
-    def serving_collection(self) -> str | None:
-        """The collection the alias points at, or None before the first ingest."""
-        return self.engine.alias_target(self.alias)
-
-    def create_collection(self, dimension: int, model: str) -> str:
-        """A new build for vectors of `model` (recorded: the index is never searched with another's)."""
-        now = time.time_ns()  # one reading, so that names sort in creation order
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now // 1_000_000_000))
-        name = f"{self.alias}-{stamp}-{now // 1000 % 1_000_000:06d}"
-        self.engine.create(name, dimension)
-        self.engine.set_metadata(name, {"embedding_model": model})
-        return name
-
-    def point_alias_at(self, collection: str) -> None:
-        """Atomically make the alias serve `collection`."""
-        self.engine.set_alias(self.alias, collection)
-        self._changes += 1
+    # --- the serving collection --------------------------------------------------------
 
     def ensure_serving_collection(self, dimension: int, model: str) -> str:
         """The serving collection, created (and aliased) on first use; one of another model is refused."""
@@ -92,29 +80,6 @@ class Store:
         collection = self.create_collection(dimension, model)
         self.point_alias_at(collection)
         return collection
-
-    def builds(self) -> list[str]:
-        """This alias's collections, oldest first (names carry their creation time)."""
-        return [name for name in self.engine.collections() if name.startswith(f"{self.alias}-")]
-
-    def previous_collection(self) -> str | None:
-        """The newest build that is not serving: where a rollback goes."""
-        serving = self.serving_collection()
-        older = [name for name in self.builds() if name != serving]
-        return older[-1] if older else None
-
-    def drop_collection(self, collection: str) -> None:
-        self.engine.drop(collection)
-        self._changes += 1
-
-    def drop_old_collections(self, keep: int) -> list[str]:
-        """Delete all but the serving build and the newest others, `keep` in all."""
-        serving = self.serving_collection()
-        others = [name for name in self.builds() if name != serving]
-        doomed = others[: max(0, len(others) - (keep - 1))]
-        for name in doomed:
-            self.drop_collection(name)
-        return doomed
 
     def record_ingest(self, collection: str, sources: list[str], labels: dict[str, dict] | None = None) -> None:
         """Stamp the collection with this ingest: what was read, when, a new revision, the
@@ -246,35 +211,12 @@ class Store:
         Each passage's `score` is its cosine similarity to the question, which, unlike an
         RRF score, says how relevant it is on an absolute scale.
         """
-        sides: list[tuple[str, Any]] = []
-        if mode in ("hybrid", "dense"):
-            sides.append((DENSE, list(dense)))
-        if mode == "hybrid" and headings:
-            sides.append((QUESTION, list(dense)))
-        if mode in ("hybrid", "sparse") and sparse.indices:
-            sides.append((SPARSE, sparse))
+        sides = search_sides(dense, sparse, mode, headings)
         if not sides:
             return []
         if self.serving_collection() is None:
             raise EmptyKnowledgeBase(f"No collection {self.alias!r} exists yet.")
         # Through the alias: a rebuild that moves it is seen by the very next query.
-        weights = None if dense_weight == 1.0 else [1.0 if name == SPARSE else dense_weight for name, _ in sides]
-        hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR, weights, access.clauses())
-        return [
-            Passage(
-                chunk=Chunk.from_payload(hit.id, hit.payload),
-                score=_dot(dense, hit.vectors[DENSE]),
-                rank=rank,
-                question_score=_dot(dense, hit.vectors[QUESTION])
-                if QUESTION in hit.vectors and hit.payload.get("kind") == "faq" else None,
-            )
-            for rank, hit in enumerate(hits, start=1)
-        ]
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    # map(mul) rather than a generator: the same sum, in the same order, at ~60% of the cost
-    # (a turn takes up to ten of these over 384 dimensions).
-    if len(a) != len(b):
-        raise ValueError(f"vectors of {len(a)} and {len(b)} dimensions")
-    return float(sum(map(mul, a, b)))
+        hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR, fusion_weights(sides, dense_weight),
+                                 access.clauses())
+        return scored_passages(hits, dense)

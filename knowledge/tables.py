@@ -21,20 +21,18 @@ until this store writes or closes its reader: every question that retrieves a ta
 
 from __future__ import annotations
 
-import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from knowledge.access import AUDIENCE, EVERYONE, TAGS
 from knowledge.errors import TableError, TableUnavailable
 from knowledge.table_files import first_line, raise_for_rejects, reader_sql
+from knowledge.table_types import Column, QueryResult, TableInfo
 
 CATALOGUE = "_kb_tables"
 STAGING_PREFIX = "_kb_load_"
@@ -45,44 +43,6 @@ CATALOGUE_LABELS = (AUDIENCE, TAGS)
 LOCKED_DOWN = {"enable_external_access": False, "lock_configuration": True, "memory_limit": "512MB",
                "autoload_known_extensions": False, "autoinstall_known_extensions": False}
 """How every read connection is opened: no files or network, and SQL cannot change that."""
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-
-
-@dataclass(frozen=True)
-class TableInfo:
-    """A loaded table as the catalogue knows it."""
-
-    name: str
-    path: str
-    sheet: str
-    content_hash: str
-    rows: int
-    columns: list[Column] = field(default_factory=list)
-    audience: tuple[str, ...] = (EVERYONE,)
-    tags: tuple[str, ...] = ()
-
-    def labels(self) -> dict[str, list[str]]:
-        """The table's access labels as a passage's payload holds them (knowledge/access.py)."""
-        return {AUDIENCE: list(self.audience), TAGS: list(self.tags)}
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-    truncated: bool
-    """More rows matched than the row cap let through."""
-
-
-def table_name(stem: str, sheet: str = "") -> str:
-    """A plain SQL identifier a model can write without quoting: `per-diem rates` -> per_diem_rates."""
-    name = re.sub(r"[^0-9a-z]+", "_", f"{stem}_{sheet}" if sheet else stem, flags=re.I).strip("_").lower()
-    return f"t_{name}" if not name or name[0].isdigit() else name
 
 
 def quoted(identifier: str) -> str:

@@ -161,7 +161,8 @@ def test_the_cache_serves_an_answer_only_to_who_may_see_its_sources(redis_client
 
 def test_a_scoped_channel_answers_from_its_scope_only(restricted_settings, make_deps, tmp_path):
     from bot.chain.askers import load_scopes
-    from bot.slack.slash_commands import Commands, Reindexer
+    from bot.slack.reindexer import Reindexer
+    from bot.slack.slash_commands import Commands
     from knowledge.errors import SettingsError
 
     scopes = tmp_path / "scopes.toml"

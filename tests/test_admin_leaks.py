@@ -17,7 +17,8 @@ from bot.ops.report_html import render_html
 from bot.ops.report_text import render_slack, render_text
 from bot.ops.traceview import TraceStore, render, tree
 from bot.ops.tracing import CONTENT, WithoutContent
-from bot.slack.slash_commands import Commands, Reindexer
+from bot.slack.reindexer import Reindexer
+from bot.slack.slash_commands import Commands
 from knowledge.access import Asker
 from tests.access_helpers import HR, SECRETS
 from tests.fakes.otlp import FakeCollector

@@ -5,8 +5,8 @@ import pytest
 
 from bot.chain.agent import Agent
 from bot.chain.verified import Verified
+from bot.deps import build_web_client
 from bot.ops.digest import post_digest, start_digest
-from bot.slack.listeners import build_web_client
 
 
 def test_the_digest_lists_what_waits_and_tells_each_overdue_owner_once(

@@ -141,7 +141,7 @@ def test_an_unexpected_failure_is_an_apology_with_the_error_id_in_the_log(kb_set
 
 def test_a_reindex_asked_for_while_redis_is_down_is_refused_and_the_index_keeps_serving(outage_settings, make_deps,
                                                                                          private_redis):
-    from bot.slack.slash_commands import Reindexer
+    from bot.slack.reindexer import Reindexer
 
     deps = make_deps(outage_settings)
     private_redis.stop()

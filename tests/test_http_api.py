@@ -273,7 +273,7 @@ def test_the_api_alone_serves_no_slack_and_says_busy_when_no_question_may_wait(m
 def test_a_failure_after_the_stream_began_is_an_error_event_then_done():
     """Steps were sent with 200: the failure can no longer be a status, so it is OpenAI's error event."""
     from bot.chain.progress import Step
-    from bot.web.api import ApiError
+    from bot.web.api_requests import ApiError
     from bot.web.openai_compat import stepped_stream
     from bot.web.stepped import Done
 

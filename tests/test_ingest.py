@@ -5,7 +5,8 @@ import pytest
 
 from ingest import cli
 from ingest.chunking import Chunker
-from ingest.loaders import TableColumns, discover, load
+from ingest.faq_tables import TableColumns
+from ingest.loaders import discover, load
 from ingest.pipeline import Pipeline
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -113,7 +114,7 @@ def test_markdown_front_matter_gives_title_link_and_metadata(tmp_path):
 
 def test_csv_columns_can_be_named_and_a_wrong_name_says_what_exists(tmp_path):
     from ingest.errors import UnreadableSource
-    from ingest.loaders import TableColumns
+    from ingest.faq_tables import TableColumns
 
     table = tmp_path / "help.csv"
     table.write_text("prompt;reply;page;team\nHow do I reset my password?;Use the self-service portal.;"

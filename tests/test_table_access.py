@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.chain.agent import Agent
-from bot.slack.slash_commands import Commands, Reindexer
+from bot.slack.reindexer import Reindexer
+from bot.slack.slash_commands import Commands
 from ingest import cli
 from ingest.frontmatter import Labels
 from ingest.pipeline import Pipeline

@@ -25,6 +25,7 @@ from bot.chain.llm import Chat
 from bot.chain.outcomes import extractive
 from bot.chain.question import Question
 from bot.chain.reask import Rejected, ask_until_valid
+from bot.chain.row_lookup import counted_in_one_row, is_aggregate
 from bot.ops.telemetry import Telemetry
 from guards.errors import UnsafeSQL
 from guards.sql import check_sql
@@ -36,15 +37,6 @@ from knowledge.tables import QUERY_MAX_ROWS, TableStore
 REASK_SQL = 'That query was rejected: {}. Reply again with one JSON object {{"sql": ...}}.'
 SQL_SCHEMA = {"type": "object", "properties": {"sql": {"type": "string"}}, "required": ["sql"],
               "additionalProperties": False}
-AGGREGATE = re.compile(
-    r"\b(how many|number of|count|total|sum|average|mean|median|highest|lowest|most|least|max(imum)?|min(imum)?|"
-    r"cheapest|largest|smallest|biggest|top \d+|more than|less than|over|under|at least|which)\b"
-    r"|몇|평균|합계|총|가장|최대|최소|제일|이상|이하", re.I)
-"""Questions no single row answers: without a model they get an honest "needs a model"..."""
-COUNTING = re.compile(r"\b(how many|number of)\b|몇", re.I)
-"""...except a count that one row holds ("How many desks does the Lisbon office have?")."""
-LOOKUP_SCAN_ROWS = 1000
-"""A value is checked to name one row in tables up to this size (row passages exist only in smaller ones)."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +70,6 @@ def tables_for(relevant: list[Passage], margin: float) -> list[Passage]:
     return table_cards(relevant)
 
 
-def is_aggregate(question: str) -> bool:
-    return bool(AGGREGATE.search(question))
-
-
 class TableAnswers:
     def __init__(self, tables: TableStore, instructions: str, telemetry: Telemetry | None = None,
                  max_rows: int = QUERY_MAX_ROWS) -> None:
@@ -100,7 +88,7 @@ class TableAnswers:
         if cascade is None:
             if rows and not is_aggregate(question.text):
                 return extractive(rows[0], "extractive_note", language)
-            row = self.counted_in_one_row(question, rows)
+            row = counted_in_one_row(self.tables, question.text, rows)
             if row is not None:
                 return extractive(row, "extractive_note", language)
             return _declined("answer.table_needs_model", title, cards, language)
@@ -114,35 +102,6 @@ class TableAnswers:
         answer = cascade.answer(instructions, question.text, [passage], history, language=language)
         return replace(answer, table=attempt.result, notes=[*attempt.notes, *answer.notes],
                        usage=attempt.usage + (answer.usage or Usage(answer.mode)))
-
-    def counted_in_one_row(self, question: str, rows: list[Passage]) -> Passage | None:
-        """The row passage that answers a counting question by itself: the question names a
-        numeric column of the row and a value that picks out that one row of its table ("How
-        many desks does the Lisbon office have?"); None for a true aggregate ("How many offices
-        are in Norway?", "... in total?")."""
-        if AGGREGATE.search(COUNTING.sub(" ", question)):
-            return None
-        asked = question.lower()
-        words = set(re.findall(r"\w+", asked))
-        for row in rows:
-            cells = row_cells(row.chunk.text)
-            if not any(column.lower() in words for column, value in cells.items() if _is_number(value)):
-                continue
-            for column, value in cells.items():
-                if not _is_number(value) and re.search(rf"\b{re.escape(value.lower())}\b", asked) \
-                        and self._names_one_row(row.chunk.metadata.get("table", ""), column, value):
-                    return row
-        return None
-
-    def _names_one_row(self, table: str, column: str, value: str) -> bool:
-        try:
-            found = self.tables.rows(table, LOOKUP_SCAN_ROWS)
-        except (TableError, TableUnavailable):
-            return False
-        if found.truncated or column not in found.columns:
-            return False
-        position = found.columns.index(column)
-        return sum(str(row[position]).lower() == value.lower() for row in found.rows) == 1
 
     def query(self, chat: Chat, question: str, cards: list[Passage], access: Access) -> SQLAttempt:
         """Ask `chat` for SQL over the cards' tables that `access` may read, check and run it;
@@ -213,16 +172,6 @@ def _schema(card: Passage, info) -> str:
     chunks, and the one retrieved may not list them all), then the card's text."""
     columns = ", ".join(f"{c.name} {c.type}" for c in info.columns)
     return f"Table {info.name} ({info.rows} rows), columns: {columns}\n{card.chunk.text}"
-
-
-def row_cells(text: str) -> dict[str, str]:
-    """A row passage's cells (ingest/tables.py writes `column: value; column: value`)."""
-    pairs = (cell.split(": ", 1) for cell in text.split("; "))
-    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2 and pair[1]}
-
-
-def _is_number(value: str) -> bool:
-    return re.fullmatch(r"-?\d+(\.\d+)?", value) is not None
 
 
 def _declined(key: str, title: str, cards: list[Passage], language: str) -> Answer:

@@ -13,22 +13,29 @@ import logging
 import uuid
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.chain import i18n, progress
-from bot.chain.degrade import Reads, without_redis
 from bot.deps import Deps, build_web_client
 from bot.service import Failure, ask
 from bot.slack.agent_view import register_agent_view
 from bot.slack.channel_policy import ChannelPolicies, ChannelPolicy
+from bot.slack.events import (
+    MALFORMED,
+    asker_of,
+    conversation_thread,
+    event_id,
+    may_ask,
+    plain_question,
+    thread_key,
+)
 from bot.slack.experts import captured, register_experts
 from bot.slack.feedback_buttons import register_feedback
-from bot.slack.question_filter import is_question
+from bot.slack.reindexer import Reindexer
 from bot.slack.replies import CitedOnly, Reply, StreamedReply
 from bot.slack.sharing import EphemeralReply, register_sharing
-from bot.slack.slash_commands import Commands, Reindexer
+from bot.slack.slash_commands import Commands
 from bot.slack.suggestions import Suggestions
 from bot.web.admission import Admission, CallerRunsExecutor
 from knowledge.access import Asker
@@ -157,76 +164,6 @@ def create_app(deps: Deps, agent, client: WebClient | None = None, process_befor
     return app
 
 
-MALFORMED = (ValueError, AttributeError, TypeError, KeyError, IndexError)
-"""What reading a payload of the wrong shape raises (bolt trusts the shape as it parses)."""
-
-
-def event_id(body: dict) -> str:
-    """Slack's id of the delivery; messages without one are keyed by channel and timestamp."""
-    event = body.get("event", {})
-    return body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
-
-
-def thread_key(channel: str, thread_ts: str) -> str:
-    """The memory key of a Slack conversation; every listener must agree on it."""
-    return f"{channel}:{thread_ts}"
-
-
-def conversation_thread(event: dict, bot_user_id: str | None, memory) -> str | None:
-    """The thread a plain message continues, or None when it is not for us.
-
-    DMs are always for us, each answered in its thread (the agent view's conversations). In channels,
-    a reply in a thread the bot has answered in is a follow-up that needs no new mention;
-    a message that mentions the bot is left to the app_mention listener, so that it is
-    answered once. Edits, deletions, file shares and bots (ourselves included) are ignored.
-    """
-    if event.get("subtype") or event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
-        return None
-    if bot_user_id and f"<@{bot_user_id}>" in event.get("text", ""):
-        return None
-    if event.get("channel_type") == "im":
-        return event.get("thread_ts") or event.get("ts")  # the agent view: each new message opens a thread
-    thread_ts = event.get("thread_ts")
-    # Without Redis a reply in a thread cannot be told from chatter: only mentions are answered.
-    if thread_ts and without_redis("memory", lambda: memory.recent(thread_key(event["channel"], thread_ts)), []):
-        return thread_ts
-    return None
-
-
-def asker_of(event: dict) -> Asker:
-    """Who asks: in a channel, the user there; in a DM or the Assistant view (DM channels, ids
-    starting with D), the user alone."""
-    channel = event["channel"]
-    direct = event.get("channel_type") == "im" or channel.startswith("D")
-    return Asker(user=event.get("user", ""), channel=channel, direct=direct)
-
-
-def plain_question(event: dict, bot_user_id: str | None, policies: ChannelPolicies) -> bool:
-    """A channel message nobody addressed to the bot that its channel wants answered: a question
-    (bot/slack/question_filter.py) in a channel in `questions` mode."""
-    if event.get("subtype") or event.get("bot_id") or not event.get("user") or event.get("user") == bot_user_id:
-        return False
-    if event.get("channel_type") not in ("channel", "group"):
-        return False
-    if bot_user_id and f"<@{bot_user_id}>" in event.get("text", ""):
-        return False
-    return policies.policy_of(event["channel"]).mode == "questions" and is_question(event.get("text", ""))
-
-
-def may_ask(deps: Deps, policy: ChannelPolicy, user: str) -> bool:
-    """Whether `user` is in one of the channel's asking user groups (none set: everyone)."""
-    if not policy.askers:
-        return True
-    groups = deps.access.usergroups
-    if groups is None:  # no way to tell who is in a group: closed, as for restricted documents
-        log.warning("a channel limits who may ask to user groups, but groups cannot be resolved")
-        return False
-    reads = Reads(deps.redis)
-    members_of = groups.read_groups_of(user, list(policy.askers), reads)
-    reads.send()
-    return bool(members_of())
-
-
 def reply_for(client: WebClient, deps: Deps, policy: ChannelPolicy, event: dict, body: dict, thread_ts: str,
               language: str, post, addressed: bool, logger: logging.Logger) -> Reply:
     """Ephemeral where the channel says so; else streamed. Unaddressed: only a cited answer."""
@@ -258,26 +195,3 @@ def respond(agent, text: str, asker: Asker, thread_ts: str, reply: Reply, logger
                      reply=reply.deliver)
     if isinstance(answer, Failure):
         reply.say(answer.message)
-
-
-def slack_wsgi(app: App):
-    """Slack's events, commands and actions as a WSGI app (bot/web/app.py mounts it at /slack/events)."""
-    slack = SlackRequestHandler(app)
-
-    def reply(start_response, body: dict) -> list[bytes]:
-        start_response("400 Bad Request", [("Content-Type", "application/json")])
-        return [json.dumps(body).encode()]
-
-    def application(environ, start_response):
-        try:
-            return slack(environ, start_response)
-        except UnicodeDecodeError:
-            return reply(start_response, {"error": "the request body is not UTF-8 text"})
-        except MALFORMED as error:
-            # bolt parses the body before it checks the signature, and trusts its shape while it
-            # does ("authorizations" as a string raises AttributeError): any of these is a bad request.
-            log.warning("malformed request body: %s: %s", type(error).__name__, error)
-            what = "valid JSON or form data" if isinstance(error, ValueError) else "a Slack payload"
-            return reply(start_response, {"error": f"the request body is not {what} ({type(error).__name__}: {error})"})
-
-    return application

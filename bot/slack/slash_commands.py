@@ -1,20 +1,13 @@
 """The slash command (`/kb` by default): `status`, `reindex`, `report`, `why`, `scope` and `channel` for admins,
 `forget` and `help` (`도움말` in Korean) for everyone. Replies are plain text; the Slack edge sends them ephemerally.
 
-A reindex is the zero-downtime rebuild of `ingest --rebuild`, run in a background thread
-of the serving process (which holds the embedded store), one at a time across workers
-(a Redis lock). Progress and the final summary go to `notify`.
+`/kb reindex` starts a rebuild (bot/slack/reindexer.py); its progress and summary go to `notify`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections.abc import Callable
-from pathlib import Path
-
-import redis
 
 from bot.chain import i18n
 from bot.chain.turn_log import TURN_TTL_S
@@ -24,23 +17,19 @@ from bot.errors import TraceNotFound
 from bot.slack import expert_commands
 from bot.slack.channel_command import channel_command
 from bot.slack.channel_policy import ChannelPolicies
-from ingest.cli import per_audience, tables_per_audience
-from ingest.errors import IngestError
+from bot.slack.reindexer import Notify, Reindexer
+from ingest.status import per_audience, tables_per_audience
 from knowledge.access import AccessError, Scope
-from knowledge.errors import KnowledgeError, TableError, TableUnavailable
+from knowledge.errors import TableError, TableUnavailable
 
 log = logging.getLogger(__name__)
 
-REINDEX_LOCK_TTL_S = 6 * 3600
-"""A crashed worker's lock expires by itself; no rebuild takes this long."""
-PROGRESS_STEPS = (0.25, 0.5, 0.75)
 DEFAULT_REPORT_DAYS = 7
 MAX_REPORT_DAYS = TURN_TTL_S // 86400
 """Answers are kept no longer."""
 MAX_WHY_CHARS = 3500
 """Slack cuts longer messages; a trace of a turn with re-asks can run past it."""
 
-Notify = Callable[[str], None]
 CHANNEL_MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 """A channel as Slack escapes it in a command's text (`should_escape` in the manifest)."""
 
@@ -51,67 +40,6 @@ HELP_IN_KOREAN = ("도움말", "help ko")
 
 def help_text(command: str, language: str = "en") -> str:
     return i18n.text(language, "command.help", command=command, days=DEFAULT_REPORT_DAYS)
-
-
-class Reindexer:
-    def __init__(self, deps: Deps) -> None:
-        self.deps = deps
-        self.thread: threading.Thread | None = None
-
-    @property
-    def _lock(self) -> str:
-        return f"{self.deps.settings.redis_prefix}reindex:lock"
-
-    def start(self, user: str, notify: Notify) -> str:
-        from ingest.reindex import (
-            sources_to_reindex,  # the pipeline and its loaders, only when asked
-        )
-
-        sources = sources_to_reindex(self.deps.settings.ingest, self.deps.store)
-        missing = [str(p) for p in sources if not p.exists()]
-        if not sources or missing:
-            return (f"I cannot reindex: {'these sources are missing: ' + ', '.join(missing) if missing else 'no sources are known'}. "
-                    "Set KB_SOURCES to the folders to read, or run `ingest PATH...` once.")
-        try:
-            holder = self.deps.redis.get(self._lock)
-            claimed = not holder and self.deps.redis.set(self._lock, user, nx=True, ex=REINDEX_LOCK_TTL_S)
-        except redis.RedisError as error:  # the lock is what keeps two workers from rebuilding at once
-            log.warning("reindex refused, Redis unavailable: %s", error)
-            return ("I cannot reindex while Redis is unreachable: it is how workers agree that only one "
-                    "rebuilds. The current index keeps serving; ask again once Redis is back.")
-        if not claimed:
-            return f"A reindex is already running (started by <@{holder or 'someone'}>); I will not start another."
-        self.thread = threading.Thread(target=self._run, args=(sources, notify), name="reindex", daemon=True)
-        self.thread.start()
-        return f"Reindex started from {', '.join(map(str, sources))}. The current index keeps serving until it is done."
-
-    def _run(self, sources: list[Path], notify: Notify) -> None:
-        from ingest.reindex import reindex  # the pipeline and its loaders, only when asked
-
-        steps = list(PROGRESS_STEPS)
-
-        def progress(done: int, total: int) -> None:
-            while steps and done >= steps[0] * total:
-                notify(f"Reindex: {int(steps.pop(0) * 100)}% ({done} of {total} chunks embedded)")
-
-        try:
-            tables = self.deps.table_answers.tables if self.deps.table_answers else None
-            summary = reindex(self.deps.store, self.deps.embedder, sources, progress=progress, tables=tables)
-            self.deps.telemetry.ingested(summary.chunks_written)
-            notify(f"Reindex finished: {summary.describe()}")
-            log.info("reindex finished: %s", summary.as_dict())
-        except (IngestError, KnowledgeError) as error:  # ours: the message says what to fix
-            log.exception("reindex failed")
-            notify(f"Reindex failed: {error}. The previous index keeps serving.")
-        except Exception as error:  # the thread's last word: the admin hears of it, the log has the details
-            log.exception("reindex failed")
-            notify(f"Reindex failed on an unexpected {type(error).__name__}; the server's log has the details. "
-                   "The previous index keeps serving.")
-        finally:
-            try:
-                self.deps.redis.delete(self._lock)
-            except redis.RedisError as error:  # it expires by itself (REINDEX_LOCK_TTL_S)
-                log.warning("could not release the reindex lock: %s", error)
 
 
 class Commands:

@@ -10,14 +10,9 @@ Errors are JSON in OpenAI's shape on every /v1 route: `{"error": {"message", "ty
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
-
-import redis
-from pydantic import BaseModel, ValidationError
 
 from bot.chain.answer import Answer
 from bot.chain.answer_json import AskRequest, AskResult, published_schema
@@ -26,23 +21,11 @@ from bot.deps import Deps
 from bot.service import Failure, ask
 from bot.web import openai_compat as openai_api
 from bot.web.api_keys import ApiKey, ApiKeys
+from bot.web.api_requests import ApiError, authenticated, read_json, respond
 from bot.web.stepped import Done, answered_with_steps
 from knowledge.access import Asker
 
 log = logging.getLogger(__name__)
-
-
-class ApiError(Exception):
-    """A request the API refuses: its status, what to fix, and OpenAI's `code` and `type`."""
-
-    def __init__(self, status: str, message: str, code: str, kind: str = "invalid_request_error",
-                 param: str | None = None, headers: Iterable[tuple[str, str]] = ()) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code, self.kind, self.param = status, message, code, kind, param
-        self.headers = list(headers)
-
-    def body(self) -> dict:
-        return {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
 
 
 @dataclass(frozen=True)
@@ -92,20 +75,20 @@ class HttpApi:
         return respond(start_response, "200 OK", published_schema())
 
     def ask(self, environ, start_response):
-        key = self.authenticate(environ)
-        request = self.read(environ, AskRequest)
+        key = authenticated(self.keys, environ)
+        request = read_json(environ, AskRequest, self.deps.settings.api_max_request_bytes)
         caller = self.caller(key, request.user, request.channel)
         self.limit(key)
         answer = self.answer(request.question, caller.thread(request.thread) if request.thread else None, caller)
         return respond(start_response, "200 OK", AskResult.of(answer).as_json())
 
     def models(self, environ, start_response):
-        self.authenticate(environ)
+        authenticated(self.keys, environ)
         return respond(start_response, "200 OK", openai_api.models(self.deps.variants))
 
     def chat(self, environ, start_response):
-        key = self.authenticate(environ)
-        request = self.read(environ, openai_api.ChatRequest)
+        key = authenticated(self.keys, environ)
+        request = read_json(environ, openai_api.ChatRequest, self.deps.settings.api_max_request_bytes)
         question = openai_api.question_of(request)
         if question is None:
             raise ApiError("400 Bad Request", "The last message must be the user's question (role 'user', with text).",
@@ -128,46 +111,8 @@ class HttpApi:
         return (event.encode() for event in openai_api.stepped_stream(first, events, request.model,
                                                                       request.include_usage, language))
 
-    # What every route that answers checks, in this order.
-
-    def authenticate(self, environ) -> ApiKey:
-        scheme, _, secret = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            raise ApiError("401 Unauthorized", "Send an API key: `Authorization: Bearer KEY` (`bot keys add NAME` "
-                           "makes one).", "missing_api_key", headers=[("WWW-Authenticate", "Bearer")])
-        try:
-            key = self.keys.find(secret.strip())
-        except redis.RedisError as error:
-            raise ApiError("503 Service Unavailable", f"API keys cannot be checked: Redis is unreachable ({error}).",
-                           "unavailable", kind="server_error", headers=[("Retry-After", "5")]) from None
-        if key is None:
-            raise ApiError("401 Unauthorized", "That API key is not known (revoked, or mistyped).", "invalid_api_key",
-                           headers=[("WWW-Authenticate", "Bearer")])
-        return key
-
-    def read(self, environ, model: type[BaseModel]):
-        limit = self.deps.settings.api_max_request_bytes
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = -1
-        if length > limit:
-            raise ApiError("413 Content Too Large", f"The body has {length} bytes; at most {limit} are taken "
-                           "(API_MAX_REQUEST_BYTES).", "request_too_large")
-        if length <= 0:
-            raise ApiError("411 Length Required", "Send a JSON body with its Content-Length.", "invalid_body")
-        try:
-            data = json.loads(environ["wsgi.input"].read(length))
-        except (ValueError, UnicodeDecodeError) as error:
-            raise ApiError("400 Bad Request", f"The body is not JSON ({error}).", "invalid_json") from None
-        try:
-            return model.model_validate(data)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors())
-            raise ApiError("400 Bad Request", f"The body is not a valid request: {problems}.", "invalid_request",
-                           param=where or None) from None
+    # What every route that answers checks, in this order: authenticated(), read_json()
+    # (bot/web/api_requests.py), then the caller and the key's rate.
 
     def caller(self, key: ApiKey, user: str | None, channel: str | None) -> Caller:
         """A key acts as its user and channel; only a key bound to neither may name them."""
@@ -197,9 +142,3 @@ class HttpApi:
             status = "503 Service Unavailable" if answer.reason == "empty_kb" else "500 Internal Server Error"
             raise ApiError(status, answer.message, answer.reason, kind="server_error")
         return answer
-
-
-def respond(start_response, status: str, body: dict, headers: Iterable[tuple[str, str]] = ()) -> list[bytes]:
-    payload = json.dumps(body, ensure_ascii=False).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload))), *headers])
-    return [payload]

@@ -15,7 +15,8 @@ from bot.chain.agent import Agent
 from bot.deps import Deps, build_deps, screen_ahead
 from bot.mcp_server.http import mcp_wsgi
 from bot.settings import load_settings
-from bot.slack.listeners import create_app, slack_wsgi
+from bot.slack.listeners import create_app
+from bot.slack.wsgi import slack_wsgi
 from bot.web.admission import Admission
 from bot.web.api import HttpApi
 

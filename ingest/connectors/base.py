@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ingest.documents import SourceDocument
 from ingest.errors import IngestError
-from ingest.loaders import SourceDocument
 
 
 class ConnectorError(IngestError):

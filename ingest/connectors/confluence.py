@@ -14,8 +14,9 @@ import httpx
 
 from ingest.connectors.base import ConnectorError, Pull, SourceAuthError
 from ingest.connectors.http import SourceClient
+from ingest.documents import SourceFile
 from ingest.errors import UnreadableSource
-from ingest.loaders import SourceFile, html_document
+from ingest.loaders import html_document
 
 PAGE_LIMIT = 250
 TOKEN_HINT = (

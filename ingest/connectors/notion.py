@@ -11,7 +11,7 @@ import httpx
 
 from ingest.connectors.base import Pull, SourceAuthError
 from ingest.connectors.http import SourceClient
-from ingest.loaders import SourceDocument
+from ingest.documents import SourceDocument
 
 VERSION = "2022-06-28"
 PAGE_SIZE = 100

@@ -12,7 +12,7 @@ import httpx
 
 from ingest.connectors.base import ConnectorError, Pull, SourceAuthError
 from ingest.connectors.http import SourceClient
-from ingest.loaders import SourceDocument
+from ingest.documents import SourceDocument
 
 LIMIT = 200
 AUTH_ERRORS = {

@@ -18,8 +18,9 @@ import httpx
 
 from ingest.connectors.base import ConnectorError, Pull, SourceUnavailable
 from ingest.connectors.http import SourceClient
+from ingest.documents import SourceFile
 from ingest.errors import UnreadableSource
-from ingest.loaders import SourceFile, html_document
+from ingest.loaders import html_document
 
 USER_AGENT = "kb-assistant-ingest"
 WORKERS = 8

@@ -61,8 +61,8 @@ def sync(
     watch: bool,
     as_json: bool,
 ) -> int:
-    from ingest.cli import opened_pipeline
-    from ingest.loaders import TableColumns
+    from ingest.configured_pipeline import opened_pipeline
+    from ingest.faq_tables import TableColumns
     from ingest.sync import watch as schedule
 
     if watch and (dry_run or full or force):
@@ -168,8 +168,8 @@ def start_schedule(settings: IngestSettings, pipeline) -> threading.Event | None
 
 def crawl(urls: list[str], labels, *, dry_run: bool, force: bool, as_json: bool, other: int) -> int:
     """`ingest URL...`: each URL a website source named after it (state and status kept like any other)."""
-    from ingest.cli import opened_pipeline
-    from ingest.loaders import TableColumns
+    from ingest.configured_pipeline import opened_pipeline
+    from ingest.faq_tables import TableColumns
     from ingest.sync import watch as schedule
 
     if other:

@@ -9,8 +9,9 @@ import time
 from dataclasses import replace
 
 from ingest.connectors.base import Connector, ConnectorError, Pull
-from ingest.loaders import SourceDocument
-from ingest.pipeline import Indexed, Pipeline, Plan
+from ingest.documents import SourceDocument
+from ingest.pipeline import Pipeline
+from ingest.plan import Indexed, Plan, indexed_documents
 from ingest.sync.config import Source
 from ingest.sync.state import Status, SyncState, now
 from knowledge.access import EVERYONE
@@ -54,7 +55,7 @@ def sync_source(
     collection = pipeline.store.serving_collection()
     held = {
         doc_id: known
-        for doc_id, known in (pipeline.indexed(collection) if collection else {}).items()
+        for doc_id, known in (indexed_documents(pipeline.store, collection) if collection else {}).items()
         if known.path == source.path
     }
     plan = _plan(documents, held)
