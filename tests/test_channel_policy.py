@@ -91,7 +91,7 @@ def test_ephemeral_answers_are_shared_with_the_channel_by_the_asker_only(make_ap
     [ephemeral] = fake_slack.calls_to("chat.postEphemeral")
     assert ephemeral["user"] == "U42" and ephemeral["thread_ts"] == "1700001200.000100"
     assert fake_slack.calls_to("chat.postMessage") == [] and fake_slack.calls_to("chat.startStream") == []
-    [share] = [b for b in ephemeral["blocks"] if b["type"] == "actions"]
+    [share] = [b for b in ephemeral["blocks"] if b.get("block_id", "").startswith("share:")]
     button = share["elements"][0]
     assert button["text"]["text"] == "Share with the channel"
 

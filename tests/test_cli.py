@@ -152,8 +152,8 @@ def test_bot_trace_explains_an_answer_given_by_bot_ask(kb_env, capsys):
     [root] = traced["spans"]
     assert traced["turn_id"] == turn_id and root["attributes"]["kb.mode"] == "faq"
     assert [child["name"] for child in root["children"]] == ["preprocess", "guard.input", "access",
-                                                               "cache", "retrieve", "screen", "remember"]
-    assert [child["name"] for child in root["children"][4]["children"]] == ["embed", "sparse", "search"]
+                                                               "verified", "cache", "retrieve", "screen", "remember"]
+    assert [child["name"] for child in root["children"][5]["children"]] == ["embed", "sparse", "search"]
     assert cli.main(["trace", "0123456789"]) == 2
     assert "No trace of turn 0123456789" in capsys.readouterr().err
 

@@ -178,13 +178,6 @@ def test_an_answer_whose_blocks_fail_to_render_is_still_posted_once_as_text(app,
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
-@pytest.fixture
-def turns(redis_client, slack_settings):
-    from bot.chain.turn_log import TurnLog
-
-    return TurnLog(redis_client, slack_settings.redis_prefix)
-
-
 def test_answers_carry_feedback_buttons_and_a_click_is_stored_with_its_turn(app, fake_slack, turns):
     post = first_answer(app, fake_slack, "how many vacation days do I get?", "1700000600.000100")
     turn_id = click(app, fake_slack, post, "feedback_up")
@@ -331,7 +324,7 @@ def test_malformed_and_oversized_input_never_crashes(app, fake_slack):
     # No event, or one no listener takes: bolt says it has no handler for it (404), and nothing is posted.
     assert app.dispatch(signed({"type": "event_callback", "event_id": "EvX"})).status == 404
     unknown = mention("hi", ts="1700001000.000100")
-    unknown["event"]["type"] = "reaction_added"
+    unknown["event"]["type"] = "pin_added"
     assert app.dispatch(signed(unknown)).status == 404
     assert fake_slack.calls_to("chat.postMessage") == []
     huge = mention("<@UBOT> " + "why " * 10_000, ts="1700001001.000100")

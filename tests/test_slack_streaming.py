@@ -106,7 +106,7 @@ def test_a_model_answer_streams_its_steps_then_the_checked_answer(
     text = [c["text"] for c in stop["chunks"] if c["type"] == "markdown_text"]
     assert len(text) == 1 and text[0].startswith(GOOD)
     assert ("check", "complete", "Checking it against the sources") in tasks_of(stop)
-    assert [b["type"] for b in stop["blocks"]][-1] == "context_actions"
+    assert [b["type"] for b in stop["blocks"]][-2:] == ["context_actions", "actions"]
     # The rejected draft was never on Slack, in any call, not even for a moment.
     assert len(fake_openai.calls_to("/chat/completions")) == 2
     assert "40 vacation days" not in json.dumps(fake_slack.calls)
@@ -137,7 +137,7 @@ def test_a_workspace_without_streaming_gets_one_message(model_app, fake_slack):
     )  # tried once, not at every step
     [post] = fake_slack.calls_to("chat.postMessage")
     assert post["thread_ts"] == "1700000000.000100" and "vacation days" in post["text"]
-    assert [b["type"] for b in post["blocks"]][-1] == "context_actions"
+    assert [b["type"] for b in post["blocks"]][-2:] == ["context_actions", "actions"]
 
 
 def test_a_stream_that_cannot_be_stopped_is_replaced_by_the_answer_not_followed_by_one(
@@ -174,7 +174,7 @@ def test_a_failure_while_answering_ends_the_stream_with_the_apology(
     def broken(*args, **kwargs):
         raise RuntimeError("the index is on fire")
 
-    monkeypatch.setattr("bot.chain.agent.Agent._answer_from", broken)
+    monkeypatch.setattr("bot.chain.routing.answer_from", broken)
     model_app.dispatch(signed(mention(f"<@UBOT> {QUESTION}")))
     [stop] = fake_slack.calls_to("chat.stopStream")
     assert "something went wrong" in json.dumps(stop["chunks"])

@@ -54,7 +54,8 @@ def test_bad_variant_settings_say_what_to_fix():
         Variants.load((("answer-v9", 1),))
     with pytest.raises(PromptError, match="share above 0"):
         Variants.load((("answer-v1", 0),))
-    assert sorted(p.stem for p in PROMPTS_DIR.glob("*.txt")) == ["answer-v1", "answer-v2", "rewrite-v1", "sql-v1"]
+    assert sorted(p.stem for p in PROMPTS_DIR.glob("*.txt")) == [
+        "answer-local-v1", "answer-v1", "answer-v2", "rewrite-v1", "sql-v1"]
 
 
 @pytest.fixture

@@ -53,8 +53,8 @@ def answer_from(deps: Deps, question: Question, passages: list[Passage]) -> Answ
     knowledge, language = deps.settings.knowledge, question.language
     # Scores are cosine for English and lexical relevance for Korean (as the retriever judged
     # the words it searched for, which a follow-up's rewrite may have changed): each has its threshold.
-    threshold = knowledge.min_relevance_for(language_of(question.text))
-    relevant = [p for p in passages if p.score >= threshold]
+    asked_in = language_of(question.text)
+    relevant = [p for p in passages if knowledge.relevant(p, asked_in)]
     if not relevant:
         return refusal(passages, language)
     faq = faq_match(passages, knowledge.faq_match)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -25,16 +25,15 @@ from bot.cli import key_commands as cli_keys
 from bot.cli import ops_commands as cli_ops
 from bot.cli.eval_commands import eval_command
 from bot.cli.mcp_commands import mcp as mcp_command
-from bot.cli.ops_commands import EMPTY_KB_HELP, asker_of, asker_options, fail
+from bot.cli.ops_commands import asker_of, asker_options, fail
+from bot.cli.session import with_agent
 from bot.cli.verified_commands import verified
 from bot.errors import BotError
-from guards.errors import GuardError
 from knowledge.access import PUBLIC, Asker
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
 if TYPE_CHECKING:  # the agent and its clients load models: only the commands that answer import them
-    from bot.chain.agent import Agent
-    from bot.deps import Deps
+    pass
 
 
 @click.group(name="bot", help="The company knowledge assistant.", context_settings={"help_option_names": ["-h", "--help"]})
@@ -121,28 +120,6 @@ commands.add_command(eval_command)
 commands.add_command(cli_keys.keys)
 commands.add_command(mcp_command)
 commands.add_command(verified)
-
-
-def with_agent(run: Callable[[Agent, Deps], int], metrics: bool = False) -> int:
-    """Build the clients and the agent once, run the command with them, and turn what can go
-    wrong into a message and exit code 2."""
-    from bot.chain.agent import Agent
-    from bot.deps import build_deps
-    from bot.settings import load_settings
-
-    try:
-        deps = build_deps(load_settings(), metrics=metrics)
-    except (BotError, KnowledgeError, GuardError) as error:
-        return fail(error)
-    try:
-        agent = Agent(deps)
-        return run(agent, deps)
-    except EmptyKnowledgeBase:
-        return fail(EMPTY_KB_HELP)
-    except (BotError, KnowledgeError) as error:
-        return fail(error)
-    finally:
-        deps.close()
 
 
 def show_tiers() -> int:

@@ -122,7 +122,6 @@ def evaluate(args: SimpleNamespace) -> int:
 
 
 def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: list[str]) -> int:
-    from bot.ops.evals import data as eval_data
     from bot.ops.evals.calibrate import calibrate, render_calibration
     from bot.ops.evals.retrieval import eval_retrieval, render_retrieval
     from knowledge.access import Access
@@ -144,7 +143,7 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
             text = render_retrieval(figures)
         else:
             figures = calibrate(retriever, dataset, negatives, settings, access)
-            data = args.data or eval_data.DEFAULT_DATA
+            data = args.data or load_settings().eval_data_dir
             if data.is_dir():  # VERIFIED_MATCH: on the calibration half of the COVID paraphrases
                 from bot.ops.evals.verified import suggest_threshold
 

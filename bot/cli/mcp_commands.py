@@ -9,6 +9,7 @@ import sys
 import click
 
 from bot.cli.ops_commands import asker_options
+from bot.cli.session import with_agent
 
 
 @click.command(
@@ -17,7 +18,6 @@ from bot.cli.ops_commands import asker_options
 )
 @asker_options
 def mcp(user: str, channel: str, everything: bool) -> int:
-    from bot.cli.commands import with_agent
     from bot.mcp_server.callers import local_caller
     from bot.mcp_server.stdio import serve_stdio
 

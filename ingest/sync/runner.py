@@ -94,7 +94,7 @@ def sync_source(
     try:
         if plan.added or plan.updated or plan.deleted:
             dimension = pipeline.embedder.dimension
-            collection = collection or pipeline.store.ensure_serving_collection(dimension)
+            collection = collection or pipeline.store.ensure_serving_collection(dimension, pipeline.embedder.model_name)
             pipeline.write(collection, plan, held, None, together=True)
             pipeline.store.record_ingest(collection, [source.path])
         state.save_state(source.name, pull.state)
