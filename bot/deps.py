@@ -82,38 +82,67 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
     embedder = embedder or Embedder(settings.knowledge.embedding_threads)
     rules = BusinessRules.load(settings.guards.rules)
     variants = Variants.load(settings.prompt_variants)
-    telemetry = Telemetry(build_tracer_provider(settings, redis_client), build_metrics(settings) if metrics else None)
+    telemetry = Telemetry(
+        build_tracer_provider(settings, redis_client), build_metrics(settings) if metrics else None
+    )
     cascade = None
     if settings.llm_enabled:
         from guards.output import OutputGuard  # guardrails: ~7 s, only with a model to check
 
-        chats = [build_chat(tier, breaker_for(tier, redis_client, settings.redis_prefix),
-                            settings.knowledge.data_dir / "models") for tier in settings.tiers]
+        chats = [
+            build_chat(
+                tier,
+                breaker_for(tier, redis_client, settings.redis_prefix),
+                settings.knowledge.data_dir / "models",
+            )
+            for tier in settings.tiers
+        ]
         cascade = Cascade(chats, OutputGuard(rules, settings.guards.pii_phone_region), telemetry)
-    verified = VerifiedAnswers(redis_client, settings.redis_prefix, embedder.embed_query, settings.verified_match)
+    verified = VerifiedAnswers(
+        redis_client, settings.redis_prefix, embedder.embed_query, settings.verified_match
+    )
     return Deps(
         settings=settings,
         store=store,
         embedder=embedder,
         retriever=Retriever(store, embedder, SparseEncoder(), telemetry.stage),
         redis=redis_client,
-        memory=ThreadMemory(redis_client, settings.redis_prefix, settings.memory_turns, settings.memory_ttl_s),
+        memory=ThreadMemory(
+            redis_client, settings.redis_prefix, settings.memory_turns, settings.memory_ttl_s
+        ),
         turns=TurnLog(redis_client, settings.redis_prefix),
         gate=Gate(redis_client, settings.redis_prefix, settings.rate_limit_per_minute),
         rules=rules,
-        input_guard=InputGuard(rules, embedder.embed_questions, telemetry.timed("embed", embedder.embed_query),
-                               settings.guards.pii_phone_region),
+        input_guard=InputGuard(
+            rules,
+            embedder.embed_questions,
+            telemetry.timed("embed", embedder.embed_query),
+            settings.guards.pii_phone_region,
+        ),
         usage=UsageLedger(redis_client, settings.redis_prefix),
         variants=variants,
-        access=AccessPolicy(store, usergroups_for(settings, redis_client),
-                            ChannelScopes(redis_client, settings.redis_prefix, load_scopes(settings.channel_scopes))),
+        access=AccessPolicy(
+            store,
+            usergroups_for(settings, redis_client),
+            ChannelScopes(
+                redis_client, settings.redis_prefix, load_scopes(settings.channel_scopes)
+            ),
+        ),
         telemetry=telemetry,
-        cache=AnswerCache(redis_client, settings.redis_prefix, embedder.embed_query, settings.semantic_cache_match,
-                          store.content_hashes,
-                          answer_scope(rules.fingerprint, [t.model for t in settings.tiers], MODEL_NAME))
-        if settings.answer_cache else None,
+        cache=AnswerCache(
+            redis_client,
+            settings.redis_prefix,
+            embedder.embed_query,
+            settings.semantic_cache_match,
+            store.content_hashes,
+            answer_scope(rules.fingerprint, [t.model for t in settings.tiers], MODEL_NAME),
+        )
+        if settings.answer_cache
+        else None,
         cascade=cascade,
-        table_answers=TableAnswers(TableStore(settings.knowledge.tables_path), load_prompt(SQL_PROMPT).text, telemetry),
+        table_answers=TableAnswers(
+            TableStore(settings.knowledge.tables_path), load_prompt(SQL_PROMPT).text, telemetry
+        ),
         verified=verified,
         escalations=Escalations(redis_client, settings.redis_prefix, verified, settings.experts),
     )
@@ -124,6 +153,7 @@ def screen_ahead(deps: Deps) -> threading.Thread:
     the background, so that no turn waits ~1 ms for each passage it is the first to retrieve
     (what set the p95 of a turn without a model). The thread holds the GIL in turns with the first
     answers for a few seconds (about 1 ms a passage, SCREENED_KEPT at most)."""
+
     def screen() -> None:
         try:
             screened = deps.input_guard.screen_ahead(chunk.text for chunk in deps.store.chunks())

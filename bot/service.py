@@ -28,9 +28,15 @@ class Failure:
     """The id the log has the traceback under ("" for an empty knowledge base)."""
 
 
-def ask(agent, question: str, thread: str | None, asker: Asker = PUBLIC,
-        logger: logging.Logger = log, variant: str | None = None,
-        reply: Callable[[Answer], object] | None = None) -> Answer | Failure:
+def ask(
+    agent,
+    question: str,
+    thread: str | None,
+    asker: Asker = PUBLIC,
+    logger: logging.Logger = log,
+    variant: str | None = None,
+    reply: Callable[[Answer], object] | None = None,
+) -> Answer | Failure:
     """`thread` keys the conversation's memory; each edge keeps its own threads apart. `asker`:
     who asks and where, which decides what they may be answered from (knowledge/access.py).
     `variant` pins the answer prompt (an OpenAI client's model); None leaves it to the split.
@@ -45,7 +51,9 @@ def ask(agent, question: str, thread: str | None, asker: Asker = PUBLIC,
         reply(answer)
 
     try:
-        return agent.answer(question, thread, asker, variant=variant, reply=deliver if reply else None)
+        return agent.answer(
+            question, thread, asker, variant=variant, reply=deliver if reply else None
+        )
     except EmptyKnowledgeBase:
         if delivering:  # raised by the reply itself: not an empty knowledge base, and not to be replied to again
             raise
@@ -57,4 +65,8 @@ def ask(agent, question: str, thread: str | None, asker: Asker = PUBLIC,
         error_id = uuid.uuid4().hex[:8]
         logger.exception("answering failed (error id %s)", error_id)
         agent.deps.telemetry.failed("error")
-        return Failure("error", i18n.text(i18n.language_of(question), "slack.failed", error_id=error_id), error_id)
+        return Failure(
+            "error",
+            i18n.text(i18n.language_of(question), "slack.failed", error_id=error_id),
+            error_id,
+        )

@@ -24,8 +24,10 @@ from knowledge.settings import EnvSettings, KnowledgeSettings, comma_list, env
 
 DEFAULT_EVAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "eval"
 """../shared/eval beside the checkout."""
-EVAL_DATA_HELP = ("put the public evaluation data (faq/, guards/) there, or point EVAL_DATA_DIR (or --data) "
-                  "at where it is")
+EVAL_DATA_HELP = (
+    "put the public evaluation data (faq/, guards/) there, or point EVAL_DATA_DIR (or --data) "
+    "at where it is"
+)
 
 
 def _shares(raw):
@@ -36,15 +38,21 @@ def _shares(raw):
     for item in comma_list(raw):
         name, _, weight = item.partition(":")
         if not name.strip() or not (weight.strip() or "1").isdigit():
-            raise ValueError(f"{item!r} is not NAME:SHARE with a whole number; "
-                             "e.g. PROMPT_VARIANTS=answer-v1:90,answer-v2:10")
+            raise ValueError(
+                f"{item!r} is not NAME:SHARE with a whole number; "
+                "e.g. PROMPT_VARIANTS=answer-v1:90,answer-v2:10"
+            )
         shares.append((name.strip(), int(weight.strip() or "1")))
     return tuple(shares)
 
 
 def _questions(raw):
     """`How do I ...?|What is ...?` -> the questions (they may hold commas, so `|` separates them)."""
-    return tuple(item.strip() for item in raw.split("|") if item.strip()) if isinstance(raw, str) else raw
+    return (
+        tuple(item.strip() for item in raw.split("|") if item.strip())
+        if isinstance(raw, str)
+        else raw
+    )
 
 
 class Settings(EnvSettings):
@@ -76,10 +84,12 @@ class Settings(EnvSettings):
     slack_signing_secret: SecretStr = env("SLACK_SIGNING_SECRET", "")
     slack_app_token: SecretStr = env("SLACK_APP_TOKEN", "")
     slack_api_url: str = env("SLACK_API_URL", "")
-    slack_admin_users: Annotated[frozenset[str], NoDecode, BeforeValidator(comma_list)] = \
-        env("SLACK_ADMIN_USERS", frozenset())
-    slack_suggested_prompts: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_questions)] = \
+    slack_admin_users: Annotated[frozenset[str], NoDecode, BeforeValidator(comma_list)] = env(
+        "SLACK_ADMIN_USERS", frozenset()
+    )
+    slack_suggested_prompts: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_questions)] = (
         env("SLACK_SUGGESTED_PROMPTS", ())
+    )
     """Questions the Slack assistant view suggests, separated by `|`; empty: FAQ questions from the index."""
     slack_command: str = env("SLACK_COMMAND", "/kb")
     experts: str = env("EXPERTS", "")
@@ -121,8 +131,9 @@ class Settings(EnvSettings):
     High, as a verified answer is served word for word: "bring my cat" is 0.80 from "bring my dog"."""
     memory_turns: int = env("MEMORY_TURNS", 10)
     memory_ttl_s: int = env("MEMORY_TTL_S", 7 * 24 * 3600)
-    prompt_variants: Annotated[tuple[tuple[str, int], ...], NoDecode, BeforeValidator(_shares)] = \
+    prompt_variants: Annotated[tuple[tuple[str, int], ...], NoDecode, BeforeValidator(_shares)] = (
         env("PROMPT_VARIANTS", (("answer-v1", 100),))
+    )
     """Answer prompts (files in bot/chain/prompts/) and their shares of the threads: the A/B split."""
     metrics_port: int = env("METRICS_PORT", 9464)
     """Where `bot serve` in Socket Mode serves /metrics (HTTP mode serves it on its own port); 0: off."""
@@ -145,15 +156,21 @@ class Settings(EnvSettings):
         `ingest`) each belongs to: `settings.replace(faq_match=2.0, answer_cache=False)`."""
         parts = {}
         for part in ("knowledge", "guards", "ingest"):
-            owned = {name: changes.pop(name) for name in list(changes) if name in type(getattr(self, part)).model_fields}
+            owned = {
+                name: changes.pop(name)
+                for name in list(changes)
+                if name in type(getattr(self, part)).model_fields
+            }
             if owned:
                 parts[part] = getattr(self, part).model_copy(update=owned)
         unknown = set(changes) - set(type(self).model_fields)
         if unknown:
             raise TypeError(f"no such settings: {sorted(unknown)}")
         # model_copy does not validate: a secret given as text is wrapped as reading it would.
-        changes = {name: SecretStr(value) if isinstance(value, str) and name in SECRETS else value
-                   for name, value in changes.items()}
+        changes = {
+            name: SecretStr(value) if isinstance(value, str) and name in SECRETS else value
+            for name, value in changes.items()
+        }
         return self.model_copy(update=changes | parts)
 
     @property
@@ -165,7 +182,9 @@ class Settings(EnvSettings):
     def otlp_traces_endpoint(self) -> str:
         """Where OTLP traces go, as the OpenTelemetry specification composes it; "" for nowhere."""
         base = self.otel_exporter_otlp_endpoint
-        return self.otel_exporter_otlp_traces_endpoint or (f"{base.rstrip('/')}/v1/traces" if base else "")
+        return self.otel_exporter_otlp_traces_endpoint or (
+            f"{base.rstrip('/')}/v1/traces" if base else ""
+        )
 
     @property
     def tiers(self) -> tuple[Tier, ...]:
@@ -173,23 +192,38 @@ class Settings(EnvSettings):
             return self.llm_tiers
         if not (self.openai_api_key or self.openai_base_url):
             return ()
-        return (Tier(self.llm_model, self.llm_model, self.openai_base_url, self.openai_api_key.get_secret_value(),
-                     price_input_per_1k=self.llm_price_input_per_1k, price_output_per_1k=self.llm_price_output_per_1k,
-                     timeout_s=self.llm_timeout_s),)
+        return (
+            Tier(
+                self.llm_model,
+                self.llm_model,
+                self.openai_base_url,
+                self.openai_api_key.get_secret_value(),
+                price_input_per_1k=self.llm_price_input_per_1k,
+                price_output_per_1k=self.llm_price_output_per_1k,
+                timeout_s=self.llm_timeout_s,
+            ),
+        )
 
 
-SECRETS = frozenset(name for name, field in Settings.model_fields.items() if field.annotation is SecretStr)
+SECRETS = frozenset(
+    name for name, field in Settings.model_fields.items() if field.annotation is SecretStr
+)
 
 
 def load_settings(env_file: str | None = ".env") -> Settings:
     """Every package's settings, read from the environment and `env_file`; a bad value is a
     `SettingsError` naming the variable and what is wrong with it."""
-    settings = Settings.from_environment(env_file, knowledge=KnowledgeSettings.from_environment(env_file),
-                                         guards=GuardSettings.from_environment(env_file),
-                                         ingest=IngestSettings.from_environment(env_file))
+    settings = Settings.from_environment(
+        env_file,
+        knowledge=KnowledgeSettings.from_environment(env_file),
+        guards=GuardSettings.from_environment(env_file),
+        ingest=IngestSettings.from_environment(env_file),
+    )
     if settings.llm_tiers_file:
         # A tier's key is read from the variable it names, from the same places as the rest.
         values = dotenv_values(env_file) if env_file and Path(env_file).is_file() else {}
-        environ = {name: value for name, value in (values | dict(os.environ)).items() if value is not None}
+        environ = {
+            name: value for name, value in (values | dict(os.environ)).items() if value is not None
+        }
         settings = settings.replace(llm_tiers=load_tiers(settings.llm_tiers_file, environ))
     return settings

@@ -35,4 +35,12 @@ def new_guard(schema: type[BaseModel]) -> Guard:
 
 disable_telemetry()
 
-__all__ = ["FailResult", "Guard", "OnFailAction", "PassResult", "Validator", "new_guard", "register_validator"]
+__all__ = [
+    "FailResult",
+    "Guard",
+    "OnFailAction",
+    "PassResult",
+    "Validator",
+    "new_guard",
+    "register_validator",
+]

@@ -29,8 +29,137 @@ _CITATION = re.compile(r"\[\d+\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-STOPWORDS = frozenset(["a", "an", "the", "and", "or", "but", "if", "then", "than", "that", "this", "these", "those", "there", "their", "they", "them", "it", "its", "is", "are", "was", "were", "be", "been", "being", "to", "of", "in", "on", "at", "by", "for", "with", "from", "as", "into", "about", "over", "under", "per", "can", "could", "should", "would", "will", "may", "might", "must", "do", "does", "did", "done", "have", "has", "had", "you", "your", "yours", "we", "our", "us", "i", "me", "my", "he", "she", "his", "her", "not", "no", "yes", "so", "such", "also", "only", "just", "any", "all", "each", "every", "some", "more", "most", "other", "which", "who", "whom", "whose", "what", "when", "where", "why", "how", "here", "up", "out", "off", "very"])
-KOREAN_STOPWORDS = frozenset(["하", "되", "있", "않", "것", "수", "등", "때", "중", "및", "더", "또", "그", "이", "저", "좀", "잘", "안", "못", "같", "위", "경우", "관련", "대하"])
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "than",
+        "that",
+        "this",
+        "these",
+        "those",
+        "there",
+        "their",
+        "they",
+        "them",
+        "it",
+        "its",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "into",
+        "about",
+        "over",
+        "under",
+        "per",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "may",
+        "might",
+        "must",
+        "do",
+        "does",
+        "did",
+        "done",
+        "have",
+        "has",
+        "had",
+        "you",
+        "your",
+        "yours",
+        "we",
+        "our",
+        "us",
+        "i",
+        "me",
+        "my",
+        "he",
+        "she",
+        "his",
+        "her",
+        "not",
+        "no",
+        "yes",
+        "so",
+        "such",
+        "also",
+        "only",
+        "just",
+        "any",
+        "all",
+        "each",
+        "every",
+        "some",
+        "more",
+        "most",
+        "other",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "here",
+        "up",
+        "out",
+        "off",
+        "very",
+    ]
+)
+KOREAN_STOPWORDS = frozenset(
+    [
+        "하",
+        "되",
+        "있",
+        "않",
+        "것",
+        "수",
+        "등",
+        "때",
+        "중",
+        "및",
+        "더",
+        "또",
+        "그",
+        "이",
+        "저",
+        "좀",
+        "잘",
+        "안",
+        "못",
+        "같",
+        "위",
+        "경우",
+        "관련",
+        "대하",
+    ]
+)
 
 
 _stem = SnowballStemmer("english").stem
@@ -41,9 +170,16 @@ def content_words(text: str) -> set[str]:
     if HANGUL.search(text):
         # Whole morphemes: the syllable pairs the keyword search adds for compound nouns
         # (잃어버리: 잃어, 어버, 버리) would count as words a paraphrase must share.
-        return {m for m in SparseEncoder.terms(text)
-                if not m.isdigit() and m not in KOREAN_STOPWORDS and m not in STOPWORDS}
-    return {_stem(w) for w in (m.lower() for m in _WORD.findall(text)) if len(w) > 2 and w not in STOPWORDS}
+        return {
+            m
+            for m in SparseEncoder.terms(text)
+            if not m.isdigit() and m not in KOREAN_STOPWORDS and m not in STOPWORDS
+        }
+    return {
+        _stem(w)
+        for w in (m.lower() for m in _WORD.findall(text))
+        if len(w) > 2 and w not in STOPWORDS
+    }
 
 
 def unsupported_sentences(answer: str, passages: list[str]) -> list[str]:

@@ -24,7 +24,6 @@ MAX_QUESTION_CHARS = 4000
 """Longer questions are refused with a message (reason `too_long`), never silently cut."""
 
 
-
 @dataclass(frozen=True)
 class InputVerdict:
     text: str
@@ -40,9 +39,13 @@ class InputVerdict:
 
 
 class InputGuard:
-    def __init__(self, rules: BusinessRules, embed: Callable[[Sequence[str]], list[list[float]]] | None = None,
-                 embed_query: Callable[[str], Sequence[float]] | None = None,
-                 phone_region: str = DEFAULT_REGION) -> None:
+    def __init__(
+        self,
+        rules: BusinessRules,
+        embed: Callable[[Sequence[str]], list[list[float]]] | None = None,
+        embed_query: Callable[[str], Sequence[float]] | None = None,
+        phone_region: str = DEFAULT_REGION,
+    ) -> None:
         self.rules = rules
         self.phone_region = phone_region
         """PII_PHONE_REGION: where a phone number without a country code is read as dialled from."""
@@ -61,7 +64,13 @@ class InputGuard:
             return InputVerdict(text, "prompt_injection", "", verdict.reason, findings)
         refusal = self.rules.refusal_for(text)
         if refusal is not None:
-            return InputVerdict(text, "off_topic", refusal.message_in(language_of(question)), refusal.topic, findings)
+            return InputVerdict(
+                text,
+                "off_topic",
+                refusal.message_in(language_of(question)),
+                refusal.topic,
+                findings,
+            )
         return InputVerdict(text, redacted=findings)
 
     def passage_is_safe(self, text: str) -> bool:

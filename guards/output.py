@@ -28,7 +28,9 @@ class GuardResult:
 
 
 class OutputGuard:
-    def __init__(self, rules: BusinessRules | None = None, phone_region: str = DEFAULT_REGION) -> None:
+    def __init__(
+        self, rules: BusinessRules | None = None, phone_region: str = DEFAULT_REGION
+    ) -> None:
         self._guard = new_guard(LLMAnswer)
         self._rules = rules or BusinessRules()
         self._phone_region = phone_region
@@ -40,19 +42,32 @@ class OutputGuard:
         declined = _declined(raw, len(passages))
         if declined is not None:
             return GuardResult(declined)
-        metadata = {"retrieved": list(range(1, len(passages) + 1)), "passages": passages, "rules": self._rules,
-                    "phone_region": self._phone_region}
+        metadata = {
+            "retrieved": list(range(1, len(passages) + 1)),
+            "passages": passages,
+            "rules": self._rules,
+            "phone_region": self._phone_region,
+        }
         outcome = self._guard.parse(_strip_fences(raw), metadata=metadata)
-        problems = [s.failure_reason for s in outcome.validation_summaries or [] if s.failure_reason]
+        problems = [
+            s.failure_reason for s in outcome.validation_summaries or [] if s.failure_reason
+        ]
         if outcome.error:
             problems.append(f"Not valid JSON for the answer schema: {outcome.error}")
         if outcome.validation_passed and not problems:
             answer = LLMAnswer.model_validate(outcome.validated_output)
-            uncited = sorted({int(n) for n in INLINE_CITATION.findall(answer.answer)} - set(answer.sources))
+            uncited = sorted(
+                {int(n) for n in INLINE_CITATION.findall(answer.answer)} - set(answer.sources)
+            )
             if uncited:
                 listed = ", ".join(f"[{n}]" for n in uncited)
-                return GuardResult(None, [f"The answer cites {listed} inline but not in `sources`; list every passage "
-                                          "it cites in `sources`."])
+                return GuardResult(
+                    None,
+                    [
+                        f"The answer cites {listed} inline but not in `sources`; list every passage "
+                        "it cites in `sources`."
+                    ],
+                )
             return GuardResult(answer)
         return GuardResult(None, problems or [_schema_problem(raw)])
 

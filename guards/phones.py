@@ -32,10 +32,14 @@ DEFAULT_REGION = "US"
 _LABEL = re.compile(r"(?i)mobile|cell|phone|tel|telephone|fax|desk|office|home|work|ext|extension")
 """Capitalised words that may follow a phone number on its line without making it a house number."""
 _WORDS_AFTER = re.compile(r"(?:[ \t]+[^\W\d_][\w.'-]*){1,3}")
-_STREET_WORD = re.compile(r"(?i)\b(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|court|ct|place|pl|close|square|sq|"
-                          r"boulevard|blvd|way|rue|via|calle|strasse|straße|vej|gade|gata|gatan|veien|weg)\b")
-_OTHER_NUMBER = re.compile(r"(?i)\b(?:licen[cs]e|passport|zip|postcode|post(?:al)? code|serial|order|invoice|"
-                           r"account|policy|ticket)(?: (?:number|no\.?|code|id))?(?: is)?\s*[:#]?\s*$")
+_STREET_WORD = re.compile(
+    r"(?i)\b(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|court|ct|place|pl|close|square|sq|"
+    r"boulevard|blvd|way|rue|via|calle|strasse|straße|vej|gade|gata|gatan|veien|weg)\b"
+)
+_OTHER_NUMBER = re.compile(
+    r"(?i)\b(?:licen[cs]e|passport|zip|postcode|post(?:al)? code|serial|order|invoice|"
+    r"account|policy|ticket)(?: (?:number|no\.?|code|id))?(?: is)?\s*[:#]?\s*$"
+)
 """A label right before a number that says it is not a phone ("my license number is 2270-66-1551")."""
 _KOREAN_NUMBER = re.compile(r"(?<!\d)0(?:1[016-9]|2|[3-6]\d|70)[ .\-]?\d{3,4}[ .\-]?\d{4}(?!\d)")
 
@@ -43,10 +47,13 @@ _KOREAN_NUMBER = re.compile(r"(?<!\d)0(?:1[016-9]|2|[3-6]\d|70)[ .\-]?\d{3,4}[ .
 def is_phone(text: str, start: int, end: int, region: str = DEFAULT_REGION) -> bool:
     """Is `text[start:end]`, a candidate of the broad pattern, a phone number?"""
     value = text[start:end]
-    if not _shaped_like_phone(value) or _OTHER_NUMBER.search(text[max(0, start - 40):start]):
+    if not _shaped_like_phone(value) or _OTHER_NUMBER.search(text[max(0, start - 40) : start]):
         return False
     number = _parse(value, region)
-    if number is not None and number.country_code_source == CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN:
+    if (
+        number is not None
+        and number.country_code_source == CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN
+    ):
         return phonenumbers.is_possible_number(number)
     if number is not None and phonenumbers.is_valid_number_for_region(number, region):
         return True
@@ -59,8 +66,11 @@ def korean_phones(text: str) -> list[tuple[int, int]]:
     korean = bool(HANGUL.search(text))
     if not (korean or "+82" in text or _KOREAN_NUMBER.search(text)):
         return []
-    return [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, "KR", leniency=phonenumbers.Leniency.VALID)
-            if m.number.country_code == 82 or (korean and m.raw_string.startswith("+"))]
+    return [
+        (m.start, m.end)
+        for m in phonenumbers.PhoneNumberMatcher(text, "KR", leniency=phonenumbers.Leniency.VALID)
+        if m.number.country_code == 82 or (korean and m.raw_string.startswith("+"))
+    ]
 
 
 def _parse(value: str, region: str) -> PhoneNumber | None:
@@ -75,7 +85,9 @@ def _street_follows(text: str, end: int) -> bool:
     if words is None:
         return False
     first = words.group().split()[0].rstrip(".").split("'")[0]  # I'd, I'm: not a street
-    return (first[0].isupper() and len(first) > 1 and not _LABEL.fullmatch(first)) or bool(_STREET_WORD.search(words.group()))
+    return (first[0].isupper() and len(first) > 1 and not _LABEL.fullmatch(first)) or bool(
+        _STREET_WORD.search(words.group())
+    )
 
 
 def _shaped_like_phone(value: str) -> bool:

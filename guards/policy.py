@@ -54,22 +54,35 @@ class BusinessRules:
             text = path.read_text(encoding="utf-8")
             data = tomllib.loads(text)
         except OSError as error:
-            raise RulesError(f"cannot read the business rules file {path}: {error.strerror}") from None
+            raise RulesError(
+                f"cannot read the business rules file {path}: {error.strerror}"
+            ) from None
         except tomllib.TOMLDecodeError as error:
             raise RulesError(f"the business rules file {path} is not valid TOML: {error}") from None
         output = data.get("output", {})
         try:
             return cls(
-                refusals=tuple(Refusal(r["topic"], r["message"], _compile(r.get("patterns", []), path),
-                                       _translations(r, "message_")) for r in data.get("refuse", [])),
+                refusals=tuple(
+                    Refusal(
+                        r["topic"],
+                        r["message"],
+                        _compile(r.get("patterns", []), path),
+                        _translations(r, "message_"),
+                    )
+                    for r in data.get("refuse", [])
+                ),
                 banned_phrases=tuple(p.lower() for p in output.get("banned_phrases", [])),
                 forbidden_promises=_compile(output.get("forbidden_promises", []), path),
-                disclaimers=tuple(Disclaimer(d["category"], d["text"], _translations(d, "text_"))
-                                  for d in output.get("disclaimers", [])),
+                disclaimers=tuple(
+                    Disclaimer(d["category"], d["text"], _translations(d, "text_"))
+                    for d in output.get("disclaimers", [])
+                ),
                 fingerprint=hashlib.sha256(text.encode()).hexdigest()[:12],
             )
         except KeyError as error:
-            raise RulesError(f"the business rules file {path} misses the key {error} in an entry") from None
+            raise RulesError(
+                f"the business rules file {path} misses the key {error} in an entry"
+            ) from None
 
     def refusal_for(self, question: str) -> Refusal | None:
         """The first refused topic the question is about, if any."""
@@ -77,10 +90,17 @@ class BusinessRules:
 
     def output_problems(self, answer: str) -> list[str]:
         lowered = answer.lower()
-        problems = [f"The answer contains the banned phrase {p!r}; leave it out." for p in self.banned_phrases
-                    if p in lowered]
-        problems += [f"The answer makes a promise the company does not make ({m.group(0)!r}); state only what "
-                     "the passages say." for p in self.forbidden_promises if (m := p.search(answer))]
+        problems = [
+            f"The answer contains the banned phrase {p!r}; leave it out."
+            for p in self.banned_phrases
+            if p in lowered
+        ]
+        problems += [
+            f"The answer makes a promise the company does not make ({m.group(0)!r}); state only what "
+            "the passages say."
+            for p in self.forbidden_promises
+            if (m := p.search(answer))
+        ]
         return problems
 
     def disclaimers_for(self, categories: Iterable[str], language: str = "en") -> list[str]:
@@ -89,7 +109,9 @@ class BusinessRules:
 
 
 def _translations(entry: dict, prefix: str) -> dict[str, str]:
-    return {key.removeprefix(prefix): value for key, value in entry.items() if key.startswith(prefix)}
+    return {
+        key.removeprefix(prefix): value for key, value in entry.items() if key.startswith(prefix)
+    }
 
 
 def _compile(patterns: list[str], path: Path) -> tuple[re.Pattern[str], ...]:
@@ -98,5 +120,7 @@ def _compile(patterns: list[str], path: Path) -> tuple[re.Pattern[str], ...]:
         try:
             compiled.append(re.compile(pattern, re.IGNORECASE))
         except re.error as error:
-            raise RulesError(f"the business rules file {path} has a bad pattern {pattern!r}: {error}") from None
+            raise RulesError(
+                f"the business rules file {path} has a bad pattern {pattern!r}: {error}"
+            ) from None
     return tuple(compiled)

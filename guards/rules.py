@@ -22,7 +22,9 @@ class CitedSourcesRetrieved(Validator):
     def validate(self, value: Any, metadata: dict[str, Any]) -> PassResult | FailResult:
         allowed = set(metadata.get("retrieved", ()))
         if not value:
-            return FailResult(error_message="The answer cites no passage; cite the passages it is based on.")
+            return FailResult(
+                error_message="The answer cites no passage; cite the passages it is based on."
+            )
         unknown = [v for v in value if v not in allowed]
         if unknown:
             return FailResult(
@@ -39,8 +41,10 @@ class Grounded(Validator):
         unsupported = unsupported_sentences(str(value), metadata.get("passages", []))
         if unsupported:
             quoted = "; ".join(f'"{s[:120]}"' for s in unsupported[:3])
-            return FailResult(error_message=f"These sentences are not supported by the passages: {quoted}. "
-                                            "Say only what the passages say.")
+            return FailResult(
+                error_message=f"These sentences are not supported by the passages: {quoted}. "
+                "Say only what the passages say."
+            )
         return PassResult()
 
 
@@ -55,8 +59,10 @@ class NoSensitiveData(Validator):
         leaks = [f for f in found if f.kind == "SECRET" or f.value not in sources]
         if leaks:
             kinds = sorted({f.kind for f in leaks})
-            return FailResult(error_message=f"The answer contains {', '.join(kinds)} that the passages do not; "
-                                            "leave personal data and secrets out.")
+            return FailResult(
+                error_message=f"The answer contains {', '.join(kinds)} that the passages do not; "
+                "leave personal data and secrets out."
+            )
         return PassResult()
 
 

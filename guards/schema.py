@@ -20,15 +20,22 @@ class LLMAnswer(BaseModel):
     answer: str = Field(
         description="The answer for the user, citing passages inline as [1], [2].",
         max_length=MAX_ANSWER_CHARS,
-        json_schema_extra={"validators": [Grounded(on_fail=OnFailAction.NOOP), NoSensitiveData(on_fail=OnFailAction.NOOP),
-                                          FollowsBusinessRules(on_fail=OnFailAction.NOOP)]},
+        json_schema_extra={
+            "validators": [
+                Grounded(on_fail=OnFailAction.NOOP),
+                NoSensitiveData(on_fail=OnFailAction.NOOP),
+                FollowsBusinessRules(on_fail=OnFailAction.NOOP),
+            ]
+        },
     )
     sources: list[int] = Field(
         description="Numbers of the passages the answer is based on.",
         max_length=MAX_SOURCES,
         json_schema_extra={"validators": [CitedSourcesRetrieved(on_fail=OnFailAction.NOOP)]},
     )
-    confidence: float = Field(ge=0.0, le=1.0, description="How sure the passages make the answer, 0 to 1.")
+    confidence: float = Field(
+        ge=0.0, le=1.0, description="How sure the passages make the answer, 0 to 1."
+    )
 
 
 def answer_json_schema() -> dict[str, Any]:

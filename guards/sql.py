@@ -26,12 +26,16 @@ from guards.errors import UnsafeSQL
 DENIED_FUNCTIONS = re.compile(
     r"^(read_|parquet_|csv_|json_|sniff_|glob|getenv|current_setting|query|query_table|sqlite_|postgres_|"
     r"mysql_|iceberg_|delta_|duckdb_|pragma_|which_secret|load_extension|install|httpfs|http_|s3|"
-    r"system|shell|file|write|copy|attach|detach|checkpoint|export|import|set_|enable_|disable_)", re.I)
+    r"system|shell|file|write|copy|attach|detach|checkpoint|export|import|set_|enable_|disable_)",
+    re.I,
+)
 """Function names (matched at the start) that touch files, the network, settings or the catalogue."""
 ALLOWED_STATEMENTS = (exp.Select, exp.Union, exp.Intersect, exp.Except)
 WITH_KEY = "with_" if "with_" in exp.Select.arg_types else "with"
 """Where sqlglot keeps a query's WITH clause (renamed in newer versions)."""
-logging.getLogger("sqlglot").setLevel(logging.ERROR)  # it warns when it parses LOAD as a command: we reject those
+logging.getLogger("sqlglot").setLevel(
+    logging.ERROR
+)  # it warns when it parses LOAD as a command: we reject those
 
 
 def check_sql(sql: str, tables: Mapping[str, set[str]], max_rows: int) -> str:
@@ -56,8 +60,23 @@ def check_sql(sql: str, tables: Mapping[str, set[str]], max_rows: int) -> str:
 
 def _check_nodes(tree: exp.Expression) -> None:
     for node in tree.walk():
-        if isinstance(node, (exp.Command, exp.Copy, exp.Attach, exp.Pragma, exp.Set, exp.Insert, exp.Update,
-                             exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Into)):
+        if isinstance(
+            node,
+            (
+                exp.Command,
+                exp.Copy,
+                exp.Attach,
+                exp.Pragma,
+                exp.Set,
+                exp.Insert,
+                exp.Update,
+                exp.Delete,
+                exp.Create,
+                exp.Drop,
+                exp.Alter,
+                exp.Into,
+            ),
+        ):
             raise UnsafeSQL(f"only SELECT is allowed, not {_kind(node)}")
 
 
@@ -76,12 +95,16 @@ def _check_functions(tree: exp.Expression) -> None:
 def _check_tables(tree: exp.Expression, allowed: dict[str, set[str]]) -> None:
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
-            raise UnsafeSQL("table functions and file paths are not allowed: query the tables by name")
+            raise UnsafeSQL(
+                "table functions and file paths are not allowed: query the tables by name"
+            )
         if table.args.get("db") or table.args.get("catalog"):
             raise UnsafeSQL(f"write the table name alone, not {table.sql(dialect='duckdb')}")
         name = table.name.lower()
         if name not in allowed and name not in _ctes_seen_from(table):
-            raise UnsafeSQL(f"no table {table.name!r} here; use one of: {', '.join(sorted(allowed))}")
+            raise UnsafeSQL(
+                f"no table {table.name!r} here; use one of: {', '.join(sorted(allowed))}"
+            )
 
 
 def _ctes_seen_from(table: exp.Table) -> set[str]:
@@ -106,8 +129,12 @@ def _check_columns(tree: exp.Expression, allowed: dict[str, set[str]]) -> None:
     """Every column is one of the retrieved tables' (or a name the query itself defines)."""
     aliases = {t.alias_or_name.lower(): t.name.lower() for t in tree.find_all(exp.Table)}
     defined = {a.alias.lower() for a in tree.find_all(exp.Alias)}
-    defined |= {c.name.lower() for cte in tree.find_all(exp.CTE) for c in cte.find_all(exp.TableAlias)
-                for c in c.columns}
+    defined |= {
+        c.name.lower()
+        for cte in tree.find_all(exp.CTE)
+        for c in cte.find_all(exp.TableAlias)
+        for c in c.columns
+    }
     defined |= {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     known = set().union(*allowed.values()) if allowed else set()
     for column in tree.find_all(exp.Column):
@@ -126,8 +153,11 @@ def _limited(tree: exp.Expression, max_rows: int) -> exp.Expression:
     current = _int(limit.expression) if isinstance(limit, exp.Limit) else None
     if current is not None and current <= max_rows:
         return tree
-    return tree.limit(max_rows, copy=False) if isinstance(tree, exp.Select) else (
-        exp.select("*").from_(tree.subquery("result")).limit(max_rows))
+    return (
+        tree.limit(max_rows, copy=False)
+        if isinstance(tree, exp.Select)
+        else (exp.select("*").from_(tree.subquery("result")).limit(max_rows))
+    )
 
 
 def _int(node: exp.Expression | None) -> int | None:

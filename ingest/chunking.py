@@ -37,15 +37,22 @@ class Chunker:
 
     def chunk(self, doc: SourceDocument) -> list[Chunk]:
         pieces = [(section, text) for section, text in self._sections(doc) if text.strip()]
-        parts = [(section, text) for section, body in pieces
-                 for text in self._fit(self._make(doc, 0, 0, section, "").heading, body)]
-        return [self._make(doc, position, len(parts), section, text)
-                for position, (section, text) in enumerate(parts)]
+        parts = [
+            (section, text)
+            for section, body in pieces
+            for text in self._fit(self._make(doc, 0, 0, section, "").heading, body)
+        ]
+        return [
+            self._make(doc, position, len(parts), section, text)
+            for position, (section, text) in enumerate(parts)
+        ]
 
     def _sections(self, doc: SourceDocument) -> list[tuple[str, str]]:
         if doc.format == "pdf":
             # A page is the unit a PDF reader can find again: cite it.
-            return [(f"page {n}", page) for n, page in enumerate(doc.text.split(PAGE_BREAK), start=1)]
+            return [
+                (f"page {n}", page) for n, page in enumerate(doc.text.split(PAGE_BREAK), start=1)
+            ]
         if doc.format != "markdown":
             return [("", doc.text)]
         sections = []
@@ -69,8 +76,9 @@ class Chunker:
         if self._fits(heading, body):
             return [body]
         room = max(32, min(TARGET_TOKENS, self._limit - self._count(heading) - 2))
-        splitter = SentenceSplitter(chunk_size=room, chunk_overlap=min(OVERLAP_TOKENS, room // 4),
-                                    tokenizer=self._tokenize)
+        splitter = SentenceSplitter(
+            chunk_size=room, chunk_overlap=min(OVERLAP_TOKENS, room // 4), tokenizer=self._tokenize
+        )
         parts = []
         for part in splitter.split_text(body):
             parts.extend([part] if self._fits(heading, part) else self._hard_split(heading, part))
@@ -93,10 +101,22 @@ class Chunker:
     def _make(doc: SourceDocument, position: int, count: int, section: str, text: str) -> Chunk:
         return Chunk(
             id=str(uuid.uuid5(CHUNK_NAMESPACE, f"{doc.doc_id}#{position}")),
-            doc_id=doc.doc_id, path=doc.path, text=text, title=doc.title, source=doc.source, kind=doc.kind,
-            position=position, doc_chunks=count, content_hash=doc.content_hash, section=section,
-            question=doc.question, answer=doc.answer, metadata={**doc.metadata, "changed_at": changed_on(doc.path)},
-            audience=list(doc.audience or [EVERYONE]), tags=list(doc.tags), folders=folders(doc.path, doc.source),
+            doc_id=doc.doc_id,
+            path=doc.path,
+            text=text,
+            title=doc.title,
+            source=doc.source,
+            kind=doc.kind,
+            position=position,
+            doc_chunks=count,
+            content_hash=doc.content_hash,
+            section=section,
+            question=doc.question,
+            answer=doc.answer,
+            metadata={**doc.metadata, "changed_at": changed_on(doc.path)},
+            audience=list(doc.audience or [EVERYONE]),
+            tags=list(doc.tags),
+            folders=folders(doc.path, doc.source),
         )
 
 
@@ -104,6 +124,10 @@ def changed_on(path: str) -> str:
     """When a document last changed, as ingest records it (outside its content hash): its file's
     modification date, or for a document without a local file, the day this ingest read it new."""
     try:
-        return date.fromtimestamp(os.stat(path).st_mtime).isoformat() if path else date.today().isoformat()
+        return (
+            date.fromtimestamp(os.stat(path).st_mtime).isoformat()
+            if path
+            else date.today().isoformat()
+        )
     except OSError:
         return date.today().isoformat()

@@ -36,12 +36,19 @@ class PathsOrCommand(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         first = args[0] if args else ""
-        if first not in ctx.help_option_names and not (first in self.commands and not Path(first).exists()):
+        if first not in ctx.help_option_names and not (
+            first in self.commands and not Path(first).exists()
+        ):
             args = ["add", *args]
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=PathsOrCommand, name="ingest", help=__doc__, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=PathsOrCommand,
+    name="ingest",
+    help=__doc__,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 def commands() -> None:
     pass
 
@@ -62,24 +69,50 @@ def main(argv: list[str] | None = None) -> int:
 @commands.command(help="Add and update documents from PATH... (`ingest PATH...` for short).")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--prune", is_flag=True, help="also delete documents whose files under PATH are gone")
-@click.option("--rebuild", is_flag=True,
-              help="build a new index from PATH and swap it in when complete (zero downtime)")
-@click.option("--dry-run", is_flag=True, help="print what would be added, updated and deleted; write nothing")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="build a new index from PATH and swap it in when complete (zero downtime)",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="print what would be added, updated and deleted; write nothing"
+)
 @click.option("--question-col", help="CSV column holding the question (default: found by name)")
 @click.option("--answer-col", help="CSV column holding the answer (default: found by name)")
 @click.option("--link-col", help="CSV column holding the link shown as the source")
-@click.option("--audience", "audiences", multiple=True, metavar="WHO",
-              help="who may read the documents under PATH that do not say so themselves: everyone, channel:C..., "
-                   "user:U..., usergroup:S... (repeatable or comma-separated; kept for later runs and reindexes "
-                   "of PATH; default everyone)")
-@click.option("--tag", "tags", multiple=True, metavar="TAG",
-              help="tag every document under PATH (repeatable), for channel scopes")
+@click.option(
+    "--audience",
+    "audiences",
+    multiple=True,
+    metavar="WHO",
+    help="who may read the documents under PATH that do not say so themselves: everyone, channel:C..., "
+    "user:U..., usergroup:S... (repeatable or comma-separated; kept for later runs and reindexes "
+    "of PATH; default everyone)",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="tag every document under PATH (repeatable), for channel scopes",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the summary as one JSON object")
-def add(paths: tuple[str, ...], prune: bool, rebuild: bool, dry_run: bool, question_col: str | None,
-        answer_col: str | None, link_col: str | None, audiences: tuple[str, ...], tags: tuple[str, ...],
-        as_json: bool) -> int:
+def add(
+    paths: tuple[str, ...],
+    prune: bool,
+    rebuild: bool,
+    dry_run: bool,
+    question_col: str | None,
+    answer_col: str | None,
+    link_col: str | None,
+    audiences: tuple[str, ...],
+    tags: tuple[str, ...],
+    as_json: bool,
+) -> int:
     if rebuild and (prune or dry_run):
-        raise click.UsageError("--rebuild reads everything afresh: it cannot be combined with --prune or --dry-run")
+        raise click.UsageError(
+            "--rebuild reads everything afresh: it cannot be combined with --prune or --dry-run"
+        )
     try:
         labels = Labels.given(list(audiences), list(tags))
     except AccessError as error:
@@ -88,7 +121,14 @@ def add(paths: tuple[str, ...], prune: bool, rebuild: bool, dry_run: bool, quest
     if urls:  # `ingest https://host/prefix/`: a website crawled once, kept as a source of its own
         from ingest.sync.commands import crawl
 
-        return crawl(urls, labels, dry_run=dry_run, force=prune, as_json=as_json, other=len(paths) - len(urls))
+        return crawl(
+            urls,
+            labels,
+            dry_run=dry_run,
+            force=prune,
+            as_json=as_json,
+            other=len(paths) - len(urls),
+        )
     paths = tuple(Path(p) for p in paths)
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -107,13 +147,19 @@ def add(paths: tuple[str, ...], prune: bool, rebuild: bool, dry_run: bool, quest
     return 0 if summary.ok else 1
 
 
-@commands.command(help="Serve the previous build again (one is kept after each `ingest --rebuild`).")
-@click.option("--json", "as_json", is_flag=True, help="print what is now serving as one JSON object")
+@commands.command(
+    help="Serve the previous build again (one is kept after each `ingest --rebuild`)."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="print what is now serving as one JSON object"
+)
 def rollback(as_json: bool) -> int:
     return show_serving("rollback", as_json)
 
 
-@commands.command(help="What is serving: the collection, its documents and last ingest, the rollback target.")
+@commands.command(
+    help="What is serving: the collection, its documents and last ingest, the rollback target."
+)
 @click.option("--json", "as_json", is_flag=True, help="print it as one JSON object")
 def status(as_json: bool) -> int:
     return show_serving("status", as_json)

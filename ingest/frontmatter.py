@@ -61,10 +61,16 @@ class PathLabels:
 
 def take_labels(values: dict[str, Any]) -> Labels:
     """Remove and check the `audience` and `tags` entries (any case) of front matter or a CSV row."""
-    found = {key.strip().lower(): values.pop(key) for key in list(values) if key.strip().lower() in LABEL_KEYS}
+    found = {
+        key.strip().lower(): values.pop(key)
+        for key in list(values)
+        if key.strip().lower() in LABEL_KEYS
+    }
     try:
-        return Labels(access.audiences(access.as_list(found.get("audience"))),
-                      access.tags(access.as_list(found.get("tags"))))
+        return Labels(
+            access.audiences(access.as_list(found.get("audience"))),
+            access.tags(access.as_list(found.get("tags"))),
+        )
     except AccessError as error:
         raise UnreadableSource(str(error)) from None
 
@@ -72,8 +78,11 @@ def take_labels(values: dict[str, Any]) -> Labels:
 def labelled(document, default: Labels):
     """`document` with the path's labels where it says nothing itself: its own audience wins
     (it is the more specific), tags add up."""
-    return replace(document, audience=document.audience or default.audience,
-                   tags=tuple(dict.fromkeys([*document.tags, *default.tags])))
+    return replace(
+        document,
+        audience=document.audience or default.audience,
+        tags=tuple(dict.fromkeys([*document.tags, *default.tags])),
+    )
 
 
 def front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -84,8 +93,10 @@ def front_matter(text: str) -> tuple[dict[str, Any], str]:
     try:
         front = yaml.load(match.group(1), Loader=_FrontMatterLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as error:
-        raise UnreadableSource(f"front matter is not valid YAML: {str(error).splitlines()[0]}") from None
-    return (front, text[match.end():]) if isinstance(front, dict) else ({}, text)
+        raise UnreadableSource(
+            f"front matter is not valid YAML: {str(error).splitlines()[0]}"
+        ) from None
+    return (front, text[match.end() :]) if isinstance(front, dict) else ({}, text)
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
@@ -94,11 +105,16 @@ class _FrontMatterLoader(yaml.SafeLoader):
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, f"aliases (*{event.anchor}) are not allowed", event.start_mark)
+            raise yaml.composer.ComposerError(
+                None, None, f"aliases (*{event.anchor}) are not allowed", event.start_mark
+            )
         return super().compose_node(parent, index)
 
 
 def plain(values: dict[str, Any]) -> dict[str, Any]:
     """Front-matter values as JSON-safe scalars (YAML dates become ISO strings)."""
-    return {str(k): v if isinstance(v, (str, int, float, bool)) else str(v)
-            for k, v in values.items() if v is not None}
+    return {
+        str(k): v if isinstance(v, (str, int, float, bool)) else str(v)
+        for k, v in values.items()
+        if v is not None
+    }

@@ -22,7 +22,14 @@ TEXT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
 TABLE_SUFFIXES = {".csv", ".tsv"}
-SUFFIXES = {*TEXT_SUFFIXES, *HTML_SUFFIXES, *PDF_SUFFIXES, *TABLE_SUFFIXES, ".parquet", ".xlsx"}  # + ingest/tables.py
+SUFFIXES = {
+    *TEXT_SUFFIXES,
+    *HTML_SUFFIXES,
+    *PDF_SUFFIXES,
+    *TABLE_SUFFIXES,
+    ".parquet",
+    ".xlsx",
+}  # + ingest/tables.py
 LINK_KEYS = ("link", "url", "source", "canonical")
 """Front-matter keys whose value is the page's address, shown to users as the source."""
 
@@ -39,8 +46,11 @@ def discover(paths: list[Path]) -> list[SourceFile]:
             raise SourceNotFound(f"{path}: no such file or directory")
         root = path.resolve()
         candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        files.extend(SourceFile(p, p.relative_to(root.parent).as_posix()) for p in candidates
-                     if supported(p) and not _hidden(p, root))
+        files.extend(
+            SourceFile(p, p.relative_to(root.parent).as_posix())
+            for p in candidates
+            if supported(p) and not _hidden(p, root)
+        )
     return files
 
 
@@ -64,16 +74,32 @@ def _read_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise UnreadableSource(f"not UTF-8 text (byte {error.start}); re-save the file as UTF-8") from None
+        raise UnreadableSource(
+            f"not UTF-8 text (byte {error.start}); re-save the file as UTF-8"
+        ) from None
 
 
-def _document(file: SourceFile, text: str, fmt: str, *, title: str = "", source: str = "",
-              metadata: dict[str, Any] | None = None, labels: Labels = Labels()) -> SourceDocument:
+def _document(
+    file: SourceFile,
+    text: str,
+    fmt: str,
+    *,
+    title: str = "",
+    source: str = "",
+    metadata: dict[str, Any] | None = None,
+    labels: Labels = Labels(),
+) -> SourceDocument:
     return SourceDocument(
-        doc_id=file.path.as_posix(), path=file.path.as_posix(),
+        doc_id=file.path.as_posix(),
+        path=file.path.as_posix(),
         title=title or file.path.stem.replace("-", " ").replace("_", " ").title(),
-        source=source or file.display, kind="doc", format=fmt, text=text, metadata=metadata or {},
-        audience=labels.audience, tags=labels.tags,
+        source=source or file.display,
+        kind="doc",
+        format=fmt,
+        text=text,
+        metadata=metadata or {},
+        audience=labels.audience,
+        tags=labels.tags,
     )
 
 
@@ -84,12 +110,44 @@ def _text_document(file: SourceFile, text: str, fmt: str) -> SourceDocument:
     labels = take_labels(front)
     link = next((str(front.pop(k)) for k in LINK_KEYS if front.get(k)), "")
     title = str(front.pop("title", "") or "") or _markdown_title(body)
-    return _document(file, body, fmt, title=title, source=link, metadata=plain(front), labels=labels)
+    return _document(
+        file, body, fmt, title=title, source=link, metadata=plain(front), labels=labels
+    )
 
 
-HTML_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "svg")
-HTML_BLOCKS = ("p", "div", "section", "article", "main", "li", "tr", "br", "pre", "blockquote",
-               "table", "ul", "ol", "dl", "dt", "dd", "figure", "figcaption", "hr")
+HTML_DROP = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "svg",
+)
+HTML_BLOCKS = (
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "li",
+    "tr",
+    "br",
+    "pre",
+    "blockquote",
+    "table",
+    "ul",
+    "ol",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "hr",
+)
 
 
 def html_document(file: SourceFile, raw: str) -> SourceDocument:
@@ -97,7 +155,9 @@ def html_document(file: SourceFile, raw: str) -> SourceDocument:
     from bs4 import BeautifulSoup  # imported here: only HTML ingests pay for it
 
     soup = BeautifulSoup(raw, "html.parser")
-    canonical = soup.find("link", rel="canonical") or soup.find("meta", attrs={"property": "og:url"})
+    canonical = soup.find("link", rel="canonical") or soup.find(
+        "meta", attrs={"property": "og:url"}
+    )
     link = (canonical.get("href") or canonical.get("content") or "") if canonical else ""
     head_title = soup.title.get_text(" ", strip=True) if soup.title else ""
     body = soup.body or soup
@@ -113,7 +173,9 @@ def html_document(file: SourceFile, raw: str) -> SourceDocument:
     if not text:
         raise UnreadableSource("no text in the HTML body")
     title = _markdown_title(text) or head_title
-    labels = take_labels({tag["name"]: tag.get("content", "") for tag in soup.find_all("meta", attrs={"name": True})})
+    labels = take_labels(
+        {tag["name"]: tag.get("content", "") for tag in soup.find_all("meta", attrs={"name": True})}
+    )
     return _document(file, text, "markdown", title=title, source=link.strip(), labels=labels)
 
 
@@ -138,9 +200,16 @@ def _pdf_document(file: SourceFile) -> SourceDocument:
         # pypdf signals damage with many exception types; all mean the same to the user.
         raise UnreadableSource(f"not a readable PDF ({type(error).__name__}: {error})") from None
     if not any(pages):
-        raise UnreadableSource("the PDF has no extractable text (scanned pages?); run OCR on it first")
-    return _document(file, PAGE_BREAK.join(pages), "pdf", title=str(title).strip(),
-                     metadata={"pages": len(pages)})
+        raise UnreadableSource(
+            "the PDF has no extractable text (scanned pages?); run OCR on it first"
+        )
+    return _document(
+        file,
+        PAGE_BREAK.join(pages),
+        "pdf",
+        title=str(title).strip(),
+        metadata={"pages": len(pages)},
+    )
 
 
 def _markdown_title(text: str) -> str:

@@ -40,9 +40,15 @@ Progress = Callable[[int, int], None]
 
 
 class Pipeline:
-    def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder,
-                 columns: TableColumns = TableColumns(), tables: TableStore | None = None,
-                 labels: Labels = Labels()) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        sparse: SparseEncoder,
+        columns: TableColumns = TableColumns(),
+        tables: TableStore | None = None,
+        labels: Labels = Labels(),
+    ) -> None:
         """`tables`: where CSV, Parquet and Excel tables are loaded (without it they fail). `labels`: what
         `ingest --audience/--tag` gives this run's paths; paths given none keep what earlier ingests gave
         them (recorded in the collection), so a re-run or a reindex never opens a folder to everyone."""
@@ -53,15 +59,23 @@ class Pipeline:
         self.columns, self.labels = columns, labels
         self.chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
 
-    def run(self, paths: Iterable[Path], *, prune: bool = False, dry_run: bool = False,
-            progress: Progress | None = None) -> Summary:
+    def run(
+        self,
+        paths: Iterable[Path],
+        *,
+        prune: bool = False,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> Summary:
         """Bring the serving collection up to date with `paths`."""
         started = time.perf_counter()
         paths = list(paths)
         files = discover(paths)
         self._path_labels = PathLabels(self.store.path_labels(), self.labels, paths)
         collection = self.store.serving_collection()
-        if collection:  # another model's vectors: only a rebuild may replace them, never add to them
+        if (
+            collection
+        ):  # another model's vectors: only a rebuild may replace them, never add to them
             self.store.check_model(self.embedder.model_name)
         indexed = indexed_documents(self.store, collection) if collection else {}
         plan = self._plan(files, indexed, roots=paths if prune else [])
@@ -70,11 +84,15 @@ class Pipeline:
             summary.dry_run = True
             return summary
         if collection is None:
-            collection = self.store.ensure_serving_collection(self.embedder.dimension, self.embedder.model_name)
+            collection = self.store.ensure_serving_collection(
+                self.embedder.dimension, self.embedder.model_name
+            )
         self._load_tables(plan)
         summary = plan.summary(collection)
         summary.chunks_written = self.write(collection, plan, indexed, progress)
-        self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths], self._path_labels.as_dict())
+        self.store.record_ingest(
+            collection, [p.resolve().as_posix() for p in paths], self._path_labels.as_dict()
+        )
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -93,7 +111,9 @@ class Pipeline:
         summary = plan.summary(collection)
         try:
             summary.chunks_written = self.write(collection, plan, {}, progress)
-            self.store.record_ingest(collection, [p.resolve().as_posix() for p in paths], self._path_labels.as_dict())
+            self.store.record_ingest(
+                collection, [p.resolve().as_posix() for p in paths], self._path_labels.as_dict()
+            )
             self.store.point_alias_at(collection)
             summary.rebuilt = True
         finally:
@@ -107,7 +127,9 @@ class Pipeline:
 
     # --- planning -------------------------------------------------------------------------
 
-    def _plan(self, files: list[SourceFile], indexed: dict[str, Indexed], roots: list[Path]) -> Plan:
+    def _plan(
+        self, files: list[SourceFile], indexed: dict[str, Indexed], roots: list[Path]
+    ) -> Plan:
         plan = Plan()
         by_path: dict[str, list[str]] = defaultdict(list)
         for doc_id, known in indexed.items():
@@ -118,7 +140,10 @@ class Pipeline:
                 self._plan_table(plan, file, indexed, by_path, catalogue)
                 continue
             try:
-                documents = [labelled(doc, self._path_labels.of(file.path)) for doc in load(file, self.columns)]
+                documents = [
+                    labelled(doc, self._path_labels.of(file.path))
+                    for doc in load(file, self.columns)
+                ]
             except UnreadableSource as error:
                 plan.failed.append({"path": file.path.as_posix(), "reason": str(error)})
                 continue
@@ -145,15 +170,27 @@ class Pipeline:
                     plan.dropped_tables += [t.name for t in catalogue.values() if t.path == path]
         return plan
 
-    def _plan_table(self, plan: Plan, file: SourceFile, indexed: dict[str, Indexed], by_path: dict[str, list[str]],
-                    catalogue: dict) -> None:
+    def _plan_table(
+        self,
+        plan: Plan,
+        file: SourceFile,
+        indexed: dict[str, Indexed],
+        by_path: dict[str, list[str]],
+        catalogue: dict,
+    ) -> None:
         try:
             if self.tables is None:
-                raise UnreadableSource("tables (CSV without question/answer columns, Parquet, Excel) need "
-                                       "a table store; run `ingest`, which opens $DATA_DIR/tables.duckdb")
-            found = table_files.plan_file(file, {k: v.content_hash for k, v in indexed.items()},
-                                          by_path.get(file.path.as_posix(), []), catalogue,
-                                          self._path_labels.of(file.path))
+                raise UnreadableSource(
+                    "tables (CSV without question/answer columns, Parquet, Excel) need "
+                    "a table store; run `ingest`, which opens $DATA_DIR/tables.duckdb"
+                )
+            found = table_files.plan_file(
+                file,
+                {k: v.content_hash for k, v in indexed.items()},
+                by_path.get(file.path.as_posix(), []),
+                catalogue,
+                self._path_labels.of(file.path),
+            )
         except UnreadableSource as error:
             plan.failed.append({"path": file.path.as_posix(), "reason": str(error)})
             return
@@ -174,29 +211,42 @@ class Pipeline:
 
     # --- writing --------------------------------------------------------------------------
 
-    def write(self, collection: str, plan: Plan, indexed: dict[str, Indexed],
-              progress: Progress | None, *, together: bool = False) -> int:
+    def write(
+        self,
+        collection: str,
+        plan: Plan,
+        indexed: dict[str, Indexed],
+        progress: Progress | None,
+        *,
+        together: bool = False,
+    ) -> int:
         """Embed and write the plan. `together` (a synced source): every chunk is embedded first and
         written in one upsert, so a source's new documents appear at once, not batch by batch."""
         documents = [*plan.added, *plan.updated, *plan.table_documents]
         chunks = [chunk for doc in documents for chunk in self.chunker.chunk(doc)]
         ready = []
         for start in range(0, len(chunks), EMBED_BATCH):
-            batch = chunks[start:start + EMBED_BATCH]
+            batch = chunks[start : start + EMBED_BATCH]
             ready.append((batch, *self._vectors(batch)))
             if not together:
                 self.store.upsert(collection, *ready.pop())
             if progress:
                 progress(start + len(batch), len(chunks))
         if ready:
-            self.store.upsert(collection, *(list(chain.from_iterable(part)) for part in zip(*ready, strict=True)))
+            self.store.upsert(
+                collection, *(list(chain.from_iterable(part)) for part in zip(*ready, strict=True))
+            )
         # Only now, with every new chunk in place, remove what the new versions did not overwrite.
         fresh = {c.id for c in chunks}
         stale = [old for doc in plan.updated for old in indexed[doc.doc_id].chunk_ids - fresh]
         stale += [old for doc_id in plan.deleted for old in indexed[doc_id].chunk_ids]
         # A table's passages are rewritten whole: rows it no longer has go.
-        stale += [old for doc_id, known in indexed.items() if table_files.of_jobs(doc_id, plan.tables)
-                  for old in known.chunk_ids - fresh]
+        stale += [
+            old
+            for doc_id, known in indexed.items()
+            if table_files.of_jobs(doc_id, plan.tables)
+            for old in known.chunk_ids - fresh
+        ]
         self.store.delete_points(collection, stale)
         if self.tables is not None:
             self.tables.drop(plan.dropped_tables)

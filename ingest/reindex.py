@@ -25,10 +25,19 @@ def sources_to_reindex(settings: IngestSettings, store: Store) -> list[Path]:
     return [Path(p) for p in info.sources] if info else []
 
 
-def reindex(store: Store, embedder: Embedder, sources: Iterable[Path], *, progress: Progress | None = None,
-            columns: TableColumns = TableColumns(), tables: TableStore | None = None,
-            labels: Labels = Labels()) -> Summary:
+def reindex(
+    store: Store,
+    embedder: Embedder,
+    sources: Iterable[Path],
+    *,
+    progress: Progress | None = None,
+    columns: TableColumns = TableColumns(),
+    tables: TableStore | None = None,
+    labels: Labels = Labels(),
+) -> Summary:
     """Build a new collection from `sources` and swap it in when complete; the previous one keeps
     serving until then, and is kept for `ingest rollback`. `labels`: `ingest --rebuild --audience/--tag`;
     paths given none keep the audience and tags earlier ingests recorded for them."""
-    return Pipeline(store, embedder, SparseEncoder(), columns, tables, labels).rebuild(sources, progress=progress)
+    return Pipeline(store, embedder, SparseEncoder(), columns, tables, labels).rebuild(
+        sources, progress=progress
+    )

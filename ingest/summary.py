@@ -30,18 +30,33 @@ class Summary:
 
     def as_dict(self) -> dict:
         return {
-            "added": self.added, "updated": self.updated, "unchanged": self.unchanged,
-            "deleted": self.deleted, "failed": self.failed, "chunks_written": self.chunks_written,
-            "collection": self.collection, "rebuilt": self.rebuilt, "abandoned": self.abandoned, "dry_run": self.dry_run,
-            "changes": self.changes, "notes": self.notes, "seconds": round(self.seconds, 2),
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "failed": self.failed,
+            "chunks_written": self.chunks_written,
+            "collection": self.collection,
+            "rebuilt": self.rebuilt,
+            "abandoned": self.abandoned,
+            "dry_run": self.dry_run,
+            "changes": self.changes,
+            "notes": self.notes,
+            "seconds": round(self.seconds, 2),
         }
 
     def describe(self) -> str:
         """The summary as the CLI and the Slack `/kb reindex` show it."""
         if self.dry_run:
-            lines = [f"dry run: would add {self.added}, update {self.updated}, delete {self.deleted}; "
-                     f"{self.unchanged} unchanged, {len(self.failed)} failed; nothing was written"]
-            lines += [f"  {change}: {source}" for change, sources in self.changes.items() for source in sources]
+            lines = [
+                f"dry run: would add {self.added}, update {self.updated}, delete {self.deleted}; "
+                f"{self.unchanged} unchanged, {len(self.failed)} failed; nothing was written"
+            ]
+            lines += [
+                f"  {change}: {source}"
+                for change, sources in self.changes.items()
+                for source in sources
+            ]
         else:
             lines = [
                 f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
@@ -49,9 +64,13 @@ class Summary:
                 f"({self.chunks_written} chunks written to {self.collection} in {self.seconds:.1f}s)"
             ]
             if self.rebuilt:
-                lines.append(f"rebuilt: {self.collection} is now serving; `ingest rollback` goes back")
+                lines.append(
+                    f"rebuilt: {self.collection} is now serving; `ingest rollback` goes back"
+                )
         lines += [f"  failed: {f['path']}: {f['reason']}" for f in self.failed]
         lines += [f"  note: {note}" for note in self.notes]
         if self.abandoned:
-            lines.append("rebuild abandoned: fix or remove the failed files; the previous index keeps serving")
+            lines.append(
+                "rebuild abandoned: fix or remove the failed files; the previous index keeps serving"
+            )
         return "\n".join(lines)

@@ -60,8 +60,13 @@ class FilePlan:
     """Tables of those sheets."""
 
 
-def plan_file(file: SourceFile, indexed: dict[str, str], path_doc_ids: list[str], catalogue: dict[str, TableInfo],
-              path_labels: Labels = Labels()) -> FilePlan:
+def plan_file(
+    file: SourceFile,
+    indexed: dict[str, str],
+    path_doc_ids: list[str],
+    catalogue: dict[str, TableInfo],
+    path_labels: Labels = Labels(),
+) -> FilePlan:
     """What to do with one table file. `indexed`: doc_id -> content hash ("" when incomplete);
     `path_doc_ids`: what the index holds of this file; `path_labels`: what `ingest --audience/--tag`
     gave its path. A table is unchanged when DuckDB holds this content and its card is indexed whole."""
@@ -78,19 +83,47 @@ def plan_file(file: SourceFile, indexed: dict[str, str], path_doc_ids: list[str]
         if current and indexed.get(card):
             plan.unchanged += 1
         else:
-            plan.jobs.append(TableJob(file, name, sheet, digest, card, reload=not current, new=card not in indexed,
-                                      labels=labels, sidecar=sidecar))
+            plan.jobs.append(
+                TableJob(
+                    file,
+                    name,
+                    sheet,
+                    digest,
+                    card,
+                    reload=not current,
+                    new=card not in indexed,
+                    labels=labels,
+                    sidecar=sidecar,
+                )
+            )
         cards.append(card)
-    plan.deleted = [doc_id for doc_id in path_doc_ids if not any(_belongs(doc_id, card) for card in cards)]
-    plan.dropped = [t.name for t in catalogue.values() if t.path == file.path.as_posix() and t.sheet not in sheets]
+    plan.deleted = [
+        doc_id for doc_id in path_doc_ids if not any(_belongs(doc_id, card) for card in cards)
+    ]
+    plan.dropped = [
+        t.name
+        for t in catalogue.values()
+        if t.path == file.path.as_posix() and t.sheet not in sheets
+    ]
     return plan
 
 
 def load(tables: TableStore, job: TableJob) -> list[SourceDocument]:
     """Load the table if its file changed, and make its passages."""
     try:
-        info = (tables.load(job.name, job.file.path, job.content_hash, job.sheet, job.labels.audience,
-                            job.labels.tags, check=_no_row_audiences) if job.reload else tables.info(job.name))
+        info = (
+            tables.load(
+                job.name,
+                job.file.path,
+                job.content_hash,
+                job.sheet,
+                job.labels.audience,
+                job.labels.tags,
+                check=_no_row_audiences,
+            )
+            if job.reload
+            else tables.info(job.name)
+        )
         return documents(tables, job, info)
     except (TableError, TableUnavailable) as error:
         where = f" (sheet {job.sheet})" if job.sheet else ""
@@ -108,32 +141,62 @@ def _belongs(doc_id: str, card: str) -> bool:
 
 def _no_row_audiences(columns: list[Column]) -> None:
     if any(column.name.strip().lower() == "audience" for column in columns):
-        raise TableError("a table's rows cannot have audiences of their own (SQL reads the whole table): give the "
-                         "table one with `audience:` in its NAME.yaml or `ingest --audience`, split the file by "
-                         "audience, or rename the column")
+        raise TableError(
+            "a table's rows cannot have audiences of their own (SQL reads the whole table): give the "
+            "table one with `audience:` in its NAME.yaml or `ingest --audience`, split the file by "
+            "audience, or rename the column"
+        )
 
 
 def documents(tables: TableStore, job: TableJob, info: TableInfo) -> list[SourceDocument]:
     """The table card and, for a small table, one passage per row, of the table `info` describes."""
     sidecar = job.sidecar
-    title = str(sidecar.get("title") or "") or job.file.path.stem.replace("-", " ").replace("_", " ").title()
+    title = (
+        str(sidecar.get("title") or "")
+        or job.file.path.stem.replace("-", " ").replace("_", " ").title()
+    )
     if job.sheet:
         title = f"{title} ({job.sheet})"
-    sample = tables.rows(job.name, ROW_PASSAGES_UP_TO if info.rows <= ROW_PASSAGES_UP_TO else SAMPLE_ROWS)
+    sample = tables.rows(
+        job.name, ROW_PASSAGES_UP_TO if info.rows <= ROW_PASSAGES_UP_TO else SAMPLE_ROWS
+    )
     # The table's hash in every passage: any change to the file changes them all (a cached answer
     # from the table cites one of them), not only those whose text shows the rows changed.
-    metadata = {"table": job.name, "rows": info.rows, "title": title, "table_hash": job.content_hash}
+    metadata = {
+        "table": job.name,
+        "rows": info.rows,
+        "title": title,
+        "table_hash": job.content_hash,
+    }
     card = SourceDocument(
-        doc_id=job.card_id, path=job.file.path.as_posix(), title=title, source=job.file.display, kind="table",
-        format="text", text=card_text(info, title, sidecar, sample), metadata=metadata,
-        audience=job.labels.audience, tags=job.labels.tags)
+        doc_id=job.card_id,
+        path=job.file.path.as_posix(),
+        title=title,
+        source=job.file.display,
+        kind="table",
+        format="text",
+        text=card_text(info, title, sidecar, sample),
+        metadata=metadata,
+        audience=job.labels.audience,
+        tags=job.labels.tags,
+    )
     if info.rows > ROW_PASSAGES_UP_TO:
         return [card]
-    rows = [SourceDocument(
-        doc_id=f"{job.card_id}#row{n}", path=card.path, title=f"{title}: {_cell(row[0])}", source=card.source,
-        kind="row", format="text", text=row_text(sample.columns, row), metadata={**metadata, "row": n},
-        audience=job.labels.audience, tags=job.labels.tags)
-        for n, row in enumerate(sample.rows, start=1)]
+    rows = [
+        SourceDocument(
+            doc_id=f"{job.card_id}#row{n}",
+            path=card.path,
+            title=f"{title}: {_cell(row[0])}",
+            source=card.source,
+            kind="row",
+            format="text",
+            text=row_text(sample.columns, row),
+            metadata={**metadata, "row": n},
+            audience=job.labels.audience,
+            tags=job.labels.tags,
+        )
+        for n, row in enumerate(sample.rows, start=1)
+    ]
     return [card, *rows]
 
 
@@ -143,15 +206,21 @@ def card_text(info: TableInfo, title: str, sidecar: dict[str, Any], sample: Quer
     if sidecar.get("description"):
         lines.append(str(sidecar["description"]).strip())
     lines.append("Columns:")
-    lines += [f"- {c.name} ({c.type})" + (f": {described[c.name]}" if described.get(c.name) else "")
-              for c in info.columns]
+    lines += [
+        f"- {c.name} ({c.type})" + (f": {described[c.name]}" if described.get(c.name) else "")
+        for c in info.columns
+    ]
     lines.append("Sample rows:")
     lines += [row_text(sample.columns, row) for row in sample.rows[:SAMPLE_ROWS]]
     return "\n".join(lines)
 
 
 def row_text(columns: list[str], row: tuple) -> str:
-    return "; ".join(f"{column}: {_cell(value)}" for column, value in zip(columns, row, strict=False) if value is not None)
+    return "; ".join(
+        f"{column}: {_cell(value)}"
+        for column, value in zip(columns, row, strict=False)
+        if value is not None
+    )
 
 
 def _cell(value: Any) -> str:

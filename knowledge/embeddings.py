@@ -69,5 +69,7 @@ class Embedder:
         texts = list(texts)
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self._batch_size):
-            vectors.extend(self._engine.embed(texts[start:start + self._batch_size], query=query).tolist())
+            vectors.extend(
+                self._engine.embed(texts[start : start + self._batch_size], query=query).tolist()
+            )
         return vectors

@@ -46,32 +46,57 @@ def no_stage(name: str) -> AbstractContextManager:
 
 
 class Retriever:
-    def __init__(self, store: Store, embedder: Embedder, sparse: SparseEncoder, stage: Stage = no_stage) -> None:
+    def __init__(
+        self, store: Store, embedder: Embedder, sparse: SparseEncoder, stage: Stage = no_stage
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.sparse = sparse
         self._stage = stage
 
-    def retrieve(self, query: str, limit: int, context: str = "", mode: Mode = "hybrid", *,
-                 access: Access) -> list[Passage]:
+    def retrieve(
+        self, query: str, limit: int, context: str = "", mode: Mode = "hybrid", *, access: Access
+    ) -> list[Passage]:
         """Passages for `query` that `access` may see; `context` (a follow-up's earlier
         question) is blended in, weaker.
 
         The fusion weighs the dense sides by the question's language (DENSE_WEIGHT); in the
         languages of LEXICAL_SCORES the passages' scores are their lexical relevance."""
-        self.store.check_model(self.embedder.model_name)  # never another model's vectors against ours
+        self.store.check_model(
+            self.embedder.model_name
+        )  # never another model's vectors against ours
         language = language_of(query)
         with self._stage("embed"):
-            dense = (_blend([self.embedder.embed_query(query), self.embedder.embed_query(context)], CONTEXT_WEIGHT)
-                     if context else self.embedder.embed_query(query))
+            dense = (
+                _blend(
+                    [self.embedder.embed_query(query), self.embedder.embed_query(context)],
+                    CONTEXT_WEIGHT,
+                )
+                if context
+                else self.embedder.embed_query(query)
+            )
         with self._stage("sparse"):
-            sparse = (_merge(self.sparse.encode_query(query), self.sparse.encode_query(context), CONTEXT_WEIGHT)
-                      if context else self.sparse.encode_query(query))
+            sparse = (
+                _merge(
+                    self.sparse.encode_query(query),
+                    self.sparse.encode_query(context),
+                    CONTEXT_WEIGHT,
+                )
+                if context
+                else self.sparse.encode_query(query)
+            )
         # A follow-up is not a question a heading could have been written for: matched
         # against headings, the blend finds the earlier question's row again.
         with self._stage("search"):
-            passages = self.store.search(dense, sparse, limit, access=access, mode=mode, headings=not context,
-                                         dense_weight=DENSE_WEIGHT.get(language, 1.0))
+            passages = self.store.search(
+                dense,
+                sparse,
+                limit,
+                access=access,
+                mode=mode,
+                headings=not context,
+                dense_weight=DENSE_WEIGHT.get(language, 1.0),
+            )
         if not passages and self.store.count() == 0:
             raise EmptyKnowledgeBase(f"The collection {self.store.alias!r} holds no documents.")
         if language not in LEXICAL_SCORES:
@@ -79,8 +104,14 @@ class Retriever:
         with self._stage("relevance"):
             terms = self.sparse.key_terms(query)
             # No FAQ fast path either: its question-to-question cosine is as blind as the passage's.
-            return [replace(p, score=lexical_relevance(terms, self.sparse.terms(p.chunk.embedding_text)),
-                            question_score=None) for p in passages]
+            return [
+                replace(
+                    p,
+                    score=lexical_relevance(terms, self.sparse.terms(p.chunk.embedding_text)),
+                    question_score=None,
+                )
+                for p in passages
+            ]
 
 
 def _blend(vectors: list[list[float]], weight: float) -> list[float]:

@@ -26,14 +26,23 @@ class EnvSettings(BaseSettings):
     before: `llm_tiers` is not LLM_TIERS); code may also pass them by field name. An empty
     variable counts as unset."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True, env_ignore_empty=True,
-                                      case_sensitive=True, str_strip_whitespace=True, frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=None,
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
+        case_sensitive=True,
+        str_strip_whitespace=True,
+        frozen=True,
+    )
 
     @classmethod
     def from_environment(cls, env_file: str | None = ".env", **values):
         """Read from the environment and `env_file`; a bad value is a `SettingsError` naming it."""
         try:
-            return cls(_env_file=env_file if env_file and Path(env_file).is_file() else None, **values)
+            return cls(
+                _env_file=env_file if env_file and Path(env_file).is_file() else None, **values
+            )
         except ValidationError as error:
             raise settings_error(error) from None
         except pydantic_settings.SettingsError as error:  # a variable that could not even be parsed
@@ -46,8 +55,11 @@ def settings_error(error: ValidationError) -> SettingsError:
     for item in error.errors(include_url=False):
         name = ".".join(str(part) for part in item["loc"]) or "a setting"
         message = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{name}={item['input']!r}: {message}" if isinstance(item["input"], str)
-                        else f"{name}: {message}")
+        problems.append(
+            f"{name}={item['input']!r}: {message}"
+            if isinstance(item["input"], str)
+            else f"{name}: {message}"
+        )
     return SettingsError(f"{'; '.join(problems)}; fix it in the environment or .env")
 
 

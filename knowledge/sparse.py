@@ -42,22 +42,33 @@ class SparseVector:
 class SparseEncoder:
     def __init__(self) -> None:
         self._words = qdrant_edge.Bm25(qdrant_edge.Bm25Config(avg_len=AVERAGE_CHUNK_WORDS))
-        self._morphemes = qdrant_edge.Bm25(qdrant_edge.Bm25Config(
-            avg_len=AVERAGE_CHUNK_WORDS, tokenizer=qdrant_edge.TokenizerType.Whitespace, lowercase=True,
-        ))
+        self._morphemes = qdrant_edge.Bm25(
+            qdrant_edge.Bm25Config(
+                avg_len=AVERAGE_CHUNK_WORDS,
+                tokenizer=qdrant_edge.TokenizerType.Whitespace,
+                lowercase=True,
+            )
+        )
 
     @staticmethod
     def korean_morphemes(text: str) -> str:
         forms = _content(text)
         # A compound noun's syllable pairs too, so 재택 finds 재택근무 and 근무 finds it as well.
-        pairs = [f[i:i + 2] for f in forms if len(f) >= 3 and HANGUL.fullmatch(f[0]) for i in range(len(f) - 1)]
+        pairs = [
+            f[i : i + 2]
+            for f in forms
+            if len(f) >= 3 and HANGUL.fullmatch(f[0])
+            for i in range(len(f) - 1)
+        ]
         return " ".join(forms + pairs)
 
     @staticmethod
     def terms(text: str) -> frozenset[str]:
         """The content morphemes of a text, lowercased (Latin words too): what a passage is
         matched on by the lexical relevance of a Korean question."""
-        return frozenset(_content(text))  # whole morphemes: a syllable pair matched many off-topic nouns
+        return frozenset(
+            _content(text)
+        )  # whole morphemes: a syllable pair matched many off-topic nouns
 
     @staticmethod
     def key_terms(text: str) -> frozenset[str]:
@@ -88,7 +99,11 @@ def _kiwi():
 
 
 def _content(text: str) -> list[str]:
-    return [form for form, tag in _tagged(text) if tag.startswith(KOREAN_CONTENT_TAGS) and tag != BOUND_NOUN]
+    return [
+        form
+        for form, tag in _tagged(text)
+        if tag.startswith(KOREAN_CONTENT_TAGS) and tag != BOUND_NOUN
+    ]
 
 
 @lru_cache(maxsize=4096)

@@ -39,8 +39,20 @@ from knowledge.models import Chunk, IndexInfo, Passage, Serving
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseVector
 
-__all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine", "Engine", "Hit", "IndexInfo",
-           "Serving", "Store", "open_engine"]
+__all__ = [
+    "DENSE",
+    "QUESTION",
+    "RRF_K",
+    "SPARSE",
+    "ClientEngine",
+    "EdgeEngine",
+    "Engine",
+    "Hit",
+    "IndexInfo",
+    "Serving",
+    "Store",
+    "open_engine",
+]
 
 SERVING_TTL_S = 2.0
 """How long a Store trusts what it last read of the serving collection (its name, revision and
@@ -59,7 +71,9 @@ class Store(CollectionBuilds):
     def __init__(self, engine: Engine, alias: str) -> None:
         self.engine = engine
         self.alias = alias
-        self._serving: tuple[float, Serving, int] | None = None  # read at, what was read, _changes then
+        self._serving: tuple[float, Serving, int] | None = (
+            None  # read at, what was read, _changes then
+        )
         self._changes = 0  # this Store's own swaps and ingests so far
 
     @classmethod
@@ -81,25 +95,32 @@ class Store(CollectionBuilds):
         self.point_alias_at(collection)
         return collection
 
-    def record_ingest(self, collection: str, sources: list[str], labels: dict[str, dict] | None = None) -> None:
+    def record_ingest(
+        self, collection: str, sources: list[str], labels: dict[str, dict] | None = None
+    ) -> None:
         """Stamp the collection with this ingest: what was read, when, a new revision, the
         audiences and tags given per path (`ingest --audience/--tag`, so that a reindex keeps
         them), and how many documents each audience has."""
         meta = self.engine.metadata(collection)
         self.engine.ensure_indexes(collection)
-        self.engine.set_metadata(collection, {
-            **meta,
-            "sources": sorted(set(meta.get("sources", [])) | set(sources)),
-            "labels": {**meta.get("labels", {}), **(labels or {})},
-            "audiences": self._audience_counts(collection),
-            "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "revision": int(meta.get("revision", 0)) + 1,
-        })
+        self.engine.set_metadata(
+            collection,
+            {
+                **meta,
+                "sources": sorted(set(meta.get("sources", [])) | set(sources)),
+                "labels": {**meta.get("labels", {}), **(labels or {})},
+                "audiences": self._audience_counts(collection),
+                "last_ingest": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "revision": int(meta.get("revision", 0)) + 1,
+            },
+        )
         self._changes += 1
 
     def _audience_counts(self, collection: str) -> dict[str, int]:
         # A table counts once, by its card: its row passages share its audience.
-        audiences = {chunk.doc_id: chunk.audience for chunk in self.chunks(collection) if chunk.kind != "row"}
+        audiences = {
+            chunk.doc_id: chunk.audience for chunk in self.chunks(collection) if chunk.kind != "row"
+        }
         counts = Counter(value for values in audiences.values() for value in values)
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
@@ -110,14 +131,21 @@ class Store(CollectionBuilds):
 
     def serving(self) -> Serving:
         """The serving collection, its revision and audiences, in one read (SERVING_TTL_S old at most)."""
-        now, changes = time.monotonic(), self._changes  # a swap during the read below makes it stale
+        now, changes = (
+            time.monotonic(),
+            self._changes,
+        )  # a swap during the read below makes it stale
         cached = self._serving
         if cached is not None and cached[2] == changes and now - cached[0] < SERVING_TTL_S:
             return cached[1]
         collection = self.serving_collection()
         meta = self.engine.metadata(collection) if collection else {}
-        serving = Serving(collection, int(meta.get("revision", 0)), dict(meta.get("audiences", {})),
-                          meta.get("embedding_model") or LEGACY_MODEL)
+        serving = Serving(
+            collection,
+            int(meta.get("revision", 0)),
+            dict(meta.get("audiences", {})),
+            meta.get("embedding_model") or LEGACY_MODEL,
+        )
         self._serving = (now, serving, changes)
         return serving
 
@@ -128,7 +156,8 @@ class Store(CollectionBuilds):
             raise IndexModelMismatch(
                 f"The knowledge base {self.alias!r} was built with the embedding model {serving.model}, and this "
                 f"version embeds questions with {model}: rebuild it with `ingest --rebuild PATH...` (the same "
-                "paths as before; `ingest status` lists them).")
+                "paths as before; `ingest status` lists them)."
+            )
 
     def audiences(self) -> dict[str, int]:
         """Audience value -> documents listing it, in the serving collection (as of its last ingest)."""
@@ -144,10 +173,14 @@ class Store(CollectionBuilds):
             return None
         meta = self.engine.metadata(collection)
         return IndexInfo(
-            collection=collection, version=self.version(), chunks=self.engine.count(collection),
+            collection=collection,
+            version=self.version(),
+            chunks=self.engine.count(collection),
             documents=len({chunk.doc_id for chunk in self.chunks(collection)}),
-            last_ingest=meta.get("last_ingest", ""), sources=list(meta.get("sources", [])),
-            previous=self.previous_collection(), audiences=dict(meta.get("audiences", {})),
+            last_ingest=meta.get("last_ingest", ""),
+            sources=list(meta.get("sources", [])),
+            previous=self.previous_collection(),
+            audiences=dict(meta.get("audiences", {})),
             model=meta.get("embedding_model") or LEGACY_MODEL,
         )
 
@@ -183,12 +216,20 @@ class Store(CollectionBuilds):
 
     def chunks_by_id(self, chunk_ids: list[str]) -> dict[str, Chunk]:
         """Those of `chunk_ids` the serving collection holds now, by id (none before the first ingest)."""
-        found = self.engine.retrieve(self.alias, chunk_ids) if chunk_ids and self.serving_collection() else {}
-        return {point_id: Chunk.from_payload(point_id, payload) for point_id, payload in found.items()}
+        found = (
+            self.engine.retrieve(self.alias, chunk_ids)
+            if chunk_ids and self.serving_collection()
+            else {}
+        )
+        return {
+            point_id: Chunk.from_payload(point_id, payload) for point_id, payload in found.items()
+        }
 
     def content_hashes(self, chunk_ids: list[str]) -> dict[str, str]:
         """Chunk id -> its document's content hash, for the chunks the serving collection holds."""
-        return {point_id: chunk.content_hash for point_id, chunk in self.chunks_by_id(chunk_ids).items()}
+        return {
+            point_id: chunk.content_hash for point_id, chunk in self.chunks_by_id(chunk_ids).items()
+        }
 
     def chunks(self, collection: str | None = None) -> Iterator[Chunk]:
         """Every chunk of a collection (the serving one by default), without vectors."""
@@ -198,8 +239,17 @@ class Store(CollectionBuilds):
         for point_id, payload, _ in self.engine.scroll(collection):
             yield Chunk.from_payload(point_id, payload)
 
-    def search(self, dense: Sequence[float], sparse: SparseVector, limit: int, *, access: Access,
-               mode: Mode = "hybrid", headings: bool = True, dense_weight: float = 1.0) -> list[Passage]:
+    def search(
+        self,
+        dense: Sequence[float],
+        sparse: SparseVector,
+        limit: int,
+        *,
+        access: Access,
+        mode: Mode = "hybrid",
+        headings: bool = True,
+        dense_weight: float = 1.0,
+    ) -> list[Passage]:
         """Hybrid search: candidates by meaning (the chunk's text, and its heading alone: an
         FAQ row's question, a section's title and headings) and by keywords (BM25), fused by
         reciprocal rank inside the engine. `mode` "dense" or "sparse" asks one side alone (for
@@ -217,6 +267,12 @@ class Store(CollectionBuilds):
         if self.serving_collection() is None:
             raise EmptyKnowledgeBase(f"No collection {self.alias!r} exists yet.")
         # Through the alias: a rebuild that moves it is seen by the very next query.
-        hits = self.engine.query(self.alias, sides, limit, limit * PREFETCH_FACTOR, fusion_weights(sides, dense_weight),
-                                 access.clauses())
+        hits = self.engine.query(
+            self.alias,
+            sides,
+            limit,
+            limit * PREFETCH_FACTOR,
+            fusion_weights(sides, dense_weight),
+            access.clauses(),
+        )
         return scored_passages(hits, dense)

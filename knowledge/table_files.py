@@ -35,17 +35,23 @@ def reader_sql(file: Path, sheet: str, spill: Path) -> str:
 def raise_for_rejects(connection: duckdb.DuckDBPyConnection) -> None:
     """The lines the CSV reader set aside (`store_rejects`: it reads on, so all are found in one
     pass), as a TableError saying which lines and why; the connection is this load's own."""
-    rejects = connection.execute("SELECT line, error_message FROM reject_errors ORDER BY line").fetchall()
+    rejects = connection.execute(
+        "SELECT line, error_message FROM reject_errors ORDER BY line"
+    ).fetchall()
     if not rejects:
         return
     lines = {}
     for line, message in rejects:  # a line may fail in several columns: its first reason
         lines.setdefault(line, message.strip().splitlines()[0])
-    shown = "; ".join(f"line {line}: {message}" for line, message in list(lines.items())[:REJECTS_SHOWN])
+    shown = "; ".join(
+        f"line {line}: {message}" for line, message in list(lines.items())[:REJECTS_SHOWN]
+    )
     more = f" and {len(lines) - REJECTS_SHOWN} more" if len(lines) > REJECTS_SHOWN else ""
     count = f"{len(lines)}+" if len(rejects) >= REJECTS_KEPT else str(len(lines))
-    raise TableError(f"{count} line(s) could not be read ({shown}{more}); fix them (a field that holds the "
-                     "delimiter or a line break must be in double quotes) and ingest again")
+    raise TableError(
+        f"{count} line(s) could not be read ({shown}{more}); fix them (a field that holds the "
+        "delimiter or a line break must be in double quotes) and ingest again"
+    )
 
 
 def _literal(path: Path) -> str:

@@ -40,8 +40,13 @@ SAMPLE_ROWS = 3
 QUERY_TIMEOUT_S = 5.0
 QUERY_MAX_ROWS = 200
 CATALOGUE_LABELS = (AUDIENCE, TAGS)
-LOCKED_DOWN = {"enable_external_access": False, "lock_configuration": True, "memory_limit": "512MB",
-               "autoload_known_extensions": False, "autoinstall_known_extensions": False}
+LOCKED_DOWN = {
+    "enable_external_access": False,
+    "lock_configuration": True,
+    "memory_limit": "512MB",
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+}
 """How every read connection is opened: no files or network, and SQL cannot change that."""
 
 
@@ -72,17 +77,31 @@ class TableStore:
         try:
             connection = duckdb.connect(str(self.path))
         except duckdb.Error as error:
-            raise TableUnavailable(f"cannot open {self.path} for writing ({error}); "
-                                   "is another ingest or the bot writing it?") from None
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {CATALOGUE} (name VARCHAR PRIMARY KEY, path VARCHAR, "
-                           "sheet VARCHAR, content_hash VARCHAR, rows BIGINT)")
+            raise TableUnavailable(
+                f"cannot open {self.path} for writing ({error}); "
+                "is another ingest or the bot writing it?"
+            ) from None
+        connection.execute(
+            f"CREATE TABLE IF NOT EXISTS {CATALOGUE} (name VARCHAR PRIMARY KEY, path VARCHAR, "
+            "sheet VARCHAR, content_hash VARCHAR, rows BIGINT)"
+        )
         # Catalogues written before tables had audiences gain the columns (NULL: everyone, as their passages say).
         for label in CATALOGUE_LABELS:
-            connection.execute(f"ALTER TABLE {CATALOGUE} ADD COLUMN IF NOT EXISTS {label} VARCHAR[]")
+            connection.execute(
+                f"ALTER TABLE {CATALOGUE} ADD COLUMN IF NOT EXISTS {label} VARCHAR[]"
+            )
         return connection
 
-    def load(self, name: str, file: Path, content_hash: str, sheet: str = "", audience: Iterable[str] = (EVERYONE,),
-             tags: Iterable[str] = (), check: Callable[[list[Column]], None] | None = None) -> TableInfo:
+    def load(
+        self,
+        name: str,
+        file: Path,
+        content_hash: str,
+        sheet: str = "",
+        audience: Iterable[str] = (EVERYONE,),
+        tags: Iterable[str] = (),
+        check: Callable[[list[Column]], None] | None = None,
+    ) -> TableInfo:
         """Load `file` (or its `sheet`) as table `name`, readable by `audience`, replacing any
         previous version atomically. Raises TableError with DuckDB's reason when the file cannot
         be read as a table, or `check`'s when it refuses the columns read."""
@@ -96,19 +115,36 @@ class TableStore:
                     raise_for_rejects(connection)
                 rows = connection.execute(f"SELECT count(*) FROM {staging}").fetchone()[0]
                 if rows == 0:
-                    raise TableError("no rows were read; check that the first line is the header and every "
-                                     "line has as many fields as it (delimiter , ; or tab)")
+                    raise TableError(
+                        "no rows were read; check that the first line is the header and every "
+                        "line has as many fields as it (delimiter , ; or tab)"
+                    )
                 if check is not None:
-                    check([Column(c[0], c[1]) for c in connection.execute(f"DESCRIBE {staging}").fetchall()])
+                    check(
+                        [
+                            Column(c[0], c[1])
+                            for c in connection.execute(f"DESCRIBE {staging}").fetchall()
+                        ]
+                    )
             except (duckdb.Error, TableError) as error:
                 connection.execute(f"DROP TABLE IF EXISTS {staging}")
                 raise TableError(first_line(error)) from None
             connection.execute("BEGIN TRANSACTION")
             connection.execute(f"DROP TABLE IF EXISTS {quoted(name)}")
             connection.execute(f"ALTER TABLE {staging} RENAME TO {quoted(name)}")
-            connection.execute(f"INSERT OR REPLACE INTO {CATALOGUE} (name, path, sheet, content_hash, rows, "
-                               f"{', '.join(CATALOGUE_LABELS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               [name, file.as_posix(), sheet, content_hash, rows, list(audience) or [EVERYONE], list(tags)])
+            connection.execute(
+                f"INSERT OR REPLACE INTO {CATALOGUE} (name, path, sheet, content_hash, rows, "
+                f"{', '.join(CATALOGUE_LABELS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    name,
+                    file.as_posix(),
+                    sheet,
+                    content_hash,
+                    rows,
+                    list(audience) or [EVERYONE],
+                    list(tags),
+                ],
+            )
             connection.execute("COMMIT")
         self._forget_infos()
         return self.info(name)
@@ -138,9 +174,13 @@ class TableStore:
                 if not self.path.exists():
                     raise TableUnavailable("no table has been ingested yet")
                 try:
-                    self._connection = duckdb.connect(str(self.path), read_only=True, config=LOCKED_DOWN)
+                    self._connection = duckdb.connect(
+                        str(self.path), read_only=True, config=LOCKED_DOWN
+                    )
                 except duckdb.Error as error:
-                    raise TableUnavailable(f"the tables cannot be read right now ({first_line(error)})") from None
+                    raise TableUnavailable(
+                        f"the tables cannot be read right now ({first_line(error)})"
+                    ) from None
             cursor = self._connection.cursor()
             self._reads += 1
         try:
@@ -194,17 +234,30 @@ class TableStore:
             if row is None:
                 raise TableUnavailable(f"no table {name!r}")
             fields = dict(zip((d[0] for d in found.description), row, strict=False))
-            columns = [Column(c[0], c[1]) for c in cursor.execute(f"DESCRIBE {quoted(name)}").fetchall()]
-        return TableInfo(fields["name"], fields["path"], fields["sheet"], fields["content_hash"], fields["rows"],
-                         columns=columns, audience=tuple(fields.get(AUDIENCE) or [EVERYONE]),
-                         tags=tuple(fields.get(TAGS) or []))
+            columns = [
+                Column(c[0], c[1]) for c in cursor.execute(f"DESCRIBE {quoted(name)}").fetchall()
+            ]
+        return TableInfo(
+            fields["name"],
+            fields["path"],
+            fields["sheet"],
+            fields["content_hash"],
+            fields["rows"],
+            columns=columns,
+            audience=tuple(fields.get(AUDIENCE) or [EVERYONE]),
+            tags=tuple(fields.get(TAGS) or []),
+        )
 
     def rows(self, name: str, limit: int) -> QueryResult:
         """The first `limit` rows in file order (table cards' samples, row passages)."""
         with self._cursor() as cursor:
-            return _fetch(cursor.execute(f"SELECT * FROM {quoted(name)} LIMIT {int(limit) + 1}"), limit)
+            return _fetch(
+                cursor.execute(f"SELECT * FROM {quoted(name)} LIMIT {int(limit) + 1}"), limit
+            )
 
-    def query(self, sql: str, timeout_s: float = QUERY_TIMEOUT_S, max_rows: int = QUERY_MAX_ROWS) -> QueryResult:
+    def query(
+        self, sql: str, timeout_s: float = QUERY_TIMEOUT_S, max_rows: int = QUERY_MAX_ROWS
+    ) -> QueryResult:
         """Run checked, model-written SQL; a query still running after `timeout_s` is interrupted."""
         with self._cursor() as cursor:
             timer = threading.Timer(timeout_s, cursor.interrupt)
@@ -212,7 +265,9 @@ class TableStore:
             try:
                 return _fetch(cursor.execute(sql), max_rows)
             except duckdb.InterruptException:
-                raise TableError(f"the query took longer than {timeout_s:g} s; narrow it down") from None
+                raise TableError(
+                    f"the query took longer than {timeout_s:g} s; narrow it down"
+                ) from None
             except duckdb.Error as error:
                 raise TableError(first_line(error)) from None
             finally:

@@ -23,12 +23,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_KB = ROOT / "knowledge" / "sample"
 EVAL_DATA = Path(os.environ.get("EVAL_DATA_DIR") or DEFAULT_EVAL_DATA).resolve()
 """The public evaluation data (EVAL_DATA_DIR, by default ../shared/eval); tests that need it skip without it."""
-needs_eval_data = pytest.mark.skipif(not (EVAL_DATA / "faq").is_dir(),
-                                     reason=f"needs the public evaluation data at {EVAL_DATA}: {EVAL_DATA_HELP}")
+needs_eval_data = pytest.mark.skipif(
+    not (EVAL_DATA / "faq").is_dir(),
+    reason=f"needs the public evaluation data at {EVAL_DATA}: {EVAL_DATA_HELP}",
+)
 # Every variable a settings class reads, except where the tests' Redis and evaluation data are.
-ISOLATED_ENV = sorted({field.validation_alias for part in (Settings, KnowledgeSettings, GuardSettings, IngestSettings)
-                       for field in part.model_fields.values() if isinstance(field.validation_alias, str)}
-                      - {"REDIS_URL", "EVAL_DATA_DIR"})
+ISOLATED_ENV = sorted(
+    {
+        field.validation_alias
+        for part in (Settings, KnowledgeSettings, GuardSettings, IngestSettings)
+        for field in part.model_fields.values()
+        if isinstance(field.validation_alias, str)
+    }
+    - {"REDIS_URL", "EVAL_DATA_DIR"}
+)
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +44,9 @@ def isolated_env(monkeypatch, tmp_path):
     """No developer settings or .env leak into a test; each runs in its own directory."""
     for name in ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("EVAL_DATA_DIR", str(EVAL_DATA))  # the same data for every `bot eval` a test runs
+    monkeypatch.setenv(
+        "EVAL_DATA_DIR", str(EVAL_DATA)
+    )  # the same data for every `bot eval` a test runs
     monkeypatch.chdir(tmp_path)
 
 
@@ -46,7 +56,9 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as error:
-        pytest.exit(f"Tests need a Redis at REDIS_URL={url} ({error}); run them with `python3 bot/bootstrap.py test`.")
+        pytest.exit(
+            f"Tests need a Redis at REDIS_URL={url} ({error}); run them with `python3 bot/bootstrap.py test`."
+        )
     return url
 
 
@@ -76,8 +88,11 @@ def embedder():
 @pytest.fixture
 def settings(tmp_path, redis_url, redis_prefix) -> Settings:
     """Settings for an empty embedded store in this test's directory."""
-    return Settings(knowledge=KnowledgeSettings(data_dir=tmp_path, qdrant_path=tmp_path / "qdrant"), redis_url=redis_url,
-                    redis_prefix=redis_prefix)
+    return Settings(
+        knowledge=KnowledgeSettings(data_dir=tmp_path, qdrant_path=tmp_path / "qdrant"),
+        redis_url=redis_url,
+        redis_prefix=redis_prefix,
+    )
 
 
 @pytest.fixture
@@ -119,8 +134,9 @@ def eval_tables(tmp_path_factory, embedder):
     folder = tmp_path_factory.mktemp("eval-tables")
     store = Store.open(KnowledgeSettings(qdrant_path=folder / "qdrant"))
     try:
-        summary = Pipeline(store, embedder, SparseEncoder(), tables=TableStore(folder / "tables.duckdb")).run(
-            [ROOT / "knowledge" / "eval" / "tables"])
+        summary = Pipeline(
+            store, embedder, SparseEncoder(), tables=TableStore(folder / "tables.duckdb")
+        ).run([ROOT / "knowledge" / "eval" / "tables"])
     finally:
         store.close()
     return folder, summary

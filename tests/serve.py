@@ -22,14 +22,21 @@ class Serve:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.port = port
         self.output: list[str] = []
-        self.process = subprocess.Popen([Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(port)],
-                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
     def _read(self) -> None:
-        for line in self.process.stderr:  # read to the end, so the worker never blocks on a full pipe
+        for (
+            line
+        ) in self.process.stderr:  # read to the end, so the worker never blocks on a full pipe
             self.output.append(line)
             if READY in line:
                 self._ready.set()
@@ -37,19 +44,25 @@ class Serve:
 
     def wait_ready(self, timeout_s: float = 180) -> None:
         self._ready.wait(timeout=timeout_s)
-        assert self.process.poll() is None and any(READY in line for line in self.output), \
+        assert self.process.poll() is None and any(READY in line for line in self.output), (
             "bot serve did not start:\n" + "".join(self.output[-40:])
+        )
 
     def post(self, raw: str, content_type: str = "application/json", **headers: str) -> int:
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/slack/events", data=raw.encode(), method="POST",
-            headers={k: v[0] for k, v in signed_http(raw, SECRET, content_type, **headers).items()})
+            f"http://127.0.0.1:{self.port}/slack/events",
+            data=raw.encode(),
+            method="POST",
+            headers={k: v[0] for k, v in signed_http(raw, SECRET, content_type, **headers).items()},
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status
 
     def interact(self, payload: dict) -> int:
         payload = {"user": {"id": "U9"}, "team": {"id": "T1"}, "api_app_id": "A1", **payload}
-        return self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        return self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
 
     def stop(self) -> None:
         """SIGTERM, as a supervisor stops it: the server exits cleanly and its last spans are exported.
@@ -62,5 +75,7 @@ class Serve:
                 self.process.kill()
                 self.process.wait()
             self._reader.join(timeout=30)  # to the end of its stderr
-            assert self.process.returncode == 0, \
-                f"bot serve exited {self.process.returncode} after SIGTERM:\n" + "".join(self.output[-80:])
+            assert self.process.returncode == 0, (
+                f"bot serve exited {self.process.returncode} after SIGTERM:\n"
+                + "".join(self.output[-80:])
+            )

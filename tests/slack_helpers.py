@@ -116,8 +116,16 @@ def mention(text: str, ts: str = "1700000000.000100", **event) -> dict:
 
 def message(text: str, ts: str, **event) -> dict:
     body = mention(text, ts)
-    body["event"] = {"type": "message", "user": "U42", "text": text, "ts": ts, "channel": "C1",
-                     "channel_type": "channel", "event_ts": ts, **event}
+    body["event"] = {
+        "type": "message",
+        "user": "U42",
+        "text": text,
+        "ts": ts,
+        "channel": "C1",
+        "channel_type": "channel",
+        "event_ts": ts,
+        **event,
+    }
     return body
 
 
@@ -150,10 +158,22 @@ def click(app, fake_slack, post: dict, action_id: str, trigger_id: str = "trigge
     [block] = [b for b in post["blocks"] if b["type"] == "context_actions"]
     [buttons] = block["elements"]
     button = buttons["positive_button" if action_id == "feedback_up" else "negative_button"]
-    payload = {"type": "block_actions", "container": {"type": "message", "channel_id": "C1"},
-               "channel": {"id": "C1"}, "trigger_id": trigger_id, "response_url": f"{fake_slack.url}/response/fb",
-               "actions": [{"type": "feedback_buttons", "action_id": buttons["action_id"], "block_id": block["block_id"],
-                            "value": button["value"], "action_ts": "1700000601.0"}]}
+    payload = {
+        "type": "block_actions",
+        "container": {"type": "message", "channel_id": "C1"},
+        "channel": {"id": "C1"},
+        "trigger_id": trigger_id,
+        "response_url": f"{fake_slack.url}/response/fb",
+        "actions": [
+            {
+                "type": "feedback_buttons",
+                "action_id": buttons["action_id"],
+                "block_id": block["block_id"],
+                "value": button["value"],
+                "action_ts": "1700000601.0",
+            }
+        ],
+    }
     response = app.dispatch(interaction(payload, fake_slack))
     assert response.status == 200
     return button["value"].split(":", 1)[1]

@@ -13,7 +13,9 @@ def test_a_repeated_question_is_answered_from_the_cache(kb_settings, make_deps):
     first = agent.answer("How much can I spend on a hotel?", "c1")
     again = agent.answer("how much can I spend on a hotel", "c2")
     assert first.mode != "cache" and again.mode == "cache" and "cache: exact hit" in again.notes
-    assert again.text == first.text and [p.id for p in again.sources] == [p.id for p in first.sources]
+    assert again.text == first.text and [p.id for p in again.sources] == [
+        p.id for p in first.sources
+    ]
     assert again.cache_key == first.cache_key != ""
 
 
@@ -73,20 +75,26 @@ def test_an_answer_a_new_document_would_change_is_not_served(kb_settings, make_d
     rooms.mkdir()
     (rooms / "meeting-rooms.md").write_text(
         "# Booking a meeting room\n\nBook a meeting room in the Roomly app: pick the room, the time and "
-        "the number of people. Meeting rooms are booked for at most two hours.\n")
+        "the number of people. Meeting rooms are booked for at most two hours.\n"
+    )
     pipeline.run([rooms])
     again = agent.answer("How do I book a meeting room?", "c16")
     assert again.mode != "cache" and "Roomly" in again.text and again.text != first.text
 
 
-def test_another_worker_sees_entries_and_an_evicted_answer_is_gone(redis_client, redis_prefix, embedder):
+def test_another_worker_sees_entries_and_an_evicted_answer_is_gone(
+    redis_client, redis_prefix, embedder
+):
     def cache() -> AnswerCache:
         return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.95, lambda ids: {})
 
     writer, reader = cache(), cache()
     assert reader.get("Where do I park my bike?", V, PUBLIC) is None
-    key = writer.put("Where do I park my bike?", {"text": "In the cellar.", "mode": "faq", "sources": [],
-                                                    "confidence": 1.0}, V)
+    key = writer.put(
+        "Where do I park my bike?",
+        {"text": "In the cellar.", "mode": "faq", "sources": [], "confidence": 1.0},
+        V,
+    )
     hit = reader.get("Where can I park my bicycle?", V, PUBLIC)
     assert hit is not None and hit.kind == "semantic" and hit.answer["text"] == "In the cellar."
     assert not reader.evict(key, "answer-v2@test")  # another prompt's entry
@@ -94,7 +102,9 @@ def test_another_worker_sees_entries_and_an_evicted_answer_is_gone(redis_client,
     assert writer.get("Where do I park my bike?", V, PUBLIC) is None
 
 
-def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss(kb_settings, make_deps):
+def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss(
+    kb_settings, make_deps
+):
 
     # Threshold 0: every cached question is "close"; only the check on sources stands between.
     agent = Agent(make_deps(kb_settings.replace(semantic_cache_match=0.0)))
@@ -105,37 +115,62 @@ def test_a_semantic_hit_whose_sources_this_question_would_not_retrieve_is_a_miss
     assert same_need.mode == "cache" and same_need.notes[0].startswith("cache: semantic hit")
 
 
-def test_answers_made_under_other_business_rules_or_models_are_not_reused(redis_client, redis_prefix, embedder,
-                                                                          tmp_path):
+def test_answers_made_under_other_business_rules_or_models_are_not_reused(
+    redis_client, redis_prefix, embedder, tmp_path
+):
     from bot.chain.answer_cache import answer_scope
     from guards.policy import DEFAULT_RULES, BusinessRules
 
     edited = tmp_path / "rules.toml"
-    edited.write_text(DEFAULT_RULES.read_text() + '\n[[output.disclaimers]]\ncategory = "IT"\ntext = "Ask IT."\n')
+    edited.write_text(
+        DEFAULT_RULES.read_text() + '\n[[output.disclaimers]]\ncategory = "IT"\ntext = "Ask IT."\n'
+    )
     shipped, changed = BusinessRules.load(), BusinessRules.load(edited)
-    scopes = {answer_scope(shipped.fingerprint, [], "m"), answer_scope(changed.fingerprint, [], "m"),
-              answer_scope(shipped.fingerprint, ["gpt-4o-mini"], "m"), answer_scope(shipped.fingerprint, ["gpt-4o"], "m"),
-              answer_scope(shipped.fingerprint, [], "another-embedding-model")}
+    scopes = {
+        answer_scope(shipped.fingerprint, [], "m"),
+        answer_scope(changed.fingerprint, [], "m"),
+        answer_scope(shipped.fingerprint, ["gpt-4o-mini"], "m"),
+        answer_scope(shipped.fingerprint, ["gpt-4o"], "m"),
+        answer_scope(shipped.fingerprint, [], "another-embedding-model"),
+    }
     assert len(scopes) == 5 and answer_scope(BusinessRules.load().fingerprint, [], "m") in scopes
 
     def cache(scope: str) -> AnswerCache:
-        return AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.95, lambda ids: {}, scope)
+        return AnswerCache(
+            redis_client, redis_prefix, embedder.embed_query, 0.95, lambda ids: {}, scope
+        )
 
-    cache(answer_scope(shipped.fingerprint, [], "m")).put("Where do I park my bike?", {"text": "In the cellar."}, V)
-    assert cache(answer_scope(shipped.fingerprint, [], "m")).get("Where do I park my bike?", V, PUBLIC) is not None
-    assert cache(answer_scope(changed.fingerprint, [], "m")).get("Where do I park my bike?", V, PUBLIC) is None
+    cache(answer_scope(shipped.fingerprint, [], "m")).put(
+        "Where do I park my bike?", {"text": "In the cellar."}, V
+    )
+    assert (
+        cache(answer_scope(shipped.fingerprint, [], "m")).get("Where do I park my bike?", V, PUBLIC)
+        is not None
+    )
+    assert (
+        cache(answer_scope(changed.fingerprint, [], "m")).get("Where do I park my bike?", V, PUBLIC)
+        is None
+    )
 
 
-def test_a_full_vector_list_is_retired_for_a_new_one(redis_client, redis_prefix, embedder, monkeypatch):
+def test_a_full_vector_list_is_retired_for_a_new_one(
+    redis_client, redis_prefix, embedder, monkeypatch
+):
     import bot.chain.answer_cache
 
     monkeypatch.setattr(bot.chain.answer_cache, "MAX_VECTORS", 2)
     cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.95, lambda ids: {})
-    for question in ("Where do I park my bike?", "When does the canteen open?", "Who cleans the kitchen?"):
+    for question in (
+        "Where do I park my bike?",
+        "When does the canteen open?",
+        "Who cleans the kitchen?",
+    ):
         cache.put(question, {"text": "Ask the office manager.", "sources": []}, V)
     lists = sorted(k for k in redis_client.keys(f"{redis_prefix}*vectors*"))
     assert [redis_client.llen(k) for k in lists] == [2, 1]
-    assert cache.get("Where can I park my bicycle?", V, PUBLIC) is None  # its vector went with the old list
+    assert (
+        cache.get("Where can I park my bicycle?", V, PUBLIC) is None
+    )  # its vector went with the old list
     assert cache.get("Where do I park my bike?", V, PUBLIC).kind == "exact"  # its answer did not
     assert cache.get("Who does the cleaning of the kitchen?", V, PUBLIC).kind == "semantic"
 
@@ -147,9 +182,19 @@ def test_korean_questions_are_matched_only_by_their_wording(redis_client, redis_
     # Two different questions; a threshold just under their similarity would match them if
     # Korean questions were matched by meaning.
     similarity = float(np.dot(embedder.embed_query(travel), embedder.embed_query(remote)))
-    cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, similarity - 0.01, lambda ids: {})
-    cache.put(travel, {"text": "출장 후 2주 안에 영수증과 함께 청구합니다.", "mode": "faq", "sources": [],
-                       "confidence": 1.0}, V)
+    cache = AnswerCache(
+        redis_client, redis_prefix, embedder.embed_query, similarity - 0.01, lambda ids: {}
+    )
+    cache.put(
+        travel,
+        {
+            "text": "출장 후 2주 안에 영수증과 함께 청구합니다.",
+            "mode": "faq",
+            "sources": [],
+            "confidence": 1.0,
+        },
+        V,
+    )
     assert cache.get(remote, V, PUBLIC) is None
     assert cache.get("출장비는  어떻게 정산하나요", V, PUBLIC).kind == "exact"
 
@@ -163,7 +208,9 @@ def test_eval_cache_measures_the_real_cache(tmp_path, embedder, redis_client, re
         "How many vacation days do I get per year?,how many vacation days do I get per year,1\n"
         "How many vacation days do I get per year?,How many vacation days do I get each year?,1\n"
         "How many vacation days do I get per year?,How many sick days do I get per year?,0\n"
-        "재택근무는 주 몇 일 가능한가요?,출장비는 어떻게 정산하나요?,0\n", encoding="utf-8")
+        "재택근무는 주 몇 일 가능한가요?,출장비는 어떻게 정산하나요?,0\n",
+        encoding="utf-8",
+    )
     figures = eval_cache(tmp_path, embedder, 0.95, redis_client, redis_prefix)
     halves = [figures[half] for half in ("calibration", "test")]
     assert sum(h["pairs"] for h in halves) == 4
@@ -173,19 +220,34 @@ def test_eval_cache_measures_the_real_cache(tmp_path, embedder, redis_client, re
     assert not list(redis_client.scan_iter(f"{redis_prefix}*"))  # its entries are deleted
 
 
-def test_close_answers_the_asker_may_not_see_or_that_are_stale_give_way_to_the_next(redis_client, redis_prefix,
-                                                                                    embedder):
+def test_close_answers_the_asker_may_not_see_or_that_are_stale_give_way_to_the_next(
+    redis_client, redis_prefix, embedder
+):
     current = {"hr-page": "h", "old-page": "changed since", "cellar-page": "h"}
-    cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.5,
-                        lambda ids: {i: current[i] for i in ids if i in current})
+    cache = AnswerCache(
+        redis_client,
+        redis_prefix,
+        embedder.embed_query,
+        0.5,
+        lambda ids: {i: current[i] for i in ids if i in current},
+    )
 
     def answer(text: str, chunk_id: str, audience: list[str]) -> dict:
-        return {"text": text, "sources": [{"id": chunk_id, "payload": {"audience": audience, "content_hash": "h"}}]}
+        return {
+            "text": text,
+            "sources": [{"id": chunk_id, "payload": {"audience": audience, "content_hash": "h"}}],
+        }
 
     cache.put("Where do I park my bike?", answer("At HR's spot.", "hr-page", ["channel:CHR"]), V)
-    stale = cache.put("Where can I park my bike?", answer("Behind the old shed.", "old-page", ["everyone"]), V)
-    cache.put("Where should I leave my bike?", answer("In the cellar.", "cellar-page", ["everyone"]), V)
-    hit = cache.get("Where do I park my bike?", V, PUBLIC)  # the closest is HR's answer, then a stale one
+    stale = cache.put(
+        "Where can I park my bike?", answer("Behind the old shed.", "old-page", ["everyone"]), V
+    )
+    cache.put(
+        "Where should I leave my bike?", answer("In the cellar.", "cellar-page", ["everyone"]), V
+    )
+    hit = cache.get(
+        "Where do I park my bike?", V, PUBLIC
+    )  # the closest is HR's answer, then a stale one
     assert hit.kind == "semantic" and hit.answer["text"] == "In the cellar."
     assert cache.get("Where can I park my bike?", V, PUBLIC).answer["text"] == "In the cellar."
     assert not redis_client.keys(f"{redis_prefix}*answer:{stale}")  # the stale answer was dropped

@@ -25,12 +25,25 @@ def kb_env(monkeypatch, kb_settings):
 
 
 def test_end_to_end_ingest_then_ask_json_cites_the_faq_row(tmp_path, redis_url, redis_prefix):
-    env = dict(os.environ, QDRANT_PATH=str(tmp_path / "qdrant"), REDIS_URL=redis_url, REDIS_PREFIX=redis_prefix)
-    ingest = subprocess.run([BIN / "ingest", SAMPLE_KB], env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        QDRANT_PATH=str(tmp_path / "qdrant"),
+        REDIS_URL=redis_url,
+        REDIS_PREFIX=redis_prefix,
+    )
+    ingest = subprocess.run(
+        [BIN / "ingest", SAMPLE_KB], env=env, capture_output=True, text=True, timeout=300
+    )
     assert ingest.returncode == 0, ingest.stderr
     assert "failed 0" in ingest.stdout
-    ask = subprocess.run([BIN / "bot", "ask", "--json", "I've lost my laptop, what should I do?"],
-                         env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    ask = subprocess.run(
+        [BIN / "bot", "ask", "--json", "I've lost my laptop, what should I do?"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
     assert ask.returncode == 0, ask.stderr
     answer = json.loads(ask.stdout)
     jsonschema.validate(answer, published_schema()["response"])
@@ -48,13 +61,15 @@ def test_ask_prints_the_answer_and_numbered_sources(kb_env, capsys):
 
 
 def test_jsonl_answers_every_line_and_reports_bad_ones(kb_env, monkeypatch, capsys):
-    lines = "\n".join([
-        json.dumps({"id": "a", "question": "How much can I spend on a hotel?"}),
-        "this is not json",
-        json.dumps({"id": "c", "question": "How do I book a business trip?", "thread": "T7"}),
-        json.dumps({"id": "d", "question": "and which class can I fly in?", "thread": "T7"}),
-        json.dumps({"id": "e", "text": "no question field"}),
-    ])
+    lines = "\n".join(
+        [
+            json.dumps({"id": "a", "question": "How much can I spend on a hotel?"}),
+            "this is not json",
+            json.dumps({"id": "c", "question": "How do I book a business trip?", "thread": "T7"}),
+            json.dumps({"id": "d", "question": "and which class can I fly in?", "thread": "T7"}),
+            json.dumps({"id": "e", "text": "no question field"}),
+        ]
+    )
     monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
     assert cli.main(["ask", "--jsonl"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -67,7 +82,9 @@ def test_jsonl_answers_every_line_and_reports_bad_ones(kb_env, monkeypatch, caps
         jsonschema.validate(record, published_schema()["response"])
 
 
-def test_jsonl_a_request_that_fails_gets_an_error_line_and_later_lines_are_answered(kb_env, monkeypatch, capsys):
+def test_jsonl_a_request_that_fails_gets_an_error_line_and_later_lines_are_answered(
+    kb_env, monkeypatch, capsys
+):
     from knowledge.errors import StoreUnavailable
     from knowledge.store import Store
 
@@ -81,8 +98,12 @@ def test_jsonl_a_request_that_fails_gets_an_error_line_and_later_lines_are_answe
         return search(self, *args, **kwargs)
 
     monkeypatch.setattr(Store, "search", blip)
-    lines = "\n".join([json.dumps({"id": "a", "question": "How much can I spend on a hotel?"}),
-                       json.dumps({"id": "b", "question": "How do I book a business trip?"})])
+    lines = "\n".join(
+        [
+            json.dumps({"id": "a", "question": "How much can I spend on a hotel?"}),
+            json.dumps({"id": "b", "question": "How do I book a business trip?"}),
+        ]
+    )
     monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
     assert cli.main(["ask", "--jsonl"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -98,8 +119,12 @@ def test_ask_before_ingest_says_the_kb_is_empty_and_how_to_fill_it(monkeypatch, 
     assert cli.main(["ask", "How many vacation days do I get?"]) == 2
     err = capsys.readouterr().err
     assert "knowledge base is empty" in err and "ingest" in err and "Traceback" not in err
-    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": 1, "question": "How many vacation days?"}\n'))
-    assert cli.main(["ask", "--jsonl"]) == 2  # a batch is told once, not with an error line per request
+    monkeypatch.setattr(
+        "sys.stdin", io.StringIO('{"id": 1, "question": "How many vacation days?"}\n')
+    )
+    assert (
+        cli.main(["ask", "--jsonl"]) == 2
+    )  # a batch is told once, not with an error line per request
     out, err = capsys.readouterr()
     assert out == "" and "knowledge base is empty" in err and "ingest" in err
 
@@ -119,7 +144,9 @@ def test_ask_needs_a_question_or_jsonl(capsys):
 
 
 def test_chat_keeps_the_thread_so_follow_ups_need_no_context(kb_env, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "stdin", io.StringIO("How much is the home-office budget?\nand for contractors?\n"))
+    monkeypatch.setattr(
+        sys, "stdin", io.StringIO("How much is the home-office budget?\nand for contractors?\n")
+    )
     assert cli.main(["chat"]) == 0
     out = capsys.readouterr().out
     first, second = out.split("> ")[1:3]
@@ -127,7 +154,9 @@ def test_chat_keeps_the_thread_so_follow_ups_need_no_context(kb_env, monkeypatch
     assert "Contractors do not receive the home-office budget" in second
 
 
-def test_tiers_shows_the_cascade_and_a_bad_tiers_file_is_a_clear_error(monkeypatch, capsys, tmp_path):
+def test_tiers_shows_the_cascade_and_a_bad_tiers_file_is_a_clear_error(
+    monkeypatch, capsys, tmp_path
+):
     monkeypatch.setenv("LLM_TIERS", str(ROOT / "bot" / "chain" / "tiers.toml"))
     assert cli.main(["tiers"]) == 0
     out = capsys.readouterr().out
@@ -143,17 +172,33 @@ def test_tiers_shows_the_cascade_and_a_bad_tiers_file_is_a_clear_error(monkeypat
 
 def test_bot_trace_explains_an_answer_given_by_bot_ask(kb_env, capsys):
     assert cli.main(["ask", "--json", "How much can I spend on a hotel?"]) == 0
-    turn_id = json.loads(capsys.readouterr().out)["turn_id"]  # `ask` exported its spans as it closed
+    turn_id = json.loads(capsys.readouterr().out)[
+        "turn_id"
+    ]  # `ask` exported its spans as it closed
     assert cli.main(["trace", turn_id[:8]]) == 0
     drawn = capsys.readouterr().out
-    assert drawn.startswith("turn ") and "├─ retrieve" in drawn and f"kb.turn.id = {turn_id}" in drawn
+    assert (
+        drawn.startswith("turn ") and "├─ retrieve" in drawn and f"kb.turn.id = {turn_id}" in drawn
+    )
     assert cli.main(["trace", turn_id, "--json"]) == 0
     traced = json.loads(capsys.readouterr().out)
     [root] = traced["spans"]
     assert traced["turn_id"] == turn_id and root["attributes"]["kb.mode"] == "faq"
-    assert [child["name"] for child in root["children"]] == ["preprocess", "guard.input", "access",
-                                                               "verified", "cache", "retrieve", "screen", "remember"]
-    assert [child["name"] for child in root["children"][5]["children"]] == ["embed", "sparse", "search"]
+    assert [child["name"] for child in root["children"]] == [
+        "preprocess",
+        "guard.input",
+        "access",
+        "verified",
+        "cache",
+        "retrieve",
+        "screen",
+        "remember",
+    ]
+    assert [child["name"] for child in root["children"][5]["children"]] == [
+        "embed",
+        "sparse",
+        "search",
+    ]
     assert cli.main(["trace", "0123456789"]) == 2
     assert "No trace of turn 0123456789" in capsys.readouterr().err
 
@@ -161,15 +206,23 @@ def test_bot_trace_explains_an_answer_given_by_bot_ask(kb_env, capsys):
 def test_a_damaged_index_says_what_to_do_and_rollback_serves_the_previous_build(kb_env, capsys):
     from ingest import cli as ingest_cli
 
-    assert ingest_cli.main(["--rebuild", str(SAMPLE_KB)]) == 0  # a second build; the first is kept for rollback
+    assert (
+        ingest_cli.main(["--rebuild", str(SAMPLE_KB)]) == 0
+    )  # a second build; the first is kept for rollback
     capsys.readouterr()
     serving = json.loads((kb_env.knowledge.qdrant_path / "aliases.json").read_text())["kb"]
-    for segment_file in (kb_env.knowledge.qdrant_path / "collections" / serving / "segments").rglob("*"):
+    for segment_file in (kb_env.knowledge.qdrant_path / "collections" / serving / "segments").rglob(
+        "*"
+    ):
         if segment_file.is_file():
             segment_file.write_bytes(b"\xff" * 64)  # a disk that lost the segment's contents
     assert cli.main(["ask", "How much can I spend on a hotel?"]) == 2
     err = capsys.readouterr().err
-    assert f"The collection {serving}" in err and "cannot be read" in err and "`ingest rollback`" in err
+    assert (
+        f"The collection {serving}" in err
+        and "cannot be read" in err
+        and "`ingest rollback`" in err
+    )
     assert ingest_cli.main(["rollback"]) == 0
     assert cli.main(["ask", "How much can I spend on a hotel?"]) == 0
     assert "150 EUR" in capsys.readouterr().out
@@ -187,16 +240,24 @@ def test_every_command_and_option_says_what_it_does(group):
     from click.testing import CliRunner
 
     commands = list(group.commands.values())
-    undocumented = [f"{command.name} {param.name}" for command in commands for param in command.params
-                    if param.param_type_name == "option" and not param.help]
+    undocumented = [
+        f"{command.name} {param.name}"
+        for command in commands
+        for param in command.params
+        if param.param_type_name == "option" and not param.help
+    ]
     assert commands and undocumented == [] and all(command.help for command in commands)
     result = CliRunner().invoke(group, [commands[0].name, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
 
 
 @pytest.mark.parametrize("target", ["guards", "covid-dataset", "cache"])
-def test_bot_eval_without_the_evaluation_data_says_where_to_put_it(tmp_path, monkeypatch, capsys, target):
+def test_bot_eval_without_the_evaluation_data_says_where_to_put_it(
+    tmp_path, monkeypatch, capsys, target
+):
     monkeypatch.setenv("EVAL_DATA_DIR", str(tmp_path / "no-eval-data"))
     assert cli.main(["eval", target]) == 2
     error = capsys.readouterr().err
-    assert f"no evaluation data at {tmp_path / 'no-eval-data'}" in error and "EVAL_DATA_DIR" in error
+    assert (
+        f"no evaluation data at {tmp_path / 'no-eval-data'}" in error and "EVAL_DATA_DIR" in error
+    )

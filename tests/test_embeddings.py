@@ -48,9 +48,7 @@ def test_korean_synonyms_that_share_no_morpheme_are_closer_than_another_question
     embedder,
 ):
     """The pairs MiniLM got backwards (0.54 and 0.65 against 0.914 for an unrelated question)."""
-    payday, pay_date = embedder.embed_questions(
-        ["월급날이 언제예요?", "급여 지급일은 언제인가요?"]
-    )
+    payday, pay_date = embedder.embed_questions(["월급날이 언제예요?", "급여 지급일은 언제인가요?"])
     travel, remote = embedder.embed_questions(
         ["출장비는 어떻게 정산하나요?", "재택근무는 주 몇 일 가능한가요?"]
     )
@@ -61,9 +59,7 @@ def test_korean_synonyms_that_share_no_morpheme_are_closer_than_another_question
 
 def test_tokens_are_counted_as_the_model_reads_a_passage(embedder):
     assert embedder.count_tokens("") >= 1  # the `passage: ` prefix alone
-    assert embedder.count_tokens("annual leave " * 100) > embedder.count_tokens(
-        "annual leave"
-    )
+    assert embedder.count_tokens("annual leave " * 100) > embedder.count_tokens("annual leave")
 
 
 def test_a_file_that_is_not_the_pinned_one_is_refused_with_what_to_do(monkeypatch):
@@ -131,6 +127,4 @@ def test_a_worker_that_answers_imports_no_torch(kb_settings, monkeypatch):
     )
     assert run.returncode == 0, run.stderr
     served = json.loads(run.stdout.splitlines()[-1])
-    assert (
-        served["sources"][0] > 0 and served["sources"][2] > 0 and served["loaded"] == []
-    )
+    assert served["sources"][0] > 0 and served["sources"][2] > 0 and served["loaded"] == []

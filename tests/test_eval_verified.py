@@ -11,11 +11,7 @@ def test_half_the_faqs_are_verified_and_every_question_is_asked_once_in_one_half
     faqs = {case.expected for case in asked if case.expected}
     assert faqs <= set(verified) and 0.35 < len(verified) / 92 < 0.65
     assert {case.half for case in asked} == {"calibration", "test"}
-    assert all(
-        case.question not in verified
-        for case in asked
-        if not case.expected and case.half
-    )
+    assert all(case.question not in verified for case in asked if not case.expected and case.half)
     assert covid_cases(EVAL_DATA) == (verified, asked)  # stable from run to run
 
 

@@ -59,10 +59,7 @@ def test_a_books_reaction_on_a_reply_makes_a_draft_of_the_thread(
     [note] = fake_slack.wait_for("chat.postEphemeral")
     assert note["user"] == "U99" and "draft answer" in note["text"]
     other = {**body, "event_id": "EvReact2", "event": {**event, "reaction": "tada"}}
-    assert (
-        app.dispatch(signed(other)).status == 200
-        and len(deps.verified.all(("draft",))) == 1
-    )
+    assert app.dispatch(signed(other)).status == 200 and len(deps.verified.all(("draft",))) == 1
 
 
 def test_save_as_answer_on_a_reply_makes_a_draft_and_on_a_parent_says_why_not(
@@ -88,10 +85,7 @@ def test_save_as_answer_on_a_reply_makes_a_draft_and_on_a_parent_says_why_not(
             "/response/sc", count=len(fake_slack.calls_to("/response/sc")) + 1
         )[-1]["text"]
 
-    assert (
-        "Only a reply in a thread" in shortcut(PARENT)
-        and deps.verified.all(("draft",)) == []
-    )
+    assert "Only a reply in a thread" in shortcut(PARENT) and deps.verified.all(("draft",)) == []
     assert "draft answer" in shortcut(REPLY)
     [draft] = deps.verified.all(("draft",))
     assert (draft.question, draft.answer) == (PARENT["text"], REPLY["text"])
@@ -111,11 +105,7 @@ def test_ask_an_expert_while_redis_is_down_says_retry_and_works_when_it_is_back(
         experts="<@UEXPERT>",
     )
     deps, app = make(make_deps, settings, fake_slack)
-    app.dispatch(
-        signed(
-            mention("<@UBOT> is there parking for employees?", ts="1765100000.000100")
-        )
-    )
+    app.dispatch(signed(mention("<@UBOT> is there parking for employees?", ts="1765100000.000100")))
     [answer] = fake_slack.wait_for("chat.postMessage")
     [button] = [
         e
@@ -153,17 +143,12 @@ def test_ask_an_expert_while_redis_is_down_says_retry_and_works_when_it_is_back(
     private_redis.stop()
     assert app.dispatch(interaction(payload, fake_slack)).status == 200
     [told] = fake_slack.wait_for("/response/x")
-    assert (
-        "nothing you wrote was lost" in told["text"]
-        and told["response_type"] == "ephemeral"
-    )
+    assert "nothing you wrote was lost" in told["text"] and told["response_type"] == "ephemeral"
     assert len(fake_slack.calls_to("chat.postMessage")) == 1  # no half-made escalation
     private_redis.start()
     assert app.dispatch(interaction(payload, fake_slack)).status == 200
     assert "<@UEXPERT>" in fake_slack.wait_for("chat.postMessage", count=2)[1]["text"]
-    assert [e.question for e in deps.escalations.all()] == [
-        "is there parking for employees?"
-    ]
+    assert [e.question for e in deps.escalations.all()] == ["is there parking for employees?"]
     assert json.loads(json.dumps(deps.escalations.all()[0].audience)) == ["channel:C1"]
 
 
@@ -186,14 +171,12 @@ def test_kb_experts_sets_who_is_mentioned_and_kb_verified_lists_and_retires(
         deps.escalations.experts_of("C1") == "<!subteam^S0FAC>"
         and deps.escalations.experts_of("C2") == ""
     )
-    entry = deps.verified.save(
-        Verified("Who orders chairs?", "Facilities.", "UFACILITY")
-    )
+    entry = deps.verified.save(Verified("Who orders chairs?", "Facilities.", "UFACILITY"))
     app.dispatch(slash("verified", ADMIN, fake_slack))
     listed = fake_slack.wait_for("/response/cmd", count=3)[2]
-    assert listed[
-        "text"
-    ] == "1 verified answers" and "Who orders chairs?" in json.dumps(listed["blocks"])
+    assert listed["text"] == "1 verified answers" and "Who orders chairs?" in json.dumps(
+        listed["blocks"]
+    )
     [retire] = [
         e
         for b in listed["blocks"]

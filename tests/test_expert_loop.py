@@ -27,7 +27,9 @@ def week(slack_settings, make_deps, fake_slack):
     app = create_app(
         deps,
         Agent(deps),
-        client=build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
+        client=build_web_client(
+            settings.slack_bot_token.get_secret_value(), settings.slack_api_url
+        ),
         process_before_response=True,
     )
     return app, deps, today
@@ -90,24 +92,14 @@ def test_a_week_of_the_expert_loop(week, fake_slack):
         and f"<@{EXPERT}>" in call["text"]
         and ASKED in call["text"]
     )
-    assert (
-        metric(deps, "kb_escalations_total") == 1
-        and metric(deps, "kb_review_queue") == 1
-    )
+    assert metric(deps, "kb_escalations_total") == 1 and metric(deps, "kb_review_queue") == 1
 
     # The expert answers in the thread: a draft, and the bot does not answer it as a follow-up.
     app.dispatch(
-        signed(
-            message(
-                REPLY, "1765100100.000100", thread_ts="1765100000.000100", user=EXPERT
-            )
-        )
+        signed(message(REPLY, "1765100100.000100", thread_ts="1765100000.000100", user=EXPERT))
     )
     saved = fake_slack.wait_for("chat.postMessage", count=3)[2]
-    assert (
-        "draft answer" in saved["text"]
-        and len(fake_slack.calls_to("chat.postMessage")) == 3
-    )
+    assert "draft answer" in saved["text"] and len(fake_slack.calls_to("chat.postMessage")) == 3
     [draft] = deps.verified.all(("draft",))
     assert (draft.question, draft.answer, draft.owner, draft.audience) == (
         ASKED,
@@ -117,9 +109,7 @@ def test_a_week_of_the_expert_loop(week, fake_slack):
     )
     assert draft.source.startswith("https://example.slack.com/archives/C1/p1765100100")
     # A draft is not served.
-    app.dispatch(
-        signed(mention(f"<@UBOT> {ASKED}", ts="1765100200.000100", user="U55"))
-    )
+    app.dispatch(signed(mention(f"<@UBOT> {ASKED}", ts="1765100200.000100", user="U55")))
     assert fake_slack.wait_for("chat.postMessage", count=4)[3]["text"] != REPLY
 
     # An admin opens the review queue, edits the draft (a review-by date) and approves it.
@@ -133,15 +123,13 @@ def test_a_week_of_the_expert_loop(week, fake_slack):
     click(
         app, fake_slack, queue["blocks"], "review_approve", "U42"
     )  # not an admin: nothing happens
-    assert "Only admins" in fake_slack.wait_for("/response/act")[0][
-        "text"
-    ] and deps.verified.all(("draft",))
+    assert "Only admins" in fake_slack.wait_for("/response/act")[0]["text"] and deps.verified.all(
+        ("draft",)
+    )
     click(app, fake_slack, queue["blocks"], "review_edit", ADMIN)
     [opened] = fake_slack.wait_for("views.open")
     values = {
-        block["block_id"]: {
-            block["block_id"]: {"value": block["element"].get("initial_value", "")}
-        }
+        block["block_id"]: {block["block_id"]: {"value": block["element"].get("initial_value", "")}}
         for block in opened["view"]["blocks"]
     }
     values["review_by"]["review_by"]["value"] = "2026-12-31"
@@ -182,18 +170,12 @@ def test_a_week_of_the_expert_loop(week, fake_slack):
     assert metric(deps, "kb_verified_answers_total") == 1
     # The channel's answer stays in the channel.
     app.dispatch(
-        signed(
-            mention(
-                f"<@UBOT> {ASKED}", ts="1765190100.000100", user="U77", channel="C2"
-            )
-        )
+        signed(mention(f"<@UBOT> {ASKED}", ts="1765190100.000100", user="U77", channel="C2"))
     )
     assert fake_slack.wait_for("chat.postMessage", count=6)[5]["text"] != REPLY
 
     # After its review-by date it is not served, and its owner is to be told.
     today[0] = "2027-01-01"
-    app.dispatch(
-        signed(mention(f"<@UBOT> {ASKED}", ts="1798761600.000100", user="U77"))
-    )
+    app.dispatch(signed(mention(f"<@UBOT> {ASKED}", ts="1798761600.000100", user="U77")))
     assert fake_slack.wait_for("chat.postMessage", count=7)[6]["text"] != REPLY
     assert list(deps.verified.asked_overdue()) == [approved.id]

@@ -30,9 +30,25 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.directory)], stdout=subprocess.PIPE, text=True)
-        for line in self.process.stdout:  # its own word that it listens, not a guess at how long it takes
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for (
+            line
+        ) in self.process.stdout:  # its own word that it listens, not a guess at how long it takes
             if "Ready to accept connections" in line:
                 return
         raise RuntimeError(f"redis-server on port {self.port} exited with {self.process.wait()}")
@@ -58,16 +74,24 @@ def outage_settings(kb_settings, private_redis):
 
 def slack_app(make_deps, settings, fake_slack):
     """The Slack app answering before it responds, so what it posted is known when dispatch returns."""
-    settings = settings.replace(slack_bot_token="xoxb-test", slack_signing_secret="test-signing-secret",
-                       slack_api_url=fake_slack.api_url)
+    settings = settings.replace(
+        slack_bot_token="xoxb-test",
+        slack_signing_secret="test-signing-secret",
+        slack_api_url=fake_slack.api_url,
+    )
     deps = make_deps(settings)
-    app = create_app(deps, Agent(deps), client=build_web_client("xoxb-test", fake_slack.api_url),
-                     process_before_response=True)
+    app = create_app(
+        deps,
+        Agent(deps),
+        client=build_web_client("xoxb-test", fake_slack.api_url),
+        process_before_response=True,
+    )
     return settings, deps, app
 
 
-def test_redis_stopped_mid_conversation_answers_without_memory_and_recovers(outage_settings, make_deps,
-                                                                             private_redis):
+def test_redis_stopped_mid_conversation_answers_without_memory_and_recovers(
+    outage_settings, make_deps, private_redis
+):
     deps = make_deps(outage_settings)
     agent = Agent(deps)
     first = agent.answer("How much is the home office budget?", "C1:1")
@@ -107,8 +131,9 @@ def test_a_read_redis_refuses_costs_only_its_own_part(kb_settings, make_deps, re
     assert [t.question for t in deps.memory.recent("C1:2")] == ["Which class can I fly in?"]
 
 
-def test_a_mention_while_redis_is_down_gets_exactly_one_reply(outage_settings, make_deps, private_redis,
-                                                               fake_slack):
+def test_a_mention_while_redis_is_down_gets_exactly_one_reply(
+    outage_settings, make_deps, private_redis, fake_slack
+):
     _settings, _deps, app = slack_app(make_deps, outage_settings, fake_slack)
     private_redis.stop()
     assert app.dispatch(signed(mention("<@UBOT> how much can I spend on a hotel?"))).status == 200
@@ -116,7 +141,9 @@ def test_a_mention_while_redis_is_down_gets_exactly_one_reply(outage_settings, m
     assert "150 EUR" in post["text"]
 
 
-def test_a_reply_slack_refused_releases_the_event_so_its_retry_is_answered_once(kb_settings, make_deps, fake_slack):
+def test_a_reply_slack_refused_releases_the_event_so_its_retry_is_answered_once(
+    kb_settings, make_deps, fake_slack
+):
     _settings, _deps, app = slack_app(make_deps, kb_settings, fake_slack)
     body = mention("<@UBOT> how do I report a phishing email?")
     fake_slack.errors["chat.postMessage"] = "fatal_error"
@@ -124,11 +151,14 @@ def test_a_reply_slack_refused_releases_the_event_so_its_retry_is_answered_once(
     del fake_slack.errors["chat.postMessage"]
     assert app.dispatch(signed(body)).status == 200
     assert app.dispatch(signed(body)).status == 200
-    assert len(fake_slack.calls_to("chat.postMessage")) == 2  # the refused one and the retry; no third
+    assert (
+        len(fake_slack.calls_to("chat.postMessage")) == 2
+    )  # the refused one and the retry; no third
 
 
-def test_an_unexpected_failure_is_an_apology_with_the_error_id_in_the_log(kb_settings, make_deps, fake_slack, caplog,
-                                                                         redis_client):
+def test_an_unexpected_failure_is_an_apology_with_the_error_id_in_the_log(
+    kb_settings, make_deps, fake_slack, caplog, redis_client
+):
     settings, _deps, app = slack_app(make_deps, kb_settings, fake_slack)
     # A thread's memory that no version of the bot could read (a hand edit, a half-written key).
     redis_client.rpush(f"{settings.redis_prefix}thread:C1:1700000000.000100", "{not json")
@@ -139,12 +169,15 @@ def test_an_unexpected_failure_is_an_apology_with_the_error_id_in_the_log(kb_set
     assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
 
 
-def test_a_reindex_asked_for_while_redis_is_down_is_refused_and_the_index_keeps_serving(outage_settings, make_deps,
-                                                                                         private_redis):
+def test_a_reindex_asked_for_while_redis_is_down_is_refused_and_the_index_keeps_serving(
+    outage_settings, make_deps, private_redis
+):
     from bot.slack.reindexer import Reindexer
 
     deps = make_deps(outage_settings)
     private_redis.stop()
     reply = Reindexer(deps).start("UADMIN", lambda text: None)
-    assert reply.startswith("I cannot reindex while Redis is unreachable") and "keeps serving" in reply
+    assert (
+        reply.startswith("I cannot reindex while Redis is unreachable") and "keeps serving" in reply
+    )
     assert "150 EUR" in Agent(deps).answer("How much can I spend on a hotel?").text

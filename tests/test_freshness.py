@@ -56,24 +56,16 @@ def test_the_report_lists_stale_documents_the_review_queue_and_the_wait_for_an_a
         asked, "Fridays only.", "UEXPERT", "https://example.slack.com/p1"
     )
     deps.verified.approve(draft.id)
-    deps.verified.save(
-        Verified("Old question?", "Old answer.", "U9", review_by="2020-01-01")
-    )
-    loop = loop_section(
-        deps.verified, deps.escalations, deps.store.chunks(), "2026-12-07"
-    )
+    deps.verified.save(Verified("Old question?", "Old answer.", "U9", review_by="2020-01-01"))
+    loop = loop_section(deps.verified, deps.escalations, deps.store.chunks(), "2026-12-07")
     assert [d["title"] for d in loop["stale_documents"]] == ["Canteen"]
     assert loop["stale_documents"][0]["owner"] == "ana@fjordlight.example"
-    assert [q["question"] for q in loop["review_queue"]["questions"]] == [
-        "Is there parking?"
-    ]
+    assert [q["question"] for q in loop["review_queue"]["questions"]] == ["Is there parking?"]
     assert loop["escalation_to_approval_hours"]["answers"] == 1
     assert [e["question"] for e in loop["verified_overdue"]] == ["Old question?"]
     text = "\n".join(loop_lines(loop))
     assert (
-        "Canteen" in text
-        and "review by 2025-01-31" in text
-        and "past review-by 2020-01-01" in text
+        "Canteen" in text and "review by 2025-01-31" in text and "past review-by 2020-01-01" in text
     )
     report = build(deps.turns, 7, embedder.embed_documents)
     page = render_html({**report, "loop": loop})

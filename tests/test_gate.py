@@ -37,7 +37,9 @@ def test_a_request_over_the_limit_is_told_when_the_window_has_room(redis_client,
     clock.now += 20
     assert gate.wait_s("key:ci", limit=2) == 0
     clock.now += 5
-    assert gate.wait_s("key:ci", limit=2) == pytest.approx(35)  # the first leaves the window at 60 s
+    assert gate.wait_s("key:ci", limit=2) == pytest.approx(
+        35
+    )  # the first leaves the window at 60 s
     assert gate.wait_s("key:other", limit=2) == 0, "each key has its own window"
     clock.now += 35
     assert gate.wait_s("key:ci", limit=2) == 0

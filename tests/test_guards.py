@@ -53,28 +53,43 @@ def test_no_citation_fails(guard):
 
 
 def test_schema_violations_are_explained(guard):
-    result = guard.check('```json\n{"answer": "x [1]", "sources": [1], "confidence": 7}\n```', PASSAGES[:1])
+    result = guard.check(
+        '```json\n{"answer": "x [1]", "sources": [1], "confidence": 7}\n```', PASSAGES[:1]
+    )
     assert not result.passed and "confidence" in result.problems[0]
     assert "Not valid JSON" in guard.check("Sure! The answer is 25.", PASSAGES[:1]).problems[0]
 
 
-@pytest.mark.parametrize("answer, problem", [
-    ("Full-time employees get 30 vacation days per year [1].", "not supported by the passages"),
-    ("Employees may also work from Bali for six months with full travel paid by the company [1].",
-     "not supported by the passages"),
-    ("Ask Ada at ada.lovelace@fjordlight.example about 25 vacation days [1].", "EMAIL"),
-    ("Use the key sk-proj-abcdefghijklmnopqrstuvwxyz123456 for 25 vacation days [1].", "SECRET"),
-    ("As an AI language model, I note that full-time employees get 25 vacation days per year [1].", "banned phrase"),
-    ("We guarantee full-time employees get 25 vacation days per year [1].", "promise"),
-])
+@pytest.mark.parametrize(
+    "answer, problem",
+    [
+        ("Full-time employees get 30 vacation days per year [1].", "not supported by the passages"),
+        (
+            "Employees may also work from Bali for six months with full travel paid by the company [1].",
+            "not supported by the passages",
+        ),
+        ("Ask Ada at ada.lovelace@fjordlight.example about 25 vacation days [1].", "EMAIL"),
+        (
+            "Use the key sk-proj-abcdefghijklmnopqrstuvwxyz123456 for 25 vacation days [1].",
+            "SECRET",
+        ),
+        (
+            "As an AI language model, I note that full-time employees get 25 vacation days per year [1].",
+            "banned phrase",
+        ),
+        ("We guarantee full-time employees get 25 vacation days per year [1].", "promise"),
+    ],
+)
 def test_unsupported_leaky_or_rule_breaking_answers_fail_with_the_reason(guard, answer, problem):
     result = guard.check(reply(answer, sources=[1, 2]), PASSAGES)
     assert not result.passed and problem in " ".join(result.problems)
 
 
 def test_personal_data_that_the_passages_contain_may_be_quoted(guard):
-    assert guard.check(reply("Call HR at +47 22 33 44 55 about carrying over vacation days [2].", sources=[2]),
-                       PASSAGES).passed
+    assert guard.check(
+        reply("Call HR at +47 22 33 44 55 about carrying over vacation days [2].", sources=[2]),
+        PASSAGES,
+    ).passed
 
 
 # Runs guardrails in a fresh interpreter whose sockets refuse and record every connection
@@ -119,7 +134,9 @@ PROBE = textwrap.dedent("""
 
 
 def run_probe(mode: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", PROBE, mode], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, mode], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -128,7 +145,9 @@ def test_guardrails_telemetry_is_off_and_nothing_leaves_the_machine():
     ours = run_probe("ours")
     assert ours == {"attempts": [], "enabled": False}
     control = run_probe("control")
-    assert control["enabled"] and control["attempts"], "the probe must see guardrails' telemetry when it is on"
+    assert control["enabled"] and control["attempts"], (
+        "the probe must see guardrails' telemetry when it is on"
+    )
 
 
 def test_the_output_guard_eval_passes_faithful_quotes_and_catches_misattributed_ones():
@@ -145,14 +164,19 @@ def test_the_output_guard_eval_passes_faithful_quotes_and_catches_misattributed_
     assert 0 < figures["p50_ms"] <= figures["p95_ms"]  # one timing a check, summarised
 
 
-KOREAN_PASSAGES = ["정규직 직원은 매년 25일의 연차 휴가를 받습니다. 사용하지 않은 연차 휴가는 최대 5일까지 다음 해로 "
-                   "이월할 수 있으며, 이월된 휴가는 3월 말까지 사용해야 합니다."]
+KOREAN_PASSAGES = [
+    "정규직 직원은 매년 25일의 연차 휴가를 받습니다. 사용하지 않은 연차 휴가는 최대 5일까지 다음 해로 "
+    "이월할 수 있으며, 이월된 휴가는 3월 말까지 사용해야 합니다."
+]
 
 
-@pytest.mark.parametrize("answer", [
-    "정규직이면 연차 휴가가 매년 25일 주어집니다 [1].",                     # other particles and endings
-    "안 쓴 연차는 다음 해로 5일까지 이월되고, 이월한 휴가는 3월 말 전에 써야 해요 [1].",
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "정규직이면 연차 휴가가 매년 25일 주어집니다 [1].",  # other particles and endings
+        "안 쓴 연차는 다음 해로 5일까지 이월되고, 이월한 휴가는 3월 말 전에 써야 해요 [1].",
+    ],
+)
 def test_a_faithful_korean_answer_in_other_words_passes(guard, answer):
     result = guard.check(reply(answer), KOREAN_PASSAGES)
     assert result.passed, result.problems
@@ -168,11 +192,14 @@ def test_long_korean_words_are_compared_whole():
     assert unsupported_sentences("노트북을 잃어버리면 본인이 배상해야 합니다.", [passage]) != []
 
 
-@pytest.mark.parametrize("answer", [
-    "정규직 직원은 매년 30일의 연차 휴가를 받습니다 [1].",                    # an invented number
-    "남은 연차는 모두 현금으로 보상받을 수 있습니다 [1].",                    # a rule from elsewhere
-    "재택근무는 승인 없이 매일 할 수 있으며 근무 시간도 자유입니다 [1].",
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "정규직 직원은 매년 30일의 연차 휴가를 받습니다 [1].",  # an invented number
+        "남은 연차는 모두 현금으로 보상받을 수 있습니다 [1].",  # a rule from elsewhere
+        "재택근무는 승인 없이 매일 할 수 있으며 근무 시간도 자유입니다 [1].",
+    ],
+)
 def test_an_unsupported_korean_answer_fails(guard, answer):
     result = guard.check(reply(answer), KOREAN_PASSAGES)
     assert not result.passed and "not supported by the passages" in " ".join(result.problems)

@@ -16,7 +16,9 @@ from tests.env import settings_from
 from tests.fakes.pdf import write_pdf
 
 SUFFIXES = (".md", ".txt", ".html", ".csv", ".tsv", ".pdf")
-FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def loaded_or_refused(path: Path) -> list:
@@ -57,8 +59,11 @@ def test_a_truncated_file_loads_what_is_left_or_is_refused_clearly(tmp_path, cut
 
 
 @FUZZ
-@given(rows=st.lists(st.lists(st.text(max_size=30), max_size=5), max_size=8),
-       delimiter=st.sampled_from([",", ";", "\t"]), bom=st.booleans())
+@given(
+    rows=st.lists(st.lists(st.text(max_size=30), max_size=5), max_size=8),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    bom=st.booleans(),
+)
 def test_ragged_tables_keep_every_complete_row(tmp_path, rows, delimiter, bom):
     lines = [delimiter.join(["question", "answer"]), *(delimiter.join(r) for r in rows)]
     path = tmp_path / "faq.csv"
@@ -81,13 +86,19 @@ def test_a_ten_megabyte_cell_is_a_clear_error_not_a_hang(tmp_path):
         load(discover([path])[0])
 
 
-@pytest.mark.parametrize("front", [
-    # A billion laughs: nine levels of aliases, each nine times the one before.
-    "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-        f"{n}: &{n} [{','.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=False)),
-    "title: !!python/object/apply:os.system ['echo pwned']\n",
-    "title: [unclosed\n",
-])
+@pytest.mark.parametrize(
+    "front",
+    [
+        # A billion laughs: nine levels of aliases, each nine times the one before.
+        "a: &a [x,x,x,x,x,x,x,x,x]\n"
+        + "".join(
+            f"{n}: &{n} [{','.join(['*' + p] * 9)}]\n"
+            for p, n in zip("abcdefgh", "bcdefghi", strict=False)
+        ),
+        "title: !!python/object/apply:os.system ['echo pwned']\n",
+        "title: [unclosed\n",
+    ],
+)
 def test_hostile_front_matter_is_refused_or_kept_small(tmp_path, front):
     path = tmp_path / "page.md"
     path.write_text(f"---\n{front}---\n# Page\nBody text.\n")
@@ -95,8 +106,15 @@ def test_hostile_front_matter_is_refused_or_kept_small(tmp_path, front):
         assert len(str(doc.metadata)) < 10_000 and "pwned" not in doc.title
 
 
-NUMERIC = ["TOP_K", "MIN_RELEVANCE", "MEMORY_TURNS", "RATE_LIMIT_PER_MINUTE", "CHANNEL_DAILY_BUDGET_USD",
-           "METRICS_PORT", "TRACE_KEEP"]
+NUMERIC = [
+    "TOP_K",
+    "MIN_RELEVANCE",
+    "MEMORY_TURNS",
+    "RATE_LIMIT_PER_MINUTE",
+    "CHANNEL_DAILY_BUDGET_USD",
+    "METRICS_PORT",
+    "TRACE_KEEP",
+]
 
 
 @FUZZ
@@ -114,23 +132,61 @@ def test_a_random_setting_value_is_accepted_or_names_the_variable(name, value):
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=20,
 )
-EVENT_TYPES = st.sampled_from(["app_mention", "message", "assistant_thread_started", "reaction_added", "", None])
+EVENT_TYPES = st.sampled_from(
+    ["app_mention", "message", "assistant_thread_started", "reaction_added", "", None]
+)
 
 
 @st.composite
 def slack_bodies(draw) -> dict:
     """Shaped like Slack's envelopes often enough to reach the listeners, broken in every field."""
-    event = draw(st.dictionaries(st.sampled_from(["type", "user", "text", "ts", "channel", "thread_ts",
-                                                  "channel_type", "subtype", "bot_id", "blocks"]), json_values))
+    event = draw(
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "user",
+                    "text",
+                    "ts",
+                    "channel",
+                    "thread_ts",
+                    "channel_type",
+                    "subtype",
+                    "bot_id",
+                    "blocks",
+                ]
+            ),
+            json_values,
+        )
+    )
     if draw(st.booleans()):
         event["type"] = draw(EVENT_TYPES)
-    body = {"type": draw(st.sampled_from(["event_callback", "block_actions", "view_submission", "url_verification"])),
-            "event": event, "team_id": "T1", "api_app_id": "A1"}
-    body.update(draw(st.dictionaries(st.sampled_from(["event_id", "authorizations", "actions", "user", "view",
-                                                      "challenge", "token"]), json_values, max_size=3)))
+    body = {
+        "type": draw(
+            st.sampled_from(
+                ["event_callback", "block_actions", "view_submission", "url_verification"]
+            )
+        ),
+        "event": event,
+        "team_id": "T1",
+        "api_app_id": "A1",
+    }
+    body.update(
+        draw(
+            st.dictionaries(
+                st.sampled_from(
+                    ["event_id", "authorizations", "actions", "user", "view", "challenge", "token"]
+                ),
+                json_values,
+                max_size=3,
+            )
+        )
+    )
     return body
 
 
@@ -144,18 +200,30 @@ def slack_edge(make_deps, slack_settings):
     from bot.web.app import wsgi_app
 
     deps = make_deps(slack_settings)
-    app = create_app(deps, Agent(deps), client=build_web_client("xoxb-test", slack_settings.slack_api_url),
-                     process_before_response=True)
+    app = create_app(
+        deps,
+        Agent(deps),
+        client=build_web_client("xoxb-test", slack_settings.slack_api_url),
+        process_before_response=True,
+    )
     return wsgi_app(deps, app)
 
 
 def post(application, raw: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
     import io
 
-    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/slack/events", "QUERY_STRING": "", "SERVER_PROTOCOL": "HTTP/1.1",
-               "CONTENT_LENGTH": str(len(raw)), "wsgi.input": io.BytesIO(raw),
-               **{"CONTENT_TYPE" if k == "content-type" else "HTTP_" + k.upper().replace("-", "_"): v
-                  for k, v in headers.items()}}
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/slack/events",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_LENGTH": str(len(raw)),
+        "wsgi.input": io.BytesIO(raw),
+        **{
+            "CONTENT_TYPE" if k == "content-type" else "HTTP_" + k.upper().replace("-", "_"): v
+            for k, v in headers.items()
+        },
+    }
     statuses = []
     body = b"".join(application(environ, lambda status, _headers: statuses.append(status)))
     return int(statuses[0].split()[0]), body
@@ -166,13 +234,20 @@ def signed_headers(raw: bytes, secret: str, timestamp: int) -> dict[str, str]:
     import hashlib
     import hmac
 
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + raw, hashlib.sha256).hexdigest()
+    digest = hmac.new(
+        secret.encode(), f"v0:{timestamp}:".encode() + raw, hashlib.sha256
+    ).hexdigest()
     signature = f"v0={digest}"
-    return {"content-type": "application/json", "x-slack-request-timestamp": str(timestamp),
-            "x-slack-signature": signature}
+    return {
+        "content-type": "application/json",
+        "x-slack-request-timestamp": str(timestamp),
+        "x-slack-signature": signature,
+    }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=slack_bodies())
 def test_malformed_slack_payloads_never_crash_the_edge(slack_edge, body):
     import json
@@ -185,11 +260,19 @@ def test_malformed_slack_payloads_never_crash_the_edge(slack_edge, body):
     # Acknowledged, refused as a bad request that says what the body is not, or not one of ours.
     assert status in (200, 400, 404), (status, answer)
     if status == 400:
-        assert answer.startswith((b'{"error": "the request body is not', b'{"error": "malformed Slack payload (')), answer
+        assert answer.startswith(
+            (b'{"error": "the request body is not', b'{"error": "malformed Slack payload (')
+        ), answer
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(min_size=1, max_size=200), secret=st.text(alphabet="abcdefghijklmnop0123456789", min_size=1, max_size=20), age=st.integers(0, 10_000))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.text(min_size=1, max_size=200),
+    secret=st.text(alphabet="abcdefghijklmnop0123456789", min_size=1, max_size=20),
+    age=st.integers(0, 10_000),
+)
 def test_forged_or_stale_signatures_are_401(slack_edge, fake_slack, text, secret, age):
     import json
     import time

@@ -35,7 +35,10 @@ def test_sample_kb_ingests_every_manual_section_and_faq_row(store, embedder, kb_
     assert meal and meal[0].title == "Expense Policy" and "60 EUR" in meal[0].text
     assert meal[0].source == "kb/manuals/expenses.md"
     faq = next(c for c in chunks if c.question == "How many vacation days do I get?")
-    assert faq.source.startswith("https://intranet.fjordlight.example/") and faq.metadata["category"] == "HR"
+    assert (
+        faq.source.startswith("https://intranet.fjordlight.example/")
+        and faq.metadata["category"] == "HR"
+    )
 
 
 def test_rerun_skips_unchanged_and_replaces_changed_documents(store, embedder, kb_dir):
@@ -44,7 +47,12 @@ def test_rerun_skips_unchanged_and_replaces_changed_documents(store, embedder, k
     count = store.count()
 
     again = pipeline.run([kb_dir])
-    assert (again.added, again.updated, again.unchanged, again.chunks_written) == (0, 0, first.added, 0)
+    assert (again.added, again.updated, again.unchanged, again.chunks_written) == (
+        0,
+        0,
+        first.added,
+        0,
+    )
     assert store.count() == count
 
     leave = kb_dir / "manuals" / "leave.md"
@@ -53,17 +61,24 @@ def test_rerun_skips_unchanged_and_replaces_changed_documents(store, embedder, k
     assert (changed.added, changed.updated) == (0, 1)
     assert store.count() == count
     texts = [c.text for c in store.chunks() if c.doc_id == leave.resolve().as_posix()]
-    assert any("27 vacation days" in t for t in texts) and not any("25 vacation days" in t for t in texts)
+    assert any("27 vacation days" in t for t in texts) and not any(
+        "25 vacation days" in t for t in texts
+    )
 
 
 def test_broken_files_are_reported_and_the_rest_is_ingested(store, embedder, kb_dir):
     # With --question-col, a CSV is an FAQ, never a table: one without that column is an error.
     (kb_dir / "no-columns.csv").write_text("name,email\nAda,ada@example.com\n")
     (kb_dir / "latin1.txt").write_bytes("Caf\xe9 opening hours".encode("latin-1"))
-    summary = Pipeline(store, embedder, SparseEncoder(), TableColumns(question="question")).run([kb_dir])
+    summary = Pipeline(store, embedder, SparseEncoder(), TableColumns(question="question")).run(
+        [kb_dir]
+    )
     reasons = {f["path"].rsplit("/", 1)[-1]: f["reason"] for f in summary.failed}
     assert set(reasons) == {"no-columns.csv", "latin1.txt"}
-    assert "no column 'question'" in reasons["no-columns.csv"] and "--question-col" in reasons["no-columns.csv"]
+    assert (
+        "no column 'question'" in reasons["no-columns.csv"]
+        and "--question-col" in reasons["no-columns.csv"]
+    )
     assert "UTF-8" in reasons["latin1.txt"]
     assert summary.added == len(load_file(kb_dir / "faq.csv")) + len(list(kb_dir.rglob("*.md")))
 
@@ -80,17 +95,25 @@ def test_html_keeps_headings_as_sections_and_drops_page_chrome(store, embedder, 
     assert summary.ok and summary.added == 1
     chunks = {c.section: c for c in store.chunks()}
     assert chunks["Visitors"].text == "Visitors park in lot C.\n- Register at reception"
-    assert chunks["Bikes"].title == "Parking Guide" and chunks["Bikes"].source == "https://intranet.example/parking"
+    assert (
+        chunks["Bikes"].title == "Parking Guide"
+        and chunks["Bikes"].source == "https://intranet.example/parking"
+    )
     assert "Read this before you drive in." in chunks[""].text
     everything = " ".join(c.text for c in chunks.values())
-    assert "tracking" not in everything and "Login" not in everything and "(c) 2026" not in everything
+    assert (
+        "tracking" not in everything and "Login" not in everything and "(c) 2026" not in everything
+    )
 
 
 def test_pdf_pages_become_sections_and_a_corrupt_pdf_fails_alone(store, embedder, tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
-    write_pdf(docs / "facilities.pdf", [["Parking", "Staff park in lot B."], ["Bikes go in the cellar."]],
-              title="Facilities Guide")
+    write_pdf(
+        docs / "facilities.pdf",
+        [["Parking", "Staff park in lot B."], ["Bikes go in the cellar."]],
+        title="Facilities Guide",
+    )
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not really a pdf")
     (docs / "notes.txt").write_text("The canteen opens at 11:30.")
     summary = Pipeline(store, embedder, SparseEncoder()).run([docs])
@@ -99,13 +122,18 @@ def test_pdf_pages_become_sections_and_a_corrupt_pdf_fails_alone(store, embedder
     assert failure["path"].endswith("broken.pdf") and "not a readable PDF" in failure["reason"]
     pages = {c.section: c for c in store.chunks() if c.doc_id.endswith("facilities.pdf")}
     assert set(pages) == {"page 1", "page 2"}
-    assert pages["page 2"].text == "Bikes go in the cellar." and pages["page 1"].title == "Facilities Guide"
+    assert (
+        pages["page 2"].text == "Bikes go in the cellar."
+        and pages["page 1"].title == "Facilities Guide"
+    )
 
 
 def test_markdown_front_matter_gives_title_link_and_metadata(tmp_path):
     page = tmp_path / "wifi.md"
-    page.write_text("---\ntitle: Guest Wi-Fi\nlink: https://intranet.example/wifi\nowner: IT\n"
-                    "updated: 2026-03-01\n---\nThe guest network is *Fjord-Guest*.\n")
+    page.write_text(
+        "---\ntitle: Guest Wi-Fi\nlink: https://intranet.example/wifi\nowner: IT\n"
+        "updated: 2026-03-01\n---\nThe guest network is *Fjord-Guest*.\n"
+    )
     [doc] = load_file(page)
     assert (doc.title, doc.source) == ("Guest Wi-Fi", "https://intranet.example/wifi")
     assert doc.metadata == {"owner": "IT", "updated": "2026-03-01"}
@@ -117,18 +145,27 @@ def test_csv_columns_can_be_named_and_a_wrong_name_says_what_exists(tmp_path):
     from ingest.faq_tables import TableColumns
 
     table = tmp_path / "help.csv"
-    table.write_text("prompt;reply;page;team\nHow do I reset my password?;Use the self-service portal.;"
-                     "https://intranet.example/pw;IT\n")
+    table.write_text(
+        "prompt;reply;page;team\nHow do I reset my password?;Use the self-service portal.;"
+        "https://intranet.example/pw;IT\n"
+    )
     [file] = discover([table])
     [row] = load(file, TableColumns(question="Prompt", answer="reply", link="page"))
     assert (row.question, row.answer, row.source, row.metadata) == (
-        "How do I reset my password?", "Use the self-service portal.", "https://intranet.example/pw",
-        {"page": "https://intranet.example/pw", "team": "IT"})
-    with pytest.raises(UnreadableSource, match=r"no column 'body' \(from --answer-col\) among \['prompt'"):
+        "How do I reset my password?",
+        "Use the self-service portal.",
+        "https://intranet.example/pw",
+        {"page": "https://intranet.example/pw", "team": "IT"},
+    )
+    with pytest.raises(
+        UnreadableSource, match=r"no column 'body' \(from --answer-col\) among \['prompt'"
+    ):
         load(file, TableColumns(question="prompt", answer="body"))
 
 
-def test_prune_deletes_documents_whose_files_are_gone_and_rows_removed_from_a_table(store, embedder, kb_dir):
+def test_prune_deletes_documents_whose_files_are_gone_and_rows_removed_from_a_table(
+    store, embedder, kb_dir
+):
     pipeline = Pipeline(store, embedder, SparseEncoder())
     pipeline.run([kb_dir])
     (kb_dir / "manuals" / "travel.md").unlink()
@@ -142,7 +179,10 @@ def test_prune_deletes_documents_whose_files_are_gone_and_rows_removed_from_a_ta
     assert any(c.doc_id == travel for c in store.chunks())
 
     pruned = pipeline.run([kb_dir], prune=True)
-    assert (pruned.deleted, pruned.unchanged) == (1, len(lines) - 2 + len(list(kb_dir.rglob("*.md"))))
+    assert (pruned.deleted, pruned.unchanged) == (
+        1,
+        len(lines) - 2 + len(list(kb_dir.rglob("*.md"))),
+    )
     assert pruned.changes["deleted"] == [travel]
     assert not any(c.doc_id == travel for c in store.chunks())
     assert store.count() == sum(1 for _ in store.chunks())
@@ -168,7 +208,9 @@ def test_an_interrupted_write_is_redone_on_the_next_run(store, embedder, kb_dir)
     pipeline.run([kb_dir])
     expenses = (kb_dir / "manuals" / "expenses.md").resolve().as_posix()
     some_chunk = next(c for c in store.chunks() if c.doc_id == expenses)
-    store.delete_points(store.serving_collection(), [some_chunk.id])  # as if the run died mid-document
+    store.delete_points(
+        store.serving_collection(), [some_chunk.id]
+    )  # as if the run died mid-document
 
     again = pipeline.run([kb_dir])
     assert again.updated == 1 and again.changes["updated"] == ["kb/manuals/expenses.md"]
@@ -232,7 +274,9 @@ def test_cli_json_summary_and_exit_code_1_on_failure(monkeypatch, settings, kb_d
     (kb_dir / "broken.txt").write_bytes("Caf\xe9".encode("latin-1"))
     assert cli.main([str(kb_dir), "--json"]) == 1
     summary = json.loads(capsys.readouterr().out)
-    assert summary["added"] > 0 and [f["path"] for f in summary["failed"]] == [str((kb_dir / "broken.txt").resolve())]
+    assert summary["added"] > 0 and [f["path"] for f in summary["failed"]] == [
+        str((kb_dir / "broken.txt").resolve())
+    ]
 
 
 def test_cli_says_when_the_embedded_store_is_busy(monkeypatch, settings, kb_dir, capsys):
@@ -254,12 +298,18 @@ def test_cli_status_and_rollback(monkeypatch, settings, kb_dir, capsys):
     capsys.readouterr()
     assert cli.main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status["documents"] > 0 and status["previous"] and status["sources"] == [str(kb_dir.resolve())]
+    assert (
+        status["documents"] > 0
+        and status["previous"]
+        and status["sources"] == [str(kb_dir.resolve())]
+    )
     assert cli.main(["rollback"]) == 0
     assert f"now serving {status['previous']}" in capsys.readouterr().out
 
 
-def test_a_question_asked_in_two_rows_keeps_both_answers_and_reruns_change_nothing(store, embedder, tmp_path):
+def test_a_question_asked_in_two_rows_keeps_both_answers_and_reruns_change_nothing(
+    store, embedder, tmp_path
+):
     table = tmp_path / "faq.csv"
     table.write_text(
         "question,answer\n"
@@ -270,9 +320,14 @@ def test_a_question_asked_in_two_rows_keeps_both_answers_and_reruns_change_nothi
     pipeline = Pipeline(store, embedder, SparseEncoder())
     first = pipeline.run([table])
     assert first.added == 3 and first.ok
-    assert first.notes == [f"{table.name}: 2 rows ask 'Can I wear a mask at work?'; each is kept as its own answer"]
+    assert first.notes == [
+        f"{table.name}: 2 rows ask 'Can I wear a mask at work?'; each is kept as its own answer"
+    ]
     texts = {c.text for c in store.chunks()}
-    assert {"The WHO says masks help in crowded rooms.", "The CDC says a mask is optional in the office."} <= texts
+    assert {
+        "The WHO says masks help in crowded rooms.",
+        "The CDC says a mask is optional in the office.",
+    } <= texts
     again = pipeline.run([table])
     assert (again.added, again.updated, again.unchanged, again.deleted) == (0, 0, 3, 0)
 

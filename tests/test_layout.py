@@ -12,8 +12,12 @@ import pytest
 
 from tests.conftest import ROOT
 
-ALLOWED = {"knowledge": set(), "guards": {"knowledge"}, "ingest": {"knowledge"},
-           "bot": {"knowledge", "guards", "ingest"}}
+ALLOWED = {
+    "knowledge": set(),
+    "guards": {"knowledge"},
+    "ingest": {"knowledge"},
+    "bot": {"knowledge", "guards", "ingest"},
+}
 MAX_LINES = 300
 
 
@@ -34,25 +38,38 @@ def our_imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
 def test_imports_point_down(package):
-    wrong = {str(path.relative_to(ROOT)): sorted(our_imports(path) - ALLOWED[package] - {package})
-             for path in modules(package)}
+    wrong = {
+        str(path.relative_to(ROOT)): sorted(our_imports(path) - ALLOWED[package] - {package})
+        for path in modules(package)
+    }
     assert {path: names for path, names in wrong.items() if names} == {}
 
 
 def test_the_checker_sees_a_wrong_import(tmp_path):
     module = tmp_path / "upward.py"
-    module.write_text("def later():\n    from bot.chain.agent import Agent\n    import ingest.cli\n")
+    module.write_text(
+        "def later():\n    from bot.chain.agent import Agent\n    import ingest.cli\n"
+    )
     assert our_imports(module) == {"bot", "ingest"}
 
 
 def test_no_module_is_over_300_lines():
-    long = {str(path.relative_to(ROOT)): n for package in ALLOWED for path in modules(package)
-            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        str(path.relative_to(ROOT)): n
+        for package in ALLOWED
+        for path in modules(package)
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert long == {}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="needs ruff: pip install '.[test]'")
+@pytest.mark.skipif(
+    importlib.util.find_spec("ruff") is None, reason="needs ruff: pip install '.[test]'"
+)
 def test_ruff_check_passes():
-    done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout + done.stderr

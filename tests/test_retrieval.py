@@ -11,19 +11,30 @@ def test_korean_particles_do_not_hide_the_word():
     sparse = SparseEncoder()
     # 휴가를 (vacation + object particle) must share a term with 휴가는 (vacation + topic particle).
     query = set(sparse.encode_query("휴가를 이월할 수 있나요?").indices)
-    document = set(sparse.encode_document("사용하지 않은 연차 휴가는 최대 5일까지 다음 해로 이월할 수 있으며").indices)
+    document = set(
+        sparse.encode_document(
+            "사용하지 않은 연차 휴가는 최대 5일까지 다음 해로 이월할 수 있으며"
+        ).indices
+    )
     assert len(query & document) >= 2
-    assert "휴가" in sparse.korean_morphemes("휴가를") and "를" not in sparse.korean_morphemes("휴가를")
+    assert "휴가" in sparse.korean_morphemes("휴가를") and "를" not in sparse.korean_morphemes(
+        "휴가를"
+    )
     # Latin words inside Korean text share ids with the English path.
-    assert set(sparse.encode_query("VPN").indices) <= set(sparse.encode_document("VPN에 연결할 수 없으면").indices)
+    assert set(sparse.encode_query("VPN").indices) <= set(
+        sparse.encode_document("VPN에 연결할 수 없으면").indices
+    )
 
 
-@pytest.mark.parametrize("question, section", [
-    ("휴가를 다음 해로 이월할 수 있나요?", "연차 휴가"),
-    ("VPN이 연결되지 않아요", "VPN 연결"),
-    ("비밀번호를 잊어버렸어요", "비밀번호 재설정"),
-    ("병가를 내려면 진단서가 필요한가요?", "병가"),
-])
+@pytest.mark.parametrize(
+    "question, section",
+    [
+        ("휴가를 다음 해로 이월할 수 있나요?", "연차 휴가"),
+        ("VPN이 연결되지 않아요", "VPN 연결"),
+        ("비밀번호를 잊어버렸어요", "비밀번호 재설정"),
+        ("병가를 내려면 진단서가 필요한가요?", "병가"),
+    ],
+)
 def test_a_korean_question_finds_the_korean_page(kb_settings, make_deps, question, section):
     answer = Agent(make_deps(kb_settings)).answer(question, "ko")
     assert not answer.refused, answer
@@ -31,7 +42,9 @@ def test_a_korean_question_finds_the_korean_page(kb_settings, make_deps, questio
     assert answer.sources[0].chunk.source.startswith("https://intranet.fjordlight.example/ko/")
 
 
-def test_a_manual_section_that_matches_outranks_an_faq_row_that_matches_less(kb_settings, make_deps, embedder):
+def test_a_manual_section_that_matches_outranks_an_faq_row_that_matches_less(
+    kb_settings, make_deps, embedder
+):
     """Every chunk has a heading vector, not only FAQ rows: otherwise an FAQ row gets a vote
     that no manual section can, and "How do I book a business trip?" beat the meeting-room page."""
     from ingest.pipeline import Pipeline
@@ -41,7 +54,8 @@ def test_a_manual_section_that_matches_outranks_an_faq_row_that_matches_less(kb_
     rooms.mkdir()
     (rooms / "meeting-rooms.md").write_text(
         "# Booking a meeting room\n\nBook a meeting room in the Roomly app: pick the room, the time and "
-        "the number of people. Meeting rooms are booked for at most two hours.\n")
+        "the number of people. Meeting rooms are booked for at most two hours.\n"
+    )
     Pipeline(deps.store, embedder, SparseEncoder()).run([rooms])
     best = deps.retriever.retrieve("How do I book a meeting room?", 3, access=ALL)[0]
     assert best.chunk.title == "Booking a meeting room" and best.question_score is None
@@ -60,5 +74,8 @@ def test_an_off_topic_korean_question_is_refused(kb_settings, make_deps):
 def test_a_question_is_korean_by_its_hangul_even_with_english_words_in_it():
     from knowledge.language import language_of
 
-    assert language_of("OpenAI API key는 어떻게 발급받아요?") == "ko" and language_of("LLM API 캐스케이드 구성") == "ko"
+    assert (
+        language_of("OpenAI API key는 어떻게 발급받아요?") == "ko"
+        and language_of("LLM API 캐스케이드 구성") == "ko"
+    )
     assert language_of("What does 연차 mean?") == "en"

@@ -27,15 +27,15 @@ def reply(answer: str) -> str:
 def model_app(slack_settings, fake_slack, fake_openai, make_deps):
     """An app whose answers come from a model (the FAQ path and the cache off), streaming on."""
     tier = Tier("strong", "big-model", fake_openai.base_url, max_reasks=1)
-    settings = slack_settings.replace(
-        llm_tiers=(tier,), faq_match=2.0, answer_cache=False
-    )
+    settings = slack_settings.replace(llm_tiers=(tier,), faq_match=2.0, answer_cache=False)
     deps = make_deps(settings, metrics=True)
     fake_slack.streaming = True
     return create_app(
         deps,
         Agent(deps),
-        client=build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url),
+        client=build_web_client(
+            settings.slack_bot_token.get_secret_value(), settings.slack_api_url
+        ),
         process_before_response=True,
     )
 
@@ -67,10 +67,7 @@ def test_a_model_answer_streams_its_steps_then_the_checked_answer(
     calls = stream_calls(fake_slack)
     methods = [method for method, _ in calls]
     assert methods[0] == "chat.startStream" and methods[-1] == "chat.stopStream"
-    assert (
-        set(methods[1:-1]) == {"chat.appendStream"}
-        and "chat.postMessage" not in methods
-    )
+    assert set(methods[1:-1]) == {"chat.appendStream"} and "chat.postMessage" not in methods
     start = calls[0][1]
     assert (start["channel"], start["thread_ts"]) == ("C1", "1700000000.000100")
     assert (
@@ -122,19 +119,13 @@ def test_a_rejected_draft_never_reaches_slack_when_streaming_is_unavailable_eith
     assert "25 vacation days" in post["text"] and "40 vacation days" not in json.dumps(
         fake_slack.calls
     )
-    assert (
-        fake_slack.calls_to("chat.appendStream")
-        == fake_slack.calls_to("chat.stopStream")
-        == []
-    )
+    assert fake_slack.calls_to("chat.appendStream") == fake_slack.calls_to("chat.stopStream") == []
 
 
 def test_a_workspace_without_streaming_gets_one_message(model_app, fake_slack):
     fake_slack.streaming = False  # chat.startStream: unknown_method
     model_app.dispatch(signed(mention(f"<@UBOT> {QUESTION}")))
-    assert (
-        len(fake_slack.calls_to("chat.startStream")) == 1
-    )  # tried once, not at every step
+    assert len(fake_slack.calls_to("chat.startStream")) == 1  # tried once, not at every step
     [post] = fake_slack.calls_to("chat.postMessage")
     assert post["thread_ts"] == "1700000000.000100" and "vacation days" in post["text"]
     assert [b["type"] for b in post["blocks"]][-2:] == ["context_actions", "actions"]
@@ -158,9 +149,7 @@ def test_a_stream_that_cannot_be_stopped_is_replaced_by_the_answer_not_followed_
 def test_steps_that_fail_midway_still_end_in_the_answer(model_app, fake_slack):
     fake_slack.errors["chat.appendStream"] = "ratelimited"
     model_app.dispatch(signed(mention(f"<@UBOT> {QUESTION}")))
-    assert (
-        len(fake_slack.calls_to("chat.appendStream")) == 1
-    )  # no more steps once one failed
+    assert len(fake_slack.calls_to("chat.appendStream")) == 1  # no more steps once one failed
     [stop] = fake_slack.calls_to("chat.stopStream")
     assert (
         "vacation days" in json.dumps(stop["chunks"])
@@ -181,9 +170,7 @@ def test_a_failure_while_answering_ends_the_stream_with_the_apology(
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
-def test_the_status_carries_loading_messages_in_the_questions_language(
-    model_app, fake_slack
-):
+def test_the_status_carries_loading_messages_in_the_questions_language(model_app, fake_slack):
     model_app.dispatch(signed(mention("<@UBOT> 연차는 며칠인가요?")))
     [status] = fake_slack.calls_to("assistant.threads.setStatus")
     assert (
@@ -192,9 +179,7 @@ def test_the_status_carries_loading_messages_in_the_questions_language(
     )
 
 
-def test_a_streamed_answers_feedback_buttons_store_the_rating(
-    model_app, fake_slack, turns
-):
+def test_a_streamed_answers_feedback_buttons_store_the_rating(model_app, fake_slack, turns):
     model_app.dispatch(signed(mention(f"<@UBOT> {QUESTION}")))
     [stop] = fake_slack.calls_to("chat.stopStream")
     turn_id = click(model_app, fake_slack, stop, "feedback_up")
@@ -202,9 +187,7 @@ def test_a_streamed_answers_feedback_buttons_store_the_rating(
     assert turns.get(turn_id).question == QUESTION
 
 
-def test_the_messages_tab_gets_faq_prompts_for_the_channel_not_a_thread(
-    model_app, fake_slack
-):
+def test_the_messages_tab_gets_faq_prompts_for_the_channel_not_a_thread(model_app, fake_slack):
     opened = {
         "type": "event_callback",
         "team_id": "T1",

@@ -8,7 +8,10 @@ from guards.sql import check_sql
 from knowledge.errors import TableError
 from knowledge.tables import TableStore
 
-COLUMNS = {"offices": {"city", "country", "employees", "parking"}, "rates": {"city", "per_diem_eur"}}
+COLUMNS = {
+    "offices": {"city", "country", "employees", "parking"},
+    "rates": {"city", "per_diem_eur"},
+}
 HOSTILE = {
     "copy": "COPY offices TO '/tmp/stolen.csv'",
     "attach": "ATTACH '/tmp/other.duckdb' AS other",
@@ -44,11 +47,15 @@ def test_hostile_sql_is_rejected_with_a_reason(sql):
 
 
 def test_a_plain_select_passes_with_a_limit_added_or_capped():
-    assert check_sql("select city from offices where parking = 'yes'", COLUMNS, 50).endswith("LIMIT 50")
+    assert check_sql("select city from offices where parking = 'yes'", COLUMNS, 50).endswith(
+        "LIMIT 50"
+    )
     assert check_sql("SELECT city FROM offices LIMIT 5", COLUMNS, 50).endswith("LIMIT 5")
     assert check_sql("SELECT city FROM offices LIMIT 5000", COLUMNS, 50).endswith("LIMIT 50")
-    joined = ("WITH big AS (SELECT o.city, r.per_diem_eur AS rate FROM offices o JOIN rates r ON o.city = r.city) "
-              "SELECT city, rate FROM big ORDER BY rate DESC")
+    joined = (
+        "WITH big AS (SELECT o.city, r.per_diem_eur AS rate FROM offices o JOIN rates r ON o.city = r.city) "
+        "SELECT city, rate FROM big ORDER BY rate DESC"
+    )
     assert check_sql(joined, COLUMNS, 10).endswith("LIMIT 10")
     counting = "WITH RECURSIVE n AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM n WHERE i < 3) SELECT i FROM n"
     assert check_sql(counting, COLUMNS, 10).endswith("LIMIT 10")
@@ -75,9 +82,16 @@ def test_rows_beyond_the_cap_are_cut_and_said_to_be(big_tables):
     assert len(result.rows) == 100 and result.truncated
 
 
-@pytest.mark.parametrize("sql", ["SELECT * FROM read_csv('/etc/passwd')", "COPY numbers TO '/tmp/kb-stolen.csv'",
-                                 "SET enable_external_access = true", "CREATE TABLE x AS SELECT 1",
-                                 "ATTACH '/tmp/kb-other.duckdb'"])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "COPY numbers TO '/tmp/kb-stolen.csv'",
+        "SET enable_external_access = true",
+        "CREATE TABLE x AS SELECT 1",
+        "ATTACH '/tmp/kb-other.duckdb'",
+    ],
+)
 def test_the_connection_itself_refuses_what_the_checker_would_have(big_tables, sql):
     with pytest.raises(TableError):
         big_tables.query(sql)

@@ -16,11 +16,18 @@ from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.conftest import SAMPLE_KB
 
-QUESTIONS = ["How many vacation days do I get?", "hotel limit per night", "phishing e-mail report",
-             "and for contractors?", "VPN이 연결되지 않아요"]
-KOREAN = {"남은 연차휴가를 내년에 써도 되나요?": "휴가 규정 > 연차 휴가",
-          "법인카드로 LLM API 요금 내도 돼요?": "경비 처리 규정 > 클라우드와 LLM API 비용",
-          "출장 가면 하루 일비가 얼마 나오나요": "출장 규정 > 출장 일비"}
+QUESTIONS = [
+    "How many vacation days do I get?",
+    "hotel limit per night",
+    "phishing e-mail report",
+    "and for contractors?",
+    "VPN이 연결되지 않아요",
+]
+KOREAN = {
+    "남은 연차휴가를 내년에 써도 되나요?": "휴가 규정 > 연차 휴가",
+    "법인카드로 LLM API 요금 내도 돼요?": "경비 처리 규정 > 클라우드와 LLM API 비용",
+    "출장 가면 하루 일비가 얼마 나오나요": "출장 규정 > 출장 일비",
+}
 """Korean questions in other inflections and spacing than their sections' text."""
 
 
@@ -51,20 +58,33 @@ def test_an_index_another_model_wrote_is_refused_until_rebuilt(store, embedder):
     collection = store.serving_collection()
     assert store.engine.metadata(collection)["embedding_model"] == MODEL_NAME == embedder.model_name
     # As an earlier build left it: no model (Qdrant merges metadata, so a key is unset by None).
-    store.engine.set_metadata(collection, {**store.engine.metadata(collection), "embedding_model": None})
+    store.engine.set_metadata(
+        collection, {**store.engine.metadata(collection), "embedding_model": None}
+    )
     store.point_alias_at(collection)  # a swap: the store reads the serving collection again
     retriever = Retriever(store, embedder, SparseEncoder())
-    for refused in (lambda: retriever.retrieve("hotel limit per night", 5, access=ALL), lambda: pipeline.run(manuals)):
-        with pytest.raises(IndexModelMismatch, match=r"built with the embedding model all-MiniLM-L6-v2.*"
-                                                      r"ingest --rebuild"):
+    for refused in (
+        lambda: retriever.retrieve("hotel limit per night", 5, access=ALL),
+        lambda: pipeline.run(manuals),
+    ):
+        with pytest.raises(
+            IndexModelMismatch,
+            match=r"built with the embedding model all-MiniLM-L6-v2.*"
+            r"ingest --rebuild",
+        ):
             refused()
     assert pipeline.rebuild(manuals).rebuilt
     assert store.info().model == MODEL_NAME
-    assert retriever.retrieve("hotel limit per night", 5, access=ALL)[0].chunk.title == "Travel Policy"
+    assert (
+        retriever.retrieve("hotel limit per night", 5, access=ALL)[0].chunk.title == "Travel Policy"
+    )
 
 
 def test_aliases_metadata_and_builds(store):
-    first, second = store.create_collection(384, MODEL_NAME), store.create_collection(384, MODEL_NAME)
+    first, second = (
+        store.create_collection(384, MODEL_NAME),
+        store.create_collection(384, MODEL_NAME),
+    )
     store.point_alias_at(first)
     store.record_ingest(first, ["/kb"])
     store.record_ingest(first, ["/more"])
@@ -120,22 +140,34 @@ def test_both_engines_rank_alike(tmp_path, embedder):
         try:
             Pipeline(store, embedder, SparseEncoder()).run([SAMPLE_KB])
             retriever = Retriever(store, embedder, SparseEncoder())
-            rankings[kind] = {q: [(p.chunk.doc_id, p.chunk.position) for p in retriever.retrieve(q, 5, access=ALL)]
-                              for q in QUESTIONS}
-            rankings[kind]["dense-only"] = [p.id for p in retriever.retrieve(QUESTIONS[0], 5, mode="dense", access=ALL)]
+            rankings[kind] = {
+                q: [
+                    (p.chunk.doc_id, p.chunk.position) for p in retriever.retrieve(q, 5, access=ALL)
+                ]
+                for q in QUESTIONS
+            }
+            rankings[kind]["dense-only"] = [
+                p.id for p in retriever.retrieve(QUESTIONS[0], 5, mode="dense", access=ALL)
+            ]
             for question, section in KOREAN.items():
                 best = retriever.retrieve(question, 5, access=ALL)[0]
-                assert best.chunk.heading == section and best.score >= KnowledgeSettings().min_relevance_ko, (kind, question)
+                assert (
+                    best.chunk.heading == section
+                    and best.score >= KnowledgeSettings().min_relevance_ko
+                ), (kind, question)
             # What the answer cache checks a hit against: the content hashes of the chunks it cites.
             best = retriever.retrieve(QUESTIONS[0], 1, access=ALL)[0]
             assert store.content_hashes([best.id, "00000000-0000-0000-0000-000000000000"]) == {
-                best.id: best.chunk.content_hash}
+                best.id: best.chunk.content_hash
+            }
         finally:
             store.close()
     # Same best passage and same top five; RRF ties may be ordered differently by each engine.
     for query, edge_ranking in rankings["edge"].items():
         client_ranking = rankings["client"][query]
-        assert edge_ranking[0] == client_ranking[0] and set(edge_ranking) == set(client_ranking), query
+        assert edge_ranking[0] == client_ranking[0] and set(edge_ranking) == set(client_ranking), (
+            query
+        )
 
 
 def test_points_with_equal_scores_come_back_ordered_by_id_whatever_their_insertion_order(store):
@@ -153,20 +185,36 @@ def test_points_with_equal_scores_come_back_ordered_by_id_whatever_their_inserti
 
     query = [1.0, 0.0, 0.0, 0.0]
     same = {point_id(f"same-{n}"): {DENSE: query, QUESTION: query} for n in range(12)}
-    fused = {point_id(f"fused-{n}"): {DENSE: [cosine, (1 - cosine ** 2) ** 0.5, 0.0, 0.0], QUESTION: query,
-                                      SPARSE: SparseVector([7], [weight])}
-             for n, (cosine, weight) in enumerate([(1.0, 0.9), (0.9, 1.0), (0.8, 0.7), (0.6, 0.8)])}
+    fused = {
+        point_id(f"fused-{n}"): {
+            DENSE: [cosine, (1 - cosine**2) ** 0.5, 0.0, 0.0],
+            QUESTION: query,
+            SPARSE: SparseVector([7], [weight]),
+        }
+        for n, (cosine, weight) in enumerate([(1.0, 0.9), (0.9, 1.0), (0.8, 0.7), (0.6, 0.8)])
+    }
     first, second, third, fourth = fused
     rankings = {}
     for order in ("ascending", "descending"):
         collection = store.create_collection(4, MODEL_NAME)
         for points in (same, fused):
-            for key in sorted(points, reverse=order == "descending"):  # one upsert each: the engine sees this order
+            for key in sorted(
+                points, reverse=order == "descending"
+            ):  # one upsert each: the engine sees this order
                 store.engine.upsert(collection, [(key, points[key], {"text": key})])
-        rankings[order] = {"dense": [hit.id for hit in store.engine.query(collection, [(DENSE, query)], 3, 12)],
-                           "fused": [hit.id for hit in store.engine.query(
-                               collection, [(DENSE, query), (SPARSE, SparseVector([7], [1.0]))], 3, 12,
-                               clauses=[{"text": list(fused)}])]}
+        rankings[order] = {
+            "dense": [hit.id for hit in store.engine.query(collection, [(DENSE, query)], 3, 12)],
+            "fused": [
+                hit.id
+                for hit in store.engine.query(
+                    collection,
+                    [(DENSE, query), (SPARSE, SparseVector([7], [1.0]))],
+                    3,
+                    12,
+                    clauses=[{"text": list(fused)}],
+                )
+            ],
+        }
     expected = {"dense": sorted(same)[:3], "fused": [*sorted([first, second]), min(third, fourth)]}
     assert rankings == {"ascending": expected, "descending": expected}
 

@@ -23,8 +23,10 @@ from knowledge.tables import TableStore
 
 TABLES = Path(__file__).parent.parent / "knowledge" / "eval" / "tables"
 SALARIES = "level,min_eur,max_eur\nE3,71300,84200\nE4,86100,101700\nE5,104900,122300\n"
-SALARY_SIDECAR = ("title: Salary bands\ndescription: The yearly salary band of each engineering level.\n"
-                  "audience: channel:CHR\ntags: [hr, pay]\n")
+SALARY_SIDECAR = (
+    "title: Salary bands\ndescription: The yearly salary band of each engineering level.\n"
+    "audience: channel:CHR\ntags: [hr, pay]\n"
+)
 SECRETS = ("71300", "84200", "86100", "101700", "104900", "122300", "71,300", "86,100", "101,700")
 QUESTION = "What is the salary band for level E4?"
 HR, ELSEWHERE = Asker(user="U1", channel="CHR"), Asker(user="U1", channel="CGEN")
@@ -44,8 +46,9 @@ def write_tables(folder: Path) -> Path:
 def hr_tables(settings, embedder, tmp_path):
     store = Store.open(settings.knowledge)
     try:
-        summary = Pipeline(store, embedder, SparseEncoder(), tables=TableStore(settings.knowledge.tables_path)).run(
-            [write_tables(tmp_path / "tables")])
+        summary = Pipeline(
+            store, embedder, SparseEncoder(), tables=TableStore(settings.knowledge.tables_path)
+        ).run([write_tables(tmp_path / "tables")])
     finally:
         store.close()
     assert summary.ok, summary.failed
@@ -62,9 +65,11 @@ def sql_reply(sql: str) -> str:
 
 
 def leaked(answer) -> list[str]:
-    return ([p.chunk.title for p in answer.sources if p.chunk.restricted]
-            + [secret for secret in SECRETS if secret in answer.text]
-            + ([answer.table.sql] if answer.table is not None and "salary" in answer.table.sql else []))
+    return (
+        [p.chunk.title for p in answer.sources if p.chunk.restricted]
+        + [secret for secret in SECRETS if secret in answer.text]
+        + ([answer.table.sql] if answer.table is not None and "salary" in answer.table.sql else [])
+    )
 
 
 def test_a_table_carries_its_sidecars_audience_in_qdrant_and_the_catalogue(hr_tables):
@@ -75,7 +80,9 @@ def test_a_table_carries_its_sidecars_audience_in_qdrant_and_the_catalogue(hr_ta
         audiences = store.audiences()
     finally:
         store.close()
-    assert {c.kind for c in chunks} == {"table", "row"} and len(chunks) == 4  # the card and three rows
+    assert {c.kind for c in chunks} == {"table", "row"} and len(
+        chunks
+    ) == 4  # the card and three rows
     assert all(c.audience == ["channel:CHR"] and c.tags == ["hr", "pay"] for c in chunks)
     assert all(c.audience == ["everyone"] for c in offices)
     info = TableStore(hr_tables.knowledge.tables_path).info("salary_bands")
@@ -86,8 +93,12 @@ def test_a_table_carries_its_sidecars_audience_in_qdrant_and_the_catalogue(hr_ta
 def test_outside_its_audience_the_table_is_neither_found_nor_queried_by_name(agent, fake_openai):
     for asker in (ELSEWHERE, DM, Asker()):
         # The model names the restricted table outright, then hides it behind a CTE of the same name.
-        fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E4'"),
-                            sql_reply("WITH salary_bands AS (SELECT * FROM salary_bands) SELECT * FROM salary_bands"))
+        fake_openai.enqueue(
+            sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E4'"),
+            sql_reply(
+                "WITH salary_bands AS (SELECT * FROM salary_bands) SELECT * FROM salary_bands"
+            ),
+        )
         asked_before = len(fake_openai.prompts())
         answer = agent.answer(QUESTION, f"{asker.channel}:1", asker)
         assert leaked(answer) == [], asker
@@ -95,16 +106,22 @@ def test_outside_its_audience_the_table_is_neither_found_nor_queried_by_name(age
         assert len(fake_openai.prompts()) == asked_before, asker
         fake_openai.replies.clear()
     # A question about the public table, with SQL that reads the restricted one by name: rejected twice.
-    fake_openai.enqueue(sql_reply("SELECT * FROM salary_bands"),
-                        sql_reply("WITH salary_bands AS (SELECT * FROM salary_bands) SELECT * FROM salary_bands"))
+    fake_openai.enqueue(
+        sql_reply("SELECT * FROM salary_bands"),
+        sql_reply("WITH salary_bands AS (SELECT * FROM salary_bands) SELECT * FROM salary_bands"),
+    )
     asked_before = len(fake_openai.prompts())
     answer = agent.answer("Which offices in Germany have parking?", "CGEN:2", ELSEWHERE)
     assert answer.table is None and leaked(answer) == []
     # The model was asked (twice), and what it was first shown never named the restricted table.
     [first, _second, *_] = fake_openai.prompts()[asked_before:]
     assert not any("salary_bands" in m["content"] or "Salary bands" in m["content"] for m in first)
-    assert any("sql draft 1 rejected: no table 'salary_bands' here" in note for note in answer.notes)
-    assert any("sql draft 2 rejected: no table 'salary_bands' here" in note for note in answer.notes)
+    assert any(
+        "sql draft 1 rejected: no table 'salary_bands' here" in note for note in answer.notes
+    )
+    assert any(
+        "sql draft 2 rejected: no table 'salary_bands' here" in note for note in answer.notes
+    )
 
 
 def test_inside_its_audience_the_table_answers_and_its_result_stays_restricted(agent, fake_openai):
@@ -123,28 +140,41 @@ def test_a_stale_public_card_does_not_open_a_restricted_table(hr_tables, make_de
     """The catalogue is checked too: a card indexed while the table was public (the ingest that
     restricted it stopped before it rewrote the passages) reaches the SQL step, which refuses it."""
     deps = make_deps(hr_tables.replace(openai_base_url=fake_openai.base_url))
-    [card] = [p for p in deps.retriever.retrieve(QUESTION, 10, access=Access.of(HR)) if p.chunk.kind == "table"
-              and p.chunk.metadata["table"] == "salary_bands"]
+    [card] = [
+        p
+        for p in deps.retriever.retrieve(QUESTION, 10, access=Access.of(HR))
+        if p.chunk.kind == "table" and p.chunk.metadata["table"] == "salary_bands"
+    ]
     stale = replace(card, chunk=replace(card.chunk, audience=["everyone"]))
-    fake_openai.enqueue(sql_reply("SELECT * FROM salary_bands"), sql_reply("SELECT * FROM salary_bands"))
-    attempt = deps.table_answers.query(deps.cascade.rewriter, QUESTION, [stale], Access.of(ELSEWHERE))
+    fake_openai.enqueue(
+        sql_reply("SELECT * FROM salary_bands"), sql_reply("SELECT * FROM salary_bands")
+    )
+    attempt = deps.table_answers.query(
+        deps.cascade.rewriter, QUESTION, [stale], Access.of(ELSEWHERE)
+    )
     assert attempt.result is None and attempt.notes == ["tables: none of them may be read here"]
     assert fake_openai.prompts() == []  # not even the schema was shown
     attempt = deps.table_answers.query(deps.cascade.rewriter, QUESTION, [stale], Access.of(HR))
     assert len(attempt.result.rows) == 3
 
 
-def test_ingest_gives_tables_the_paths_audience_and_counts_them(settings, embedder, tmp_path, monkeypatch, capsys):
+def test_ingest_gives_tables_the_paths_audience_and_counts_them(
+    settings, embedder, tmp_path, monkeypatch, capsys
+):
     folder = write_tables(tmp_path / "tables")
     (folder / "rota.csv").write_text("week,team\n1,Platform\n2,Payments\n")
-    big = "n,square\n" + "".join(f"{n},{n * n}\n" for n in range(300))  # no row passages; the card samples 3
+    big = "n,square\n" + "".join(
+        f"{n},{n * n}\n" for n in range(300)
+    )  # no row passages; the card samples 3
     (folder / "squares.csv").write_text(big)
     tables = TableStore(settings.knowledge.tables_path)
 
     def run(labels=Labels()):
         store = Store.open(settings.knowledge)
         try:
-            summary = Pipeline(store, embedder, SparseEncoder(), tables=tables, labels=labels).run([folder])
+            summary = Pipeline(store, embedder, SparseEncoder(), tables=tables, labels=labels).run(
+                [folder]
+            )
             return summary, {c.metadata["table"]: c for c in store.chunks() if c.kind == "table"}
         finally:
             store.close()
@@ -152,9 +182,15 @@ def test_ingest_gives_tables_the_paths_audience_and_counts_them(settings, embedd
     summary, cards = run(Labels(("user:U5",), ("ops",)))
     assert summary.ok
     # The sidecar's audience wins over the path's; tags add up; a table saying none takes the path's.
-    assert (cards["salary_bands"].audience, cards["salary_bands"].tags) == (["channel:CHR"], ["hr", "pay", "ops"])
-    assert (cards["rota"].audience, cards["rota"].tags) == (["user:U5"], ["ops"]) == (cards["offices"].audience,
-                                                                                    cards["offices"].tags)
+    assert (cards["salary_bands"].audience, cards["salary_bands"].tags) == (
+        ["channel:CHR"],
+        ["hr", "pay", "ops"],
+    )
+    assert (
+        (cards["rota"].audience, cards["rota"].tags)
+        == (["user:U5"], ["ops"])
+        == (cards["offices"].audience, cards["offices"].tags)
+    )
     assert tables.info("rota").audience == ("user:U5",)
     # The sidecar opens the salary bands to everyone: the next ingest rewrites the card and its rows.
     (folder / "salary_bands.yaml").write_text(SALARY_SIDECAR.replace("channel:CHR", "everyone"))
@@ -164,13 +200,22 @@ def test_ingest_gives_tables_the_paths_audience_and_counts_them(settings, embedd
     summary, cards = run()
     assert summary.updated == 2 and cards["salary_bands"].audience == ["everyone"]
     assert cards["squares"].content_hash != before
-    assert tables.info("salary_bands").audience == ("everyone",) and cards["rota"].audience == ["user:U5"]
+    assert tables.info("salary_bands").audience == ("everyone",) and cards["rota"].audience == [
+        "user:U5"
+    ]
     # Rows cannot carry audiences of their own: the file is refused, the previous version keeps serving.
-    (folder / "rota.csv").write_text("week,team,audience\n1,Platform,channel:CHR\n2,Payments,everyone\n")
+    (folder / "rota.csv").write_text(
+        "week,team,audience\n1,Platform,channel:CHR\n2,Payments,everyone\n"
+    )
     summary, cards = run()
     [failed] = summary.failed
-    assert failed["path"].endswith("rota.csv") and "rows cannot have audiences of their own" in failed["reason"]
-    assert tables.info("rota").rows == 2 and "audience" not in {c.name for c in tables.info("rota").columns}
+    assert (
+        failed["path"].endswith("rota.csv")
+        and "rows cannot have audiences of their own" in failed["reason"]
+    )
+    assert tables.info("rota").rows == 2 and "audience" not in {
+        c.name for c in tables.info("rota").columns
+    }
     assert cards["rota"].audience == ["user:U5"]
     tables.close_reader()
     monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
@@ -182,25 +227,34 @@ def test_ingest_gives_tables_the_paths_audience_and_counts_them(settings, embedd
 
 
 def test_a_table_answer_is_cached_for_its_audience_and_retired_when_the_table_changes(
-        hr_tables, make_deps, fake_openai, embedder, tmp_path):
-    agent = Agent(make_deps(hr_tables.replace(answer_cache=True, openai_base_url=fake_openai.base_url)))
+    hr_tables, make_deps, fake_openai, embedder, tmp_path
+):
+    agent = Agent(
+        make_deps(hr_tables.replace(answer_cache=True, openai_base_url=fake_openai.base_url))
+    )
     fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E4'"))
     first = agent.answer(QUESTION, "CHR:5.1", HR)
     assert first.table.rows == [(86100, 101700)] and first.cache_key
     asked = len(fake_openai.prompts())
     again = agent.answer(QUESTION, "CHR:5.2", HR)
     assert again.mode == "cache" and again.table == first.table and again.text == first.text
-    assert len(fake_openai.prompts()) == asked  # no model call: the SQL, its rows and the answer came from the cache
+    assert (
+        len(fake_openai.prompts()) == asked
+    )  # no model call: the SQL, its rows and the answer came from the cache
     for asker in (ELSEWHERE, DM):
         answer = agent.answer(QUESTION, f"{asker.channel}:5.3", asker)
         assert answer.mode != "cache" and leaked(answer) == [], asker
     # Only the exact wording finds it: a question worded alike may filter the same table otherwise.
     fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E3'"))
-    assert agent.answer("What is the salary band for level E3?", "CHR:5.4", HR).table.rows == [(71300, 84200)]
+    assert agent.answer("What is the salary band for level E3?", "CHR:5.4", HR).table.rows == [
+        (71300, 84200)
+    ]
     # The table changes: the next ingest retires the cached answer.
     folder = tmp_path / "tables"
     (folder / "salary_bands.csv").write_text(SALARIES.replace("101700", "102500"))
-    summary = Pipeline(agent.deps.store, embedder, SparseEncoder(), tables=agent.deps.table_answers.tables).run([folder])
+    summary = Pipeline(
+        agent.deps.store, embedder, SparseEncoder(), tables=agent.deps.table_answers.tables
+    ).run([folder])
     assert summary.updated == 1
     fake_openai.enqueue(sql_reply("SELECT min_eur, max_eur FROM salary_bands WHERE level = 'E4'"))
     fresh = agent.answer(QUESTION, "CHR:5.5", HR)

@@ -34,8 +34,12 @@ def sql_reply(sql: str) -> str:
     return json.dumps({"sql": sql})
 
 
-def test_a_table_question_is_answered_by_checked_sql_and_shows_the_rows(agent_with_model, fake_openai):
-    fake_openai.enqueue(sql_reply("SELECT city FROM offices WHERE country = 'Germany' AND parking ORDER BY city"))
+def test_a_table_question_is_answered_by_checked_sql_and_shows_the_rows(
+    agent_with_model, fake_openai
+):
+    fake_openai.enqueue(
+        sql_reply("SELECT city FROM offices WHERE country = 'Germany' AND parking ORDER BY city")
+    )
     answer = agent_with_model.answer(PARKING)
     assert not answer.refused and answer.mode == "llm"
     assert answer.table.rows == [("Berlin",), ("Hamburg",)] and answer.table.tables == ["offices"]
@@ -44,26 +48,39 @@ def test_a_table_question_is_answered_by_checked_sql_and_shows_the_rows(agent_wi
     [source] = answer.sources
     assert source.chunk.title == "Office locations" and source.chunk.section == "query result"
     sql_prompt = fake_openai.prompts()[0]
-    assert "one DuckDB SQL query" in sql_prompt[0]["content"] and "Table offices" in sql_prompt[1]["content"]
+    assert (
+        "one DuckDB SQL query" in sql_prompt[0]["content"]
+        and "Table offices" in sql_prompt[1]["content"]
+    )
     assert answer_json(answer)["table"]["rows"] == [["Berlin"], ["Hamburg"]]
     slack = json.dumps(answer_blocks(answer))
     assert answer.table.sql in slack and "Hamburg" in slack
     assert "ORDER BY city LIMIT 200" in render(answer)
 
 
-def test_hostile_sql_is_rejected_and_re_asked_once_with_the_reason(agent_with_model, fake_openai, tmp_path):
+def test_hostile_sql_is_rejected_and_re_asked_once_with_the_reason(
+    agent_with_model, fake_openai, tmp_path
+):
     stolen = tmp_path / "stolen.csv"
-    fake_openai.enqueue(sql_reply(f"COPY offices TO '{stolen}'"),
-                        sql_reply("SELECT city FROM offices WHERE country = 'Germany' AND parking ORDER BY city"))
+    fake_openai.enqueue(
+        sql_reply(f"COPY offices TO '{stolen}'"),
+        sql_reply("SELECT city FROM offices WHERE country = 'Germany' AND parking ORDER BY city"),
+    )
     answer = agent_with_model.answer(PARKING)
     assert answer.table.rows == [("Berlin",), ("Hamburg",)]
-    assert any("sql draft 1 rejected: only SELECT is allowed, not COPY" in note for note in answer.notes)
-    assert "That query was rejected: only SELECT is allowed" in fake_openai.prompts()[1][-1]["content"]
+    assert any(
+        "sql draft 1 rejected: only SELECT is allowed, not COPY" in note for note in answer.notes
+    )
+    assert (
+        "That query was rejected: only SELECT is allowed" in fake_openai.prompts()[1][-1]["content"]
+    )
     assert not stolen.exists()
 
 
 def test_sql_that_fails_twice_falls_back_to_the_row_passages(agent_with_model, fake_openai):
-    fake_openai.enqueue(sql_reply("SELECT * FROM read_csv('/etc/passwd')"), sql_reply("SELECT salary FROM offices"))
+    fake_openai.enqueue(
+        sql_reply("SELECT * FROM read_csv('/etc/passwd')"), sql_reply("SELECT salary FROM offices")
+    )
     answer = agent_with_model.answer(PARKING)
     assert answer.table is None and "root:" not in answer.text
     assert any("no column 'salary'" in note for note in answer.notes)
@@ -72,25 +89,41 @@ def test_sql_that_fails_twice_falls_back_to_the_row_passages(agent_with_model, f
 
 
 def test_a_number_not_in_the_result_never_reaches_the_user(agent_with_model, fake_openai):
-    invented = json.dumps({"answer": "The highest per diem in Asia is 75 EUR, in Hong Kong [1].", "sources": [1],
-                           "confidence": 0.9})
-    fake_openai.enqueue(sql_reply("SELECT city, per_diem_eur FROM per_diem_rates WHERE region = 'Asia' "
-                                  "ORDER BY per_diem_eur DESC LIMIT 1"), *[invented] * 4)
+    invented = json.dumps(
+        {
+            "answer": "The highest per diem in Asia is 75 EUR, in Hong Kong [1].",
+            "sources": [1],
+            "confidence": 0.9,
+        }
+    )
+    fake_openai.enqueue(
+        sql_reply(
+            "SELECT city, per_diem_eur FROM per_diem_rates WHERE region = 'Asia' "
+            "ORDER BY per_diem_eur DESC LIMIT 1"
+        ),
+        *[invented] * 4,
+    )
     answer = agent_with_model.answer("What is the highest per diem in Asia?")
     assert answer.table.rows == [("Hong Kong", 68)]
     assert "75" not in answer.text and "68" in answer.text and answer.guard_failures >= 1
 
 
-def test_without_a_model_lookups_quote_a_row_and_aggregates_say_they_need_one(table_settings, make_deps):
+def test_without_a_model_lookups_quote_a_row_and_aggregates_say_they_need_one(
+    table_settings, make_deps
+):
     agent = Agent(make_deps(table_settings))
     lookup = agent.answer("What is the per diem for a business trip to Oslo?")
-    assert lookup.mode == "extractive" and not lookup.refused and "per_diem_eur: 62.5" in lookup.text
+    assert (
+        lookup.mode == "extractive" and not lookup.refused and "per_diem_eur: 62.5" in lookup.text
+    )
     aggregate = agent.answer("Which office has the most employees?")
     assert aggregate.refused and "no language model is configured" in aggregate.text
     assert aggregate.sources[0].chunk.metadata["table"] == "offices"
 
 
-def test_without_a_model_a_count_one_row_holds_is_answered_from_that_row(settings, make_deps, embedder, tmp_path):
+def test_without_a_model_a_count_one_row_holds_is_answered_from_that_row(
+    settings, make_deps, embedder, tmp_path
+):
     from ingest.pipeline import Pipeline
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
@@ -100,11 +133,15 @@ def test_without_a_model_a_count_one_row_holds_is_answered_from_that_row(setting
     folder.mkdir()
     offices = TABLES / "offices.csv"
     shutil.copy(TABLES / "offices.yaml", folder / "offices.yaml")
-    (folder / "offices.csv").write_text(offices.read_text().rstrip("\n") + "\nLisbon,Portugal,Europe,64,41,no,2021-06-01\n"
-                                        "Porto,Portugal,Europe,22,20,yes,2023-02-13\n")
+    (folder / "offices.csv").write_text(
+        offices.read_text().rstrip("\n") + "\nLisbon,Portugal,Europe,64,41,no,2021-06-01\n"
+        "Porto,Portugal,Europe,22,20,yes,2023-02-13\n"
+    )
     store = Store.open(settings.knowledge)
     try:
-        Pipeline(store, embedder, SparseEncoder(), tables=TableStore(settings.knowledge.tables_path)).run([folder])
+        Pipeline(
+            store, embedder, SparseEncoder(), tables=TableStore(settings.knowledge.tables_path)
+        ).run([folder])
     finally:
         store.close()
     agent = Agent(make_deps(settings.replace(answer_cache=False)))
@@ -112,6 +149,9 @@ def test_without_a_model_a_count_one_row_holds_is_answered_from_that_row(setting
     assert lookup.mode == "extractive" and not lookup.refused
     assert "city: Lisbon" in lookup.text and "desks: 41" in lookup.text
     # Counts over several rows still need a model: Portugal names two offices, "in total" sums.
-    for question in ("How many offices are in Portugal?", "How many desks do the offices in Portugal have in total?"):
+    for question in (
+        "How many offices are in Portugal?",
+        "How many desks do the offices in Portugal have in total?",
+    ):
         answer = agent.answer(question)
         assert answer.refused and "no language model is configured" in answer.text, question

@@ -63,12 +63,18 @@ def test_tables_load_typed_with_a_card_and_row_passages(all_tables):
     assert summary.failed == [] and summary.added == 3
     assert counts(tables) == ROWS
     types = {c.name: c.type for c in tables.info("offices").columns}
-    assert types["employees"] == "BIGINT" and types["opened"] == "DATE" and types["city"] == "VARCHAR"
-    assert {c.name: c.type for c in tables.info("per_diem_rates").columns}["per_diem_eur"] == "DOUBLE"
+    assert (
+        types["employees"] == "BIGINT" and types["opened"] == "DATE" and types["city"] == "VARCHAR"
+    )
+    assert {c.name: c.type for c in tables.info("per_diem_rates").columns}[
+        "per_diem_eur"
+    ] == "DOUBLE"
     cards = [c for c in chunks if c.kind == "table"]
     assert {c.metadata["table"] for c in cards} == set(ROWS)
     offices = next(c for c in cards if c.metadata["table"] == "offices" and c.position == 0)
-    assert offices.title == "Office locations" and "true when the office has parking" in offices.text
+    assert (
+        offices.title == "Office locations" and "true when the office has parking" in offices.text
+    )
     assert "employees (BIGINT)" in offices.text and "city: Berlin" in offices.text
     rows = [c for c in chunks if c.kind == "row"]
     assert len({c.doc_id for c in rows}) == sum(ROWS.values())
@@ -76,7 +82,9 @@ def test_tables_load_typed_with_a_card_and_row_passages(all_tables):
     assert "per_diem_eur: 62.5" in oslo.text and "lodging_eur: 210" in oslo.text
 
 
-def test_reruns_skip_unchanged_tables_and_replace_changed_ones_whole(pipeline, store, tables, table_dir):
+def test_reruns_skip_unchanged_tables_and_replace_changed_ones_whole(
+    pipeline, store, tables, table_dir
+):
     pipeline.run([table_dir])
     again = pipeline.run([table_dir])
     assert (again.added, again.updated, again.unchanged, again.chunks_written) == (0, 0, 2, 0)
@@ -88,7 +96,9 @@ def test_reruns_skip_unchanged_tables_and_replace_changed_ones_whole(pipeline, s
     assert (changed.added, changed.updated, changed.unchanged) == (0, 1, 1)
     assert counts(tables)["offices"] == 4
     assert "staff" in {c.name for c in tables.info("offices").columns}
-    office_rows = {c.doc_id for c in store.chunks() if c.kind == "row" and c.metadata["table"] == "offices"}
+    office_rows = {
+        c.doc_id for c in store.chunks() if c.kind == "row" and c.metadata["table"] == "offices"
+    }
     assert len(office_rows) == 4, "rows gone from the file are gone from the index"
 
 
@@ -108,10 +118,14 @@ def test_a_table_info_is_kept_until_the_table_is_written_again(pipeline, tables,
         tables.info("rota")
 
 
-def test_a_malformed_table_is_reported_and_the_old_version_keeps_serving(pipeline, store, tables, table_dir):
+def test_a_malformed_table_is_reported_and_the_old_version_keeps_serving(
+    pipeline, store, tables, table_dir
+):
     pipeline.run([table_dir])
     points = store.count()
-    (table_dir / "offices.csv").write_bytes(b'city,country\n"Berlin,Germany\n' + bytes(range(256)) * 40)
+    (table_dir / "offices.csv").write_bytes(
+        b'city,country\n"Berlin,Germany\n' + bytes(range(256)) * 40
+    )
     summary = pipeline.run([table_dir])
     [failure] = summary.failed
     assert failure["path"].endswith("offices.csv") and "not a readable table" in failure["reason"]
@@ -126,8 +140,8 @@ def test_unreadable_lines_fail_the_load_with_their_line_numbers(pipeline, store,
     pipeline.run([table_dir])
     rota = table_dir / "rota.csv"
     good = [f"{week},Team {week}" for week in range(1, 60)]
-    good[9] = "10,Platform,on call"           # line 11: a field too many
-    good[39] = "40"                           # line 41: a field missing
+    good[9] = "10,Platform,on call"  # line 11: a field too many
+    good[39] = "40"  # line 41: a field missing
     rota.write_text("week,team\n" + "\n".join(good) + "\n")
     summary = pipeline.run([table_dir])
     [failure] = summary.failed
@@ -153,8 +167,12 @@ def test_parquet_tsv_and_each_excel_sheet_are_tables(pipeline, tables, tmp_path)
 
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / "holidays.tsv").write_text("date\tname\n2026-12-25\tChristmas Day\n2026-01-01\tNew Year\n")
-    duckdb.sql(f"COPY (SELECT range AS id, range * 1.5 AS price FROM range(300)) TO '{folder / 'prices.parquet'}'")
+    (folder / "holidays.tsv").write_text(
+        "date\tname\n2026-12-25\tChristmas Day\n2026-01-01\tNew Year\n"
+    )
+    duckdb.sql(
+        f"COPY (SELECT range AS id, range * 1.5 AS price FROM range(300)) TO '{folder / 'prices.parquet'}'"
+    )
     workbook = Workbook()
     workbook.active.title = "Rota"
     workbook.active.append(["week", "engineer"])

@@ -24,7 +24,9 @@ def test_forget_in_a_shared_thread_removes_only_the_callers_turns(memory):
 
 
 def test_turns_remembered_before_they_named_their_asker_are_forgotten_with_the_thread(memory):
-    memory.remember("C1:3.0", Turn(question="whose?", answer="d"), user="U1")  # no `user` in the turn
+    memory.remember(
+        "C1:3.0", Turn(question="whose?", answer="d"), user="U1"
+    )  # no `user` in the turn
     assert memory.forget_user("U1") == 1 and memory.recent("C1:3.0") == []
 
 

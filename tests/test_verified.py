@@ -26,10 +26,7 @@ def test_a_verified_answer_is_served_word_for_word_for_its_question_and_a_paraph
     exact = agent.answer("how do I get a parking pass", "t1")
     paraphrase = agent.answer("How can I get a parking pass?", "t2")
     other = agent.answer("How much can I spend on a hotel?", "t3")
-    assert (
-        exact.mode == paraphrase.mode == "verified"
-        and exact.text == paraphrase.text == ANSWER
-    )
+    assert exact.mode == paraphrase.mode == "verified" and exact.text == paraphrase.text == ANSWER
     assert (
         exact.attribution
         == "Verified by <@U0OWNER> on 2026-12-07"
@@ -52,23 +49,16 @@ def test_a_retired_or_draft_answer_is_not_served(kb_settings, make_deps):
     assert agent.answer("Who waters the office plants?", "t6").mode != "verified"
 
 
-def test_past_its_review_date_it_is_not_served_and_the_owner_is_to_be_told(
-    kb_settings, make_deps
-):
+def test_past_its_review_date_it_is_not_served_and_the_owner_is_to_be_told(kb_settings, make_deps):
     deps = verified_deps(make_deps, kb_settings, day="2026-12-07")
-    entry = deps.verified.save(
-        Verified(QUESTION, ANSWER, "U0OWNER", review_by="2026-12-10")
-    )
+    entry = deps.verified.save(Verified(QUESTION, ANSWER, "U0OWNER", review_by="2026-12-10"))
     agent = Agent(deps)
-    assert (
-        agent.answer(QUESTION, "t7").mode == "verified"
-        and deps.verified.asked_overdue() == {}
-    )
+    assert agent.answer(QUESTION, "t7").mode == "verified" and deps.verified.asked_overdue() == {}
     deps.verified.clock = lambda: "2026-12-11"
     assert agent.answer(QUESTION, "t8").mode != "verified"
-    assert list(deps.verified.asked_overdue()) == [
-        entry.id
-    ] and deps.verified.overdue() == [deps.verified.get(entry.id)]
+    assert list(deps.verified.asked_overdue()) == [entry.id] and deps.verified.overdue() == [
+        deps.verified.get(entry.id)
+    ]
     renewed = deps.verified.approve(entry.id, review_by="2027-06-01")
     assert renewed.verified_on == "2026-12-11" and deps.verified.asked_overdue() == {}
     assert agent.answer(QUESTION, "t9").mode == "verified"
@@ -89,15 +79,10 @@ def test_a_channel_answer_is_for_that_channel_and_its_thread_memory_leaks_nothin
     ):
         assert ANSWER not in agent.answer(QUESTION, f"x{asker.channel}", asker).text
     # Someone without the channel follows up in the same thread: the earlier turn is not read.
-    follow_up = agent.answer(
-        "and who hands them out?", "CHR:1", Asker(user="U2", channel="CGEN")
-    )
+    follow_up = agent.answer("and who hands them out?", "CHR:1", Asker(user="U2", channel="CGEN"))
     assert "Maria" not in follow_up.text and "Maria" not in follow_up.searched
     # The verified answer never enters the answer cache, so no one else is served it from there.
-    assert (
-        agent.answer(QUESTION, "CGEN:2", Asker(user="U3", channel="CGEN")).mode
-        != "cache"
-    )
+    assert agent.answer(QUESTION, "CGEN:2", Asker(user="U3", channel="CGEN")).mode != "cache"
 
 
 def test_bad_entries_say_what_to_fix(kb_settings, make_deps):

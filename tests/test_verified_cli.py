@@ -119,9 +119,7 @@ def test_import_checks_every_row_before_storing_any(env, capsys, tmp_path):
     assert "bad.csv:3" in capsys.readouterr().err and listed(capsys) == []
     assert cli.main(["verified", "import", str(good)]) == 0
     entries = listed(capsys)
-    assert [
-        (e["question"], e["audience"], e["paraphrases"], e["source"]) for e in entries
-    ] == [
+    assert [(e["question"], e["audience"], e["paraphrases"], e["source"]) for e in entries] == [
         (
             "Where is the wifi password?",
             ["everyone"],

@@ -17,7 +17,9 @@ Mode = Literal["extractive", "llm", "faq", "cache", "verified"]
 Reason = Literal["no_answer", "prompt_injection", "off_topic", "too_long", "error"]
 
 
-PUBLISHED = ConfigDict(use_attribute_docstrings=True, extra="forbid", json_schema_serialization_defaults_required=True)
+PUBLISHED = ConfigDict(
+    use_attribute_docstrings=True, extra="forbid", json_schema_serialization_defaults_required=True
+)
 """How the parts of an answer are published (bot/chain/answer_json.py): each field's docstring is its
 description in the JSON Schema, and a field with a default is still always in the output."""
 
@@ -49,9 +51,13 @@ class Usage:
         the second says what answered."""
         if other is None:
             return self
-        return Usage(other.tier, self.prompt_tokens + other.prompt_tokens,
-                     self.completion_tokens + other.completion_tokens, round(self.cost_usd + other.cost_usd, 6),
-                     self.rejected + other.rejected)
+        return Usage(
+            other.tier,
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            round(self.cost_usd + other.cost_usd, 6),
+            self.rejected + other.rejected,
+        )
 
 
 SHOWN_TABLE_ROWS = 20
@@ -72,13 +78,22 @@ class TableResult:
 
     def text_table(self, limit: int) -> str:
         """The first `limit` rows as an aligned text table (the CLI; Slack, in a code block)."""
-        cells = [self.columns, *([("" if v is None else str(v)) for v in row] for row in self.rows[:limit])]
+        cells = [
+            self.columns,
+            *([("" if v is None else str(v)) for v in row] for row in self.rows[:limit]),
+        ]
         widths = [max(len(str(row[i])) for row in cells) for i in range(len(self.columns))]
-        lines = [" | ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() for row in cells]
+        lines = [
+            " | ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=False)).rstrip()
+            for row in cells
+        ]
         lines.insert(1, "-+-".join("-" * w for w in widths))
         more = len(self.rows) - limit
         if more > 0 or self.truncated:
-            lines.append(f"... {max(more, 0)} more rows" + (" (and more beyond the row cap)" if self.truncated else ""))
+            lines.append(
+                f"... {max(more, 0)} more rows"
+                + (" (and more beyond the row cap)" if self.truncated else "")
+            )
         return "\n".join(lines)
 
 
@@ -141,10 +156,18 @@ class Answer:
         """The answer with its numbered sources, as a terminal or a chat client shows it."""
         lines = [self.text, *(["", f"_{self.attribution}_"] if self.attribution else [])]
         if self.table is not None:  # an answer from the tables: where from, the SQL, the rows
-            lines += ["", text(self.language, "answer.table_sql", tables=", ".join(self.table.tables)),
-                      f"  {self.table.sql}", "", self.table.text_table(SHOWN_TABLE_ROWS)]
+            lines += [
+                "",
+                text(self.language, "answer.table_sql", tables=", ".join(self.table.tables)),
+                f"  {self.table.sql}",
+                "",
+                self.table.text_table(SHOWN_TABLE_ROWS),
+            ]
         if self.sources:
-            lines += ["", text(self.language, "sources.closest" if self.refused else "sources.heading") + ":"]
+            lines += [
+                "",
+                text(self.language, "sources.closest" if self.refused else "sources.heading") + ":",
+            ]
             for number, passage in enumerate(self.sources, start=1):
                 lines.append(f"  [{number}] {passage.chunk.label} - {passage.chunk.source}")
         return "\n".join(lines)

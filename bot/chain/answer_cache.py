@@ -74,9 +74,15 @@ def normalised(question: str) -> str:
 
 
 class AnswerCache:
-    def __init__(self, client: redis.Redis, prefix: str, embed_query: Callable[[str], Sequence[float]],
-                 threshold: float, current_hashes: Callable[[list[str]], dict[str, str]],
-                 scope: str = "") -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        embed_query: Callable[[str], Sequence[float]],
+        threshold: float,
+        current_hashes: Callable[[list[str]], dict[str, str]],
+        scope: str = "",
+    ) -> None:
         """`current_hashes` maps chunk ids to the content hash the index holds now (absent: gone)."""
         self._redis = client
         self._prefix = prefix
@@ -117,7 +123,9 @@ class AnswerCache:
             return None
         return CacheHit(found[1], "semantic", float(scores[list(rows.values())[found[0]]]))
 
-    def _first_current(self, scope: str, keys: list[str], access: Access) -> tuple[int, dict] | None:
+    def _first_current(
+        self, scope: str, keys: list[str], access: Access
+    ) -> tuple[int, dict] | None:
         """The first of `keys` (best first) with an answer `access` may see, as (its index, the
         answer): of a key's answers, the most restricted one they may see, that is the one made
         for rights like theirs. Answers citing documents changed since are dropped on the way.
@@ -134,7 +142,10 @@ class AnswerCache:
         cited = {chunk_id for *_, answer in readable for chunk_id in cited_hashes(answer)}
         now = self._current_hashes(list(cited)) if cited else {}
         for index, variant, answer in readable:
-            if any(now.get(chunk_id) != content_hash for chunk_id, content_hash in cited_hashes(answer).items()):
+            if any(
+                now.get(chunk_id) != content_hash
+                for chunk_id, content_hash in cited_hashes(answer).items()
+            ):
                 self._redis.hdel(f"{scope}:answer:{keys[index]}", variant)
                 continue
             return index, answer
@@ -145,8 +156,11 @@ class AnswerCache:
         scope = self._scope(prompt_version)
         key = self.key_for(question)
         pipe = self._redis.pipeline()
-        pipe.hset(f"{scope}:answer:{key}", variant_of(answer),
-                  json.dumps({**answer, "cache_key": key}, ensure_ascii=False))
+        pipe.hset(
+            f"{scope}:answer:{key}",
+            variant_of(answer),
+            json.dumps({**answer, "cache_key": key}, ensure_ascii=False),
+        )
         pipe.expire(f"{scope}:answer:{key}", TTL_S)
         if not semantic or not reads_meaning(question):
             pipe.execute()  # found again by its exact wording only
@@ -177,10 +191,17 @@ class AnswerCache:
             new = self._redis.lrange(vectors_key, len(keys), -1)
             if new:
                 entries = [json.loads(raw) for raw in new]
-                rows = np.stack([np.frombuffer(base64.b64decode(e["vector"]), dtype=np.float32) for e in entries])
+                rows = np.stack(
+                    [
+                        np.frombuffer(base64.b64decode(e["vector"]), dtype=np.float32)
+                        for e in entries
+                    ]
+                )
                 vectors = rows if not keys else np.vstack([vectors, rows])
                 keys = keys + [e["key"] for e in entries]
-                self._mirror = {vectors_key: (vectors, keys)}  # older lists are done: a new one replaced them
+                self._mirror = {
+                    vectors_key: (vectors, keys)
+                }  # older lists are done: a new one replaced them
             return vectors, keys
 
 
@@ -194,35 +215,66 @@ def answer_scope(rules_fingerprint: str, models: Sequence[str], embedding_model:
     """What, besides the cited documents and the prompt, decides an answer: the business rules
     (refusals, banned phrases, disclaimers), the models that may write it, and the embedding
     model (which retrieved the sources and whose vectors the semantic cache compares)."""
-    return hashlib.sha256("|".join([rules_fingerprint, *models, embedding_model]).encode()).hexdigest()[:12]
+    return hashlib.sha256(
+        "|".join([rules_fingerprint, *models, embedding_model]).encode()
+    ).hexdigest()[:12]
 
 
 def variant_of(answer: dict) -> str:
     """The audiences an answer's sources are restricted to ("" when everyone may read them all)."""
-    restricted = {tuple(sorted(s["payload"].get("audience", [EVERYONE]))) for s in answer.get("sources", [])}
+    restricted = {
+        tuple(sorted(s["payload"].get("audience", [EVERYONE]))) for s in answer.get("sources", [])
+    }
     return "|".join(sorted(",".join(a) for a in restricted if a != (EVERYONE,)))
 
 
 def cited_hashes(answer: dict) -> dict[str, str]:
     """Chunk id -> the content hash of its document, for every source a cached answer cites."""
-    return {source["id"]: source["payload"].get("content_hash", "") for source in answer.get("sources", [])}
+    return {
+        source["id"]: source["payload"].get("content_hash", "")
+        for source in answer.get("sources", [])
+    }
 
 
 def freeze(answer: Answer) -> dict:
     """An Answer as cached: enough to rebuild it, sources and all."""
     return {
-        "text": answer.text, "mode": answer.mode, "confidence": answer.confidence,
-        "sources": [{"id": p.id, "payload": p.chunk.payload(), "score": p.score, "rank": p.rank,
-                     "question_score": p.question_score} for p in answer.sources],
-        **({"table": TABLE_RESULT.dump_python(answer.table, mode="json")} if answer.table is not None else {}),
+        "text": answer.text,
+        "mode": answer.mode,
+        "confidence": answer.confidence,
+        "sources": [
+            {
+                "id": p.id,
+                "payload": p.chunk.payload(),
+                "score": p.score,
+                "rank": p.rank,
+                "question_score": p.question_score,
+            }
+            for p in answer.sources
+        ],
+        **(
+            {"table": TABLE_RESULT.dump_python(answer.table, mode="json")}
+            if answer.table is not None
+            else {}
+        ),
     }
 
 
 def thaw(data: dict, hit: CacheHit) -> Answer:
-    sources = [Passage(Chunk.from_payload(s["id"], s["payload"]), s["score"], s["rank"], s["question_score"])
-               for s in data["sources"]]
+    sources = [
+        Passage(
+            Chunk.from_payload(s["id"], s["payload"]), s["score"], s["rank"], s["question_score"]
+        )
+        for s in data["sources"]
+    ]
     note = f"cache: {hit.kind} hit" + (f" ({hit.similarity:.2f})" if hit.kind == "semantic" else "")
     table = data.get("table")
-    return Answer(data["text"], "cache", sources=sources, confidence=data["confidence"],
-                  notes=[note, f"first answered in mode {data['mode']}"], cache_key=data.get("cache_key", ""),
-                  table=TABLE_RESULT.validate_python(table) if table else None)
+    return Answer(
+        data["text"],
+        "cache",
+        sources=sources,
+        confidence=data["confidence"],
+        notes=[note, f"first answered in mode {data['mode']}"],
+        cache_key=data.get("cache_key", ""),
+        table=TABLE_RESULT.validate_python(table) if table else None,
+    )

@@ -61,21 +61,45 @@ class AskResult(_Model):
     @classmethod
     def of(cls, answer: Answer, answer_id: Any = None) -> AskResult:
         return cls(
-            id=answer_id, answer=answer.text, refused=answer.refused, reason=answer.reason, mode=answer.mode,
+            id=answer_id,
+            answer=answer.text,
+            refused=answer.refused,
+            reason=answer.reason,
+            mode=answer.mode,
             confidence=answer.confidence,
-            sources=[Source(id=p.id, title=p.chunk.title, source=p.chunk.source, text=p.quote, score=round(p.score, 4))
-                     for p in answer.sources],
-            latency_ms=round(answer.latency_ms, 1), notes=list(answer.notes), turn_id=answer.turn_id,
-            usage=answer.usage or Usage(answer.mode), variant=answer.variant,
-            prompt_version=answer.prompt_version, language=answer.language, table=answer.table,
+            sources=[
+                Source(
+                    id=p.id,
+                    title=p.chunk.title,
+                    source=p.chunk.source,
+                    text=p.quote,
+                    score=round(p.score, 4),
+                )
+                for p in answer.sources
+            ],
+            latency_ms=round(answer.latency_ms, 1),
+            notes=list(answer.notes),
+            turn_id=answer.turn_id,
+            usage=answer.usage or Usage(answer.mode),
+            variant=answer.variant,
+            prompt_version=answer.prompt_version,
+            language=answer.language,
+            table=answer.table,
             attribution=answer.attribution,
         )
 
     @classmethod
     def unreadable(cls, answer_id: Any, error: str) -> AskResult:
         """A `--jsonl` line that is not a question: an answer-shaped record that says what was wrong."""
-        return cls(id=answer_id, answer="", refused=True, reason="error", mode="extractive",
-                   usage=Usage(tier="extractive"), error=error)
+        return cls(
+            id=answer_id,
+            answer="",
+            refused=True,
+            reason="error",
+            mode="extractive",
+            usage=Usage(tier="extractive"),
+            error=error,
+        )
 
     def as_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"error"} if self.error is None else None)

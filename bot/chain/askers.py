@@ -42,26 +42,39 @@ class UserGroups:
 
     def _members_of(self, groups: list[str], cached: list[str | None]) -> dict[str, set[str]]:
         """Every group's members: the cached ones (`cached`, an MGET's reply), the rest from Slack."""
-        return {group: set(json.loads(raw)) if raw is not None else self._asked(group)
-                for group, raw in zip(groups, cached, strict=True)}
+        return {
+            group: set(json.loads(raw)) if raw is not None else self._asked(group)
+            for group, raw in zip(groups, cached, strict=True)
+        }
 
     def _asked(self, group: str) -> set[str]:
         try:
             members = self._members(group)
-        except Exception as error:  # Slack down or the group gone: fail closed, and ask again next time
+        except (
+            Exception
+        ) as error:  # Slack down or the group gone: fail closed, and ask again next time
             log.warning("could not list the members of user group %s: %s", group, error)
             return set()
         self._redis.set(self.key(group), json.dumps(sorted(members)), ex=self.ttl_s)
         return set(members)
 
-    def read_groups_of(self, user: str, groups: list[str], reads: Reads) -> Callable[[], frozenset[str]]:
+    def read_groups_of(
+        self, user: str, groups: list[str], reads: Reads
+    ) -> Callable[[], frozenset[str]]:
         """Which of `groups` `user` is in, once `reads` is sent: the cached members in its round
         trip (one MGET); without Redis, none (fail closed)."""
         if not user or not groups:
             return frozenset
-        return reads.add("usergroups", lambda pipe: pipe.mget([self.key(group) for group in groups]),
-                         lambda cached: frozenset(group for group, members in self._members_of(groups, cached).items()
-                                                  if user in members), frozenset())
+        return reads.add(
+            "usergroups",
+            lambda pipe: pipe.mget([self.key(group) for group in groups]),
+            lambda cached: frozenset(
+                group
+                for group, members in self._members_of(groups, cached).items()
+                if user in members
+            ),
+            frozenset(),
+        )
 
 
 def slack_members(client) -> Members:
@@ -85,8 +98,12 @@ class ChannelScopes:
 
     def read_scope_of(self, channel: str, reads: Reads) -> Callable[[], Scope]:
         """The channel's scope once `reads` is sent; without Redis, the CHANNEL_SCOPES file's."""
-        return reads.add("scope", lambda pipe: pipe.hget(self._key, channel), lambda raw: self._scope(channel, raw),
-                         self.configured.get(channel, Scope()))
+        return reads.add(
+            "scope",
+            lambda pipe: pipe.hget(self._key, channel),
+            lambda raw: self._scope(channel, raw),
+            self.configured.get(channel, Scope()),
+        )
 
     def _scope(self, channel: str, raw: str | None) -> Scope:
         return Scope.from_dict(json.loads(raw)) if raw else self.configured.get(channel, Scope())
@@ -110,8 +127,10 @@ def load_scopes(path: Path | None) -> dict[str, Scope]:
             raise AccessError("[channels] must be a table of channel ids")
         return {channel: Scope.from_dict(table) for channel, table in tables.items()}
     except (OSError, tomllib.TOMLDecodeError, AccessError, AttributeError, TypeError) as error:
-        raise SettingsError(f"{where} cannot be read ({error}); write `[channels.C0123ABC]` tables with "
-                              "`tags = [\"hr\"]` and/or `prefixes = [\"handbook/hr\"]`") from None
+        raise SettingsError(
+            f"{where} cannot be read ({error}); write `[channels.C0123ABC]` tables with "
+            '`tags = ["hr"]` and/or `prefixes = ["handbook/hr"]`'
+        ) from None
 
 
 class AccessPolicy:
@@ -128,7 +147,9 @@ class AccessPolicy:
         back to the file's scopes."""
         groups: Callable[[], frozenset[str]] = frozenset
         if self.usergroups is not None and asker.user and not asker.everything:
-            restricted_to = [a.split(":", 1)[1] for a in self.store.audiences() if a.startswith("usergroup:")]
+            restricted_to = [
+                a.split(":", 1)[1] for a in self.store.audiences() if a.startswith("usergroup:")
+            ]
             groups = self.usergroups.read_groups_of(asker.user, restricted_to, reads)
         scope: Callable[[], Scope] = Scope
         if asker.channel and not asker.direct:

@@ -37,12 +37,23 @@ class CircuitState:
             return f"circuit open after {self.failures} failures in a row; next probe in {self.retry_in_s:.0f}s"
         if self.state == "half-open":
             return "circuit half-open: the next call probes the endpoint"
-        return f"circuit closed ({self.failures} recent failures)" if self.failures else "circuit closed"
+        return (
+            f"circuit closed ({self.failures} recent failures)"
+            if self.failures
+            else "circuit closed"
+        )
 
 
 class CircuitBreaker:
-    def __init__(self, client: redis.Redis | None, prefix: str, tier: str, failures: int, cooldown_s: float,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: redis.Redis | None,
+        prefix: str,
+        tier: str,
+        failures: int,
+        cooldown_s: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._redis = client
         self._key = f"{prefix}circuit:{tier}"
         self._probe = f"{self._key}:probe"
@@ -78,6 +89,7 @@ class CircuitBreaker:
                 self._redis.hset(self._key, "opened_at", self._clock())
                 self._redis.delete(self._probe)
                 log.warning("circuit %s open after %d failures in a row", self._key, failures)
+
         self._safely(record)
 
     def state(self) -> CircuitState:
@@ -88,7 +100,11 @@ class CircuitBreaker:
         if "opened_at" not in raw:
             return CircuitState("closed", failures)
         retry_in = float(raw["opened_at"]) + self._cooldown_s - self._clock()
-        return CircuitState("open", failures, retry_in) if retry_in > 0 else CircuitState("half-open", failures)
+        return (
+            CircuitState("open", failures, retry_in)
+            if retry_in > 0
+            else CircuitState("half-open", failures)
+        )
 
     def _safely(self, call: Callable[[], object]) -> None:
         if self._redis is None or self._failures <= 0:

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
     from guards.output import GuardResult, OutputGuard
 
 NOT_FOUND = "the model found no answer in the passages"
-REASK_ANSWER = "Your reply was rejected: {} Reply again with one JSON object that follows the rules."
+REASK_ANSWER = (
+    "Your reply was rejected: {} Reply again with one JSON object that follows the rules."
+)
 
 
 @dataclass
@@ -41,11 +43,15 @@ class Attempt:
 
 
 class Cascade:
-    def __init__(self, chats: list[Chat], guard: OutputGuard, telemetry: Telemetry | None = None) -> None:
+    def __init__(
+        self, chats: list[Chat], guard: OutputGuard, telemetry: Telemetry | None = None
+    ) -> None:
         self.chats = chats
         self.guard = guard
         self.telemetry = telemetry or Telemetry()
-        self.tier_prompts = {c.tier.name: load_prompt(c.tier.prompt).text for c in chats if c.tier.prompt}
+        self.tier_prompts = {
+            c.tier.name: load_prompt(c.tier.prompt).text for c in chats if c.tier.prompt
+        }
         """Tiers with their own answer prompt (a small model needs plainer rules)."""
 
     @property
@@ -64,62 +70,127 @@ class Cascade:
     def has_free_tier(self) -> bool:
         return any(chat.tier.free for chat in self.chats)
 
-    def answer(self, instructions: str, question: str, passages: list[Passage], history: list[Turn],
-               free_only: bool = False, language: str = "en") -> Answer:
+    def answer(
+        self,
+        instructions: str,
+        question: str,
+        passages: list[Passage],
+        history: list[Turn],
+        free_only: bool = False,
+        language: str = "en",
+    ) -> Answer:
         """`instructions`: the thread's answer prompt; `passages` are relevant ones, best first;
         `free_only` when the channel's budget is spent; `language` the question's."""
         chats = [c for c in self.chats if c.tier.free] if free_only else self.chats
         rejected: list[Rejection] = []
         notes: list[str] = []
-        spent = Usage("extractive")  # every attempt is paid for, re-asks and rejected tiers included
+        spent = Usage(
+            "extractive"
+        )  # every attempt is paid for, re-asks and rejected tiers included
         guard_failures = 0
         for position, chat in enumerate(chats):
-            attempt = self._ask(chat, instructions, question, passages, history, last=position == len(chats) - 1,
-                                language=language)
+            attempt = self._ask(
+                chat,
+                instructions,
+                question,
+                passages,
+                history,
+                last=position == len(chats) - 1,
+                language=language,
+            )
             notes += attempt.notes
             spent = spent + attempt.usage
             guard_failures += attempt.guard_failures
             if attempt.answer is not None:
                 usage = replace(spent, tier=chat.tier.name, rejected=tuple(rejected))
-                return replace(attempt.answer, notes=notes, usage=usage, guard_failures=guard_failures)
+                return replace(
+                    attempt.answer, notes=notes, usage=usage, guard_failures=guard_failures
+                )
             rejected.append(Rejection(chat.tier.name, attempt.reason))
             notes.append(f"tier {chat.tier.name} rejected: {attempt.reason}")
         usage = replace(spent, tier="extractive", rejected=tuple(rejected))
-        return replace(extractive(passages[0], "fallback_note", language), notes=notes, usage=usage,
-                       guard_failures=guard_failures)
+        return replace(
+            extractive(passages[0], "fallback_note", language),
+            notes=notes,
+            usage=usage,
+            guard_failures=guard_failures,
+        )
 
-    def _ask(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
-             last: bool, language: str) -> Attempt:
+    def _ask(
+        self,
+        chat: Chat,
+        instructions: str,
+        question: str,
+        passages: list[Passage],
+        history: list[Turn],
+        last: bool,
+        language: str,
+    ) -> Attempt:
         tier = chat.tier
         with self.telemetry.stage(f"tier {tier.name}", **{"kb.tier": tier.name}) as span:
             attempt = self._drafts(chat, instructions, question, passages, history, last, language)
-            span.set_attributes(clean({"kb.tier.accepted": attempt.answer is not None, "kb.tier.rejected": attempt.reason,
-                                       "gen_ai.usage.input_tokens": attempt.usage.prompt_tokens,
-                                       "gen_ai.usage.output_tokens": attempt.usage.completion_tokens}))
+            span.set_attributes(
+                clean(
+                    {
+                        "kb.tier.accepted": attempt.answer is not None,
+                        "kb.tier.rejected": attempt.reason,
+                        "gen_ai.usage.input_tokens": attempt.usage.prompt_tokens,
+                        "gen_ai.usage.output_tokens": attempt.usage.completion_tokens,
+                    }
+                )
+            )
         return attempt
 
-    def _drafts(self, chat: Chat, instructions: str, question: str, passages: list[Passage], history: list[Turn],
-                last: bool, language: str) -> Attempt:
+    def _drafts(
+        self,
+        chat: Chat,
+        instructions: str,
+        question: str,
+        passages: list[Passage],
+        history: list[Turn],
+        last: bool,
+        language: str,
+    ) -> Attempt:
         """The tier's first answer, and its re-asks with the validators' feedback."""
         tier = chat.tier
         instructions = self.tier_prompts.get(tier.name, instructions)
-        prompt = build_prompt(instructions, question, passages[: tier.max_passages], history, tier.prompt_budget_tokens)
+        prompt = build_prompt(
+            instructions,
+            question,
+            passages[: tier.max_passages],
+            history,
+            tier.prompt_budget_tokens,
+        )
         shown = [p.chunk.text for p in prompt.passages]
 
         def validated(reply: str, draft: int) -> GuardResult:
             progress.step("check")
-            with self.telemetry.stage("validate", latency="validate", **{"kb.draft": draft}) as span:
+            with self.telemetry.stage(
+                "validate", latency="validate", **{"kb.draft": draft}
+            ) as span:
                 result = self.guard.check(reply, shown)
-                span.set_attributes(clean({"kb.guard.passed": result.passed, "kb.guard.problems": result.problems}))
+                span.set_attributes(
+                    clean({"kb.guard.passed": result.passed, "kb.guard.problems": result.problems})
+                )
             if not result.passed:
                 raise Rejected("; ".join(result.problems))
             return result
 
         progress.step("write")
-        drafts = ask_until_valid(chat, list(prompt.messages), validated, REASK_ANSWER.format,
-                                 tries=max(tier.max_reasks, 0) + 1, purpose="answer", telemetry=self.telemetry,
-                                 json_schema=self.guard.json_schema)
-        notes = [f"tier {tier.name} draft {n} rejected: {c}" for n, c in enumerate(drafts.complaints, start=1)]
+        drafts = ask_until_valid(
+            chat,
+            list(prompt.messages),
+            validated,
+            REASK_ANSWER.format,
+            tries=max(tier.max_reasks, 0) + 1,
+            purpose="answer",
+            telemetry=self.telemetry,
+            json_schema=self.guard.json_schema,
+        )
+        notes = [
+            f"tier {tier.name} draft {n} rejected: {c}"
+            for n, c in enumerate(drafts.complaints, start=1)
+        ]
         attempt = Attempt(drafts.usage, guard_failures=len(drafts.complaints), notes=notes)
         if drafts.failure:
             attempt.notes.append(drafts.failure)

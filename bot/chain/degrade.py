@@ -67,18 +67,28 @@ class Reads:
         self._parts: list[str] = []
         self._replies: list[Any] | None = None
 
-    def add(self, part: str, queue: Callable[[redis.client.Pipeline], object], read: Callable[[Any], T],
-            fallback: T) -> Callable[[], T]:
+    def add(
+        self,
+        part: str,
+        queue: Callable[[redis.client.Pipeline], object],
+        read: Callable[[Any], T],
+        fallback: T,
+    ) -> Callable[[], T]:
         """`queue(pipe)` queues the part's one command; the call returned gives `read(reply)` once sent."""
         index = len(self._parts)
         self._parts.append(part)
         queue(self._pipe)
-        return lambda: fallback if self._replies is None else without_redis(part, lambda: read(raised(self._replies[index])),
-                                                                            fallback)
+        return lambda: (
+            fallback
+            if self._replies is None
+            else without_redis(part, lambda: read(raised(self._replies[index])), fallback)
+        )
 
     def send(self) -> None:
         # raise_on_error=False: a command's error comes back as its reply, for its own part to raise.
-        self._replies = without_redis(tuple(self._parts), lambda: self._pipe.execute(raise_on_error=False), None)
+        self._replies = without_redis(
+            tuple(self._parts), lambda: self._pipe.execute(raise_on_error=False), None
+        )
 
 
 def raised(reply: Any) -> Any:

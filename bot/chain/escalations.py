@@ -62,9 +62,7 @@ class Escalations:
 
     def experts_of(self, channel: str) -> str:
         found = self._redis.hget(self._experts, channel)
-        return (
-            found.decode() if isinstance(found, bytes) else found
-        ) or self.default_experts
+        return (found.decode() if isinstance(found, bytes) else found) or self.default_experts
 
     def set_experts(self, channel: str, mentions: str) -> None:
         self._redis.hset(self._experts, channel, mentions)
@@ -87,11 +85,7 @@ class Escalations:
 
     def for_thread(self, channel: str, thread_ts: str) -> Escalation | None:
         found = self._redis.hget(self._threads, f"{channel}:{thread_ts}")
-        return (
-            self.get(found.decode() if isinstance(found, bytes) else found)
-            if found
-            else None
-        )
+        return self.get(found.decode() if isinstance(found, bytes) else found) if found else None
 
     def get(self, escalation_id: str) -> Escalation | None:
         raw = self._redis.hget(self._key, escalation_id)
@@ -99,10 +93,7 @@ class Escalations:
 
     def all(self) -> list[Escalation]:
         return sorted(
-            (
-                Escalation(**json.loads(raw))
-                for raw in self._redis.hgetall(self._key).values()
-            ),
+            (Escalation(**json.loads(raw)) for raw in self._redis.hgetall(self._key).values()),
             key=lambda e: e.at,
         )
 
@@ -144,10 +135,6 @@ class Escalations:
 
     def _save(self, escalation: Escalation) -> None:
         pipe = self._redis.pipeline()
-        pipe.hset(
-            self._key, escalation.id, json.dumps(asdict(escalation), ensure_ascii=False)
-        )
-        pipe.hset(
-            self._threads, f"{escalation.channel}:{escalation.thread_ts}", escalation.id
-        )
+        pipe.hset(self._key, escalation.id, json.dumps(asdict(escalation), ensure_ascii=False))
+        pipe.hset(self._threads, f"{escalation.channel}:{escalation.thread_ts}", escalation.id)
         pipe.execute()

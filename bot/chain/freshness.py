@@ -37,19 +37,13 @@ def with_review_dates(answer: Answer, today: str | None = None) -> Answer:
     notes = [
         f"[{number}] was due for review on {str(p.chunk.metadata['review_by'])[:10]}; last reviewed "
         f"{last_reviewed(p.chunk.metadata)}"
-        + (
-            f" (owner: {p.chunk.metadata['owner']})"
-            if p.chunk.metadata.get("owner")
-            else ""
-        )
+        + (f" (owner: {p.chunk.metadata['owner']})" if p.chunk.metadata.get("owner") else "")
         for number, p in enumerate(answer.sources, start=1)
         if overdue(p.chunk.metadata, today)
     ]
     if answer.refused or not notes:
         return answer
-    return replace(
-        answer, text="\n\n".join([answer.text, *(f"_{note}._" for note in notes)])
-    )
+    return replace(answer, text="\n\n".join([answer.text, *(f"_{note}._" for note in notes)]))
 
 
 def stale_documents(chunks: Iterable, today: str | None = None) -> list[StaleDocument]:

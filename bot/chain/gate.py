@@ -23,8 +23,13 @@ WINDOW_S = 60
 
 
 class Gate:
-    def __init__(self, client: redis.Redis, prefix: str, per_minute: int,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        per_minute: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._redis = client
         self._clock = clock
         self._prefix = prefix
@@ -36,7 +41,9 @@ class Gate:
         try:
             return bool(self._redis.set(self._claim(event_id), 1, nx=True, ex=DEDUPE_TTL_S))
         except redis.RedisError as error:
-            log.warning("dedupe unavailable, answering event %s without a claim: %s", event_id, error)
+            log.warning(
+                "dedupe unavailable, answering event %s without a claim: %s", event_id, error
+            )
             return True
 
     def release(self, event_id: str) -> None:

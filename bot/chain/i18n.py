@@ -37,7 +37,9 @@ def text(language: str, key: str, **values: object) -> str:
 def texts(language: str, table: str) -> list[str]:
     """The messages of a table (`[slack.loading]`), in the catalogue's order."""
     messages = catalogue(language if language in LANGUAGES else DEFAULT)
-    return [value for key, value in messages.items() if key.startswith(f"{table}.")] or texts(DEFAULT, table)
+    return [value for key, value in messages.items() if key.startswith(f"{table}.")] or texts(
+        DEFAULT, table
+    )
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, str]:

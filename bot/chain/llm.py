@@ -37,12 +37,16 @@ class Completion:
 class Chat(Protocol):
     tier: Tier
 
-    def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
+    def complete(
+        self, messages: list[dict[str, str]], json_schema: dict | None = None
+    ) -> Completion:
         """`json_schema`: the shape the reply must have, where the model can be held to it."""
         ...
 
 
-def build_chat(tier: Tier, breaker: CircuitBreaker | None = None, models_dir: Path = Path(".data/models")) -> Chat:
+def build_chat(
+    tier: Tier, breaker: CircuitBreaker | None = None, models_dir: Path = Path(".data/models")
+) -> Chat:
     """The one place chat clients are built; `breaker` guards a remote endpoint; a packaged
     local model is joined from its packages into `models_dir` ($DATA_DIR/models)."""
     return LocalChat(tier, models_dir) if tier.local else RemoteChat(tier, breaker)
@@ -60,19 +64,28 @@ class RemoteChat:
             max_retries=tier.max_retries,
         )
 
-    def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
+    def complete(
+        self, messages: list[dict[str, str]], json_schema: dict | None = None
+    ) -> Completion:
         # The schema is not sent: not every OpenAI-compatible server supports structured
         # outputs, and strong models follow the prompt's format; the guards check it anyway.
         if not self.breaker.allow():
-            raise LLMUnavailable(f"Tier {self.tier.name} skipped: {self.breaker.state().describe()}.")
+            raise LLMUnavailable(
+                f"Tier {self.tier.name} skipped: {self.breaker.state().describe()}."
+            )
         try:
             response = self._client.chat.completions.create(
-                model=self.tier.model, messages=messages, temperature=0, max_tokens=self.tier.max_tokens
+                model=self.tier.model,
+                messages=messages,
+                temperature=0,
+                max_tokens=self.tier.max_tokens,
             )
         except openai.OpenAIError as error:
             self.breaker.failed()
-            raise LLMUnavailable(f"The model server of tier {self.tier.name} failed "
-                                 f"({type(error).__name__}: {error}).") from error
+            raise LLMUnavailable(
+                f"The model server of tier {self.tier.name} failed "
+                f"({type(error).__name__}: {error})."
+            ) from error
         self.breaker.succeeded()
         usage = response.usage
         return Completion(
@@ -92,18 +105,29 @@ class LocalChat:
         self.tier = tier
         self.path = gguf_path(tier.gguf, models_dir)
 
-    def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
-        response_format = {"type": "json_object", **({"schema": json_schema} if json_schema else {})}
+    def complete(
+        self, messages: list[dict[str, str]], json_schema: dict | None = None
+    ) -> Completion:
+        response_format = {
+            "type": "json_object",
+            **({"schema": json_schema} if json_schema else {}),
+        }
         model, lock = loaded_model(self.path, self.tier.name)
         with lock:
             try:
                 # Grammar-constrained, so a small model answers in the shape asked; the mild
                 # repeat penalty stops the loops small models fall into at temperature 0.
                 response = model.create_chat_completion(
-                    messages=messages, temperature=0, max_tokens=self.tier.max_tokens,
-                    response_format=response_format, repeat_penalty=1.1)
+                    messages=messages,
+                    temperature=0,
+                    max_tokens=self.tier.max_tokens,
+                    response_format=response_format,
+                    repeat_penalty=1.1,
+                )
             except (ValueError, RuntimeError) as error:  # e.g. the prompt exceeds the context
-                raise LLMUnavailable(f"The local model of tier {self.tier.name} failed: {error}") from error
+                raise LLMUnavailable(
+                    f"The local model of tier {self.tier.name} failed: {error}"
+                ) from error
         usage = response.get("usage") or {}
         return Completion(
             text=response["choices"][0]["message"].get("content") or "",
@@ -117,9 +141,13 @@ class LocalChat:
         model, lock = loaded_model(self.path, self.tier.name)
         with lock:
             try:
-                response = model.create_chat_completion(messages=messages, temperature=0, max_tokens=max_tokens)
+                response = model.create_chat_completion(
+                    messages=messages, temperature=0, max_tokens=max_tokens
+                )
             except (ValueError, RuntimeError) as error:
-                raise LLMUnavailable(f"The local model of tier {self.tier.name} failed: {error}") from error
+                raise LLMUnavailable(
+                    f"The local model of tier {self.tier.name} failed: {error}"
+                ) from error
         return response["choices"][0]["message"].get("content") or ""
 
 
@@ -130,9 +158,16 @@ def loaded_model(path: Path, tier_name: str):
             try:
                 from llama_cpp import Llama
             except ImportError:
-                raise LLMUnavailable(f"Tier {tier_name} needs llama-cpp-python: {LOCAL_EXTRA}.") from None
+                raise LLMUnavailable(
+                    f"Tier {tier_name} needs llama-cpp-python: {LOCAL_EXTRA}."
+                ) from None
             # The GGUF's own chat template (ChatML for Qwen) formats the messages.
-            model = Llama(model_path=str(path), n_ctx=LOCAL_CONTEXT_TOKENS, n_threads=LOCAL_THREADS, verbose=False)
+            model = Llama(
+                model_path=str(path),
+                n_ctx=LOCAL_CONTEXT_TOKENS,
+                n_threads=LOCAL_THREADS,
+                verbose=False,
+            )
             _loaded[path] = (model, threading.Lock())
         return _loaded[path]
 
@@ -143,6 +178,8 @@ def gguf_path(name: str, models_dir: Path) -> Path:
         return model_file(PACKAGED_MODELS[name], models_dir)
     path = Path(name).expanduser()
     if not path.is_file():
-        raise LLMUnavailable(f"The local model file {path} does not exist; fix `gguf` in the LLM_TIERS file "
-                             f"(or name a packaged model: {', '.join(PACKAGED_MODELS)}).")
+        raise LLMUnavailable(
+            f"The local model file {path} does not exist; fix `gguf` in the LLM_TIERS file "
+            f"(or name a packaged model: {', '.join(PACKAGED_MODELS)})."
+        )
     return path

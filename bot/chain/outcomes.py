@@ -19,15 +19,27 @@ CLOSEST_SOURCES_ON_REFUSAL = 3
 
 
 def refusal(passages: list[Passage], language: str = "en") -> Answer:
-    return Answer(text(language, "answer.no_answer"), "extractive", sources=passages[:CLOSEST_SOURCES_ON_REFUSAL],
-                  refused=True, reason="no_answer", confidence=0.0, language=language)
+    return Answer(
+        text(language, "answer.no_answer"),
+        "extractive",
+        sources=passages[:CLOSEST_SOURCES_ON_REFUSAL],
+        refused=True,
+        reason="no_answer",
+        confidence=0.0,
+        language=language,
+    )
 
 
 def extractive(best: Passage, note: str, language: str = "en") -> Answer:
     """`note` names the catalogue's note saying why a passage is quoted ("extractive_note", ...)."""
     quote = best.quote.strip()
-    return Answer(f"\u201c{quote}\u201d [1]\n\n{text(language, f'answer.{note}')}", "extractive", sources=[best],
-                  confidence=best.score, language=language)
+    return Answer(
+        f"\u201c{quote}\u201d [1]\n\n{text(language, f'answer.{note}')}",
+        "extractive",
+        sources=[best],
+        confidence=best.score,
+        language=language,
+    )
 
 
 def grounded(result: GuardResult, shown: list[Passage], language: str = "en") -> Answer:
@@ -38,8 +50,16 @@ def grounded(result: GuardResult, shown: list[Passage], language: str = "en") ->
     if value.confidence == 0:
         return replace(refusal([shown[n - 1] for n in cited], language), mode="llm")
     new_number = {old: new for new, old in enumerate(cited, start=1)}
-    answer = re.sub(r"\[(\d+)\]", lambda m: f"[{new_number.get(int(m.group(1)), m.group(1))}]", value.answer)
-    return Answer(answer, "llm", sources=[shown[n - 1] for n in cited], confidence=value.confidence, language=language)
+    answer = re.sub(
+        r"\[(\d+)\]", lambda m: f"[{new_number.get(int(m.group(1)), m.group(1))}]", value.answer
+    )
+    return Answer(
+        answer,
+        "llm",
+        sources=[shown[n - 1] for n in cited],
+        confidence=value.confidence,
+        language=language,
+    )
 
 
 def carrying(passages: list[Passage], margin: float) -> list[Passage]:
@@ -51,7 +71,9 @@ def carrying(passages: list[Passage], margin: float) -> list[Passage]:
 
 def faq_match(passages: list[Passage], threshold: float) -> Passage | None:
     """The FAQ row whose own question matches the user's closely enough to answer as written."""
-    matches = [p for p in passages if p.question_score is not None and p.question_score >= threshold]
+    matches = [
+        p for p in passages if p.question_score is not None and p.question_score >= threshold
+    ]
     return max(matches, key=lambda p: p.question_score, default=None)
 
 
@@ -59,6 +81,11 @@ def verified_answer(match) -> Answer:
     """A verified answer (bot/chain/verified.py), word for word; its audience is `inherited`, so that
     thread memory shows it to no one else in the thread."""
     entry = match.entry
-    return Answer(entry.answer, "verified", confidence=round(match.similarity, 4), attribution=entry.attribution(),
-                  inherited=[list(entry.audience)],
-                  notes=[f"verified answer {entry.id}: {match.kind} match ({match.similarity:.2f})"])
+    return Answer(
+        entry.answer,
+        "verified",
+        confidence=round(match.similarity, 4),
+        attribution=entry.attribution(),
+        inherited=[list(entry.audience)],
+        notes=[f"verified answer {entry.id}: {match.kind} match ({match.similarity:.2f})"],
+    )

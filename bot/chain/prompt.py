@@ -34,15 +34,18 @@ def _tokenizer() -> Callable[[str], list]:
     # Imported on first use: llama-index costs ~2 s, which `bot --help` and the extractive path skip.
     from llama_index.core.utils import get_tokenizer
 
-    return get_tokenizer()  # cl100k_base, from the data llama-index ships (it sets no variable for good)
+    return (
+        get_tokenizer()
+    )  # cl100k_base, from the data llama-index ships (it sets no variable for good)
 
 
 def count_tokens(text: str) -> int:
     return len(_tokenizer()(text))
 
 
-def build_prompt(instructions: str, question: str, passages: list[Passage], history: list[Turn],
-                 budget: int) -> Prompt:
+def build_prompt(
+    instructions: str, question: str, passages: list[Passage], history: list[Turn], budget: int
+) -> Prompt:
     """Include passages in rank order while they fit; the question and `instructions` (the
     answer prompt of the thread's variant) always fit."""
     head = _history_block(history[-HISTORY_TURNS:])
@@ -65,7 +68,9 @@ def build_prompt(instructions: str, question: str, passages: list[Passage], hist
 
 def _passage_block(number: int, passage: Passage) -> str:
     chunk = passage.chunk
-    return f"[{number}] {chunk.label} ({chunk.source})\n{json.dumps(chunk.text, ensure_ascii=False)}"
+    return (
+        f"[{number}] {chunk.label} ({chunk.source})\n{json.dumps(chunk.text, ensure_ascii=False)}"
+    )
 
 
 def _history_block(history: list[Turn]) -> str:
@@ -106,8 +111,13 @@ MAX_REWRITE_CHARS = 300
 
 def build_rewrite(instructions: str, question: str, history: list[Turn]) -> list[dict[str, str]]:
     """Messages asking the model to turn a follow-up ("and for contractors?") into a standalone question."""
-    return [{"role": "system", "content": instructions},
-            {"role": "user", "content": f"{_history_block(history[-HISTORY_TURNS:])}\n\nLast message: {question}"}]
+    return [
+        {"role": "system", "content": instructions},
+        {
+            "role": "user",
+            "content": f"{_history_block(history[-HISTORY_TURNS:])}\n\nLast message: {question}",
+        },
+    ]
 
 
 def parse_rewrite(reply: str) -> str:

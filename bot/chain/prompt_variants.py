@@ -49,8 +49,10 @@ def load_prompt(name: str, directory: Path = PROMPTS_DIR) -> PromptText:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PromptError(f"There is no prompt {name!r} in {directory} (there are: {', '.join(available(directory))}); "
-                          "fix PROMPT_VARIANTS or add the file.") from None
+        raise PromptError(
+            f"There is no prompt {name!r} in {directory} (there are: {', '.join(available(directory))}); "
+            "fix PROMPT_VARIANTS or add the file."
+        ) from None
     return PromptText(name, text.rstrip("\n"))
 
 
@@ -60,13 +62,18 @@ class Variants:
     def __init__(self, weighted: Sequence[tuple[PromptText, int]], rewrite: PromptText) -> None:
         self.weighted = [(prompt, weight) for prompt, weight in weighted if weight > 0]
         if not self.weighted:
-            raise PromptError("PROMPT_VARIANTS gives no prompt a share above 0; e.g. PROMPT_VARIANTS=answer-v1:100.")
+            raise PromptError(
+                "PROMPT_VARIANTS gives no prompt a share above 0; e.g. PROMPT_VARIANTS=answer-v1:100."
+            )
         self.rewrite = rewrite
         self._total = sum(weight for _, weight in self.weighted)
 
     @classmethod
     def load(cls, weights: Sequence[tuple[str, int]], directory: Path = PROMPTS_DIR) -> Variants:
-        return cls([(load_prompt(name, directory), weight) for name, weight in weights], load_prompt(REWRITE, directory))
+        return cls(
+            [(load_prompt(name, directory), weight) for name, weight in weights],
+            load_prompt(REWRITE, directory),
+        )
 
     def pick(self, key: str) -> PromptText:
         """The variant for a thread: the same key always gets the same prompt, in every process."""
@@ -82,7 +89,9 @@ class Variants:
         for prompt, _ in self.weighted:
             if prompt.name == name:
                 return prompt
-        raise PromptError(f"{name!r} is not one of the answer prompts in play ({', '.join(self.names)}).")
+        raise PromptError(
+            f"{name!r} is not one of the answer prompts in play ({', '.join(self.names)})."
+        )
 
     @property
     def names(self) -> list[str]:
@@ -95,7 +104,9 @@ def prompt_named(spec: str) -> PromptText:
     path = Path(spec)
     if path.suffix == ".txt" or len(path.parts) > 1:
         if not path.is_file():
-            raise PromptError(f"There is no prompt file {spec}; give a prompt's name ({', '.join(available())}) "
-                              "or the path of a .txt file.")
+            raise PromptError(
+                f"There is no prompt file {spec}; give a prompt's name ({', '.join(available())}) "
+                "or the path of a .txt file."
+            )
         return load_prompt(path.stem, path.parent)
     return load_prompt(spec)

@@ -35,8 +35,12 @@ from knowledge.models import Chunk, Passage
 from knowledge.tables import QUERY_MAX_ROWS, TableStore
 
 REASK_SQL = 'That query was rejected: {}. Reply again with one JSON object {{"sql": ...}}.'
-SQL_SCHEMA = {"type": "object", "properties": {"sql": {"type": "string"}}, "required": ["sql"],
-              "additionalProperties": False}
+SQL_SCHEMA = {
+    "type": "object",
+    "properties": {"sql": {"type": "string"}},
+    "required": ["sql"],
+    "additionalProperties": False,
+}
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,9 @@ def table_cards(passages: list[Passage]) -> list[Passage]:
         name = passage.chunk.metadata.get("table")
         if passage.chunk.kind not in ("table", "row") or not name:
             continue
-        if name not in chosen or (passage.chunk.kind == "table" and chosen[name].chunk.kind == "row"):
+        if name not in chosen or (
+            passage.chunk.kind == "table" and chosen[name].chunk.kind == "row"
+        ):
             chosen[name] = passage
     return list(chosen.values())
 
@@ -71,15 +77,25 @@ def tables_for(relevant: list[Passage], margin: float) -> list[Passage]:
 
 
 class TableAnswers:
-    def __init__(self, tables: TableStore, instructions: str, telemetry: Telemetry | None = None,
-                 max_rows: int = QUERY_MAX_ROWS) -> None:
+    def __init__(
+        self,
+        tables: TableStore,
+        instructions: str,
+        telemetry: Telemetry | None = None,
+        max_rows: int = QUERY_MAX_ROWS,
+    ) -> None:
         self.tables = tables
         self.instructions = instructions
         self.telemetry = telemetry or Telemetry()
         self.max_rows = max_rows
 
-    def answer(self, cascade: Cascade | None, question: Question, relevant: list[Passage],
-               cards: list[Passage]) -> Answer:
+    def answer(
+        self,
+        cascade: Cascade | None,
+        question: Question,
+        relevant: list[Passage],
+        cards: list[Passage],
+    ) -> Answer:
         """The answer from the tables: a checked query's result phrased by the cascade; without a
         model (`cascade` None), a row passage for a lookup, else an honest "needs a model"."""
         language, instructions, history = question.language, question.prompt.text, question.history
@@ -94,30 +110,61 @@ class TableAnswers:
             return _declined("answer.table_needs_model", title, cards, language)
         attempt = self.query(cascade.sql_writer, question.text, cards, question.access)
         if attempt.result is None:
-            fallback = (cascade.answer(instructions, question.text, rows, history, language=language) if rows
-                        else _declined("answer.table_query_failed", title, cards, language))
-            return replace(fallback, notes=[*attempt.notes, "answered from row passages" if rows else "no query worked",
-                                            *fallback.notes], usage=attempt.usage + fallback.usage)
+            fallback = (
+                cascade.answer(instructions, question.text, rows, history, language=language)
+                if rows
+                else _declined("answer.table_query_failed", title, cards, language)
+            )
+            return replace(
+                fallback,
+                notes=[
+                    *attempt.notes,
+                    "answered from row passages" if rows else "no query worked",
+                    *fallback.notes,
+                ],
+                usage=attempt.usage + fallback.usage,
+            )
         passage = result_passage(attempt.result, cards, question.text)
         answer = cascade.answer(instructions, question.text, [passage], history, language=language)
-        return replace(answer, table=attempt.result, notes=[*attempt.notes, *answer.notes],
-                       usage=attempt.usage + (answer.usage or Usage(answer.mode)))
+        return replace(
+            answer,
+            table=attempt.result,
+            notes=[*attempt.notes, *answer.notes],
+            usage=attempt.usage + (answer.usage or Usage(answer.mode)),
+        )
 
     def query(self, chat: Chat, question: str, cards: list[Passage], access: Access) -> SQLAttempt:
         """Ask `chat` for SQL over the cards' tables that `access` may read, check and run it;
         one re-ask on failure."""
         try:
-            schemas = {card.chunk.metadata["table"]: self.tables.info(card.chunk.metadata["table"]) for card in cards}
+            schemas = {
+                card.chunk.metadata["table"]: self.tables.info(card.chunk.metadata["table"])
+                for card in cards
+            }
         except TableUnavailable as error:
             return SQLAttempt(None, Usage(chat.tier.name), [f"tables: {error}"])
-        cards = [card for card in cards if access.may_read(schemas[card.chunk.metadata["table"]].audience)]
+        cards = [
+            card
+            for card in cards
+            if access.may_read(schemas[card.chunk.metadata["table"]].audience)
+        ]
         if not cards:
-            return SQLAttempt(None, Usage(chat.tier.name), ["tables: none of them may be read here"])
-        schemas = {card.chunk.metadata["table"]: schemas[card.chunk.metadata["table"]] for card in cards}
+            return SQLAttempt(
+                None, Usage(chat.tier.name), ["tables: none of them may be read here"]
+            )
+        schemas = {
+            card.chunk.metadata["table"]: schemas[card.chunk.metadata["table"]] for card in cards
+        }
         columns = {name: {c.name for c in info.columns} for name, info in schemas.items()}
-        messages = [{"role": "system", "content": self.instructions},
-                    {"role": "user", "content": "\n\n".join([*map(_schema, cards, schemas.values()),
-                                                               f"Question: {question}"])}]
+        messages = [
+            {"role": "system", "content": self.instructions},
+            {
+                "role": "user",
+                "content": "\n\n".join(
+                    [*map(_schema, cards, schemas.values()), f"Question: {question}"]
+                ),
+            },
+        ]
 
         def run(reply: str, _draft: int) -> TableResult:
             sql = _sql_of(reply)
@@ -128,8 +175,16 @@ class TableAnswers:
             except (UnsafeSQL, TableError, TableUnavailable) as error:
                 raise Rejected(str(error)) from error
 
-        drafts = ask_until_valid(chat, messages, run, REASK_SQL.format, tries=2, purpose="sql",
-                                 telemetry=self.telemetry, json_schema=SQL_SCHEMA)
+        drafts = ask_until_valid(
+            chat,
+            messages,
+            run,
+            REASK_SQL.format,
+            tries=2,
+            purpose="sql",
+            telemetry=self.telemetry,
+            json_schema=SQL_SCHEMA,
+        )
         notes = [f"sql draft {n} rejected: {c}" for n, c in enumerate(drafts.complaints, start=1)]
         ended = [why for why in (drafts.failure, drafts.final) if why]
         return SQLAttempt(drafts.value, drafts.usage, [*notes, *ended])
@@ -140,24 +195,46 @@ class TableAnswers:
             checked = check_sql(sql, columns, self.max_rows)
             found = self.tables.query(checked, max_rows=self.max_rows)
             span.set_attributes({"kb.sql": checked, "kb.sql.rows": len(found.rows)})
-        return TableResult(sql=checked, tables=sorted(columns), columns=found.columns,
-                           rows=[tuple(as_shown(v) for v in row) for row in found.rows], truncated=found.truncated)
+        return TableResult(
+            sql=checked,
+            tables=sorted(columns),
+            columns=found.columns,
+            rows=[tuple(as_shown(v) for v in row) for row in found.rows],
+            truncated=found.truncated,
+        )
 
 
 def result_passage(result: TableResult, cards: list[Passage], question: str) -> Passage:
     """The result as the one passage the answer is phrased from and cites."""
     card = next((c for c in cards if c.chunk.metadata.get("table") in result.tables), cards[0])
-    text = "\n".join([f"Question: {question}", f"Result of the query on {', '.join(result.tables)}:",
-                      result.text_table(SHOWN_TABLE_ROWS), f"SQL: {result.sql}"])
+    text = "\n".join(
+        [
+            f"Question: {question}",
+            f"Result of the query on {', '.join(result.tables)}:",
+            result.text_table(SHOWN_TABLE_ROWS),
+            f"SQL: {result.sql}",
+        ]
+    )
     # The card's labels come along, so the cache, thread memory and reports treat the result
     # like the table; over several tables, only who may read all of them may read it.
-    shown = [c.chunk for c in cards if c.chunk.metadata.get("table") in result.tables] or [card.chunk]
+    shown = [c.chunk for c in cards if c.chunk.metadata.get("table") in result.tables] or [
+        card.chunk
+    ]
     # The id of the table's passage it came from: a cached answer citing it is retired when the
     # table changes (every passage of a table carries the table's content hash).
-    chunk = replace(card.chunk, doc_id=re.sub(r"#row\d+$", "", card.chunk.doc_id), text=text,
-                    title=card.chunk.metadata.get("title", card.chunk.title), kind="table", section="query result",
-                    question="", answer="", metadata=dict(card.chunk.metadata), audience=audience_of_all(shown),
-                    tags=sorted({tag for c in shown for tag in c.tags}))
+    chunk = replace(
+        card.chunk,
+        doc_id=re.sub(r"#row\d+$", "", card.chunk.doc_id),
+        text=text,
+        title=card.chunk.metadata.get("title", card.chunk.title),
+        kind="table",
+        section="query result",
+        question="",
+        answer="",
+        metadata=dict(card.chunk.metadata),
+        audience=audience_of_all(shown),
+        tags=sorted({tag for c in shown for tag in c.tags}),
+    )
     return replace(card, chunk=chunk, rank=1, question_score=None)
 
 
@@ -175,8 +252,15 @@ def _schema(card: Passage, info) -> str:
 
 
 def _declined(key: str, title: str, cards: list[Passage], language: str) -> Answer:
-    return Answer(text(language, key, table=title), "extractive", sources=cards[:3], refused=True, reason="no_answer",
-                  confidence=0.0, language=language)
+    return Answer(
+        text(language, key, table=title),
+        "extractive",
+        sources=cards[:3],
+        refused=True,
+        reason="no_answer",
+        confidence=0.0,
+        language=language,
+    )
 
 
 def _sql_of(reply: str) -> str:

@@ -15,7 +15,9 @@ from bot.errors import RedisUnavailable
 
 def connect(url: str) -> redis.Redis:
     """The one place a Redis client is built; fails early with what to do."""
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5, decode_responses=True)
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=2, socket_timeout=5, decode_responses=True
+    )
     try:
         client.ping()
     except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
@@ -32,7 +34,9 @@ def without_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+    return urlunsplit(
+        parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1))
+    )
 
 
 class ThreadMemory:
@@ -51,9 +55,13 @@ class ThreadMemory:
 
     def read_recent(self, thread_id: str, reads: Reads) -> Callable[[], list[Turn]]:
         """`recent(thread_id)` once `reads` is sent; without Redis, none."""
-        return reads.add("memory", lambda pipe: pipe.lrange(self._key(thread_id), 0, -1), turns_of, [])
+        return reads.add(
+            "memory", lambda pipe: pipe.lrange(self._key(thread_id), 0, -1), turns_of, []
+        )
 
-    def remember(self, thread_id: str, turn: Turn, user: str = "", pipe: redis.client.Pipeline | None = None) -> None:
+    def remember(
+        self, thread_id: str, turn: Turn, user: str = "", pipe: redis.client.Pipeline | None = None
+    ) -> None:
         """`pipe`: queue the commands on the caller's pipeline, which sends them, instead of now."""
         key = self._key(thread_id)
         own, pipe = pipe is None, pipe if pipe is not None else self._redis.pipeline()

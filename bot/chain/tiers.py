@@ -54,8 +54,9 @@ class Tier:
         return self.price_input_per_1k == 0 and self.price_output_per_1k == 0
 
 
-
-TIER_TYPES = {f.name: {"str": str, "int": int, "float": float}[f.type] for f in fields(Tier)} | {"api_key_env": str}
+TIER_TYPES = {f.name: {"str": str, "int": int, "float": float}[f.type] for f in fields(Tier)} | {
+    "api_key_env": str
+}
 TIER_KEYS = set(TIER_TYPES) - {"api_key"}
 
 
@@ -66,17 +67,31 @@ def load_tiers(path: Path, environ: Mapping[str, str]) -> tuple[Tier, ...]:
     try:
         tables = tomllib.loads(path.read_text(encoding="utf-8")).get("tier", [])
     except (OSError, tomllib.TOMLDecodeError) as error:
-        raise SettingsError(f"{where} cannot be read ({error}); point LLM_TIERS at a TOML file like bot/chain/tiers.toml") from None
+        raise SettingsError(
+            f"{where} cannot be read ({error}); point LLM_TIERS at a TOML file like bot/chain/tiers.toml"
+        ) from None
     if not isinstance(tables, list) or not tables:
-        raise SettingsError(f"{where} has no [[tier]] tables; see bot/chain/tiers.toml for the format")
+        raise SettingsError(
+            f"{where} has no [[tier]] tables; see bot/chain/tiers.toml for the format"
+        )
     tiers = []
     for number, table in enumerate(tables, start=1):
         unknown = set(table) - TIER_KEYS
         if unknown or not table.get("name") or not (table.get("model") or table.get("gguf")):
-            problem = f"unknown keys {sorted(unknown)}" if unknown else "needs a name and a model (or gguf)"
-            raise SettingsError(f"{where}: tier {number} {problem}; the keys are {sorted(TIER_KEYS)}")
-        wrong = [f"{name} must be {kind.__name__}" for name, kind in TIER_TYPES.items()
-                 if name in table and not isinstance(table[name], (int, float) if kind is float else kind)]
+            problem = (
+                f"unknown keys {sorted(unknown)}"
+                if unknown
+                else "needs a name and a model (or gguf)"
+            )
+            raise SettingsError(
+                f"{where}: tier {number} {problem}; the keys are {sorted(TIER_KEYS)}"
+            )
+        wrong = [
+            f"{name} must be {kind.__name__}"
+            for name, kind in TIER_TYPES.items()
+            if name in table
+            and not isinstance(table[name], (int, float) if kind is float else kind)
+        ]
         if wrong:
             raise SettingsError(f"{where}: tier {number} ({table['name']}): {'; '.join(wrong)}")
         values = dict(table)

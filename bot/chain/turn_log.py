@@ -33,7 +33,9 @@ TURNS_PER_DAY = 10_000
 """A day's index keeps its latest answers; with ~1.5 kB a record, 30 days stay under ~450 MB."""
 FEEDBACK_LOG_LENGTH = 10_000
 MGET_BATCH = 500
-WITHHELD = "(withheld: it cites a restricted source; `bot ask --user U --channel C` asks as its audience)"
+WITHHELD = (
+    "(withheld: it cites a restricted source; `bot ask --user U --channel C` asks as its audience)"
+)
 """What admins' tools print instead of text drawn from a restricted source."""
 
 
@@ -86,14 +88,29 @@ class TurnRecord:
     def of(cls, answer: Answer, question: str, channel: str = "", thread: str = "") -> TurnRecord:
         usage = answer.usage
         return cls(
-            id=answer.turn_id, question=question, answer=answer.text, mode=answer.mode, searched=answer.searched,
-            refused=answer.refused, reason=answer.reason, tier=usage.tier if usage else answer.mode,
-            cost_usd=usage.cost_usd if usage else 0.0, latency_ms=round(answer.latency_ms, 1),
+            id=answer.turn_id,
+            question=question,
+            answer=answer.text,
+            mode=answer.mode,
+            searched=answer.searched,
+            refused=answer.refused,
+            reason=answer.reason,
+            tier=usage.tier if usage else answer.mode,
+            cost_usd=usage.cost_usd if usage else 0.0,
+            latency_ms=round(answer.latency_ms, 1),
             cache=cache_kind(answer.notes) if answer.mode == "cache" else "",
             guard_failures=answer.guard_failures,
-            sources=[{"id": p.id, "doc_id": p.chunk.doc_id, "title": p.chunk.title} for p in answer.sources],
-            variant=answer.variant, prompt_version=answer.prompt_version, channel=channel, thread=thread,
-            cache_key=answer.cache_key, at=time.time(), restricted=answer.restricted,
+            sources=[
+                {"id": p.id, "doc_id": p.chunk.doc_id, "title": p.chunk.title}
+                for p in answer.sources
+            ],
+            variant=answer.variant,
+            prompt_version=answer.prompt_version,
+            channel=channel,
+            thread=thread,
+            cache_key=answer.cache_key,
+            at=time.time(),
+            restricted=answer.restricted,
         )
 
     @classmethod
@@ -133,7 +150,10 @@ class TurnLog:
     def record(self, turn: TurnRecord, pipe: redis.client.Pipeline | None = None) -> None:
         """`pipe`: queue the commands on the caller's pipeline, which sends them, instead of now."""
         index = f"{self._prefix}turns:{day_of(turn.at)}"
-        own, pipe = pipe is None, pipe if pipe is not None else self._redis.pipeline(transaction=False)
+        own, pipe = (
+            pipe is None,
+            pipe if pipe is not None else self._redis.pipeline(transaction=False),
+        )
         pipe.set(f"{self._prefix}turn:{turn.id}", flat_json(turn), ex=TURN_TTL_S)
         pipe.rpush(index, turn.id)
         pipe.ltrim(index, -TURNS_PER_DAY, -1)
@@ -158,10 +178,15 @@ class TurnLog:
         """Store why `user` rated the turn 👎, next to the rating."""
         if reason not in REASONS:
             raise ValueError(f"unknown reason {reason!r}; one of {', '.join(REASONS)}")
-        self._store(turn_id, self.get(turn_id), user, Feedback("down", reason, comment, time.time()))
+        self._store(
+            turn_id, self.get(turn_id), user, Feedback("down", reason, comment, time.time())
+        )
 
     def feedback(self, turn_id: str) -> list[Feedback]:
-        return [Feedback(**json.loads(raw)) for raw in self._redis.hgetall(f"{self._prefix}feedback:{turn_id}").values()]
+        return [
+            Feedback(**json.loads(raw))
+            for raw in self._redis.hgetall(f"{self._prefix}feedback:{turn_id}").values()
+        ]
 
     def _feedback_of(self, turn_id: str, user: str) -> Feedback | None:
         raw = self._redis.hget(f"{self._prefix}feedback:{turn_id}", _user_key(user))
@@ -170,8 +195,13 @@ class TurnLog:
     def _store(self, turn_id: str, turn: TurnRecord | None, user: str, feedback: Feedback) -> None:
         key = f"{self._prefix}feedback:{turn_id}"
         rated = f"{self._prefix}rated:{day_of(turn.at if turn else feedback.at)}"
-        entry = {"turn": turn_id, **asdict(feedback), "mode": turn and turn.mode, "variant": turn and turn.variant,
-                 "prompt_version": turn and turn.prompt_version}
+        entry = {
+            "turn": turn_id,
+            **asdict(feedback),
+            "mode": turn and turn.mode,
+            "variant": turn and turn.variant,
+            "prompt_version": turn and turn.prompt_version,
+        }
         pipe = self._redis.pipeline(transaction=False)
         pipe.hset(key, _user_key(user), json.dumps(asdict(feedback), ensure_ascii=False))
         pipe.expire(key, TURN_TTL_S)
@@ -186,25 +216,41 @@ class TurnLog:
         for day in days:
             ids = self._redis.lrange(f"{self._prefix}turns:{day}", 0, -1)
             for start in range(0, len(ids), MGET_BATCH):
-                keys = [f"{self._prefix}turn:{turn_id}" for turn_id in ids[start:start + MGET_BATCH]]
+                keys = [
+                    f"{self._prefix}turn:{turn_id}" for turn_id in ids[start : start + MGET_BATCH]
+                ]
                 yield from (TurnRecord.from_json(raw) for raw in self._redis.mget(keys) if raw)
 
     def rated(self, days: list[str]) -> dict[str, list[Feedback]]:
         """Turn id to its feedback, for the turns of these days that were rated."""
-        ids = [turn_id for day in days for turn_id in self._redis.smembers(f"{self._prefix}rated:{day}")]
+        ids = [
+            turn_id
+            for day in days
+            for turn_id in self._redis.smembers(f"{self._prefix}rated:{day}")
+        ]
         pipe = self._redis.pipeline(transaction=False)
         for turn_id in ids:
             pipe.hgetall(f"{self._prefix}feedback:{turn_id}")
-        return {turn_id: [Feedback(**json.loads(raw)) for raw in values.values()]
-                for turn_id, values in zip(ids, pipe.execute(), strict=True) if values}
+        return {
+            turn_id: [Feedback(**json.loads(raw)) for raw in values.values()]
+            for turn_id, values in zip(ids, pipe.execute(), strict=True)
+            if values
+        }
 
     def rated_turns(self, days: list[str]) -> list[RatedTurn]:
         """The rated turns of these days still kept, oldest first, with their feedback."""
         feedback = self.rated(days)
         ids = list(feedback)
-        turns = [TurnRecord.from_json(raw) for start in range(0, len(ids), MGET_BATCH)
-                 for raw in self._redis.mget([f"{self._prefix}turn:{i}" for i in ids[start:start + MGET_BATCH]]) if raw]
+        turns = [
+            TurnRecord.from_json(raw)
+            for start in range(0, len(ids), MGET_BATCH)
+            for raw in self._redis.mget(
+                [f"{self._prefix}turn:{i}" for i in ids[start : start + MGET_BATCH]]
+            )
+            if raw
+        ]
         return [RatedTurn(turn, feedback[turn.id]) for turn in sorted(turns, key=lambda t: t.at)]
+
 
 def _user_key(user: str) -> str:
     """Who rated is needed only to let a second click replace the first: a hash does that."""

@@ -14,7 +14,11 @@ TOTALS_TTL_S = 90 * 24 * 3600
 
 
 def cost_usd(tier: Tier, prompt_tokens: int, completion_tokens: int) -> float:
-    return round(prompt_tokens / 1000 * tier.price_input_per_1k + completion_tokens / 1000 * tier.price_output_per_1k, 6)
+    return round(
+        prompt_tokens / 1000 * tier.price_input_per_1k
+        + completion_tokens / 1000 * tier.price_output_per_1k,
+        6,
+    )
 
 
 class UsageLedger:
@@ -26,7 +30,13 @@ class UsageLedger:
         day = time.strftime("%Y-%m-%d", time.gmtime())
         return f"{self._prefix}usage:{day}" + (f":{channel}" if channel else "")
 
-    def record(self, channel: str, usage: Usage, variant: str = "", pipe: redis.client.Pipeline | None = None) -> None:
+    def record(
+        self,
+        channel: str,
+        usage: Usage,
+        variant: str = "",
+        pipe: redis.client.Pipeline | None = None,
+    ) -> None:
         """Add one answer to today's totals, overall and for its channel; `variant` is the
         answer prompt its thread was given (answers and cost per variant, for the A/B comparison).
         `pipe`: queue the commands on the caller's pipeline, which sends them, instead of now."""
@@ -59,7 +69,15 @@ def describe(totals: dict[str, float]) -> str:
     answers = int(totals.get("answers", 0))
     if not answers:
         return "no answers yet"
-    shares = sorted(((value, key.removeprefix("tier:")) for key, value in totals.items() if key.startswith("tier:")),
-                    reverse=True)
+    shares = sorted(
+        (
+            (value, key.removeprefix("tier:"))
+            for key, value in totals.items()
+            if key.startswith("tier:")
+        ),
+        reverse=True,
+    )
     by_tier = ", ".join(f"{name} {value / answers:.0%}" for value, name in shares)
-    return f"{answers} answer{'s' * (answers != 1)} · ${totals.get('cost_usd', 0.0):.2f} · {by_tier}"
+    return (
+        f"{answers} answer{'s' * (answers != 1)} · ${totals.get('cost_usd', 0.0):.2f} · {by_tier}"
+    )

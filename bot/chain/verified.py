@@ -123,9 +123,7 @@ def iso_date(value: str, name: str) -> str:
     try:
         return date.fromisoformat(value.strip()).isoformat()
     except ValueError:
-        raise VerifiedError(
-            f"{name} {value!r} is not a date; write YYYY-MM-DD"
-        ) from None
+        raise VerifiedError(f"{name} {value!r} is not a date; write YYYY-MM-DD") from None
 
 
 def today() -> str:
@@ -152,8 +150,7 @@ class VerifiedAnswers:
         self.clock = clock
         self._lock = threading.Lock()
         self._mirror: (
-            tuple[bytes | None, dict[str, list[Verified]], np.ndarray, list[Verified]]
-            | None
+            tuple[bytes | None, dict[str, list[Verified]], np.ndarray, list[Verified]] | None
         ) = None
 
     # -- management ---------------------------------------------------------------------------
@@ -179,12 +176,8 @@ class VerifiedAnswers:
 
     def all(self, statuses: Iterable[Status] = ("approved", "draft")) -> list[Verified]:
         wanted = set(statuses)
-        entries = [
-            Verified.from_json(raw) for raw in self._redis.hgetall(self._key).values()
-        ]
-        return sorted(
-            (e for e in entries if e.status in wanted), key=lambda e: e.created_at
-        )
+        entries = [Verified.from_json(raw) for raw in self._redis.hgetall(self._key).values()]
+        return sorted((e for e in entries if e.status in wanted), key=lambda e: e.created_at)
 
     def approve(self, entry_id: str, **changes) -> Verified:
         entry = self._existing(entry_id)

@@ -32,11 +32,17 @@ from bot.errors import BotError
 from knowledge.access import PUBLIC, Asker
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
-if TYPE_CHECKING:  # the agent and its clients load models: only the commands that answer import them
+if (
+    TYPE_CHECKING
+):  # the agent and its clients load models: only the commands that answer import them
     pass
 
 
-@click.group(name="bot", help="The company knowledge assistant.", context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="bot",
+    help="The company knowledge assistant.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 def commands() -> None:
     pass
 
@@ -56,8 +62,11 @@ def main(argv: list[str] | None = None) -> int:
 @commands.command(help="Answer one question (or JSON lines from stdin with --jsonl).")
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
-@click.option("--jsonl", is_flag=True,
-              help='read {"id", "question", "thread"} lines from stdin, write one JSON answer per line')
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help='read {"id", "question", "thread"} lines from stdin, write one JSON answer per line',
+)
 @click.option("--thread", help="thread id: the turn is remembered and follow-ups use it")
 @asker_options
 def ask(question: str | None, as_json: bool, jsonl: bool, thread: str | None, **who) -> int:
@@ -66,7 +75,11 @@ def ask(question: str | None, as_json: bool, jsonl: bool, thread: str | None, **
     asker = asker_of(**who)
     if jsonl:
         return with_agent(lambda agent, deps: ask_jsonl(agent, sys.stdin, sys.stdout, asker))
-    return with_agent(lambda agent, deps: ask_one(agent, question, thread or f"cli:{uuid.uuid4()}", as_json, asker))
+    return with_agent(
+        lambda agent, deps: ask_one(
+            agent, question, thread or f"cli:{uuid.uuid4()}", as_json, asker
+        )
+    )
 
 
 @commands.command(help="Interactive chat with memory.")
@@ -75,11 +88,16 @@ def chat(**who) -> int:
     return with_agent(lambda agent, deps: chat_loop(agent, sys.stdin, sys.stdout, asker_of(**who)))
 
 
-@commands.command(help="Run the Slack app and the HTTP API: Socket Mode with SLACK_APP_TOKEN, else HTTP on --port.")
+@commands.command(
+    help="Run the Slack app and the HTTP API: Socket Mode with SLACK_APP_TOKEN, else HTTP on --port."
+)
 @click.option("--http", is_flag=True, help="serve HTTP even when SLACK_APP_TOKEN is set")
 @click.option("--port", type=int, default=3000, show_default=True, help="HTTP port")
-@click.option("--sync-sources", is_flag=True,
-              help="also run sources.yaml on its schedule (one run at a time across workers, like `ingest sync --watch`)")
+@click.option(
+    "--sync-sources",
+    is_flag=True,
+    help="also run sources.yaml on its schedule (one run at a time across workers, like `ingest sync --watch`)",
+)
 def serve(http: bool, port: int, sync_sources: bool) -> int:
     from bot.web.serving import serve as serve_app
 
@@ -89,7 +107,9 @@ def serve(http: bool, port: int, sync_sources: bool) -> int:
             from ingest.sync.commands import start_schedule
             from knowledge.sparse import SparseEncoder
 
-            start_schedule(deps.settings.ingest, Pipeline(deps.store, deps.embedder, SparseEncoder()))
+            start_schedule(
+                deps.settings.ingest, Pipeline(deps.store, deps.embedder, SparseEncoder())
+            )
         return serve_app(deps, agent, http=http, port=port)
 
     return with_agent(run, metrics=True)
@@ -100,8 +120,10 @@ def tiers() -> int:
     return show_tiers()
 
 
-@commands.command(help="How one answer was made: its trace, step by step. TURN is the turn id "
-                       "(turn_id in `ask --json`, or its first 6+ characters).")
+@commands.command(
+    help="How one answer was made: its trace, step by step. TURN is the turn id "
+    "(turn_id in `ask --json`, or its first 6+ characters)."
+)
 @click.argument("turn")
 @click.option("--json", "as_json", is_flag=True, help='print {"turn_id", "spans": [...]} nested')
 def trace(turn: str, as_json: bool) -> int:
@@ -109,9 +131,16 @@ def trace(turn: str, as_json: bool) -> int:
 
 
 @commands.command(help="Answers, feedback, cost, variants and unanswered questions.")
-@click.option("--days", type=int, default=7, show_default=True, help="the last N days, today included")
+@click.option(
+    "--days", type=int, default=7, show_default=True, help="the last N days, today included"
+)
 @click.option("--json", "as_json", is_flag=True, help="print the report as one JSON object")
-@click.option("--html", type=click.Path(path_type=Path), metavar="FILE", help="also write it as a page with charts")
+@click.option(
+    "--html",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="also write it as a page with charts",
+)
 def report(days: int, as_json: bool, html: Path | None) -> int:
     return cli_ops.report(days, as_json, html)
 
@@ -133,13 +162,17 @@ def show_tiers() -> int:
         return fail(error)
     print("Always first: the FAQ fast path and the answer cache (free).")
     if not tiers:
-        print("No model tiers: answers are extractive. Set LLM_TIERS, OPENAI_BASE_URL or OPENAI_API_KEY.")
+        print(
+            "No model tiers: answers are extractive. Set LLM_TIERS, OPENAI_BASE_URL or OPENAI_API_KEY."
+        )
     for number, tier in enumerate(tiers, start=1):
         where = f"local {tier.gguf}" if tier.local else (tier.base_url or "OpenAI")
-        print(f"{number}. {tier.name}: {tier.model} at {where}; USD {tier.price_input_per_1k}/"
-              f"{tier.price_output_per_1k} per 1k tokens in/out; prompt <= {tier.prompt_budget_tokens} tokens, "
-              f"<= {tier.max_passages} passages; escalates below confidence {tier.min_confidence} or when the "
-              f"guards fail after {tier.max_reasks} re-ask(s); tokens: {encoding_note(tier.model)}")
+        print(
+            f"{number}. {tier.name}: {tier.model} at {where}; USD {tier.price_input_per_1k}/"
+            f"{tier.price_output_per_1k} per 1k tokens in/out; prompt <= {tier.prompt_budget_tokens} tokens, "
+            f"<= {tier.max_passages} passages; escalates below confidence {tier.min_confidence} or when the "
+            f"guards fail after {tier.max_reasks} re-ask(s); tokens: {encoding_note(tier.model)}"
+        )
         if not tier.local:
             print(f"   {circuit_of(tier, settings)}")
     return 0
@@ -174,13 +207,23 @@ def ask_jsonl(agent, lines: TextIO, out: TextIO, asker: Asker = PUBLIC) -> int:
         raise EmptyKnowledgeBase(f"The collection {agent.deps.store.alias!r} holds no documents.")
     for number, request in enumerate(_requests(lines), start=1):
         if "error" in request:
-            _write_line(out, AskResult.unreadable(request.get("id"), f"line {number}: {request['error']}").as_json())
+            _write_line(
+                out,
+                AskResult.unreadable(
+                    request.get("id"), f"line {number}: {request['error']}"
+                ).as_json(),
+            )
             continue
         thread, line_id = request.get("thread") or f"eval:{uuid.uuid4()}", request.get("id")
         # The line goes out before the turn is written to Redis: the asker does not wait for that.
         # Through service.ask(): a request that cannot be answered gets its error line and the run goes on.
-        result = service.ask(agent, request["question"], str(thread), asker,
-                     reply=lambda answer, line_id=line_id: _write_line(out, answer_json(answer, line_id)))
+        result = service.ask(
+            agent,
+            request["question"],
+            str(thread),
+            asker,
+            reply=lambda answer, line_id=line_id: _write_line(out, answer_json(answer, line_id)),
+        )
         if isinstance(result, service.Failure):
             _write_line(out, AskResult.unreadable(line_id, result.message).as_json())
     return 0
@@ -201,8 +244,10 @@ def _requests(lines: Iterable[str]) -> Iterator[dict]:
             yield {"error": f"not JSON ({error.msg})"}
             continue
         if not isinstance(request, dict) or not isinstance(request.get("question"), str):
-            yield {"id": request.get("id") if isinstance(request, dict) else None,
-                   "error": 'expected an object with a "question" string'}
+            yield {
+                "id": request.get("id") if isinstance(request, dict) else None,
+                "error": 'expected an object with a "question" string',
+            }
             continue
         yield request
 

@@ -21,12 +21,25 @@ from bot.errors import BotError
 from bot.settings import EVAL_DATA_HELP, load_settings
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
-TARGETS = ("guards", "retrieval", "calibrate", "covid-dataset", "cache", "verified", "export-feedback", "answers",
-           "compare", "gaps", "tables")
+TARGETS = (
+    "guards",
+    "retrieval",
+    "calibrate",
+    "covid-dataset",
+    "cache",
+    "verified",
+    "export-feedback",
+    "answers",
+    "compare",
+    "gaps",
+    "tables",
+)
 FILE = click.Path(path_type=Path)
 
 
-@click.command("eval", help="""Measure the bot on evaluation data.
+@click.command(
+    "eval",
+    help="""Measure the bot on evaluation data.
 
 \b
 guards: the input guard on EVAL_DATA_DIR (../shared/eval).
@@ -39,34 +52,70 @@ export-feedback: each rated answer as a case.
 answers: the whole chain over --dataset cases, scored.
 compare: --baseline and --candidate over them; exits 1 when the candidate regresses.
 gaps: how the report groups unanswered questions, on labelled wordings.
-tables: answers from tables with scripted SQL, and hostile SQL rejected.""")
+tables: answers from tables with scripted SQL, and hostile SQL rejected.""",
+)
 @click.argument("target", type=click.Choice(TARGETS), metavar="TARGET")
-@click.option("--dataset", type=FILE, multiple=True,
-              help='JSON lines {"question", "relevant": [...], "half"?}, repeatable (figures per language); '
-                   'answers and compare: one file of {"question", "expected_sources"?, "should_refuse"?}')
-@click.option("--negatives", type=FILE, multiple=True,
-              help="calibrate, answers: questions to refuse, one a line, repeatable (calibrate's default: "
-                   "the sample FAQ's questions, 200 MITRE prompts, the Korean off-topic questions in knowledge/eval)")
-@click.option("--half", type=click.Choice(["all", "calibration", "test"]), default="all", show_default=True,
-              help="covid-dataset: which half of the FAQs; retrieval, calibrate, answers: lines of that `half`")
-@click.option("--data", type=FILE, help="the evaluation data folder (default: EVAL_DATA_DIR, else ../shared/eval)")
+@click.option(
+    "--dataset",
+    type=FILE,
+    multiple=True,
+    help='JSON lines {"question", "relevant": [...], "half"?}, repeatable (figures per language); '
+    'answers and compare: one file of {"question", "expected_sources"?, "should_refuse"?}',
+)
+@click.option(
+    "--negatives",
+    type=FILE,
+    multiple=True,
+    help="calibrate, answers: questions to refuse, one a line, repeatable (calibrate's default: "
+    "the sample FAQ's questions, 200 MITRE prompts, the Korean off-topic questions in knowledge/eval)",
+)
+@click.option(
+    "--half",
+    type=click.Choice(["all", "calibration", "test"]),
+    default="all",
+    show_default=True,
+    help="covid-dataset: which half of the FAQs; retrieval, calibrate, answers: lines of that `half`",
+)
+@click.option(
+    "--data",
+    type=FILE,
+    help="the evaluation data folder (default: EVAL_DATA_DIR, else ../shared/eval)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the figures as one JSON object")
-@click.option("--rating", type=click.Choice(["up", "down"]), help="export-feedback: only answers rated so")
-@click.option("--days", type=int, default=30, show_default=True, help="export-feedback: the last N days")
-@click.option("--variant", help="answers: the prompt (name in bot/chain/prompts or a .txt path; "
-                                "default: PROMPT_VARIANTS' largest share)")
+@click.option(
+    "--rating", type=click.Choice(["up", "down"]), help="export-feedback: only answers rated so"
+)
+@click.option(
+    "--days", type=int, default=30, show_default=True, help="export-feedback: the last N days"
+)
+@click.option(
+    "--variant",
+    help="answers: the prompt (name in bot/chain/prompts or a .txt path; "
+    "default: PROMPT_VARIANTS' largest share)",
+)
 @click.option("--baseline", help="compare: the prompt to compare against")
 @click.option("--candidate", help="compare: the prompt that must not regress")
-@click.option("--tolerance", type=float, default=0.05, show_default=True,
-              help="compare: how much lower a rate may be (cost per answer: 25%)")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="compare: how much lower a rate may be (cost per answer: 25%)",
+)
 @asker_options
 def eval_command(target: str, as_json: bool, **options) -> int:
     if target in ("retrieval", "calibrate") and not options["dataset"]:
-        raise click.UsageError(f"eval {target} needs --dataset FILE.jsonl (make one with `bot eval covid-dataset`)")
+        raise click.UsageError(
+            f"eval {target} needs --dataset FILE.jsonl (make one with `bot eval covid-dataset`)"
+        )
     if target in ("answers", "compare") and not options["dataset"]:
-        raise click.UsageError(f"eval {target} needs --dataset FILE.jsonl of cases (`bot eval export-feedback` makes some)")
+        raise click.UsageError(
+            f"eval {target} needs --dataset FILE.jsonl of cases (`bot eval export-feedback` makes some)"
+        )
     if target == "compare" and not (options["baseline"] and options["candidate"]):
-        raise click.UsageError("eval compare needs --baseline PROMPT and --candidate PROMPT (e.g. answer-v1 and answer-v2)")
+        raise click.UsageError(
+            "eval compare needs --baseline PROMPT and --candidate PROMPT (e.g. answer-v1 and answer-v2)"
+        )
     return evaluate(SimpleNamespace(target=target, json=as_json, **options))
 
 
@@ -79,7 +128,12 @@ def evaluate(args: SimpleNamespace) -> int:
     if args.target in ("guards", "covid-dataset", "cache", "verified") and not data.is_dir():
         return fail(f"no evaluation data at {data}: {EVAL_DATA_HELP}.")
     if args.target == "covid-dataset":
-        print("\n".join(json.dumps(line, ensure_ascii=False) for line in eval_data.covid_dataset(data, args.half)))
+        print(
+            "\n".join(
+                json.dumps(line, ensure_ascii=False)
+                for line in eval_data.covid_dataset(data, args.half)
+            )
+        )
         return 0
     from knowledge.embeddings import Embedder
 
@@ -103,19 +157,31 @@ def evaluate(args: SimpleNamespace) -> int:
                 if args.target == "verified":
                     from bot.ops.evals.verified import eval_verified
 
-                    figures = eval_verified(data, embedder.embed_query, settings.verified_match, client,
-                                            settings.redis_prefix)
+                    figures = eval_verified(
+                        data,
+                        embedder.embed_query,
+                        settings.verified_match,
+                        client,
+                        settings.redis_prefix,
+                    )
                 else:
-                    figures = eval_cache(data, embedder, settings.semantic_cache_match, client, settings.redis_prefix)
+                    figures = eval_cache(
+                        data, embedder, settings.semantic_cache_match, client, settings.redis_prefix
+                    )
             finally:
                 client.close()
             text = json.dumps(figures, indent=2)
         print(json.dumps(figures, ensure_ascii=False) if args.json else text)
         return 0
     try:
-        dataset = [line for path in args.dataset for line in eval_data.read_dataset(path, args.half)]
-        negatives = ([q for path in args.negatives for q in eval_data.read_questions(path, args.half)]
-                     if args.negatives else eval_data.default_negatives(data, args.half))
+        dataset = [
+            line for path in args.dataset for line in eval_data.read_dataset(path, args.half)
+        ]
+        negatives = (
+            [q for path in args.negatives for q in eval_data.read_questions(path, args.half)]
+            if args.negatives
+            else eval_data.default_negatives(data, args.half)
+        )
     except (OSError, ValueError) as error:
         return fail(error)
     return evaluate_on_store(args, dataset, negatives)
@@ -136,7 +202,9 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
     except KnowledgeError as error:
         return fail(error)
     try:
-        retriever = Retriever(store, Embedder(settings.knowledge.embedding_threads), SparseEncoder())
+        retriever = Retriever(
+            store, Embedder(settings.knowledge.embedding_threads), SparseEncoder()
+        )
         access = Access.of(asker_of(args.user, args.channel, args.everything))
         if args.target == "retrieval":
             figures = eval_retrieval(retriever, dataset, access)
@@ -147,8 +215,10 @@ def evaluate_on_store(args: SimpleNamespace, dataset: list[dict], negatives: lis
             if data.is_dir():  # VERIFIED_MATCH: on the calibration half of the COVID paraphrases
                 from bot.ops.evals.verified import suggest_threshold
 
-                figures["verified"] = {"suggested": suggest_threshold(retriever.embedder.embed_query, data),
-                                       "configured": {"VERIFIED_MATCH": settings.verified_match}}
+                figures["verified"] = {
+                    "suggested": suggest_threshold(retriever.embedder.embed_query, data),
+                    "configured": {"VERIFIED_MATCH": settings.verified_match},
+                }
             text = render_calibration(figures)
     except EmptyKnowledgeBase:
         return fail(EMPTY_KB_HELP)

@@ -19,18 +19,28 @@ def keys() -> None:
     pass
 
 
-@keys.command(help="Make a key and print it once, alone on the last line. NAME is what the key is for "
-                   "(letters, digits, '.', '_', '-').")
+@keys.command(
+    help="Make a key and print it once, alone on the last line. NAME is what the key is for "
+    "(letters, digits, '.', '_', '-')."
+)
 @click.argument("name")
-@click.option("--user", default="", help="the user it asks as (access control, memory); default: none")
-@click.option("--channel", default="", help="the channel it asks in (access control, budgets); default: none")
-@click.option("--per-minute", type=int, help="its rate limit (default: API_RATE_LIMIT_PER_MINUTE; 0: none)")
+@click.option(
+    "--user", default="", help="the user it asks as (access control, memory); default: none"
+)
+@click.option(
+    "--channel", default="", help="the channel it asks in (access control, budgets); default: none"
+)
+@click.option(
+    "--per-minute", type=int, help="its rate limit (default: API_RATE_LIMIT_PER_MINUTE; 0: none)"
+)
 def add(name: str, user: str, channel: str, per_minute: int | None) -> int:
     def run(api_keys, settings) -> None:
         secret = api_keys.add(name, user, channel, per_minute)
         limit = per_minute if per_minute is not None else settings.api_rate_limit_per_minute
-        print(f"Key {name!r} asks as {describe(user, channel)}, {limit or 'unlimited'} requests "
-              "a minute. It is shown only now; send it as `Authorization: Bearer KEY`:")
+        print(
+            f"Key {name!r} asks as {describe(user, channel)}, {limit or 'unlimited'} requests "
+            "a minute. It is shown only now; send it as `Authorization: Bearer KEY`:"
+        )
         print(secret)
 
     return with_keys(run)
@@ -41,11 +51,19 @@ def add(name: str, user: str, channel: str, per_minute: int | None) -> int:
 def list_keys(as_json: bool) -> int:
     def run(api_keys, settings) -> None:
         for key in api_keys.list():
-            shown = {"name": key.name, "user": key.user, "channel": key.channel, "per_minute": key.per_minute,
-                     "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(key.created))}
-            print(json.dumps(shown) if as_json else
-                  f"{key.name}\t{describe(key.user, key.channel)}\tper minute: {'default' if key.per_minute is None else key.per_minute}"
-                  f"\tcreated {shown['created']} UTC")
+            shown = {
+                "name": key.name,
+                "user": key.user,
+                "channel": key.channel,
+                "per_minute": key.per_minute,
+                "created": time.strftime("%Y-%m-%d %H:%M", time.gmtime(key.created)),
+            }
+            print(
+                json.dumps(shown)
+                if as_json
+                else f"{key.name}\t{describe(key.user, key.channel)}\tper minute: {'default' if key.per_minute is None else key.per_minute}"
+                f"\tcreated {shown['created']} UTC"
+            )
 
     return with_keys(run)
 

@@ -22,7 +22,9 @@ from knowledge.access import Asker
 from knowledge.errors import EmptyKnowledgeBase, KnowledgeError
 
 KEPT_DAYS = TURN_TTL_S // 86400
-EMPTY_KB_HELP = "The knowledge base is empty. Fill it with `ingest PATH...` (try: ingest knowledge/sample)."
+EMPTY_KB_HELP = (
+    "The knowledge base is empty. Fill it with `ingest PATH...` (try: ingest knowledge/sample)."
+)
 
 
 def fail(message: object) -> int:
@@ -34,10 +36,18 @@ def fail(message: object) -> int:
 
 def asker_options(command):
     """`--user`, `--channel` and `--all`: who a command asks as (`bot ask`, `chat`, `eval`)."""
-    command = click.option("--all", "everything", is_flag=True,
-                           help="see every document, whatever its audience (admins); default: `everyone` documents only")(command)
-    command = click.option("--channel", default="", help="ask in this Slack channel id (its documents and scope)")(command)
-    return click.option("--user", default="", help="ask as this Slack user id (sees what they may see)")(command)
+    command = click.option(
+        "--all",
+        "everything",
+        is_flag=True,
+        help="see every document, whatever its audience (admins); default: `everyone` documents only",
+    )(command)
+    command = click.option(
+        "--channel", default="", help="ask in this Slack channel id (its documents and scope)"
+    )(command)
+    return click.option(
+        "--user", default="", help="ask as this Slack user id (sees what they may see)"
+    )(command)
 
 
 def asker_of(user: str, channel: str, everything: bool) -> Asker:
@@ -58,7 +68,11 @@ def show_trace(turn: str, as_json: bool) -> int:
         spans = traces.spans(turn_id)
     except (BotError, KnowledgeError) as error:
         return fail(error)
-    print(json.dumps({"turn_id": turn_id, "spans": tree(spans)}, ensure_ascii=False) if as_json else render(spans))
+    print(
+        json.dumps({"turn_id": turn_id, "spans": tree(spans)}, ensure_ascii=False)
+        if as_json
+        else render(spans)
+    )
     return 0
 
 
@@ -115,8 +129,14 @@ def evaluate(args) -> int:
     if args.target == "gaps":
         return gap_grouping(args.dataset[0] if args.dataset else None, args.json)
     compared = args.target == "compare"
-    return answers(args.dataset[0], [args.baseline, args.candidate] if compared else [args.variant], args.json,
-                   args.tolerance if compared else None, args.half, args.negatives)
+    return answers(
+        args.dataset[0],
+        [args.baseline, args.candidate] if compared else [args.variant],
+        args.json,
+        args.tolerance if compared else None,
+        args.half,
+        args.negatives,
+    )
 
 
 def tables(as_json: bool) -> int:
@@ -145,8 +165,14 @@ def export_feedback(rating: str | None, days: int) -> int:
     return 0
 
 
-def answers(dataset: Path, variants: list[str | None], as_json: bool, tolerance: float | None = None,
-            half: str = "all", negatives: tuple[Path, ...] = ()) -> int:
+def answers(
+    dataset: Path,
+    variants: list[str | None],
+    as_json: bool,
+    tolerance: float | None = None,
+    half: str = "all",
+    negatives: tuple[Path, ...] = (),
+) -> int:
     """`eval answers` with one variant (None: the one with the largest share of PROMPT_VARIANTS),
     `eval compare` with two (baseline, candidate); `negatives` hold questions to refuse."""
     from bot.chain.prompt_variants import prompt_named

@@ -28,9 +28,7 @@ CSV_COLUMNS = (
 `paraphrases` separated by `|` (they may hold commas)."""
 
 
-@click.group(
-    help="Verified answers: served word for word before retrieval, with their owner."
-)
+@click.group(help="Verified answers: served word for word before retrieval, with their owner.")
 def verified() -> None:
     pass
 
@@ -46,12 +44,9 @@ def verified() -> None:
 @click.option(
     "--audience",
     multiple=True,
-    help="who may be served it (repeatable): everyone (default), "
-    "channel:C…, user:U…, usergroup:S…",
+    help="who may be served it (repeatable): everyone (default), channel:C…, user:U…, usergroup:S…",
 )
-@click.option(
-    "--paraphrase", multiple=True, help="another wording of the question (repeatable)"
-)
+@click.option("--paraphrase", multiple=True, help="another wording of the question (repeatable)")
 @click.option(
     "--review-by",
     default="",
@@ -89,9 +84,7 @@ def add(
 @click.option("--retired", is_flag=True, help="retired ones too")
 def list_verified(as_json: bool, retired: bool) -> int:
     def run(store) -> None:
-        statuses = (
-            ("approved", "draft", "retired") if retired else ("approved", "draft")
-        )
+        statuses = ("approved", "draft", "retired") if retired else ("approved", "draft")
         for entry in store.all(statuses):
             if as_json:
                 print(
@@ -101,9 +94,7 @@ def list_verified(as_json: bool, retired: bool) -> int:
                     )
                 )
             else:
-                print(
-                    f"{entry.id}\t{entry.status}\t{describe(entry)}\t{entry.question}"
-                )
+                print(f"{entry.id}\t{entry.status}\t{describe(entry)}\t{entry.question}")
 
     return with_verified(run)
 
@@ -112,9 +103,7 @@ def list_verified(as_json: bool, retired: bool) -> int:
 @click.argument("entry_id", metavar="ID")
 def retire(entry_id: str) -> int:
     return with_verified(
-        lambda store: print(
-            f"Retired {store.retire(entry_id).id}: it is no longer served."
-        )
+        lambda store: print(f"Retired {store.retire(entry_id).id}: it is no longer served.")
     )
 
 
@@ -147,9 +136,7 @@ def import_csv(path: Path) -> int:
     from bot.chain.verified import VerifiedError
 
     def run(store) -> None:
-        entries = read_csv(
-            path
-        )  # every row checked before any is stored: a bad file adds nothing
+        entries = read_csv(path)  # every row checked before any is stored: a bad file adds nothing
         for number, entry in entries:
             try:
                 entry.checked()

@@ -34,7 +34,9 @@ class Rates:
         """The 95% Wilson score interval of the 👍 rate; None before any rating."""
         if not self.rated:
             return None
-        ci = binomtest(self.up, self.rated).proportion_ci(confidence_level=1 - ALPHA, method="wilson")
+        ci = binomtest(self.up, self.rated).proportion_ci(
+            confidence_level=1 - ALPHA, method="wilson"
+        )
         return round(ci.low, 4), round(ci.high, 4)
 
     def describe(self) -> str:
@@ -55,17 +57,28 @@ class Verdict:
     sentence: str
 
     def as_dict(self) -> dict:
-        return {"baseline": self.baseline, "candidate": self.candidate, "p_value": self.p_value,
-                "significant": self.significant, "needed_per_variant": self.needed_per_variant,
-                "sentence": self.sentence}
+        return {
+            "baseline": self.baseline,
+            "candidate": self.candidate,
+            "p_value": self.p_value,
+            "significant": self.significant,
+            "needed_per_variant": self.needed_per_variant,
+            "sentence": self.sentence,
+        }
 
 
 def compare(baseline: Rates, candidate: Rates) -> Verdict:
     """A plain sentence on whether `candidate`'s 👍 rate differs from `baseline`'s."""
     head = f"{candidate.variant} vs {baseline.variant}: 👍 rate {candidate.describe()} vs {baseline.describe()}"
     if not baseline.rated or not candidate.rated:
-        return Verdict(baseline.variant, candidate.variant, None, False, None,
-                       f"{head}; nothing can be said until both have ratings.")
+        return Verdict(
+            baseline.variant,
+            candidate.variant,
+            None,
+            False,
+            None,
+            f"{head}; nothing can be said until both have ratings.",
+        )
     p_value = float(fisher_exact([[candidate.up, candidate.down], [baseline.up, baseline.down]])[1])
     needed = sample_size(baseline.up_rate, candidate.up_rate)
     if p_value < ALPHA:
@@ -74,9 +87,18 @@ def compare(baseline: Rates, candidate: Rates) -> Verdict:
     elif needed is None:
         tail = f"no difference so far (p = {p_value:.2f})."
     else:
-        tail = (f"the difference is not significant at this sample size (Fisher's exact test p = {p_value:.2f}); "
-                f"showing a difference this large would take about {needed:,} rated answers per variant.")
-    return Verdict(baseline.variant, candidate.variant, round(p_value, 4), p_value < ALPHA, needed, f"{head}; {tail}")
+        tail = (
+            f"the difference is not significant at this sample size (Fisher's exact test p = {p_value:.2f}); "
+            f"showing a difference this large would take about {needed:,} rated answers per variant."
+        )
+    return Verdict(
+        baseline.variant,
+        candidate.variant,
+        round(p_value, 4),
+        p_value < ALPHA,
+        needed,
+        f"{head}; {tail}",
+    )
 
 
 def sample_size(p1: float, p2: float) -> int | None:
@@ -86,5 +108,7 @@ def sample_size(p1: float, p2: float) -> int | None:
         return None
     z_alpha, z_power = norm.ppf(1 - ALPHA / 2), norm.ppf(POWER)
     mean = (p1 + p2) / 2
-    root = z_alpha * math.sqrt(2 * mean * (1 - mean)) + z_power * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
-    return math.ceil(root ** 2 / (p1 - p2) ** 2)
+    root = z_alpha * math.sqrt(2 * mean * (1 - mean)) + z_power * math.sqrt(
+        p1 * (1 - p1) + p2 * (1 - p2)
+    )
+    return math.ceil(root**2 / (p1 - p2) ** 2)

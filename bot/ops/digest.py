@@ -26,9 +26,7 @@ def digest_text(deps, days: int = 7) -> str:
     from bot.ops.report import build
 
     report = build(deps.turns, days, deps.embedder.embed_questions)
-    lines = [
-        f"*Weekly digest* ({report['window']['from']} .. {report['window']['to']})"
-    ]
+    lines = [f"*Weekly digest* ({report['window']['from']} .. {report['window']['to']})"]
     lines.append("*Asked, not answered*:")
     lines += [
         f"{n}. {g['count']}x “{g['examples'][0]}”"
@@ -39,9 +37,7 @@ def digest_text(deps, days: int = 7) -> str:
         f"• “{row['question']}”: {row['reason'] or 'no reason given'}"
         for row in report["downvoted"][:SHOWN]
     ] or ["none"]
-    loop = loop_section(
-        deps.verified, deps.escalations, deps.store.chunks(), deps.verified.clock()
-    )
+    loop = loop_section(deps.verified, deps.escalations, deps.store.chunks(), deps.verified.clock())
     return "\n".join([*lines, *loop_lines(loop, slack=True)])
 
 
@@ -75,9 +71,7 @@ def tell_owners(deps, client: WebClient) -> int:
 
 
 def post_digest(deps, client: WebClient) -> None:
-    client.chat_postMessage(
-        channel=deps.settings.digest_channel, text=digest_text(deps)
-    )
+    client.chat_postMessage(channel=deps.settings.digest_channel, text=digest_text(deps))
     tell_owners(deps, client)
 
 

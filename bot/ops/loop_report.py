@@ -26,8 +26,7 @@ def loop_section(verified, escalations, chunks, today: str) -> dict:
     return {
         "review_queue": {
             "questions": [
-                {"question": e.question, "channel": e.channel, "asked_at": e.at}
-                for e in waiting
+                {"question": e.question, "channel": e.channel, "asked_at": e.at} for e in waiting
             ],
             "drafts": [
                 {
@@ -81,24 +80,17 @@ def loop_lines(loop: dict, slack: bool = False) -> list[str]:
             f"({hours['answers']} answers)"
         )
     for draft in queue["drafts"][:SHOWN]:
-        lines.append(
-            f"  draft {draft['id']}: {draft['question']!r} (by {draft['owner']})"
-        )
+        lines.append(f"  draft {draft['id']}: {draft['question']!r} (by {draft['owner']})")
     for question in queue["questions"][:SHOWN]:
         waited = (time.time() - question["asked_at"]) / 3600
-        lines.append(
-            f"  waiting {waited:.0f} h: {question['question']!r} ({question['channel']})"
-        )
+        lines.append(f"  waiting {waited:.0f} h: {question['question']!r} ({question['channel']})")
     for entry in loop["verified_overdue"][:SHOWN]:
         lines.append(
             f"  past review-by {entry['review_by']}: {entry['question']!r} (owner {entry['owner']})"
         )
     stale = loop["stale_documents"]
     lines.append(heading(f"Documents past their review date: {len(stale)}"))
-    lines += [
-        f"  {line}"
-        for line in describe_stale([StaleDocument(**d) for d in stale], SHOWN)
-    ]
+    lines += [f"  {line}" for line in describe_stale([StaleDocument(**d) for d in stale], SHOWN)]
     return lines
 
 
@@ -114,12 +106,12 @@ def loop_from_settings(settings) -> dict:
     from knowledge.store import Store
 
     client = connect(settings.redis_url)
-    verified = VerifiedAnswers(
-        client, settings.redis_prefix, None, settings.verified_match
-    )
+    verified = VerifiedAnswers(client, settings.redis_prefix, None, settings.verified_match)
     escalations = Escalations(client, settings.redis_prefix, verified, settings.experts)
     knowledge = settings.knowledge
-    if not knowledge.qdrant_url and not knowledge.qdrant_path.exists():  # nothing ingested here: nothing stale
+    if (
+        not knowledge.qdrant_url and not knowledge.qdrant_path.exists()
+    ):  # nothing ingested here: nothing stale
         return loop_section(verified, escalations, [], date.today().isoformat())
     try:
         store = Store.open(knowledge)
@@ -127,8 +119,6 @@ def loop_from_settings(settings) -> dict:
         loop = loop_section(verified, escalations, [], date.today().isoformat())
         return {**loop, "stale_documents_unavailable": str(error)}
     try:
-        return loop_section(
-            verified, escalations, store.chunks(), date.today().isoformat()
-        )
+        return loop_section(verified, escalations, store.chunks(), date.today().isoformat())
     finally:
         store.close()

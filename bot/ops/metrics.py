@@ -20,7 +20,23 @@ if TYPE_CHECKING:
     from knowledge.store import Store
 
 LATENCY_STAGES = ("guard", "retrieve", "generate", "validate", "total")
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+LATENCY_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
 
 
 class Metrics:
@@ -32,36 +48,84 @@ class Metrics:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 
         if multiproc_dir is not None and values.ValueClass.__name__ != "MmapedValue":
-            raise BotError(f"PROMETHEUS_MULTIPROC_DIR={multiproc_dir} was set after prometheus-client started "
-                           "counting in memory; set it in the process environment before the bot starts.")
+            raise BotError(
+                f"PROMETHEUS_MULTIPROC_DIR={multiproc_dir} was set after prometheus-client started "
+                "counting in memory; set it in the process environment before the bot starts."
+            )
         self.multiproc_dir = multiproc_dir
         self.registry = registry = CollectorRegistry()
-        self.answers = Counter("kb_answers_total", "Answers given, by how they were made.",
-                               ["mode", "refused", "reason", "variant"], registry=registry)
-        self.latency = Histogram("kb_answer_latency_seconds", "Time spent per answer in each stage (generate "
-                                 "and validate: per model call).", ["stage"], buckets=LATENCY_BUCKETS,
-                                 registry=registry)
-        self.llm_tokens = Counter("kb_llm_tokens_total", "Tokens sent to and received from each model tier.",
-                                  ["tier", "kind"], registry=registry)
-        self.llm_cost = Counter("kb_llm_cost_usd_total", "What the model calls of each tier cost, in USD.",
-                                ["tier"], registry=registry)
-        self.cache_hits = Counter("kb_cache_hits_total", "Answers served from the answer cache.", ["kind"],
-                                  registry=registry)
-        self.guard_blocks = Counter("kb_guard_blocks_total", "Questions (and retrieved passages) the input guard "
-                                    "stopped, by reason.", ["reason"], registry=registry)
-        self.feedback = Counter("kb_feedback_total", "Ratings of answers.", ["rating", "variant"], registry=registry)
-        self.http_requests = Counter("kb_http_requests_total", "Requests to the HTTP API (/v1/...), by route and "
-                                     "status.", ["route", "status"], registry=registry)
-        self.ingest_chunks = Counter("kb_ingest_chunks_total", "Chunks written by ingests this service ran "
-                                     "(/kb reindex).", registry=registry)
-        self.index_documents = Gauge("kb_index_documents", "Documents in the serving index.", registry=registry,
-                                     multiprocess_mode="mostrecent")
-        self.verified_answers = Counter("kb_verified_answers_total", "Questions answered by a verified answer.",
-                                        ["kind"], registry=registry)
-        self.escalations = Counter("kb_escalations_total", "Questions sent to experts (Ask an expert).",
-                                   registry=registry)
-        self.review_queue = Gauge("kb_review_queue", "Escalations and drafts waiting for review.", registry=registry,
-                                  multiprocess_mode="mostrecent")
+        self.answers = Counter(
+            "kb_answers_total",
+            "Answers given, by how they were made.",
+            ["mode", "refused", "reason", "variant"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "kb_answer_latency_seconds",
+            "Time spent per answer in each stage (generate and validate: per model call).",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.llm_tokens = Counter(
+            "kb_llm_tokens_total",
+            "Tokens sent to and received from each model tier.",
+            ["tier", "kind"],
+            registry=registry,
+        )
+        self.llm_cost = Counter(
+            "kb_llm_cost_usd_total",
+            "What the model calls of each tier cost, in USD.",
+            ["tier"],
+            registry=registry,
+        )
+        self.cache_hits = Counter(
+            "kb_cache_hits_total",
+            "Answers served from the answer cache.",
+            ["kind"],
+            registry=registry,
+        )
+        self.guard_blocks = Counter(
+            "kb_guard_blocks_total",
+            "Questions (and retrieved passages) the input guard stopped, by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.feedback = Counter(
+            "kb_feedback_total", "Ratings of answers.", ["rating", "variant"], registry=registry
+        )
+        self.http_requests = Counter(
+            "kb_http_requests_total",
+            "Requests to the HTTP API (/v1/...), by route and status.",
+            ["route", "status"],
+            registry=registry,
+        )
+        self.ingest_chunks = Counter(
+            "kb_ingest_chunks_total",
+            "Chunks written by ingests this service ran (/kb reindex).",
+            registry=registry,
+        )
+        self.index_documents = Gauge(
+            "kb_index_documents",
+            "Documents in the serving index.",
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        )
+        self.verified_answers = Counter(
+            "kb_verified_answers_total",
+            "Questions answered by a verified answer.",
+            ["kind"],
+            registry=registry,
+        )
+        self.escalations = Counter(
+            "kb_escalations_total", "Questions sent to experts (Ask an expert).", registry=registry
+        )
+        self.review_queue = Gauge(
+            "kb_review_queue",
+            "Escalations and drafts waiting for review.",
+            registry=registry,
+            multiprocess_mode="mostrecent",
+        )
         self._index_version = ""
         self._lock = threading.Lock()
 

@@ -33,11 +33,18 @@ def build(log: TurnLog, days: int, embed: Embed, now: float | None = None) -> di
     records = list(log.turns(window))
     votes = log.rated(window)
     return {
-        "window": {"days": days, "from": window[0], "to": window[-1], "generated_at": time.time() if now is None else now},
+        "window": {
+            "days": days,
+            "from": window[0],
+            "to": window[-1],
+            "generated_at": time.time() if now is None else now,
+        },
         "totals": totals(records, votes),
         "by_day": by_day(records, votes, window),
-        "feedback": {"by_mode": breakdown(records, votes, lambda t: t.mode),
-                     "by_tier": breakdown(records, votes, lambda t: t.tier)},
+        "feedback": {
+            "by_mode": breakdown(records, votes, lambda t: t.mode),
+            "by_tier": breakdown(records, votes, lambda t: t.tier),
+        },
         "by_variant": by_variant(records, votes),
         "comparison": [verdict.as_dict() for verdict in comparisons(records, votes)],
         "documents": documents(records, votes),
@@ -66,7 +73,9 @@ def totals(records: list[TurnRecord], votes: Votes) -> dict:
     up, down = tally(records, votes)
     refused = [t for t in records if t.refused]
     cost = sum(t.cost_usd for t in records)
-    reasons = Counter(f.reason for t in records for f in votes.get(t.id, []) if f.rating == "down" and f.reason)
+    reasons = Counter(
+        f.reason for t in records for f in votes.get(t.id, []) if f.rating == "down" and f.reason
+    )
     return {
         "answers": len(records),
         "refused": len(refused),
@@ -96,12 +105,22 @@ def by_day(records: list[TurnRecord], votes: Votes, days: list[str]) -> list[dic
     for day in days:
         turns = grouped.get(day, [])
         up, down = tally(turns, votes)
-        rows.append({"day": day, "answers": len(turns), "refused": sum(t.refused for t in turns), "up": up,
-                     "down": down, "cost_usd": round(sum(t.cost_usd for t in turns), 6)})
+        rows.append(
+            {
+                "day": day,
+                "answers": len(turns),
+                "refused": sum(t.refused for t in turns),
+                "up": up,
+                "down": down,
+                "cost_usd": round(sum(t.cost_usd for t in turns), 6),
+            }
+        )
     return rows
 
 
-def grouped(records: list[TurnRecord], key: Callable[[TurnRecord], str]) -> list[tuple[str, list[TurnRecord]]]:
+def grouped(
+    records: list[TurnRecord], key: Callable[[TurnRecord], str]
+) -> list[tuple[str, list[TurnRecord]]]:
     """The records grouped by `key`, the largest group first."""
     groups: dict[str, list[TurnRecord]] = defaultdict(list)
     for turn in records:
@@ -109,7 +128,9 @@ def grouped(records: list[TurnRecord], key: Callable[[TurnRecord], str]) -> list
     return sorted(groups.items(), key=lambda item: -len(item[1]))
 
 
-def breakdown(records: list[TurnRecord], votes: Votes, key: Callable[[TurnRecord], str]) -> dict[str, dict]:
+def breakdown(
+    records: list[TurnRecord], votes: Votes, key: Callable[[TurnRecord], str]
+) -> dict[str, dict]:
     rows = {}
     for name, turns in grouped(records, key):
         up, down = tally(turns, votes)
@@ -128,10 +149,15 @@ def by_variant(records: list[TurnRecord], votes: Votes) -> dict[str, dict]:
         refused = sum(t.refused for t in turns)
         failures = sum(t.guard_failures for t in turns)
         rows[name] = {
-            "answers": len(turns), "up": up, "down": down, "up_rate": rate(up, up + down),
+            "answers": len(turns),
+            "up": up,
+            "down": down,
+            "up_rate": rate(up, up + down),
             "up_rate_ci": Rates(name, up, down).interval(),
-            "refused": refused, "refusal_rate": rate(refused, len(turns)),
-            "guard_failures": failures, "guard_failures_per_answer": rate(failures, len(turns)),
+            "refused": refused,
+            "refusal_rate": rate(refused, len(turns)),
+            "guard_failures": failures,
+            "guard_failures_per_answer": rate(failures, len(turns)),
             "cost_per_answer_usd": round(sum(t.cost_usd for t in turns) / len(turns), 6),
             "latency": latency(turns),
         }
@@ -145,7 +171,10 @@ def comparisons(records: list[TurnRecord], votes: Votes) -> list:
         return []
     names = list(variants)
     baseline = Rates(names[0], variants[names[0]]["up"], variants[names[0]]["down"])
-    return [compare(baseline, Rates(name, variants[name]["up"], variants[name]["down"])) for name in names[1:]]
+    return [
+        compare(baseline, Rates(name, variants[name]["up"], variants[name]["down"]))
+        for name in names[1:]
+    ]
 
 
 def documents(records: list[TurnRecord], votes: Votes) -> list[dict]:
@@ -156,13 +185,26 @@ def documents(records: list[TurnRecord], votes: Votes) -> list[dict]:
             continue
         feedback = votes.get(turn.id, [])
         for doc_id, title in dict.fromkeys((s["doc_id"], s["title"]) for s in turn.sources):
-            row = cited.setdefault(doc_id, {"doc_id": doc_id, "title": title, "cited": 0, "up": 0, "down": 0,
-                                            "down_reasons": Counter()})
+            row = cited.setdefault(
+                doc_id,
+                {
+                    "doc_id": doc_id,
+                    "title": title,
+                    "cited": 0,
+                    "up": 0,
+                    "down": 0,
+                    "down_reasons": Counter(),
+                },
+            )
             row["cited"] += 1
             row["up"] += sum(f.rating == "up" for f in feedback)
             row["down"] += sum(f.rating == "down" for f in feedback)
-            row["down_reasons"].update(f.reason for f in feedback if f.rating == "down" and f.reason)
-    rows = sorted(cited.values(), key=lambda r: (-r["down"], -r["cited"], r["title"]))[:TOP_DOCUMENTS]
+            row["down_reasons"].update(
+                f.reason for f in feedback if f.rating == "down" and f.reason
+            )
+    rows = sorted(cited.values(), key=lambda r: (-r["down"], -r["cited"], r["title"]))[
+        :TOP_DOCUMENTS
+    ]
     return [{**row, "down_reasons": dict(row["down_reasons"].most_common())} for row in rows]
 
 
@@ -172,8 +214,20 @@ def downvoted(records: list[TurnRecord], votes: Votes) -> list[dict]:
     for turn in records:
         for f in votes.get(turn.id, []):
             if f.rating == "down":
-                rows.append({"turn": turn.id, "question": turn.question, "answer": turn.shown_answer, "mode": turn.mode,
-                             "tier": turn.tier, "variant": variant_of(turn), "reason": f.reason,
-                             "comment": f.comment, "sources": [s["title"] for s in turn.sources],
-                             "channel": turn.channel, "answered_at": turn.at, "at": f.at})
+                rows.append(
+                    {
+                        "turn": turn.id,
+                        "question": turn.question,
+                        "answer": turn.shown_answer,
+                        "mode": turn.mode,
+                        "tier": turn.tier,
+                        "variant": variant_of(turn),
+                        "reason": f.reason,
+                        "comment": f.comment,
+                        "sources": [s["title"] for s in turn.sources],
+                        "channel": turn.channel,
+                        "answered_at": turn.at,
+                        "at": f.at,
+                    }
+                )
     return sorted(rows, key=lambda r: -r["at"])[:LATEST_DOWNVOTES]

@@ -16,22 +16,47 @@ HALF_WIDTH = 440
 
 
 def render_html(report: dict) -> str:
-    env = Environment(loader=PackageLoader("bot.ops", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(
+        loader=PackageLoader("bot.ops", "templates"), autoescape=select_autoescape(["html"])
+    )
     env.filters.update(percent=percent, dollars=dollars, millis=millis, per_thousand=per_thousand)
     days = [row["day"] for row in report["by_day"]]
     by_day = report["by_day"]
     charts = {
-        "answers": daily_columns(days, [Series("answered", [r["answers"] - r["refused"] for r in by_day], ANSWERED),
-                                        Series("refused", [r["refused"] for r in by_day], REFUSED)],
-                                 beside=Series("\N{THUMBS DOWN SIGN}", [r["down"] for r in by_day], DOWNVOTED)),
-        "cost": daily_columns(days, [Series("cost", [r["cost_usd"] for r in by_day], COST)], fmt=dollars, unit="$",
-                              width=HALF_WIDTH),
-        "variants": intervals([(name, row["up_rate"], row["up_rate_ci"],
-                                f"{row['up'] + row['down']} rated · {row['answers']:,} answers")
-                               for name, row in report["by_variant"].items()]),
+        "answers": daily_columns(
+            days,
+            [
+                Series("answered", [r["answers"] - r["refused"] for r in by_day], ANSWERED),
+                Series("refused", [r["refused"] for r in by_day], REFUSED),
+            ],
+            beside=Series("\N{THUMBS DOWN SIGN}", [r["down"] for r in by_day], DOWNVOTED),
+        ),
+        "cost": daily_columns(
+            days,
+            [Series("cost", [r["cost_usd"] for r in by_day], COST)],
+            fmt=dollars,
+            unit="$",
+            width=HALF_WIDTH,
+        ),
+        "variants": intervals(
+            [
+                (
+                    name,
+                    row["up_rate"],
+                    row["up_rate_ci"],
+                    f"{row['up'] + row['down']} rated · {row['answers']:,} answers",
+                )
+                for name, row in report["by_variant"].items()
+            ]
+        ),
     }
     most_asked = max((gap["count"] for gap in report["gaps"]), default=1)
     return env.get_template("report.html").render(
-        report=report, t=report["totals"], charts=charts, colors={"answered": ANSWERED, "refused": REFUSED,
-                                                                  "down": DOWNVOTED, "cost": COST},
-        gaps=report["gaps"][:CHART_GAPS], more_gaps=report["gaps"][CHART_GAPS:], most_asked=most_asked)
+        report=report,
+        t=report["totals"],
+        charts=charts,
+        colors={"answered": ANSWERED, "refused": REFUSED, "down": DOWNVOTED, "cost": COST},
+        gaps=report["gaps"][:CHART_GAPS],
+        more_gaps=report["gaps"][CHART_GAPS:],
+        most_asked=most_asked,
+    )

@@ -33,21 +33,30 @@ class TraceStore:
     def spans(self, turn: str) -> list[dict]:
         """The spans of the turn with this id (or a unique start of it), oldest first."""
         turn_id = self.resolve(turn)
-        return withheld([json.loads(raw) for raw in self._redis.lrange(f"{self._prefix}trace:{turn_id}", 0, -1)])
+        return withheld(
+            [json.loads(raw) for raw in self._redis.lrange(f"{self._prefix}trace:{turn_id}", 0, -1)]
+        )
 
     def resolve(self, turn: str) -> str:
         turn = turn.strip().lower()
         if not TURN_ID.match(turn):
-            raise TraceNotFound(f"{turn!r} is not a turn id: 6 to 32 hexadecimal characters, as shown in "
-                                "`bot ask --json` (turn_id) or in the answer's context line in Slack.")
+            raise TraceNotFound(
+                f"{turn!r} is not a turn id: 6 to 32 hexadecimal characters, as shown in "
+                "`bot ask --json` (turn_id) or in the answer's context line in Slack."
+            )
         if len(turn) == 32 and self._redis.exists(f"{self._prefix}trace:{turn}"):
             return turn
-        matches = [member for member, _ in self._redis.zscan_iter(f"{self._prefix}traces", match=f"{turn}*")]
+        matches = [
+            member
+            for member, _ in self._redis.zscan_iter(f"{self._prefix}traces", match=f"{turn}*")
+        ]
         if len(matches) > 1:
             raise TraceNotFound(f"{len(matches)} turns start with {turn}; give more of the id.")
         if not matches:
-            raise TraceNotFound(f"No trace of turn {turn} is kept: traces are kept for TRACE_RETENTION_S and "
-                                "for the newest TRACE_KEEP turns, and only where TRACE_KEEP is not 0.")
+            raise TraceNotFound(
+                f"No trace of turn {turn} is kept: traces are kept for TRACE_RETENTION_S and "
+                "for the newest TRACE_KEEP turns, and only where TRACE_KEEP is not 0."
+            )
         return matches[0]
 
 
@@ -57,8 +66,16 @@ def withheld(spans: list[dict]) -> list[dict]:
     root = next((span for span in spans if not span["parent_id"]), None)
     if root is not None and root["attributes"].get("kb.restricted") is False:
         return spans
-    return [{**span, "attributes": {key: WITHHELD if key in SOURCE_TEXT else value
-                                    for key, value in span["attributes"].items()}} for span in spans]
+    return [
+        {
+            **span,
+            "attributes": {
+                key: WITHHELD if key in SOURCE_TEXT else value
+                for key, value in span["attributes"].items()
+            },
+        }
+        for span in spans
+    ]
 
 
 def tree(spans: list[dict]) -> list[dict]:
@@ -76,9 +93,14 @@ def tree(spans: list[dict]) -> list[dict]:
 
 
 def _timed(span: dict, began: int) -> dict:
-    return {"name": span["name"], "ms": round((span["end_ns"] - span["start_ns"]) / 1e6, 2),
-            "at_ms": round((span["start_ns"] - began) / 1e6, 2), "status": span["status"],
-            "error": span.get("error", ""), "attributes": span["attributes"]}
+    return {
+        "name": span["name"],
+        "ms": round((span["end_ns"] - span["start_ns"]) / 1e6, 2),
+        "at_ms": round((span["start_ns"] - began) / 1e6, 2),
+        "status": span["status"],
+        "error": span.get("error", ""),
+        "attributes": span["attributes"],
+    }
 
 
 def render(spans: list[dict]) -> str:
@@ -95,7 +117,12 @@ def _draw(node: dict, lead: str, child_lead: str, lines: list[str]) -> None:
         lines.append(f"{child_lead}{'│ ' if node['children'] else '  '}  {key} = {_value(value)}")
     for number, child in enumerate(node["children"]):
         last = number == len(node["children"]) - 1
-        _draw(child, child_lead + ("└─ " if last else "├─ "), child_lead + ("   " if last else "│  "), lines)
+        _draw(
+            child,
+            child_lead + ("└─ " if last else "├─ "),
+            child_lead + ("   " if last else "│  "),
+            lines,
+        )
 
 
 def _value(value) -> str:

@@ -51,15 +51,22 @@ def build_tracer_provider(settings: Settings, client: redis.Redis) -> TracerProv
         return None
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: settings.otel_service_name}))
     if settings.trace_keep:
-        exporter = RedisSpanExporter(client, settings.redis_prefix, settings.trace_retention_s, settings.trace_keep)
-        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=REDIS_EXPORT_DELAY_MS))
+        exporter = RedisSpanExporter(
+            client, settings.redis_prefix, settings.trace_retention_s, settings.trace_keep
+        )
+        provider.add_span_processor(
+            BatchSpanProcessor(exporter, schedule_delay_millis=REDIS_EXPORT_DELAY_MS)
+        )
     if endpoint:
         # protobuf and the OTLP exporter load only when a collector is configured.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter(endpoint=endpoint)
-        provider.add_span_processor(BatchSpanProcessor(
-            exporter if settings.otel_export_content else WithoutContent(exporter)))
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                exporter if settings.otel_export_content else WithoutContent(exporter)
+            )
+        )
     return provider
 
 
@@ -86,7 +93,9 @@ class RedisSpanExporter(SpanExporter):
             pipe = self._redis.pipeline(transaction=False)
             for span in spans:
                 turn = format(span.context.trace_id, "032x")
-                pipe.rpush(f"{self._prefix}trace:{turn}", json.dumps(span_record(span), ensure_ascii=False))
+                pipe.rpush(
+                    f"{self._prefix}trace:{turn}", json.dumps(span_record(span), ensure_ascii=False)
+                )
                 pipe.expire(f"{self._prefix}trace:{turn}", self._ttl_s)
                 turns.add(turn)
             pipe.zadd(index, dict.fromkeys(turns, now))
@@ -121,12 +130,32 @@ class WithoutContent(SpanExporter):
 
 def without_content(span: ReadableSpan) -> ReadableSpan:
     return ReadableSpan(
-        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
-        attributes={key: value for key, value in (span.attributes or {}).items() if key not in CONTENT},
-        events=[Event(event.name, {key: value for key, value in (event.attributes or {}).items() if key not in EVENT_TEXT},
-                      event.timestamp) for event in span.events],
-        links=span.links, kind=span.kind, status=Status(span.status.status_code),
-        start_time=span.start_time, end_time=span.end_time, instrumentation_scope=span.instrumentation_scope)
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes={
+            key: value for key, value in (span.attributes or {}).items() if key not in CONTENT
+        },
+        events=[
+            Event(
+                event.name,
+                {
+                    key: value
+                    for key, value in (event.attributes or {}).items()
+                    if key not in EVENT_TEXT
+                },
+                event.timestamp,
+            )
+            for event in span.events
+        ],
+        links=span.links,
+        kind=span.kind,
+        status=Status(span.status.status_code),
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 def span_record(span: ReadableSpan) -> dict:
@@ -137,8 +166,10 @@ def span_record(span: ReadableSpan) -> dict:
         "parent_id": format(span.parent.span_id, "016x") if span.parent else "",
         "start_ns": span.start_time,
         "end_ns": span.end_time,
-        "attributes": {key: list(value) if isinstance(value, tuple) else value
-                       for key, value in (span.attributes or {}).items()},
+        "attributes": {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in (span.attributes or {}).items()
+        },
         "status": span.status.status_code.name,
         "error": span.status.description or "",
     }

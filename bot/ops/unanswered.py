@@ -46,8 +46,13 @@ class Gap:
     last_asked: float = 0.0
 
     def as_dict(self) -> dict:
-        return {"count": self.count, "examples": self.examples, "channels": self.channels,
-                "closest": self.closest, "last_asked": self.last_asked}
+        return {
+            "count": self.count,
+            "examples": self.examples,
+            "channels": self.channels,
+            "closest": self.closest,
+            "last_asked": self.last_asked,
+        }
 
 
 def asked(turn: TurnRecord) -> str:
@@ -83,8 +88,9 @@ def cluster(vectors: np.ndarray, threshold: float) -> list[int]:
         return [0]
     from sklearn.cluster import AgglomerativeClustering  # scikit-learn (~1 s): only for a report
 
-    model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
-                                    distance_threshold=1 - threshold)
+    model = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - threshold
+    )
     return model.fit(vectors).labels_.tolist()
 
 
@@ -93,10 +99,16 @@ def _gap(wordings: list[list[TurnRecord]], vectors: np.ndarray) -> Gap:
     # The headline is the most typical standalone wording (closest to all the others); a
     # follow-up only when there is nothing else, since it leans on its thread.
     centrality = (vectors @ vectors.T).mean(axis=1)
-    order = sorted(range(len(wordings)), key=lambda i: (bool(wordings[i][0].searched), -centrality[i]))
+    order = sorted(
+        range(len(wordings)), key=lambda i: (bool(wordings[i][0].searched), -centrality[i])
+    )
     typical = [wordings[order[0]], *sorted((wordings[i] for i in order[1:]), key=len, reverse=True)]
     channels = Counter(t.channel for t in turns)
     closest = Counter(s["title"] for t in turns for s in t.sources[:1])
-    return Gap(count=len(turns), examples=[asked(times[-1]) for times in typical[:EXAMPLES]],
-               channels=[c for c, _ in channels.most_common()], closest=[c for c, _ in closest.most_common(1)],
-               last_asked=max(t.at for t in turns))
+    return Gap(
+        count=len(turns),
+        examples=[asked(times[-1]) for times in typical[:EXAMPLES]],
+        channels=[c for c, _ in channels.most_common()],
+        closest=[c for c, _ in closest.most_common(1)],
+        last_asked=max(t.at for t in turns),
+    )

@@ -41,9 +41,7 @@ def register_agent_view(app: App, suggestions: Suggestions, answer: Answer) -> N
 
     @assistant.thread_started
     def on_assistant_start(say, set_suggested_prompts, logger):
-        say(
-            i18n.text("en", "slack.greeting")
-        )  # nothing asked yet to tell the language by
+        say(i18n.text("en", "slack.greeting"))  # nothing asked yet to tell the language by
         try:
             prompts = suggestions.prompts()
             if prompts:

@@ -14,7 +14,6 @@ MAX_SECTION_CHARS = 2900
 """Slack rejects section text over 3000 characters."""
 
 
-
 def to_mrkdwn(text: str) -> str:
     """Slack's mrkdwn needs &, < and > escaped; **bold** becomes *bold*."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -40,15 +39,26 @@ def detail_blocks(answer: Answer) -> list[dict[str, Any]]:
     if answer.table is not None:
         blocks.append(table_section(answer))
     if answer.sources:
-        heading = f"*{text(answer.language, 'sources.closest' if answer.refused else 'sources.heading')}*"
-        lines = [source_line(n, p.chunk.label, p.chunk.source)
-                 for n, p in enumerate(answer.sources, start=1)]
+        heading = (
+            f"*{text(answer.language, 'sources.closest' if answer.refused else 'sources.heading')}*"
+        )
+        lines = [
+            source_line(n, p.chunk.label, p.chunk.source)
+            for n, p in enumerate(answer.sources, start=1)
+        ]
         blocks.append(_section("\n".join([heading, *lines])))
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(answer)}]})
+    blocks.append(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(answer)}]}
+    )
     if answer.turn_id:
         blocks.append(feedback_block(answer.turn_id, answer.language))
-        blocks.append({"type": "actions", "block_id": f"expert:{answer.turn_id}",
-                       "elements": [ask_expert_button(answer.turn_id, answer.language)]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"expert:{answer.turn_id}",
+                "elements": [ask_expert_button(answer.turn_id, answer.language)],
+            }
+        )
     return blocks
 
 
@@ -70,14 +80,26 @@ RATINGS = ("up", "down")
 
 def feedback_block(turn_id: str, language: str = "en") -> dict[str, Any]:
     """Slack's own 👍/👎 (a `feedback_buttons` element in a `context_actions` block)."""
-    def button(rating: str, label: str) -> dict[str, Any]:
-        return {"text": {"type": "plain_text", "text": text(language, label)},
-                "accessibility_label": text(language, label), "value": f"{rating}:{turn_id}"}
 
-    return {"type": "context_actions", "block_id": f"feedback:{turn_id}", "elements": [
-        {"type": "feedback_buttons", "action_id": FEEDBACK_ACTION,
-         "positive_button": button("up", "feedback.helpful"),
-         "negative_button": button("down", "feedback.not_helpful")}]}
+    def button(rating: str, label: str) -> dict[str, Any]:
+        return {
+            "text": {"type": "plain_text", "text": text(language, label)},
+            "accessibility_label": text(language, label),
+            "value": f"{rating}:{turn_id}",
+        }
+
+    return {
+        "type": "context_actions",
+        "block_id": f"feedback:{turn_id}",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": button("up", "feedback.helpful"),
+                "negative_button": button("down", "feedback.not_helpful"),
+            }
+        ],
+    }
 
 
 def rating_of(value: str) -> tuple[str, str]:
@@ -91,8 +113,16 @@ ASK_EXPERT = "ask_expert"
 
 def ask_expert_button(turn_id: str, language: str = "en") -> dict[str, Any]:
     """Under every answer and refusal: sends the question to the channel's experts (bot/slack/experts.py)."""
-    return {"type": "button", "action_id": ASK_EXPERT, "value": turn_id,
-            "text": {"type": "plain_text", "text": f"\N{RAISED HAND} {text(language, 'experts.ask')}", "emoji": True}}
+    return {
+        "type": "button",
+        "action_id": ASK_EXPERT,
+        "value": turn_id,
+        "text": {
+            "type": "plain_text",
+            "text": f"\N{RAISED HAND} {text(language, 'experts.ask')}",
+            "emoji": True,
+        },
+    }
 
 
 FEEDBACK_MODAL = "feedback_reason"
@@ -102,23 +132,44 @@ MAX_COMMENT_CHARS = 1000
 
 def feedback_modal(turn_id: str, reasons: Iterable[str], language: str = "en") -> dict[str, Any]:
     """Asks what was wrong with an answer rated 👎; `reasons` are the values it may be."""
-    options = [{"value": value, "text": {"type": "plain_text", "text": text(language, f"feedback.reason.{value}")},
-                "description": {"type": "plain_text", "text": text(language, f"feedback.hint.{value}")}}
-               for value in reasons]
+    options = [
+        {
+            "value": value,
+            "text": {"type": "plain_text", "text": text(language, f"feedback.reason.{value}")},
+            "description": {"type": "plain_text", "text": text(language, f"feedback.hint.{value}")},
+        }
+        for value in reasons
+    ]
     return {
-        "type": "modal", "callback_id": FEEDBACK_MODAL, "private_metadata": turn_id,
+        "type": "modal",
+        "callback_id": FEEDBACK_MODAL,
+        "private_metadata": turn_id,
         "title": {"type": "plain_text", "text": text(language, "feedback.not_helpful")},
         "submit": {"type": "plain_text", "text": text(language, "feedback.send")},
         "close": {"type": "plain_text", "text": text(language, "feedback.skip")},
         "blocks": [
             _section(text(language, "feedback.stored")),
-            {"type": "input", "block_id": "reason",
-             "label": {"type": "plain_text", "text": text(language, "feedback.what_was_wrong")},
-             "element": {"type": "radio_buttons", "action_id": "reason", "options": options}},
-            {"type": "input", "block_id": "comment", "optional": True,
-             "label": {"type": "plain_text", "text": text(language, "feedback.what_should_it_say")},
-             "element": {"type": "plain_text_input", "action_id": "comment", "multiline": True,
-                         "max_length": MAX_COMMENT_CHARS}},
+            {
+                "type": "input",
+                "block_id": "reason",
+                "label": {"type": "plain_text", "text": text(language, "feedback.what_was_wrong")},
+                "element": {"type": "radio_buttons", "action_id": "reason", "options": options},
+            },
+            {
+                "type": "input",
+                "block_id": "comment",
+                "optional": True,
+                "label": {
+                    "type": "plain_text",
+                    "text": text(language, "feedback.what_should_it_say"),
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "comment",
+                    "multiline": True,
+                    "max_length": MAX_COMMENT_CHARS,
+                },
+            },
         ],
     }
 

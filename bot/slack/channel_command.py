@@ -34,7 +34,9 @@ def channel_command(
     elif args and args[0].lower() in DEFAULTS:
         target, args = WORKSPACE, args[1:]
     if not target or target.startswith("D"):
-        return f"Which channel? `{command} channel #channel [setting=value...]` (DMs always answer)."
+        return (
+            f"Which channel? `{command} channel #channel [setting=value...]` (DMs always answer)."
+        )
     name = "The workspace's default" if target == WORKSPACE else f"<#{target}>"
     if args == ["reset"]:
         policies.reset(target)

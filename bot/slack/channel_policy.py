@@ -107,9 +107,7 @@ def group_ids(value: str) -> list[str]:
 
 
 class ChannelPolicies:
-    def __init__(
-        self, client: redis.Redis, prefix: str, ttl_s: float = CACHE_TTL_S
-    ) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, ttl_s: float = CACHE_TTL_S) -> None:
         self._redis = client
         self._key = f"{prefix}channel-policies"
         self._ttl_s = ttl_s
@@ -119,10 +117,7 @@ class ChannelPolicies:
     def _all(self) -> dict[str, dict]:
         """Every channel's own settings (and the workspace's), from the cache while it is fresh."""
         with self._lock:
-            if (
-                self._cached is not None
-                and time.monotonic() - self._cached[0] < self._ttl_s
-            ):
+            if self._cached is not None and time.monotonic() - self._cached[0] < self._ttl_s:
                 return self._cached[1]
         try:
             raw = self._redis.hgetall(self._key)

@@ -32,7 +32,9 @@ def handle(
             current = escalations.experts_of(channel)
             return f"Experts here: {current or 'none'}. Set them with `{command} experts @group` (or @users)."
         if not mentions:
-            return f"Name a user group or users: `{command} experts @support-leads` (or `@ana @tom`)."
+            return (
+                f"Name a user group or users: `{command} experts @support-leads` (or `@ana @tom`)."
+            )
         escalations.set_experts(channel, mentions)
         return f'"Ask an expert" in <#{channel}> now mentions {mentions}.'
     if action == "review":

@@ -43,18 +43,32 @@ def register_experts(app: App, deps: Deps) -> None:
                 channel, thread_ts = turn.thread.split(":", 1)
                 question = turn.question
             else:  # the record expired or was lost: the question is the thread's first message
-                channel, thread_ts = body.get("channel", {}).get("id", ""), body.get("message", {}).get("thread_ts", "")
+                channel, thread_ts = (
+                    body.get("channel", {}).get("id", ""),
+                    body.get("message", {}).get("thread_ts", ""),
+                )
                 first = thread_messages(client, channel, thread_ts)[:1] if thread_ts else []
-                question = MENTIONED_USER.sub("", first[0].get("text", "")).lstrip("> ").strip() if first else ""
+                question = (
+                    MENTIONED_USER.sub("", first[0].get("text", "")).lstrip("> ").strip()
+                    if first
+                    else ""
+                )
             if not question:
-                respond(text="I cannot find the question any more; ask it again.", response_type="ephemeral",
-                        replace_original=False)
+                respond(
+                    text="I cannot find the question any more; ask it again.",
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
                 return
-            escalation = escalations.open(question, channel, thread_ts, user, turn.id if turn else "")
+            escalation = escalations.open(
+                question, channel, thread_ts, user, turn.id if turn else ""
+            )
             waiting, experts = escalations.waiting(), escalations.experts_of(channel)
         except redis.RedisError:
             logger.exception("could not record an escalation")
-            respond(text=text("en", "experts.retry"), response_type="ephemeral", replace_original=False)
+            respond(
+                text=text("en", "experts.retry"), response_type="ephemeral", replace_original=False
+            )
             return
         deps.telemetry.escalated(len(waiting[0]) + len(waiting[1]))
         language = language_of(escalation.question)
@@ -69,17 +83,13 @@ def register_experts(app: App, deps: Deps) -> None:
             message += "\n" + text(language, "experts.no_experts", command=command)
         client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=message)
 
-    def save(
-        client: WebClient, channel: str, message: dict, logger: logging.Logger
-    ) -> str:
+    def save(client: WebClient, channel: str, message: dict, logger: logging.Logger) -> str:
         """A reply in a thread as the draft answer to the thread's question; what to tell the user."""
         thread_ts, reply_ts = message.get("thread_ts"), message.get("ts", "")
         if not thread_ts or thread_ts == reply_ts:
             return text("en", "experts.not_a_reply")
         escalation = escalations.for_thread(channel, thread_ts)
-        if (
-            escalation is None
-        ):  # a thread nobody escalated: its first message is the question
+        if escalation is None:  # a thread nobody escalated: its first message is the question
             first = thread_messages(client, channel, thread_ts)[:1]
             question = first[0].get("text", "") if first else ""
             escalation = escalations.open(
@@ -92,9 +102,7 @@ def register_experts(app: App, deps: Deps) -> None:
             permalink(client, channel, reply_ts),
         )
         deps.telemetry.review_queue(sum(map(len, escalations.waiting())))
-        return text(
-            "en", "experts.saved", command=command, user=message.get("user", "")
-        )
+        return text("en", "experts.saved", command=command, user=message.get("user", ""))
 
     @app.event("reaction_added")
     def on_reaction(event, client, logger):
@@ -105,9 +113,7 @@ def register_experts(app: App, deps: Deps) -> None:
         found = [m for m in thread_messages(client, channel, ts) if m.get("ts") == ts]
         if found and found[0].get("thread_ts") and not found[0].get("bot_id"):
             said = save(client, channel, found[0], logger)
-            client.chat_postEphemeral(
-                channel=channel, user=event.get("user", ""), text=said
-            )
+            client.chat_postEphemeral(channel=channel, user=event.get("user", ""), text=said)
 
     @app.shortcut(SAVE_AS_ANSWER)
     def on_save_as_answer(ack, body, respond, client, logger):
@@ -172,9 +178,7 @@ def register_experts(app: App, deps: Deps) -> None:
             entry is not None
             and body.get("user", {}).get("id", "") in deps.settings.slack_admin_users
         ):
-            client.views_open(
-                trigger_id=body.get("trigger_id", ""), view=edit_modal(entry)
-            )
+            client.views_open(trigger_id=body.get("trigger_id", ""), view=edit_modal(entry))
 
     @app.view(EDIT_MODAL)
     def on_edit_submit(ack, body, view, logger):
@@ -197,9 +201,7 @@ def register_experts(app: App, deps: Deps) -> None:
             return ack(response_action="errors", errors={"audience": str(error)})
         except redis.RedisError:
             logger.exception("could not save an edited answer")
-            return ack(
-                response_action="errors", errors={"answer": text("en", "experts.retry")}
-            )
+            return ack(response_action="errors", errors={"answer": text("en", "experts.retry")})
         return ack()
 
 
@@ -239,18 +241,16 @@ def captured(deps: Deps, event: dict, client: WebClient) -> bool:
     client.chat_postMessage(
         channel=escalation.channel,
         thread_ts=thread_ts,
-        text=text(
-            "en", "experts.saved", command=deps.settings.slack_command, user=user
-        ),
+        text=text("en", "experts.saved", command=deps.settings.slack_command, user=user),
     )
     return True
 
 
 def thread_messages(client: WebClient, channel: str, ts: str) -> list[dict]:
     try:
-        return client.conversations_replies(
-            channel=channel, ts=ts, inclusive=True, limit=200
-        ).get("messages", [])
+        return client.conversations_replies(channel=channel, ts=ts, inclusive=True, limit=200).get(
+            "messages", []
+        )
     except SlackApiError as error:
         log.warning(
             "could not read the thread %s:%s: %s",
@@ -263,8 +263,6 @@ def thread_messages(client: WebClient, channel: str, ts: str) -> list[dict]:
 
 def permalink(client: WebClient, channel: str, ts: str) -> str:
     try:
-        return client.chat_getPermalink(channel=channel, message_ts=ts).get(
-            "permalink", ""
-        )
+        return client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink", "")
     except SlackApiError:
         return ""

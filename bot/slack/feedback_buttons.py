@@ -36,34 +36,53 @@ def register_feedback(app: App, deps: Deps) -> None:
             return
         turn = deps.turns.rate(turn_id, body.get("user", {}).get("id", ""), rating)
         deps.telemetry.feedback(rating, turn.variant if turn else "")
-        language = language_of(turn.question) if turn else "en"  # thanked in the language they asked in
+        language = (
+            language_of(turn.question) if turn else "en"
+        )  # thanked in the language they asked in
         if turn is None:
             logger.info("feedback on an expired or unknown turn %s", turn_id)
         elif rating == "down" and turn.cache_key and deps.cache is not None:
-            deps.cache.evict(turn.cache_key, turn.prompt_version)  # a bad answer is not served again
+            deps.cache.evict(
+                turn.cache_key, turn.prompt_version
+            )  # a bad answer is not served again
         modal = feedback_modal(turn_id, REASONS, language)
         if rating == "down" and open_modal(client, body.get("trigger_id", ""), modal, logger):
             return  # the modal says what happens to the 👎
-        respond(text=text(language, THANKS[rating]), response_type="ephemeral", replace_original=False)
+        respond(
+            text=text(language, THANKS[rating]), response_type="ephemeral", replace_original=False
+        )
 
     @app.view(FEEDBACK_MODAL)
     def on_feedback_reason(ack, body, view, logger):
         values = view.get("state", {}).get("values", {})
-        reason = (values.get("reason", {}).get("reason", {}).get("selected_option") or {}).get("value", "")
+        reason = (values.get("reason", {}).get("reason", {}).get("selected_option") or {}).get(
+            "value", ""
+        )
         comment = (values.get("comment", {}).get("comment", {}).get("value") or "").strip()
         # The modal was labelled in the question's language; its own title says which.
         language = language_of(view.get("title", {}).get("text", ""))
         if reason not in REASONS:
-            return ack(response_action="errors", errors={"reason": text(language, "feedback.pick_a_reason")})
+            return ack(
+                response_action="errors",
+                errors={"reason": text(language, "feedback.pick_a_reason")},
+            )
         if reason == "other" and not comment:
-            return ack(response_action="errors", errors={"comment": text(language, "feedback.say_what")})
+            return ack(
+                response_action="errors", errors={"comment": text(language, "feedback.say_what")}
+            )
         try:
             # A comment may name people or carry contact details: stored redacted, like questions.
-            deps.turns.explain(view.get("private_metadata", ""), body.get("user", {}).get("id", ""),
-                               reason, redact(comment[:MAX_COMMENT_CHARS], deps.settings.guards.pii_phone_region)[0])
+            deps.turns.explain(
+                view.get("private_metadata", ""),
+                body.get("user", {}).get("id", ""),
+                reason,
+                redact(comment[:MAX_COMMENT_CHARS], deps.settings.guards.pii_phone_region)[0],
+            )
         except redis.RedisError:
             logger.exception("could not store a feedback reason")
-            return ack(response_action="errors", errors={"comment": text(language, "feedback.not_saved")})
+            return ack(
+                response_action="errors", errors={"comment": text(language, "feedback.not_saved")}
+            )
         return ack()
 
 

@@ -24,9 +24,7 @@ ENGLISH_OPENERS = re.compile(
     re.IGNORECASE,
 )
 KOREAN_ENDINGS = re.compile(r"(?:까|나요|가요|죠|니|는지|을지|ㄹ지|냐|나)\s*[.!~]*\s*$")
-KOREAN_QUESTION_WORDS = re.compile(
-    r"어떻게|언제|어디|무엇|뭐|누구|누가|왜|얼마|몇|어느|무슨"
-)
+KOREAN_QUESTION_WORDS = re.compile(r"어떻게|언제|어디|무엇|뭐|누구|누가|왜|얼마|몇|어느|무슨")
 KOREAN_REQUESTS = re.compile(r"(?:알려\s*주|가르쳐\s*주|궁금)")
 
 
@@ -41,6 +39,4 @@ def is_question(text: str) -> bool:
     if KOREAN_ENDINGS.search(text):
         return True
     hangul = any("\uac00" <= ch <= "\ud7a3" for ch in text)
-    return hangul and bool(
-        KOREAN_QUESTION_WORDS.search(text) and KOREAN_REQUESTS.search(text)
-    )
+    return hangul and bool(KOREAN_QUESTION_WORDS.search(text) and KOREAN_REQUESTS.search(text))

@@ -110,9 +110,7 @@ class StreamedReply:
         self._client = client
         self._where = {"channel": channel, "thread_ts": thread_ts}
         self._recipient = (
-            {"recipient_user_id": user, "recipient_team_id": team}
-            if user and team
-            else {}
+            {"recipient_user_id": user, "recipient_team_id": team} if user and team else {}
         )
         self._language = language
         self._post = fallback
@@ -159,9 +157,7 @@ class StreamedReply:
         try:
             details = detail_blocks(answer)
         except Exception:
-            self._logger.exception(
-                "could not render the answer's blocks; posting its text alone"
-            )
+            self._logger.exception("could not render the answer's blocks; posting its text alone")
             details = []
         self._finish(
             {"markdown_text": answer.text, "blocks": details or None},
@@ -187,16 +183,12 @@ class StreamedReply:
                 error,
             )
         try:
-            self._client.chat_update(
-                channel=self._where["channel"], ts=stream.ts, **message
-            )
+            self._client.chat_update(channel=self._where["channel"], ts=stream.ts, **message)
         except (
             SlackApiError,
             SlackClientError,
         ) as error:  # better a second message than no answer
-            self._logger.warning(
-                "chat.update failed too, posting the answer: %s", error
-            )
+            self._logger.warning("chat.update failed too, posting the answer: %s", error)
             self._post(message)
 
 
@@ -213,9 +205,7 @@ class CitedOnly:
 
     def deliver(self, answer: Answer) -> None:
         if answer.refused or not answer.sources:
-            self._logger.info(
-                "unaddressed question left unanswered: the answer cites nothing"
-            )
+            self._logger.info("unaddressed question left unanswered: the answer cites nothing")
             return
         self._inner.deliver(answer)
 

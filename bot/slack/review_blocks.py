@@ -45,8 +45,7 @@ def review_queue(waiting: list[Escalation], drafts: list[Verified]) -> dict[str,
     """The message `/kb review` shows: drafts with approve / edit / reject, then open questions."""
     blocks: list[dict[str, Any]] = [
         section(
-            f"*Review queue*: {len(drafts)} drafts, {len(waiting)} questions "
-            "waiting for an expert"
+            f"*Review queue*: {len(drafts)} drafts, {len(waiting)} questions waiting for an expert"
         )
     ]
     for draft in drafts[:SHOWN]:
@@ -80,9 +79,7 @@ def verified_list(entries: list[Verified], today: str) -> dict[str, Any]:
     """The message `/kb verified` shows: each approved answer with edit / retire."""
     blocks: list[dict[str, Any]] = [section(f"*Verified answers*: {len(entries)}")]
     for entry in entries[:SHOWN]:
-        overdue = (
-            " *(past its review date: not served)*" if entry.overdue(today) else ""
-        )
+        overdue = " *(past its review date: not served)*" if entry.overdue(today) else ""
         blocks += [
             section(entry_text(entry) + overdue),
             {
@@ -127,9 +124,7 @@ def edit_modal(entry: Verified) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Approve"},
         "blocks": [
             text_input("question", "Question", entry.question),
-            text_input(
-                "answer", "Answer (served word for word)", entry.answer, multiline=True
-            ),
+            text_input("answer", "Answer (served word for word)", entry.answer, multiline=True),
             text_input(
                 "paraphrases",
                 "Other wordings, one a line",
@@ -142,9 +137,7 @@ def edit_modal(entry: Verified) -> dict[str, Any]:
                 "Who may be served it (everyone, channel:C…, usergroup:S…)",
                 ", ".join(entry.audience),
             ),
-            text_input(
-                "review_by", "Review by (YYYY-MM-DD)", entry.review_by, optional=True
-            ),
+            text_input("review_by", "Review by (YYYY-MM-DD)", entry.review_by, optional=True),
         ],
     }
 
@@ -159,9 +152,7 @@ def edited(view: dict) -> dict[str, Any]:
     return {
         "question": value("question"),
         "answer": value("answer"),
-        "paraphrases": tuple(
-            line for line in value("paraphrases").splitlines() if line.strip()
-        ),
+        "paraphrases": tuple(line for line in value("paraphrases").splitlines() if line.strip()),
         "audience": tuple(value("audience").split(",")),
         "review_by": value("review_by"),
     }

@@ -63,9 +63,7 @@ class EphemeralReply:
             share_id = self._kept(message)
             if share_id:
                 blocks.append(share_button(share_id, answer.language))
-        self._client.chat_postEphemeral(
-            **self._where, text=message["text"], blocks=blocks or None
-        )
+        self._client.chat_postEphemeral(**self._where, text=message["text"], blocks=blocks or None)
 
     def say(self, text: str) -> None:
         self._client.chat_postEphemeral(**self._where, text=text)
@@ -121,9 +119,7 @@ def register_sharing(app: App, deps: Deps) -> None:
         kept = json.loads(raw)
         language = i18n.language_of(kept.get("text", ""))
         if kept["user"] != user:
-            deps.redis.set(
-                key, raw, ex=SHARE_TTL_S
-            )  # not theirs to share: it stays the asker's
+            deps.redis.set(key, raw, ex=SHARE_TTL_S)  # not theirs to share: it stays the asker's
             return respond(
                 text=i18n.text(language, "slack.not_for_you", user=kept["user"]),
                 response_type="ephemeral",

@@ -43,7 +43,9 @@ def help_text(command: str, language: str = "en") -> str:
 
 
 class Commands:
-    def __init__(self, deps: Deps, reindexer: Reindexer, policies: ChannelPolicies | None = None) -> None:
+    def __init__(
+        self, deps: Deps, reindexer: Reindexer, policies: ChannelPolicies | None = None
+    ) -> None:
         self.deps = deps
         self.reindexer = reindexer
         self.policies = policies or ChannelPolicies(deps.redis, deps.settings.redis_prefix)
@@ -54,10 +56,16 @@ class Commands:
         command = self.deps.settings.slack_command
         action, *args = text.split() or ["help"]
         action = action.lower()
-        language = "ko" if " ".join(text.split()).lower() in HELP_IN_KOREAN else i18n.language_of(text)
+        language = (
+            "ko" if " ".join(text.split()).lower() in HELP_IN_KOREAN else i18n.language_of(text)
+        )
         if action == "forget":
             count = self.deps.memory.forget_user(user)
-            return i18n.text(language, "command.forgot_one" if count == 1 else "command.forgot_other", count=count)
+            return i18n.text(
+                language,
+                "command.forgot_one" if count == 1 else "command.forgot_other",
+                count=count,
+            )
         if action in expert_commands.ACTIONS:
             return expert_commands.handle(self.deps, action, args, user, channel)
         if action not in ("status", "reindex", "report", "why", "scope", "channel"):
@@ -71,8 +79,14 @@ class Commands:
         if action == "scope":
             return self.scope(args, channel)
         if action == "channel":
-            return channel_command(self.policies, self.deps.access.scopes, args, channel, command,
-                                   self.deps.variants.names)
+            return channel_command(
+                self.policies,
+                self.deps.access.scopes,
+                args,
+                channel,
+                command,
+                self.deps.variants.names,
+            )
         if action == "report":
             return self.report(args)
         if action == "why":
@@ -95,7 +109,12 @@ class Commands:
     def loop(self) -> dict:
         from bot.ops.loop_report import loop_section
 
-        return loop_section(self.deps.verified, self.deps.escalations, self.deps.store.chunks(), self.deps.verified.clock())
+        return loop_section(
+            self.deps.verified,
+            self.deps.escalations,
+            self.deps.store.chunks(),
+            self.deps.verified.clock(),
+        )
 
     def why(self, turn: str) -> str:
         """A turn's trace, as `bot trace` draws it, in a code block."""
@@ -125,7 +144,9 @@ class Commands:
             return f"Which channel? `{command} scope #channel tag...`"
         self.deps.access.scopes.set(channel, scope)
         log.info("scope of %s set to %s", channel, scope.as_dict())
-        return f"<#{channel}> now answers from {self.deps.access.scopes.scope_of(channel).describe()}."
+        return (
+            f"<#{channel}> now answers from {self.deps.access.scopes.scope_of(channel).describe()}."
+        )
 
     def status(self, channel: str = "") -> str:
         settings = self.deps.settings
@@ -139,9 +160,14 @@ class Commands:
             f"*Documents*: {info.documents} · *chunks*: {info.chunks}",
             f"*Documents per audience*: {per_audience(info.audiences)}",
             *self._tables(),
-            *([f"*This channel answers from*: {self.deps.access.scopes.scope_of(channel).describe()}",
-               f"*This channel*: {self.policies.policy_of(channel).describe()}"]
-              if channel and not channel.startswith("D") else []),
+            *(
+                [
+                    f"*This channel answers from*: {self.deps.access.scopes.scope_of(channel).describe()}",
+                    f"*This channel*: {self.policies.policy_of(channel).describe()}",
+                ]
+                if channel and not channel.startswith("D")
+                else []
+            ),
             f"*Last ingest*: {info.last_ingest or 'unknown'}",
             f"*Sources*: {', '.join(info.sources) or 'unknown'}",
             f"*Rollback target*: {info.previous or 'none kept'}",
@@ -157,16 +183,28 @@ class Commands:
         from bot.chain.freshness import describe_stale, stale_documents
 
         stale = stale_documents(self.deps.store.chunks(), self.deps.verified.clock())
-        return [f"*Documents past their review date*: {len(stale)}", *(f"• {line}" for line in describe_stale(stale, 5))]
+        return [
+            f"*Documents past their review date*: {len(stale)}",
+            *(f"• {line}" for line in describe_stale(stale, 5)),
+        ]
 
     def _tables(self) -> list[str]:
         """Tables per audience, as `ingest status` counts them; nothing when there are none."""
         answers = self.deps.table_answers
         try:
             tables = answers.tables.tables() if answers is not None else []
-        except (TableUnavailable, TableError) as error:  # a status still answers while DuckDB is busy
+        except (
+            TableUnavailable,
+            TableError,
+        ) as error:  # a status still answers while DuckDB is busy
             return [f"*Tables*: unreadable right now ({error})"]
-        return [f"*Tables per audience*: {per_audience(tables_per_audience(t.audience for t in tables))}"] if tables else []
+        return (
+            [
+                f"*Tables per audience*: {per_audience(tables_per_audience(t.audience for t in tables))}"
+            ]
+            if tables
+            else []
+        )
 
 
 def synced_sources(settings) -> list[str]:
@@ -174,10 +212,21 @@ def synced_sources(settings) -> list[str]:
     from ingest.sync.commands import sources_status
 
     lines, _ = sources_status(settings)
-    return ["*Synced sources*:", *(f"• {line}" if not line.startswith(" ") else line for line in lines)] if lines else []
+    return (
+        [
+            "*Synced sources*:",
+            *(f"• {line}" if not line.startswith(" ") else line for line in lines),
+        ]
+        if lines
+        else []
+    )
 
 
 def circuits(deps) -> list[str]:
     """Each remote tier's circuit, so an admin sees which endpoint is being skipped."""
     chats = deps.cascade.chats if deps.cascade is not None else []
-    return [f"*Tier `{chat.tier.name}`*: {chat.breaker.state().describe()}" for chat in chats if hasattr(chat, "breaker")]
+    return [
+        f"*Tier `{chat.tier.name}`*: {chat.breaker.state().describe()}"
+        for chat in chats
+        if hasattr(chat, "breaker")
+    ]

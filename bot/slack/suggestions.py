@@ -35,7 +35,9 @@ class Suggestions:
     def prompts(self) -> list[dict[str, str]]:
         """Slack's `prompts` (a title and the message sent when clicked); empty when there is nothing to suggest."""
         questions = self._configured or self._faq_questions()
-        return [{"title": title(question), "message": question} for question in questions[:MAX_PROMPTS]]
+        return [
+            {"title": title(question), "message": question} for question in questions[:MAX_PROMPTS]
+        ]
 
     def _faq_questions(self) -> list[str]:
         # The version is read before the index: an ingest landing meanwhile changes it again,
@@ -48,20 +50,31 @@ class Suggestions:
         if not rows:
             return []
         current = self._store.chunks_by_id([chunk_id for chunk_id, _ in rows])
-        return [question for chunk_id, question in rows if chunk_id in current and not current[chunk_id].restricted]
+        return [
+            question
+            for chunk_id, question in rows
+            if chunk_id in current and not current[chunk_id].restricted
+        ]
 
 
 def faq_questions(store: Store) -> list[tuple[str, str]]:
     """(chunk id, question) of FAQ rows for everyone, English questions first."""
     found: dict[str, str] = {}
     for chunk in store.chunks():
-        if chunk.kind == "faq" and not chunk.restricted and chunk.question and chunk.question not in found:
+        if (
+            chunk.kind == "faq"
+            and not chunk.restricted
+            and chunk.question
+            and chunk.question not in found
+        ):
             found[chunk.question] = chunk.id
             if len(found) == CANDIDATES:
                 break
-    return [(found[question], question)
-            for question in sorted(found, key=lambda question: language_of(question) != "en")]
+    return [
+        (found[question], question)
+        for question in sorted(found, key=lambda question: language_of(question) != "en")
+    ]
 
 
 def title(question: str) -> str:
-    return question if len(question) <= TITLE_CHARS else question[:TITLE_CHARS - 1].rstrip() + "…"
+    return question if len(question) <= TITLE_CHARS else question[: TITLE_CHARS - 1].rstrip() + "…"

@@ -50,18 +50,24 @@ class ApiKeys:
     def _lookup(self, digest: str) -> str:
         return f"{self._prefix}apikey:{digest}"
 
-    def add(self, name: str, user: str = "", channel: str = "", per_minute: int | None = None) -> str:
+    def add(
+        self, name: str, user: str = "", channel: str = "", per_minute: int | None = None
+    ) -> str:
         """Make a key; returns it (the only time it is known)."""
         if not NAME.fullmatch(name):
-            raise ApiKeyError(f"{name!r} is not a key name: use letters, digits, '.', '_' or '-' (up to 64).")
+            raise ApiKeyError(
+                f"{name!r} is not a key name: use letters, digits, '.', '_' or '-' (up to 64)."
+            )
         if per_minute is not None and per_minute < 0:
             raise ApiKeyError("--per-minute takes 0 (no limit) or more.")
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         key = ApiKey(name, user, channel, per_minute, digest_of(secret), round(time.time(), 3))
         record = json.dumps(asdict(key))
         if not self._redis.hsetnx(self._names, name, record):
-            raise ApiKeyError(f"There is a key named {name!r} already; revoke it (`bot keys revoke {name}`) "
-                              "or pick another name.")
+            raise ApiKeyError(
+                f"There is a key named {name!r} already; revoke it (`bot keys revoke {name}`) "
+                "or pick another name."
+            )
         self._redis.set(self._lookup(key.digest), record)
         return secret
 

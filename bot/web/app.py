@@ -21,12 +21,18 @@ from bot.web.admission import Admission
 from bot.web.api import HttpApi
 
 
-def wsgi_app(deps: Deps, slack_app: App | None = None, agent=None, admission: Admission | None = None):
+def wsgi_app(
+    deps: Deps, slack_app: App | None = None, agent=None, admission: Admission | None = None
+):
     """Slack's routes with `slack_app`, the HTTP API with `agent`; both share `admission`."""
     slack = slack_wsgi(slack_app) if slack_app is not None else None
     api = mcp = None
     if agent is not None:
-        shared = admission or getattr(slack_app, "admission", None) or Admission.for_settings(deps.settings)
+        shared = (
+            admission
+            or getattr(slack_app, "admission", None)
+            or Admission.for_settings(deps.settings)
+        )
         api = HttpApi(deps, agent, shared)
         mcp = mcp_wsgi(deps, agent, shared)
 
@@ -40,12 +46,21 @@ def wsgi_app(deps: Deps, slack_app: App | None = None, agent=None, admission: Ad
             return api(environ, start_response)
         if mcp is not None and path == "/mcp":
             return mcp(environ, start_response)
-        if slack is not None:  # bolt answers /slack/events, and says what is wrong with any other path
+        if (
+            slack is not None
+        ):  # bolt answers /slack/events, and says what is wrong with any other path
             return slack(environ, start_response)
-        served = [*(["/slack/events"] if slack else []), *(["/v1/", "/mcp"] if api else []), "/healthz",
-                  "/metrics"]
-        return reply(start_response, "404 Not Found", {"error": f"no route {path}; this server serves "
-                                                               f"{', '.join(served)}"})
+        served = [
+            *(["/slack/events"] if slack else []),
+            *(["/v1/", "/mcp"] if api else []),
+            "/healthz",
+            "/metrics",
+        ]
+        return reply(
+            start_response,
+            "404 Not Found",
+            {"error": f"no route {path}; this server serves {', '.join(served)}"},
+        )
 
     return application
 
@@ -66,7 +81,10 @@ def metrics(deps: Deps, start_response) -> list[bytes]:
 def health(deps: Deps) -> tuple[str, dict]:
     """Redis answers and the store opens: 200, else 503 with what failed."""
     body: dict = {"ok": True}
-    probes = {"redis": deps.redis.ping, "knowledge_base": lambda: deps.store.serving_collection() or "empty"}
+    probes = {
+        "redis": deps.redis.ping,
+        "knowledge_base": lambda: deps.store.serving_collection() or "empty",
+    }
     for name, probe in probes.items():
         try:
             body[name] = probe()
@@ -82,7 +100,9 @@ def wsgi_from_env():
     deps = build_deps(load_settings(), metrics=True)
     screen_ahead(deps)
     agent, admission = Agent(deps), Admission.for_settings(deps.settings)
-    slack_app = create_app(deps, agent, admission=admission) if slack_configured(deps.settings) else None
+    slack_app = (
+        create_app(deps, agent, admission=admission) if slack_configured(deps.settings) else None
+    )
     return wsgi_app(deps, slack_app, agent, admission)
 
 

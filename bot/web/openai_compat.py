@@ -94,7 +94,10 @@ def model_ids(variants: Variants) -> list[str]:
 
 def models(variants: Variants) -> dict:
     """One model per answer prompt in play (PROMPT_VARIANTS)."""
-    data = [Model(id=name, object="model", created=0, owned_by="kb-assistant").model_dump() for name in variants.names]
+    data = [
+        Model(id=name, object="model", created=0, owned_by="kb-assistant").model_dump()
+        for name in variants.names
+    ]
     return {"object": "list", "data": data}
 
 
@@ -103,8 +106,12 @@ def usage_of(answer: Answer) -> CompletionUsage:
     OpenAI's fields, what it cost."""
     usage = answer.usage
     prompt, completion = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
-    return CompletionUsage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
-                           cost_usd=usage.cost_usd if usage else 0.0)
+    return CompletionUsage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        cost_usd=usage.cost_usd if usage else 0.0,
+    )
 
 
 def completion_id(answer: Answer) -> str:
@@ -114,8 +121,17 @@ def completion_id(answer: Answer) -> str:
 
 def completion(answer: Answer, model: str) -> dict:
     return ChatCompletion(
-        id=completion_id(answer), object="chat.completion", created=int(time.time()), model=model,
-        choices=[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": answer.as_text()}}],
+        id=completion_id(answer),
+        object="chat.completion",
+        created=int(time.time()),
+        model=model,
+        choices=[
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": answer.as_text()},
+            }
+        ],
         usage=usage_of(answer),
     ).model_dump(mode="json", exclude_none=True)
 
@@ -127,20 +143,28 @@ def stream(answer: Answer, model: str, include_usage: bool) -> Iterator[str]:
 
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
         choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-        body = ChatCompletionChunk(id=completion_id(answer), object="chat.completion.chunk", created=created,
-                                   model=model, choices=choices, **extra)
+        body = ChatCompletionChunk(
+            id=completion_id(answer),
+            object="chat.completion.chunk",
+            created=created,
+            model=model,
+            choices=choices,
+            **extra,
+        )
         return f"data: {body.model_dump_json(exclude_none=True)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
     for start in range(0, len(words), CHUNK_WORDS):
-        yield chunk({"content": "".join(words[start:start + CHUNK_WORDS])})
+        yield chunk({"content": "".join(words[start : start + CHUNK_WORDS])})
     yield chunk({}, "stop")
     if include_usage:
         yield chunk(None, usage=usage_of(answer))
     yield "data: [DONE]\n\n"
 
 
-def stepped_stream(first, events: Iterator, model: str, include_usage: bool, language: str) -> Iterator[str]:
+def stepped_stream(
+    first, events: Iterator, model: str, include_usage: bool, language: str
+) -> Iterator[str]:
     """The chain's steps as comments while the answer is made, then `stream`; a failure after the
     stream began comes as OpenAI's error event (the status is already sent), then `[DONE]`."""
     event = first
@@ -151,6 +175,10 @@ def stepped_stream(first, events: Iterator, model: str, include_usage: bool, lan
         yield from stream(event.answer, model, include_usage)
         return
     error = event.error
-    body = error.body() if hasattr(error, "body") else {"error": {"message": "answering failed", "type": "server_error"}}
+    body = (
+        error.body()
+        if hasattr(error, "body")
+        else {"error": {"message": "answering failed", "type": "server_error"}}
+    )
     yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"

@@ -65,10 +65,20 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
             log.info("serving metrics at http://0.0.0.0:%d/metrics", settings.metrics_port)
         SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
         return 0
-    server = make_server("0.0.0.0", port, wsgi_app(deps, app, agent, admission), server_class=_ThreadingWSGIServer,
-                         handler_class=_QuietHandler)
-    routes = ["/slack/events"] * (app is not None) + ["/v1/ask", "/v1/chat/completions", "/mcp", "/healthz",
-                                                          "/metrics"]
+    server = make_server(
+        "0.0.0.0",
+        port,
+        wsgi_app(deps, app, agent, admission),
+        server_class=_ThreadingWSGIServer,
+        handler_class=_QuietHandler,
+    )
+    routes = ["/slack/events"] * (app is not None) + [
+        "/v1/ask",
+        "/v1/chat/completions",
+        "/mcp",
+        "/healthz",
+        "/metrics",
+    ]
     # Said on stderr whatever the logging set-up: an operator (and a supervisor) sees it is up.
     print(usergroups_note(deps), file=sys.stderr, flush=True)
     print(f"listening at http://0.0.0.0:{port}: {', '.join(routes)}", file=sys.stderr, flush=True)
@@ -84,8 +94,10 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
 def usergroups_note(deps: Deps) -> str:
     if deps.access.usergroups is not None:
         return "user groups: resolved through SLACK_BOT_TOKEN (usergroups.users.list)"
-    return ("user groups: no SLACK_BOT_TOKEN, so documents for usergroup:S... audiences are answered to nobody "
-            "here (set SLACK_BOT_TOKEN, a token with usergroups:read, to resolve them)")
+    return (
+        "user groups: no SLACK_BOT_TOKEN, so documents for usergroup:S... audiences are answered to nobody "
+        "here (set SLACK_BOT_TOKEN, a token with usergroups:read, to resolve them)"
+    )
 
 
 def _interrupt(signum, frame) -> None:
@@ -94,11 +106,19 @@ def _interrupt(signum, frame) -> None:
 
 def slack_app(deps: Deps, agent, admission: Admission):
     settings = deps.settings
-    missing = [name for name, value in (("SLACK_BOT_TOKEN", settings.slack_bot_token),
-                                        ("SLACK_SIGNING_SECRET", settings.slack_signing_secret)) if not value]
+    missing = [
+        name
+        for name, value in (
+            ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+            ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+        )
+        if not value
+    ]
     if missing:
-        raise BotError(f"Set {' and '.join(missing)} to serve Slack (see the README's Slack setup), or neither "
-                       "with `bot serve --http` to serve the HTTP API alone.")
+        raise BotError(
+            f"Set {' and '.join(missing)} to serve Slack (see the README's Slack setup), or neither "
+            "with `bot serve --http` to serve the HTTP API alone."
+        )
     try:
         return create_app(deps, agent, admission=admission)
     except (BoltError, SlackApiError, OSError) as error:

@@ -30,16 +30,12 @@ def answered_with_steps(answer: Callable[[], Answer]) -> Iterator[Step | Done]:
         with progress.reporting(events.put):
             try:
                 events.put(Done(answer=answer()))
-            except (
-                BaseException
-            ) as error:  # handed to the request's thread, which answers for it
+            except BaseException as error:  # handed to the request's thread, which answers for it
                 events.put(Done(error=error))
 
     # The request's context (its trace, for one) goes with the answer into its thread.
     context = contextvars.copy_context()
-    threading.Thread(
-        target=context.run, args=(run,), name="kb-stream", daemon=True
-    ).start()
+    threading.Thread(target=context.run, args=(run,), name="kb-stream", daemon=True).start()
     while True:
         event = events.get()
         yield event

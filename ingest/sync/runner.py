@@ -55,7 +55,9 @@ def sync_source(
     collection = pipeline.store.serving_collection()
     held = {
         doc_id: known
-        for doc_id, known in (indexed_documents(pipeline.store, collection) if collection else {}).items()
+        for doc_id, known in (
+            indexed_documents(pipeline.store, collection) if collection else {}
+        ).items()
         if known.path == source.path
     }
     plan = _plan(documents, held)
@@ -94,7 +96,9 @@ def sync_source(
     try:
         if plan.added or plan.updated or plan.deleted:
             dimension = pipeline.embedder.dimension
-            collection = collection or pipeline.store.ensure_serving_collection(dimension, pipeline.embedder.model_name)
+            collection = collection or pipeline.store.ensure_serving_collection(
+                dimension, pipeline.embedder.model_name
+            )
             pipeline.write(collection, plan, held, None, together=True)
             pipeline.store.record_ingest(collection, [source.path])
         state.save_state(source.name, pull.state)

@@ -13,8 +13,18 @@ from knowledge.engines.client import ClientEngine
 from knowledge.engines.edge import EdgeEngine
 from knowledge.settings import KnowledgeSettings
 
-__all__ = ["DENSE", "QUESTION", "RRF_K", "SPARSE", "ClientEngine", "EdgeEngine", "Engine", "Hit", "Vectors",
-           "open_engine"]
+__all__ = [
+    "DENSE",
+    "QUESTION",
+    "RRF_K",
+    "SPARSE",
+    "ClientEngine",
+    "EdgeEngine",
+    "Engine",
+    "Hit",
+    "Vectors",
+    "open_engine",
+]
 
 
 def open_engine(settings: KnowledgeSettings) -> Engine:

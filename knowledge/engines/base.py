@@ -51,18 +51,29 @@ class Engine(Protocol):
     def set_metadata(self, name: str, metadata: dict) -> None: ...
     def upsert(self, name: str, points: list[tuple[str, Vectors, dict]]) -> None: ...
     def delete(self, name: str, point_ids: list[str]) -> None: ...
-    def scroll(self, name: str, with_vectors: bool = False) -> Iterator[tuple[str, dict, Vectors]]: ...
+    def scroll(
+        self, name: str, with_vectors: bool = False
+    ) -> Iterator[tuple[str, dict, Vectors]]: ...
     def retrieve(self, name: str, point_ids: list[str]) -> dict[str, dict]: ...
     def count(self, name: str) -> int: ...
-    def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int,
-              weights: list[float] | None = None, clauses: Clauses | None = None) -> list[Hit]:
+    def query(
+        self,
+        name: str,
+        sides: list[tuple[str, Any]],
+        limit: int,
+        candidates: int,
+        weights: list[float] | None = None,
+        clauses: Clauses | None = None,
+    ) -> list[Hit]:
         """Nearest points to one side, or the sides fused by reciprocal rank, each side's
         1/(k + rank) multiplied by its weight (None: all 1). Only points `clauses` allow are
         candidates: the filter is applied to every side and to the fusion."""
         ...
+
     def ensure_indexes(self, name: str) -> None:
         """Keyword indexes on the payload fields every query filters on; idempotent."""
         ...
+
     def close(self) -> None: ...
 
 
@@ -73,8 +84,14 @@ def payload_filter(models: Any, clauses: Clauses | None) -> Any:
     about half of one MatchAny, and a third of a nested filter; one clause is not nested at all."""
     if not clauses:
         return None
-    shoulds = [[models.FieldCondition(key=key, match=models.MatchValue(value=value))
-                for key, values in clause.items() for value in values] for clause in clauses]
+    shoulds = [
+        [
+            models.FieldCondition(key=key, match=models.MatchValue(value=value))
+            for key, values in clause.items()
+            for value in values
+        ]
+        for clause in clauses
+    ]
     if len(shoulds) == 1:
         return models.Filter(should=shoulds[0])
     return models.Filter(must=[models.Filter(should=should) for should in shoulds])
@@ -93,6 +110,10 @@ def settle_ties(search: Callable[[int], list], limit: int) -> list:
     wanted = limit + TIE_MARGIN
     while True:
         points = sorted(search(wanted), key=lambda p: (-p.score, str(p.id)))
-        if len(points) < wanted or len(points) <= limit or points[-1].score != points[limit - 1].score:
+        if (
+            len(points) < wanted
+            or len(points) <= limit
+            or points[-1].score != points[limit - 1].score
+        ):
             return points[:limit]
         wanted *= 2

@@ -72,8 +72,10 @@ class ClientEngine:
         m = self._m
         self.client.create_collection(
             name,
-            vectors_config={DENSE: m.VectorParams(size=dimension, distance=m.Distance.COSINE),
-                            QUESTION: m.VectorParams(size=dimension, distance=m.Distance.COSINE)},
+            vectors_config={
+                DENSE: m.VectorParams(size=dimension, distance=m.Distance.COSINE),
+                QUESTION: m.VectorParams(size=dimension, distance=m.Distance.COSINE),
+            },
             sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
         )
         self.ensure_indexes(name)
@@ -91,7 +93,10 @@ class ClientEngine:
         self.client.delete_collection(name)
 
     def alias_target(self, alias: str) -> str | None:
-        return next((a.collection_name for a in self.client.get_aliases().aliases if a.alias_name == alias), None)
+        return next(
+            (a.collection_name for a in self.client.get_aliases().aliases if a.alias_name == alias),
+            None,
+        )
 
     def set_alias(self, alias: str, collection: str) -> None:
         """One request (delete + create): Qdrant applies it atomically."""
@@ -99,7 +104,11 @@ class ClientEngine:
         operations: list = []
         if self.alias_target(alias) is not None:
             operations.append(m.DeleteAliasOperation(delete_alias=m.DeleteAlias(alias_name=alias)))
-        operations.append(m.CreateAliasOperation(create_alias=m.CreateAlias(collection_name=collection, alias_name=alias)))
+        operations.append(
+            m.CreateAliasOperation(
+                create_alias=m.CreateAlias(collection_name=collection, alias_name=alias)
+            )
+        )
         self.client.update_collection_aliases(change_aliases_operations=operations)
 
     def metadata(self, name: str) -> dict:
@@ -114,8 +123,14 @@ class ClientEngine:
         return list(value)
 
     def upsert(self, name: str, points: list[tuple[str, Vectors, dict]]) -> None:
-        structs = [self._m.PointStruct(id=point_id, vector={k: self._vector(v) for k, v in vectors.items()},
-                                       payload=payload) for point_id, vectors, payload in points]
+        structs = [
+            self._m.PointStruct(
+                id=point_id,
+                vector={k: self._vector(v) for k, v in vectors.items()},
+                payload=payload,
+            )
+            for point_id, vectors, payload in points
+        ]
         self.client.upsert(name, structs, wait=True)
 
     def delete(self, name: str, point_ids: list[str]) -> None:
@@ -124,8 +139,9 @@ class ClientEngine:
     def scroll(self, name: str, with_vectors: bool = False) -> Iterator[tuple[str, dict, Vectors]]:
         offset = None
         while True:
-            points, offset = self.client.scroll(name, limit=SCROLL_PAGE, offset=offset, with_payload=True,
-                                                with_vectors=with_vectors)
+            points, offset = self.client.scroll(
+                name, limit=SCROLL_PAGE, offset=offset, with_payload=True, with_vectors=with_vectors
+            )
             for point in points:
                 yield str(point.id), dict(point.payload or {}), plain_vectors(point.vector)
             if offset is None:
@@ -138,8 +154,15 @@ class ClientEngine:
     def count(self, name: str) -> int:
         return self.client.count(name, exact=True).count
 
-    def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int,
-              weights: list[float] | None = None, clauses: Clauses | None = None) -> list[Hit]:
+    def query(
+        self,
+        name: str,
+        sides: list[tuple[str, Any]],
+        limit: int,
+        candidates: int,
+        weights: list[float] | None = None,
+        clauses: Clauses | None = None,
+    ) -> list[Hit]:
         from qdrant_client.http.exceptions import UnexpectedResponse
 
         m = self._m
@@ -148,13 +171,27 @@ class ClientEngine:
             [(using, vector)] = sides
             request: dict = {"query": self._vector(vector), "using": using}
         else:
-            request = {"prefetch": [m.Prefetch(query=self._vector(v), using=u, limit=candidates, filter=only)
-                                    for u, v in sides],
-                       "query": m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=weights))}
+            request = {
+                "prefetch": [
+                    m.Prefetch(query=self._vector(v), using=u, limit=candidates, filter=only)
+                    for u, v in sides
+                ],
+                "query": m.RrfQuery(rrf=m.Rrf(k=RRF_K, weights=weights)),
+            }
         try:
-            points = settle_ties(lambda n: self.client.query_points(
-                name, limit=n, query_filter=only, with_payload=True, with_vectors=[DENSE, QUESTION], **request).points,
-                limit)
+            points = settle_ties(
+                lambda n: (
+                    self.client.query_points(
+                        name,
+                        limit=n,
+                        query_filter=only,
+                        with_payload=True,
+                        with_vectors=[DENSE, QUESTION],
+                        **request,
+                    ).points
+                ),
+                limit,
+            )
         except (ValueError, UnexpectedResponse) as error:
             # How each mode says a collection does not exist: local mode a ValueError, a server a 404.
             if getattr(error, "status_code", None) == 404 or "not found" in str(error):

@@ -81,10 +81,15 @@ class EdgeEngine:
                 self._shards[name] = self._q.EdgeShard.load(str(self._dir(name)))
             except Exception as error:  # qdrant_edge raises a bare Exception for a damaged shard
                 others = [c for c in self.collections() if c != name]
-                hint = (f"`ingest rollback` serves the previous build ({others[-1]})" if others
-                        else "`ingest --rebuild PATH...` builds it again")
-                raise StoreCorrupt(f"The collection {name} at {self._dir(name)} cannot be read ({error}). "
-                                   f"{hint}; nothing else was changed.") from None
+                hint = (
+                    f"`ingest rollback` serves the previous build ({others[-1]})"
+                    if others
+                    else "`ingest --rebuild PATH...` builds it again"
+                )
+                raise StoreCorrupt(
+                    f"The collection {name} at {self._dir(name)} cannot be read ({error}). "
+                    f"{hint}; nothing else was changed."
+                ) from None
         return self._shards[name]
 
     def collections(self) -> list[str]:
@@ -93,8 +98,10 @@ class EdgeEngine:
     def create(self, name: str, dimension: int) -> None:
         q = self._q
         config = q.EdgeConfig(
-            vectors={DENSE: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine),
-                     QUESTION: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine)},
+            vectors={
+                DENSE: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine),
+                QUESTION: q.EdgeVectorParams(size=dimension, distance=q.Distance.Cosine),
+            },
             sparse_vectors={SPARSE: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)},
         )
         self._dir(name).mkdir(parents=True)
@@ -107,7 +114,11 @@ class EdgeEngine:
         present = set(shard.info().payload_schema)
         for key in INDEXED_FIELDS:
             if key not in present:
-                shard.update(self._q.UpdateOperation.create_field_index(key, self._q.PayloadSchemaType.Keyword))
+                shard.update(
+                    self._q.UpdateOperation.create_field_index(
+                        key, self._q.PayloadSchemaType.Keyword
+                    )
+                )
         shard.flush()
 
     def drop(self, name: str) -> None:
@@ -127,12 +138,16 @@ class EdgeEngine:
         try:
             data = json.loads(path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise StoreCorrupt(f"{path} cannot be read ({error}). It is written whole or not at all, so it was "
-                               "changed by hand or by the disk: restore it from a backup, or delete it and run "
-                               "`ingest --rebuild PATH...`.") from None
+            raise StoreCorrupt(
+                f"{path} cannot be read ({error}). It is written whole or not at all, so it was "
+                "changed by hand or by the disk: restore it from a backup, or delete it and run "
+                "`ingest --rebuild PATH...`."
+            ) from None
         if not isinstance(data, dict):
-            raise StoreCorrupt(f"{path} holds {type(data).__name__}, not an object; restore it or delete it and "
-                               "run `ingest --rebuild PATH...`.")
+            raise StoreCorrupt(
+                f"{path} holds {type(data).__name__}, not an object; restore it or delete it and "
+                "run `ingest --rebuild PATH...`."
+            )
         return data
 
     @staticmethod
@@ -160,8 +175,10 @@ class EdgeEngine:
 
     def upsert(self, name: str, points: list[tuple[str, Vectors, dict]]) -> None:
         q = self._q
-        edge_points = [q.Point(point_id, {k: self._vector(v) for k, v in vectors.items()}, payload)
-                       for point_id, vectors, payload in points]
+        edge_points = [
+            q.Point(point_id, {k: self._vector(v) for k, v in vectors.items()}, payload)
+            for point_id, vectors, payload in points
+        ]
         shard = self._shard(name)
         shard.update(q.UpdateOperation.upsert_points(edge_points))
         shard.flush()
@@ -179,8 +196,11 @@ class EdgeEngine:
     def scroll(self, name: str, with_vectors: bool = False) -> Iterator[tuple[str, dict, Vectors]]:
         shard, offset = self._shard(name), None
         while True:
-            records, offset = shard.scroll(self._q.ScrollRequest(
-                offset=offset, limit=SCROLL_PAGE, with_payload=True, with_vector=with_vectors))
+            records, offset = shard.scroll(
+                self._q.ScrollRequest(
+                    offset=offset, limit=SCROLL_PAGE, with_payload=True, with_vector=with_vectors
+                )
+            )
             for record in records:
                 yield str(record.id), dict(record.payload or {}), plain_vectors(record.vector)
             if offset is None:
@@ -188,25 +208,42 @@ class EdgeEngine:
 
     def retrieve(self, name: str, point_ids: list[str]) -> dict[str, dict]:
         """Point id -> payload, for the ids that exist."""
-        return {str(r.id): dict(r.payload or {})
-                for r in self._shard(name).retrieve(point_ids, with_payload=True, with_vector=False)}
+        return {
+            str(r.id): dict(r.payload or {})
+            for r in self._shard(name).retrieve(point_ids, with_payload=True, with_vector=False)
+        }
 
     def count(self, name: str) -> int:
         return self._shard(name).count(self._q.CountRequest(exact=True))
 
-    def query(self, name: str, sides: list[tuple[str, Any]], limit: int, candidates: int,
-              weights: list[float] | None = None, clauses: Clauses | None = None) -> list[Hit]:
+    def query(
+        self,
+        name: str,
+        sides: list[tuple[str, Any]],
+        limit: int,
+        candidates: int,
+        weights: list[float] | None = None,
+        clauses: Clauses | None = None,
+    ) -> list[Hit]:
         q = self._q
         only = payload_filter(self._q, clauses)
         nearest = [q.Query.Nearest(self._vector(vector), using=using) for using, vector in sides]
         if len(nearest) == 1:
             ask = {"query": nearest[0]}
         else:
-            ask = {"prefetches": [q.Prefetch(limit=candidates, query=n, filter=only) for n in nearest],
-                   "query": q.Fusion.Rrf(k=RRF_K, weights=weights)}
+            ask = {
+                "prefetches": [q.Prefetch(limit=candidates, query=n, filter=only) for n in nearest],
+                "query": q.Fusion.Rrf(k=RRF_K, weights=weights),
+            }
         shard = self._shard(name)
-        points = settle_ties(lambda n: shard.query(q.QueryRequest(limit=n, filter=only, with_payload=True,
-                                                                  with_vector=[DENSE, QUESTION], **ask)), limit)
+        points = settle_ties(
+            lambda n: shard.query(
+                q.QueryRequest(
+                    limit=n, filter=only, with_payload=True, with_vector=[DENSE, QUESTION], **ask
+                )
+            ),
+            limit,
+        )
         return [Hit(str(p.id), dict(p.payload or {}), plain_vectors(p.vector)) for p in points]
 
     def close(self) -> None:

@@ -33,8 +33,11 @@ ASKER = Asker(user="U7", channel="C3", usergroups=frozenset({"S1"}))
 
 def audience_for(share: float, seed: int = 11):
     rng = random.Random(seed)
-    choices = ([f"channel:C{i}" for i in range(20)] + [f"user:U{i}" for i in range(50)]
-               + [f"usergroup:S{i}" for i in range(5)])
+    choices = (
+        [f"channel:C{i}" for i in range(20)]
+        + [f"user:U{i}" for i in range(50)]
+        + [f"usergroup:S{i}" for i in range(5)]
+    )
 
     def relabel(_: int, payload: dict) -> dict:
         audience = [rng.choice(choices)] if rng.random() < share else ["everyone"]
@@ -46,17 +49,30 @@ def audience_for(share: float, seed: int = 11):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=10_000)
-    parser.add_argument("--restricted", type=float, default=0.3, help="share of points not for everyone")
+    parser.add_argument(
+        "--restricted", type=float, default=0.3, help="share of points not for everyone"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     filtered_access = Access.of(ASKER)
-    timings: dict[str, list[float]] = {"unfiltered": [], "filtered": [], "retrieve_unfiltered": [],
-                                       "retrieve_filtered": []}
-    with covid_store(args.points, audience_for(args.restricted)) as (store, embedder, sparse, questions):
+    timings: dict[str, list[float]] = {
+        "unfiltered": [],
+        "filtered": [],
+        "retrieve_unfiltered": [],
+        "retrieve_filtered": [],
+    }
+    with covid_store(args.points, audience_for(args.restricted)) as (
+        store,
+        embedder,
+        sparse,
+        questions,
+    ):
         queries = [(embedder.embed_query(q), sparse.encode_query(q)) for q in questions]
         size = store.engine.count(store.alias)
-        visible = sum(filtered_access.allows(payload) for _, payload, _ in store.engine.scroll(store.alias))
+        visible = sum(
+            filtered_access.allows(payload) for _, payload, _ in store.engine.scroll(store.alias)
+        )
         for dense, terms in queries[:5]:  # warm-up: shards loaded, caches filled
             store.search(dense, terms, 5, access=ALL)
             store.search(dense, terms, 5, access=filtered_access)
@@ -79,7 +95,9 @@ def main() -> None:
     for name, samples in timings.items():
         figures.update({f"{name}_{key}": value for key, value in percentiles(samples).items()})
     figures["query_p50_ratio"] = round(figures["filtered_p50_ms"] / figures["unfiltered_p50_ms"], 3)
-    figures["retrieve_p50_ratio"] = round(figures["retrieve_filtered_p50_ms"] / figures["retrieve_unfiltered_p50_ms"], 3)
+    figures["retrieve_p50_ratio"] = round(
+        figures["retrieve_filtered_p50_ms"] / figures["retrieve_unfiltered_p50_ms"], 3
+    )
     print_figures(figures, args.json)
 
 

@@ -43,13 +43,20 @@ QUESTION = "Which offices have parking?"
 
 def clean_env(data_dir: Path, prefix: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ISOLATED_ENV}
-    return {**env, "DATA_DIR": str(data_dir), "REDIS_PREFIX": prefix, "ANSWER_CACHE": "false",
-            "HF_HUB_OFFLINE": "1"}
+    return {
+        **env,
+        "DATA_DIR": str(data_dir),
+        "REDIS_PREFIX": prefix,
+        "ANSWER_CACHE": "false",
+        "HF_HUB_OFFLINE": "1",
+    }
 
 
 def wall_s(command: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 
@@ -57,8 +64,13 @@ def first_answer_s(env: dict[str, str], key: str) -> tuple[float, float]:
     """(ready, first answer) seconds after `bot serve --http` is started."""
     port = free_port()
     start = time.perf_counter()
-    process = subprocess.Popen([BIN / "bot", "serve", "--http", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [BIN / "bot", "serve", "--http", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for line in process.stderr:
             if READY in line:
@@ -67,9 +79,12 @@ def first_answer_s(env: dict[str, str], key: str) -> tuple[float, float]:
             raise RuntimeError("bot serve exited before it listened")
         ready = time.perf_counter() - start
         body = json.dumps({"question": QUESTION}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/ask", data=body, method="POST",
-                                         headers={"Authorization": f"Bearer {key}",
-                                                  "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/ask",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=120) as response:
             json.load(response)
         return ready, time.perf_counter() - start
@@ -80,13 +95,20 @@ def first_answer_s(env: dict[str, str], key: str) -> tuple[float, float]:
 
 def import_breakdown(env: dict[str, str], top: int = 12) -> list[tuple[str, float]]:
     """The `top` most expensive imports of the answer chain, cumulative milliseconds."""
-    result = subprocess.run([sys.executable, "-X", "importtime", "-c", "import bot.chain.agent"],
-                            env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import bot.chain.agent"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = []
     for line in result.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _, cumulative, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+        _, cumulative, name = (
+            part.strip() for part in line.removeprefix("import time:").split("|")
+        )
         if "." not in name.strip() or name.strip().split(".")[0] in {"bot", "knowledge", "guards"}:
             rows.append((name.strip(), int(cumulative) / 1000))
     return sorted(rows, key=lambda row: -row[1])[:top]
@@ -105,9 +127,17 @@ def main() -> None:
         key = ApiKeys(client, prefix).add("bench")
         # Once, untimed: what a first run writes into the data dir (a model export, say) is set-up,
         # not a cold start.
-        subprocess.run([BIN / "bot", "ask", QUESTION], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [BIN / "bot", "ask", QUESTION], env=env, check=True, stdout=subprocess.DEVNULL
+        )
         try:
-            runs = {"help_s": [], "ingest_status_s": [], "ask_s": [], "ready_s": [], "first_answer_s": []}
+            runs = {
+                "help_s": [],
+                "ingest_status_s": [],
+                "ask_s": [],
+                "ready_s": [],
+                "first_answer_s": [],
+            }
             for _ in range(args.runs):
                 runs["help_s"].append(wall_s([BIN / "bot", "--help"], env))
                 runs["ingest_status_s"].append(wall_s([BIN / "ingest", "status"], env))

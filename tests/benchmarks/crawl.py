@@ -32,7 +32,43 @@ from knowledge.store import Store
 from tests.benchmarks import print_figures
 from tests.fakes.website import FakeSite, page
 
-WORDS = ["badge", "laptop", "travel", "expense", "receipt", "manager", "approval", "vacation", "payroll", "office", "printer", "network", "vpn", "password", "portal", "policy", "contract", "invoice", "budget", "meeting", "training", "safety", "parking", "kitchen", "desk", "monitor", "shipping", "supplier", "customer", "refund", "warranty", "holiday", "overtime", "remote", "onboarding"]
+WORDS = [
+    "badge",
+    "laptop",
+    "travel",
+    "expense",
+    "receipt",
+    "manager",
+    "approval",
+    "vacation",
+    "payroll",
+    "office",
+    "printer",
+    "network",
+    "vpn",
+    "password",
+    "portal",
+    "policy",
+    "contract",
+    "invoice",
+    "budget",
+    "meeting",
+    "training",
+    "safety",
+    "parking",
+    "kitchen",
+    "desk",
+    "monitor",
+    "shipping",
+    "supplier",
+    "customer",
+    "refund",
+    "warranty",
+    "holiday",
+    "overtime",
+    "remote",
+    "onboarding",
+]
 
 
 def site_pages(count: int, seed: int = 7) -> dict[str, str]:

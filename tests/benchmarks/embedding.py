@@ -61,8 +61,13 @@ def timed_ms(call) -> float:
 def bench_settings(tmp: str, name: str) -> Settings:
     """A throwaway bot's settings: its files in `tmp`, its Redis keys under a prefix of their
     own, no answer cache (every turn does the whole work) and no rate limit."""
-    return Settings().replace(data_dir=Path(tmp), qdrant_path=Path(tmp) / "qdrant", answer_cache=False,
-                              rate_limit_per_minute=0, redis_prefix=f"bench:{name}:{time.time_ns()}:")
+    return Settings().replace(
+        data_dir=Path(tmp),
+        qdrant_path=Path(tmp) / "qdrant",
+        answer_cache=False,
+        rate_limit_per_minute=0,
+        redis_prefix=f"bench:{name}:{time.time_ns()}:",
+    )
 
 
 @contextmanager
@@ -98,13 +103,29 @@ def main() -> None:
                 embedder.clear_cache()
                 embedding.append(timed_ms(lambda question=question: embedder.embed_query(question)))
                 embedder.clear_cache()
-                floor.append(timed_ms(lambda question=question: deps.store.search(embedder.embed_query(question), NO_TERMS, 5,
-                                                                access=ALL, mode="dense")))
+                floor.append(
+                    timed_ms(
+                        lambda question=question: deps.store.search(
+                            embedder.embed_query(question), NO_TERMS, 5, access=ALL, mode="dense"
+                        )
+                    )
+                )
                 embedder.clear_cache()
-                turn.append(timed_ms(lambda question=question, number=number: agent.answer(question, f"bench:{number}", asker=Asker(channel="bench"))))
+                turn.append(
+                    timed_ms(
+                        lambda question=question, number=number: agent.answer(
+                            question, f"bench:{number}", asker=Asker(channel="bench")
+                        )
+                    )
+                )
 
-    figures = {"questions": len(asked), "model_load_ms": round(load_ms), "embed_query": percentiles(embedding),
-               "floor": percentiles(floor), "turn": percentiles(turn)}
+    figures = {
+        "questions": len(asked),
+        "model_load_ms": round(load_ms),
+        "embed_query": percentiles(embedding),
+        "floor": percentiles(floor),
+        "turn": percentiles(turn),
+    }
     figures["turn_p50_to_floor"] = round(figures["turn"]["p50_ms"] / figures["floor"]["p50_ms"], 2)
     figures["turn_p95_to_floor"] = round(figures["turn"]["p95_ms"] / figures["floor"]["p95_ms"], 2)
     print_figures(figures, args.json)

@@ -40,7 +40,12 @@ def over_http(port: int, key: str, question: str, thread: str) -> tuple[float, d
     body = json.dumps({"question": question, "thread": thread})
     started = time.perf_counter()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    connection.request("POST", "/v1/ask", body, {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    connection.request(
+        "POST",
+        "/v1/ask",
+        body,
+        {"Content-Type": "application/json", "Authorization": f"Bearer {key}"},
+    )
     answer = json.loads(connection.getresponse().read())
     connection.close()
     return time.perf_counter() - started, answer
@@ -55,15 +60,24 @@ def in_process(store: str, key_prefix: str, rounds: int) -> dict:
     from bot.settings import load_settings
     from bot.web.app import wsgi_app
 
-    deps = build_deps(load_settings(env_file=None).replace(qdrant_path=Path(store), redis_prefix=key_prefix,
-                                                           answer_cache=False), metrics=True)
+    deps = build_deps(
+        load_settings(env_file=None).replace(
+            qdrant_path=Path(store), redis_prefix=key_prefix, answer_cache=False
+        ),
+        metrics=True,
+    )
     agent, key = Agent(deps), ApiKeys(deps.redis, key_prefix).add("in-process", per_minute=0)
     application = wsgi_app(deps, None, agent)
 
     def through_edge(question: str, thread: str) -> float:
         body = json.dumps({"question": question, "thread": thread}).encode()
-        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/v1/ask", "CONTENT_LENGTH": str(len(body)),
-                   "wsgi.input": io.BytesIO(body), "HTTP_AUTHORIZATION": f"Bearer {key}"}
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/v1/ask",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "HTTP_AUTHORIZATION": f"Bearer {key}",
+        }
         started = time.perf_counter()
         b"".join(application(environ, lambda status, headers, exc_info=None: None))
         return time.perf_counter() - started
@@ -81,9 +95,14 @@ def in_process(store: str, key_prefix: str, rounds: int) -> dict:
             plain.append(direct(question, f"d{number}"))
     finally:
         deps.close()
-    return {"path": "in process: WSGI app vs agent", "edge_p50_ms": round(statistics.median(edge) * 1000, 2),
-            "agent_p50_ms": round(statistics.median(plain) * 1000, 2),
-            "edge_overhead_p50_ms": round((statistics.median(edge) - statistics.median(plain)) * 1000, 2)}
+    return {
+        "path": "in process: WSGI app vs agent",
+        "edge_p50_ms": round(statistics.median(edge) * 1000, 2),
+        "agent_p50_ms": round(statistics.median(plain) * 1000, 2),
+        "edge_overhead_p50_ms": round(
+            (statistics.median(edge) - statistics.median(plain)) * 1000, 2
+        ),
+    }
 
 
 def over_jsonl(process: subprocess.Popen, question: str, thread: str) -> tuple[float, dict]:
@@ -96,27 +115,48 @@ def over_jsonl(process: subprocess.Popen, question: str, thread: str) -> tuple[f
 
 def summary(name: str, trips: list[float], agent_ms: list[float]) -> dict:
     trips_ms = sorted(t * 1000 for t in trips)
-    return {"path": name, "round_trip_p50_ms": round(statistics.median(trips_ms), 2),
-            "round_trip_p95_ms": round(trips_ms[int(len(trips_ms) * 0.95) - 1], 2),
-            "agent_p50_ms": round(statistics.median(agent_ms), 2)}
+    return {
+        "path": name,
+        "round_trip_p50_ms": round(statistics.median(trips_ms), 2),
+        "round_trip_p95_ms": round(trips_ms[int(len(trips_ms) * 0.95) - 1], 2),
+        "agent_p50_ms": round(statistics.median(agent_ms), 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=20, help="times each question is asked on each path")
+    parser.add_argument(
+        "--rounds", type=int, default=20, help="times each question is asked on each path"
+    )
     args = parser.parse_args(argv)
     prefix = f"bench-http:{os.getpid()}:"
     with tempfile.TemporaryDirectory() as data:
-        env = {**{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV}, "HF_HUB_OFFLINE": "1",
-               "DATA_DIR": data, "QDRANT_PATH": f"{data}/qdrant", "REDIS_PREFIX": prefix, "ANSWER_CACHE": "off"}
+        env = {
+            **{k: v for k, v in os.environ.items() if k not in ISOLATED_ENV},
+            "HF_HUB_OFFLINE": "1",
+            "DATA_DIR": data,
+            "QDRANT_PATH": f"{data}/qdrant",
+            "REDIS_PREFIX": prefix,
+            "ANSWER_CACHE": "off",
+        }
         bin_dir = Path(sys.executable).parent
-        subprocess.run([bin_dir / "ingest", str(SAMPLE_KB)], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [bin_dir / "ingest", str(SAMPLE_KB)], env=env, check=True, stdout=subprocess.DEVNULL
+        )
         copy_store(Path(data) / "qdrant", Path(data) / "qdrant-cli")
-        client = redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
+        client = redis.Redis.from_url(
+            env.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True
+        )
         key = ApiKeys(client, prefix).add("bench", per_minute=0)
         serve = Serve(env, free_port())
-        cli = subprocess.Popen([bin_dir / "bot", "ask", "--jsonl"], env={**env, "QDRANT_PATH": f"{data}/qdrant-cli"},
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        cli = subprocess.Popen(
+            [bin_dir / "bot", "ask", "--jsonl"],
+            env={**env, "QDRANT_PATH": f"{data}/qdrant-cli"},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
         try:
             serve.wait_ready()
             for question in QUESTIONS:  # warm both: first calls load caches
@@ -125,8 +165,13 @@ def main(argv: list[str] | None = None) -> int:
             over_the_wire, jsonl = ([], []), ([], [])
             for number in range(args.rounds * len(QUESTIONS)):
                 question = QUESTIONS[number % len(QUESTIONS)]
-                paths = [(over_the_wire, lambda t, question=question: over_http(serve.port, key, question, t)),
-                         (jsonl, lambda t, question=question: over_jsonl(cli, question, t))]
+                paths = [
+                    (
+                        over_the_wire,
+                        lambda t, question=question: over_http(serve.port, key, question, t),
+                    ),
+                    (jsonl, lambda t, question=question: over_jsonl(cli, question, t)),
+                ]
                 for (trips, agent_ms), ask in paths if number % 2 else reversed(paths):
                     took, answer = ask(f"b{number}")
                     trips.append(took)
@@ -140,7 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             cli.stdin.close()
             cli.wait(timeout=60)
         try:
-            rows.append(in_process(f"{data}/qdrant-cli", prefix, args.rounds))  # the CLI has let go of its store
+            rows.append(
+                in_process(f"{data}/qdrant-cli", prefix, args.rounds)
+            )  # the CLI has let go of its store
         finally:
             leftovers = list(client.scan_iter(f"{prefix}*"))
             if leftovers:
@@ -148,8 +195,16 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(json.dumps(row))
     overhead = rows[0]["round_trip_p50_ms"] - rows[1]["round_trip_p50_ms"]
-    print(json.dumps({"questions_per_path": args.rounds * len(QUESTIONS), "http_overhead_p50_ms": round(overhead, 2),
-                      "goal_ms": 3, "met": overhead <= 3}))
+    print(
+        json.dumps(
+            {
+                "questions_per_path": args.rounds * len(QUESTIONS),
+                "http_overhead_p50_ms": round(overhead, 2),
+                "goal_ms": 3,
+                "met": overhead <= 3,
+            }
+        )
+    )
     return 0
 
 

@@ -38,18 +38,30 @@ def write_corpus(folder: Path, copies: int) -> Path:
         rows = list(csv.DictReader(handle))
     folder.mkdir(parents=True)
     for region in range(copies):
-        with (folder / f"region-{region:03d}.csv").open("w", newline="", encoding="utf-8") as handle:
+        with (folder / f"region-{region:03d}.csv").open(
+            "w", newline="", encoding="utf-8"
+        ) as handle:
             writer = csv.DictWriter(handle, fieldnames=["question", "answer", "link"])
             writer.writeheader()
             for row in rows:
-                writer.writerow({"question": f"{row['question']} (region {region})",
-                                 "answer": row["answer"], "link": row["link"]})
+                writer.writerow(
+                    {
+                        "question": f"{row['question']} (region {region})",
+                        "answer": row["answer"],
+                        "link": row["link"],
+                    }
+                )
     return folder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--copies", type=int, default=40, help="regional copies of the COVID FAQ (40 -> ~10k chunks)")
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=40,
+        help="regional copies of the COVID FAQ (40 -> ~10k chunks)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -57,12 +69,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus = write_corpus(Path(tmp) / "corpus", args.copies)
         chunker = Chunker(embedder.count_tokens, embedder.max_tokens)
-        texts = [c.embedding_text for f in discover([corpus]) for d in load(f) for c in chunker.chunk(d)]
+        texts = [
+            c.embedding_text for f in discover([corpus]) for d in load(f) for c in chunker.chunk(d)
+        ]
         embedder.embed_documents(texts[:64])  # warm-up, so neither side pays for first-call setup
 
         started = time.perf_counter()
         for start in range(0, len(texts), 256):
-            embedder.embed_documents(texts[start:start + 256])
+            embedder.embed_documents(texts[start : start + 256])
         floor_s = time.perf_counter() - started
 
         store = Store.open(KnowledgeSettings(qdrant_path=Path(tmp) / "qdrant"))
@@ -73,11 +87,13 @@ def main() -> None:
         finally:
             store.close()
     figures = {
-        "chunks": len(texts), "documents": first.added,
+        "chunks": len(texts),
+        "documents": first.added,
         "embed_only_chunks_per_s": round(len(texts) / floor_s, 1),
         "ingest_chunks_per_s": round(first.chunks_written / first.seconds, 1),
         "ratio_to_floor": round(floor_s / first.seconds, 3),
-        "first_run_s": round(first.seconds, 1), "unchanged_rerun_s": round(second.seconds, 2),
+        "first_run_s": round(first.seconds, 1),
+        "unchanged_rerun_s": round(second.seconds, 2),
         "rerun_speedup": round(first.seconds / second.seconds, 1),
     }
     assert second.unchanged == first.added and second.chunks_written == 0

@@ -44,7 +44,9 @@ def grow(store: Store, points: int, relabel: Callable[[int, dict], dict] | None 
     (copy number, payload) -> the copy's payload."""
     collection = store.serving_collection()
     originals = list(store.engine.scroll(collection, with_vectors=True))
-    sparse = {chunk.id: SparseEncoder().encode_document(chunk.embedding_text) for chunk in store.chunks()}
+    sparse = {
+        chunk.id: SparseEncoder().encode_document(chunk.embedding_text) for chunk in store.chunks()
+    }
     rng = random.Random(7)
     count = len(originals)
     while count < points:
@@ -56,15 +58,22 @@ def grow(store: Store, points: int, relabel: Callable[[int, dict], dict] | None 
                     noisy = [x + rng.gauss(0, 0.02) for x in vectors[name]]
                     norm = sum(x * x for x in noisy) ** 0.5
                     jittered[name] = [x / norm for x in noisy]
-            copies.append((str(uuid.uuid4()), jittered, relabel(count + len(copies), payload) if relabel else payload))
+            copies.append(
+                (
+                    str(uuid.uuid4()),
+                    jittered,
+                    relabel(count + len(copies), payload) if relabel else payload,
+                )
+            )
         store.engine.upsert(collection, copies)
         count += len(copies)
     return store.engine.count(collection)
 
 
 @contextmanager
-def covid_store(points: int, relabel: Callable[[int, dict], dict] | None = None
-                ) -> Iterator[tuple[Store, Embedder, SparseEncoder, list[str]]]:
+def covid_store(
+    points: int, relabel: Callable[[int, dict], dict] | None = None
+) -> Iterator[tuple[Store, Embedder, SparseEncoder, list[str]]]:
     """The COVID FAQ ingested into a temporary Qdrant Edge store and grown to `points` by `grow`,
     with the encoders that made it and the paraphrases to ask."""
     embedder = Embedder()
@@ -101,9 +110,15 @@ def main() -> None:
             vector = embedder.embed_query(question + " ")  # a different text: no cache, same cost
             store.search(vector, NO_TERMS, 5, access=ALL, mode="dense")
             floor.append((time.perf_counter() - started) * 1000)
-    figures = {"points": size, "questions": len(questions),
-               **{f"{name}_{key}": value for name, samples in (("retrieve", full), ("floor", floor))
-                  for key, value in percentiles(samples).items()}}
+    figures = {
+        "points": size,
+        "questions": len(questions),
+        **{
+            f"{name}_{key}": value
+            for name, samples in (("retrieve", full), ("floor", floor))
+            for key, value in percentiles(samples).items()
+        },
+    }
     figures["p50_ratio_to_floor"] = round(figures["retrieve_p50_ms"] / figures["floor_p50_ms"], 2)
     print_figures(figures, args.json)
 

@@ -105,15 +105,23 @@ def main() -> None:
         (Path(tmp) / "plain.duckdb").unlink()
         ours, tables = ingest(folder, Path(tmp) / "data", embedder)
         figures = {
-            "rows": rows, "csv_bytes": size,
-            "ingest_rows_per_s": round(rows / ours), "read_csv_rows_per_s": round(rows / plain),
-            "ratio": round(plain / ours, 3), "ingest_s": round(ours, 1), "read_csv_s": round(plain, 1),
+            "rows": rows,
+            "csv_bytes": size,
+            "ingest_rows_per_s": round(rows / ours),
+            "read_csv_rows_per_s": round(rows / plain),
+            "ratio": round(plain / ours, 3),
+            "ingest_s": round(ours, 1),
+            "read_csv_s": round(plain, 1),
             "big_table_query_p50_ms": round(big_latency(tables), 1),
         }
     evaluation = eval_tables(embedder)
     figures["answer_without_model_ms"] = evaluation["latency_ms"]
     figures["sql_check_and_run_ms"] = evaluation["sql_latency_ms"]
-    print(json.dumps(figures) if args.json else "\n".join(f"{key}: {value}" for key, value in figures.items()))
+    print(
+        json.dumps(figures)
+        if args.json
+        else "\n".join(f"{key}: {value}" for key, value in figures.items())
+    )
 
 
 if __name__ == "__main__":

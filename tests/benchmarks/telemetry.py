@@ -44,10 +44,15 @@ from tests.fakes.otlp import FakeCollector
 
 SLOW_S = 2.0
 QUESTIONS = [
-    "How many vacation days do full-time employees get?", "How do I book a business trip?",
-    "Which class can I fly in?", "How much can I spend on a hotel?", "How do I report a phishing e-mail?",
-    "Which password manager should I use?", "How much is the home-office budget?",
-    "Who should I tell when my laptop is stolen?", "How do I submit an expense report?",
+    "How many vacation days do full-time employees get?",
+    "How do I book a business trip?",
+    "Which class can I fly in?",
+    "How much can I spend on a hotel?",
+    "How do I report a phishing e-mail?",
+    "Which password manager should I use?",
+    "How much is the home-office budget?",
+    "Who should I tell when my laptop is stolen?",
+    "How do I submit an expense report?",
     "Who won the football world cup in 1954?",
 ]
 
@@ -85,14 +90,20 @@ def instrumentation_only(telemetry: Telemetry, turns: int) -> float:
         started = time.perf_counter()
         with telemetry.turn(**{"kb.thread": "C1:1.1", "kb.channel": "C1"}) as span:
             for name in ("preprocess", "guard.input", "cache", "retrieve"):
-                with telemetry.stage(name, latency="retrieve" if name == "retrieve" else "") as step:
-                    step.set_attributes({"kb.passages.ids": ["a" * 36] * 5, "kb.passages.scores": [0.5] * 5})
+                with telemetry.stage(
+                    name, latency="retrieve" if name == "retrieve" else ""
+                ) as step:
+                    step.set_attributes(
+                        {"kb.passages.ids": ["a" * 36] * 5, "kb.passages.scores": [0.5] * 5}
+                    )
             with telemetry.stage("tier strong"):
                 with telemetry.model_call(tier, "answer") as call:
                     telemetry.completed(call, tier, Completion("{}", 400, 40, "big-model"), 0.001)
                 with telemetry.stage("validate", latency="validate") as check:
                     check.set_attributes({"kb.guard.passed": True})
-            telemetry.answered(span, Answer("ok", "llm", turn_id=turn_id_of(span), variant="answer-v1"))
+            telemetry.answered(
+                span, Answer("ok", "llm", turn_id=turn_id_of(span), variant="answer-v1")
+            )
             with telemetry.stage("remember"):
                 pass
         samples.append((time.perf_counter() - started) * 1e6)
@@ -110,29 +121,49 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200, help="turns per set-up (default 200)")
     args = parser.parse_args()
     embedder = Embedder()
-    with tempfile.TemporaryDirectory() as tmp, FakeOpenAI() as model, FakeCollector(delay_s=SLOW_S) as collector:
-        settings = Settings().replace(qdrant_path=Path(tmp) / "qdrant", redis_prefix=f"bench:telemetry:{time.time_ns()}:",
-                                       llm_tiers=(Tier("strong", "gpt-4o", model.base_url),), faq_match=2.0, answer_cache=False)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        FakeOpenAI() as model,
+        FakeCollector(delay_s=SLOW_S) as collector,
+    ):
+        settings = Settings().replace(
+            qdrant_path=Path(tmp) / "qdrant",
+            redis_prefix=f"bench:telemetry:{time.time_ns()}:",
+            llm_tiers=(Tier("strong", "gpt-4o", model.base_url),),
+            faq_match=2.0,
+            answer_cache=False,
+        )
         store = Store.open(settings.knowledge)
         Pipeline(store, embedder, SparseEncoder()).run([SAMPLE_KB])
         store.close()
         deps = build_deps(settings, embedder=embedder, metrics=True)
-        slow_provider = build_tracer_provider(settings.replace(otel_exporter_otlp_endpoint=collector.endpoint),
-                                              deps.redis)
+        slow_provider = build_tracer_provider(
+            settings.replace(otel_exporter_otlp_endpoint=collector.endpoint), deps.redis
+        )
         off = Agent(with_telemetry(deps, Telemetry()))
         on = Agent(deps)
         slow = Agent(with_telemetry(deps, Telemetry(slow_provider, deps.telemetry.metrics)))
         paired((off, on), 10)  # warm-up: models loaded, caches of the embedding model filled
-        print(f"{args.turns} turns per set-up, each a full model turn (extractive FAQ path and cache off)")
+        print(
+            f"{args.turns} turns per set-up, each a full model turn (extractive FAQ path and cache off)"
+        )
         base, measured = paired((off, on), args.turns)
         print(latency("off", base))
         print(latency("on (Redis, metrics)", measured) + added(base, measured))
         base, measured = paired((on, slow), args.turns)
-        print(latency(f"on + {SLOW_S:.0f} s collector", measured) + added(base, measured) + " (against on)")
-        print(f"spans the slow collector got meanwhile: {len(collector.spans)}; exports waiting: {collector.waiting}")
-        print("instrumentation alone, p50 per turn: "
-              f"off {instrumentation_only(Telemetry(), 2000):.0f} us, "
-              f"on {instrumentation_only(deps.telemetry, 2000):.0f} us")
+        print(
+            latency(f"on + {SLOW_S:.0f} s collector", measured)
+            + added(base, measured)
+            + " (against on)"
+        )
+        print(
+            f"spans the slow collector got meanwhile: {len(collector.spans)}; exports waiting: {collector.waiting}"
+        )
+        print(
+            "instrumentation alone, p50 per turn: "
+            f"off {instrumentation_only(Telemetry(), 2000):.0f} us, "
+            f"on {instrumentation_only(deps.telemetry, 2000):.0f} us"
+        )
         collector.release()
         slow_provider.shutdown()
         keys = list(deps.redis.scan_iter(f"{settings.redis_prefix}*"))

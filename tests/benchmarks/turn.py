@@ -52,8 +52,22 @@ from tests.benchmarks import print_figures
 from tests.benchmarks.embedding import arguments, bench_deps, bench_settings, questions, timed_ms
 from tests.benchmarks.retrieval import NO_TERMS
 
-STAGES = ("preprocess", "guard.input", "embed", "access", "cache", "retrieve", "sparse", "relevance",
-          "search", "screen", "usage", "remember", "turn", "json")
+STAGES = (
+    "preprocess",
+    "guard.input",
+    "embed",
+    "access",
+    "cache",
+    "retrieve",
+    "sparse",
+    "relevance",
+    "search",
+    "screen",
+    "usage",
+    "remember",
+    "turn",
+    "json",
+)
 """In the order a turn runs them; `retrieve` is what its embed, sparse and search leave."""
 
 
@@ -75,8 +89,15 @@ def own_times(spans) -> dict[str, float]:
 
 def memory_mb() -> dict[str, float]:
     """This process's resident set now and at its peak (Linux /proc)."""
-    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return {name: round(int(fields[key].split()[0]) / 1024) for name, key in (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"))}
+    fields = dict(
+        line.split(":", 1)
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if ":" in line
+    )
+    return {
+        name: round(int(fields[key].split()[0]) / 1024)
+        for name, key in (("rss_mb", "VmRSS"), ("peak_mb", "VmHWM"))
+    }
 
 
 def prepare(settings: Settings, faq: Path) -> None:
@@ -95,8 +116,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = bench_settings(tmp, "turn")
-        child = multiprocessing.get_context("spawn").Process(target=prepare,
-                                                             args=(settings, args.data / "faq" / "covid_faq.csv"))
+        child = multiprocessing.get_context("spawn").Process(
+            target=prepare, args=(settings, args.data / "faq" / "covid_faq.csv")
+        )
         child.start()
         child.join()
         if child.exitcode != 0:
@@ -104,10 +126,14 @@ def main() -> None:
         embedder = Embedder(settings.knowledge.embedding_threads)
         with bench_deps(settings, embedder) as deps:
             started = time.perf_counter()
-            screen_ahead(deps).join()  # as a worker starts: its passages screened before it is measured
+            screen_ahead(
+                deps
+            ).join()  # as a worker starts: its passages screened before it is measured
             screened_s = time.perf_counter() - started
             if deps.telemetry.provider is None:
-                raise SystemExit("traces are off (TRACE_KEEP=0 and no OTLP endpoint): the stages are read from them")
+                raise SystemExit(
+                    "traces are off (TRACE_KEEP=0 and no OTLP endpoint): the stages are read from them"
+                )
             spans = InMemorySpanExporter()
             deps.telemetry.provider.add_span_processor(SimpleSpanProcessor(spans))
             agent = Agent(deps)
@@ -123,12 +149,21 @@ def main() -> None:
 
             for number, question in enumerate(asked):
                 embedder.clear_cache()
-                floor.append(timed_ms(lambda question=question: deps.store.search(embedder.embed_query(question), NO_TERMS, 5,
-                                                                access=ALL, mode="dense")))
+                floor.append(
+                    timed_ms(
+                        lambda question=question: deps.store.search(
+                            embedder.embed_query(question), NO_TERMS, 5, access=ALL, mode="dense"
+                        )
+                    )
+                )
                 embedder.clear_cache()
                 started = time.perf_counter()
-                agent.answer(question, f"bench:{number}", asker=Asker(channel="bench"),
-                             reply=lambda answer, number=number: reply(answer, number))
+                agent.answer(
+                    question,
+                    f"bench:{number}",
+                    asker=Asker(channel="bench"),
+                    reply=lambda answer, number=number: reply(answer, number),
+                )
                 ended = time.perf_counter()
                 (answered, sent) = replied
                 turn.append((sent - started) * 1000)
@@ -141,12 +176,22 @@ def main() -> None:
             memory = memory_mb()
             torch_imported = "torch" in sys.modules
 
-    figures = {"questions": len(asked), "floor": percentiles(floor), "turn_total": percentiles(turn),
-               "turn_with_write": percentiles(whole),
-               **{f"stage_{name}": percentiles(stages[name]) for name in STAGES if any(stages[name])}}
-    figures["turn_p50_to_floor"] = round(figures["turn_total"]["p50_ms"] / figures["floor"]["p50_ms"], 2)
-    figures["turn_p95_to_floor"] = round(figures["turn_total"]["p95_ms"] / figures["floor"]["p95_ms"], 2)
-    figures["with_write_p50_to_floor"] = round(figures["turn_with_write"]["p50_ms"] / figures["floor"]["p50_ms"], 2)
+    figures = {
+        "questions": len(asked),
+        "floor": percentiles(floor),
+        "turn_total": percentiles(turn),
+        "turn_with_write": percentiles(whole),
+        **{f"stage_{name}": percentiles(stages[name]) for name in STAGES if any(stages[name])},
+    }
+    figures["turn_p50_to_floor"] = round(
+        figures["turn_total"]["p50_ms"] / figures["floor"]["p50_ms"], 2
+    )
+    figures["turn_p95_to_floor"] = round(
+        figures["turn_total"]["p95_ms"] / figures["floor"]["p95_ms"], 2
+    )
+    figures["with_write_p50_to_floor"] = round(
+        figures["turn_with_write"]["p50_ms"] / figures["floor"]["p50_ms"], 2
+    )
     figures.update(memory, torch_imported=torch_imported, screened_ahead_s=round(screened_s, 2))
     print_figures(figures, args.json)
 

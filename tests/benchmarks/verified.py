@@ -43,28 +43,22 @@ def main() -> None:
             deps.verified = None
             agent = Agent(deps)
             for question in dict.fromkeys(asked):
-                agent.answer(
-                    question, None
-                )  # fills the cache (and warms the embeddings)
+                agent.answer(question, None)  # fills the cache (and warms the embeddings)
             cache_turn = [timed_ms(lambda q=q: agent.answer(q, None)) for q in asked]
             prompt = deps.variants.pick("x").version
             cache_lookup = [
-                timed_ms(lambda q=q: deps.cache.get(q, prompt, PUBLIC_ACCESS))
-                for q in asked
+                timed_ms(lambda q=q: deps.cache.get(q, prompt, PUBLIC_ACCESS)) for q in asked
             ]
             modes = {agent.answer(q, None).mode for q in asked}
         verified = bench_settings(tmp, "verified-served").replace(answer_cache=False)
         with bench_deps(verified, embedder) as deps:
             agent = Agent(deps)
             for question in dict.fromkeys(asked):
-                deps.verified.save(
-                    Verified(question, f"Verified: {question}", "UBENCH")
-                )
+                deps.verified.save(Verified(question, f"Verified: {question}", "UBENCH"))
             served = {agent.answer(q, None).mode for q in asked}
             verified_turn = [timed_ms(lambda q=q: agent.answer(q, None)) for q in asked]
             verified_lookup = [
-                timed_ms(lambda q=q: deps.verified.match(q, PUBLIC_ACCESS))
-                for q in asked
+                timed_ms(lambda q=q: deps.verified.match(q, PUBLIC_ACCESS)) for q in asked
             ]
     cache_p50, verified_p50 = (
         percentiles(cache_turn)["p50_ms"],

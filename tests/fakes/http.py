@@ -72,9 +72,13 @@ class RecordingServer(LocalServer):
     def calls_to(self, path_suffix: str) -> list[dict[str, Any]]:
         return [body for path, body in list(self.calls) if path.endswith(path_suffix)]
 
-    def wait_for(self, path_suffix: str, count: int = 1, timeout: float = 30.0) -> list[dict[str, Any]]:
+    def wait_for(
+        self, path_suffix: str, count: int = 1, timeout: float = 30.0
+    ) -> list[dict[str, Any]]:
         with self._changed:
-            self._changed.wait_for(lambda: len(self.calls_to(path_suffix)) >= count, timeout=timeout)
+            self._changed.wait_for(
+                lambda: len(self.calls_to(path_suffix)) >= count, timeout=timeout
+            )
         return self.calls_to(path_suffix)
 
 

@@ -51,12 +51,22 @@ class FakeOpenAI(RecordingServer):
         prompt_tokens = sum(count_tokens(m["content"]) + 4 for m in body["messages"])
         completion_tokens = count_tokens(reply)
         response = {
-            "id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": reply}}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": reply},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
         self.sent.append(response)
         return 200, response
@@ -64,8 +74,14 @@ class FakeOpenAI(RecordingServer):
 
 def quote_first_passage(messages: list[dict[str, str]]) -> str:
     # After a re-ask the passages are further up: a careful model quotes them again.
-    user = next((m["content"] for m in reversed(messages) if m["role"] == "user" and "[1] " in m["content"]),
-                messages[-1]["content"])
+    user = next(
+        (
+            m["content"]
+            for m in reversed(messages)
+            if m["role"] == "user" and "[1] " in m["content"]
+        ),
+        messages[-1]["content"],
+    )
     match = re.search(r"^\[1\] .*\n(\".*\")$", user, re.MULTILINE)
     first = json.loads(match.group(1)) if match else ""
     return json.dumps({"answer": f"{first} [1]", "sources": [1], "confidence": 0.8})

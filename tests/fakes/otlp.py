@@ -43,7 +43,9 @@ class FakeCollector(LocalServer):
                     collector.waiting -= 1
                     collector._record(self.path, request)
                     collector._changed.notify_all()
-                self.reply(200, "application/x-protobuf", ExportTraceServiceResponse().SerializeToString())
+                self.reply(
+                    200, "application/x-protobuf", ExportTraceServiceResponse().SerializeToString()
+                )
 
         super().__init__(_Handler)
 
@@ -72,11 +74,16 @@ class FakeCollector(LocalServer):
             self.resources.append(resource)
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
-                    self.spans.append({
-                        "path": path, "name": span.name, "trace_id": span.trace_id.hex(),
-                        "span_id": span.span_id.hex(), "parent_id": span.parent_span_id.hex(),
-                        "attributes": {kv.key: _value(kv.value) for kv in span.attributes},
-                    })
+                    self.spans.append(
+                        {
+                            "path": path,
+                            "name": span.name,
+                            "trace_id": span.trace_id.hex(),
+                            "span_id": span.span_id.hex(),
+                            "parent_id": span.parent_span_id.hex(),
+                            "attributes": {kv.key: _value(kv.value) for kv in span.attributes},
+                        }
+                    )
 
 
 def _value(value) -> Any:

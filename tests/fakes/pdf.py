@@ -18,8 +18,10 @@ def write_pdf(path: Path, pages: list[list[str]], title: str = "") -> Path:
     for number, lines in enumerate(pages):
         text = " ".join(f"({line}) Tj T*" for line in lines)
         stream = f"BT /F1 11 Tf 14 TL 50 780 Td {text} ET".encode()
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] "
-                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {page_ids[number] + 1} 0 R >>".encode())
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 842] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {page_ids[number] + 1} 0 R >>".encode()
+        )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
     objects.append(info)
     out = bytearray(b"%PDF-1.4\n")
@@ -31,6 +33,9 @@ def write_pdf(path: Path, pages: list[list[str]], title: str = "") -> Path:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, len(objects), xref)
+        len(objects) + 1,
+        len(objects),
+        xref,
+    )
     path.write_bytes(bytes(out))
     return path

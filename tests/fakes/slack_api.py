@@ -34,12 +34,24 @@ class FakeSlack(RecordingServer):
         if method in self.errors:
             return 200, {"ok": False, "error": self.errors[method]}
         if method == "auth.test":
-            return 200, {"ok": True, "user_id": BOT_USER_ID, "bot_id": "BBOT", "team_id": "T1", "user": "kb"}
+            return 200, {
+                "ok": True,
+                "user_id": BOT_USER_ID,
+                "bot_id": "BBOT",
+                "team_id": "T1",
+                "user": "kb",
+            }
         if method == "apps.connections.open":
-            return 200, {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "no_socket"}
+            return 200, {"ok": True, "url": self.socket_url} if self.socket_url else {
+                "ok": False,
+                "error": "no_socket",
+            }
         if method == "usergroups.users.list":
             members = self.usergroups.get(body.get("usergroup", ""))
-            return 200, {"ok": True, "users": members} if members is not None else {"ok": False, "error": "no_such_subteam"}
+            return 200, {"ok": True, "users": members} if members is not None else {
+                "ok": False,
+                "error": "no_such_subteam",
+            }
         if method == "chat.startStream":
             if not self.streaming:
                 return 200, {"ok": False, "error": "unknown_method"}
@@ -51,14 +63,28 @@ class FakeSlack(RecordingServer):
             self._ts += 1
             return 200, {"ok": True, "message_ts": f"{self._ts}.000300"}
         if method == "conversations.replies":
-            thread = next((messages for parent, messages in self.threads.items()
-                           if any(m.get("ts") == body.get("ts") for m in messages) or parent == body.get("ts")), [])
+            thread = next(
+                (
+                    messages
+                    for parent, messages in self.threads.items()
+                    if any(m.get("ts") == body.get("ts") for m in messages)
+                    or parent == body.get("ts")
+                ),
+                [],
+            )
             return 200, {"ok": True, "messages": thread}
         if method == "chat.getPermalink":
-            return 200, {"ok": True, "permalink": f"https://example.slack.com/archives/{body.get('channel')}/"
-                                                  f"p{str(body.get('message_ts', '')).replace('.', '')}"}
+            return 200, {
+                "ok": True,
+                "permalink": f"https://example.slack.com/archives/{body.get('channel')}/"
+                f"p{str(body.get('message_ts', '')).replace('.', '')}",
+            }
         if method == "chat.postMessage":
             self._ts += 1
-            return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{self._ts}.000100",
-                         "message": {"text": body.get("text", "")}}
+            return 200, {
+                "ok": True,
+                "channel": body.get("channel"),
+                "ts": f"{self._ts}.000100",
+                "message": {"text": body.get("text", "")},
+            }
         return 200, {"ok": True}

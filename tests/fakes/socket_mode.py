@@ -27,19 +27,41 @@ class FakeSocketMode:
 
     def deliver(self, envelope_id: str, payload: dict[str, Any]) -> None:
         """Queue an Events API envelope, as Slack sends an event over the socket."""
-        self.outbox.put({"envelope_id": envelope_id, "type": "events_api", "accepts_response_payload": False,
-                         "retry_attempt": 0, "retry_reason": "", "payload": payload})
+        self.outbox.put(
+            {
+                "envelope_id": envelope_id,
+                "type": "events_api",
+                "accepts_response_payload": False,
+                "retry_attempt": 0,
+                "retry_reason": "",
+                "payload": payload,
+            }
+        )
 
     def wait_for_ack(self, envelope_id: str, timeout: float = 60) -> dict[str, Any]:
         with self._changed:
             found = self._changed.wait_for(
-                lambda: next((m for m in self.received if m.get("envelope_id") == envelope_id), None), timeout)
-        assert found, f"no ack for envelope {envelope_id} within {timeout} s; received {self.received}"
+                lambda: next(
+                    (m for m in self.received if m.get("envelope_id") == envelope_id), None
+                ),
+                timeout,
+            )
+        assert found, (
+            f"no ack for envelope {envelope_id} within {timeout} s; received {self.received}"
+        )
         return found
 
     def _session(self, connection: ServerConnection) -> None:
-        connection.send(json.dumps({"type": "hello", "num_connections": 1,
-                                    "connection_info": {"app_id": "A1"}, "debug_info": {"host": "fake"}}))
+        connection.send(
+            json.dumps(
+                {
+                    "type": "hello",
+                    "num_connections": 1,
+                    "connection_info": {"app_id": "A1"},
+                    "debug_info": {"host": "fake"},
+                }
+            )
+        )
         while True:
             try:
                 connection.send(json.dumps(self.outbox.get(timeout=0.1)))

@@ -32,7 +32,9 @@ from bot.settings import Settings
 from guards.grounding import unsupported_sentences
 from knowledge.access import Asker
 
-CASE_FIELDS = '{"question": "...", "expected_sources": ["title, id or link", ...], "should_refuse": false}'
+CASE_FIELDS = (
+    '{"question": "...", "expected_sources": ["title, id or link", ...], "should_refuse": false}'
+)
 
 
 def read_cases(path: Path, half: str = "all") -> list[dict]:
@@ -41,15 +43,23 @@ def read_cases(path: Path, half: str = "all") -> list[dict]:
     cases = []
     for number, case in json_lines(path, CASE_FIELDS):
         where = f"{path}:{number}"
-        if not isinstance(case, dict) or not isinstance(case.get("question"), str) or not case["question"].strip():
+        if (
+            not isinstance(case, dict)
+            or not isinstance(case.get("question"), str)
+            or not case["question"].strip()
+        ):
             raise ValueError(f"{where}: expected an object with a question: {CASE_FIELDS}")
         if not in_half(case, half):
             continue
         if "relevant" in case and "expected_sources" not in case:  # a retrieval dataset's line
             case = {**case, "expected_sources": case["relevant"], "should_refuse": False}
         expected = case.get("expected_sources")
-        if expected is not None and not (isinstance(expected, list) and all(isinstance(e, str) for e in expected)):
-            raise ValueError(f"{where}: expected_sources must be a list of strings (titles, ids or links) or null")
+        if expected is not None and not (
+            isinstance(expected, list) and all(isinstance(e, str) for e in expected)
+        ):
+            raise ValueError(
+                f"{where}: expected_sources must be a list of strings (titles, ids or links) or null"
+            )
         if case.get("should_refuse") not in (None, True, False):
             raise ValueError(f"{where}: should_refuse must be true, false or null")
         cases.append(case)
@@ -60,22 +70,34 @@ def read_cases(path: Path, half: str = "all") -> list[dict]:
 
 def refusal_cases(questions: list[str]) -> list[dict]:
     """Off-topic questions: each must be refused."""
-    return [{"question": question, "expected_sources": None, "should_refuse": True} for question in questions]
+    return [
+        {"question": question, "expected_sources": None, "should_refuse": True}
+        for question in questions
+    ]
 
 
 def isolated(settings: Settings) -> Settings:
     """The deployment's settings, with the run's own Redis prefix, no answer cache and no traces."""
-    return settings.replace(redis_prefix=f"{settings.redis_prefix}eval:{uuid.uuid4().hex[:12]}:", answer_cache=False,
-                            trace_keep=0, otel_exporter_otlp_endpoint="", otel_exporter_otlp_traces_endpoint="")
+    return settings.replace(
+        redis_prefix=f"{settings.redis_prefix}eval:{uuid.uuid4().hex[:12]}:",
+        answer_cache=False,
+        trace_keep=0,
+        otel_exporter_otlp_endpoint="",
+        otel_exporter_otlp_traces_endpoint="",
+    )
 
 
-def evaluate(settings: Settings, prompts: list[PromptText], cases: list[dict], embedder=None) -> list[dict]:
+def evaluate(
+    settings: Settings, prompts: list[PromptText], cases: list[dict], embedder=None
+) -> list[dict]:
     """Each prompt's run over the cases, the models loaded once."""
     settings = isolated(settings)
     deps = build_deps(settings, embedder=embedder)
     try:
         agent = Agent(deps)
-        agent.answer(cases[0]["question"])  # untimed: the first answer pays for lazy imports and warm-up
+        agent.answer(
+            cases[0]["question"]
+        )  # untimed: the first answer pays for lazy imports and warm-up
         runs = []
         for prompt in prompts:
             deps.variants = Variants([(prompt, 1)], deps.variants.rewrite)
@@ -91,7 +113,12 @@ def evaluate(settings: Settings, prompts: list[PromptText], cases: list[dict], e
 
 def run(agent, prompt: PromptText, cases: list[dict]) -> dict:
     rows = [score(case, agent.answer(case["question"], asker=asker_of(case))) for case in cases]
-    return {"variant": prompt.name, "prompt_version": prompt.version, "figures": summarise(rows), "cases": rows}
+    return {
+        "variant": prompt.name,
+        "prompt_version": prompt.version,
+        "figures": summarise(rows),
+        "cases": rows,
+    }
 
 
 def asker_of(case: dict) -> Asker:
@@ -104,9 +131,14 @@ def asker_of(case: dict) -> Asker:
 def score(case: dict, answer: Answer) -> dict:
     expected = case.get("expected_sources") or None
     should_refuse = case.get("should_refuse")
-    cited = [] if answer.refused else answer.sources  # a refusal lists the closest sources; it cites none
-    ungrounded = [] if answer.refused or answer.mode != "llm" else unsupported_sentences(
-        model_text(answer.text), [p.chunk.text for p in answer.sources])
+    cited = (
+        [] if answer.refused else answer.sources
+    )  # a refusal lists the closest sources; it cites none
+    ungrounded = (
+        []
+        if answer.refused or answer.mode != "llm"
+        else unsupported_sentences(model_text(answer.text), [p.chunk.text for p in answer.sources])
+    )
     row = {
         "question": case["question"],
         "refused": answer.refused,
@@ -116,8 +148,12 @@ def score(case: dict, answer: Answer) -> dict:
         "answer": answer.text,
         "sources": [p.chunk.title for p in cited],
         "expected_sources": expected,
-        "cited_expected": None if expected is None else any(is_relevant(p, expected) for p in cited),
-        "first_cited_expected": None if expected is None else bool(cited) and is_relevant(cited[0], expected),
+        "cited_expected": None
+        if expected is None
+        else any(is_relevant(p, expected) for p in cited),
+        "first_cited_expected": None
+        if expected is None
+        else bool(cited) and is_relevant(cited[0], expected),
         "ungrounded": ungrounded,
         "should_refuse": should_refuse,
         "refusal_correct": None if should_refuse is None else answer.refused == should_refuse,
@@ -133,7 +169,9 @@ def score(case: dict, answer: Answer) -> dict:
 def model_text(shown: str) -> str:
     """The model's words of a shown answer, without the disclaimers the business rules append
     (paragraphs in _italics_, bot/chain/agent.py): those are ours, not claims from the passages."""
-    return "\n\n".join(p for p in shown.split("\n\n") if not (p.startswith("_") and p.endswith("_")))
+    return "\n\n".join(
+        p for p in shown.split("\n\n") if not (p.startswith("_") and p.endswith("_"))
+    )
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -177,12 +215,17 @@ def summarise(rows: list[dict]) -> dict:
 
 def describe(figures: dict) -> list[str]:
     """The figures of one run, one line each, for people."""
+
     def share(part: int, whole: int) -> str:
         return f"{part}/{whole} ({part / whole:.0%})" if whole else "no cases say"
 
     lines = [
         f"cases              {figures['cases']}: answered {figures['answered']}, refused {figures['refused']}"
-        + (f" ({', '.join(f'{k} {v}' for k, v in figures['by_reason'].items())})" if figures["by_reason"] else ""),
+        + (
+            f" ({', '.join(f'{k} {v}' for k, v in figures['by_reason'].items())})"
+            if figures["by_reason"]
+            else ""
+        ),
         f"by mode            {', '.join(f'{k} {v}' for k, v in figures['by_mode'].items())}",
         f"expected source    {share(figures['cited_expected'], figures['cited_cases'])} cited, "
         f"{share(figures['first_cited_expected'], figures['cited_cases'])} as the first source",
@@ -195,17 +238,29 @@ def describe(figures: dict) -> list[str]:
         f"latency            p50 {figures['p50_ms']:,.0f} ms, p95 {figures['p95_ms']:,.0f} ms",
     ]
     if figures["rated_cases"]:
-        lines.append(f"rated answers      {figures['changed']} of {figures['rated_cases']} now answered differently")
+        lines.append(
+            f"rated answers      {figures['changed']} of {figures['rated_cases']} now answered differently"
+        )
     return lines
 
 
 def render(result: dict) -> str:
     lines = [f"{result['variant']} ({result['prompt_version']})", *describe(result["figures"])]
-    misses = [r for r in result["cases"] if r["cited_expected"] is False or r["refusal_correct"] is False]
+    misses = [
+        r for r in result["cases"] if r["cited_expected"] is False or r["refusal_correct"] is False
+    ]
     if misses:
         lines += ["", "Cases it got wrong:"]
         for row in misses:
-            got = f"refused ({row['reason']})" if row["refused"] else f"cited {', '.join(row['sources']) or 'nothing'}"
-            wanted = "a refusal" if row["should_refuse"] else ", ".join(row["expected_sources"] or ["an answer"])
+            got = (
+                f"refused ({row['reason']})"
+                if row["refused"]
+                else f"cited {', '.join(row['sources']) or 'nothing'}"
+            )
+            wanted = (
+                "a refusal"
+                if row["should_refuse"]
+                else ", ".join(row["expected_sources"] or ["an answer"])
+            )
             lines.append(f"  {row['question']!r}: {got}; wanted {wanted}")
     return "\n".join(lines)

@@ -16,7 +16,9 @@ from bot.ops.evals.data import PUBLIC_ACCESS, stable_half
 from knowledge.embeddings import Embedder
 
 
-def eval_cache(data: Path, embedder: Embedder, threshold: float, client: redis.Redis, prefix: str) -> dict:
+def eval_cache(
+    data: Path, embedder: Embedder, threshold: float, client: redis.Redis, prefix: str
+) -> dict:
     """similar=1 pairs should be served the stored answer, similar=0 must not be. Reported per
     half (split by FAQ question, as for retrieval): the threshold was chosen on the calibration
     half. Each pair gets a cache of its own (its own prompt version) under a fresh key prefix,
@@ -24,7 +26,9 @@ def eval_cache(data: Path, embedder: Embedder, threshold: float, client: redis.R
     with (data / "faq" / "covid_paraphrases.csv").open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     prefix = f"{prefix}eval:cache:{uuid.uuid4().hex[:12]}:"
-    cache = AnswerCache(client, prefix, embedder.embed_query, threshold, current_hashes=lambda ids: {})
+    cache = AnswerCache(
+        client, prefix, embedder.embed_query, threshold, current_hashes=lambda ids: {}
+    )
     served, kinds = [], []
     try:
         for number, row in enumerate(rows):
@@ -43,8 +47,12 @@ def eval_cache(data: Path, embedder: Embedder, threshold: float, client: redis.R
         hits = [i for i in keep if served[i]]
         similar = [i for i in keep if rows[i]["similar"] == "1"]
         right = [i for i in hits if rows[i]["similar"] == "1"]
-        figures[half] = {"pairs": len(keep), "hit_rate_on_similar": round(len(right) / max(1, len(similar)), 3),
-                         "hit_precision": round(len(right) / len(hits), 3) if hits else None,
-                         "hits": len(hits), "wrong_hits": len(hits) - len(right),
-                         "exact_hits": sum(kinds[i] == "exact" for i in hits)}
+        figures[half] = {
+            "pairs": len(keep),
+            "hit_rate_on_similar": round(len(right) / max(1, len(similar)), 3),
+            "hit_precision": round(len(right) / len(hits), 3) if hits else None,
+            "hits": len(hits),
+            "wrong_hits": len(hits) - len(right),
+            "exact_hits": sum(kinds[i] == "exact" for i in hits),
+        }
     return figures

@@ -41,15 +41,42 @@ def compare(baseline: dict, candidate: dict, tolerance: float = TOLERANCE) -> di
     for gate in GATES:
         before, after = baseline["figures"][gate.metric], candidate["figures"][gate.metric]
         allowed = (abs(before or 0) * COST_TOLERANCE) if gate.relative else tolerance
-        worse = None if before is None or after is None else (before - after if gate.higher_is_better else after - before)
+        worse = (
+            None
+            if before is None or after is None
+            else (before - after if gate.higher_is_better else after - before)
+        )
         regressed = worse is not None and worse > allowed + 1e-12
-        rows.append({"metric": gate.metric, "label": gate.label, "baseline": before, "candidate": after,
-                     "allowed": round(allowed, 6), "regressed": regressed})
+        rows.append(
+            {
+                "metric": gate.metric,
+                "label": gate.label,
+                "baseline": before,
+                "candidate": after,
+                "allowed": round(allowed, 6),
+                "regressed": regressed,
+            }
+        )
         if regressed:
-            change = f"{worse / before:.0%} more" if gate.relative and before else f"worse by {worse:.3f}"
-            regressions.append(f"{gate.label}: {fmt(before)} -> {fmt(after)} ({change}; allowed {fmt(allowed)})")
-    rows += [{"metric": metric, "label": label, "baseline": baseline["figures"][metric],
-              "candidate": candidate["figures"][metric], "allowed": None, "regressed": False} for metric, label in SHOWN]
+            change = (
+                f"{worse / before:.0%} more"
+                if gate.relative and before
+                else f"worse by {worse:.3f}"
+            )
+            regressions.append(
+                f"{gate.label}: {fmt(before)} -> {fmt(after)} ({change}; allowed {fmt(allowed)})"
+            )
+    rows += [
+        {
+            "metric": metric,
+            "label": label,
+            "baseline": baseline["figures"][metric],
+            "candidate": candidate["figures"][metric],
+            "allowed": None,
+            "regressed": False,
+        }
+        for metric, label in SHOWN
+    ]
     return {
         "baseline": {k: baseline[k] for k in ("variant", "prompt_version", "figures")},
         "candidate": {k: candidate[k] for k in ("variant", "prompt_version", "figures")},
@@ -65,10 +92,21 @@ def cases_worse(baseline: list[dict], candidate: list[dict]) -> list[dict]:
     """The cases the baseline got right and the candidate wrong: where to look first."""
     worse = []
     for before, after in zip(baseline, candidate, strict=True):
-        lost = [name for name in ("cited_expected", "refusal_correct") if before[name] and after[name] is False]
+        lost = [
+            name
+            for name in ("cited_expected", "refusal_correct")
+            if before[name] and after[name] is False
+        ]
         if lost:
-            worse.append({"question": after["question"], "lost": lost, "baseline_answer": before["answer"],
-                          "candidate_answer": after["answer"], "candidate_sources": after["sources"]})
+            worse.append(
+                {
+                    "question": after["question"],
+                    "lost": lost,
+                    "baseline_answer": before["answer"],
+                    "candidate_answer": after["answer"],
+                    "candidate_sources": after["sources"],
+                }
+            )
     return worse
 
 
@@ -81,19 +119,37 @@ def fmt(value: float | None) -> str:
 def render(comparison: dict) -> str:
     base, cand = comparison["baseline"], comparison["candidate"]
     header = ("", f"{base['variant']} (baseline)", f"{cand['variant']} (candidate)", "allowed", "")
-    rows = [header] + [(r["label"], fmt(r["baseline"]), fmt(r["candidate"]),
-                        "-" if r["allowed"] is None else fmt(r["allowed"]), "REGRESSED" if r["regressed"] else "")
-                       for r in comparison["rows"]]
+    rows = [header] + [
+        (
+            r["label"],
+            fmt(r["baseline"]),
+            fmt(r["candidate"]),
+            "-" if r["allowed"] is None else fmt(r["allowed"]),
+            "REGRESSED" if r["regressed"] else "",
+        )
+        for r in comparison["rows"]
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [f"{base['prompt_version']} vs {cand['prompt_version']}, {base['figures']['cases']} cases"]
-    lines += ["  " + "  ".join(c.ljust(w) if i in (0, 4) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False)))
-              .rstrip() for row in rows]
+    lines = [
+        f"{base['prompt_version']} vs {cand['prompt_version']}, {base['figures']['cases']} cases"
+    ]
+    lines += [
+        "  "
+        + "  ".join(
+            c.ljust(w) if i in (0, 4) else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=False))
+        ).rstrip()
+        for row in rows
+    ]
     for case in comparison["cases_worse"]:
-        lines.append(f"  worse: {case['question']!r} ({', '.join(case['lost'])}): "
-                     f"{', '.join(case['candidate_sources']) or 'refused or cited nothing'}")
+        lines.append(
+            f"  worse: {case['question']!r} ({', '.join(case['lost'])}): "
+            f"{', '.join(case['candidate_sources']) or 'refused or cited nothing'}"
+        )
     if comparison["passed"]:
         lines.append(f"PASS: {cand['variant']} does not regress beyond the tolerance.")
     else:
-        lines += [f"FAIL: {cand['variant']} regresses:"] + [f"  {r}" for r in comparison["regressions"]]
+        lines += [f"FAIL: {cand['variant']} regresses:"] + [
+            f"  {r}" for r in comparison["regressions"]
+        ]
     return "\n".join(lines)
-

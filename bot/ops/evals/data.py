@@ -31,7 +31,10 @@ def csv_column(path: Path, column: str) -> list[str]:
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     ordered = sorted(samples_ms)
-    return {"p50_ms": round(statistics.median(ordered), 2), "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2)}
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+    }
 
 
 def covid_dataset(data: Path, half: str = "all") -> list[dict]:
@@ -66,15 +69,23 @@ def json_lines(path: Path, expected: str = ""):
         try:
             yield number, json.loads(raw)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{number}: not JSON ({error.msg})"
-                             + (f"; each line is {expected}" if expected else "")) from None
+            raise ValueError(
+                f"{path}:{number}: not JSON ({error.msg})"
+                + (f"; each line is {expected}" if expected else "")
+            ) from None
 
 
 def read_dataset(path: Path, half: str = "all") -> list[dict]:
     lines = []
     for number, line in json_lines(path):
-        if not isinstance(line, dict) or not isinstance(line.get("question"), str) or not line.get("relevant"):
-            raise ValueError(f'{path}:{number}: expected {{"question": "...", "relevant": ["..."]}}')
+        if (
+            not isinstance(line, dict)
+            or not isinstance(line.get("question"), str)
+            or not line.get("relevant")
+        ):
+            raise ValueError(
+                f'{path}:{number}: expected {{"question": "...", "relevant": ["..."]}}'
+            )
         if in_half(line, half):
             lines.append(line)
     return lines
@@ -99,4 +110,8 @@ def default_negatives(data: Path, half: str = "all") -> list[str]:
     sample = SAMPLE_KB / "faq.csv"
     mitre = data / "guards" / "purplellama_mitre_frr_benign.json"
     coding = [r["mutated_prompt"] for r in read_json(mitre)][:200] if mitre.is_file() else []
-    return csv_column(sample, "question") + coding + read_questions(KOREAN_EVAL / "ko-off-topic.jsonl", half)
+    return (
+        csv_column(sample, "question")
+        + coding
+        + read_questions(KOREAN_EVAL / "ko-off-topic.jsonl", half)
+    )

@@ -17,7 +17,11 @@ from bot.ops.unanswered import asked
 
 def cases(rated: Iterable[RatedTurn], rating: str | None = None) -> list[dict]:
     """One case per rated answer, oldest first; with `rating`, only answers someone rated so."""
-    return [case(entry) for entry in rated if rating is None or any(f.rating == rating for f in entry.feedback)]
+    return [
+        case(entry)
+        for entry in rated
+        if rating is None or any(f.rating == rating for f in entry.feedback)
+    ]
 
 
 def case(entry: RatedTurn) -> dict:

@@ -44,21 +44,44 @@ def eval_gaps(pairs: list[tuple[str, str]], embed_questions, thresholds=THRESHOL
     rows = []
     for threshold in thresholds:
         labels = cluster(vectors, threshold)
-        groups = {label: [needs[i] for i, other in enumerate(labels) if other == label] for label in set(labels)}
-        split = [need for need in set(needs) if len({labels[i] for i, n in enumerate(needs) if n == need}) > 1]
-        rows.append({"threshold": threshold, "ari": round(float(adjusted_rand_score(needs, labels)), 3),
-                     "groups": len(groups), "mixed": round(sum(len(set(g)) > 1 for g in groups.values()) / len(groups), 3),
-                     "split": round(len(split) / len(set(needs)), 3)})
+        groups = {
+            label: [needs[i] for i, other in enumerate(labels) if other == label]
+            for label in set(labels)
+        }
+        split = [
+            need
+            for need in set(needs)
+            if len({labels[i] for i, n in enumerate(needs) if n == need}) > 1
+        ]
+        rows.append(
+            {
+                "threshold": threshold,
+                "ari": round(float(adjusted_rand_score(needs, labels)), 3),
+                "groups": len(groups),
+                "mixed": round(sum(len(set(g)) > 1 for g in groups.values()) / len(groups), 3),
+                "split": round(len(split) / len(set(needs)), 3),
+            }
+        )
     best = max(rows, key=lambda row: (row["ari"], -abs(row["threshold"] - GAP_MATCH)))
-    return {"questions": len(pairs), "needs": len(set(needs)), "largest_need": Counter(needs).most_common(1)[0][1],
-            "configured": GAP_MATCH, "best": best["threshold"], "thresholds": rows}
+    return {
+        "questions": len(pairs),
+        "needs": len(set(needs)),
+        "largest_need": Counter(needs).most_common(1)[0][1],
+        "configured": GAP_MATCH,
+        "best": best["threshold"],
+        "thresholds": rows,
+    }
 
 
 def render_gaps(figures: dict) -> str:
-    lines = [f"{figures['questions']} wordings of {figures['needs']} needs; the report groups at {figures['configured']}",
-             f"{'threshold':>10}{'ARI':>8}{'groups':>8}{'mixed':>8}{'split':>8}"]
+    lines = [
+        f"{figures['questions']} wordings of {figures['needs']} needs; the report groups at {figures['configured']}",
+        f"{'threshold':>10}{'ARI':>8}{'groups':>8}{'mixed':>8}{'split':>8}",
+    ]
     for row in figures["thresholds"]:
         mark = "  <- configured" if row["threshold"] == figures["configured"] else ""
         mark += "  <- best" if row["threshold"] == figures["best"] else ""
-        lines.append(f"{row['threshold']:>10}{row['ari']:>8}{row['groups']:>8}{row['mixed']:>8.0%}{row['split']:>8.0%}{mark}")
+        lines.append(
+            f"{row['threshold']:>10}{row['ari']:>8}{row['groups']:>8}{row['mixed']:>8.0%}{row['split']:>8.0%}{mark}"
+        )
     return "\n".join(lines)

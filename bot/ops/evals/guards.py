@@ -24,8 +24,15 @@ from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 
-PII_TYPES = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD", "IBAN_CODE": "IBAN",
-             "US_SSN": "US_SSN", "IP_ADDRESS": "IP_ADDRESS", "PERSON": "PERSON"}
+PII_TYPES = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "CREDIT_CARD": "CREDIT_CARD",
+    "IBAN_CODE": "IBAN",
+    "US_SSN": "US_SSN",
+    "IP_ADDRESS": "IP_ADDRESS",
+    "PERSON": "PERSON",
+}
 """Presidio's entity names -> ours."""
 
 
@@ -33,7 +40,10 @@ def eval_guards(data: Path, embedder: Embedder) -> dict:
     guard = InputGuard(BusinessRules.load(), embedder.embed_questions, embedder.embed_query)
     attacks = read_json(data / "guards" / "purplellama_prompt_injection.json")
     in_domain = sorted(set(csv_column(data / "faq" / "covid_paraphrases.csv", "question_2")))
-    borderline = [r["mutated_prompt"] for r in read_json(data / "guards" / "purplellama_mitre_frr_benign.json")]
+    borderline = [
+        r["mutated_prompt"]
+        for r in read_json(data / "guards" / "purplellama_mitre_frr_benign.json")
+    ]
 
     def blocked(texts: list[str]) -> list[bool]:
         return [guard.check(text).reason == "prompt_injection" for text in texts]
@@ -44,7 +54,8 @@ def eval_guards(data: Path, embedder: Embedder) -> dict:
         by_variant[attack["injection_variant"]].append(hit)
     return {
         "injection": {
-            "detection_rate": round(sum(hits) / len(hits), 3), "attacks": len(hits),
+            "detection_rate": round(sum(hits) / len(hits), 3),
+            "attacks": len(hits),
             "by_variant": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_variant.items())},
             "false_positive_rate_in_domain": round(sum(blocked(in_domain)) / len(in_domain), 4),
             "in_domain_questions": len(in_domain),
@@ -54,19 +65,33 @@ def eval_guards(data: Path, embedder: Embedder) -> dict:
         # The same attacks against two deployments: the sample company handbook, and the COVID
         # FAQ, whose paraphrases are the in-domain questions it must still answer.
         "end_to_end": {
-            "sample_knowledge_base": end_to_end(guard, [a["user_input"] for a in attacks], [], embedder, SAMPLE_KB),
-            "covid_faq": end_to_end(guard, [a["user_input"] for a in attacks], in_domain, embedder,
-                                    data / "faq" / "covid_faq.csv"),
+            "sample_knowledge_base": end_to_end(
+                guard, [a["user_input"] for a in attacks], [], embedder, SAMPLE_KB
+            ),
+            "covid_faq": end_to_end(
+                guard,
+                [a["user_input"] for a in attacks],
+                in_domain,
+                embedder,
+                data / "faq" / "covid_faq.csv",
+            ),
         },
         "pii": eval_pii(read_json(data / "guards" / "presidio_synth_pii.json")),
-        "latency": {**guard_latency(guard, embedder, in_domain),
-                    "output": output_guard_latency(csv_column(data / "faq" / "covid_faq.csv", "answer"))},
+        "latency": {
+            **guard_latency(guard, embedder, in_domain),
+            "output": output_guard_latency(csv_column(data / "faq" / "covid_faq.csv", "answer")),
+        },
         "korean": eval_korean(guard, embedder.embed_query),
     }
 
 
-def end_to_end(guard: InputGuard, attacks: list[str], in_domain: list[str], embedder: Embedder,
-               knowledge_base: Path) -> dict:
+def end_to_end(
+    guard: InputGuard,
+    attacks: list[str],
+    in_domain: list[str],
+    embedder: Embedder,
+    knowledge_base: Path,
+) -> dict:
     """What the bot would do with `knowledge_base` ingested: the share of attacks it does not
     answer (blocked or refused by the input guard, or refused because no passage reaches
     MIN_RELEVANCE), and the share of in-domain questions it does answer.
@@ -83,15 +108,23 @@ def end_to_end(guard: InputGuard, attacks: list[str], in_domain: list[str], embe
 
             def answered(text: str) -> bool:
                 verdict = guard.check(text)
-                best = retriever.retrieve(verdict.text, 1, access=PUBLIC_ACCESS) if verdict.reason is None else []
-                return bool(best) and best[0].score >= settings.min_relevance_for(language_of(verdict.text))
+                best = (
+                    retriever.retrieve(verdict.text, 1, access=PUBLIC_ACCESS)
+                    if verdict.reason is None
+                    else []
+                )
+                return bool(best) and best[0].score >= settings.min_relevance_for(
+                    language_of(verdict.text)
+                )
 
             stopped = sum(not answered(text) for text in attacks)
             served = sum(answered(text) for text in in_domain)
         finally:
             store.close()
-    return {"attacks_stopped": round(stopped / len(attacks), 3),
-            "in_domain_answered": round(served / len(in_domain), 3) if in_domain else None}
+    return {
+        "attacks_stopped": round(stopped / len(attacks), 3),
+        "in_domain_answered": round(served / len(in_domain), 3) if in_domain else None,
+    }
 
 
 def eval_pii(records: list[dict]) -> dict:
@@ -101,15 +134,20 @@ def eval_pii(records: list[dict]) -> dict:
     for record in records:
         text = record["full_text"]
         findings = find(text)
-        gold = [(PII_TYPES[s["entity_type"]], s["start_position"], s["end_position"])
-                for s in record["spans"] if s["entity_type"] in PII_TYPES]
+        gold = [
+            (PII_TYPES[s["entity_type"]], s["start_position"], s["end_position"])
+            for s in record["spans"]
+            if s["entity_type"] in PII_TYPES
+        ]
         for kind, start, end in gold:
             hit = any(f.kind == kind and f.start < end and start < f.end for f in findings)
             (found_right if hit else missed)[kind] += 1
             if not any(f.start <= start and end <= f.end for f in findings):
                 survived[kind] += 1
         for f in findings:
-            if not any(kind == f.kind and f.start < end and start < f.end for kind, start, end in gold):
+            if not any(
+                kind == f.kind and f.start < end and start < f.end for kind, start, end in gold
+            ):
                 found_wrong[f.kind] += 1
         if not record["spans"]:
             clean += 1
@@ -118,11 +156,17 @@ def eval_pii(records: list[dict]) -> dict:
     for kind in PII_TYPES.values():
         total = found_right[kind] + missed[kind]
         flagged = found_right[kind] + found_wrong[kind]
-        per_type[kind] = {"recall": round(found_right[kind] / total, 3) if total else None,
-                          "precision": round(found_right[kind] / flagged, 3) if flagged else None,
-                          "entities": total, "values_surviving": survived[kind]}
-    return {"by_type": per_type, "false_positive_rate_clean_records": round(clean_flagged / max(1, clean), 3),
-            "clean_records": clean}
+        per_type[kind] = {
+            "recall": round(found_right[kind] / total, 3) if total else None,
+            "precision": round(found_right[kind] / flagged, 3) if flagged else None,
+            "entities": total,
+            "values_surviving": survived[kind],
+        }
+    return {
+        "by_type": per_type,
+        "false_positive_rate_clean_records": round(clean_flagged / max(1, clean), 3),
+        "clean_records": clean,
+    }
 
 
 def guard_latency(guard: InputGuard, embedder: Embedder, questions: list[str]) -> dict:
@@ -149,8 +193,16 @@ def output_guard_latency(passages: list[str]) -> dict:
 
     guard = OutputGuard()
     passages = passages[:200]
-    replies = [json.dumps({"answer": " ".join(re.split(r"(?<=[.!?])\s+", p.strip())[:2]) + " [1]",
-                           "sources": [1], "confidence": 0.9}) for p in passages]
+    replies = [
+        json.dumps(
+            {
+                "answer": " ".join(re.split(r"(?<=[.!?])\s+", p.strip())[:2]) + " [1]",
+                "sources": [1],
+                "confidence": 0.9,
+            }
+        )
+        for p in passages
+    ]
     samples, passed, caught = [], 0, 0
     for i, (passage, reply) in enumerate(zip(passages, replies, strict=True)):
         started = time.perf_counter()
@@ -159,13 +211,19 @@ def output_guard_latency(passages: list[str]) -> dict:
         # The same reply checked against another row's passage: an answer its source does not say.
         caught += not guard.check(reply, [passages[i - 1]]).passed
     # A faithful quote that fails is a validator rejecting a good answer.
-    return {**percentiles(samples), "faithful_answers_passed": round(passed / len(passages), 3),
-            "unfaithful_answers_caught": round(caught / len(passages), 3)}
+    return {
+        **percentiles(samples),
+        "faithful_answers_passed": round(passed / len(passages), 3),
+        "unfaithful_answers_caught": round(caught / len(passages), 3),
+    }
 
 
 def render_guards(figures: dict) -> str:
     inj, pii, lat = figures["injection"], figures["pii"], figures["latency"]
-    sample, covid = figures["end_to_end"]["sample_knowledge_base"], figures["end_to_end"]["covid_faq"]
+    sample, covid = (
+        figures["end_to_end"]["sample_knowledge_base"],
+        figures["end_to_end"]["covid_faq"],
+    )
     lines = [
         f"injection detection: {inj['detection_rate']:.1%} of {inj['attacks']} PurpleLlama attacks",
         "  by variant: " + ", ".join(f"{k} {v}" for k, v in inj["by_variant"].items()),
@@ -179,13 +237,21 @@ def render_guards(figures: dict) -> str:
     for kind, row in pii["by_type"].items():
         recall = "-" if row["recall"] is None else f"{row['recall']:.3f}"
         precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"
-        lines.append(f"  {kind:<12} recall {recall}  precision {precision}  surviving {row['values_surviving']}"
-                     f"/{row['entities']}")
-    lines.append(f"  clean records flagged: {pii['false_positive_rate_clean_records']:.1%} of {pii['clean_records']}")
-    lines.append(f"input guard latency: p50 {lat['added']['p50_ms']} ms, p95 {lat['added']['p95_ms']} ms added to a turn; "
-                 f"p50 {lat['cold_with_embedding']['p50_ms']} ms with its own embedding")
-    lines.append(f"output guard latency (guardrails schema and validators, per LLM answer): p50 "
-                 f"{lat['output']['p50_ms']} ms, p95 {lat['output']['p95_ms']} ms; faithful answers passed "
-                 f"{lat['output']['faithful_answers_passed']:.1%}, answers citing a passage that does not say "
-                 f"them caught {lat['output']['unfaithful_answers_caught']:.1%}")
+        lines.append(
+            f"  {kind:<12} recall {recall}  precision {precision}  surviving {row['values_surviving']}"
+            f"/{row['entities']}"
+        )
+    lines.append(
+        f"  clean records flagged: {pii['false_positive_rate_clean_records']:.1%} of {pii['clean_records']}"
+    )
+    lines.append(
+        f"input guard latency: p50 {lat['added']['p50_ms']} ms, p95 {lat['added']['p95_ms']} ms added to a turn; "
+        f"p50 {lat['cold_with_embedding']['p50_ms']} ms with its own embedding"
+    )
+    lines.append(
+        f"output guard latency (guardrails schema and validators, per LLM answer): p50 "
+        f"{lat['output']['p50_ms']} ms, p95 {lat['output']['p95_ms']} ms; faithful answers passed "
+        f"{lat['output']['faithful_answers_passed']:.1%}, answers citing a passage that does not say "
+        f"them caught {lat['output']['unfaithful_answers_caught']:.1%}"
+    )
     return "\n".join(lines + render_korean(figures["korean"]))

@@ -20,7 +20,9 @@ KOREAN_SET = Path(__file__).resolve().parents[3] / "guards" / "data" / "eval_ko.
 KOREAN_DOCS = Path(__file__).resolve().parents[3] / "knowledge" / "sample" / "ko"
 
 
-def eval_korean(guard: InputGuard, embed_query: Callable[[str], object] | None = None, path: Path = KOREAN_SET) -> dict:
+def eval_korean(
+    guard: InputGuard, embed_query: Callable[[str], object] | None = None, path: Path = KOREAN_SET
+) -> dict:
     """`embed_query` (the Embedder's, which caches) embeds each question before the guard is
     timed, as retrieval would anyway: the latency is what the guard adds to a turn."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -43,12 +45,15 @@ def eval_korean(guard: InputGuard, embed_query: Callable[[str], object] | None =
     unsafe = [p for p in passages if not guard.passage_is_safe(p)]
     return {
         "injection": {
-            "detection_rate": round(sum(hits) / len(hits), 3), "attacks": len(hits),
+            "detection_rate": round(sum(hits) / len(hits), 3),
+            "attacks": len(hits),
             "by_kind": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_kind.items())},
             "missed": [a["text"] for a, hit in zip(data["attack"], hits, strict=True) if not hit],
-            "false_positive_rate": round(len(flagged) / len(data["benign"]), 3), "look_alikes": len(data["benign"]),
+            "false_positive_rate": round(len(flagged) / len(data["benign"]), 3),
+            "look_alikes": len(data["benign"]),
             "flagged": flagged,
-            "passages_dropped": len(unsafe), "passages": len(passages),
+            "passages_dropped": len(unsafe),
+            "passages": len(passages),
             "latency": percentiles(timings),
         },
         "pii": eval_korean_pii(data["pii"]),
@@ -68,7 +73,12 @@ def korean_passages(folder: Path = KOREAN_DOCS) -> list[str]:
 def eval_korean_pii(records: list[dict]) -> dict:
     """Per kind: found, missed, left in the redacted text; and look-alikes (order numbers, ...)
     taken for personal data. Gold values are written as they appear in the text."""
-    found, missed, surviving, wrong = defaultdict(int), defaultdict(int), defaultdict(int), defaultdict(int)
+    found, missed, surviving, wrong = (
+        defaultdict(int),
+        defaultdict(int),
+        defaultdict(int),
+        defaultdict(int),
+    )
     for record in records:
         text, findings = record["text"], find(record["text"])
         gold = []
@@ -80,12 +90,22 @@ def eval_korean_pii(records: list[dict]) -> dict:
             (found if hit else missed)[kind] += 1
             surviving[kind] += not any(f.start <= start and end <= f.end for f in findings)
         for f in findings:
-            if not any(kind == f.kind and f.start < end and start < f.end for kind, start, end in gold):
+            if not any(
+                kind == f.kind and f.start < end and start < f.end for kind, start, end in gold
+            ):
                 wrong[f.kind] += 1
     kinds = sorted({*found, *missed, *wrong})
-    return {kind: {"recall": round(found[kind] / (found[kind] + missed[kind]), 3) if found[kind] + missed[kind] else None,
-                   "entities": found[kind] + missed[kind], "values_surviving": surviving[kind],
-                   "false_finds": wrong[kind]} for kind in kinds}
+    return {
+        kind: {
+            "recall": round(found[kind] / (found[kind] + missed[kind]), 3)
+            if found[kind] + missed[kind]
+            else None,
+            "entities": found[kind] + missed[kind],
+            "values_surviving": surviving[kind],
+            "false_finds": wrong[kind],
+        }
+        for kind in kinds
+    }
 
 
 def eval_korean_grounding(cases: list[dict]) -> dict:
@@ -95,10 +115,14 @@ def eval_korean_grounding(cases: list[dict]) -> dict:
     guard = OutputGuard()
 
     def passes(answer: str, passage: str) -> bool:
-        reply = json.dumps({"answer": f"{answer} [1]", "sources": [1], "confidence": 0.9}, ensure_ascii=False)
+        reply = json.dumps(
+            {"answer": f"{answer} [1]", "sources": [1], "confidence": 0.9}, ensure_ascii=False
+        )
         return guard.check(reply, [passage]).passed
 
-    passes(cases[0]["faithful"], cases[0]["passage"])  # kiwipiepy loads its model on first use (~2.5 s)
+    passes(
+        cases[0]["faithful"], cases[0]["passage"]
+    )  # kiwipiepy loads its model on first use (~2.5 s)
     timings: list[float] = []
     passed = caught = 0
     for case in cases:
@@ -106,8 +130,12 @@ def eval_korean_grounding(cases: list[dict]) -> dict:
         passed += passes(case["faithful"], case["passage"])
         timings.append((time.perf_counter() - started) * 1000)
         caught += not passes(case["unfaithful"], case["passage"])
-    return {"cases": len(cases), "faithful_answers_passed": round(passed / len(cases), 3),
-            "unfaithful_answers_caught": round(caught / len(cases), 3), "latency": percentiles(timings)}
+    return {
+        "cases": len(cases),
+        "faithful_answers_passed": round(passed / len(cases), 3),
+        "unfaithful_answers_caught": round(caught / len(cases), 3),
+        "latency": percentiles(timings),
+    }
 
 
 def render_korean(figures: dict) -> list[str]:
@@ -120,9 +148,12 @@ def render_korean(figures: dict) -> list[str]:
         "  by kind: " + ", ".join(f"{k} {v}" for k, v in inj["by_kind"].items()),
         *(f"  missed: {text}" for text in inj["missed"]),
         *(f"  flagged look-alike: {text}" for text in inj["flagged"]),
-        "  PII: " + ", ".join(f"{kind} recall {'-' if row['recall'] is None else format(row['recall'], '.3f')} "
-                              f"surviving {row['values_surviving']}/{row['entities']} false finds {row['false_finds']}"
-                              for kind, row in figures["pii"].items()),
+        "  PII: "
+        + ", ".join(
+            f"{kind} recall {'-' if row['recall'] is None else format(row['recall'], '.3f')} "
+            f"surviving {row['values_surviving']}/{row['entities']} false finds {row['false_finds']}"
+            for kind, row in figures["pii"].items()
+        ),
         f"  output guard on Korean answers: faithful in other words passed {grounding['faithful_answers_passed']:.1%}, "
         f"unsupported caught {grounding['unfaithful_answers_caught']:.1%} ({grounding['cases']} cases); "
         f"p50 {grounding['latency']['p50_ms']} ms, p95 {grounding['latency']['p95_ms']} ms per answer",

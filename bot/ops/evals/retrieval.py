@@ -19,7 +19,10 @@ def is_relevant(passage, relevant: list[str]) -> bool:
     """A relevant item may name a passage by its id, document, source, title, FAQ question, or
     heading ("Title > Section", which names one section of a page)."""
     chunk = passage.chunk
-    return bool({chunk.id, chunk.doc_id, chunk.source, chunk.title, chunk.question, chunk.heading} & set(relevant))
+    return bool(
+        {chunk.id, chunk.doc_id, chunk.source, chunk.title, chunk.question, chunk.heading}
+        & set(relevant)
+    )
 
 
 def by_language(lines: list[dict]) -> dict[str, list[dict]]:
@@ -31,9 +34,13 @@ def by_language(lines: list[dict]) -> dict[str, list[dict]]:
 
 
 def eval_retrieval(retriever, dataset: list[dict], access: Access, modes=MODES) -> dict:
-    return {"questions": len(dataset),
-            "languages": {lang: {"questions": len(lines), "modes": _modes(retriever, lines, modes, access)}
-                          for lang, lines in by_language(dataset).items()}}
+    return {
+        "questions": len(dataset),
+        "languages": {
+            lang: {"questions": len(lines), "modes": _modes(retriever, lines, modes, access)}
+            for lang, lines in by_language(dataset).items()
+        },
+    }
 
 
 def _modes(retriever, dataset: list[dict], modes, access: Access) -> dict:
@@ -47,7 +54,10 @@ def _modes(retriever, dataset: list[dict], modes, access: Access) -> dict:
             latencies.append((time.perf_counter() - started) * 1000)
             ranks.append(next((p.rank for p in passages if is_relevant(p, line["relevant"])), None))
         figures[mode] = {
-            **{f"recall@{k}": round(sum(r is not None and r <= k for r in ranks) / len(ranks), 3) for k in CUTOFFS},
+            **{
+                f"recall@{k}": round(sum(r is not None and r <= k for r in ranks) / len(ranks), 3)
+                for k in CUTOFFS
+            },
             "mrr": round(sum(1 / r for r in ranks if r) / len(ranks), 3),
             **percentiles(latencies),
         }
@@ -55,11 +65,20 @@ def _modes(retriever, dataset: list[dict], modes, access: Access) -> dict:
 
 
 def render_retrieval(figures: dict) -> str:
-    header = f"{'mode':<8}" + "".join(f"{name:>10}" for name in ("R@1", "R@5", "R@10", "MRR", "p50 ms", "p95 ms"))
+    header = f"{'mode':<8}" + "".join(
+        f"{name:>10}" for name in ("R@1", "R@5", "R@10", "MRR", "p50 ms", "p95 ms")
+    )
     lines = []
     for lang, group in figures["languages"].items():
         lines += [f"{lang}: {group['questions']} questions", header]
         for mode, row in group["modes"].items():
-            values = [row["recall@1"], row["recall@5"], row["recall@10"], row["mrr"], row["p50_ms"], row["p95_ms"]]
+            values = [
+                row["recall@1"],
+                row["recall@5"],
+                row["recall@10"],
+                row["mrr"],
+                row["p50_ms"],
+                row["p95_ms"],
+            ]
             lines.append(f"{mode:<8}" + "".join(f"{v:>10}" for v in values))
     return "\n".join(lines)

@@ -42,13 +42,23 @@ from knowledge.tables import TableStore
 
 TABLES = Path(__file__).resolve().parents[3] / "knowledge" / "eval" / "tables"
 HOSTILE = [
-    "COPY offices TO '/tmp/kb-stolen.csv'", "ATTACH '/tmp/kb-other.duckdb' AS other",
-    "SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM '/etc/passwd'",
-    "SELECT city FROM offices; DROP TABLE offices", "PRAGMA database_list", "SET enable_external_access = true",
-    "INSTALL httpfs", "LOAD httpfs", "SELECT * FROM glob('/home/*')", "SELECT getenv('OPENAI_API_KEY')",
-    "SELECT * FROM duckdb_tables()", "SELECT * FROM main._kb_tables", "SELECT salary FROM offices",
+    "COPY offices TO '/tmp/kb-stolen.csv'",
+    "ATTACH '/tmp/kb-other.duckdb' AS other",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT city FROM offices; DROP TABLE offices",
+    "PRAGMA database_list",
+    "SET enable_external_access = true",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "SELECT * FROM glob('/home/*')",
+    "SELECT getenv('OPENAI_API_KEY')",
+    "SELECT * FROM duckdb_tables()",
+    "SELECT * FROM main._kb_tables",
+    "SELECT salary FROM offices",
     "SELECT count(*) FROM equipment a, equipment b, equipment c, equipment d",
-    "SELECT * FROM read_parquet('https://example.com/x.parquet')", "DELETE FROM offices",
+    "SELECT * FROM read_parquet('https://example.com/x.parquet')",
+    "DELETE FROM offices",
     "SELECT city FROM offices UNION SELECT content FROM read_text('/etc/hostname')",
 ]
 HOSTILE_QUESTION = "How many laptops, offices and per diem rates are there?"
@@ -62,7 +72,9 @@ class ScriptedChat:
     sql: str
     tier: Tier = Tier("scripted", "scripted")
 
-    def complete(self, messages: list[dict[str, str]], json_schema: dict | None = None) -> Completion:
+    def complete(
+        self, messages: list[dict[str, str]], json_schema: dict | None = None
+    ) -> Completion:
         return Completion(json.dumps({"sql": self.sql}), 0, 0, "scripted")
 
 
@@ -87,53 +99,103 @@ def eval_tables(embedder: Embedder, settings: Settings | None = None) -> dict:
 
 def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> dict:
     answers = TableAnswers(tables, load_prompt(SQL_PROMPT).text)
-    cases = [json.loads(line) for line in (TABLES / "questions.jsonl").read_text().splitlines() if line.strip()]
+    cases = [
+        json.loads(line)
+        for line in (TABLES / "questions.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     correct, found, latencies, table_latencies, misses = 0, 0, [], [], []
     for case in cases:
         started = time.perf_counter()
         cards = _cards(retriever, case["question"], settings)
         retrieved = time.perf_counter()
-        attempt = answers.query(ScriptedChat(case["sql"]), case["question"], cards, PUBLIC_ACCESS) if cards else None
+        attempt = (
+            answers.query(ScriptedChat(case["sql"]), case["question"], cards, PUBLIC_ACCESS)
+            if cards
+            else None
+        )
         latencies.append((time.perf_counter() - started) * 1000)
         table_latencies.append((time.perf_counter() - retrieved) * 1000)
         expected = tables.query(case["sql"])
         found += tables_of(case["sql"], tables) <= {c.chunk.metadata["table"] for c in cards}
-        if attempt is not None and attempt.result is not None and _same(attempt.result.rows, expected.rows):
+        if (
+            attempt is not None
+            and attempt.result is not None
+            and _same(attempt.result.rows, expected.rows)
+        ):
             correct += 1
         else:
-            misses.append({"question": case["question"], "notes": attempt.notes if attempt else ["no table card"]})
+            misses.append(
+                {
+                    "question": case["question"],
+                    "notes": attempt.notes if attempt else ["no table card"],
+                }
+            )
     cards = _cards(retriever, HOSTILE_QUESTION, settings)
-    rejected = [answers.query(ScriptedChat(sql), HOSTILE_QUESTION, cards, PUBLIC_ACCESS).result is None for sql in HOSTILE]
+    rejected = [
+        answers.query(ScriptedChat(sql), HOSTILE_QUESTION, cards, PUBLIC_ACCESS).result is None
+        for sql in HOSTILE
+    ]
     return {
-        "questions": len(cases), "correct": correct, "correct_share": round(correct / len(cases), 3),
+        "questions": len(cases),
+        "correct": correct,
+        "correct_share": round(correct / len(cases), 3),
         "tables_retrieved_share": round(found / len(cases), 3),
-        "hostile": len(HOSTILE), "hostile_rejected_share": round(sum(rejected) / len(HOSTILE), 3),
-        "latency_ms": percentiles(latencies), "sql_latency_ms": percentiles(table_latencies), "misses": misses,
+        "hostile": len(HOSTILE),
+        "hostile_rejected_share": round(sum(rejected) / len(HOSTILE), 3),
+        "latency_ms": percentiles(latencies),
+        "sql_latency_ms": percentiles(table_latencies),
+        "misses": misses,
     }
 
 
-def _evaluate_model(retriever: Retriever, tables: TableStore, settings: Settings, writer: Chat) -> dict:
+def _evaluate_model(
+    retriever: Retriever, tables: TableStore, settings: Settings, writer: Chat
+) -> dict:
     """The questions again, with `writer` writing the SQL: how often its rows are the expected ones."""
     answers = TableAnswers(tables, load_prompt(SQL_PROMPT).text)
-    cases = [json.loads(line) for line in (TABLES / "questions.jsonl").read_text().splitlines() if line.strip()]
+    cases = [
+        json.loads(line)
+        for line in (TABLES / "questions.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
     correct, latencies, misses = 0, [], []
     for case in cases:
         cards = _cards(retriever, case["question"], settings)
         started = time.perf_counter()
         attempt = answers.query(writer, case["question"], cards, PUBLIC_ACCESS) if cards else None
         latencies.append((time.perf_counter() - started) * 1000)
-        if attempt is not None and attempt.result is not None and _same(attempt.result.rows, tables.query(case["sql"]).rows):
+        if (
+            attempt is not None
+            and attempt.result is not None
+            and _same(attempt.result.rows, tables.query(case["sql"]).rows)
+        ):
             correct += 1
         else:
-            misses.append({"question": case["question"], "sql": attempt.result.sql if attempt and attempt.result else "",
-                           "notes": attempt.notes if attempt else ["no table card"]})
-    return {"tier": writer.tier.name, "model": writer.tier.model, "correct": correct,
-            "correct_share": round(correct / len(cases), 3), "latency_ms": percentiles(latencies), "misses": misses}
+            misses.append(
+                {
+                    "question": case["question"],
+                    "sql": attempt.result.sql if attempt and attempt.result else "",
+                    "notes": attempt.notes if attempt else ["no table card"],
+                }
+            )
+    return {
+        "tier": writer.tier.name,
+        "model": writer.tier.model,
+        "correct": correct,
+        "correct_share": round(correct / len(cases), 3),
+        "latency_ms": percentiles(latencies),
+        "misses": misses,
+    }
 
 
 def _cards(retriever: Retriever, question: str, settings: Settings):
     """The table cards the chain would use: among the relevant passages that carry the answer."""
-    passages = [p for p in retriever.retrieve(question, settings.knowledge.top_k, access=PUBLIC_ACCESS) if p.score >= settings.knowledge.min_relevance]
+    passages = [
+        p
+        for p in retriever.retrieve(question, settings.knowledge.top_k, access=PUBLIC_ACCESS)
+        if p.score >= settings.knowledge.min_relevance
+    ]
     return tables_for(passages, settings.knowledge.passage_margin)
 
 
@@ -144,6 +206,7 @@ def tables_of(sql: str, tables: TableStore) -> set[str]:
 
 def _same(got: list[tuple], expected: list[tuple]) -> bool:
     """Equal rows in any order, values compared as the answer shows them (68.0 is 68)."""
+
     def norm(rows):
         return sorted(tuple(str(as_shown(v)) for v in row) for row in rows)
 
@@ -151,18 +214,25 @@ def _same(got: list[tuple], expected: list[tuple]) -> bool:
 
 
 def render_tables(figures: dict) -> str:
-    lines = [f"tables: {figures['correct']}/{figures['questions']} answered correctly with the scripted SQL "
-             f"({figures['correct_share']:.0%}); the tables needed were retrieved for "
-             f"{figures['tables_retrieved_share']:.0%}",
-             f"hostile queries rejected: {figures['hostile_rejected_share']:.0%} of {figures['hostile']}",
-             f"latency without the model (retrieve, check, run): p50 {figures['latency_ms']['p50_ms']:.1f} ms, "
-             f"p95 {figures['latency_ms']['p95_ms']:.1f} ms; of which checking and running the SQL: p50 "
-             f"{figures['sql_latency_ms']['p50_ms']:.1f} ms, p95 {figures['sql_latency_ms']['p95_ms']:.1f} ms"]
+    lines = [
+        f"tables: {figures['correct']}/{figures['questions']} answered correctly with the scripted SQL "
+        f"({figures['correct_share']:.0%}); the tables needed were retrieved for "
+        f"{figures['tables_retrieved_share']:.0%}",
+        f"hostile queries rejected: {figures['hostile_rejected_share']:.0%} of {figures['hostile']}",
+        f"latency without the model (retrieve, check, run): p50 {figures['latency_ms']['p50_ms']:.1f} ms, "
+        f"p95 {figures['latency_ms']['p95_ms']:.1f} ms; of which checking and running the SQL: p50 "
+        f"{figures['sql_latency_ms']['p50_ms']:.1f} ms, p95 {figures['sql_latency_ms']['p95_ms']:.1f} ms",
+    ]
     lines += [f"  missed: {m['question']} ({'; '.join(m['notes'])})" for m in figures["misses"]]
     if "model" in figures:
         model = figures["model"]
-        lines.append(f"with {model['model']} (tier {model['tier']}) writing the SQL: {model['correct']}/"
-                     f"{figures['questions']} answered correctly ({model['correct_share']:.0%}); SQL written, checked "
-                     f"and run in p50 {model['latency_ms']['p50_ms']:,.0f} ms, p95 {model['latency_ms']['p95_ms']:,.0f} ms")
-        lines += [f"  missed: {m['question']} ({m['sql'] or '; '.join(m['notes'])})" for m in model["misses"]]
+        lines.append(
+            f"with {model['model']} (tier {model['tier']}) writing the SQL: {model['correct']}/"
+            f"{figures['questions']} answered correctly ({model['correct_share']:.0%}); SQL written, checked "
+            f"and run in p50 {model['latency_ms']['p50_ms']:,.0f} ms, p95 {model['latency_ms']['p95_ms']:,.0f} ms"
+        )
+        lines += [
+            f"  missed: {m['question']} ({m['sql'] or '; '.join(m['notes'])})"
+            for m in model["misses"]
+        ]
     return "\n".join(lines)

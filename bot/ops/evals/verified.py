@@ -44,9 +44,7 @@ def split(text: str, salt: str) -> int:
 
 def covid_cases(data: Path) -> tuple[list[str], list[Asked]]:
     """The verified FAQ questions, and every question asked with what it should be served."""
-    with (data / "faq" / "covid_paraphrases.csv").open(
-        newline="", encoding="utf-8"
-    ) as handle:
+    with (data / "faq" / "covid_paraphrases.csv").open(newline="", encoding="utf-8") as handle:
         pairs = [r for r in csv.DictReader(handle) if r["similar"] == "1"]
     faqs = list(dict.fromkeys(r["question_1"] for r in pairs))
     verified = [q for q in faqs if split(q, "verified") == 0]
@@ -97,11 +95,7 @@ def suggest_threshold(embed: Callable[[str], Sequence[float]], data: Path) -> di
         )
 
     threshold = next(
-        (
-            t / 100
-            for t in range(50, 100)
-            if rates(t / 100)["false_serves"] <= MAX_FALSE_SERVES
-        ),
+        (t / 100 for t in range(50, 100) if rates(t / 100)["false_serves"] <= MAX_FALSE_SERVES),
         1.0,
     )
     return {"VERIFIED_MATCH": threshold, **rates(threshold)}
@@ -119,17 +113,13 @@ def eval_verified(
     entry holding its calibration-half paraphrases as other wordings (as an owner adds them)."""
     verified, asked = covid_cases(data)
     known = {
-        q: tuple(
-            c.question for c in asked if c.expected == q and c.half == "calibration"
-        )
+        q: tuple(c.question for c in asked if c.expected == q and c.half == "calibration")
         for q in verified
     }
     figures: dict = {"threshold": threshold, "verified_questions": len(verified)}
     served = serve(verified, {}, asked, embed, threshold, client, prefix)
     for half in ("calibration", "test"):
-        figures[half] = rates_of(
-            [(case, found) for case, found in served if case.half == half]
-        )
+        figures[half] = rates_of([(case, found) for case, found in served if case.half == half])
     test = [case for case in asked if case.half == "test"]
     figures["test_with_calibration_paraphrases"] = rates_of(
         serve(verified, known, test, embed, threshold, client, prefix)
@@ -181,11 +171,7 @@ def rates_of(served: list[tuple[Asked, str]]) -> dict:
     """Paraphrases of verified questions served their answer; other questions served any."""
     positives = [found == case.expected for case, found in served if case.expected]
     others = [bool(found) for case, found in served if not case.expected]
-    wrong = sum(
-        bool(found) and found != case.expected
-        for case, found in served
-        if case.expected
-    )
+    wrong = sum(bool(found) and found != case.expected for case, found in served if case.expected)
     return {
         "paraphrases": len(positives),
         "served_paraphrases": round(sum(positives) / max(1, len(positives)), 3),
