@@ -73,3 +73,15 @@ def test_ruff_check_passes():
         text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("ruff") is None, reason="needs ruff: pip install '.[test]'"
+)
+def test_the_tree_is_formatted():
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--no-cache", str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, "run `ruff format .`:\n" + done.stdout + done.stderr
