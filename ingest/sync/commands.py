@@ -104,6 +104,12 @@ def sync(
             )
     finally:
         state.close()
+    return exit_code(results)
+
+
+def exit_code(results: dict[str, Status] | None) -> int:
+    """0 when every source synced (or would have, in a dry run), 1 when one failed, 2 when another
+    worker holds the sync lock (nothing ran)."""
     if results is None:
         print(
             "ingest: another sync is running (a worker holds the lock); try again when it ends",
@@ -204,13 +210,7 @@ def crawl(urls: list[str], labels, *, dry_run: bool, force: bool, as_json: bool,
             )
     finally:
         state.close()
-    if results is None:
-        print(
-            "ingest: another sync is running (a worker holds the lock); try again when it ends",
-            file=sys.stderr,
-        )
-        return 2
-    return 0 if all(s.result in ("ok", "dry run") and not s.error for s in results.values()) else 1
+    return exit_code(results)
 
 
 def site_name(url: str) -> str:
