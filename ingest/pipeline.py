@@ -148,14 +148,7 @@ class Pipeline:
                 plan.failed.append({"path": file.path.as_posix(), "reason": str(error)})
                 continue
             plan.notes += repeated_questions(file, documents)
-            for doc in documents:
-                known = indexed.get(doc.doc_id)
-                if known is None:
-                    plan.added.append(doc)
-                elif known.content_hash != doc.content_hash:
-                    plan.updated.append(doc)
-                else:
-                    plan.unchanged += 1
+            plan.sort_in(documents, indexed)
             # Rows removed from a table that was read again are gone from the knowledge base too.
             current = {doc.doc_id for doc in documents}
             for doc_id in by_path.get(file.path.as_posix(), []):

@@ -5,6 +5,7 @@ update and delete that the pipeline and the sync runner fill in and then write."
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ingest.documents import SourceDocument, SourceFile
@@ -38,6 +39,18 @@ class Plan:
     """Tables to load (when their file changed) and index; a table counts as one document."""
     table_documents: list[SourceDocument] = field(default_factory=list)
     dropped_tables: list[str] = field(default_factory=list)
+
+    def sort_in(self, documents: Iterable[SourceDocument], indexed: dict[str, Indexed]) -> None:
+        """Each document as added (new), updated (its content changed) or unchanged, against what
+        the index holds."""
+        for doc in documents:
+            known = indexed.get(doc.doc_id)
+            if known is None:
+                self.added.append(doc)
+            elif known.content_hash != doc.content_hash:
+                self.updated.append(doc)
+            else:
+                self.unchanged += 1
 
     def summary(self, collection: str) -> Summary:
         new = [job.file.display for job in self.tables if job.new]

@@ -153,14 +153,7 @@ def backoff(schedule: float, failures: int) -> float:
 
 def _plan(documents: list[SourceDocument], held: dict[str, Indexed]) -> Plan:
     plan = Plan()
-    for doc in {doc.doc_id: doc for doc in documents}.values():
-        known = held.get(doc.doc_id)
-        if known is None:
-            plan.added.append(doc)
-        elif known.content_hash != doc.content_hash:
-            plan.updated.append(doc)
-        else:
-            plan.unchanged += 1
+    plan.sort_in({doc.doc_id: doc for doc in documents}.values(), held)
     return plan
 
 
