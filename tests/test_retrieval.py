@@ -1,10 +1,13 @@
 """Retrieval on the sample knowledge base, in English and Korean."""
 
+import json
+
 import pytest
 
 from bot.chain.agent import Agent
 from knowledge.access import ALL
 from knowledge.sparse import SparseEncoder
+from tests.conftest import ROOT
 
 
 def test_korean_particles_do_not_hide_the_word():
@@ -79,3 +82,24 @@ def test_a_question_is_korean_by_its_hangul_even_with_english_words_in_it():
         and language_of("LLM API 캐스케이드 구성") == "ko"
     )
     assert language_of("What does 연차 mean?") == "en"
+
+
+FOLLOW_UPS = [
+    json.loads(line)
+    for line in (ROOT / "knowledge" / "eval" / "follow-ups.jsonl").read_text().splitlines()
+]
+
+
+def test_a_follow_up_finds_its_own_passage_first_not_the_previous_questions(kb_settings, make_deps):
+    retriever = make_deps(kb_settings).retriever
+    missed = []
+    for case in FOLLOW_UPS:
+        [first] = retriever.retrieve(case["question"], 1, context=case["previous"], access=ALL)
+        found = (
+            f"{first.chunk.title} > {first.chunk.section}"
+            if first.chunk.section
+            else first.chunk.title
+        )
+        if found not in case["relevant"]:
+            missed.append((case["question"], found))
+    assert missed == []
