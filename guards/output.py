@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from guards._guardrails import new_guard
+from guards.grounding import unsupported_sentences
 from guards.phones import DEFAULT_REGION
 from guards.policy import BusinessRules
 from guards.schema import LLMAnswer, answer_json_schema
@@ -68,8 +69,27 @@ class OutputGuard:
                         "it cites in `sources`."
                     ],
                 )
+            ungrounded = _unsupported_by_cited(answer, passages)
+            if ungrounded:
+                quoted = "; ".join(f'"{s[:120]}"' for s in ungrounded[:3])
+                return GuardResult(
+                    None,
+                    [
+                        f"These sentences are not supported by the passages they cite: {quoted}. "
+                        "Say only what the cited passages say, and cite each passage you use."
+                    ],
+                )
             return GuardResult(answer)
         return GuardResult(None, problems or [_schema_problem(raw)])
+
+
+def _unsupported_by_cited(answer: LLMAnswer, passages: list[str]) -> list[str]:
+    """Sentences the passages listed in `sources` do not back up. The schema's validator checks
+    against every passage shown: with three passages about leave and one about holidays, a
+    small model's "Yes, 1 year has 5 months. [2]" found its numbers somewhere among them. An
+    answer is shown with its cited passages as its sources, so those are what it must rest on."""
+    cited = [passages[n - 1] for n in answer.sources if 1 <= n <= len(passages)]
+    return unsupported_sentences(answer.answer, cited)
 
 
 def _declined(raw: str, shown: int) -> LLMAnswer | None:

@@ -85,6 +85,16 @@ def test_unsupported_leaky_or_rule_breaking_answers_fail_with_the_reason(guard, 
     assert not result.passed and problem in " ".join(result.problems)
 
 
+def test_an_answer_must_rest_on_the_passages_it_cites_not_on_any_passage_shown(guard):
+    # Every word and number is in the passages shown (25 in [1]), none of them in [3], the
+    # one cited: the reader would be sent to a passage that does not say it.
+    text = "Full-time employees get 25 vacation days per year [3]."
+    result = guard.check(reply(text, sources=[3]), PASSAGES)
+    assert not result.passed
+    assert "not supported by the passages they cite" in " ".join(result.problems)
+    assert guard.check(reply(text.replace("[3]", "[1]"), sources=[1]), PASSAGES).passed
+
+
 def test_personal_data_that_the_passages_contain_may_be_quoted(guard):
     assert guard.check(
         reply("Call HR at +47 22 33 44 55 about carrying over vacation days [2].", sources=[2]),
