@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from guards._guardrails import new_guard
+from guards.claims import echoes_question, flipped_sentences
 from guards.grounding import unsupported_sentences
 from guards.phones import DEFAULT_REGION
 from guards.policy import BusinessRules
@@ -38,8 +39,9 @@ class OutputGuard:
         self.json_schema = answer_json_schema()
         """What a reply must look like; a local model is held to it while it generates."""
 
-    def check(self, raw: str, passages: list[str]) -> GuardResult:
-        """`raw` is the model's text; `passages` the texts it was shown, numbered from 1."""
+    def check(self, raw: str, passages: list[str], question: str = "") -> GuardResult:
+        """`raw` is the model's text; `passages` the texts it was shown, numbered from 1;
+        `question` what it was asked (an answer that only repeats it is no answer)."""
         declined = _declined(raw, len(passages))
         if declined is not None:
             return GuardResult(declined)
@@ -69,27 +71,42 @@ class OutputGuard:
                         "it cites in `sources`."
                     ],
                 )
-            ungrounded = _unsupported_by_cited(answer, passages)
-            if ungrounded:
-                quoted = "; ".join(f'"{s[:120]}"' for s in ungrounded[:3])
-                return GuardResult(
-                    None,
-                    [
-                        f"These sentences are not supported by the passages they cite: {quoted}. "
-                        "Say only what the cited passages say, and cite each passage you use."
-                    ],
-                )
-            return GuardResult(answer)
+            problems = _claim_problems(answer, passages, question)
+            return GuardResult(None if problems else answer, problems)
         return GuardResult(None, problems or [_schema_problem(raw)])
 
 
-def _unsupported_by_cited(answer: LLMAnswer, passages: list[str]) -> list[str]:
-    """Sentences the passages listed in `sources` do not back up. The schema's validator checks
-    against every passage shown: with three passages about leave and one about holidays, a
-    small model's "Yes, 1 year has 5 months. [2]" found its numbers somewhere among them. An
-    answer is shown with its cited passages as its sources, so those are what it must rest on."""
+def _claim_problems(answer: LLMAnswer, passages: list[str], question: str) -> list[str]:
+    """What the answer claims, against the passages it cites (guards/claims.py).
+
+    The schema's grounding validator checks against every passage shown: with three passages
+    about leave and one about holidays, a small model's "Yes, 1 year has 5 months. [2]" found
+    its numbers somewhere among them. An answer is shown with its cited passages as its
+    sources, so those are what it must rest on."""
     cited = [passages[n - 1] for n in answer.sources if 1 <= n <= len(passages)]
-    return unsupported_sentences(answer.answer, cited)
+    if echoes_question(answer.answer, question):
+        return [
+            "The answer only repeats the question (or is a bare yes/no); say what the cited "
+            "passages say that answers it."
+        ]
+    problems = []
+    ungrounded = unsupported_sentences(answer.answer, cited)
+    if ungrounded:
+        problems.append(
+            f"These sentences are not supported by the passages they cite: {_quoted(ungrounded)}. "
+            "Say only what the cited passages say, and cite each passage you use."
+        )
+    flipped = flipped_sentences(answer.answer, cited)
+    if flipped:
+        problems.append(
+            f"These sentences contradict the passages they cite (one of them says not, the other "
+            f"does not): {_quoted(flipped)}. Keep the passage's yes or no."
+        )
+    return problems
+
+
+def _quoted(sentences: list[str]) -> str:
+    return "; ".join(f'"{s[:120]}"' for s in sentences[:3])
 
 
 def _declined(raw: str, shown: int) -> LLMAnswer | None:

@@ -71,6 +71,12 @@ class SparseEncoder:
         )  # whole morphemes: a syllable pair matched many off-topic nouns
 
     @staticmethod
+    def tagged(text: str) -> tuple[tuple[str, str], ...]:
+        """Every morpheme of a Korean text with its part-of-speech tag (Kiwi's tag set), endings
+        and auxiliaries included: what the output guards read a negation from (받지 않습니다)."""
+        return _tagged(text)
+
+    @staticmethod
     def key_terms(text: str) -> frozenset[str]:
         """What a question is about (KEY_TAGS), or all its content morphemes if it has none."""
         key = frozenset(form for form, tag in _tagged(text) if tag.startswith(KEY_TAGS))

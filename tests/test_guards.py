@@ -95,6 +95,55 @@ def test_an_answer_must_rest_on_the_passages_it_cites_not_on_any_passage_shown(g
     assert guard.check(reply(text.replace("[3]", "[1]"), sources=[1]), PASSAGES).passed
 
 
+CONTRACTORS = [
+    "Contractors do not receive the home-office budget. They may work remotely as agreed."
+]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "Yes, contractors can claim the home-office budget [1].",  # Qwen 0.5B, measured
+        "Contractors receive the home-office budget [1].",
+    ],
+)
+def test_an_answer_that_drops_the_passages_not_fails(guard, answer):
+    result = guard.check(reply(answer), CONTRACTORS, "Can contractors claim the budget?")
+    assert not result.passed and "contradict the passages they cite" in result.problems[0]
+
+
+def test_an_answer_that_keeps_the_passages_not_passes(guard):
+    answer = "No, contractors do not receive the home-office budget [1]."
+    assert guard.check(reply(answer), CONTRACTORS, "Can contractors claim the budget?").passed
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("VPN 접속이 안 돼요", "VPN 접속이 안 돼요. [1]"),  # Qwen 0.5B, measured
+        ("Can I carry over unused vacation days?", "Yes [1]."),
+    ],
+)
+def test_an_answer_that_only_repeats_the_question_fails(guard, question, answer):
+    passages = ["VPN에 연결할 수 없으면 헬프데스크에 문의하세요.", PASSAGES[1]]
+    result = guard.check(reply(answer, sources=[1, 2]), passages, question)
+    assert not result.passed and "only repeats the question" in result.problems[0]
+    # The same words given as an answer to another question are checked as usual.
+    assert not any("repeats" in p for p in guard.check(reply(answer, [1, 2]), passages).problems)
+
+
+def test_a_korean_answer_must_keep_the_passages_negation(guard):
+    passage = ["계약직은 홈오피스 장비 지원 예산을 받을 수 없습니다."]
+    flipped = guard.check(
+        reply("계약직도 홈오피스 예산을 받을 수 있습니다 [1]."), passage, "계약직도 받나요?"
+    )
+    assert not flipped.passed and "contradict" in flipped.problems[0]
+    kept = guard.check(
+        reply("계약직은 홈오피스 예산을 받을 수 없습니다 [1]."), passage, "계약직도 받나요?"
+    )
+    assert kept.passed, kept.problems
+
+
 def test_personal_data_that_the_passages_contain_may_be_quoted(guard):
     assert guard.check(
         reply("Call HR at +47 22 33 44 55 about carrying over vacation days [2].", sources=[2]),

@@ -168,7 +168,7 @@ class Cascade:
             with self.telemetry.stage(
                 "validate", latency="validate", **{"kb.draft": draft}
             ) as span:
-                result = self.guard.check(reply, shown)
+                result = self.guard.check(reply, shown, question)
                 span.set_attributes(
                     clean({"kb.guard.passed": result.passed, "kb.guard.problems": result.problems})
                 )

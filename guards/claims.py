@@ -1,0 +1,65 @@
+"""Two ways a small model's answer passes the grounding check and is still wrong.
+
+Grounding (guards/grounding.py) asks whether a sentence's words occur in its passages. Two
+failures of Qwen 0.5B on the sample knowledge base share their words with the passage:
+
+- An **echo**: the question repeated as the answer ("VPN 접속이 안 돼요. [1]"), or a bare
+  "Yes. [1]", says nothing the question did not; it cannot be checked against anything.
+- A **flipped polarity**: "Yes, contractors can claim the home-office budget [1]." from
+  "Contractors do not receive the home-office budget." Every content word is in the passage;
+  the negation is not. A sentence is compared with the passage sentence it shares most words
+  with, and must agree with it on whether it is negated.
+
+Both are lexical and cheap, like the grounding check: they catch what the measured model did,
+not every contradiction (a flipped number is the grounding check's; a paraphrase that negates
+with other words, "only employees get it", passes).
+"""
+
+from __future__ import annotations
+
+import re
+
+from guards.grounding import MIN_CONTENT_WORDS, SUPPORT, content_words
+from knowledge.language import HANGUL
+from knowledge.sparse import SparseEncoder
+
+_CITATION = re.compile(r"\[\d+\]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_ENGLISH_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot)\b|n't\b", re.IGNORECASE
+)
+_KOREAN_NEGATION = frozenset(
+    [("않", "VX"), ("없", "VA"), ("못", "MAG"), ("안", "MAG"), ("아니", "VCN"), ("말", "VX")]
+)
+"""받지 않다, 받을 수 없다, 못 받다, 안 되다, 대상이 아니다, 하지 마세요."""
+
+
+def echoes_question(answer: str, question: str) -> bool:
+    """Whether `answer` adds no word or number to `question`: it repeats it, or is a bare yes/no."""
+    if not question.strip():
+        return False
+    text = _CITATION.sub("", answer)
+    new_numbers = set(_NUMBER.findall(text)) - set(_NUMBER.findall(question))
+    return not new_numbers and not (content_words(text) - content_words(question))
+
+
+def flipped_sentences(answer: str, passages: list[str]) -> list[str]:
+    """Sentences of `answer` negated where the passage sentence they restate is not, or the
+    other way round."""
+    restated = [(s, content_words(s)) for p in passages for s in _SENTENCE.split(p) if s.strip()]
+    flipped = []
+    for sentence in _SENTENCE.split(_CITATION.sub("", answer)):
+        words = content_words(sentence)
+        if len(words) < MIN_CONTENT_WORDS or not restated:
+            continue
+        source, shared = max(((s, len(words & w)) for s, w in restated), key=lambda x: x[1])
+        if shared / len(words) >= SUPPORT and negated(sentence) != negated(source):
+            flipped.append(sentence.strip())
+    return flipped
+
+
+def negated(sentence: str) -> bool:
+    if HANGUL.search(sentence):
+        return any(m in _KOREAN_NEGATION for m in SparseEncoder.tagged(sentence))
+    return bool(_ENGLISH_NEGATION.search(sentence))
