@@ -5,7 +5,9 @@ suite (tests/test_access.py), real Redis and Qdrant; no model (extractive answer
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -245,3 +247,60 @@ def test_a_key_over_its_rate_is_told_when_to_call_again(server):
     assert (
         "Too many requests" in second.content[0].text and "call again in" in second.content[0].text
     )
+
+
+def test_one_connection_carries_the_calls_of_an_agent_and_the_other_routes(server):
+    """HTTP/1.1 persistent connections (bot/web/http_server.py): no new connection a call."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.serve.port, timeout=120)
+    search = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": "search_knowledge", "arguments": {"query": "hotel", "limit": 2}},
+    }
+    calls = (
+        ("POST", "/mcp", LIST, server.hr, 200),
+        ("POST", "/mcp", search, server.hr, 200),
+        ("POST", "/mcp", LIST, "kb-not-a-key", 401),  # refused before its body is read
+        ("GET", "/healthz", None, "", 200),
+        ("POST", "/v1/ask", {"question": "How much can I spend on a hotel?"}, server.hr, 200),
+        ("POST", "/mcp", search, server.hr, 200),
+    )
+    sockets = []
+    for method, path, body, key, status in calls:
+        connection.request(
+            method,
+            path,
+            body=json.dumps(body).encode() if body else None,
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream",
+            },
+        )
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+        assert response.status == status, (path, answer)
+        sockets.append(connection.sock)
+    assert "150 EUR" in json.dumps(answer) and sockets[0] is not None
+    assert all(sock is sockets[0] for sock in sockets)
+    connection.close()
+
+
+def test_a_client_gone_mid_body_leaves_mcp_serving(server):
+    body = json.dumps(LIST).encode()
+    with socket.create_connection(("127.0.0.1", server.serve.port), timeout=60) as client:
+        client.sendall(
+            b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Accept: application/json, text/event-stream\r\n"
+            + f"Authorization: Bearer {server.hr}\r\nContent-Length: {len(body) + 50}\r\n\r\n".encode()
+            + body
+        )
+        client.shutdown(socket.SHUT_WR)  # 50 bytes short, and nothing more to come
+        while client.recv(65536):  # whatever it answers, then it closes (a hang fails the timeout)
+            pass
+    status, _, listed = raw_post(server.url, LIST, server.hr)
+    assert status == 200 and "search_knowledge" in listed.decode()
+    # A body over API_MAX_REQUEST_BYTES is refused unread, as on /v1/.
+    status, _, refused = raw_post(server.url, {**LIST, "padding": "x" * 70_000}, server.hr)
+    assert status == 413 and json.loads(refused)["error"]["data"]["code"] == "request_too_large"
