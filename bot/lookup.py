@@ -14,6 +14,8 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict
+
 from bot.chain import i18n
 from bot.chain.degrade import Reads
 from bot.deps import Deps
@@ -34,25 +36,28 @@ class Refused:
     message: str
 
 
-@dataclass(frozen=True)
-class Source:
-    """One file of the knowledge base as the asker may see it."""
+class Source(BaseModel):
+    """One file of the knowledge base as the asker may see it. The MCP server publishes it as is,
+    with the URI that opens it (bot/mcp_server/results.py): these docstrings are the field
+    descriptions its clients read."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, extra="forbid")
 
     id: str
     title: str
     kind: str
     """doc, faq or table."""
+    # A link when the document has one, else its path (undescribed in the published schema).
     link: str
-    """A link when the document has one, else its path."""
     passages: int
-    """How many of its passages the asker may read."""
+    """How many of its passages the caller may read."""
     owner: str
-    """The `owner` its front matter (or table) names; "" when none does."""
+    """Who owns it, as its front matter says; "" when it does not."""
     updated: str
-    """When its front matter says it last changed; else when the index last took it in."""
+    """When it last changed, as its front matter says; else when the index last took it in (UTC)."""
     tags: tuple[str, ...]
     restricted: bool
-    """Some audience narrower than everyone may read it (so: not to be passed on freely)."""
+    """Readable by some audience narrower than everyone: not to be passed on freely."""
 
 
 def source_id(chunk: Chunk) -> str:

@@ -30,6 +30,9 @@ from tests.slack_helpers import free_port, scrape
 from tests.test_http_api import INJECTION
 
 SALARY = "What are the salary bands for engineers?"
+PUBLISHED = Path(__file__).parent / "data" / "mcp_published.json"
+"""The tools and the resource template as clients see them (names, descriptions, schemas):
+a change to what is published shows here first, and is made on purpose."""
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 
 
@@ -77,6 +80,16 @@ def test_the_tools_are_listed_with_descriptions_and_schemas_a_model_can_use(serv
             return await client.list_tools(), await client.list_resource_templates()
 
     tools, templates = anyio.run(run)
+    published = {
+        "tools": [
+            tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools.tools
+        ],
+        "resourceTemplates": [
+            template.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for template in templates.resource_templates
+        ],
+    }
+    assert unordered(published) == unordered(json.loads(PUBLISHED.read_text(encoding="utf-8")))
     by_name = {tool.name: tool for tool in tools.tools}
     assert set(by_name) == {"search_knowledge", "ask", "list_sources", "rate_answer"}
     for tool in by_name.values():
@@ -91,6 +104,19 @@ def test_the_tools_are_listed_with_descriptions_and_schemas_a_model_can_use(serv
     )
     assert by_name["search_knowledge"].annotations.read_only_hint is True
     assert [t.uri_template for t in templates.resource_templates] == ["kb://sources/{source_id}"]
+
+
+def unordered(schema):
+    """JSON Schema as a client reads it: a `required` list is a set of names (and dicts compare
+    without their order)."""
+    if isinstance(schema, dict):
+        return {
+            key: sorted(value) if key == "required" else unordered(value)
+            for key, value in schema.items()
+        }
+    if isinstance(schema, list):
+        return [unordered(item) for item in schema]
+    return schema
 
 
 def test_search_finds_passages_that_open_as_their_source(server):

@@ -200,7 +200,7 @@ def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
         caller = caller_of(ctx)
         return SourceList(
             sources=[
-                SourceOut(**source.__dict__, uri=source_uri(source.id))
+                SourceOut(**source.model_dump(), uri=source_uri(source.id))
                 for source in lookup.sources(caller.asker)
             ]
         )
