@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -134,7 +133,7 @@ def test_search_finds_passages_that_open_as_their_source(server):
             return await client.read_resource(uri)
 
     manual = next(p for p in passages if p["kind"] == "doc")
-    uri = "kb://sources/" + urllib.parse.quote(manual["source_id"], safe="")
+    uri = f"kb://sources/{manual['source_id']}"  # a short hex id: nothing to encode
     source = json.loads(anyio.run(read, uri).contents[0].text)
     assert source["id"] == manual["source_id"] and manual["id"] in [
         p["id"] for p in source["passages"]
@@ -199,10 +198,7 @@ def test_a_restricted_document_is_hidden_from_a_key_that_may_not_read_it(server)
         len(outside[0].structured_content["sources"])
         == len(inside[0].structured_content["sources"]) - 1
     )
-    assert all(
-        not p["source_id"].endswith("salary-bands.md")
-        for p in outside[1].structured_content["passages"]
-    )
+    assert salary["id"] not in [p["source_id"] for p in outside[1].structured_content["passages"]]
     everything_said = json.dumps([result.structured_content for result in outside])
     assert not [secret for secret in SECRETS if secret in everything_said]
 

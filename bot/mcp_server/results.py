@@ -18,7 +18,7 @@ class PassageOut(_Model):
     id: str
     """The passage's id."""
     source_id: str
-    """The source it belongs to: open it as kb://sources/{source_id} (URL-encoded)."""
+    """The source it belongs to: open it as kb://sources/{source_id}."""
     title: str
     section: str
     """The heading path inside the source ("" for its top)."""
