@@ -118,6 +118,20 @@ def test_a_body_the_app_did_not_read_is_not_taken_for_the_next_request(served):
     connection.close()
 
 
+def test_a_head_request_gets_headers_only_and_the_connection_goes_on(served):
+    with served.raw() as client:  # a load balancer's health check, then a request behind it
+        client.sendall(
+            b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        received = until_closed(client)
+    head, after = received.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: 32" in head
+    assert after.startswith(b"HTTP/1.1 200 OK") and after.endswith(
+        b'{"path": "/after", "body": ""}'
+    )
+
+
 def test_a_response_without_a_length_ends_its_connection(served):
     connection = served.connection()
     streamed, body = read(connection, "GET", "/stream")

@@ -113,6 +113,16 @@ class _Response(ServerHandler):
         elif request.request_version == "HTTP/1.0":  # it asked for keep-alive, and has it
             self.headers["Connection"] = "keep-alive"
 
+    def write(self, data: bytes) -> None:
+        if self.environ["REQUEST_METHOD"] != "HEAD":
+            return super().write(data)
+        # A HEAD's reply has the headers a GET's would, and no body: wsgiref would send the app's
+        # body anyway, which a client on a kept connection reads as the next response.
+        if not self.headers_sent:
+            self.bytes_sent = len(data)  # the Content-Length a GET would have
+            self.send_headers()
+        self._flush()
+
     def handle_error(self) -> None:
         # After the headers, a failure cuts the response short; only closing tells the client.
         self.request_handler.close_connection = True
