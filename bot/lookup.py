@@ -4,15 +4,19 @@
 as the answer chain builds it), a query passes the input guard as a question does, a passage
 that carries instructions is never handed out, and each search is a trace of its own.
 
-A source is one file (a manual, an FAQ table, a data table), named by its path: the id that
-search results carry, and that `passages` opens. Its passages are shown one by one to whoever
-may read each (an FAQ's rows can have audiences of their own)."""
+A source is one document (a manual, a page of a synced wiki) or one table (an FAQ table, a data
+table), named by a short hash (`source_id`): the id that search results carry, and that
+`passages` opens. Its passages are shown one by one to whoever may read each (an FAQ's rows
+can have audiences of their own)."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
 
 from bot.chain import i18n
 from bot.chain.degrade import Reads
@@ -34,29 +38,40 @@ class Refused:
     message: str
 
 
-@dataclass(frozen=True)
-class Source:
-    """One file of the knowledge base as the asker may see it."""
+class Source(BaseModel):
+    """One document or table of the knowledge base as the asker may see it. The MCP server publishes it as is,
+    with the URI that opens it (bot/mcp_server/results.py): these docstrings are the field
+    descriptions its clients read."""
+
+    model_config = ConfigDict(frozen=True, use_attribute_docstrings=True, extra="forbid")
 
     id: str
     title: str
     kind: str
     """doc, faq or table."""
+    # A link when the document has one, else its path (undescribed in the published schema).
     link: str
-    """A link when the document has one, else its path."""
     passages: int
-    """How many of its passages the asker may read."""
+    """How many of its passages the caller may read."""
     owner: str
-    """The `owner` its front matter (or table) names; "" when none does."""
+    """Who owns it, as its front matter says; "" when it does not."""
     updated: str
-    """When its front matter says it last changed; else when the index last took it in."""
+    """When it last changed, as its front matter says; else when the index last took it in (UTC)."""
     tags: tuple[str, ...]
     restricted: bool
-    """Some audience narrower than everyone may read it (so: not to be passed on freely)."""
+    """Readable by some audience narrower than everyone: not to be passed on freely."""
 
 
 def source_id(chunk: Chunk) -> str:
-    return chunk.path or chunk.doc_id
+    """The id of the source `chunk` belongs to: short, opaque and the same on every ingest (a
+    hash of what it names, never a server path a client would have to URL-encode)."""
+    return hashlib.sha256(source_key(chunk).encode()).hexdigest()[:16]
+
+
+def source_key(chunk: Chunk) -> str:
+    """What a source is: a document (a file, or one page of a synced source, whose pages share
+    its `source:NAME` path); an FAQ table or a data table is its file, rows and all."""
+    return chunk.path if chunk.kind in ("faq", "table", "row") and chunk.path else chunk.doc_id
 
 
 class Lookup:
@@ -145,14 +160,14 @@ class Lookup:
 def describe(sid: str, chunks: list[Chunk], indexed: str) -> Source:
     first = min(chunks, key=lambda c: (c.kind != "table", c.position))
     kind = "faq" if first.kind == "faq" else first.kind
-    title = first.title if kind != "faq" else sid.rsplit("/", 1)[-1]
+    title = first.title if kind != "faq" else first.path.rsplit("/", 1)[-1]
     metadata = first.metadata
     updated = next((str(metadata[key]) for key in UPDATED_KEYS if metadata.get(key)), indexed)
     return Source(
         id=sid,
         title=title,
         kind=kind,
-        link=sid if kind == "faq" else first.source,
+        link=first.path if kind == "faq" else first.source,
         passages=len(chunks),
         owner=str(metadata.get("owner") or ""),
         updated=updated,

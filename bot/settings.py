@@ -110,6 +110,10 @@ class Settings(EnvSettings):
     """Requests per HTTP API key a minute, unless the key was made with its own; 0: none."""
     api_max_request_bytes: int = env("API_MAX_REQUEST_BYTES", 65_536)
     """The largest HTTP API request body taken (413 beyond)."""
+    http_keepalive_s: float = env("HTTP_KEEPALIVE_S", 75.0)
+    """How long `bot serve --http` keeps a connection open for its next request (bot/web/http_server.py);
+    0: one request a connection. Longer than a load balancer's idle timeout (60 s on AWS), so the
+    balancer, not the server, closes an idle connection and never sends on one being closed."""
     answer_workers: int = env("ANSWER_WORKERS", 4)
     """Questions one process answers at once (bot/web/admission.py)..."""
     answer_queue: int = env("ANSWER_QUEUE", 32)

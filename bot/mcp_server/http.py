@@ -10,12 +10,14 @@ needs its task group running for as long as it serves: entered here on that loop
 ASGI server is there to run the app's lifespan.
 
 The API key is checked before the SDK sees the request: no key or an unknown one is a 401,
-as on /v1/, with a JSON-RPC error an MCP client shows. DNS-rebinding protection is off: it guards servers that trust whoever reaches
+as on /v1/, with a JSON-RPC error an MCP client shows; then the body is read whole (at most
+API_MAX_REQUEST_BYTES, 413 beyond, as on /v1/). DNS-rebinding protection is off: it guards servers that trust whoever reaches
 them on localhost, and this one trusts only a key, which a browser page cannot send."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import threading
 from concurrent.futures import Future
@@ -32,6 +34,8 @@ from bot.web.api_keys import ApiKeys
 PATH = "/mcp"
 UNAUTHORIZED = -32001
 """A JSON-RPC code of the range left to servers: the request was refused before it was read."""
+INVALID_REQUEST = -32600
+"""JSON-RPC's own: the body is too long, or ended before its Content-Length."""
 
 
 class McpHttp:
@@ -65,22 +69,49 @@ class McpHttp:
             return start_response(status, headers, exc_info)
 
         refusal = self.refusal(environ)
+        if refusal is None:
+            body, refusal = self.body(environ)
         if refusal is not None:
             status, message, code = refusal
             # A JSON-RPC error (the request's id unread), which MCP clients show as it is; its
             # data carries the same code as /v1/'s errors.
-            error = {"code": UNAUTHORIZED, "message": message, "data": {"code": code}}
-            body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
+            rpc_code = INVALID_REQUEST if status[:3] in ("400", "413") else UNAUTHORIZED
+            error = {"code": rpc_code, "message": message, "data": {"code": code}}
+            payload = json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
             counted(
                 status,
                 [
                     ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(body))),
+                    ("Content-Length", str(len(payload))),
                     *([("WWW-Authenticate", "Bearer")] if status.startswith("401") else []),
                 ],
             )
-            return [body]
-        return self.asgi(environ, counted)
+            return [payload]
+        # a2wsgi reads CONTENT_LENGTH bytes of this, as it would of the connection.
+        return self.asgi({**environ, "wsgi.input": io.BytesIO(body)}, counted)
+
+    def body(self, environ) -> tuple[bytes, tuple[str, str, str] | None]:
+        """The request's body, read whole before the SDK runs: a2wsgi asks the connection for the
+        rest of a body cut short (its client gone) for ever, holding a thread and the MCP loop."""
+        limit = self.deps.settings.api_max_request_bytes
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= limit:
+            return b"", (
+                "413 Content Too Large",
+                f"The body has {length} bytes; at most {limit} are taken (API_MAX_REQUEST_BYTES).",
+                "request_too_large",
+            )
+        body = environ["wsgi.input"].read(length) if length else b""
+        if len(body) < length:
+            return b"", (
+                "400 Bad Request",
+                f"The body ended after {len(body)} of its {length} bytes.",
+                "invalid_body",
+            )
+        return body, None
 
     def refusal(self, environ) -> tuple[str, str, str] | None:
         """Why a request may not reach the server (status, message, code); None when it may."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from bot.lookup import source_id
+from bot.lookup import Source, source_id
 from knowledge.models import Chunk, Passage
 
 
@@ -18,7 +18,7 @@ class PassageOut(_Model):
     id: str
     """The passage's id."""
     source_id: str
-    """The source it belongs to: open it as kb://sources/{source_id} (URL-encoded)."""
+    """The source it belongs to: open it as kb://sources/{source_id}."""
     title: str
     section: str
     """The heading path inside the source ("" for its top)."""
@@ -63,23 +63,9 @@ class Found(_Model):
     """What to tell the user, when `refused`."""
 
 
-class SourceOut(_Model):
-    id: str
+class SourceOut(Source):
     uri: str
     """The resource holding its passages."""
-    title: str
-    kind: str
-    """doc, faq or table."""
-    link: str
-    passages: int
-    """How many of its passages the caller may read."""
-    owner: str
-    """Who owns it, as its front matter says; "" when it does not."""
-    updated: str
-    """When it last changed, as its front matter says; else when the index last took it in (UTC)."""
-    tags: tuple[str, ...]
-    restricted: bool
-    """Readable by some audience narrower than everyone: not to be passed on freely."""
 
 
 class SourceList(_Model):

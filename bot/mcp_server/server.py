@@ -13,11 +13,9 @@ import inspect
 import json
 import math
 from typing import Annotated, Literal
-from urllib.parse import quote
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
-from mcp.server.mcpserver.resources.templates import ResourceSecurity
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
@@ -43,9 +41,8 @@ READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHin
 
 
 def source_uri(source_id: str) -> str:
-    """Ids are the resolved paths sources were ingested from (`/srv/docs/handbook/leave.md`), the
-    identity ingest keeps: encoded whole, so that one URI segment holds one."""
-    return SOURCE_URI.format(source_id=quote(source_id, safe=""))
+    """Ids are short hex hashes (bot/lookup.py), so they go into the URI as they are."""
+    return SOURCE_URI.format(source_id=source_id)
 
 
 def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
@@ -96,7 +93,7 @@ def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
         """Find passages of the company's manuals, FAQs and tables that match a query, best first.
         Each passage has its text, the title and section it comes from, a link to cite, a
         relevance score (0-1) and `source_id`, which opens the whole source as the resource
-        kb://sources/{source_id} (URL-encoded). Only what the caller may read is searched. Use
+        kb://sources/{source_id}. Only what the caller may read is searched. Use
         it to gather material to quote or reason over; use `ask` instead for a finished,
         cited answer. A query that tries to change instructions is refused (`refused`, `message`)."""
         caller = caller_of(ctx)
@@ -193,26 +190,23 @@ def build_server(deps: Deps, agent, admission, identify: Identify) -> MCPServer:
     @tool(title="List the knowledge base's sources", annotations=READ_ONLY)
     def list_sources(ctx: Context) -> SourceList:
         """List the documents, FAQ tables and data tables the caller may read: each with its
-        `id` (for the resource kb://sources/{id}, URL-encoded), title, kind (doc, faq, table),
+        `id` (for the resource kb://sources/{id}), title, kind (doc, faq, table),
         link, how many passages, its owner and when it last changed (when known; else when it
         was indexed), and whether it is restricted to some audience. Use it to see what the
         knowledge base covers before searching, or to cite a source's owner."""
         caller = caller_of(ctx)
         return SourceList(
             sources=[
-                SourceOut(**source.__dict__, uri=source_uri(source.id))
+                SourceOut(**source.model_dump(), uri=source_uri(source.id))
                 for source in lookup.sources(caller.asker)
             ]
         )
 
-    # The id is a key into the index's sources, never opened as a file: the SDK's checks for
-    # paths (absolute, `..`) would refuse ids that are simply where a document was ingested from.
     @server.resource(
         SOURCE_URI,
         name="source",
         title="A source's passages",
         mime_type="application/json",
-        security=ResourceSecurity(exempt_params={"source_id"}),
         description=inspect.cleandoc(
             """One source of the knowledge base (a manual, an FAQ table, a data table): its passages
                          the caller may read, in order, each with its id, section and text. Ids come from

@@ -6,8 +6,6 @@ import faulthandler
 import logging
 import signal
 import sys
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
@@ -18,19 +16,9 @@ from bot.errors import BotError
 from bot.slack.listeners import create_app
 from bot.web.admission import Admission
 from bot.web.app import wsgi_app
+from bot.web.http_server import http_server
 
 log = logging.getLogger(__name__)
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128
-    """The listen backlog; socketserver's default of 5 reset connections at 16 concurrent requests."""
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 (the stdlib's name)
-        log.debug("http: " + format, *args)
 
 
 def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
@@ -65,12 +53,8 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
             log.info("serving metrics at http://0.0.0.0:%d/metrics", settings.metrics_port)
         SocketModeHandler(app, settings.slack_app_token.get_secret_value()).start()
         return 0
-    server = make_server(
-        "0.0.0.0",
-        port,
-        wsgi_app(deps, app, agent, admission),
-        server_class=_ThreadingWSGIServer,
-        handler_class=_QuietHandler,
+    server = http_server(
+        "0.0.0.0", port, wsgi_app(deps, app, agent, admission), settings.http_keepalive_s
     )
     routes = ["/slack/events"] * (app is not None) + [
         "/v1/ask",

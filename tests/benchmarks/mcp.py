@@ -6,10 +6,11 @@ starts `bot serve --http` on one copy and builds the clients on the other in thi
 Queries alternate between four paths, each going first in turn: the search in-process; the
 WSGI app's /mcp called in-process without sockets (the server's side of the HTTP path: key
 check, a2wsgi, the SDK's transport and dispatch, JSON); the SDK's client against the server in
-memory (its dispatch alone); and the SDK's client over streamable HTTP to `bot serve --http`,
-one session kept open as an agent keeps it (what an agent waits for, its own client included).
-The goal: the server's side at most 5 ms p50 over the in-process search; the round trip is
-reported beside it.
+memory (its dispatch alone); the SDK's client over streamable HTTP to `bot serve --http`,
+one session kept open as an agent keeps it (what an agent waits for, its own client included);
+and the same to a second `bot serve --http` with HTTP_KEEPALIVE_S=0, a new connection a call
+(the HTTP/1.0 server's way before connections were kept). The goal: at most 5 ms p50 over the
+in-process search.
 
     python -m tests.benchmarks.mcp [--rounds 20]
 """
@@ -45,6 +46,7 @@ PATHS = (
     "/mcp WSGI app in process (no sockets)",
     "MCP in memory (SDK client)",
     "MCP over HTTP (SDK client, bot serve --http)",
+    "MCP over HTTP, a new connection a call (HTTP_KEEPALIVE_S=0)",
 )
 
 
@@ -57,7 +59,7 @@ def percentiles(name: str, seconds: list[float]) -> dict:
     }
 
 
-def measure(data: str, port: int, key: str, prefix: str, rounds: int) -> list[dict]:
+def measure(data: str, ports: tuple[int, int], key: str, prefix: str, rounds: int) -> list[dict]:
     from bot.chain.agent import Agent
     from bot.deps import build_deps
     from bot.lookup import Lookup
@@ -82,11 +84,13 @@ def measure(data: str, port: int, key: str, prefix: str, rounds: int) -> list[di
     timings: dict[str, list[float]] = {name: [] for name in PATHS}
 
     async def run() -> None:
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        def over(port: int) -> Client:
+            http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60)
+            return Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http))
+
         async with (
-            Client(
-                streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)
-            ) as over_http,
+            over(ports[0]) as over_http,
+            over(ports[1]) as unkept,
             Client(in_memory) as memory,
         ):
 
@@ -117,6 +121,7 @@ def measure(data: str, port: int, key: str, prefix: str, rounds: int) -> list[di
                 PATHS[1]: edge,
                 PATHS[2]: lambda q: called(memory, q),
                 PATHS[3]: lambda q: called(over_http, q),
+                PATHS[4]: lambda q: called(unkept, q),
             }
             for query in QUESTIONS:  # warm every path: first calls fill caches
                 for call in calls.values():
@@ -124,9 +129,8 @@ def measure(data: str, port: int, key: str, prefix: str, rounds: int) -> list[di
             names = list(calls)
             for number in range(rounds * len(QUESTIONS)):
                 query = QUESTIONS[number % len(QUESTIONS)]
-                for name in (
-                    names[number % 4 :] + names[: number % 4]
-                ):  # each path goes first in turn
+                turn = number % len(names)
+                for name in names[turn:] + names[:turn]:  # each path goes first in turn
                     timings[name].append(await calls[name](query))
 
     try:
@@ -190,20 +194,25 @@ def main(argv: list[str] | None = None) -> int:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-        copy_store(
-            Path(data) / "qdrant", Path(data) / "qdrant-local"
-        )  # the embedded store is one process's
+        # The embedded store is one process's: a copy for this one and for the second server.
+        copy_store(Path(data) / "qdrant", Path(data) / "qdrant-local")
+        copy_store(Path(data) / "qdrant", Path(data) / "qdrant-unkept")
         os.environ.update({"HF_HUB_OFFLINE": "1", "DATA_DIR": data})
         client = redis.Redis.from_url(
             env.get("REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True
         )
         key = ApiKeys(client, prefix).add("bench", per_minute=0)
         serve = Serve(env, free_port())
+        unkept = Serve(
+            {**env, "QDRANT_PATH": f"{data}/qdrant-unkept", "HTTP_KEEPALIVE_S": "0"}, free_port()
+        )
         try:
             serve.wait_ready()
-            rows = measure(data, serve.port, key, prefix, args.rounds)
+            unkept.wait_ready()
+            rows = measure(data, (serve.port, unkept.port), key, prefix, args.rounds)
         finally:
             serve.stop()
+            unkept.stop()
             leftovers = list(client.scan_iter(f"{prefix}*"))
             if leftovers:
                 client.delete(*leftovers)
@@ -218,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
                 "server_edge_overhead_p50_ms": round(edge, 2),
                 "sdk_in_memory_overhead_p50_ms": round(p50[PATHS[2]] - p50[PATHS[0]], 2),
                 "http_round_trip_overhead_p50_ms": round(http, 2),
+                "http_new_connection_a_call_overhead_p50_ms": round(
+                    p50[PATHS[4]] - p50[PATHS[0]], 2
+                ),
                 "goal_ms": GOAL_MS,
                 "server_edge_met": edge <= GOAL_MS,
                 "round_trip_met": http <= GOAL_MS,
