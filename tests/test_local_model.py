@@ -18,6 +18,7 @@ import pytest
 from bot.chain.agent import Agent
 from bot.chain.tiers import Tier
 from bot.ops.evals.answers import model_text
+from guards.claims import flipped_sentences
 from guards.grounding import unsupported_sentences
 
 pytestmark = pytest.mark.skipif(
@@ -107,10 +108,9 @@ def assert_never_an_unchecked_answer(answer, tier_names):
     if answer.mode == "llm" and not answer.refused:
         assert answer.usage.tier in tier_names
         # The model's words; the disclaimers the business rules append are ours.
-        assert (
-            unsupported_sentences(model_text(answer.text), [p.chunk.text for p in answer.sources])
-            == []
-        )
+        cited = [p.chunk.text for p in answer.sources]
+        assert unsupported_sentences(model_text(answer.text), cited) == []
+        assert flipped_sentences(model_text(answer.text), cited) == []
     else:
         assert answer.mode == "extractive" or answer.refused
         assert [r.tier for r in answer.usage.rejected] == tier_names
@@ -153,12 +153,6 @@ def test_the_local_tier_runs_in_process_and_a_stronger_tier_takes_over_when_it_f
         )
 
 
-@pytest.mark.xfail(
-    reason="open (issue 27): the output guard checks grounding against every passage shown, so the "
-    "Qwen 0.5B's 'Yes, 1 year has 5 months.' citing a passage without those numbers is shown; "
-    "checking against the cited passages would catch it",
-    strict=False,
-)
 def test_a_korean_answer_from_the_local_tier_is_shown_only_when_grounded(
     kb_settings, make_deps, local_tier
 ):
