@@ -179,3 +179,41 @@ def test_a_week_of_the_expert_loop(week, fake_slack):
     app.dispatch(signed(mention(f"<@UBOT> {ASKED}", ts="1798761600.000100", user="U77")))
     assert fake_slack.wait_for("chat.postMessage", count=7)[6]["text"] != REPLY
     assert list(deps.verified.asked_overdue()) == [approved.id]
+
+
+def test_a_user_groups_member_is_an_expert_and_someone_else_is_not(
+    slack_settings, make_deps, fake_slack
+):
+    fake_slack.usergroups["S0FAC"] = [EXPERT]
+    settings = slack_settings.replace(experts="<!subteam^S0FAC|@facilities>")
+    deps = make_deps(settings)
+    app = create_app(
+        deps,
+        Agent(deps),
+        client=build_web_client(
+            settings.slack_bot_token.get_secret_value(), settings.slack_api_url
+        ),
+        process_before_response=True,
+    )
+    app.dispatch(signed(mention(f"<@UBOT> {ASKED}", ts="1765100000.000100")))
+    [refusal] = fake_slack.wait_for("chat.postMessage")
+    click(app, fake_slack, refusal["blocks"], "ask_expert", "U42")
+    assert "<!subteam^S0FAC" in fake_slack.wait_for("chat.postMessage", count=2)[1]["text"]
+
+    # A colleague outside the group chimes in: no draft (the bot takes it as a follow-up).
+    app.dispatch(
+        signed(
+            message(
+                "No idea, sorry.", "1765100050.000100", thread_ts="1765100000.000100", user="U77"
+            )
+        )
+    )
+    fake_slack.wait_for("chat.postMessage", count=3)
+    assert deps.verified.all(("draft",)) == []
+    # The group's member answers: captured.
+    app.dispatch(
+        signed(message(REPLY, "1765100100.000100", thread_ts="1765100000.000100", user=EXPERT))
+    )
+    assert "draft answer" in fake_slack.wait_for("chat.postMessage", count=4)[3]["text"]
+    [draft] = deps.verified.all(("draft",))
+    assert (draft.answer, draft.owner) == (REPLY, EXPERT)

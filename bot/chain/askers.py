@@ -58,6 +58,11 @@ class UserGroups:
         self._redis.set(self.key(group), json.dumps(sorted(members)), ex=self.ttl_s)
         return set(members)
 
+    def members(self, group: str) -> set[str]:
+        """One group's members, from the cache or Slack (none when Slack cannot say)."""
+        raw = self._redis.get(self.key(group))
+        return set(json.loads(raw)) if raw is not None else self._asked(group)
+
     def read_groups_of(
         self, user: str, groups: list[str], reads: Reads
     ) -> Callable[[], frozenset[str]]:

@@ -28,6 +28,7 @@ SAVE_AS_ANSWER = "save_as_answer"
 """The message shortcut's callback id (bot/slack/manifest.yaml)."""
 CAPTURE_REACTION = "books"
 MENTIONED_USER = re.compile(r"<@([UW][A-Z0-9]+)")
+MENTIONED_GROUP = re.compile(r"<!subteam\^([A-Z0-9]+)")
 
 
 def register_experts(app: App, deps: Deps) -> None:
@@ -207,8 +208,8 @@ def register_experts(app: App, deps: Deps) -> None:
 
 def captured(deps: Deps, event: dict, client: WebClient) -> bool:
     """An expert's reply in a thread escalated to experts becomes a draft answer (and is not
-    answered by the bot as a follow-up). Experts are the channel's mentioned users; when the
-    channel names a user group instead, anyone but the asker counts (membership is not checked)."""
+    answered by the bot as a follow-up). Experts are the channel's mentioned users and the
+    members of its mentioned user groups."""
     thread_ts, user = event.get("thread_ts"), event.get("user", "")
     if (
         not thread_ts
@@ -227,9 +228,7 @@ def captured(deps: Deps, event: dict, client: WebClient) -> bool:
         return False
     if escalation is None or escalation.state != "open" or user == escalation.asked_by:
         return False
-    experts = deps.escalations.experts_of(escalation.channel)
-    named = set(MENTIONED_USER.findall(experts))
-    if named and user not in named and "subteam" not in experts:
+    if not is_expert(deps, user, deps.escalations.experts_of(escalation.channel)):
         return False
     deps.escalations.capture(
         escalation,
@@ -244,6 +243,23 @@ def captured(deps: Deps, event: dict, client: WebClient) -> bool:
         text=text("en", "experts.saved", command=deps.settings.slack_command, user=user),
     )
     return True
+
+
+def is_expert(deps: Deps, user: str, experts: str) -> bool:
+    """Whether `user` is among `experts` (mentions of users and user groups). With no experts
+    named, anyone but the asker may answer. A group Slack cannot list counts no one: the reply
+    stays in the thread, where a 📚 or "Save as answer" can still capture it."""
+    users, groups = set(MENTIONED_USER.findall(experts)), MENTIONED_GROUP.findall(experts)
+    if not users and not groups:
+        return True
+    if user in users:
+        return True
+    resolver = deps.access.usergroups
+    try:
+        return resolver is not None and any(user in resolver.members(g) for g in groups)
+    except redis.RedisError:
+        log.warning("could not read the members of %s", ", ".join(groups))
+        return False
 
 
 def thread_messages(client: WebClient, channel: str, ts: str) -> list[dict]:
