@@ -121,6 +121,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
             embedder.embed_questions,
             telemetry.timed("embed", embedder.embed_query),
             settings.guards.pii_phone_region,
+            # Kept per model: the next process reads the attack styles' vectors, not embeds them.
+            vectors_dir=settings.knowledge.data_dir / "vectors" / MODEL_NAME,
         ),
         usage=UsageLedger(redis_client, settings.redis_prefix),
         variants=variants,
