@@ -16,6 +16,7 @@ from tests.conftest import ROOT
 NOT_ON_THE_DEFAULT_PATH = (
     "openai",  # a remote tier's client
     "sqlglot",  # checks SQL that a model wrote
+    "duckdb",  # the tables, opened by a question that reads them (the sample has none)
     "slack_sdk",  # a Slack client, with a bot token
     "prometheus_client",  # metrics, for the serving edges
     "guardrails",  # the output guard, with a model to check
