@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import redis
-from slack_sdk import WebClient
 
 from bot.chain.answer_cache import AnswerCache, answer_scope
 from bot.chain.askers import AccessPolicy, ChannelScopes, UserGroups, load_scopes, slack_members
@@ -33,6 +33,9 @@ from knowledge.retrieval import Retriever
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from knowledge.tables import TableStore
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +121,8 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
             embedder.embed_questions,
             telemetry.timed("embed", embedder.embed_query),
             settings.guards.pii_phone_region,
+            # Kept per model: the next process reads the attack styles' vectors, not embeds them.
+            vectors_dir=settings.knowledge.data_dir / "vectors" / MODEL_NAME,
         ),
         usage=UsageLedger(redis_client, settings.redis_prefix),
         variants=variants,
@@ -176,6 +181,8 @@ def usergroups_for(settings: Settings, client: redis.Redis) -> UserGroups | None
 
 def build_web_client(token: str, api_url: str = "") -> WebClient:
     """The one place a Slack Web API client is built; SLACK_API_URL points it elsewhere."""
+    from slack_sdk import WebClient  # only with a bot token: `bot ask` without one never loads it
+
     return WebClient(token=token, base_url=api_url or WebClient.BASE_URL)
 
 

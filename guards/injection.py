@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from guards import injection_ko
+from knowledge.kept_vectors import kept_vectors
 from knowledge.language import language_of
 
 ATTACKS_FILE = Path(__file__).parent / "data" / "attacks.txt"
@@ -171,18 +172,22 @@ class InjectionDetector:
         self,
         embed: Callable[[Sequence[str]], list[list[float]]] | None = None,
         threshold: float = SIMILARITY_THRESHOLD,
+        vectors_dir: Path | None = None,
     ) -> None:
-        """`embed` turns texts into normalised vectors (the bot passes knowledge.embeddings.Embedder.embed_questions: e5 `query: ` vectors, as questions get)."""
+        """`embed` turns texts into normalised vectors (the bot passes knowledge.embeddings.Embedder.embed_questions: e5 `query: ` vectors, as questions get).
+        `vectors_dir`: where the attack styles' vectors are kept between processes, a directory
+        for `embed`'s model only (knowledge/kept_vectors.py); None embeds them in each process."""
         self._embed = embed
         self.threshold = threshold
+        self._vectors_dir = vectors_dir
 
     @cached_property
     def _attack_vectors(self) -> np.ndarray:
         lines = ATTACKS_FILE.read_text(encoding="utf-8").splitlines()
-        return np.asarray(
-            self._embed([line for line in lines if line.strip() and not line.startswith("#")]),
-            dtype=np.float64,
-        )
+        attacks = [line for line in lines if line.strip() and not line.startswith("#")]
+        if self._vectors_dir is not None:
+            return kept_vectors(self._vectors_dir, "attacks", attacks, self._embed)
+        return np.asarray(self._embed(attacks), dtype=np.float64)
 
     def check(self, text: str, vector: Sequence[float] | None = None) -> Verdict:
         """A user's question; `vector` is its embedding when the caller already has it."""

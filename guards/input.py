@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice
+from pathlib import Path
 
 from guards.injection import InjectionDetector
 from guards.phones import DEFAULT_REGION
@@ -45,11 +46,14 @@ class InputGuard:
         embed: Callable[[Sequence[str]], list[list[float]]] | None = None,
         embed_query: Callable[[str], Sequence[float]] | None = None,
         phone_region: str = DEFAULT_REGION,
+        vectors_dir: Path | None = None,
     ) -> None:
+        """`vectors_dir`: where the injection check keeps its attack styles' vectors between
+        processes (guards/injection.py), so a cold start does not embed them again."""
         self.rules = rules
         self.phone_region = phone_region
         """PII_PHONE_REGION: where a phone number without a country code is read as dialled from."""
-        self.injection = InjectionDetector(embed)
+        self.injection = InjectionDetector(embed, vectors_dir=vectors_dir)
         self._embed_query = embed_query
 
     def check(self, question: str) -> InputVerdict:

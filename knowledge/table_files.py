@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from knowledge.errors import TableError
+
+if TYPE_CHECKING:  # the connection is the caller's: DuckDB is imported where one is opened
+    import duckdb
 
 REJECTS_SHOWN = 5
 """Unreadable lines named in a failed load's reason (all are counted, up to REJECTS_KEPT)."""

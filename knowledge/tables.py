@@ -17,6 +17,8 @@ another process cannot write the tables while a bot holds them; `/kb reindex` ru
 the bot, which closes its reader before it writes. While the reader is open nothing else can
 change the tables, so each table's info (catalogue entry and columns) is read once and kept
 until this store writes or closes its reader: every question that retrieves a table asks for it.
+DuckDB itself is imported by the first read or write (~0.05 s): a question that never reaches
+the tables, and a knowledge base without any, does not wait for it.
 """
 
 from __future__ import annotations
@@ -26,13 +28,15 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from knowledge.access import AUDIENCE, EVERYONE, TAGS
 from knowledge.errors import TableError, TableUnavailable
 from knowledge.table_files import first_line, raise_for_rejects, reader_sql
 from knowledge.table_types import Column, QueryResult, TableInfo
+
+if TYPE_CHECKING:
+    import duckdb
 
 CATALOGUE = "_kb_tables"
 STAGING_PREFIX = "_kb_load_"
@@ -72,6 +76,8 @@ class TableStore:
     # --- writing (ingest) -------------------------------------------------------------
 
     def _writer(self) -> duckdb.DuckDBPyConnection:
+        import duckdb  # on first use (the module's docstring)
+
         self.close_reader()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -105,6 +111,8 @@ class TableStore:
         """Load `file` (or its `sheet`) as table `name`, readable by `audience`, replacing any
         previous version atomically. Raises TableError with DuckDB's reason when the file cannot
         be read as a table, or `check`'s when it refuses the columns read."""
+        import duckdb  # on first use (the module's docstring)
+
         staging = quoted(STAGING_PREFIX + name)
         with self._writer() as connection, tempfile.TemporaryDirectory(prefix="kb-sheet-") as spill:
             connection.execute(f"DROP TABLE IF EXISTS {staging}")
@@ -169,6 +177,8 @@ class TableStore:
         a cursor ~0.1), for one read. Locked down for every read, since DuckDB allows one
         configuration per file and process; a write in this process closes it first (close_reader),
         once the reads in flight are done."""
+        import duckdb  # on first use (the module's docstring)
+
         with self._lock:
             if self._connection is None:
                 if not self.path.exists():
@@ -259,6 +269,8 @@ class TableStore:
         self, sql: str, timeout_s: float = QUERY_TIMEOUT_S, max_rows: int = QUERY_MAX_ROWS
     ) -> QueryResult:
         """Run checked, model-written SQL; a query still running after `timeout_s` is interrupted."""
+        import duckdb  # on first use (the module's docstring)
+
         with self._cursor() as cursor:
             timer = threading.Timer(timeout_s, cursor.interrupt)
             timer.start()

@@ -28,6 +28,7 @@ def test_end_to_end_ingest_then_ask_json_cites_the_faq_row(tmp_path, redis_url, 
     env = dict(
         os.environ,
         QDRANT_PATH=str(tmp_path / "qdrant"),
+        DATA_DIR=str(tmp_path / "data"),  # what `bot ask` keeps there stays out of the checkout
         REDIS_URL=redis_url,
         REDIS_PREFIX=redis_prefix,
     )

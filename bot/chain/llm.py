@@ -1,7 +1,8 @@
 """Generation: one chat model per cascade tier, behind one `complete(messages)` call.
 
 Remote tiers go through the `openai` client (any OpenAI-compatible server); a local tier
-runs a GGUF file in-process with llama-cpp-python, an optional extra.
+runs a GGUF file in-process with llama-cpp-python, an optional extra. Both are imported by the
+chat that uses them: `openai` takes ~0.7 s to import, half a cold `bot ask` without a remote tier.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-
-import openai
 
 from bot.chain.breaker import CircuitBreaker
 from bot.chain.packaged_model import PACKAGED_MODELS, model_file
@@ -56,6 +55,8 @@ class RemoteChat:
     def __init__(self, tier: Tier, breaker: CircuitBreaker | None = None) -> None:
         self.tier = tier
         self.breaker = breaker or CircuitBreaker(None, "", tier.name, 0, 0)
+        import openai  # ~0.7 s: only a remote tier loads it (see the module's docstring)
+
         self._client = openai.OpenAI(
             # Local servers (llama.cpp, vLLM, Ollama) need no key, but the client insists on one.
             api_key=tier.api_key or "not-needed",
@@ -69,6 +70,8 @@ class RemoteChat:
     ) -> Completion:
         # The schema is not sent: not every OpenAI-compatible server supports structured
         # outputs, and strong models follow the prompt's format; the guards check it anyway.
+        import openai  # loaded by __init__ already
+
         if not self.breaker.allow():
             raise LLMUnavailable(
                 f"Tier {self.tier.name} skipped: {self.breaker.state().describe()}."

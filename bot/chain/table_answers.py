@@ -28,7 +28,6 @@ from bot.chain.reask import Rejected, ask_until_valid
 from bot.chain.row_lookup import counted_in_one_row, is_aggregate
 from bot.ops.telemetry import Telemetry
 from guards.errors import UnsafeSQL
-from guards.sql import check_sql
 from knowledge.access import EVERYONE, Access
 from knowledge.errors import TableError, TableUnavailable
 from knowledge.models import Chunk, Passage
@@ -191,6 +190,9 @@ class TableAnswers:
 
     def run(self, sql: str, columns: dict[str, set[str]]) -> TableResult:
         """Check `sql` against the tables' `columns`, then run it."""
+        # sqlglot (~0.1 s to import) only when a model has written SQL: never without one.
+        from guards.sql import check_sql
+
         with self.telemetry.stage("table.query") as span:
             checked = check_sql(sql, columns, self.max_rows)
             found = self.tables.query(checked, max_rows=self.max_rows)
