@@ -4,6 +4,7 @@ localhost, the schedule (backoff, one run at a time) and the status in words."""
 import json
 import re
 import threading
+import time
 
 import pytest
 
@@ -83,6 +84,20 @@ def test_one_run_at_a_time_across_workers(env, redis_url, redis_prefix, capsys):
     finally:
         lock.release()
         state.close()
+
+
+def test_the_lock_is_renewed_while_a_run_works_and_freed_after(redis_client, redis_prefix):
+    ttl = 0.3
+    worker, other = (SyncState(redis_client, redis_prefix, lock_ttl=ttl) for _ in range(2))
+    with worker.held_lock() as held:
+        assert held
+        started = time.monotonic()
+        while time.monotonic() - started < 4 * ttl:  # a run four times the lock's lifetime
+            with other.held_lock() as taken:
+                assert not taken
+            time.sleep(ttl / 10)  # the run's work, not a wait for anything
+    with other.held_lock() as taken:
+        assert taken
 
 
 def test_ingest_a_url_crawls_the_site_as_a_source_of_its_own(env, site, capsys):
