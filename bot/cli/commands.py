@@ -102,15 +102,20 @@ def serve(http: bool, port: int, sync_sources: bool) -> int:
     from bot.web.serving import serve as serve_app
 
     def run(agent, deps) -> int:
+        schedule = None
         if sync_sources:
             from ingest.pipeline import Pipeline
             from ingest.sync.commands import start_schedule
             from knowledge.sparse import SparseEncoder
 
-            start_schedule(
+            schedule = start_schedule(
                 deps.settings.ingest, Pipeline(deps.store, deps.embedder, SparseEncoder())
             )
-        return serve_app(deps, agent, http=http, port=port)
+        try:
+            return serve_app(deps, agent, http=http, port=port)
+        finally:
+            if schedule is not None:  # no new run starts while the process winds down
+                schedule.set()
 
     return with_agent(run, metrics=True)
 
