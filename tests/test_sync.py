@@ -169,6 +169,18 @@ def test_the_schedule_runs_what_is_due_and_says_a_failure_in_words(
     assert error == f"  error: {status.error}"
 
 
+def test_the_schedule_waits_until_the_next_source_is_due(redis_client, redis_prefix):
+    state = SyncState(redis_client, redis_prefix)
+    sources = [
+        Source(name=name, kind="website", where="http://127.0.0.1:9/") for name in ("a", "b")
+    ]
+    state.save_status("a", Status(next_run=100.0))
+    state.save_status("b", Status(next_run=130.0))
+    assert watch.until_due(sources, state, at=90.0, tick=30.0) == 10.0
+    assert watch.until_due(sources, state, at=50.0, tick=30.0) == 30.0  # looks again by then
+    assert watch.until_due(sources, state, at=120.0, tick=30.0) == watch.MIN_WAIT_S  # overdue
+
+
 def test_a_source_without_its_token_fails_in_words_and_the_others_still_run(env, site, capsys):
     env.write_text(env.read_text() + "  - {name: wiki, kind: notion, where: shared}\n")
     assert cli.main(["sync"]) == 1
