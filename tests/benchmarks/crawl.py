@@ -3,7 +3,7 @@ and writing included (goal <= 60 s on 2 cores), then synced again unchanged (goa
 per page, all 304, nothing embedded). Also prints the embedding floor: the same texts embedded
 alone, so the crawl's own share shows whatever the machine's load.
 
-    .venv/bin/python -m tests.benchmarks.crawl [--pages 1000] [--json]
+    .venv/bin/python -m tests.benchmarks.crawl [--pages 1000] [--threads 2] [--json]
 
 Needs Redis at REDIS_URL (the sync state); uses a key prefix of its own and removes it after.
 """
@@ -101,10 +101,13 @@ def site_pages(count: int, seed: int = 7) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="the engine's threads (EMBEDDING_THREADS)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    embedder = Embedder()
+    embedder = Embedder(args.threads)
     embedder.embed_documents(["warm up"])
     state = SyncState.connect(
         os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -159,6 +162,7 @@ def main() -> None:
             "second_requests": second_requests,
             "second_bodies_sent": second_sent,
             "second_changed": second.added + second.updated,
+            "embedding_threads": args.threads or 1,
             "load_average": os.getloadavg()[0],
         },
         args.json,
