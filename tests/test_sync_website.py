@@ -4,6 +4,8 @@ import pytest
 
 from ingest.connectors.website import Website
 from ingest.pipeline import Pipeline
+from ingest.reindex import reindex, sources_to_reindex
+from ingest.settings import IngestSettings
 from ingest.sync.config import Source
 from ingest.sync.runner import sync_source
 from ingest.sync.state import SyncState
@@ -153,3 +155,18 @@ def test_an_index_another_model_wrote_is_refused_and_the_rebuilt_one_gets_the_si
     back = sync()
     assert (back.result, back.added, back.full) == ("ok", 4, True)
     assert {"Handbook", "Travel", "Laptops", "Parking", "Travel Policy"} <= set(texts(store))
+
+
+def test_a_reindex_rebuilds_the_folders_and_the_next_sync_brings_the_site_back(
+    sync, store, embedder
+):
+    manual = SAMPLE_KB / "manuals" / "travel.md"
+    Pipeline(store, embedder, SparseEncoder()).run([manual])
+    sync()
+    # What /kb reindex reads: the folder, not the source (`source:handbook` is no path).
+    assert sources_to_reindex(IngestSettings(), store) == [manual.resolve()]
+    assert reindex(store, embedder, [manual]).rebuilt
+    assert "Handbook" not in texts(store)
+    back = sync()
+    assert (back.result, back.added) == ("ok", 4)
+    assert {"Handbook", "Travel Policy"} <= set(texts(store))
