@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ingest.documents import PAGE_BREAK, SourceDocument, SourceFile
 from ingest.errors import SourceNotFound, UnreadableSource
 from ingest.faq_tables import TableColumns, faq_rows
 from ingest.frontmatter import Labels, front_matter, plain, take_labels
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
 
 TEXT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -150,11 +153,12 @@ HTML_BLOCKS = (
 )
 
 
-def html_document(file: SourceFile, raw: str) -> SourceDocument:
-    """HTML as Markdown-ish text: headings become `#` lines so chunks carry their section."""
+def html_document(file: SourceFile, raw: str | BeautifulSoup) -> SourceDocument:
+    """HTML as Markdown-ish text: headings become `#` lines so chunks carry their section. `raw`
+    may be parsed already (the website connector reads its links first); it is changed here."""
     from bs4 import BeautifulSoup  # imported here: only HTML ingests pay for it
 
-    soup = BeautifulSoup(raw, "html.parser")
+    soup = BeautifulSoup(raw, "html.parser") if isinstance(raw, str) else raw
     canonical = soup.find("link", rel="canonical") or soup.find(
         "meta", attrs={"property": "og:url"}
     )

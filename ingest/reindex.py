@@ -11,6 +11,7 @@ from ingest.faq_tables import TableColumns
 from ingest.frontmatter import Labels
 from ingest.pipeline import Pipeline, Progress, Summary
 from ingest.settings import IngestSettings
+from ingest.sync.config import SOURCE_PATH
 from knowledge.embeddings import Embedder
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -18,11 +19,13 @@ from knowledge.tables import TableStore
 
 
 def sources_to_reindex(settings: IngestSettings, store: Store) -> list[Path]:
-    """KB_SOURCES, or else the paths the last ingest read (empty when nothing is known)."""
+    """KB_SOURCES, or else the paths the last ingests read (empty when nothing is known). The
+    synced sources recorded beside them (`source:NAME`) are not paths: the next sync after the
+    rebuild reads each of them whole into the new index (ingest/sync/runner.py)."""
     if settings.sources:
         return [Path(p) for p in settings.sources]
     info = store.info()
-    return [Path(p) for p in info.sources] if info else []
+    return [Path(p) for p in info.sources if not p.startswith(SOURCE_PATH)] if info else []
 
 
 def reindex(

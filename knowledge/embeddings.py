@@ -8,6 +8,7 @@ questions grouped in the report), as `query: ...`. The model reads English and K
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -39,6 +40,16 @@ class Embedder:
         self._engine = E5Engine(threads or default_threads())
         self._batch_size = batch_size
         self.dimension = self._engine.dimension
+
+    def batched(self, size: int) -> Embedder:
+        """The same loaded model, embedding passages `size` at a time. The engine embeds one call
+        at a time, so a question waits for the batch under way; per passage it is no faster in
+        large batches, so a sync inside a serving process uses small ones."""
+        if size < 1:
+            raise ValueError(f"a batch holds at least 1 text, not {size}")
+        view = copy.copy(self)
+        view._batch_size = size
+        return view
 
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` as the model reads a passage, without the <s> and </s> it adds."""

@@ -19,11 +19,12 @@ class Serve:
     """Started with `env`; `wait_ready` returns once the worker says it listens (its own word on
     stderr, not a guess at how long start-up takes)."""
 
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(self, env: dict[str, str], port: int, *options: str) -> None:
+        """`options`: more of `bot serve`'s, e.g. `--sync-sources`."""
         self.port = port
         self.output: list[str] = []
         self.process = subprocess.Popen(
-            [Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(port)],
+            [Path(sys.executable).parent / "bot", "serve", "--http", "--port", str(port), *options],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

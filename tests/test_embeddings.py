@@ -128,3 +128,19 @@ def test_a_worker_that_answers_imports_no_torch(kb_settings, monkeypatch):
     assert run.returncode == 0, run.stderr
     served = json.loads(run.stdout.splitlines()[-1])
     assert served["sources"][0] > 0 and served["sources"][2] > 0 and served["loaded"] == []
+
+
+def test_a_batched_view_shares_the_model_and_embeds_a_few_passages_per_call(embedder, monkeypatch):
+    view = embedder.batched(4)
+    texts = [f"Passage {n}: the guest network is Fjord-Guest." for n in range(10)]
+    calls = []
+    embed = embedder._engine.embed  # the one loaded model, spied on (its calls go through)
+    monkeypatch.setattr(
+        embedder._engine,
+        "embed",
+        lambda batch, query: calls.append(len(batch)) or embed(batch, query=query),
+    )
+    assert view.embed_documents(texts) == embedder.batched(32).embed_documents(texts)
+    assert calls == [4, 4, 2, 10]
+    with pytest.raises(ValueError):
+        embedder.batched(0)

@@ -4,6 +4,7 @@ localhost, the schedule (backoff, one run at a time) and the status in words."""
 import json
 import re
 import threading
+import time
 
 import pytest
 
@@ -85,6 +86,20 @@ def test_one_run_at_a_time_across_workers(env, redis_url, redis_prefix, capsys):
         state.close()
 
 
+def test_the_lock_is_renewed_while_a_run_works_and_freed_after(redis_client, redis_prefix):
+    ttl = 0.3
+    worker, other = (SyncState(redis_client, redis_prefix, lock_ttl=ttl) for _ in range(2))
+    with worker.held_lock() as held:
+        assert held
+        started = time.monotonic()
+        while time.monotonic() - started < 4 * ttl:  # a run four times the lock's lifetime
+            with other.held_lock() as taken:
+                assert not taken
+            time.sleep(ttl / 10)  # the run's work, not a wait for anything
+    with other.held_lock() as taken:
+        assert taken
+
+
 def test_ingest_a_url_crawls_the_site_as_a_source_of_its_own(env, site, capsys):
     assert cli.main([f"{site.url}/docs/", "--tag", "web"]) == 0
     out = capsys.readouterr().out
@@ -152,6 +167,18 @@ def test_the_schedule_runs_what_is_due_and_says_a_failure_in_words(
         and "next run in 19m (after 1 failed runs in a row)" in line
     )
     assert error == f"  error: {status.error}"
+
+
+def test_the_schedule_waits_until_the_next_source_is_due(redis_client, redis_prefix):
+    state = SyncState(redis_client, redis_prefix)
+    sources = [
+        Source(name=name, kind="website", where="http://127.0.0.1:9/") for name in ("a", "b")
+    ]
+    state.save_status("a", Status(next_run=100.0))
+    state.save_status("b", Status(next_run=130.0))
+    assert watch.until_due(sources, state, at=90.0, tick=30.0) == 10.0
+    assert watch.until_due(sources, state, at=50.0, tick=30.0) == 30.0  # looks again by then
+    assert watch.until_due(sources, state, at=120.0, tick=30.0) == watch.MIN_WAIT_S  # overdue
 
 
 def test_a_source_without_its_token_fails_in_words_and_the_others_still_run(env, site, capsys):

@@ -4,10 +4,13 @@ import pytest
 
 from ingest.connectors.website import Website
 from ingest.pipeline import Pipeline
+from ingest.reindex import reindex, sources_to_reindex
+from ingest.settings import IngestSettings
 from ingest.sync.config import Source
 from ingest.sync.runner import sync_source
 from ingest.sync.state import SyncState
 from knowledge.sparse import SparseEncoder
+from tests.conftest import SAMPLE_KB
 from tests.fakes.website import FakeSite, page
 
 LINKS = ["a.html", "b.html", "c.html", "private.html", "/elsewhere/x.html"]
@@ -127,3 +130,43 @@ def test_a_sitemap_lists_the_pages_and_its_index_is_followed(
         assert {c.title for c in store.chunks()} == {"Alpha", "Beta"} and site.requests[
             "/docs/c.html"
         ] == 0
+
+
+def test_an_index_another_model_wrote_is_refused_and_the_rebuilt_one_gets_the_site_again(
+    sync, site, store, embedder
+):
+    sync()
+    collection = store.serving_collection()
+    # As an earlier version's build left it: no model recorded (MiniLM wrote it).
+    store.engine.set_metadata(
+        collection, {**store.engine.metadata(collection), "embedding_model": None}
+    )
+    store.point_alias_at(collection)
+    site.reset_counts()
+    refused = sync()
+    assert refused.result == "failed" and refused.failures == 1
+    assert "built with the embedding model all-MiniLM-L6-v2" in refused.error
+    assert "`ingest --rebuild PATH...`" in refused.error and "next `ingest sync`" in refused.error
+    assert sum(site.requests.values()) == 0  # refused before reading the site
+
+    # The rebuild holds the folders it was given; the site's validators describe the old index,
+    # so the next sync reads every page again (a 304 would otherwise leave them out).
+    assert Pipeline(store, embedder, SparseEncoder()).rebuild([SAMPLE_KB / "manuals" / "travel.md"])
+    back = sync()
+    assert (back.result, back.added, back.full) == ("ok", 4, True)
+    assert {"Handbook", "Travel", "Laptops", "Parking", "Travel Policy"} <= set(texts(store))
+
+
+def test_a_reindex_rebuilds_the_folders_and_the_next_sync_brings_the_site_back(
+    sync, store, embedder
+):
+    manual = SAMPLE_KB / "manuals" / "travel.md"
+    Pipeline(store, embedder, SparseEncoder()).run([manual])
+    sync()
+    # What /kb reindex reads: the folder, not the source (`source:handbook` is no path).
+    assert sources_to_reindex(IngestSettings(), store) == [manual.resolve()]
+    assert reindex(store, embedder, [manual]).rebuilt
+    assert "Handbook" not in texts(store)
+    back = sync()
+    assert (back.result, back.added) == ("ok", 4)
+    assert {"Handbook", "Travel Policy"} <= set(texts(store))

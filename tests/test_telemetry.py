@@ -234,7 +234,9 @@ from bot.ops.metrics import Metrics
 from bot.ops.telemetry import Telemetry
 from bot.chain.answer import Answer
 from opentelemetry.trace import INVALID_SPAN
-telemetry = Telemetry(None, Metrics(Path(sys.argv[1])))
+from ingest.sync.state import Status
+synced = [{"name": "docs", "kind": "website", **vars(Status(result="ok", added=2, last_run=5.0))}]
+telemetry = Telemetry(None, Metrics(Path(sys.argv[1]), synced=lambda: synced))
 for _ in range(int(sys.argv[2])):
     telemetry.answered(INVALID_SPAN, Answer("ok", "faq", variant="answer-v1"))
 telemetry.feedback("down", "answer-v1")
@@ -265,3 +267,6 @@ def test_worker_processes_counting_into_one_directory_are_scraped_as_one(tmp_pat
         == 7
     )
     assert value(figures, "kb_feedback_total", rating="down", variant="answer-v1") == 3
+    # The synced sources are read at the scrape, once, not summed over the workers that wrote.
+    assert value(figures, "kb_sync_documents", change="added", source="docs", kind="website") == 2
+    assert value(figures, "kb_sync_last_run_timestamp_seconds", source="docs", kind="website") == 5

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import BotError
+from bot.ops.sync_metrics import Statuses, SyncCollector
 
 if TYPE_CHECKING:
     from knowledge.store import Store
@@ -40,7 +41,8 @@ LATENCY_BUCKETS = (
 
 
 class Metrics:
-    def __init__(self, multiproc_dir: Path | None = None) -> None:
+    def __init__(self, multiproc_dir: Path | None = None, synced: Statuses | None = None) -> None:
+        """`synced`: the synced sources' status records, read at each scrape (kb_sync_*)."""
         if multiproc_dir is not None:
             # prometheus-client reads this when it is first imported; from .env it would be too late.
             multiproc_dir.mkdir(parents=True, exist_ok=True)
@@ -126,6 +128,9 @@ class Metrics:
             registry=registry,
             multiprocess_mode="mostrecent",
         )
+        self.sync = SyncCollector(synced) if synced is not None else None
+        if self.sync is not None and multiproc_dir is None:
+            registry.register(self.sync)
         self._index_version = ""
         self._lock = threading.Lock()
 
@@ -140,7 +145,7 @@ class Metrics:
             from prometheus_client import generate_latest  # as above
 
             return generate_latest(self.registry), CONTENT_TYPE_LATEST
-        return render_multiprocess(self.multiproc_dir), CONTENT_TYPE_LATEST
+        return render_multiprocess(self.multiproc_dir, self.sync), CONTENT_TYPE_LATEST
 
     def _refresh_index(self, store: Store) -> None:
         with self._lock:
@@ -151,13 +156,16 @@ class Metrics:
                 self._index_version = version
 
 
-def render_multiprocess(directory: Path) -> bytes:
-    """What every process that wrote to `directory` counted, summed: one scrape, one view."""
+def render_multiprocess(directory: Path, sync: SyncCollector | None = None) -> bytes:
+    """What every process that wrote to `directory` counted, summed: one scrape, one view; and
+    the synced sources as Redis has them now."""
     # Only once a Metrics exists: prometheus-client must not be imported before the variable is set.
     from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(directory))
+    if sync is not None:
+        registry.register(sync)
     return generate_latest(registry)
 
 

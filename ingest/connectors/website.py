@@ -15,6 +15,7 @@ from urllib.robotparser import RobotFileParser
 from xml.etree import ElementTree
 
 import httpx
+from bs4 import BeautifulSoup
 
 from ingest.connectors.base import ConnectorError, Pull, SourceUnavailable
 from ingest.connectors.http import SourceClient
@@ -110,7 +111,8 @@ class Website:
             )
             return []
         final = str(response.url)
-        links = self._links(final, response.text)
+        soup = BeautifulSoup(response.text, "html.parser")  # once: links first, then the text
+        links = self._links(final, soup)
         known[url] = {
             "etag": response.headers.get("etag"),
             "modified": response.headers.get("last-modified"),
@@ -119,7 +121,7 @@ class Website:
         try:
             doc = html_document(
                 SourceFile(PurePosixPath(urlsplit(final).path or "/index"), final),
-                response.text,
+                soup,
             )
         except UnreadableSource as error:
             pull.skipped.append({"item": url, "reason": str(error)})
@@ -133,12 +135,9 @@ class Website:
         )
         return links
 
-    def _links(self, base: str, html: str) -> list[str]:
-        from bs4 import BeautifulSoup, SoupStrainer
-
-        anchors = BeautifulSoup(html, "html.parser", parse_only=SoupStrainer("a", href=True))
+    def _links(self, base: str, soup: BeautifulSoup) -> list[str]:
         found = []
-        for anchor in anchors.find_all("a", href=True):
+        for anchor in soup.find_all("a", href=True):
             url = _normal(urljoin(base, anchor["href"]))
             if url.startswith(self.prefix):
                 found.append(url)

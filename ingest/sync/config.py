@@ -29,6 +29,8 @@ Kind = Literal["website", "confluence", "notion", "slack"]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 SECRET_KEYS = ("token", "api_token", "password", "secret", "key")
+SOURCE_PATH = "source:"
+"""What a synced source's documents carry as their path before its name (never a file's path)."""
 
 
 class SourcesFileError(IngestError):
@@ -92,7 +94,7 @@ class Source(BaseModel):
     @property
     def path(self) -> str:
         """What the source's documents carry as their path: groups them, and scopes can name it."""
-        return f"source:{self.name}"
+        return f"{SOURCE_PATH}{self.name}"
 
     @property
     def locations(self) -> list[str]:

@@ -1,4 +1,5 @@
-"""Each source's sync status in words, for `ingest status`, `/kb status` and /metrics."""
+"""Each source's sync status in words (`ingest status`, `/kb status`) and as records (`--json`,
+and /metrics through bot/ops/sync_metrics.py)."""
 
 from __future__ import annotations
 
@@ -52,19 +53,3 @@ def ago(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
-
-
-def metrics(sources: list[Source], state: SyncState) -> dict[str, dict[str, float]]:
-    """Gauges per source for /metrics: last run, next run, counts, failures in a row, ok (1/0)."""
-    return {
-        s["name"]: {
-            "last_run": s["last_run"],
-            "next_run": s["next_run"],
-            "added": s["added"],
-            "updated": s["updated"],
-            "deleted": s["deleted"],
-            "failures": s["failures"],
-            "ok": float(s["result"] == "ok"),
-        }
-        for s in statuses(sources, state)
-    }

@@ -15,8 +15,15 @@ from ingest.plan import Indexed, Plan, indexed_documents
 from ingest.sync.config import Source
 from ingest.sync.state import Status, SyncState, now
 from knowledge.access import EVERYONE
+from knowledge.errors import IndexModelMismatch
 
 log = logging.getLogger(__name__)
+COLLECTION = "collection"
+"""In a source's saved state: the collection its marks and validators were written into."""
+AFTER_REBUILD = (
+    "Sources in sources.yaml are not part of that rebuild: the next `ingest sync` after it reads "
+    "each of them again, whole, into the new index."
+)
 
 
 def sync_source(
@@ -32,13 +39,24 @@ def sync_source(
 ) -> Status:
     started = time.perf_counter()
     previous = state.status(source.name)
+    collection = pipeline.store.serving_collection()
+    if collection:
+        try:  # another model's vectors: only a rebuild may replace them, never add to them
+            pipeline.store.check_model(pipeline.embedder.model_name)
+        except IndexModelMismatch as mismatch:
+            return refused(source, state, f"{mismatch} {AFTER_REBUILD}")
+    marks = state.state(source.name)
+    if marks.get(COLLECTION) != collection:
+        # Its marks and validators describe another index (rebuilt, rolled back): read it all again.
+        marks = {COLLECTION: collection}
+        full = True
     full = (
         full
         or connector.full_only
         or not previous.last_full
         or now() - previous.last_full >= source.full_every
     )
-    pull = Pull(state=state.state(source.name))
+    pull = Pull(state=marks)
     error = ""
     try:
         connector.pull(pull, full)
@@ -52,7 +70,6 @@ def sync_source(
         failures=previous.failures,
     )
     documents = [_labelled(doc, source) for doc in pull.documents]
-    collection = pipeline.store.serving_collection()
     held = {
         doc_id: known
         for doc_id, known in (
@@ -101,7 +118,7 @@ def sync_source(
             )
             pipeline.write(collection, plan, held, None, together=True)
             pipeline.store.record_ingest(collection, [source.path])
-        state.save_state(source.name, pull.state)
+        state.save_state(source.name, {**pull.state, COLLECTION: collection})
     except (
         Exception
     ) as failure:  # the store or the embedding failed: nothing new serves; retry later
@@ -132,10 +149,15 @@ def sync_source(
 
 def could_not_start(source: Source, state: SyncState, error: ConnectorError) -> Status:
     """The status of a source whose connector could not even be made (a token not set)."""
+    return refused(source, state, str(error))
+
+
+def refused(source: Source, state: SyncState, error: str) -> Status:
+    """A run that read nothing, for `error`: failed, backing off, saved."""
     previous = state.status(source.name)
     status = Status(
         result="failed",
-        error=str(error),
+        error=error,
         failures=previous.failures + 1,
         last_full=previous.last_full,
         last_run=now(),

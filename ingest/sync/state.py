@@ -5,14 +5,23 @@ workers: all in Redis, so `ingest status`, `/kb status` and /metrics read the sa
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import redis
+from redis.exceptions import LockError
 
-LOCK_TIMEOUT_S = 3600
-"""A run holding the lock longer than this is taken to have died (the lock expires)."""
+log = logging.getLogger(__name__)
+
+LOCK_TTL_S = 60.0
+"""The sync lock's lifetime in Redis. A run renews it every third of that while it works, so a
+run may take as long as it needs (a 5,000-page first crawl does), while a worker that dies
+mid-run (killed, its machine gone) keeps the others waiting at most this long."""
 
 
 @dataclass
@@ -44,9 +53,10 @@ class Status:
 
 
 class SyncState:
-    def __init__(self, client: redis.Redis, prefix: str) -> None:
+    def __init__(self, client: redis.Redis, prefix: str, lock_ttl: float = LOCK_TTL_S) -> None:
         self.client = client
         self.prefix = f"{prefix}sync:"
+        self.lock_ttl = lock_ttl
 
     @classmethod
     def connect(cls, url: str, prefix: str) -> SyncState:
@@ -70,10 +80,49 @@ class SyncState:
 
     def lock(self) -> redis.lock.Lock:
         """One sync at a time across every worker: they write the same collection."""
-        return self.client.lock(f"{self.prefix}lock", timeout=LOCK_TIMEOUT_S, blocking=False)
+        # Not thread-local: the renewal runs in a thread of its own and must see the token.
+        return self.client.lock(
+            f"{self.prefix}lock", timeout=self.lock_ttl, blocking=False, thread_local=False
+        )
+
+    @contextmanager
+    def held_lock(self) -> Iterator[bool]:
+        """The lock, renewed while the block runs; yields False (and runs nothing under it) when
+        another worker holds it."""
+        lock = self.lock()
+        if not lock.acquire():
+            yield False
+            return
+        done = threading.Event()
+        renewal = threading.Thread(
+            target=_renew, args=(lock, done, self.lock_ttl / 3), daemon=True, name="sync-lock"
+        )
+        renewal.start()
+        try:
+            yield True
+        finally:
+            done.set()
+            renewal.join()
+            with suppress(LockError):  # expired while Redis was away: nothing left to release
+                lock.release()
 
     def close(self) -> None:
         self.client.close()
+
+
+def _renew(lock: redis.lock.Lock, done: threading.Event, every: float) -> None:
+    while not done.wait(every):
+        try:
+            lock.reacquire()  # back to the full TTL
+        except LockError:
+            log.error(
+                "the sync lock expired while this run worked (Redis away longer than %.0fs); "
+                "another worker may sync at the same time",
+                lock.timeout,
+            )
+            return
+        except redis.RedisError as error:  # Redis away for a moment: the next renewal may reach it
+            log.warning("could not renew the sync lock: %s", error)
 
 
 def now() -> float:

@@ -16,6 +16,7 @@ from ingest.sync.state import Status, SyncState, now
 
 log = logging.getLogger(__name__)
 TICK_S = 30.0
+MIN_WAIT_S = 1.0
 
 
 def due(sources: list[Source], state: SyncState, at: float) -> list[Source]:
@@ -34,10 +35,9 @@ def run_once(
     report: Callable[[Source, Status], None] = lambda s, st: None,
 ) -> dict[str, Status] | None:
     """Run `sources` one after another under the lock; None when another worker holds it."""
-    lock = state.lock()
-    if not lock.acquire():
-        return None
-    try:
+    with state.held_lock() as held:
+        if not held:
+            return None
         results = {}
         for source in sources:
             try:
@@ -58,8 +58,6 @@ def run_once(
             )
             report(source, status)
         return results
-    finally:
-        lock.release()
 
 
 def watch(
@@ -71,17 +69,25 @@ def watch(
     tick: float = TICK_S,
     report: Callable[[Source, Status], None] = lambda s, st: None,
 ) -> None:
-    """Until `stop` is set: every `tick`, run the sources that are due."""
+    """Until `stop` is set: run the sources that are due, then wait until the next one is (at most
+    `tick`, so a run another worker made, which moves the next one, is seen)."""
     while not stop.is_set():
-        ready = due(sources, state, now())
-        if ready:
-            try:
+        wait = tick
+        try:
+            ready = due(sources, state, now())
+            if ready:
                 run_once(ready, pipeline, state, settings, report=report)
-            except (
-                Exception
-            ):  # a bug in one run must not end the schedule; the status says the rest
-                log.exception("sync run failed")
-        stop.wait(tick)
+            wait = until_due(sources, state, now(), tick)
+        except Exception:  # a bug in one run, or Redis away, must not end the schedule
+            log.exception("sync run failed")
+        stop.wait(wait)
+
+
+def until_due(sources: list[Source], state: SyncState, at: float, tick: float) -> float:
+    """Seconds until the soonest source is due, between MIN_WAIT_S (one overdue while another
+    worker runs it) and `tick`."""
+    soonest = min((state.status(s.name).next_run for s in sources), default=at + tick)
+    return min(tick, max(soonest - at, MIN_WAIT_S))
 
 
 def start_in_background(

@@ -3,7 +3,7 @@ and writing included (goal <= 60 s on 2 cores), then synced again unchanged (goa
 per page, all 304, nothing embedded). Also prints the embedding floor: the same texts embedded
 alone, so the crawl's own share shows whatever the machine's load.
 
-    .venv/bin/python -m tests.benchmarks.crawl [--pages 1000] [--json]
+    .venv/bin/python -m tests.benchmarks.crawl [--pages 1000] [--threads 2] [--json]
 
 Needs Redis at REDIS_URL (the sync state); uses a key prefix of its own and removes it after.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import tempfile
 import time
 import uuid
@@ -30,6 +31,7 @@ from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
 from tests.benchmarks import print_figures
+from tests.benchmarks.crawl_stages import stage_seconds
 from tests.fakes.website import FakeSite, page
 
 WORDS = [
@@ -99,10 +101,13 @@ def site_pages(count: int, seed: int = 7) -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1000)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="the engine's threads (EMBEDDING_THREADS)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    embedder = Embedder()
+    embedder = Embedder(args.threads)
     embedder.embed_documents(["warm up"])
     state = SyncState.connect(
         os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -118,17 +123,20 @@ def main() -> None:
                 where=f"{site.url}/site/",
                 max_pages=args.pages + 100,
             )
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), cpu_seconds()
             first = sync_source(source, Website(source), pipeline, state)
-            first_s = time.perf_counter() - started
+            first_s, first_cpu_s = time.perf_counter() - started, cpu_seconds() - cpu
             site.reset_counts()
             started = time.perf_counter()
             second = sync_source(source, Website(source), pipeline, state)
             second_s = time.perf_counter() - started
+            second_requests, second_sent = sum(site.requests.values()), sum(site.sent.values())
             chunks = list(store.chunks())
+            stages = stage_seconds([f"{site.url}{path}" for path in site.pages], embedder, store)
             # The floor: embedding the same texts alone (chunk texts and headings, as the pipeline does).
             started = time.perf_counter()
             embedder.embed_documents([c.embedding_text for c in chunks])
+            texts_s = time.perf_counter() - started
             embedder.embed_documents(list(dict.fromkeys(c.heading for c in chunks if c.heading)))
             floor_s = time.perf_counter() - started
         finally:
@@ -143,18 +151,28 @@ def main() -> None:
             "chunks": len(chunks),
             "result": first.result,
             "first_sync_s": round(first_s, 1),
+            "first_sync_cpu_s": round(first_cpu_s, 1),
             "pages_per_s": round(first.added / first_s, 1),
             "goal_first_sync_s": 60,
             "embedding_floor_s": round(floor_s, 1),
+            "of_which_headings_s": round(floor_s - texts_s, 1),
+            **stages,
             "crawl_overhead_s": round(first_s - floor_s, 1),
             "second_sync_s": round(second_s, 1),
-            "second_requests": sum(site.requests.values()),
-            "second_bodies_sent": sum(site.sent.values()),
+            "second_requests": second_requests,
+            "second_bodies_sent": second_sent,
             "second_changed": second.added + second.updated,
+            "embedding_threads": args.threads or 1,
             "load_average": os.getloadavg()[0],
         },
         args.json,
     )
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process, every thread: under load it says what the work cost."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 if __name__ == "__main__":
