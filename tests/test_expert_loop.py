@@ -20,19 +20,16 @@ REPLY = "Yes: 40 spaces in the basement. Ask facilities for a badge; first come,
 
 @pytest.fixture
 def week(slack_settings, make_deps, fake_slack):
-    settings = slack_settings.replace(experts=f"<@{EXPERT}>")
-    deps = make_deps(settings, metrics=True)
+    app, deps = slack_app(make_deps, slack_settings.replace(experts=f"<@{EXPERT}>"))
     today = ["2026-12-07"]  # a Monday
     deps.verified.clock = lambda: today[0]
-    app = create_app(
-        deps,
-        Agent(deps),
-        client=build_web_client(
-            settings.slack_bot_token.get_secret_value(), settings.slack_api_url
-        ),
-        process_before_response=True,
-    )
     return app, deps, today
+
+
+def slack_app(make_deps, settings):
+    deps = make_deps(settings, metrics=True)
+    client = build_web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    return create_app(deps, Agent(deps), client=client, process_before_response=True), deps
 
 
 def click(
@@ -185,16 +182,7 @@ def test_a_user_groups_member_is_an_expert_and_someone_else_is_not(
     slack_settings, make_deps, fake_slack
 ):
     fake_slack.usergroups["S0FAC"] = [EXPERT]
-    settings = slack_settings.replace(experts="<!subteam^S0FAC|@facilities>")
-    deps = make_deps(settings)
-    app = create_app(
-        deps,
-        Agent(deps),
-        client=build_web_client(
-            settings.slack_bot_token.get_secret_value(), settings.slack_api_url
-        ),
-        process_before_response=True,
-    )
+    app, deps = slack_app(make_deps, slack_settings.replace(experts="<!subteam^S0FAC|@facilities>"))
     app.dispatch(signed(mention(f"<@UBOT> {ASKED}", ts="1765100000.000100")))
     [refusal] = fake_slack.wait_for("chat.postMessage")
     click(app, fake_slack, refusal["blocks"], "ask_expert", "U42")
