@@ -58,6 +58,17 @@ def test_a_table_question_is_answered_by_checked_sql_and_shows_the_rows(
     assert "ORDER BY city LIMIT 200" in render(answer)
 
 
+def test_the_sql_writer_is_shown_the_values_of_short_text_columns(agent_with_model, fake_openai):
+    """A small model filters on what it has seen: without the regions listed, Qwen 0.5B wrote
+    `country = 'Africa'`. Long or many-valued columns (cities, asset tags) are not listed."""
+    fake_openai.enqueue(sql_reply("SELECT count(*) FROM offices WHERE region = 'Americas'"))
+    agent_with_model.answer("How many offices are there in the Americas?")
+    shown = fake_openai.prompts()[0][1]["content"]
+    assert "region is one of: Africa, Americas, Asia, Europe, Oceania" in shown
+    assert "country is one of: Australia, Brazil," in shown  # 14 countries
+    assert "city is one of:" not in shown
+
+
 def test_hostile_sql_is_rejected_and_re_asked_once_with_the_reason(
     agent_with_model, fake_openai, tmp_path
 ):
