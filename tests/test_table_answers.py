@@ -58,6 +58,17 @@ def test_a_table_question_is_answered_by_checked_sql_and_shows_the_rows(
     assert "ORDER BY city LIMIT 200" in render(answer)
 
 
+def test_the_sql_writer_is_shown_the_values_of_short_text_columns(agent_with_model, fake_openai):
+    """A small model filters on what it has seen: without the regions listed, Qwen 0.5B wrote
+    `country = 'Africa'`. Long or many-valued columns (cities, asset tags) are not listed."""
+    fake_openai.enqueue(sql_reply("SELECT count(*) FROM offices WHERE region = 'Americas'"))
+    agent_with_model.answer("How many offices are there in the Americas?")
+    shown = fake_openai.prompts()[0][1]["content"]
+    assert "region is one of: Africa, Americas, Asia, Europe, Oceania" in shown
+    assert "country is one of: Australia, Brazil," in shown  # 14 countries
+    assert "city is one of:" not in shown
+
+
 def test_hostile_sql_is_rejected_and_re_asked_once_with_the_reason(
     agent_with_model, fake_openai, tmp_path
 ):
@@ -155,3 +166,40 @@ def test_without_a_model_a_count_one_row_holds_is_answered_from_that_row(
     ):
         answer = agent.answer(question)
         assert answer.refused and "no language model is configured" in answer.text, question
+
+
+def test_bot_eval_tables_picks_the_tables_the_chain_would(eval_tables, embedder, tmp_path):
+    """A table's passages have their own, lower threshold (e5 scores the 44 table questions
+    0.808-0.905); the eval once applied the prose one and left 28 of 44 questions without a
+    table, blaming retrieval for what the chain answers."""
+    from bot.ops.evals.data import PUBLIC_ACCESS
+    from bot.ops.evals.tables import question_tables
+    from bot.settings import Settings
+    from knowledge.retrieval import Retriever
+    from knowledge.settings import KnowledgeSettings
+    from knowledge.sparse import SparseEncoder
+    from knowledge.store import Store
+
+    folder, _ = eval_tables
+    knowledge = KnowledgeSettings(qdrant_path=copy_store(folder / "qdrant", tmp_path / "kb"))
+    settings = Settings(knowledge=knowledge)
+    questions = [
+        json.loads(line)["question"]
+        for line in (TABLES / "questions.jsonl").read_text().splitlines()
+        if line.strip()
+    ]
+    store = Store.open(knowledge)
+    try:
+        retriever = Retriever(store, embedder, SparseEncoder())
+        below_prose = []
+        for question in questions:
+            passages = retriever.retrieve(question, knowledge.top_k, access=PUBLIC_ACCESS)
+            best = max(p.score for p in passages)
+            if knowledge.min_relevance_tables <= best < knowledge.min_relevance:
+                below_prose.append(question)
+        with_tables = [q for q in questions if question_tables(retriever, q, settings)]
+    finally:
+        store.close()
+    assert below_prose, "no question tests the tables' own threshold any more"
+    assert set(below_prose) <= set(with_tables)
+    assert len(with_tables) >= 40

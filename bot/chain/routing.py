@@ -19,6 +19,7 @@ from bot.chain.table_answers import tables_for
 from bot.deps import Deps
 from knowledge.language import language_of
 from knowledge.models import Passage
+from knowledge.settings import KnowledgeSettings
 
 
 def answer_question(deps: Deps, question: Question) -> Answer:
@@ -53,8 +54,7 @@ def answer_from(deps: Deps, question: Question, passages: list[Passage]) -> Answ
     knowledge, language = deps.settings.knowledge, question.language
     # Scores are cosine for English and lexical relevance for Korean (as the retriever judged
     # the words it searched for, which a follow-up's rewrite may have changed): each has its threshold.
-    asked_in = language_of(question.text)
-    relevant = [p for p in passages if knowledge.relevant(p, asked_in)]
+    relevant = relevant_passages(knowledge, question.text, passages)
     if not relevant:
         return refusal(passages, language)
     faq = faq_match(passages, knowledge.faq_match)
@@ -86,6 +86,15 @@ def answer_from(deps: Deps, question: Question, passages: list[Passage]) -> Answ
         )
         return replace(answer, notes=[f"{spent_note}: free tiers only", *answer.notes])
     return cascade.answer(prompt, question.text, relevant, question.history, language=language)
+
+
+def relevant_passages(
+    knowledge: KnowledgeSettings, question: str, passages: list[Passage]
+) -> list[Passage]:
+    """The passages that may answer `question`: above its language's threshold, or the tables'
+    lower one for a table's passages (`bot eval tables` picks its tables through this too)."""
+    asked_in = language_of(question)
+    return [p for p in passages if knowledge.relevant(p, asked_in)]
 
 
 def with_disclaimers(deps: Deps, answer: Answer, language: str) -> Answer:

@@ -26,6 +26,7 @@ from bot.chain.outcomes import extractive
 from bot.chain.question import Question
 from bot.chain.reask import Rejected, ask_until_valid
 from bot.chain.row_lookup import counted_in_one_row, is_aggregate
+from bot.chain.table_schema import schema_text
 from bot.ops.telemetry import Telemetry
 from guards.errors import UnsafeSQL
 from knowledge.access import EVERYONE, Access
@@ -160,7 +161,13 @@ class TableAnswers:
             {
                 "role": "user",
                 "content": "\n\n".join(
-                    [*map(_schema, cards, schemas.values()), f"Question: {question}"]
+                    [
+                        *(
+                            schema_text(card, info, self.tables)
+                            for card, info in zip(cards, schemas.values(), strict=True)
+                        ),
+                        f"Question: {question}",
+                    ]
                 ),
             },
         ]
@@ -244,13 +251,6 @@ def audience_of_all(chunks: list[Chunk]) -> list[str]:
     """Who may read every one of `chunks` (an empty list: nobody but an admin's --all)."""
     restricted = [set(chunk.audience) for chunk in chunks if chunk.restricted]
     return sorted(set.intersection(*restricted)) if restricted else [EVERYONE]
-
-
-def _schema(card: Passage, info) -> str:
-    """A table as the model sees it: every column with its type (a long card is split into
-    chunks, and the one retrieved may not list them all), then the card's text."""
-    columns = ", ".join(f"{c.name} {c.type}" for c in info.columns)
-    return f"Table {info.name} ({info.rows} rows), columns: {columns}\n{card.chunk.text}"
 
 
 def _declined(key: str, title: str, cards: list[Passage], language: str) -> Answer:

@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from bot.chain.llm import Chat, Completion, build_chat
 from bot.chain.prompt_variants import SQL_PROMPT, load_prompt
+from bot.chain.routing import relevant_passages
 from bot.chain.table_answers import TableAnswers, as_shown, tables_for
 from bot.chain.tiers import Tier
 from bot.ops.evals.data import PUBLIC_ACCESS, percentiles
@@ -107,7 +108,7 @@ def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> d
     correct, found, latencies, table_latencies, misses = 0, 0, [], [], []
     for case in cases:
         started = time.perf_counter()
-        cards = _cards(retriever, case["question"], settings)
+        cards = question_tables(retriever, case["question"], settings)
         retrieved = time.perf_counter()
         attempt = (
             answers.query(ScriptedChat(case["sql"]), case["question"], cards, PUBLIC_ACCESS)
@@ -131,7 +132,7 @@ def _evaluate(retriever: Retriever, tables: TableStore, settings: Settings) -> d
                     "notes": attempt.notes if attempt else ["no table card"],
                 }
             )
-    cards = _cards(retriever, HOSTILE_QUESTION, settings)
+    cards = question_tables(retriever, HOSTILE_QUESTION, settings)
     rejected = [
         answers.query(ScriptedChat(sql), HOSTILE_QUESTION, cards, PUBLIC_ACCESS).result is None
         for sql in HOSTILE
@@ -161,7 +162,7 @@ def _evaluate_model(
     ]
     correct, latencies, misses = 0, [], []
     for case in cases:
-        cards = _cards(retriever, case["question"], settings)
+        cards = question_tables(retriever, case["question"], settings)
         started = time.perf_counter()
         attempt = answers.query(writer, case["question"], cards, PUBLIC_ACCESS) if cards else None
         latencies.append((time.perf_counter() - started) * 1000)
@@ -189,14 +190,12 @@ def _evaluate_model(
     }
 
 
-def _cards(retriever: Retriever, question: str, settings: Settings):
-    """The table cards the chain would use: among the relevant passages that carry the answer."""
-    passages = [
-        p
-        for p in retriever.retrieve(question, settings.knowledge.top_k, access=PUBLIC_ACCESS)
-        if p.score >= settings.knowledge.min_relevance
-    ]
-    return tables_for(passages, settings.knowledge.passage_margin)
+def question_tables(retriever: Retriever, question: str, settings: Settings):
+    """The table cards the chain would use: among the relevant passages (as the chain judges
+    them, with the tables' own threshold) that carry the answer."""
+    retrieved = retriever.retrieve(question, settings.knowledge.top_k, access=PUBLIC_ACCESS)
+    relevant = relevant_passages(settings.knowledge, question, retrieved)
+    return tables_for(relevant, settings.knowledge.passage_margin)
 
 
 def tables_of(sql: str, tables: TableStore) -> set[str]:
