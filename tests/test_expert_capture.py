@@ -80,10 +80,11 @@ def test_save_as_answer_on_a_reply_makes_a_draft_and_on_a_parent_says_why_not(
             "message_ts": message["ts"],
             "response_url": f"{fake_slack.url}/response/sc",
         }
+        said = len(fake_slack.calls_to("/response/sc"))
         assert app.dispatch(interaction(payload, fake_slack)).status == 200
-        return fake_slack.wait_for(
-            "/response/sc", count=len(fake_slack.calls_to("/response/sc")) + 1
-        )[-1]["text"]
+        replies = fake_slack.wait_for("/response/sc", count=said + 1)
+        assert len(replies) == said + 1
+        return replies[-1]["text"]
 
     assert "Only a reply in a thread" in shortcut(PARENT) and deps.verified.all(("draft",)) == []
     assert "draft answer" in shortcut(REPLY)
