@@ -85,3 +85,19 @@ def test_the_tree_is_formatted():
         text=True,
     )
     assert done.returncode == 0, "run `ruff format .`:\n" + done.stdout + done.stderr
+
+
+BENCHMARKS = sorted(
+    p.stem for p in (ROOT / "tests" / "benchmarks").glob("*.py") if p.stem != "__init__"
+)
+
+
+def test_every_benchmark_still_imports():
+    # Benchmarks run by hand, so nothing else notices when a name they import moves away
+    # (turn.py failed on a setting renamed a stop before).
+    code = "import importlib, sys\nfor name in sys.argv[1:]: importlib.import_module(name)"
+    modules = [f"tests.benchmarks.{name}" for name in BENCHMARKS]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *modules], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -25,8 +25,9 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.ops.evals import DEFAULT_DATA, covid_dataset
+from bot.ops.evals import covid_dataset
 from bot.ops.evals.data import percentiles
+from bot.settings import load_settings
 from ingest.pipeline import Pipeline
 from knowledge.access import ALL
 from knowledge.embeddings import Embedder
@@ -78,11 +79,12 @@ def covid_store(
     with the encoders that made it and the paraphrases to ask."""
     embedder = Embedder()
     sparse = SparseEncoder()
-    questions = [line["question"] for line in covid_dataset(DEFAULT_DATA)]
+    data = load_settings().eval_data_dir  # EVAL_DATA_DIR, by default ../shared/eval
+    questions = [line["question"] for line in covid_dataset(data)]
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open(KnowledgeSettings(qdrant_path=Path(tmp) / "qdrant"))
         try:
-            Pipeline(store, embedder, sparse).run([DEFAULT_DATA / "faq" / "covid_faq.csv"])
+            Pipeline(store, embedder, sparse).run([data / "faq" / "covid_faq.csv"])
             grow(store, points, relabel)
             yield store, embedder, sparse, questions
         finally:
