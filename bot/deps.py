@@ -15,7 +15,7 @@ from bot.chain.breaker import CircuitBreaker
 from bot.chain.cascade import Cascade
 from bot.chain.escalations import Escalations
 from bot.chain.gate import Gate
-from bot.chain.llm import build_chat
+from bot.chain.llm import LocalChat, build_chat
 from bot.chain.prompt_variants import SQL_PROMPT, Variants, load_prompt
 from bot.chain.table_answers import TableAnswers
 from bot.chain.thread_memory import ThreadMemory, connect
@@ -23,6 +23,7 @@ from bot.chain.tiers import Tier
 from bot.chain.turn_log import TurnLog
 from bot.chain.usage import UsageLedger
 from bot.chain.verified import VerifiedAnswers
+from bot.errors import LLMUnavailable
 from bot.ops.telemetry import Telemetry
 from bot.ops.tracing import build_tracer_provider
 from bot.settings import Settings
@@ -151,6 +152,17 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
         verified=verified,
         escalations=Escalations(redis_client, settings.redis_prefix, verified, settings.experts),
     )
+
+
+def load_local_models(deps: Deps) -> None:
+    """A serving worker's local models, loaded before it serves: readiness means the first
+    answer does not wait for them (~0.4-0.9 s for the Qwen 0.5B from the page cache)."""
+    for chat in deps.cascade.chats if deps.cascade else []:
+        if isinstance(chat, LocalChat):
+            try:
+                chat.load()
+            except LLMUnavailable as error:  # the cascade passes the tier over, as at any failure
+                log.warning("%s; its questions go to the next tier", error)
 
 
 def screen_ahead(deps: Deps) -> threading.Thread:

@@ -11,12 +11,15 @@ import socket
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot.chain import llm
 from bot.chain.agent import Agent
 from bot.chain.tiers import Tier
+from bot.deps import load_local_models
 from bot.ops.evals.answers import model_text
 from guards.claims import flipped_sentences
 from guards.grounding import unsupported_sentences
@@ -165,3 +168,25 @@ def test_a_korean_answer_from_the_local_tier_is_shown_only_when_grounded(
     # What the guards rejected is counted, never shown.
     rejected = [note for note in answer.notes if "draft 1 rejected" in note]
     assert answer.guard_failures == len(rejected)
+
+
+def test_a_serving_worker_loads_its_local_model_before_it_serves(
+    kb_settings, make_deps, local_tier, tmp_path, caplog
+):
+    # Another path to the same file: a model no earlier test has loaded in this process.
+    alias = tmp_path / "qwen.gguf"
+    alias.symlink_to(local_tier.gguf)
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF, or so it says")
+    deps = make_deps(
+        kb_settings.replace(
+            llm_tiers=(
+                replace(local_tier, name="broken", gguf=str(broken)),
+                replace(local_tier, gguf=str(alias)),
+            )
+        )
+    )
+    assert alias not in llm._loaded
+    load_local_models(deps)
+    assert alias in llm._loaded  # the first question does not wait for it
+    assert "could not be loaded from" in caplog.text and "next tier" in caplog.text

@@ -108,6 +108,10 @@ class LocalChat:
         self.tier = tier
         self.path = gguf_path(tier.gguf, models_dir)
 
+    def load(self) -> None:
+        """Load the model now rather than at the first question (a worker, before it serves)."""
+        loaded_model(self.path, self.tier.name)
+
     def complete(
         self, messages: list[dict[str, str]], json_schema: dict | None = None
     ) -> Completion:
@@ -165,12 +169,17 @@ def loaded_model(path: Path, tier_name: str):
                     f"Tier {tier_name} needs llama-cpp-python: {LOCAL_EXTRA}."
                 ) from None
             # The GGUF's own chat template (ChatML for Qwen) formats the messages.
-            model = Llama(
-                model_path=str(path),
-                n_ctx=LOCAL_CONTEXT_TOKENS,
-                n_threads=LOCAL_THREADS,
-                verbose=False,
-            )
+            try:
+                model = Llama(
+                    model_path=str(path),
+                    n_ctx=LOCAL_CONTEXT_TOKENS,
+                    n_threads=LOCAL_THREADS,
+                    verbose=False,
+                )
+            except ValueError as error:  # llama.cpp could not read the file
+                raise LLMUnavailable(
+                    f"The local model of tier {tier_name} could not be loaded from {path}: {error}"
+                ) from error
             _loaded[path] = (model, threading.Lock())
         return _loaded[path]
 

@@ -11,7 +11,7 @@ from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.deps import Deps, screen_ahead
+from bot.deps import Deps, load_local_models, screen_ahead
 from bot.errors import BotError
 from bot.slack.listeners import create_app
 from bot.web.admission import Admission
@@ -31,6 +31,7 @@ def serve(deps: Deps, agent, http: bool = False, port: int = 3000) -> int:
     # last spans are exported. Its default would kill at once; and a worker started in the background by
     # a shell ignores SIGINT, so SIGTERM is the stop that always arrives.
     signal.signal(signal.SIGTERM, _interrupt)
+    load_local_models(deps)
     screen_ahead(deps)
     admission = Admission.for_settings(settings)
     app = None
