@@ -69,6 +69,7 @@ def test_bad_variant_settings_say_what_to_fix():
         "answer-v2",
         "rewrite-v1",
         "sql-v1",
+        "sql-v2",
     ]
 
 

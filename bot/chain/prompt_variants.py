@@ -25,7 +25,7 @@ PROMPTS_DIR = Path(__file__).with_name("prompts")
 REWRITE = "rewrite-v1"
 """The prompt that turns a follow-up into a standalone question (not split: it shapes the
 search, not the answer's voice)."""
-SQL_PROMPT = "sql-v1"
+SQL_PROMPT = "sql-v2"
 """The prompt that asks for one SQL query over the tables (bot/chain/table_answers.py)."""
 
 
