@@ -29,6 +29,12 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _ENGLISH_NEGATION = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot)\b|n't\b", re.IGNORECASE
 )
+_NOT_A_NEGATION = re.compile(
+    r"\b(?:no|not)\s+(?:later|earlier|sooner|more|less|fewer|longer|older)\s+than\b"
+    r"|\bnot\s+only\b",
+    re.IGNORECASE,
+)
+"""Bounds and additions written with a not: "no later than 60 days" restates "within 60 days"."""
 _KOREAN_NEGATION = frozenset(
     [("않", "VX"), ("없", "VA"), ("못", "MAG"), ("안", "MAG"), ("아니", "VCN"), ("말", "VX")]
 )
@@ -62,4 +68,4 @@ def flipped_sentences(answer: str, passages: list[str]) -> list[str]:
 def negated(sentence: str) -> bool:
     if HANGUL.search(sentence):
         return any(m in _KOREAN_NEGATION for m in SparseEncoder.tagged(sentence))
-    return bool(_ENGLISH_NEGATION.search(sentence))
+    return bool(_ENGLISH_NEGATION.search(_NOT_A_NEGATION.sub("", sentence)))

@@ -118,6 +118,19 @@ def test_an_answer_that_keeps_the_passages_not_passes(guard):
 
 
 @pytest.mark.parametrize(
+    "answer",
+    [
+        "Submit the claim in Expenso no later than 60 days, with a receipt [1].",
+        "Expenso claims need not only a receipt but also a note over 250 EUR [1].",
+    ],
+)
+def test_a_bound_or_an_addition_written_with_not_is_no_negation(guard, answer):
+    passage = ["Submit the claim in Expenso within 60 days, with a receipt; a note over 250 EUR."]
+    result = guard.check(reply(answer), passage, "When must I submit a claim?")
+    assert result.passed, result.problems
+
+
+@pytest.mark.parametrize(
     "question, answer",
     [
         ("VPN 접속이 안 돼요", "VPN 접속이 안 돼요. [1]"),  # Qwen 0.5B, measured
