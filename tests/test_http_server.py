@@ -199,3 +199,18 @@ def test_an_http_1_0_client_gets_one_response_and_the_connection_closes(served):
         client.sendall(b"GET /old HTTP/1.0\r\n\r\n")
         received = until_closed(client)
     assert received.startswith(b"HTTP/1.1 200 OK") and b"Connection: close" in received
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [["0", "40"], ["²"]],  # two lengths (smuggling through a proxy that takes the last); not ASCII
+)
+def test_an_ambiguous_length_ends_the_connection_and_its_rest_is_never_a_request(served, lengths):
+    smuggled = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    client = served.raw()
+    headers = "".join(f"Content-Length: {n}\r\n" for n in lengths).encode("latin-1")
+    client.sendall(b"POST /first HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n" + smuggled)
+    received = until_closed(client)
+    client.close()
+    assert received.startswith(b"HTTP/1.1 400") and b"/smuggled" not in received
+    assert served.finished.acquire(timeout=10)

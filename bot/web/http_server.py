@@ -20,12 +20,16 @@ README's production host) is a process manager to run the app under, not a serve
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 log = logging.getLogger(__name__)
 
+UNKEPT_TIMEOUT_S = 30.0
+"""With HTTP_KEEPALIVE_S=0, how long a client may stall mid-request before its thread goes."""
+_DIGITS = re.compile(r"[0-9]+")
 DRAIN_MAX_BYTES = 65_536
 """A body the app left unread up to this size is read and dropped to keep the connection; past
 it (or when its length is unknown) the connection is closed instead."""
@@ -143,8 +147,8 @@ class KeepAliveHandler(WSGIRequestHandler):
 
     def setup(self) -> None:
         # Every read and write on the connection waits at most this: an idle or stalled client
-        # lets its thread go. None (wsgiref's own) when connections are not kept.
-        self.timeout = self.server.keepalive_s or None
+        # lets its thread go, kept connections or not.
+        self.timeout = self.server.keepalive_s or UNKEPT_TIMEOUT_S
         super().setup()
         # A response's last packet is sent at once, not held for the client's ack of the one
         # before (Nagle's algorithm): on a kept connection that wait is a delayed ack, ~40 ms.
@@ -171,6 +175,12 @@ class KeepAliveHandler(WSGIRequestHandler):
                 return
             if not self.parse_request():  # it answered the error, and closes
                 return
+            lengths = self.headers.get_all("Content-Length") or ["0"]
+            if len(lengths) > 1 or not _DIGITS.fullmatch(lengths[0].strip()):
+                # Two lengths, or one not in ASCII digits ("²" passes isdigit), would let a proxy
+                # in front and this server read different bodies: refused, and the connection ends.
+                self.send_error(400, "One Content-Length of digits, please")
+                return
             if not self.server.keepalive_s:
                 self.close_connection = True
             self.body = self._body()
@@ -185,8 +195,8 @@ class KeepAliveHandler(WSGIRequestHandler):
             self.close_connection = True
 
     def _body(self) -> Body:
-        length = self.headers.get("Content-Length") or "0"
-        if "Transfer-Encoding" in self.headers or not length.isdigit():
+        length = (self.headers.get("Content-Length") or "0").strip()
+        if "Transfer-Encoding" in self.headers:
             # wsgiref cannot read a chunked body: the app sees none, and what was sent is dropped
             # with the connection instead of being read as the next request.
             self.close_connection = True
