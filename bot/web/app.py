@@ -12,7 +12,7 @@ import json
 from slack_bolt import App
 
 from bot.chain.agent import Agent
-from bot.deps import Deps, build_deps, screen_ahead
+from bot.deps import Deps, build_deps, load_local_models, screen_ahead
 from bot.mcp_server.http import mcp_wsgi
 from bot.settings import load_settings
 from bot.slack.listeners import create_app
@@ -98,6 +98,7 @@ def wsgi_from_env():
     Slack when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set, and the HTTP API. With
     PROMETHEUS_MULTIPROC_DIR set, a scrape of any worker counts them all."""
     deps = build_deps(load_settings(), metrics=True)
+    load_local_models(deps)
     screen_ahead(deps)
     agent, admission = Agent(deps), Admission.for_settings(deps.settings)
     slack_app = (

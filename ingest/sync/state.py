@@ -103,7 +103,9 @@ class SyncState:
         finally:
             done.set()
             renewal.join()
-            with suppress(LockError):  # expired while Redis was away: nothing left to release
+            # Expired while Redis was away, or Redis away now: the sync is done either way, and
+            # the lock's TTL frees it within a minute.
+            with suppress(LockError, redis.RedisError):
                 lock.release()
 
     def close(self) -> None:
