@@ -19,49 +19,59 @@ from __future__ import annotations
 
 import re
 
-from guards.grounding import MIN_CONTENT_WORDS, SUPPORT, content_words
+from guards.grounding import CITATION, MIN_CONTENT_WORDS, NUMBER, SUPPORT, content_words
 from knowledge.language import HANGUL
 from knowledge.sparse import SparseEncoder
 
-_CITATION = re.compile(r"\[\d+\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_CLAUSE = re.compile(r"(?<=[.!?])\s+|\n+|;\s*|,\s+")
+"""Negation is compared clause by clause: "X, but not Y" restates X and denies Y."""
+_YES_OR_NO = re.compile(r"\s*(?:yes|no|네|예|아니요|아뇨)\b", re.IGNORECASE)
 _ENGLISH_NEGATION = re.compile(
-    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot)\b|n't\b", re.IGNORECASE
+    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot|without)\b|n't\b", re.IGNORECASE
 )
 _NOT_A_NEGATION = re.compile(
     r"\b(?:no|not)\s+(?:later|earlier|sooner|more|less|fewer|longer|older)\s+than\b"
-    r"|\bnot\s+only\b",
+    r"|\bnot\s+only\b|\bno\.\s*\d",
     re.IGNORECASE,
 )
 """Bounds and additions written with a not: "no later than 60 days" restates "within 60 days"."""
 _KOREAN_NEGATION = frozenset(
-    [("않", "VX"), ("없", "VA"), ("못", "MAG"), ("안", "MAG"), ("아니", "VCN"), ("말", "VX")]
+    [
+        ("않", "VX"),
+        ("없", "VA"),
+        ("없이", "MAG"),
+        ("못", "MAG"),
+        ("안", "MAG"),
+        ("아니", "VCN"),
+        ("말", "VX"),
+    ]
 )
-"""받지 않다, 받을 수 없다, 못 받다, 안 되다, 대상이 아니다, 하지 마세요."""
+"""받지 않다, 받을 수 없다, 승인 없이, 못 받다, 안 되다, 대상이 아니다, 하지 마세요."""
 
 
 def echoes_question(answer: str, question: str) -> bool:
     """Whether `answer` adds no word or number to `question`: it repeats it, or is a bare yes/no."""
     if not question.strip():
         return False
-    text = _CITATION.sub("", answer)
-    new_numbers = set(_NUMBER.findall(text)) - set(_NUMBER.findall(question))
+    text = CITATION.sub("", answer)
+    if _YES_OR_NO.match(text) and content_words(text):  # the flip check holds it to its passage
+        return False  # "Yes, the office opens at 7 am." answers "Does it open at 7 am?"
+    new_numbers = set(NUMBER.findall(text)) - set(NUMBER.findall(question))
     return not new_numbers and not (content_words(text) - content_words(question))
 
 
 def flipped_sentences(answer: str, passages: list[str]) -> list[str]:
-    """Sentences of `answer` negated where the passage sentence they restate is not, or the
-    other way round."""
-    restated = [(s, content_words(s)) for p in passages for s in _SENTENCE.split(p) if s.strip()]
+    """Clauses of `answer` negated where the passage clause they restate is not, or the other
+    way round."""
+    restated = [(c, content_words(c)) for p in passages for c in _CLAUSE.split(p) if c.strip()]
     flipped = []
-    for sentence in _SENTENCE.split(_CITATION.sub("", answer)):
-        words = content_words(sentence)
+    for clause in _CLAUSE.split(CITATION.sub("", answer)):
+        words = content_words(clause)
         if len(words) < MIN_CONTENT_WORDS or not restated:
             continue
         source, shared = max(((s, len(words & w)) for s, w in restated), key=lambda x: x[1])
-        if shared / len(words) >= SUPPORT and negated(sentence) != negated(source):
-            flipped.append(sentence.strip())
+        if shared / len(words) >= SUPPORT and negated(clause) != negated(source):
+            flipped.append(clause.strip())
     return flipped
 
 

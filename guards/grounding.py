@@ -25,10 +25,10 @@ SUPPORT = 0.6
 MIN_CONTENT_WORDS = 3
 """Shorter sentences ("Yes.", "See [1].") carry no claim worth checking."""
 
-_CITATION = re.compile(r"\[\d+\]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+CITATION = re.compile(r"\[\d+\]")
+SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 STOPWORDS = frozenset(
     [
         "a",
@@ -185,11 +185,11 @@ def content_words(text: str) -> set[str]:
 def unsupported_sentences(answer: str, passages: list[str]) -> list[str]:
     """Sentences of `answer` that the passages do not back up."""
     source_words = set().union(*(content_words(p) for p in passages)) if passages else set()
-    source_numbers = {n.replace(",", ".") for p in passages for n in _NUMBER.findall(p)}
+    source_numbers = {n.replace(",", ".") for p in passages for n in NUMBER.findall(p)}
     unsupported = []
-    for sentence in _SENTENCE.split(_CITATION.sub("", answer)):
+    for sentence in SENTENCE.split(CITATION.sub("", answer)):
         sentence = sentence.strip()
-        numbers = {n.replace(",", ".") for n in _NUMBER.findall(sentence)}
+        numbers = {n.replace(",", ".") for n in NUMBER.findall(sentence)}
         if numbers - source_numbers:
             unsupported.append(sentence)
             continue

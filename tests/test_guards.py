@@ -145,6 +145,43 @@ def test_an_answer_that_only_repeats_the_question_fails(guard, question, answer)
     assert not any("repeats" in p for p in guard.check(reply(answer, [1, 2]), passages).problems)
 
 
+@pytest.mark.parametrize(
+    "question, answer, passage",
+    [
+        (
+            "Does the office open at 7 am?",
+            "Yes, the office opens at 7 am [1].",
+            "The office opens at 7 am.",
+        ),
+        (
+            "How much do employees get?",
+            "Employees receive up to 500 dollars a year [1].",
+            "Contractors do not receive the budget; employees receive up to 500 dollars a year.",
+        ),
+        (
+            "Who gets the budget?",
+            "Employees receive the home-office budget, contractors do not [1].",
+            "Employees receive the home-office budget.",
+        ),
+        (
+            "Which form is it?",
+            "Use form No. 12 for travel claims [1].",
+            "Travel claims use form No. 12.",
+        ),
+        (
+            "직원도 재택근무 예산을 받을 수 있나요?",
+            "네, 직원은 재택근무 예산을 받을 수 있습니다 [1].",
+            "직원은 재택근무 예산을 받을 수 있습니다.",
+        ),
+    ],
+)
+def test_right_answers_a_review_found_the_claim_checks_rejected_pass(
+    guard, question, answer, passage
+):
+    result = guard.check(reply(answer), [passage], question)
+    assert result.passed, result.problems
+
+
 def test_a_korean_answer_must_keep_the_passages_negation(guard):
     passage = ["계약직은 홈오피스 장비 지원 예산을 받을 수 없습니다."]
     flipped = guard.check(
