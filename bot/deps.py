@@ -123,7 +123,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
             telemetry.timed("embed", embedder.embed_query),
             settings.guards.pii_phone_region,
             # Kept per model: the next process reads the attack styles' vectors, not embeds them.
-            vectors_dir=settings.knowledge.data_dir / "vectors" / MODEL_NAME,
+            vectors_dir=settings.knowledge.data_dir / "vectors" / embedder.model_name,
         ),
         usage=UsageLedger(redis_client, settings.redis_prefix),
         variants=variants,

@@ -60,8 +60,7 @@ class UserGroups:
 
     def members(self, group: str) -> set[str]:
         """One group's members, from the cache or Slack (none when Slack cannot say)."""
-        raw = self._redis.get(self.key(group))
-        return set(json.loads(raw)) if raw is not None else self._asked(group)
+        return self._members_of([group], [self._redis.get(self.key(group))])[group]
 
     def read_groups_of(
         self, user: str, groups: list[str], reads: Reads
