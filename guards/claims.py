@@ -25,7 +25,6 @@ from knowledge.sparse import SparseEncoder
 
 _CLAUSE = re.compile(r"(?<=[.!?])\s+|\n+|;\s*|,\s+")
 """Negation is compared clause by clause: "X, but not Y" restates X and denies Y."""
-_YES_OR_NO = re.compile(r"\s*(?:yes|no|네|예|아니요|아뇨)\b", re.IGNORECASE)
 _ENGLISH_NEGATION = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot|without)\b|n't\b", re.IGNORECASE
 )
@@ -50,12 +49,14 @@ _KOREAN_NEGATION = frozenset(
 
 
 def echoes_question(answer: str, question: str) -> bool:
-    """Whether `answer` adds no word or number to `question`: it repeats it, or is a bare yes/no."""
+    """Whether `answer` adds no word or number to `question`: it repeats it, or is a bare yes/no,
+    or a yes/no with the question restated. The last may be right ("Yes, the office opens at
+    7 am.") but nothing in it can be checked, and Qwen 0.5B wrote "Yes, contractors can claim
+    the home-office budget." citing the budget row, not the rule that says they cannot: the
+    passage quoted instead is right either way."""
     if not question.strip():
         return False
     text = CITATION.sub("", answer)
-    if _YES_OR_NO.match(text) and content_words(text):  # the flip check holds it to its passage
-        return False  # "Yes, the office opens at 7 am." answers "Does it open at 7 am?"
     new_numbers = set(NUMBER.findall(text)) - set(NUMBER.findall(question))
     return not new_numbers and not (content_words(text) - content_words(question))
 

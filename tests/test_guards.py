@@ -135,10 +135,23 @@ def test_a_bound_or_an_addition_written_with_not_is_no_negation(guard, answer):
     [
         ("VPN 접속이 안 돼요", "VPN 접속이 안 돼요. [1]"),  # Qwen 0.5B, measured
         ("Can I carry over unused vacation days?", "Yes [1]."),
+        # Right or wrong, nothing in a yes/no with the question restated can be checked: the
+        # passage is quoted instead (Qwen 0.5B wrote the first, citing the budget's row).
+        ("Can contractors claim the home-office budget?", "Yes, contractors can claim it [1]."),
+        ("Does the office open at 7 am?", "Yes, the office opens at 7 am [1]."),
+        (
+            "직원도 재택근무 예산을 받을 수 있나요?",
+            "네, 직원도 재택근무 예산을 받을 수 있습니다 [1].",
+        ),
     ],
 )
 def test_an_answer_that_only_repeats_the_question_fails(guard, question, answer):
-    passages = ["VPN에 연결할 수 없으면 헬프데스크에 문의하세요.", PASSAGES[1]]
+    passages = [
+        "VPN에 연결할 수 없으면 헬프데스크에 문의하세요.",
+        PASSAGES[1],
+        "The office opens at 7 am. Contractors do not receive the home-office budget.",
+        "직원도 재택근무 예산을 받을 수 있습니다.",
+    ]
     result = guard.check(reply(answer, sources=[1, 2]), passages, question)
     assert not result.passed and "only repeats the question" in result.problems[0]
     # The same words given as an answer to another question are checked as usual.
@@ -148,11 +161,6 @@ def test_an_answer_that_only_repeats_the_question_fails(guard, question, answer)
 @pytest.mark.parametrize(
     "question, answer, passage",
     [
-        (
-            "Does the office open at 7 am?",
-            "Yes, the office opens at 7 am [1].",
-            "The office opens at 7 am.",
-        ),
         (
             "How much do employees get?",
             "Employees receive up to 500 dollars a year [1].",
@@ -168,16 +176,9 @@ def test_an_answer_that_only_repeats_the_question_fails(guard, question, answer)
             "Use form No. 12 for travel claims [1].",
             "Travel claims use form No. 12.",
         ),
-        (
-            "직원도 재택근무 예산을 받을 수 있나요?",
-            "네, 직원은 재택근무 예산을 받을 수 있습니다 [1].",
-            "직원은 재택근무 예산을 받을 수 있습니다.",
-        ),
     ],
 )
-def test_right_answers_a_review_found_the_claim_checks_rejected_pass(
-    guard, question, answer, passage
-):
+def test_right_answers_the_claim_checks_once_rejected_pass(guard, question, answer, passage):
     result = guard.check(reply(answer), [passage], question)
     assert result.passed, result.problems
 
