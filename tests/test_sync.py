@@ -17,6 +17,7 @@ from ingest.sync.runner import backoff
 from ingest.sync.state import Status, SyncState
 from knowledge.sparse import SparseEncoder
 from tests.fakes.website import FakeSite, page
+from tests.redis_events import key_events
 
 
 @pytest.fixture
@@ -89,13 +90,17 @@ def test_one_run_at_a_time_across_workers(env, redis_url, redis_prefix, capsys):
 def test_the_lock_is_renewed_while_a_run_works_and_freed_after(redis_client, redis_prefix):
     ttl = 0.3
     worker, other = (SyncState(redis_client, redis_prefix, lock_ttl=ttl) for _ in range(2))
-    with worker.held_lock() as held:
+    with (
+        key_events(redis_client, f"{redis_prefix}sync:lock") as next_event,
+        worker.held_lock() as held,
+    ):
         assert held
         started = time.monotonic()
-        while time.monotonic() - started < 4 * ttl:  # a run four times the lock's lifetime
+        # A run four times the lock's lifetime: woken by each renewal, the other never gets it.
+        while time.monotonic() - started < 4 * ttl:
+            assert next_event(time.monotonic() + ttl, "expire") == "expire"  # renewed in time
             with other.held_lock() as taken:
                 assert not taken
-            time.sleep(ttl / 10)  # the run's work, not a wait for anything
     with other.held_lock() as taken:
         assert taken
 
