@@ -205,3 +205,30 @@ def test_a_user_groups_member_is_an_expert_and_someone_else_is_not(
     assert "draft answer" in fake_slack.wait_for("chat.postMessage", count=4)[3]["text"]
     [draft] = deps.verified.all(("draft",))
     assert (draft.answer, draft.owner) == (REPLY, EXPERT)
+
+
+def test_a_korean_thread_hears_the_loop_in_korean(week, fake_slack):
+    app, deps, _ = week
+    asked, reply = (
+        "직원 주차장이 있나요?",
+        "네, 지하에 40면이 있습니다. 시설팀에 출입증을 요청하세요.",
+    )
+    app.dispatch(signed(mention(f"<@UBOT> {asked}", ts="1765100000.000100")))
+    [refusal] = fake_slack.wait_for("chat.postMessage")
+    click(app, fake_slack, refusal["blocks"], "ask_expert", "U42")
+    assert (
+        "전문가의 답변을 기다립니다" in fake_slack.wait_for("chat.postMessage", count=2)[1]["text"]
+    )
+    app.dispatch(
+        signed(message(reply, "1765100100.000100", thread_ts="1765100000.000100", user=EXPERT))
+    )
+    assert "검토용 초안" in fake_slack.wait_for("chat.postMessage", count=3)[2]["text"]
+    [draft] = deps.verified.all(("draft",))
+    deps.verified.approve(draft.id)
+
+    app.dispatch(signed(mention(f"<@UBOT> {asked}", ts="1765190000.000100", user="U77")))
+    served = fake_slack.wait_for("chat.postMessage", count=4)[3]
+    assert served["text"] == reply
+    assert f"<@{EXPERT}>님이 2026-12-07에 검증한 답변" in json.dumps(
+        served["blocks"], ensure_ascii=False
+    )

@@ -247,7 +247,7 @@ class Agent:
             span.set_attribute("kb.verified.id", match.entry.id if match else "")
         if match is not None:
             self.deps.telemetry.verified_hit(match.kind)
-        return verified_answer(match) if match is not None else None
+        return verified_answer(match, language_of(question)) if match is not None else None
 
     def _cache_entry(self, answer: Answer) -> dict:
         return {

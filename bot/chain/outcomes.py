@@ -77,15 +77,16 @@ def faq_match(passages: list[Passage], threshold: float) -> Passage | None:
     return max(matches, key=lambda p: p.question_score, default=None)
 
 
-def verified_answer(match) -> Answer:
+def verified_answer(match, language: str = "en") -> Answer:
     """A verified answer (bot/chain/verified.py), word for word; its audience is `inherited`, so that
-    thread memory shows it to no one else in the thread."""
+    thread memory shows it to no one else in the thread. Who verified it is said in `language`."""
     entry = match.entry
     return Answer(
         entry.answer,
         "verified",
         confidence=round(match.similarity, 4),
-        attribution=entry.attribution(),
+        attribution=entry.attribution(language),
+        language=language,
         inherited=[list(entry.audience)],
         notes=[f"verified answer {entry.id}: {match.kind} match ({match.similarity:.2f})"],
     )

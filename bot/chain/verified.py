@@ -31,6 +31,7 @@ import numpy as np
 import redis
 
 from bot.chain.answer_cache import normalised, reads_meaning
+from bot.chain.i18n import DEFAULT, text
 from knowledge.access import EVERYONE, Access, audiences
 
 Status = Literal["approved", "draft", "retired"]
@@ -89,13 +90,14 @@ class Verified:
     def wordings(self) -> tuple[str, ...]:
         return (self.question, *self.paraphrases)
 
-    def attribution(self) -> str:
+    def attribution(self, language: str = DEFAULT) -> str:
+        """Who vouches for the answer and since when, in the asker's language."""
         owner = (
             f"<@{self.owner}>"
             if self.owner[:1] in "UW" and self.owner.isalnum()
             else f"@{self.owner}"
         )
-        return f"Verified by {owner} on {self.verified_on}"
+        return text(language, "answer.verified_by", owner=owner, date=self.verified_on)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Verified:

@@ -68,7 +68,9 @@ def register_experts(app: App, deps: Deps) -> None:
         except redis.RedisError:
             logger.exception("could not record an escalation")
             respond(
-                text=text("en", "experts.retry"), response_type="ephemeral", replace_original=False
+                text=text(language_of(body.get("message", {}).get("text", "")), "experts.retry"),
+                response_type="ephemeral",
+                replace_original=False,
             )
             return
         deps.telemetry.escalated(len(waiting[0]) + len(waiting[1]))
@@ -88,7 +90,7 @@ def register_experts(app: App, deps: Deps) -> None:
         """A reply in a thread as the draft answer to the thread's question; what to tell the user."""
         thread_ts, reply_ts = message.get("thread_ts"), message.get("ts", "")
         if not thread_ts or thread_ts == reply_ts:
-            return text("en", "experts.not_a_reply")
+            return text(language_of(message.get("text", "")), "experts.not_a_reply")
         escalation = escalations.for_thread(channel, thread_ts)
         if escalation is None:  # a thread nobody escalated: its first message is the question
             first = thread_messages(client, channel, thread_ts)[:1]
@@ -103,7 +105,12 @@ def register_experts(app: App, deps: Deps) -> None:
             permalink(client, channel, reply_ts),
         )
         deps.telemetry.review_queue(sum(map(len, escalations.waiting())))
-        return text("en", "experts.saved", command=command, user=message.get("user", ""))
+        return text(
+            language_of(escalation.question),
+            "experts.saved",
+            command=command,
+            user=message.get("user", ""),
+        )
 
     @app.event("reaction_added")
     def on_reaction(event, client, logger):
@@ -128,7 +135,7 @@ def register_experts(app: App, deps: Deps) -> None:
             )
         except redis.RedisError:
             logger.exception("could not save a reply as an answer")
-            said = text("en", "experts.retry")
+            said = text(language_of(body.get("message", {}).get("text", "")), "experts.retry")
         respond(text=said, response_type="ephemeral")
 
     @app.action("review_approve")
@@ -240,7 +247,12 @@ def captured(deps: Deps, event: dict, client: WebClient) -> bool:
     client.chat_postMessage(
         channel=escalation.channel,
         thread_ts=thread_ts,
-        text=text("en", "experts.saved", command=deps.settings.slack_command, user=user),
+        text=text(
+            language_of(escalation.question),
+            "experts.saved",
+            command=deps.settings.slack_command,
+            user=user,
+        ),
     )
     return True
 
