@@ -142,6 +142,7 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
             settings.semantic_cache_match,
             store.content_hashes,
             answer_scope(rules.fingerprint, [t.model for t in settings.tiers], MODEL_NAME),
+            other_languages={"ko": settings.semantic_cache_match_ko},
         )
         if settings.answer_cache
         else None,

@@ -128,6 +128,10 @@ class Settings(EnvSettings):
     """Question-to-question similarity above which a cached answer is reused; calibrated on
     the COVID paraphrase pairs (`bot eval cache`): on e5's vectors 0.95 is the lowest at which
     no pair asking something else was served (0.93: precision 0.993; 0.91: 0.98)."""
+    semantic_cache_match_ko: float = env("SEMANTIC_CACHE_MATCH_KO", 0.96)
+    """The same for Korean questions, calibrated on Korean pairs (`bot eval cache --pairs
+    knowledge/eval/ko-pairs.jsonl`): Korean paraphrases sit higher on e5 than English ones, and
+    "정규직은 연차가 1년에 며칠이에요?" / "계약직은 ..." score 0.950. Above 1: exact wording only."""
     verified_match: float = env("VERIFIED_MATCH", 0.97)
     """Question-to-question similarity above which a verified answer is served; `bot eval
     calibrate` suggests it from the calibration half of the COVID paraphrases (the lowest that

@@ -175,32 +175,52 @@ def test_a_full_vector_list_is_retired_for_a_new_one(
     assert cache.get("Who does the cleaning of the kitchen?", V, PUBLIC).kind == "semantic"
 
 
-def test_korean_questions_are_matched_only_by_their_wording(redis_client, redis_prefix, embedder):
-    import numpy as np
+KOREAN_ANSWER = {
+    "text": "정규직은 연 25일의 연차를 받습니다.",
+    "mode": "faq",
+    "sources": [],
+    "confidence": 1.0,
+}
 
-    travel, remote = "출장비는 어떻게 정산하나요?", "재택근무는 주 몇 일 가능한가요?"
-    # Two different questions; a threshold just under their similarity would match them if
-    # Korean questions were matched by meaning.
-    similarity = float(np.dot(embedder.embed_query(travel), embedder.embed_query(remote)))
+
+def test_korean_questions_are_matched_by_meaning_at_their_own_threshold(
+    redis_client, redis_prefix, embedder
+):
+    from bot.settings import Settings
+
+    korean = Settings().semantic_cache_match_ko
     cache = AnswerCache(
-        redis_client, redis_prefix, embedder.embed_query, similarity - 0.01, lambda ids: {}
+        redis_client,
+        redis_prefix,
+        embedder.embed_query,
+        0.5,  # English: anything; Korean keeps its own threshold and its own list
+        lambda ids: {},
+        other_languages={"ko": korean},
     )
+    cache.put("정규직은 연차가 1년에 며칠이에요?", KOREAN_ANSWER, V)
     cache.put(
-        travel,
-        {
-            "text": "출장 후 2주 안에 영수증과 함께 청구합니다.",
-            "mode": "faq",
-            "sources": [],
-            "confidence": 1.0,
-        },
-        V,
+        "건강 검진은 어디서 예약해요?", {**KOREAN_ANSWER, "text": "사내 포털에서 예약합니다."}, V
     )
-    assert cache.get(remote, V, PUBLIC) is None
-    assert cache.get("출장비는  어떻게 정산하나요", V, PUBLIC).kind == "exact"
+    paraphrase = cache.get("건강검진 예약은 어떻게 하나요?", V, PUBLIC)
+    assert paraphrase.kind == "semantic" and paraphrase.similarity >= korean
+    assert paraphrase.answer["text"] == "사내 포털에서 예약합니다."
+    # The same words but for contractors (0.950 on e5): another question, not served.
+    assert cache.get("계약직은 연차가 1년에 며칠이에요?", V, PUBLIC) is None
+    # An English question never finds a Korean question's answer, however low its threshold.
+    assert cache.get("How many days of annual leave do full-time staff get?", V, PUBLIC) is None
+
+
+def test_without_a_threshold_for_korean_a_korean_question_is_matched_by_its_wording_only(
+    redis_client, redis_prefix, embedder
+):
+    cache = AnswerCache(redis_client, redis_prefix, embedder.embed_query, 0.5, lambda ids: {})
+    cache.put("정규직은 연차가 1년에 며칠이에요?", KOREAN_ANSWER, V)
+    assert cache.get("정규직 직원의 연간 연차 일수는 얼마인가요?", V, PUBLIC) is None
+    assert cache.get("정규직은  연차가 1년에 며칠이에요", V, PUBLIC).kind == "exact"
 
 
 def test_eval_cache_measures_the_real_cache(tmp_path, embedder, redis_client, redis_prefix):
-    from bot.ops.evals.cache import eval_cache
+    from bot.ops.evals.cache import covid_pairs, eval_cache
 
     (tmp_path / "faq").mkdir()
     (tmp_path / "faq" / "covid_paraphrases.csv").write_text(
@@ -211,11 +231,13 @@ def test_eval_cache_measures_the_real_cache(tmp_path, embedder, redis_client, re
         "재택근무는 주 몇 일 가능한가요?,출장비는 어떻게 정산하나요?,0\n",
         encoding="utf-8",
     )
-    figures = eval_cache(tmp_path, embedder, 0.95, redis_client, redis_prefix)
+    figures = eval_cache(
+        covid_pairs(tmp_path), embedder, {"en": 0.95, "ko": 0.96}, redis_client, redis_prefix
+    )
     halves = [figures[half] for half in ("calibration", "test")]
     assert sum(h["pairs"] for h in halves) == 4
     assert sum(h["exact_hits"] for h in halves) == 1  # the same words, normalised
-    assert sum(h["wrong_hits"] for h in halves) == 0  # nor is the Korean pair matched by meaning
+    assert sum(h["wrong_hits"] for h in halves) == 0  # the Korean pair asks something else
     assert sum(h["hits"] for h in halves) == 2  # both similar pairs were served the stored answer
     assert not list(redis_client.scan_iter(f"{redis_prefix}*"))  # its entries are deleted
 
@@ -253,3 +275,17 @@ def test_close_answers_the_asker_may_not_see_or_that_are_stale_give_way_to_the_n
     assert not redis_client.keys(f"{redis_prefix}*answer:{stale}")  # the stale answer was dropped
     hr = Access.of(Asker(user="U1", channel="CHR"))
     assert cache.get("Where do I park my bike?", V, hr).answer["text"] == "At HR's spot."
+
+
+def test_a_pairs_file_without_the_fields_says_which_line(tmp_path):
+    import pytest
+
+    from bot.ops.evals.cache import read_pairs
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        '{"question_1": "a?", "question_2": "b?", "similar": 1}\n{"question_1": "c?"}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match=r"pairs\.jsonl:2: a pair needs"):
+        read_pairs(pairs)

@@ -22,7 +22,9 @@ reverse. Each question's answers are one Redis hash, field = variant.
   LRANGE from where it stopped), so a lookup is two small Redis calls plus a matrix
   product, then one pipelined read of the closest questions' answers. A hit needs cosine
   similarity >= SEMANTIC_CACHE_MATCH, calibrated on the COVID paraphrase pairs where wrong
-  hits are counted (`bot eval cache`).
+  hits are counted (`bot eval cache`); a Korean question >= SEMANTIC_CACHE_MATCH_KO, calibrated
+  on Korean pairs (`bot eval cache --pairs knowledge/eval/ko-pairs.jsonl`). Each language has
+  its own vector list: an answer is only found again by a question in its own language.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import hashlib
 import json
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,10 +64,17 @@ class CacheHit:
 
 
 def reads_meaning(question: str) -> bool:
-    """Whether a question may be matched by meaning. e5 reads Korean too, but the threshold is
-    measured on English pairs only (`bot eval cache`), so a Korean question is only matched by
-    its exact (normalised) wording until a Korean pair set says a threshold is safe."""
+    """Whether a verified answer's wording may be matched by meaning. `VERIFIED_MATCH` is measured
+    on the English COVID paraphrases only (`bot eval verified`), so a Korean question finds a
+    verified answer by its exact (normalised) wording until Korean pairs say a threshold is safe.
+    (The cache has its own threshold per language.)"""
     return language_of(question) == "en"
+
+
+def _in_language(scope: str, language: str) -> str:
+    """Where a language's question vectors are listed (English's keys are those from before
+    other languages had any)."""
+    return scope if language == "en" else f"{scope}:{language}"
 
 
 def normalised(question: str) -> str:
@@ -82,12 +91,15 @@ class AnswerCache:
         threshold: float,
         current_hashes: Callable[[list[str]], dict[str, str]],
         scope: str = "",
+        other_languages: Mapping[str, float] | None = None,
     ) -> None:
-        """`current_hashes` maps chunk ids to the content hash the index holds now (absent: gone)."""
+        """`threshold` is for English questions, `other_languages` maps other languages to theirs;
+        a language with none is found again by its exact wording only. `current_hashes` maps chunk
+        ids to the content hash the index holds now (absent: gone)."""
         self._redis = client
         self._prefix = prefix
         self._embed = embed_query
-        self.threshold = threshold
+        self.thresholds = {"en": threshold, **(other_languages or {})}
         self._current_hashes = current_hashes
         self._fixed_scope = scope
         self._mirror: dict[str, tuple[np.ndarray, list[str]]] = {}
@@ -107,16 +119,18 @@ class AnswerCache:
         found = self._first_current(scope, [self.key_for(question)], access)
         if found is not None:
             return CacheHit(found[1], "exact", 1.0)
-        if not reads_meaning(question):
+        language = language_of(question)
+        threshold = self.thresholds.get(language)
+        if threshold is None:
             return None
-        vectors, keys = self._catch_up(scope)
+        vectors, keys = self._catch_up(_in_language(scope, language))
         if not keys:
             return None
         scores = vectors @ np.asarray(self._embed(question), dtype=np.float32)
         # The closest question may have been answered for someone else: the next ones are tried.
         rows: dict[str, int] = {}  # key -> its closest row: a question stored twice is read once
         for row in closest(scores, SEMANTIC_TRIES):
-            if scores[row] >= self.threshold:
+            if scores[row] >= threshold:
                 rows.setdefault(keys[row], int(row))
         found = self._first_current(scope, list(rows), access)
         if found is None:
@@ -162,19 +176,21 @@ class AnswerCache:
             json.dumps({**answer, "cache_key": key}, ensure_ascii=False),
         )
         pipe.expire(f"{scope}:answer:{key}", TTL_S)
-        if not semantic or not reads_meaning(question):
+        language = language_of(question)
+        if not semantic or language not in self.thresholds:
             pipe.execute()  # found again by its exact wording only
             return key
         vector = np.asarray(self._embed(question), dtype=np.float32)
         entry = json.dumps({"key": key, "vector": base64.b64encode(vector.tobytes()).decode()})
-        vectors = self._vectors_key(scope)
+        vector_scope = _in_language(scope, language)
+        vectors = self._vectors_key(vector_scope)
         pipe.rpush(vectors, entry)
         pipe.expire(vectors, TTL_S)
         length = pipe.execute()[2]
         if length >= MAX_VECTORS:
             # Start a new list: the full one expires untouched, taking its vectors (and those of
             # answers that expired or were evicted meanwhile) with it.
-            self._redis.incr(f"{scope}:generation")
+            self._redis.incr(f"{vector_scope}:generation")
         return key
 
     def evict(self, key: str, prompt_version: str) -> bool:

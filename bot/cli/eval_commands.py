@@ -46,7 +46,8 @@ guards: the input guard on EVAL_DATA_DIR (../shared/eval).
 retrieval: recall@1/5/10, MRR and latency of hybrid, dense and sparse search on --dataset.
 calibrate: MIN_RELEVANCE and FAQ_MATCH from --dataset; VERIFIED_MATCH from the COVID paraphrases.
 covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.
-cache: the answer cache (exact and semantic) on the COVID paraphrase pairs: hit rate, precision.
+cache: the answer cache (exact and semantic) on question pairs: hit rate, precision
+(default: the COVID paraphrase pairs; --dataset knowledge/eval/ko-pairs.jsonl: Korean).
 verified: verified answers on the COVID paraphrases (half the FAQs verified, all asked), per half.
 export-feedback: each rated answer as a case.
 answers: the whole chain over --dataset cases, scored.
@@ -60,7 +61,8 @@ tables: answers from tables with scripted SQL, and hostile SQL rejected.""",
     type=FILE,
     multiple=True,
     help='JSON lines {"question", "relevant": [...], "half"?}, repeatable (figures per language); '
-    'answers and compare: one file of {"question", "expected_sources"?, "should_refuse"?}',
+    'answers and compare: one file of {"question", "expected_sources"?, "should_refuse"?}; '
+    'cache: one file of {"question_1", "question_2", "similar"}',
 )
 @click.option(
     "--negatives",
@@ -125,7 +127,10 @@ def evaluate(args: SimpleNamespace) -> int:
     if args.target in ("export-feedback", "answers", "compare", "gaps", "tables"):
         return cli_ops.evaluate(args)
     data = args.data or load_settings().eval_data_dir
-    if args.target in ("guards", "covid-dataset", "cache", "verified") and not data.is_dir():
+    pairs_given = args.target == "cache" and args.dataset
+    if args.target in ("guards", "covid-dataset", "cache", "verified") and not (
+        data.is_dir() or pairs_given
+    ):
         return fail(f"no evaluation data at {data}: {EVAL_DATA_HELP}.")
     if args.target == "covid-dataset":
         print(
@@ -145,7 +150,7 @@ def evaluate(args: SimpleNamespace) -> int:
             text = render_guards(figures)
         else:
             from bot.chain.thread_memory import connect
-            from bot.ops.evals.cache import eval_cache
+            from bot.ops.evals.cache import covid_pairs, eval_cache, read_pairs
 
             try:  # the cache as the bot runs it: its Redis, its query embedding, its threshold
                 settings = load_settings()
@@ -165,9 +170,15 @@ def evaluate(args: SimpleNamespace) -> int:
                         settings.redis_prefix,
                     )
                 else:
-                    figures = eval_cache(
-                        data, embedder, settings.semantic_cache_match, client, settings.redis_prefix
-                    )
+                    try:
+                        pairs = read_pairs(args.dataset[0]) if pairs_given else covid_pairs(data)
+                    except (OSError, ValueError) as error:
+                        return fail(error)
+                    thresholds = {
+                        "en": settings.semantic_cache_match,
+                        "ko": settings.semantic_cache_match_ko,
+                    }
+                    figures = eval_cache(pairs, embedder, thresholds, client, settings.redis_prefix)
             finally:
                 client.close()
             text = json.dumps(figures, indent=2)
