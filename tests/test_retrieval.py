@@ -84,6 +84,23 @@ def test_a_question_is_korean_by_its_hangul_even_with_english_words_in_it():
     assert language_of("What does 연차 mean?") == "en"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Does the company pay for my spouse's health checkup?",
+        "Where can visitors get a free parking ticket?",
+        "Who do I call for an urgent IT outage at night?",
+    ],
+)
+def test_the_best_passage_does_not_depend_on_how_many_are_asked(kb_settings, make_deps, question):
+    """The answer cache checks a hit against the best passage asked alone; a turn asks for
+    RETRIEVAL_TOP_K. Each side's candidates used to be four times the limit, and these
+    questions' best passage changed with it."""
+    retriever = make_deps(kb_settings).retriever
+    best = {limit: retriever.retrieve(question, limit, access=ALL)[0].id for limit in (1, 5, 10)}
+    assert len(set(best.values())) == 1, best
+
+
 FOLLOW_UPS = [
     json.loads(line)
     for line in (ROOT / "knowledge" / "eval" / "follow-ups.jsonl").read_text().splitlines()
