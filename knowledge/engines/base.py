@@ -7,6 +7,7 @@ Qdrant's IDF modifier). A search fuses them with reciprocal rank fusion in the e
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import mul
@@ -133,16 +134,22 @@ def settle_ties(
 
 def _ordered(points: list, question: Sequence[float] | None) -> list[tuple[int, Any]]:
     """(tie group, point) by score, best first; a group holds the points of one score, within
-    TIE_TOLERANCE, ordered by cosine to `question`, then id."""
+    TIE_TOLERANCE, ordered by cosine to `question`, then id. Cosines are computed for tied
+    points only: 15 of them cost ~0.25 ms a search, most searches have no tie."""
     by_score = sorted(points, key=lambda p: -p.score)
     groups, group = [], 0
     for before, point in zip([None, *by_score], by_score, strict=False):
         if before is not None and before.score - point.score > TIE_TOLERANCE:
             group += 1
         groups.append(group)
+    sizes = Counter(groups)
     return sorted(
         zip(groups, by_score, strict=True),
-        key=lambda gp: (gp[0], -_cosine(question, gp[1]), str(gp[1].id)),
+        key=lambda gp: (
+            gp[0],
+            -_cosine(question, gp[1]) if sizes[gp[0]] > 1 else 0.0,
+            str(gp[1].id),
+        ),
     )
 
 
