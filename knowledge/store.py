@@ -29,7 +29,7 @@ from knowledge.engines import (
 )
 from knowledge.errors import EmptyKnowledgeBase, IndexModelMismatch
 from knowledge.hybrid_search import (
-    PREFETCH_FACTOR,
+    CANDIDATES,
     Mode,
     fusion_weights,
     scored_passages,
@@ -271,7 +271,7 @@ class Store(CollectionBuilds):
             self.alias,
             sides,
             limit,
-            limit * PREFETCH_FACTOR,
+            max(limit, CANDIDATES),
             fusion_weights(sides, dense_weight),
             access.clauses(),
         )

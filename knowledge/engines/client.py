@@ -20,6 +20,7 @@ from knowledge.engines.base import (
     Clauses,
     Hit,
     Vectors,
+    dense_side,
     payload_filter,
     plain_vectors,
     settle_ties,
@@ -191,6 +192,7 @@ class ClientEngine:
                     ).points
                 ),
                 limit,
+                dense_side(sides),
             )
         except (ValueError, UnexpectedResponse) as error:
             # How each mode says a collection does not exist: local mode a ValueError, a server a 404.

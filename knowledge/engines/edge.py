@@ -25,6 +25,7 @@ from knowledge.engines.base import (
     Clauses,
     Hit,
     Vectors,
+    dense_side,
     payload_filter,
     plain_vectors,
     settle_ties,
@@ -243,6 +244,7 @@ class EdgeEngine:
                 )
             ),
             limit,
+            dense_side(sides),
         )
         return [Hit(str(p.id), dict(p.payload or {}), plain_vectors(p.vector)) for p in points]
 
