@@ -10,7 +10,11 @@ failures of Qwen 0.5B on the sample knowledge base share their words with the pa
   the negation is not. A sentence is compared with the passage sentence it shares most words
   with, and must agree with it on whether it is negated.
 
-Both are lexical and cheap, like the grounding check: they catch what the measured model did,
+A third is an answer that only **names a source**: "IT 지원 안내 > 소프트웨어 설치 요청
+(https://...)", the passage's title and link as shown in the prompt, says nothing the sources
+list does not.
+
+All three are lexical and cheap, like the grounding check: they catch what the measured model did,
 not every contradiction (a flipped number is the grounding check's; a paraphrase that negates
 with other words, "only employees get it", passes).
 """
@@ -59,6 +63,23 @@ def echoes_question(answer: str, question: str) -> bool:
     text = CITATION.sub("", answer)
     new_numbers = set(NUMBER.findall(text)) - set(NUMBER.findall(question))
     return not new_numbers and not (content_words(text) - content_words(question))
+
+
+_URL = re.compile(r"https?://\S+")
+
+
+def names_only(answer: str, titles: list[str]) -> bool:
+    """Whether `answer`, without the passages' titles and links as the prompt showed them
+    ("Title > Section (https://...)"), has no word or number left."""
+    text = CITATION.sub("", answer)
+    for title in sorted(titles, key=len, reverse=True):
+        text = text.replace(title, " ")
+    text = _URL.sub(" ", text)
+    for title in titles:
+        for part in re.split(r"\s+>\s+|[()]", title):
+            if part.strip():
+                text = text.replace(part.strip(), " ")
+    return text != CITATION.sub("", answer) and not NUMBER.search(text) and not content_words(text)
 
 
 def flipped_sentences(answer: str, passages: list[str]) -> list[str]:

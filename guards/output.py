@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 
 from guards._guardrails import new_guard
-from guards.claims import echoes_question, flipped_sentences
+from guards.claims import echoes_question, flipped_sentences, names_only
 from guards.grounding import unsupported_sentences
 from guards.phones import DEFAULT_REGION
 from guards.policy import BusinessRules
@@ -39,9 +39,12 @@ class OutputGuard:
         self.json_schema = answer_json_schema()
         """What a reply must look like; a local model is held to it while it generates."""
 
-    def check(self, raw: str, passages: list[str], question: str = "") -> GuardResult:
+    def check(
+        self, raw: str, passages: list[str], question: str = "", titles: list[str] | None = None
+    ) -> GuardResult:
         """`raw` is the model's text; `passages` the texts it was shown, numbered from 1;
-        `question` what it was asked (an answer that only repeats it is no answer)."""
+        `question` what it was asked (an answer that only repeats it is no answer); `titles` how
+        the passages were named to it (an answer that only names one is no answer either)."""
         declined = _declined(raw, len(passages))
         if declined is not None:
             return GuardResult(declined)
@@ -71,12 +74,14 @@ class OutputGuard:
                         "it cites in `sources`."
                     ],
                 )
-            problems = _claim_problems(answer, passages, question)
+            problems = _claim_problems(answer, passages, question, titles or [])
             return GuardResult(None if problems else answer, problems)
         return GuardResult(None, problems or [_schema_problem(raw)])
 
 
-def _claim_problems(answer: LLMAnswer, passages: list[str], question: str) -> list[str]:
+def _claim_problems(
+    answer: LLMAnswer, passages: list[str], question: str, titles: list[str]
+) -> list[str]:
     """What the answer claims, against the passages it cites (guards/claims.py).
 
     The schema's grounding validator checks against every passage shown: with three passages
@@ -88,6 +93,11 @@ def _claim_problems(answer: LLMAnswer, passages: list[str], question: str) -> li
         return [
             "The answer only repeats the question (or is a bare yes/no); say what the cited "
             "passages say that answers it."
+        ]
+    if names_only(answer.answer, titles):
+        return [
+            "The answer only names a source (its title or link); say what the cited passages "
+            "say that answers the question."
         ]
     problems = []
     ungrounded = unsupported_sentences(answer.answer, cited)

@@ -313,3 +313,25 @@ def test_long_korean_words_are_compared_whole():
 def test_an_unsupported_korean_answer_fails(guard, answer):
     result = guard.check(reply(answer), KOREAN_PASSAGES)
     assert not result.passed and "not supported by the passages" in " ".join(result.problems)
+
+
+HELP_TITLE = "IT 지원 안내 > 소프트웨어 설치 요청 (https://intranet.fjordlight.example/ko/it/help)"
+HELP_PASSAGE = (
+    "유료 소프트웨어는 IT 서비스 포털에 설치 요청 티켓을 올리면 보안 검토 후 설치해 드립니다."
+)
+
+
+def test_an_answer_that_only_names_its_source_fails(guard):
+    # Qwen 0.5B's whole answer to "유료 프로그램 설치하고 싶은데 어떻게 요청해요?", measured.
+    result = guard.check(
+        reply(f"{HELP_TITLE} [1]"), [HELP_PASSAGE], "유료 프로그램 설치 요청", [HELP_TITLE]
+    )
+    assert not result.passed and "only names a source" in result.problems[0]
+
+
+def test_an_answer_that_names_its_source_and_says_what_it_says_passes(guard):
+    answer = (
+        f"IT 서비스 포털에 설치 요청 티켓을 올리면 보안 검토 후 설치해 드립니다 [1]. ({HELP_TITLE})"
+    )
+    result = guard.check(reply(answer), [HELP_PASSAGE], "유료 프로그램 설치 요청", [HELP_TITLE])
+    assert result.passed, result.problems

@@ -162,13 +162,14 @@ class Cascade:
             tier.prompt_budget_tokens,
         )
         shown = [p.chunk.text for p in prompt.passages]
+        titles = [f"{p.chunk.label} ({p.chunk.source})" for p in prompt.passages]
 
         def validated(reply: str, draft: int) -> GuardResult:
             progress.step("check")
             with self.telemetry.stage(
                 "validate", latency="validate", **{"kb.draft": draft}
             ) as span:
-                result = self.guard.check(reply, shown, question)
+                result = self.guard.check(reply, shown, question, titles)
                 span.set_attributes(
                     clean({"kb.guard.passed": result.passed, "kb.guard.problems": result.problems})
                 )
