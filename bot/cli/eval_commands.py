@@ -28,6 +28,7 @@ TARGETS = (
     "covid-dataset",
     "cache",
     "verified",
+    "verified-judges",
     "export-feedback",
     "answers",
     "compare",
@@ -48,6 +49,7 @@ calibrate: MIN_RELEVANCE and FAQ_MATCH from --dataset; VERIFIED_MATCH from the C
 covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.
 cache: the answer cache (exact and semantic) on the COVID paraphrase pairs: hit rate, precision.
 verified: verified answers on the COVID paraphrases (half the FAQs verified, all asked), per half.
+verified-judges: second judges of a verified match (margins, the answer, the knowledge base) there.
 export-feedback: each rated answer as a case.
 answers: the whole chain over --dataset cases, scored.
 compare: --baseline and --candidate over them; exits 1 when the candidate regresses.
@@ -125,7 +127,10 @@ def evaluate(args: SimpleNamespace) -> int:
     if args.target in ("export-feedback", "answers", "compare", "gaps", "tables"):
         return cli_ops.evaluate(args)
     data = args.data or load_settings().eval_data_dir
-    if args.target in ("guards", "covid-dataset", "cache", "verified") and not data.is_dir():
+    if (
+        args.target in ("guards", "covid-dataset", "cache", "verified", "verified-judges")
+        and not data.is_dir()
+    ):
         return fail(f"no evaluation data at {data}: {EVAL_DATA_HELP}.")
     if args.target == "covid-dataset":
         print(
@@ -137,6 +142,12 @@ def evaluate(args: SimpleNamespace) -> int:
         return 0
     from knowledge.embeddings import Embedder
 
+    if args.target == "verified-judges":
+        from bot.ops.evals.verified_judges import eval_judges
+
+        figures = eval_judges(data, Embedder(load_settings().knowledge.embedding_threads))
+        print(json.dumps(figures, indent=None if args.json else 2))
+        return 0
     if args.target in ("guards", "cache", "verified"):
         if args.target == "guards":
             from bot.ops.evals.guards import eval_guards, render_guards
