@@ -4,6 +4,7 @@
 import numpy as np
 
 from bot.chain.answer_cache import normalised
+from bot.cli import commands as cli
 from bot.ops.evals.verified import Asked, covid_cases
 from bot.ops.evals.verified_judges import (
     Scores,
@@ -71,3 +72,8 @@ def test_another_knowledge_base_row_competes_but_the_entrys_own_row_does_not(emb
     lead = rivalled["knowledge_base_margin"].lead[0]
     assert 0 < lead < 0.2
     assert rivalled["knowledge_base_margin"].score[0] == rivalled["question_answer_margin"].score[0]
+
+
+def test_the_command_says_where_the_evaluation_data_should_be(tmp_path, capsys):
+    assert cli.main(["eval", "verified-judges", "--data", str(tmp_path / "none")]) == 2
+    assert f"no evaluation data at {tmp_path / 'none'}" in capsys.readouterr().err
