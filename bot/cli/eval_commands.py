@@ -28,6 +28,7 @@ TARGETS = (
     "covid-dataset",
     "cache",
     "verified",
+    "verified-judges",
     "export-feedback",
     "answers",
     "compare",
@@ -49,6 +50,7 @@ covid-dataset: write the COVID paraphrase dataset (the recipe) as JSON lines.
 cache: the answer cache (exact and semantic) on question pairs: hit rate, precision
 (default: the COVID paraphrase pairs; --dataset knowledge/eval/ko-pairs.jsonl: Korean).
 verified: verified answers on the COVID paraphrases (half the FAQs verified, all asked), per half.
+verified-judges: second judges of a verified match (margins, the answer, the knowledge base) there.
 export-feedback: each rated answer as a case.
 answers: the whole chain over --dataset cases, scored.
 compare: --baseline and --candidate over them; exits 1 when the candidate regresses.
@@ -128,9 +130,8 @@ def evaluate(args: SimpleNamespace) -> int:
         return cli_ops.evaluate(args)
     data = args.data or load_settings().eval_data_dir
     pairs_given = args.target == "cache" and args.dataset
-    if args.target in ("guards", "covid-dataset", "cache", "verified") and not (
-        data.is_dir() or pairs_given
-    ):
+    needs_data = ("guards", "covid-dataset", "cache", "verified", "verified-judges")
+    if args.target in needs_data and not (data.is_dir() or pairs_given):
         return fail(f"no evaluation data at {data}: {EVAL_DATA_HELP}.")
     if args.target == "covid-dataset":
         print(
@@ -142,6 +143,12 @@ def evaluate(args: SimpleNamespace) -> int:
         return 0
     from knowledge.embeddings import Embedder
 
+    if args.target == "verified-judges":
+        from bot.ops.evals.verified_judges import eval_judges
+
+        figures = eval_judges(data, Embedder(load_settings().knowledge.embedding_threads))
+        print(json.dumps(figures, indent=None if args.json else 2))
+        return 0
     if args.target in ("guards", "cache", "verified"):
         if args.target == "guards":
             from bot.ops.evals.guards import eval_guards, render_guards
