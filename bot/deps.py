@@ -103,7 +103,11 @@ def build_deps(settings: Settings, embedder: Embedder | None = None, metrics: bo
         ]
         cascade = Cascade(chats, OutputGuard(rules, settings.guards.pii_phone_region), telemetry)
     verified = VerifiedAnswers(
-        redis_client, settings.redis_prefix, embedder.embed_query, settings.verified_match
+        redis_client,
+        settings.redis_prefix,
+        embedder.embed_query,
+        settings.verified_match,
+        other_languages={"ko": settings.verified_match_ko},
     )
     return Deps(
         settings=settings,

@@ -95,3 +95,16 @@ def test_bad_entries_say_what_to_fix(kb_settings, make_deps):
         deps.verified.save(Verified(QUESTION, ANSWER, " "))
     with pytest.raises(VerifiedError, match="bot verified list"):
         deps.verified.retire("nope")
+
+
+def test_a_korean_verified_answer_is_served_for_a_korean_paraphrase_only(kb_settings, make_deps):
+    deps = verified_deps(make_deps, kb_settings)
+    answer = "건강검진은 HR 포털의 복리후생 메뉴에서 지정 병원을 골라 예약합니다."
+    deps.verified.save(Verified("건강 검진은 어디서 예약해요?", answer, "U0OWNER"))
+    agent = Agent(deps)
+    served = agent.answer("건강검진 예약은 어떻게 하나요?", "k1")
+    assert served.mode == "verified" and served.text == answer
+    assert served.attribution == "<@U0OWNER>님이 2026-12-07에 검증한 답변"
+    # Same topic, another question; and the same question in English: not this answer.
+    assert agent.answer("건강 검진 비용은 회사가 내 주나요?", "k2").mode != "verified"
+    assert agent.answer("Where do I book my health check-up?", "k3").mode != "verified"

@@ -23,7 +23,7 @@ reverse. Each question's answers are one Redis hash, field = variant.
   product, then one pipelined read of the closest questions' answers. A hit needs cosine
   similarity >= SEMANTIC_CACHE_MATCH, calibrated on the COVID paraphrase pairs where wrong
   hits are counted (`bot eval cache`); a Korean question >= SEMANTIC_CACHE_MATCH_KO, calibrated
-  on Korean pairs (`bot eval cache --pairs knowledge/eval/ko-pairs.jsonl`). Each language has
+  on Korean pairs (`bot eval cache --dataset knowledge/eval/ko-pairs.jsonl`). Each language has
   its own vector list: an answer is only found again by a question in its own language.
 """
 
@@ -61,14 +61,6 @@ class CacheHit:
     kind: str
     """"exact" or "semantic"."""
     similarity: float
-
-
-def reads_meaning(question: str) -> bool:
-    """Whether a verified answer's wording may be matched by meaning. `VERIFIED_MATCH` is measured
-    on the English COVID paraphrases only (`bot eval verified`), so a Korean question finds a
-    verified answer by its exact (normalised) wording until Korean pairs say a threshold is safe.
-    (The cache has its own threshold per language.)"""
-    return language_of(question) == "en"
 
 
 def _in_language(scope: str, language: str) -> str:

@@ -22,7 +22,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Literal
@@ -30,8 +30,8 @@ from typing import Literal
 import numpy as np
 import redis
 
-from bot.chain.answer_cache import normalised, reads_meaning
-from bot.chain.i18n import DEFAULT, text
+from bot.chain.answer_cache import normalised
+from bot.chain.i18n import DEFAULT, language_of, text
 from knowledge.access import EVERYONE, Access, audiences
 
 Status = Literal["approved", "draft", "retired"]
@@ -140,19 +140,24 @@ class VerifiedAnswers:
         embed_query: Callable[[str], Sequence[float]] | None,
         threshold: float,
         clock: Callable[[], str] = today,
+        other_languages: Mapping[str, float] | None = None,
     ) -> None:
-        """`embed_query` None: for managing entries only (`match` needs it). `clock`: today's ISO
-        date (tests play a week with their own)."""
+        """`embed_query` None: for managing entries only (`match` needs it). `threshold` is for
+        English questions, `other_languages` maps other languages to theirs: a question is
+        matched by meaning only with wordings in its own language, and only where its language
+        has a threshold (else by its exact wording). `clock`: today's ISO date (tests play a
+        week with their own)."""
         self._redis = client
         self._key = f"{prefix}verified:entries"
         self._version_key = f"{prefix}verified:version"
         self._overdue_key = f"{prefix}verified:overdue"
         self._embed = embed_query
-        self.threshold = threshold
+        self.thresholds = {"en": threshold, **(other_languages or {})}
         self.clock = clock
         self._lock = threading.Lock()
         self._mirror: (
-            tuple[bytes | None, dict[str, list[Verified]], np.ndarray, list[Verified]] | None
+            tuple[bytes | None, dict[str, list[Verified]], np.ndarray, list[tuple[Verified, str]]]
+            | None
         ) = None
 
     # -- management ---------------------------------------------------------------------------
@@ -226,13 +231,15 @@ class VerifiedAnswers:
         exact, vectors, rows = self._current()
         now = self.clock()
         candidates = [(e, "exact", 1.0) for e in exact.get(normalised(question), [])]
-        if not candidates and rows and reads_meaning(question):
+        language = language_of(question)
+        threshold = self.thresholds.get(language)
+        if not candidates and rows and threshold is not None:
             scores = vectors @ np.asarray(self._embed(question), dtype=np.float32)
             order = np.argsort(-scores)[:8]
             candidates = [
-                (rows[i], "semantic", float(scores[i]))
+                (rows[i][0], "semantic", float(scores[i]))
                 for i in order
-                if scores[i] >= self.threshold
+                if scores[i] >= threshold and rows[i][1] == language
             ]
         for entry, kind, similarity in candidates:
             if not access.may_read(entry.audience):
@@ -243,19 +250,23 @@ class VerifiedAnswers:
             return Match(entry, kind, similarity)
         return None
 
-    def _current(self) -> tuple[dict[str, list[Verified]], np.ndarray, list[Verified]]:
+    def _current(
+        self,
+    ) -> tuple[dict[str, list[Verified]], np.ndarray, list[tuple[Verified, str]]]:
+        """Entries by normalised wording, and the wordings matched by meaning: their vectors, and
+        (entry, language) for each."""
         version = self._redis.get(self._version_key)
         with self._lock:
             if self._mirror is not None and self._mirror[0] == version:
                 return self._mirror[1:]
             exact: dict[str, list[Verified]] = {}
-            rows: list[Verified] = []
+            rows: list[tuple[Verified, str]] = []
             texts: list[str] = []
             for entry in self.all(("approved",)):
                 for wording in entry.wordings():
                     exact.setdefault(normalised(wording), []).append(entry)
-                    if reads_meaning(wording):
-                        rows.append(entry)
+                    if language_of(wording) in self.thresholds:
+                        rows.append((entry, language_of(wording)))
                         texts.append(wording)
             vectors = (
                 np.asarray([self._embed(t) for t in texts], dtype=np.float32)
