@@ -7,6 +7,7 @@ chat that uses them: `openai` takes ~0.7 s to import, half a cold `bot ask` with
 
 from __future__ import annotations
 
+import atexit
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,8 +181,20 @@ def loaded_model(path: Path, tier_name: str):
                 raise LLMUnavailable(
                     f"The local model of tier {tier_name} could not be loaded from {path}: {error}"
                 ) from error
+            if not _loaded:
+                atexit.register(_close_models)
             _loaded[path] = (model, threading.Lock())
         return _loaded[path]
+
+
+def _close_models() -> None:
+    """Free the models while the interpreter is whole: left to `Llama.__del__` at shutdown,
+    llama.cpp's free functions are already gone and every exit prints a TypeError."""
+    with _loading:
+        for model, lock in _loaded.values():
+            with lock:
+                model.close()
+        _loaded.clear()
 
 
 def gguf_path(name: str, models_dir: Path) -> Path:
