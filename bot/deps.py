@@ -209,8 +209,8 @@ def breaker_for(tier: Tier, client: redis.Redis, prefix: str) -> CircuitBreaker:
 
 def build_metrics(settings: Settings):
     from bot.ops.metrics import Metrics  # prometheus-client, only for the serving edges
-    from ingest.sync.commands import sources_status
+    from ingest.sync.commands import sources_records
 
     return Metrics(
-        settings.prometheus_multiproc_dir, synced=lambda: sources_status(settings.ingest)[1]
+        settings.prometheus_multiproc_dir, synced=lambda: sources_records(settings.ingest)
     )

@@ -15,7 +15,7 @@ from ingest.frontmatter import Labels
 def opened_pipeline(columns: TableColumns, labels: Labels = Labels()):
     """A pipeline on the configured store; the store is closed however the run ends."""
     from ingest.pipeline import Pipeline
-    from knowledge.embeddings import Embedder
+    from knowledge.embeddings import Embedder, ingest_threads
     from knowledge.settings import KnowledgeSettings
     from knowledge.sparse import SparseEncoder
     from knowledge.store import Store
@@ -24,7 +24,7 @@ def opened_pipeline(columns: TableColumns, labels: Labels = Labels()):
     settings = KnowledgeSettings.from_environment()
     store = Store.open(settings)
     try:
-        embedder = Embedder(settings.embedding_threads)
+        embedder = Embedder(settings.ingest_embedding_threads or ingest_threads())
         yield Pipeline(
             store, embedder, SparseEncoder(), columns, TableStore(settings.tables_path), labels
         )

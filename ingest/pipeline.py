@@ -248,10 +248,16 @@ class Pipeline:
     def _vectors(self, chunks: list[Chunk]) -> tuple[list, list, list]:
         """Dense, sparse and heading vectors of `chunks`, as Store.upsert takes them."""
         texts = [c.embedding_text for c in chunks]
-        dense = self.embedder.embed_documents(texts)
-        sparse = [self.sparse.encode_document(text) for text in texts]
         # What each chunk is about (an FAQ row's question, a section's title and headings),
         # matched against the question as a side of its own. Chunks of one section share it.
-        unique = list(dict.fromkeys(c.heading for c in chunks if c.heading))
-        vectors = dict(zip(unique, self.embedder.embed_documents(unique), strict=False))
-        return list(dense), sparse, [vectors.get(c.heading) for c in chunks]
+        headings = [c.heading for c in chunks if c.heading]
+        # Each distinct text is embedded once (a page served at two addresses, a heading that is
+        # also a whole passage): a text's vector does not depend on the others in its batch.
+        unique = list(dict.fromkeys([*texts, *headings]))
+        vectors = dict(zip(unique, self.embedder.embed_documents(unique), strict=True))
+        sparse = [self.sparse.encode_document(text) for text in texts]
+        return (
+            [vectors[text] for text in texts],
+            sparse,
+            [vectors[c.heading] if c.heading else None for c in chunks],
+        )

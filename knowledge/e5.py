@@ -21,6 +21,7 @@ import hashlib
 import importlib.metadata
 import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -72,7 +73,11 @@ def verified_files() -> dict[str, Path]:
 
 
 class E5Engine:
-    """One loaded model; calls are serialised, each on `threads` OpenMP threads."""
+    """One loaded model using at most `threads` cores: a call to `embed` has them all (OpenMP
+    threads: the lowest latency for one text), or up to `threads` calls to `embed_on_lane` run at
+    once on one core each (the most passages a second: no barrier after every layer's step, where
+    a thread the scheduler set aside on a busy machine holds up the others). The engine keeps no
+    state between calls (every buffer is the call's own), so calls on one model may overlap."""
 
     def __init__(self, threads: int) -> None:
         if threads < 1:
@@ -100,42 +105,70 @@ class E5Engine:
             None,
             [ctypes.c_int],
         )
-        self._lib, self._threads, self._lock = lib, threads, threading.Lock()
+        self._lib, self._threads = lib, threads
+        self._lanes = threading.BoundedSemaphore(threads)
+        self._whole = threading.Lock()
+        """Held while an `embed` collects every lane, so two never hold half of them each."""
         self._model = lib.e5_load(str(files[WEIGHTS]).encode())
         if not self._model:
             raise EmbeddingModelMissing(f"{files[WEIGHTS]} could not be loaded: {REINSTALL}")
         self.dimension = lib.e5_dim(self._model)
 
+    @property
+    def threads(self) -> int:
+        return self._threads
+
     def embed(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
-        """(len(texts), dimension) float32, L2-normalised; `query` picks e5's `query: ` prefix."""
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        if not texts:
-            return out
-        encoded = [text.encode("utf-8") for text in texts]
-        pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-        with self._lock:
-            # Per calling thread in OpenMP: set each time, so a worker's thread pool gets it too.
-            self._lib.omp_set_num_threads(self._threads)
-            if len(encoded) == 1:
-                failed = self._lib.e5_embed(self._model, encoded[0], int(query), pointer)
-            else:
-                failed = self._lib.e5_embed_batch(
-                    self._model,
-                    (ctypes.c_char_p * len(encoded))(*encoded),
-                    len(encoded),
-                    int(query),
-                    pointer,
-                )
-        if failed:
-            raise RuntimeError(f"the e5 engine failed to embed {len(texts)} text(s)")
-        return out
+        """(len(texts), dimension) float32, L2-normalised; `query` picks e5's `query: ` prefix.
+        On every core the engine has, once the calls under way are done."""
+        with self._every_lane():
+            return self._run(texts, query, self._threads)
+
+    def embed_on_lane(self, texts: Sequence[str], *, query: bool) -> np.ndarray:
+        """As `embed`, on one core, beside up to `threads` - 1 other such calls from other
+        threads. The vectors are the same bit for bit."""
+        with self._lanes:
+            return self._run(texts, query, 1)
 
     def token_count(self, text: str) -> int:
         """Tokens the model reads for `text` as a passage: the prefix and <s>, </s> included."""
         return int(self._lib.e5_token_count(self._model, text.encode("utf-8"), 0))
 
     def close(self) -> None:
-        with self._lock:
+        with self._every_lane():  # once the calls under way are done
             if self._model:
                 self._lib.e5_free(self._model)
                 self._model = None
+
+    @contextmanager
+    def _every_lane(self):
+        with self._whole:
+            for _ in range(self._threads):
+                self._lanes.acquire()
+        try:
+            yield
+        finally:
+            for _ in range(self._threads):
+                self._lanes.release()
+
+    def _run(self, texts: Sequence[str], query: bool, threads: int) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        if not texts:
+            return out
+        encoded = [text.encode("utf-8") for text in texts]
+        pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        # Per calling thread in OpenMP: set each time, so a worker's thread pool gets it too.
+        self._lib.omp_set_num_threads(threads)
+        if len(encoded) == 1:
+            failed = self._lib.e5_embed(self._model, encoded[0], int(query), pointer)
+        else:
+            failed = self._lib.e5_embed_batch(
+                self._model,
+                (ctypes.c_char_p * len(encoded))(*encoded),
+                len(encoded),
+                int(query),
+                pointer,
+            )
+        if failed:
+            raise RuntimeError(f"the e5 engine failed to embed {len(texts)} text(s)")
+        return out

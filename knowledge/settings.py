@@ -85,6 +85,9 @@ class KnowledgeSettings(EnvSettings):
     """Embedded Qdrant store directory (default $DATA_DIR/qdrant); used when `qdrant_url` is empty."""
     embedding_threads: int | None = env("EMBEDDING_THREADS", None, ge=1)
     """Threads the embedding engine computes on (default 1: see knowledge/embeddings.py)."""
+    ingest_embedding_threads: int | None = env("INGEST_EMBEDDING_THREADS", None, ge=1)
+    """Cores the `ingest` commands embed passages on, one batch a core (default: every core this
+    process may use). `bot serve` (its syncs, `/kb reindex`) keeps EMBEDDING_THREADS."""
     qdrant_url: str = env("QDRANT_URL", "")
     """A Qdrant server (or cluster) to use instead of the embedded store."""
     qdrant_api_key: str = env("QDRANT_API_KEY", "")

@@ -44,6 +44,20 @@ def test_a_batch_gives_the_vectors_one_at_a_time_gives(embedder):
     assert np.allclose(batched, single, atol=1e-4)
 
 
+def test_lanes_give_the_vectors_one_thread_gives_in_the_same_order(embedder):
+    """Batches on two lanes at once (an ingest's passages) come back bit for bit as one thread
+    makes them, each in its place."""
+    texts = [f"Rule {n}: " + "expense receipts go to the portal. " * (n % 5 + 1) for n in range(9)]
+    lanes = Embedder(2, batch_size=2)
+    on_lanes = np.asarray(lanes.embed_documents(texts))
+    assert np.array_equal(on_lanes, np.asarray(embedder.embed_documents(texts)))
+    # A question (one call on both threads) between batches gives its one-thread vector too.
+    assert np.array_equal(
+        lanes.embed_questions(["Where do receipts go?"]),
+        embedder.embed_questions(["Where do receipts go?"]),
+    )
+
+
 def test_korean_synonyms_that_share_no_morpheme_are_closer_than_another_question(
     embedder,
 ):

@@ -332,6 +332,23 @@ def test_a_question_asked_in_two_rows_keeps_both_answers_and_reruns_change_nothi
     assert (again.added, again.updated, again.unchanged, again.deleted) == (0, 0, 3, 0)
 
 
+def test_a_text_that_repeats_is_embedded_once(store, embedder, tmp_path):
+    """The same page in two folders: its passages are embedded once, and both are written."""
+    for folder in ("hr", "archive"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "leave.md").write_text(
+            "# Leave\n\n## Carry-over\n\nUp to 5 days carry over to March.\n"
+        )
+    asked: list[str] = []
+    spy = embedder.batched(32)  # the same model; records what it is asked to embed
+    spy.embed_documents = lambda texts: asked.extend(texts) or embedder.embed_documents(texts)
+    summary = Pipeline(store, spy, SparseEncoder()).run([tmp_path])
+    chunks = list(store.chunks())
+    assert summary.added == 2 and len(chunks) == 2
+    assert {c.embedding_text for c in chunks} | {c.heading for c in chunks} == set(asked)
+    assert len(asked) == len(set(asked)) == 2  # the passage and its heading, once each
+
+
 def test_a_folder_named_like_a_command_is_ingested(monkeypatch, settings, tmp_path, capsys):
     monkeypatch.setenv("QDRANT_PATH", str(settings.knowledge.qdrant_path))
     folder = tmp_path / "status"

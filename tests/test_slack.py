@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from knowledge.e5 import E5Engine
+from knowledge.embeddings import SERVING_BATCH
 from tests.slack_helpers import (
     ADMIN,
     SECRET,
@@ -370,7 +372,16 @@ def test_kb_report_is_for_admins_and_names_what_nobody_answered(app, fake_slack)
     )
 
 
-def test_an_admin_reindex_rebuilds_in_the_background_and_reports(app, fake_slack, slack_settings):
+def test_an_admin_reindex_rebuilds_in_the_background_and_reports(
+    app, fake_slack, slack_settings, monkeypatch
+):
+    batches = []  # what each call of the engine was given: questions wait for the one under way
+    embed = E5Engine.embed
+    monkeypatch.setattr(
+        E5Engine,
+        "embed",
+        lambda engine, texts, **kw: batches.append(len(texts)) or embed(engine, texts, **kw),
+    )
     app.dispatch(slash("reindex", ADMIN, fake_slack))
     started = fake_slack.wait_for("/response/cmd")[0]["text"]
     assert started.startswith("Reindex started from") and "knowledge/sample" in started
@@ -383,6 +394,7 @@ def test_an_admin_reindex_rebuilds_in_the_background_and_reports(app, fake_slack
     )
     store = app.reindexer.deps.store
     assert store.previous_collection() is not None and store.count() > 0
+    assert sum(batches) >= store.count() and max(batches) == SERVING_BATCH
     exposition = app.reindexer.deps.telemetry.metrics.render(store)[0].decode()
     assert f"kb_ingest_chunks_total {float(store.count())}" in exposition
     assert f"kb_index_documents {float(sample_documents())}" in exposition

@@ -12,6 +12,7 @@ from ingest import cli
 from ingest.pipeline import Pipeline
 from ingest.settings import IngestSettings
 from ingest.sync import report, watch
+from ingest.sync.commands import sources_lines, sources_records
 from ingest.sync.config import Source, SourcesFileError, load_sources
 from ingest.sync.runner import backoff
 from ingest.sync.state import Status, SyncState
@@ -73,6 +74,27 @@ def test_ingest_sync_then_status_then_a_dry_run(env, site, capsys):
         r"\n  docs \(website\): ok \d+s ago \(full, 4 requests, .*\): added 3, .*; next run in 2\dm\n",
         capsys.readouterr().out,
     )
+
+
+def test_the_status_in_words_and_the_records_for_metrics_are_read_apart(
+    env, redis_url, redis_prefix
+):
+    """/kb status reads the lines, a /metrics scrape the records: each only what it shows."""
+    at = time.time()
+    SyncState.connect(redis_url, redis_prefix).save_status(
+        "docs", Status(result="failed", error="HTTP 503", last_run=at - 120, next_run=at + 600)
+    )
+    settings = IngestSettings.from_environment()
+    assert sources_lines(settings)[1:] == ["  error: HTTP 503"]
+    assert sources_lines(settings)[0].startswith("docs (website): failed 2m ago")
+    [record] = sources_records(settings)
+    assert (record["name"], record["kind"], record["result"]) == ("docs", "website", "failed")
+    away = settings.model_copy(update={"sync_redis_url": "redis://127.0.0.1:1/0"})
+    assert sources_records(away) == []
+    [unreadable] = sources_lines(away)
+    assert unreadable.startswith("sync status unreadable: Redis at REDIS_URL")
+    alone = settings.model_copy(update={"sources_file": env.with_name("none.yaml")})
+    assert sources_lines(alone) == sources_records(alone) == []
 
 
 def test_one_run_at_a_time_across_workers(env, redis_url, redis_prefix, capsys):

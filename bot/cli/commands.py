@@ -37,9 +37,6 @@ if (
 ):  # the agent and its clients load models: only the commands that answer import them
     pass
 
-SYNC_EMBED_BATCH = 4
-"""Passages a sync inside `bot serve` embeds per engine call (see serve below)."""
-
 
 @click.group(
     name="bot",
@@ -109,13 +106,12 @@ def serve(http: bool, port: int, sync_sources: bool) -> int:
         if sync_sources:
             from ingest.pipeline import Pipeline
             from ingest.sync.commands import start_schedule
+            from knowledge.embeddings import SERVING_BATCH
             from knowledge.sparse import SparseEncoder
 
-            # Small batches: a question waits for the batch under way (12-14 s behind 32 passages,
-            # 1.3 s behind 4, on 2 busy cores), and the engine is no faster per passage in big ones.
-            embedder = deps.embedder.batched(SYNC_EMBED_BATCH)
             schedule = start_schedule(
-                deps.settings.ingest, Pipeline(deps.store, embedder, SparseEncoder())
+                deps.settings.ingest,
+                Pipeline(deps.store, deps.embedder.batched(SERVING_BATCH), SparseEncoder()),
             )
         try:
             return serve_app(deps, agent, http=http, port=port)

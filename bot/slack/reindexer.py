@@ -67,6 +67,7 @@ class Reindexer:
 
     def _run(self, sources: list[Path], notify: Notify) -> None:
         from ingest.reindex import reindex  # the pipeline and its loaders, only when asked
+        from knowledge.embeddings import SERVING_BATCH
 
         steps = list(PROGRESS_STEPS)
 
@@ -76,9 +77,9 @@ class Reindexer:
 
         try:
             tables = self.deps.table_answers.tables if self.deps.table_answers else None
-            summary = reindex(
-                self.deps.store, self.deps.embedder, sources, progress=progress, tables=tables
-            )
+            # Small batches, as a sync in this process: questions keep being answered meanwhile.
+            embedder = self.deps.embedder.batched(SERVING_BATCH)
+            summary = reindex(self.deps.store, embedder, sources, progress=progress, tables=tables)
             self.deps.telemetry.ingested(summary.chunks_written)
             notify(f"Reindex finished: {summary.describe()}")
             log.info("reindex finished: %s", summary.as_dict())

@@ -209,9 +209,9 @@ class Commands:
 
 def synced_sources(settings) -> list[str]:
     """Each sources.yaml source's last sync, next run and error in words (ingest/sync/report.py)."""
-    from ingest.sync.commands import sources_status
+    from ingest.sync.commands import sources_lines
 
-    lines, _ = sources_status(settings)
+    lines = sources_lines(settings)
     return (
         [
             "*Synced sources*:",

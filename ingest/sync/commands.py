@@ -139,23 +139,46 @@ def chosen(sources: list[Source], names: tuple[str, ...]) -> list[Source]:
 
 
 def sources_status(settings: IngestSettings) -> tuple[list[str], list[dict]]:
-    """Lines and records of every source's status, for `ingest status`, `/kb status` and /metrics;
-    empty when there is no sources file."""
+    """Lines and records of every source's status, for `ingest status` (and its --json); empty
+    when there is no sources file."""
+    return _read_sources(
+        settings,
+        lambda sources, state: (
+            report.describe(sources, state),
+            report.statuses(sources, state),
+        ),
+        lambda problem: ([problem], []),
+    )
+
+
+def sources_lines(settings: IngestSettings) -> list[str]:
+    """The lines alone, for `/kb status`."""
+    return _read_sources(settings, report.describe, lambda problem: [problem])
+
+
+def sources_records(settings: IngestSettings) -> list[dict]:
+    """The records alone, for /metrics: a scrape builds no lines it would throw away."""
+    return _read_sources(settings, report.statuses, lambda problem: [])
+
+
+def _read_sources(settings: IngestSettings, read, unreadable):
+    """`read(sources, state)`, or `unreadable(problem)` when the sources file or Redis fails (a
+    status still answers while Redis is away); `read` of no sources without a sources file."""
     import redis
 
     from ingest.sync.config import SourcesFileError
 
     if not settings.sources_file.is_file():
-        return [], []
+        return read([], None)
     try:
         sources = load_sources(settings.sources_file)
         state = SyncState.connect(settings.sync_redis_url, settings.sync_redis_prefix)
     except SourcesFileError as error:
-        return [str(error)], []
+        return unreadable(str(error))
     try:
-        return report.describe(sources, state), report.statuses(sources, state)
-    except redis.RedisError as error:  # a status still answers while Redis is away
-        return [f"sync status unreadable: Redis at REDIS_URL: {error}"], []
+        return read(sources, state)
+    except redis.RedisError as error:
+        return unreadable(f"sync status unreadable: Redis at REDIS_URL: {error}")
     finally:
         state.close()
 

@@ -3,7 +3,9 @@ and writing included (goal <= 60 s on 2 cores), then synced again unchanged (goa
 per page, all 304, nothing embedded). Also prints the embedding floor: the same texts embedded
 alone, so the crawl's own share shows whatever the machine's load.
 
-    .venv/bin/python -m tests.benchmarks.crawl [--pages 1000] [--threads 2] [--json]
+    .venv/bin/python -m tests.benchmarks.crawl [--pages 1000] [--threads N] [--json]
+
+`--threads`: the cores the engine embeds on (default: every core, as `ingest sync` does).
 
 Needs Redis at REDIS_URL (the sync state); uses a key prefix of its own and removes it after.
 """
@@ -26,7 +28,7 @@ from ingest.pipeline import Pipeline
 from ingest.sync.config import Source
 from ingest.sync.runner import sync_source
 from ingest.sync.state import SyncState
-from knowledge.embeddings import Embedder
+from knowledge.embeddings import Embedder, ingest_threads
 from knowledge.settings import KnowledgeSettings
 from knowledge.sparse import SparseEncoder
 from knowledge.store import Store
@@ -102,12 +104,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument(
-        "--threads", type=int, default=None, help="the engine's threads (EMBEDDING_THREADS)"
+        "--threads",
+        type=int,
+        default=None,
+        help="the engine's cores (INGEST_EMBEDDING_THREADS; default every core)",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    embedder = Embedder(args.threads)
+    threads = args.threads or ingest_threads()
+    embedder = Embedder(threads)
     embedder.embed_documents(["warm up"])
     state = SyncState.connect(
         os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -162,11 +168,26 @@ def main() -> None:
             "second_requests": second_requests,
             "second_bodies_sent": second_sent,
             "second_changed": second.added + second.updated,
-            "embedding_threads": args.threads or 1,
+            **passage_figures(chunks, embedder),
+            "embedding_threads": threads,
             "load_average": os.getloadavg()[0],
         },
         args.json,
     )
+
+
+def passage_figures(chunks: list, embedder: Embedder) -> dict[str, float]:
+    """What the engine reads: passages a page, their tokens, and how many texts repeat (each
+    distinct text is embedded once)."""
+    texts = [c.embedding_text for c in chunks]
+    headings = [c.heading for c in chunks if c.heading]
+    tokens = [embedder.count_tokens(text) for text in texts]
+    return {
+        "passages_per_page": round(len(chunks) / max(1, len({c.doc_id for c in chunks})), 2),
+        "tokens_per_passage": round(sum(tokens) / max(1, len(tokens)), 1),
+        "repeated_passages": len(texts) - len(set(texts)),
+        "texts_embedded": len(set(texts) | set(headings)),
+    }
 
 
 def cpu_seconds() -> float:
