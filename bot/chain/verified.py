@@ -111,6 +111,10 @@ class Verified:
         )
 
 
+Wordings = tuple[np.ndarray, list[Verified]]
+"""One language's wordings matched by meaning: their vectors, row by row, and their entries."""
+
+
 @dataclass(frozen=True)
 class Match:
     entry: Verified
@@ -155,10 +159,9 @@ class VerifiedAnswers:
         self.thresholds = {"en": threshold, **(other_languages or {})}
         self.clock = clock
         self._lock = threading.Lock()
-        self._mirror: (
-            tuple[bytes | None, dict[str, list[Verified]], np.ndarray, list[tuple[Verified, str]]]
-            | None
-        ) = None
+        self._mirror: tuple[bytes | None, dict[str, list[Verified]], dict[str, Wordings]] | None = (
+            None
+        )
 
     # -- management ---------------------------------------------------------------------------
     def save(self, entry: Verified) -> Verified:
@@ -228,18 +231,18 @@ class VerifiedAnswers:
     def match(self, question: str, access: Access) -> Match | None:
         """The approved, current entry `access` may read whose question or paraphrase is
         `question` (normalised) or, for a question the model reads, within the threshold."""
-        exact, vectors, rows = self._current()
+        exact, by_language = self._current()
         now = self.clock()
         candidates = [(e, "exact", 1.0) for e in exact.get(normalised(question), [])]
         language = language_of(question)
-        threshold = self.thresholds.get(language)
-        if not candidates and rows and threshold is not None:
+        vectors, rows = by_language.get(language, (None, []))
+        if not candidates and rows:
             scores = vectors @ np.asarray(self._embed(question), dtype=np.float32)
             order = np.argsort(-scores)[:8]
             candidates = [
-                (rows[i][0], "semantic", float(scores[i]))
+                (rows[i], "semantic", float(scores[i]))
                 for i in order
-                if scores[i] >= threshold and rows[i][1] == language
+                if scores[i] >= self.thresholds[language]
             ]
         for entry, kind, similarity in candidates:
             if not access.may_read(entry.audience):
@@ -250,28 +253,26 @@ class VerifiedAnswers:
             return Match(entry, kind, similarity)
         return None
 
-    def _current(
-        self,
-    ) -> tuple[dict[str, list[Verified]], np.ndarray, list[tuple[Verified, str]]]:
-        """Entries by normalised wording, and the wordings matched by meaning: their vectors, and
-        (entry, language) for each."""
+    def _current(self) -> tuple[dict[str, list[Verified]], dict[str, Wordings]]:
+        """Entries by normalised wording, and per language with a threshold the wordings matched
+        by meaning: their vectors and entries."""
         version = self._redis.get(self._version_key)
         with self._lock:
             if self._mirror is not None and self._mirror[0] == version:
-                return self._mirror[1:]
+                return self._mirror[1], self._mirror[2]
             exact: dict[str, list[Verified]] = {}
-            rows: list[tuple[Verified, str]] = []
-            texts: list[str] = []
+            wordings: dict[str, tuple[list[str], list[Verified]]] = {}
             for entry in self.all(("approved",)):
                 for wording in entry.wordings():
                     exact.setdefault(normalised(wording), []).append(entry)
-                    if language_of(wording) in self.thresholds:
-                        rows.append((entry, language_of(wording)))
+                    language = language_of(wording)
+                    if language in self.thresholds:
+                        texts, rows = wordings.setdefault(language, ([], []))
                         texts.append(wording)
-            vectors = (
-                np.asarray([self._embed(t) for t in texts], dtype=np.float32)
-                if texts
-                else np.zeros((0, 0), dtype=np.float32)
-            )
-            self._mirror = (version, exact, vectors, rows)
-            return exact, vectors, rows
+                        rows.append(entry)
+            by_language = {
+                language: (np.asarray([self._embed(t) for t in texts], dtype=np.float32), rows)
+                for language, (texts, rows) in wordings.items()
+            }
+            self._mirror = (version, exact, by_language)
+            return exact, by_language
