@@ -5,10 +5,9 @@ cosine score. `Store.search` (knowledge/store.py) asks the engine with them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from operator import mul
 from typing import Any, Literal
 
-from knowledge.engines import DENSE, QUESTION, SPARSE, Hit
+from knowledge.engines import DENSE, QUESTION, SPARSE, Hit, dot
 from knowledge.models import Chunk, Passage
 from knowledge.sparse import SparseVector
 
@@ -49,19 +48,11 @@ def scored_passages(hits: list[Hit], dense: Sequence[float]) -> list[Passage]:
     return [
         Passage(
             chunk=Chunk.from_payload(hit.id, hit.payload),
-            score=_dot(dense, hit.vectors[DENSE]),
+            score=dot(dense, hit.vectors[DENSE]),
             rank=rank,
-            question_score=_dot(dense, hit.vectors[QUESTION])
+            question_score=dot(dense, hit.vectors[QUESTION])
             if QUESTION in hit.vectors and hit.payload.get("kind") == "faq"
             else None,
         )
         for rank, hit in enumerate(hits, start=1)
     ]
-
-
-def _dot(a: Sequence[float], b: Sequence[float]) -> float:
-    # map(mul) rather than a generator: the same sum, in the same order, at ~60% of the cost
-    # (a turn takes up to ten of these over 384 dimensions).
-    if len(a) != len(b):
-        raise ValueError(f"vectors of {len(a)} and {len(b)} dimensions")
-    return float(sum(map(mul, a, b)))

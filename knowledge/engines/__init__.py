@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from knowledge.engines.base import DENSE, QUESTION, RRF_K, SPARSE, Engine, Hit, Vectors
+from knowledge.engines.base import DENSE, QUESTION, RRF_K, SPARSE, Engine, Hit, Vectors, dot
 from knowledge.engines.client import ClientEngine
 from knowledge.engines.edge import EdgeEngine
 from knowledge.settings import KnowledgeSettings
@@ -23,6 +23,7 @@ __all__ = [
     "Engine",
     "Hit",
     "Vectors",
+    "dot",
     "open_engine",
 ]
 

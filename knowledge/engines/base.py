@@ -157,4 +157,12 @@ def _cosine(question: Sequence[float] | None, point: Any) -> float:
     """The point's dense vector's dot product with `question`: both are unit vectors (e5's are
     normalised, and a cosine collection stores its vectors normalised)."""
     chunk = (point.vector or {}).get(DENSE) if question is not None else None
-    return float(sum(map(mul, question, chunk))) if chunk is not None else 0.0
+    return dot(question, chunk) if chunk is not None else 0.0
+
+
+def dot(a: Sequence[float], b: Sequence[float]) -> float:
+    # map(mul) rather than a generator: the same sum, in the same order, at ~60% of the cost
+    # (a turn takes up to ten of these over 384 dimensions).
+    if len(a) != len(b):
+        raise ValueError(f"vectors of {len(a)} and {len(b)} dimensions")
+    return float(sum(map(mul, a, b)))
