@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import re
 
-from guards.grounding import CITATION, MIN_CONTENT_WORDS, NUMBER, SUPPORT, content_words
+from guards.grounding import CITATION, MIN_CONTENT_WORDS, NUMBER, SENTENCE, SUPPORT, content_words
 from knowledge.language import HANGUL
 from knowledge.sparse import SparseEncoder
 
-_CLAUSE = re.compile(r"(?<=[.!?])\s+|\n+|;\s*|,\s+")
+_CLAUSE = re.compile(SENTENCE.pattern + r"|;\s*|,\s+")
 """Negation is compared clause by clause: "X, but not Y" restates X and denies Y."""
 _ENGLISH_NEGATION = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|cannot|without)\b|n't\b", re.IGNORECASE
@@ -66,20 +66,18 @@ def echoes_question(answer: str, question: str) -> bool:
 
 
 _URL = re.compile(r"https?://\S+")
+_TITLE_PARTS = re.compile(r"\s+>\s+|[()]")
 
 
 def names_only(answer: str, titles: list[str]) -> bool:
     """Whether `answer`, without the passages' titles and links as the prompt showed them
     ("Title > Section (https://...)"), has no word or number left."""
-    text = CITATION.sub("", answer)
-    for title in sorted(titles, key=len, reverse=True):
-        text = text.replace(title, " ")
-    text = _URL.sub(" ", text)
-    for title in titles:
-        for part in re.split(r"\s+>\s+|[()]", title):
-            if part.strip():
-                text = text.replace(part.strip(), " ")
-    return text != CITATION.sub("", answer) and not NUMBER.search(text) and not content_words(text)
+    bare = CITATION.sub("", answer)
+    parts = {part.strip() for title in titles for part in _TITLE_PARTS.split(title)} - {""}
+    text = _URL.sub(" ", bare)
+    for part in sorted(parts, key=len, reverse=True):  # "Remote Work" before "Work"
+        text = text.replace(part, " ")
+    return text != bare and not NUMBER.search(text) and not content_words(text)
 
 
 def flipped_sentences(answer: str, passages: list[str]) -> list[str]:
