@@ -34,7 +34,7 @@ from bot.chain.prompt import build_prompt
 from bot.chain.prompt_variants import load_prompt
 from bot.chain.routing import relevant_passages
 from bot.chain.tiers import Tier
-from bot.ops.evals.data import PUBLIC_ACCESS
+from bot.ops.evals.data import KOREAN_EVAL, PUBLIC_ACCESS
 from guards.output import OutputGuard
 from ingest.pipeline import Pipeline
 from knowledge.embeddings import Embedder
@@ -52,7 +52,7 @@ MAX_TOKENS = 120
 
 def questions() -> list[str]:
     english = [json.loads(line) for line in (ROOT / "tests/data/sample_answers.jsonl").open()]
-    korean = [json.loads(line) for line in (ROOT / "knowledge/eval/ko.jsonl").open()]
+    korean = [json.loads(line) for line in (KOREAN_EVAL / "ko.jsonl").open()]
     return [c["question"] for c in english if c.get("expected_sources")][:5] + [
         c["question"] for c in korean if c.get("half") == "test"
     ][:5]
