@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+from http.server import BaseHTTPRequestHandler
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
@@ -157,11 +158,7 @@ class KeepAliveHandler(WSGIRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 (the stdlib's name)
         log.debug("http: " + format, *args)
 
-    def handle(self) -> None:
-        self.close_connection = True
-        self.handle_one_request()
-        while not self.close_connection:
-            self.handle_one_request()
+    handle = BaseHTTPRequestHandler.handle  # wsgiref's serves one request; the base class loops
 
     def handle_one_request(self) -> None:
         self.close_connection = True
