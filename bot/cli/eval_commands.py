@@ -143,18 +143,17 @@ def evaluate(args: SimpleNamespace) -> int:
         return 0
     from knowledge.embeddings import Embedder
 
-    if args.target == "verified-judges":
-        from bot.ops.evals.verified_judges import eval_judges
-
-        figures = eval_judges(data, Embedder(load_settings().knowledge.embedding_threads))
-        print(json.dumps(figures, indent=None if args.json else 2))
-        return 0
-    if args.target in ("guards", "cache", "verified"):
+    if args.target in ("guards", "verified-judges", "cache", "verified"):
         if args.target == "guards":
             from bot.ops.evals.guards import eval_guards, render_guards
 
             figures = eval_guards(data, Embedder(load_settings().knowledge.embedding_threads))
             text = render_guards(figures)
+        elif args.target == "verified-judges":
+            from bot.ops.evals.verified_judges import eval_judges
+
+            figures = eval_judges(data, Embedder(load_settings().knowledge.embedding_threads))
+            text = json.dumps(figures, indent=2)
         else:
             from bot.chain.thread_memory import connect
             from bot.ops.evals.cache import covid_pairs, eval_cache, read_pairs
