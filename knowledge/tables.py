@@ -265,6 +265,21 @@ class TableStore:
                 cursor.execute(f"SELECT * FROM {quoted(name)} LIMIT {int(limit) + 1}"), limit
             )
 
+    def distinct_values(self, name: str, column: str, limit: int) -> list[str]:
+        """Up to `limit` distinct non-null values of a column, sorted (what a model is shown of
+        a short text column)."""
+        import duckdb  # on first use (the module's docstring)
+
+        sql = (
+            f"SELECT DISTINCT {quoted(column)} FROM {quoted(name)} "
+            f"WHERE {quoted(column)} IS NOT NULL ORDER BY 1 LIMIT {int(limit)}"
+        )
+        with self._cursor() as cursor:
+            try:
+                return [str(value) for (value,) in cursor.execute(sql).fetchall()]
+            except duckdb.Error as error:
+                raise TableError(first_line(error)) from None
+
     def query(
         self, sql: str, timeout_s: float = QUERY_TIMEOUT_S, max_rows: int = QUERY_MAX_ROWS
     ) -> QueryResult:

@@ -47,15 +47,10 @@ def few_values(tables: TableStore, info: TableInfo) -> dict[str, list[str]]:
     for column in info.columns:
         if column.type != "VARCHAR":
             continue
-        name = column.name.replace('"', '""')
         try:
-            result = tables.query(
-                f'SELECT DISTINCT "{name}" FROM "{info.name}" WHERE "{name}" IS NOT NULL '
-                f"ORDER BY 1 LIMIT {SHOWN_VALUES + 1}"
-            )
+            values = tables.distinct_values(info.name, column.name, SHOWN_VALUES + 1)
         except (TableError, TableUnavailable):
             continue  # the model still gets the columns and the card
-        values = [str(row[0]) for row in result.rows]
         if len(values) <= SHOWN_VALUES and all(len(v) <= MAX_VALUE_CHARS for v in values):
             found[column.name] = values
     with _lock:
