@@ -266,19 +266,11 @@ class TableStore:
             )
 
     def distinct_values(self, name: str, column: str, limit: int) -> list[str]:
-        """Up to `limit` distinct non-null values of a column, sorted (what a model is shown of
-        a short text column)."""
-        import duckdb  # on first use (the module's docstring)
-
-        sql = (
-            f"SELECT DISTINCT {quoted(column)} FROM {quoted(name)} "
-            f"WHERE {quoted(column)} IS NOT NULL ORDER BY 1 LIMIT {int(limit)}"
-        )
+        """Up to `limit` distinct values of a column, sorted (a short text column a model is shown)."""
+        column = quoted(column)
+        sql = f"SELECT DISTINCT {column} FROM {quoted(name)} WHERE {column} IS NOT NULL ORDER BY 1"
         with self._cursor() as cursor:
-            try:
-                return [str(value) for (value,) in cursor.execute(sql).fetchall()]
-            except duckdb.Error as error:
-                raise TableError(first_line(error)) from None
+            return [str(value) for (value,) in _fetch(cursor.execute(sql), limit).rows]
 
     def query(
         self, sql: str, timeout_s: float = QUERY_TIMEOUT_S, max_rows: int = QUERY_MAX_ROWS
